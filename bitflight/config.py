@@ -1,0 +1,250 @@
+"""Hardware configuration: the one schema for every accelerator parameter.
+
+A configuration is a YAML file under ``configs/`` (or any path) loaded into frozen pydantic
+models that forbid unknown keys. RTL elaborates from it, the compiler tiles for it and the
+performance model times with it, so nothing else in the project may hard-code these numbers.
+
+Two top-level maps record where numbers come from: ``assumptions`` (dotted key -> why the value
+could not be sourced) and ``fitted`` (dotted key -> which published number it was fitted on).
+Both must name fields that exist, so a renamed field cannot leave a stale note behind.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError,
+                      field_validator, model_validator)
+
+from .errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def _is_pow2(value: int) -> bool:
+    return value > 0 and value & (value - 1) == 0
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArrayShape(_Strict):
+    """A PE array as rows (output channels) x cols (tokens), as the BitMoD simulator writes it."""
+    rows: PositiveInt
+    cols: PositiveInt
+
+    @property
+    def pes(self) -> int:
+        return self.rows * self.cols
+
+
+class BitmodEngine(_Strict):
+    """BitMoD bit-serial engine (bitmod.md §2)."""
+    prefill_array: ArrayShape
+    decode_array: ArrayShape
+    lanes: PositiveInt = Field(4, description="dot-product lanes per PE (pe_dp_size)")
+    group_size: PositiveInt = Field(128, description="weights per quantization group")
+    scale_bits: PositiveInt = Field(8, description="unsigned per-group integer scale width")
+    act_bits: Literal[16] = 16
+    weight_sram_kb: PositiveInt
+    act_sram_kb: PositiveInt
+    sram_banks: PositiveInt = 8
+    pe_energy_pj: PositiveFloat | None = Field(None, description="energy per PE per cycle")
+    pe_area_um2: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "BitmodEngine":
+        if self.group_size % self.lanes:
+            raise ValueError(f"group_size {self.group_size} is not a multiple of lanes {self.lanes}")
+        if self.prefill_array.pes != self.decode_array.pes:
+            raise ValueError("prefill_array and decode_array must have the same number of PEs "
+                             f"({self.prefill_array.pes} != {self.decode_array.pes})")
+        return self
+
+
+class CsdEngine(_Strict):
+    """FlightLLM configurable sparse DSP chain engine (flightllm.md §3)."""
+    chain_macs: PositiveInt = Field(16, description="MACs per CSD chain (one VPU)")
+    dsps_per_group: PositiveInt = Field(2, description="DSP slices per DSP group")
+    pack_two_macs: bool = Field(False, description="two INT8 MACs per DSP sharing a weight")
+    m: PositiveInt = Field(16, description="N:M block size M (power of two)")
+    n_options: tuple[PositiveInt, ...] = Field((2, 4, 8, 16), description="allowed N per block")
+    vpus_per_mpu: PositiveInt
+    mpus: PositiveInt
+    cores: PositiveInt = 1
+    mv_vpus: PositiveInt | None = Field(None, description="VPUs active in MV (decode) mode")
+    weight_bits: tuple[Literal[4, 8], ...] = (4, 8)
+    act_bits: Literal[8] = 8
+    acc_bits: PositiveInt = 32
+    dsp_family: Literal["xc7", "xcup"] = "xcup"
+
+    @field_validator("m")
+    @classmethod
+    def _m_pow2(cls, m: int) -> int:
+        if not _is_pow2(m):
+            raise ValueError(f"M must be a power of two, got {m}")
+        return m
+
+    @model_validator(mode="after")
+    def _check(self) -> "CsdEngine":
+        for n in self.n_options:
+            if n > self.m or self.m % n:
+                raise ValueError(f"n_options: N={n} does not divide M={self.m}")
+        if self.chain_macs % self.macs_per_group:
+            raise ValueError(f"chain_macs {self.chain_macs} is not a multiple of the "
+                             f"{self.macs_per_group} MACs of one DSP group")
+        return self
+
+    @property
+    def macs_per_dsp(self) -> int:
+        return 2 if self.pack_two_macs else 1
+
+    @property
+    def macs_per_group(self) -> int:
+        return self.dsps_per_group * self.macs_per_dsp
+
+    @property
+    def dsps_per_chain(self) -> int:
+        return self.chain_macs // self.macs_per_dsp
+
+    @property
+    def total_macs(self) -> int:
+        return self.chain_macs * self.vpus_per_mpu * self.mpus * self.cores
+
+
+class Memory(_Strict):
+    """Off-chip memory: HBM pseudo-channels or a DRAM bus."""
+    kind: Literal["hbm", "dram", "ddr"]
+    channels: PositiveInt
+    bandwidth_gbps: PositiveFloat = Field(description="peak bandwidth over all channels, GB/s (1e9 B)")
+    efficiency: float = Field(1.0, gt=0, le=1, description="sustained fraction of peak")
+    capacity_gb: PositiveFloat
+    energy_pj_per_bit: PositiveFloat | None = None
+
+    @property
+    def channel_gbps(self) -> float:
+        return self.bandwidth_gbps / self.channels
+
+
+class Buffers(_Strict):
+    """On-chip buffers (KiB)."""
+    weight_kb: PositiveInt
+    act_kb: PositiveInt
+    output_kb: PositiveInt
+    meta_kb: PositiveInt = 64
+    bias_kb: PositiveInt = 64
+
+
+class Sfu(_Strict):
+    """Special function unit (softmax, RMSNorm, SiLU, element-wise, RoPE, requantize)."""
+    lanes: PositiveInt = Field(16, description="fp16 elements per cycle")
+    two_phase_passes: PositiveInt = Field(2, description="reads of the vector for softmax/norm")
+
+
+class Energy(_Strict):
+    """Per-operation energies in pJ (optional; used by the performance model)."""
+    sram_read_pj_per_bit: PositiveFloat | None = None
+    sram_write_pj_per_bit: PositiveFloat | None = None
+    mac_pj: PositiveFloat | None = None
+    sfu_pj_per_element: PositiveFloat | None = None
+
+
+class Config(_Strict):
+    """One accelerator configuration."""
+    name: str
+    description: str = ""
+    source: str = Field("", description="where the numbers come from")
+    clock_mhz: PositiveFloat
+    memory: Memory
+    aux_memory: Memory | None = Field(None, description="e.g. DDR for LUTs and instruction streams")
+    buffers: Buffers
+    sfu: Sfu = Sfu()
+    bitmod: BitmodEngine | None = None
+    csd: CsdEngine | None = None
+    energy: Energy = Energy()
+    assumptions: dict[str, str] = Field(default_factory=dict)
+    fitted: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Config":
+        if self.bitmod is None and self.csd is None:
+            raise ValueError("a config needs at least one engine: bitmod or csd")
+        for section in ("assumptions", "fitted"):
+            for key in getattr(self, section):
+                if not self.has_field(key):
+                    raise ValueError(f"{section}: '{key}' names no field of this config")
+        return self
+
+    def has_field(self, dotted: str) -> bool:
+        node: object = self
+        for part in dotted.split("."):
+            if not isinstance(node, BaseModel) or part not in type(node).model_fields:
+                return False
+            node = getattr(node, part)
+        return True
+
+    @property
+    def clock_hz(self) -> float:
+        return self.clock_mhz * 1e6
+
+    @property
+    def bytes_per_cycle(self) -> float:
+        """Peak off-chip bytes per accelerator cycle."""
+        return self.memory.bandwidth_gbps * 1e9 / self.clock_hz
+
+
+def _format_error(path: Path, err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{path}: {loc}: {msg}{more}"
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A config name (``tiny``) or a path to a YAML file."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        return path
+    candidate = CONFIG_DIR / f"{text}.yaml"
+    if not candidate.is_file():
+        known = ", ".join(available()) or "none"
+        raise ConfigError(f"unknown config '{text}' (built-in: {known}; or give a .yaml path)")
+    return candidate
+
+
+def available() -> list[str]:
+    """Names of the built-in hardware configs."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def load_yaml_model(path: Path, model: type[BaseModel]) -> BaseModel:
+    """Parse a YAML file into a pydantic model; every failure is one line naming file and key."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "syntax"
+        raise ConfigError(f"{path}: {where}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: (top level): expected a mapping of keys")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_error(path, err)) from None
+
+
+@lru_cache(maxsize=32)
+def _load_cached(path: Path) -> Config:
+    return load_yaml_model(path, Config)  # type: ignore[return-value]
+
+
+def load(name_or_path: str | Path) -> Config:
+    """Load and validate a hardware config by built-in name or path."""
+    return _load_cached(resolve(name_or_path).resolve())

