@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError,
@@ -154,19 +155,21 @@ class Energy(_Strict):
 
 class Config(_Strict):
     """One accelerator configuration."""
-    name: str
-    description: str = ""
+    name: str = Field(description="short name used on the command line")
+    description: str = Field("", description="one line for `bitflight config list`")
     source: str = Field("", description="where the numbers come from")
-    clock_mhz: PositiveFloat
-    memory: Memory
+    clock_mhz: PositiveFloat = Field(description="accelerator clock")
+    memory: Memory = Field(description="off-chip memory holding weights and KV cache")
     aux_memory: Memory | None = Field(None, description="e.g. DDR for LUTs and instruction streams")
-    buffers: Buffers
+    buffers: Buffers = Field(description="on-chip buffers")
     sfu: Sfu = Sfu()
-    bitmod: BitmodEngine | None = None
-    csd: CsdEngine | None = None
+    bitmod: BitmodEngine | None = Field(None, description="BitMoD bit-serial engine")
+    csd: CsdEngine | None = Field(None, description="FlightLLM sparse DSP chain engine")
     energy: Energy = Energy()
-    assumptions: dict[str, str] = Field(default_factory=dict)
-    fitted: dict[str, str] = Field(default_factory=dict)
+    assumptions: dict[str, str] = Field(default_factory=dict,
+                                        description="dotted key -> why it is an assumption")
+    fitted: dict[str, str] = Field(default_factory=dict,
+                                   description="dotted key -> the published number it was fitted on")
 
     @model_validator(mode="after")
     def _check(self) -> "Config":
@@ -248,3 +251,44 @@ def _load_cached(path: Path) -> Config:
 def load(name_or_path: str | Path) -> Config:
     """Load and validate a hardware config by built-in name or path."""
     return _load_cached(resolve(name_or_path).resolve())
+
+
+def _type_name(ann) -> str:
+    origin, args = get_origin(ann), get_args(ann)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in args)
+    if origin in (Union, UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " (optional)"
+    if origin is tuple:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return "map of key -> text"
+    return getattr(ann, "__name__", str(ann))
+
+
+def schema_markdown() -> str:
+    """The schema as Markdown tables, one per section (docs/config.md embeds this text)."""
+    lines: list[str] = []
+
+    def section(title: str, model: type[BaseModel]) -> None:
+        lines.extend([f"### `{title}`", "", model.__doc__.strip().splitlines()[0], "",
+                      "| key | type | default | meaning |", "|---|---|---|---|"])
+        nested = []
+        for key, info in model.model_fields.items():
+            if info.is_required():
+                default = "required"
+            elif info.default_factory is not None or isinstance(info.default, BaseModel):
+                default = "(defaults)"
+            else:
+                default = f"`{info.default!r}`"
+            lines.append(f"| {key} | {_type_name(info.annotation)} | {default} | "
+                         f"{info.description or ''} |")
+            for cand in get_args(info.annotation) or (info.annotation,):
+                if isinstance(cand, type) and issubclass(cand, BaseModel):
+                    nested.append((f"{title}.{key}", cand))
+        lines.append("")
+        for name, sub_model in nested:
+            section(name, sub_model)
+
+    section("config", Config)
+    return "\n".join(lines)
