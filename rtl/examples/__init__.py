@@ -1,0 +1,1 @@
+"""Example components that exercise the hardware flow (export, lint, synth, cocotb, stepping)."""
