@@ -16,8 +16,8 @@ from types import UnionType
 from typing import Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
+                      ValidationError, field_validator, model_validator)
 
 from .errors import ConfigError
 
@@ -55,6 +55,10 @@ class BitmodEngine(_Strict):
     sram_banks: PositiveInt = 8
     pe_energy_pj: PositiveFloat | None = Field(None, description="energy per PE per cycle")
     pe_area_um2: PositiveFloat | None = None
+    bit_serial: bool = Field(True, description="False: a bit-parallel baseline PE that takes one "
+                             "weight per lane per cycle (FP16/ANT/OliVe in bitmod.md §2.4)")
+    kv_cycles: PositiveInt | None = Field(None, description="cycles per FP16 K/V element per lane "
+                                          "in attention; None: the same as a weight's cycles")
 
     @model_validator(mode="after")
     def _check(self) -> "BitmodEngine":
@@ -81,6 +85,10 @@ class CsdEngine(_Strict):
     act_bits: Literal[8] = 8
     acc_bits: PositiveInt = 32
     dsp_family: Literal["xc7", "xcup"] = "xcup"
+    parallel_efficiency: float = Field(1.0, gt=0, le=1, description="achieved fraction of the "
+                                       "ideal speed-up over cores (performance model)")
+    instruction_overhead_cycles: NonNegativeInt = Field(0, description="fixed cycles per tile "
+                                                        "instruction (performance model)")
 
     @field_validator("m")
     @classmethod
