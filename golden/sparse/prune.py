@@ -11,10 +11,13 @@ weights it brings back. Steps are taken in order of decreasing gain per stored w
 kept fraction reaches the target. Because each row keeps its largest magnitudes first, a block's
 gain per weight never increases from one step to its next (sorted top-k sums are concave), so the
 greedy order always raises a block through its N values in sequence; ties go to the lower step
-(smaller N), then to the lower block index (block-row-major). The achieved density is the smallest
-reachable value >= the target: it exceeds the target by less than one step (at most
-``block * (max N - second largest N)`` weights). Equivalently: blocks that would lose the most
-magnitude per pruned weight keep the most weights.
+(smaller N), then to the lower block index (block-row-major). Allocation stops at the first
+prefix of that order whose kept count reaches ``ceil(density * n_out * k)``, so the achieved
+density is >= the target and exceeds it by less than one step (fewer than
+``block * (max N - second largest N)`` weights). Among all allocations that keep at most as many
+weights, the result retains the largest total magnitude: the prefix is also the optimum of the
+fractional relaxation at its own cost, because the ratio order respects each block's step order.
+Equivalently: blocks that would lose the most magnitude per pruned weight keep the most weights.
 """
 from __future__ import annotations
 
