@@ -1,0 +1,128 @@
+"""Host-side pass schedule: N:M weights and INT8 activations -> CSD passes, and results -> matmul.
+
+This is the feeder the compiler will drive (and what the benches use): it decides which kept pair
+goes to which slice, following the dataflow in docs/rtl/csd.md. For a block with N kept per row:
+* N <= slices: a pass holds ``R = slices / N`` consecutive rows of the block, row j on slices
+  ``j*N .. j*N + N-1``; 16 / R passes cover the 16 rows.
+* N > slices (packed chains of 8 DSPs with dense blocks): a row takes ``N / slices`` passes, each a
+  partial sum that the output accumulator adds.
+Blocks with N = 0 are skipped. Accumulation over k-blocks (and the optional INT32 bias) happens in
+:func:`assemble`, i.e. in the output buffer after the chain.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .geometry import ChainGeometry
+from .layouts import chain_in_layout, mpu_in_layout
+
+
+@dataclass
+class Pass:
+    """One chain input beat and where its results go."""
+    act: list[list[int]]              # [token][m]
+    w: list[int]                      # [slice], signed 8-bit (INT4 in the low nibble when w4)
+    idx: list[int]                    # [slice]
+    nlog: int
+    w4: int
+    tokens: list[int]                 # token id of each packed lane (may repeat when padding)
+    rows: list[int] = field(default_factory=list)   # output row of result j
+
+    def lane(self) -> dict:
+        return {"w": self.w, "idx": self.idx, "nlog": self.nlog, "w4": self.w4}
+
+
+def idle_pass(geo: ChainGeometry, act: list[list[int]], tokens: list[int]) -> Pass:
+    """A pass with zero weights: keeps lock-stepped VPUs busy without producing results."""
+    return Pass(act=act, w=[0] * geo.slices, idx=[0] * geo.slices,
+                nlog=max(geo.n_options).bit_length() - 1, w4=0, tokens=tokens, rows=[])
+
+
+def _weight_byte(value: int, w4: bool, salt: int) -> int:
+    """INT4 weights go in the low nibble; the high nibble carries junk the chain must ignore."""
+    if not w4:
+        return int(value)
+    raw = (int(value) & 0xF) | ((salt * 0x5) & 0xF) << 4
+    return raw - 256 if raw >= 128 else raw
+
+
+def chain_passes(geo: ChainGeometry, sp, x: np.ndarray) -> list[Pass]:
+    """All passes of ``x [T, K] @ W.T`` for one chain, k-block by k-block, token group by group."""
+    if sp.bits is None:
+        raise ValueError("sp: the CSD chain needs integer weights (NMSparse.quantize_int first)")
+    n_out, k = sp.shape
+    if x.shape[1] != k:
+        raise ValueError(f"x: expected [T, {k}] activations, got {tuple(x.shape)}")
+    w4 = sp.bits == 4
+    passes = []
+    for t0 in range(0, x.shape[0], geo.tokens):
+        toks = [min(t0 + t, x.shape[0] - 1) for t in range(geo.tokens)]
+        for kb in range(k // sp.m):
+            act = [[int(v) for v in x[t, kb * sp.m:(kb + 1) * sp.m]] for t in toks]
+            for br in range(n_out // sp.block):
+                n = int(sp.block_n[br, kb])
+                if n == 0:
+                    continue
+                passes.extend(_block_passes(geo, sp, act, toks, br, kb, n, w4))
+    return passes
+
+
+def _block_passes(geo, sp, act, toks, br, kb, n, w4) -> list[Pass]:
+    seg, per_pass = geo.segment(n), geo.results_per_pass(n)
+    rows = list(range(br * sp.block, (br + 1) * sp.block))
+    out = []
+    for r0 in range(0, len(rows), per_pass):
+        for part in range(geo.passes_per_row(n)):
+            w, idx, res_rows = [], [], []
+            for row in rows[r0:r0 + per_pass]:
+                values, indices = sp.kept(row, kb)
+                chunk = slice(part * seg, (part + 1) * seg)
+                w += [_weight_byte(v, w4, row + q) for q, v in enumerate(values[chunk])]
+                idx += [int(i) for i in indices[chunk]]
+                res_rows.append(row)
+            out.append(Pass(act=act, w=w, idx=idx, nlog=n.bit_length() - 1, w4=int(w4),
+                            tokens=list(toks), rows=res_rows))
+    return out
+
+
+def mpu_beats(geo: ChainGeometry, vpus: int, passes: list[Pass]) -> list[list[Pass]]:
+    """Group passes that share activations into beats of ``vpus`` lanes (idle-padded)."""
+    beats, current = [], []
+    for p in passes:
+        if current and (current[0].act != p.act or len(current) == vpus):
+            beats.append(current + [idle_pass(geo, current[0].act, current[0].tokens)] *
+                         (vpus - len(current)))
+            current = []
+        current.append(p)
+    if current:
+        beats.append(current + [idle_pass(geo, current[0].act, current[0].tokens)] *
+                     (vpus - len(current)))
+    return beats
+
+
+def chain_payload(geo: ChainGeometry, p: Pass) -> int:
+    return chain_in_layout(geo).const({"act": p.act, "lane": p.lane()}).as_bits()
+
+
+def mpu_payload(geo: ChainGeometry, beat: list[Pass]) -> int:
+    layout = mpu_in_layout(geo, len(beat))
+    return layout.const({"act": beat[0].act, "lanes": [p.lane() for p in beat]}).as_bits()
+
+
+def assemble(geo: ChainGeometry, passes: list[Pass], results: list[list[list[int]]],
+             shape: tuple[int, int], bias: np.ndarray | None = None) -> np.ndarray:
+    """Output buffer: sum each pass's ``results[pass][token][j]`` into ``out [T, N_out]`` (INT32)."""
+    out = np.zeros(shape, dtype=np.int64)
+    if bias is not None:
+        out += np.asarray(bias, dtype=np.int64)[None, :]
+    for p, res in zip(passes, results, strict=True):
+        done = set()
+        for lane, tok in enumerate(p.tokens):
+            if tok in done:          # padding lane of an odd token count
+                continue
+            done.add(tok)
+            for j, row in enumerate(p.rows):
+                out[tok, row] += res[lane][j]
+    return ((out + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
