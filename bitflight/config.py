@@ -29,7 +29,8 @@ def _is_pow2(value: int) -> bool:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted number or 1 for a boolean in YAML is a wrong type, not something to coerce
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ArrayShape(_Strict):
@@ -76,12 +77,13 @@ class CsdEngine(_Strict):
     dsps_per_group: PositiveInt = Field(2, description="DSP slices per DSP group")
     pack_two_macs: bool = Field(False, description="two INT8 MACs per DSP sharing a weight")
     m: PositiveInt = Field(16, description="N:M block size M (power of two)")
-    n_options: tuple[PositiveInt, ...] = Field((2, 4, 8, 16), description="allowed N per block")
+    n_options: tuple[PositiveInt, ...] = Field((2, 4, 8, 16), strict=False,  # YAML gives a list
+                                               description="allowed N per block")
     vpus_per_mpu: PositiveInt
     mpus: PositiveInt
     cores: PositiveInt = 1
     mv_vpus: PositiveInt | None = Field(None, description="VPUs active in MV (decode) mode")
-    weight_bits: tuple[Literal[4, 8], ...] = (4, 8)
+    weight_bits: tuple[Literal[4, 8], ...] = Field((4, 8), strict=False)
     act_bits: Literal[8] = 8
     acc_bits: PositiveInt = 32
     dsp_family: Literal["xc7", "xcup"] = "xcup"
@@ -252,13 +254,15 @@ def load_yaml_model(path: Path, model: type[BaseModel]) -> BaseModel:
 
 
 @lru_cache(maxsize=32)
-def _load_cached(path: Path) -> Config:
+def _load_cached(path: Path, stamp: tuple[int, int]) -> Config:  # stamp: a file edit misses
     return load_yaml_model(path, Config)  # type: ignore[return-value]
 
 
 def load(name_or_path: str | Path) -> Config:
     """Load and validate a hardware config by built-in name or path."""
-    return _load_cached(resolve(name_or_path).resolve())
+    path = resolve(name_or_path).resolve()
+    stat = path.stat()
+    return _load_cached(path, (stat.st_mtime_ns, stat.st_size))
 
 
 def _type_name(ann) -> str:
