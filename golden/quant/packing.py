@@ -1,0 +1,144 @@
+"""The packed binary layout of a quantized weight (the BitMoD PE array and weight image read it).
+
+All multi-byte fields are little-endian. Bit streams are LSB-first: bit ``j`` of a stream is bit
+``j % 8`` of byte ``j // 8``. A 64-byte header is followed by five sections, each starting at a
+multiple of 8 bytes (zero filled in between); an unused section has length 0.
+
+Header (byte offset: field)::
+
+    0  magic "BFQW"           4  u16 version (1)        6  u8 scheme id     7  u8 bits b
+    8  u8 scale mode          9  u8 id bits d          10  u8 zero-point bits (0 or 8)
+   11  u8 reserved (0)       12  u32 N (rows, outputs) 16  u32 K (inputs)   20  u32 G (group)
+   24  u32 groups per row ng = ceil(K / G)             28  u32 R = bytes per group record
+   32  u32 offset of codes   36  u32 offset of ids     40  u32 offset of scales
+   44  u32 offset of row scales                        48  u32 offset of zero points
+   52  u32 total size        56  u32 CRC-32 (zlib) of bytes [64, total)    60  u32 reserved (0)
+
+Scheme ids: 0 bitmod, 1 int_sym, 2 int_asym, 3 fp, 4 ant, 5 mx, 6 nf4.
+Scale modes: 0 fp16, 1 int, 2 e8m0.
+
+Sections (group index ``i = n * ng + g``, row-major):
+
+* codes: N * ng records of R = ceil(G * b / 8) bytes; record ``i`` at ``offset + i * R``.
+  Element ``j`` of the group (column ``k = g * G + j``) is the b-bit code at bits
+  ``[j*b, j*b + b)`` of the record's LSB-first stream. Columns past K (padding) hold the code of
+  0 (the zero point for int_asym); bits past ``G * b`` are 0. A group's codes are contiguous, so
+  a PE lane streams one record per group.
+* ids: ``d`` bits per group (d = 2 for bitmod, 1 for ant, 0 otherwise), group ``i`` at stream bits
+  ``[i*d, i*d + d)``. The id indexes ``QuantizedWeight.formats``.
+* scales: per group, fp16 mode: u16 IEEE binary16 bits of the scale per integer-scaled unit
+  (real scale x unit, unit = 0.5 for fp4 grids: the factor the PE applies to an integer-level
+  dot product); int mode: u8 integer scale q; e8m0 mode: u8 biased exponent e + 127.
+* row scales (int mode): u16 binary16 bits of the real per-row scale, N entries.
+* zero points (int_asym): u8 per group.
+"""
+from __future__ import annotations
+
+import struct
+import zlib
+
+import numpy as np
+
+MAGIC = b"BFQW"
+VERSION = 1
+HEADER = struct.Struct("<4sHBBBBBBIIIIIIIIIIIII")
+HEADER_SIZE = 64
+SCHEME_IDS = {"bitmod": 0, "int_sym": 1, "int_asym": 2, "fp": 3, "ant": 4, "mx": 5, "nf4": 6}
+SCALE_MODE_IDS = {"fp16": 0, "int": 1, "e8m0": 2}
+ALIGN = 8
+assert HEADER.size == HEADER_SIZE
+
+
+def pack_bits(values: np.ndarray, width: int, record_bytes: int | None = None) -> bytes:
+    """Rows of ``values`` [M, L] as LSB-first ``width``-bit streams, each padded to
+    ``record_bytes`` (default: ceil(L * width / 8)); a 1-D input is one stream."""
+    v = np.asarray(values, dtype=np.uint32)
+    v2 = v.reshape(1, -1) if v.ndim == 1 else v
+    nbits = v2.shape[1] * width
+    rec = record_bytes if record_bytes is not None else -(-nbits // 8)
+    bits = ((v2[..., None] >> np.arange(width, dtype=np.uint32)) & 1).astype(np.uint8)
+    bits = bits.reshape(v2.shape[0], nbits)
+    bits = np.pad(bits, ((0, 0), (0, rec * 8 - nbits)))
+    return np.packbits(bits, axis=1, bitorder="little").tobytes()
+
+
+def unpack_bits(data: bytes, width: int, count: int, records: int = 1,
+                record_bytes: int | None = None) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: [records, count] unsigned values."""
+    rec = record_bytes if record_bytes is not None else -(-count * width // 8)
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(records, rec)
+    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, :count * width]
+    bits = bits.reshape(records, count, width).astype(np.uint32)
+    return (bits << np.arange(width, dtype=np.uint32)).sum(-1).astype(np.uint32)
+
+
+def _align(n: int) -> int:
+    return -(-n // ALIGN) * ALIGN
+
+
+def section_sizes(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
+                  has_zp: bool) -> list[int]:
+    """Byte lengths of codes, ids, scales, row scales and zero points."""
+    groups = n * ng
+    scale_bytes = 2 if scale_mode == "fp16" else 1
+    return [groups * -(-g * bits // 8), -(-groups * id_bits // 8), groups * scale_bytes,
+            2 * n if scale_mode == "int" else 0, groups if has_zp else 0]
+
+
+def layout(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
+           has_zp: bool) -> tuple[list[int], int]:
+    """(section offsets, total size) of the packed layout."""
+    offsets, pos = [], HEADER_SIZE
+    for size in section_sizes(n, ng, g, bits, id_bits, scale_mode, has_zp):
+        pos = _align(pos)
+        offsets.append(pos)
+        pos += size
+    return offsets, pos
+
+
+def assemble(fields: dict, sections: list[bytes]) -> bytes:
+    """Header + aligned sections (``fields`` holds the header values by name)."""
+    offsets, total = layout(fields["n"], fields["ng"], fields["g"], fields["bits"],
+                            fields["id_bits"], fields["scale_mode"], fields["zp_bits"] > 0)
+    body = bytearray(total - HEADER_SIZE)
+    for off, sec in zip(offsets, sections):
+        body[off - HEADER_SIZE: off - HEADER_SIZE + len(sec)] = sec
+    header = HEADER.pack(MAGIC, VERSION, SCHEME_IDS[fields["scheme"]], fields["bits"],
+                         SCALE_MODE_IDS[fields["scale_mode"]], fields["id_bits"],
+                         fields["zp_bits"], 0, fields["n"], fields["k"], fields["g"],
+                         fields["ng"], -(-fields["g"] * fields["bits"] // 8), *offsets, total,
+                         zlib.crc32(bytes(body)), 0)
+    return header + bytes(body)
+
+
+def parse(data: bytes) -> tuple[dict, list[bytes]]:
+    """Header fields and section bytes of a packed weight (ValueError on any inconsistency)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"data: expected bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) < HEADER_SIZE:
+        raise ValueError(f"packed weight: {len(data)} bytes is shorter than the 64-byte header")
+    (magic, version, scheme_id, bits, mode_id, id_bits, zp_bits, _res, n, k, g, ng, rec,
+     *rest) = HEADER.unpack_from(data)
+    offsets, total, crc = rest[:5], rest[5], rest[6]
+    if magic != MAGIC:
+        raise ValueError(f"packed weight: bad magic {magic!r} (expected {MAGIC!r})")
+    if version != VERSION:
+        raise ValueError(f"packed weight: unsupported version {version}")
+    schemes = {v: s for s, v in SCHEME_IDS.items()}
+    modes = {v: s for s, v in SCALE_MODE_IDS.items()}
+    if scheme_id not in schemes or mode_id not in modes:
+        raise ValueError(f"packed weight: unknown scheme id {scheme_id} or scale mode {mode_id}")
+    if total != len(data):
+        raise ValueError(f"packed weight: header says {total} bytes, got {len(data)}")
+    if zlib.crc32(data[HEADER_SIZE:]) != crc:
+        raise ValueError("packed weight: CRC-32 mismatch (corrupted data)")
+    fields = dict(scheme=schemes[scheme_id], bits=bits, scale_mode=modes[mode_id],
+                  id_bits=id_bits, zp_bits=zp_bits, n=n, k=k, g=g, ng=ng)
+    if g == 0 or ng != -(-k // g) or rec != -(-g * bits // 8):
+        raise ValueError(f"packed weight: inconsistent K={k}, G={g}, groups per row {ng}")
+    expect, _ = layout(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0)
+    if list(offsets) != expect:
+        raise ValueError(f"packed weight: section offsets {list(offsets)} != expected {expect}")
+    sizes = section_sizes(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0)
+    return fields, [data[o:o + s] for o, s in zip(offsets, sizes)]
