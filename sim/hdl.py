@@ -1,0 +1,262 @@
+"""cocotb 2.1 + Verilator builds shared across tests, and cocotb runs that fail like asserts.
+
+A build is keyed by the SHA-256 of everything that changes the simulator binary: the Verilog
+text, the top module, the build arguments, the wave format, and the Verilator and cocotb versions.
+It lives in ``<cache root>/<key>-<digest[:16]>`` where the cache root is ``$BITFLIGHT_BUILD_CACHE``
+or ``~/.cache/bitflight/verilator``. An ``fcntl`` lock per build folder makes concurrent callers
+(pytest-xdist workers, two notebooks) wait for one compile instead of compiling twice; a stamp
+file written last marks a finished build, so a build killed half-way is redone, never reused.
+
+Typical use from a pytest file next to its cocotb module ``cocotb_counter.py``::
+
+    b = hdl.build(lambda: Counter(8), top="counter", key="counter8")
+    hdl.run(b, "cocotb_counter", test_dir=Path(__file__).parent, env={"N": "100"})
+
+Waveforms: ``build(..., waves=True)`` (VCD; or ``"fst"``) compiles tracing in; ``run(...,
+waves=True)`` then records to the returned path (default under the build folder). The wheel's FST
+writer includes ``lz4.h``, so FST needs the liblz4 headers (Debian: liblz4-dev); VCD needs nothing.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator, Union
+
+from ..fpga.tools import activate_verilator, have_ccache
+
+log = logging.getLogger(__name__)
+
+SCHEMA = 1  # bump when the build recipe below changes, so old cache entries stop matching
+STAMP = "bitflight-build.json"
+# Lint is bitflight.fpga.export.lint's job; a simulation build only needs to compile.
+DEFAULT_BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+TIMESCALE = ("1ns", "1ps")
+
+Source = Union[str, Path, Callable[[], object], object]
+
+
+@dataclass(frozen=True)
+class Build:
+    """A compiled Verilator model that cocotb modules can run against."""
+    top: str
+    key: str
+    digest: str
+    directory: Path
+    verilog: Path
+    waves: str | None  # "fst", "vcd" or None
+    cache_hit: bool
+    seconds: float     # time spent in this call (waiting for the lock included)
+
+
+def cache_root() -> Path:
+    """``$BITFLIGHT_BUILD_CACHE`` or ``~/.cache/bitflight/verilator``."""
+    env = os.environ.get("BITFLIGHT_BUILD_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "bitflight" / "verilator"
+
+
+def _verilog_of(source: Source, top: str) -> str:
+    from ..fpga.export import verilog_text
+    if isinstance(source, Path):
+        return source.read_text()
+    if isinstance(source, str):
+        if "module" in source and "\n" in source:
+            return source
+        path = Path(source)
+        if path.suffix in (".v", ".sv") and path.is_file():
+            return path.read_text()
+        raise ValueError(f"hdl.build: '{source[:60]}' is neither Verilog text nor a .v file")
+    if hasattr(source, "elaborate"):
+        return verilog_text(source, top)
+    if callable(source):
+        return verilog_text(source(), top)
+    raise TypeError(f"hdl.build: cannot make Verilog from {type(source).__name__}")
+
+
+def _wave_format(waves: bool | str) -> str | None:
+    if waves is False or waves is None:
+        return None
+    fmt = "vcd" if waves is True else str(waves).lower()
+    if fmt not in ("fst", "vcd"):
+        raise ValueError(f"hdl.build: waves must be True, False, 'fst' or 'vcd', not {waves!r}")
+    if fmt == "fst" and not _have_lz4_header():
+        raise ValueError("hdl.build: FST tracing needs the liblz4 headers (lz4.h; Debian package "
+                         "liblz4-dev), which this machine lacks; use waves='vcd'")
+    return fmt
+
+
+def _have_lz4_header() -> bool:
+    dirs = [Path("/usr/include"), Path("/usr/local/include"),
+            *(Path(p) for p in os.environ.get("CPATH", "").split(os.pathsep) if p)]
+    return any((d / "lz4.h").is_file() for d in dirs)
+
+
+def _digest(verilog: str, top: str, args: list[str], waves: str | None) -> str:
+    h = hashlib.sha256()
+    recipe = {"schema": SCHEMA, "top": top, "args": args, "waves": waves,
+              "timescale": TIMESCALE, "verilator": metadata.version("verilator"),
+              "cocotb": metadata.version("cocotb"), "python": sys.version.split()[0]}
+    h.update(json.dumps(recipe, sort_keys=True).encode())
+    h.update(verilog.encode())
+    return h.hexdigest()
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _safe_key(key: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    if not cleaned.strip("._"):
+        raise ValueError(f"hdl.build: key '{key}' has no usable characters for a folder name")
+    return cleaned
+
+
+def build(source: Source, top: str, key: str, *, waves: bool | str = False,
+          build_args: tuple[str, ...] | list[str] = ()) -> Build:
+    """Compile ``source`` (a component, a zero-argument factory, Verilog text or a .v path) once.
+
+    ``key`` names the cache folder for humans; the content digest decides reuse. Extra
+    ``build_args`` go to Verilator after :data:`DEFAULT_BUILD_ARGS`.
+    """
+    start = time.monotonic()
+    fmt = _wave_format(waves)
+    verilog = _verilog_of(source, top)
+    args = [*DEFAULT_BUILD_ARGS, *build_args] + (["--trace-fst"] if fmt == "fst" else [])
+    digest = _digest(verilog, top, args, fmt)
+    directory = cache_root() / f"{_safe_key(key)}-{digest[:16]}"
+    with _locked(directory.with_name(directory.name + ".lock")):
+        hit = (directory / STAMP).is_file()
+        if not hit:
+            _compile(directory, verilog, top, args, fmt)
+            stamp = {"top": top, "key": key, "digest": digest, "args": args, "waves": fmt,
+                     "seconds": round(time.monotonic() - start, 2)}
+            (directory / STAMP).write_text(json.dumps(stamp, indent=1) + "\n")
+    seconds = time.monotonic() - start
+    log.info("verilator build %s: %s in %.1f s", directory.name,
+             "cache hit" if hit else "compiled", seconds)
+    return Build(top=top, key=key, digest=digest, directory=directory,
+                 verilog=directory / f"{top}.v", waves=fmt, cache_hit=hit, seconds=seconds)
+
+
+def build_target(target: str, cfg, *, waves: bool | str = False,
+                 build_args: tuple[str, ...] | list[str] = ()) -> Build:
+    """:func:`build` for a registry target under a config (name, YAML path or Config)."""
+    from ..fpga.export import elaborate
+    component, top = elaborate(target, cfg)
+    config_name = getattr(cfg, "name", None) or Path(str(cfg)).stem
+    return build(component, top, key=f"{target}-{config_name}", waves=waves, build_args=build_args)
+
+
+def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str | None) -> None:
+    from cocotb_tools.runner import get_runner
+    if directory.exists():  # a build that died before its stamp: start clean
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    source = directory / f"{top}.v"
+    source.write_text(verilog)
+    activate_verilator()
+    saved_objcache = os.environ.get("OBJCACHE")
+    if saved_objcache is None and have_ccache():
+        os.environ["OBJCACHE"] = "ccache"  # verilated.mk prefixes compiler calls with it
+    try:
+        get_runner("verilator").build(
+            sources=[source], hdl_toplevel=top, build_dir=directory, always=True,
+            timescale=TIMESCALE, build_args=args, waves=fmt is not None,
+            log_file=directory / "build.log")
+    except (RuntimeError, SystemExit) as exc:
+        tail = _tail(directory / "build.log")
+        raise RuntimeError(f"verilator build of '{top}' failed in {directory} ({exc}):\n{tail}") \
+            from None
+    finally:
+        if saved_objcache is None:
+            os.environ.pop("OBJCACHE", None)
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def failures(results_xml: Path) -> list[str]:
+    """'module.test: message' for every failed or errored test case in a cocotb results file."""
+    out = []
+    for case in ET.parse(results_xml).getroot().iter("testcase"):
+        for tag in ("failure", "error"):
+            for node in case.findall(tag):
+                text = (node.get("message") or node.text or "").strip() or f"test {tag}"
+                out.append(f"{case.get('classname')}.{case.get('name')}: {text}")
+    return out
+
+
+def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None = None,
+        env: dict[str, str] | None = None, waves: bool = False, waves_path: Path | None = None,
+        seed: int | None = None, log: Path | None = None) -> Path | None:
+    """Run the cocotb module ``test_module`` (a .py file in ``test_dir``) against ``build``.
+
+    ``env`` reaches the cocotb module as environment variables (values must be str). Raises
+    AssertionError with each failing cocotb test's message; returns the waveform path when
+    ``waves`` is set (default ``<build folder>/waves/<module>[-<testcase>].<fmt>``), else None.
+    The simulator's output goes to stdout (pytest shows it for a failing test) or to ``log``.
+    """
+    from cocotb_tools.runner import get_runner
+    test_dir = Path(test_dir).resolve()
+    if not (test_dir / f"{test_module}.py").is_file():
+        raise ValueError(f"hdl.run: {test_dir / (test_module + '.py')} does not exist")
+    if waves and build.waves is None:
+        raise ValueError(f"hdl.run: build '{build.key}' has no tracing; build it with waves=True")
+    wave_file = None
+    test_args: list[str] = []
+    if waves:
+        stem = test_module + (f"-{testcase}" if testcase else "")
+        wave_file = Path(waves_path) if waves_path else build.directory / "waves" / f"{stem}.{build.waves}"
+        wave_file.parent.mkdir(parents=True, exist_ok=True)
+        test_args = ["--trace-file", str(wave_file.resolve())]
+    with tempfile.TemporaryDirectory(prefix="bitflight-cocotb-") as tmp:
+        results = Path(tmp) / "results.xml"
+        sys.path.insert(0, str(test_dir))  # the runner hands sys.path to the simulator as PYTHONPATH
+        try:
+            get_runner("verilator").test(
+                test_module=test_module, hdl_toplevel=build.top, hdl_toplevel_lang="verilog",
+                build_dir=build.directory,
+                test_dir=tmp, testcase=testcase, extra_env=dict(env or {}), waves=bool(waves),
+                test_args=test_args, results_xml=str(results), seed=seed, log_file=log)
+            exit_status = None
+        except SystemExit as exc:  # the runner exits instead of raising when a test fails
+            exit_status = exc.code
+        except RuntimeError as exc:
+            exit_status = str(exc)
+        finally:
+            sys.path.remove(str(test_dir))
+        if not results.is_file():
+            raise AssertionError(f"cocotb run of {test_module} on {build.top} ended without "
+                                 f"results (exit {exit_status}); see the simulator output")
+        failed = failures(results)
+        if failed:
+            raise AssertionError("; ".join(failed))
+        if exit_status not in (None, 0):
+            raise AssertionError(f"simulator exited with {exit_status}; see the simulator output")
+        if not ET.parse(results).getroot().findall(".//testcase"):
+            raise AssertionError(f"cocotb module {test_module} ran no test"
+                                 + (f" matching '{testcase}'" if testcase else ""))
+    return wave_file
