@@ -29,6 +29,7 @@ bytes (nibbles in the same low-first order as indices), float32 = 64 bytes.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,6 +62,39 @@ def _pair_positions(block_n: np.ndarray, block: int, m: int):
     return mask, dest, int(beats.sum())
 
 
+@dataclass(frozen=True)
+class Beats:
+    """The pair stream as the CSD chain consumes it: one row per beat of 16 pairs.
+
+    ``values``/``indices`` ``[n_beats, 16]``; ``rows`` ``[n_beats, 16]`` the output row of each pair
+    (-1 for beat padding); ``kblock`` ``[n_beats]`` the k-block whose 16 activations the sparse mux
+    selects from; ``block`` ``[n_beats]`` the flat block number ``br * (k // m) + kb``.
+    """
+    values: np.ndarray
+    indices: np.ndarray
+    rows: np.ndarray
+    kblock: np.ndarray
+    block: np.ndarray
+
+
+def beats(sp: NMSparse) -> Beats:
+    """Split ``sp`` into 16-pair beats in packed-stream order (the same order ``pack`` writes)."""
+    br, kb = sp.block_n.shape
+    mask, dest, n_beats = _pair_positions(sp.block_n, sp.block, sp.m)
+    order = (br, sp.block, kb, sp.m)
+    vals = np.zeros(n_beats * BEAT, dtype=sp.values.dtype)
+    idx = np.zeros(n_beats * BEAT, dtype=np.uint8)
+    rows = np.full(n_beats * BEAT, -1, dtype=np.int64)
+    vals[dest] = sp.values.reshape(order).transpose(0, 2, 1, 3)[mask]
+    idx[dest] = sp.indices.reshape(order).transpose(0, 2, 1, 3)[mask]
+    b_r, b_k, r, _ = np.nonzero(mask)
+    rows[dest] = b_r * sp.block + r
+    per_block = -(-(sp.block_n.astype(np.int64) * sp.block) // BEAT).ravel()
+    block_of_beat = np.repeat(np.arange(br * kb), per_block)
+    return Beats(values=vals.reshape(n_beats, BEAT), indices=idx.reshape(n_beats, BEAT),
+                 rows=rows.reshape(n_beats, BEAT), kblock=block_of_beat % kb, block=block_of_beat)
+
+
 def _nibbles_to_bytes(nib: np.ndarray) -> bytes:
     nib = nib.astype(np.uint8) & 0xF
     return (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8).tobytes()
@@ -86,13 +120,9 @@ def pack(sp: NMSparse) -> bytes:
     """Serialize ``sp`` to bytes; ``unpack`` inverts it exactly."""
     n_out, k = sp.shape
     br, kb = sp.block_n.shape
-    mask, dest, n_beats = _pair_positions(sp.block_n, sp.block, sp.m)
-    order = (br, sp.block, kb, sp.m)
-    vals = sp.values.reshape(order).transpose(0, 2, 1, 3)[mask]
-    idx = sp.indices.reshape(order).transpose(0, 2, 1, 3)[mask]
-    stream_v = np.zeros(n_beats * BEAT, dtype=sp.values.dtype)
-    stream_i = np.zeros(n_beats * BEAT, dtype=np.uint8)
-    stream_v[dest], stream_i[dest] = vals, idx
+    stream = beats(sp)
+    n_beats = stream.values.shape[0]
+    stream_v, stream_i = stream.values.ravel(), stream.indices.ravel()
     index_off, value_off, scale_off, end = _layout(br * kb, n_beats, sp.bits, n_out,
                                                    sp.scales is not None)
     out = bytearray(end)

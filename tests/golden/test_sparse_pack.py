@@ -162,3 +162,36 @@ def test_unpack_rejects_nonzero_beat_padding():
     index_off = struct.unpack_from("<I", data, 20)[0]
     with pytest.raises(ValueError, match="beat padding"):
         sparse.NMSparse.unpack(_corrupt(data, index_off + 7, 0x11))
+
+
+@settings(max_examples=40, deadline=None)
+@given(nm_matrices())
+def test_beats_follow_the_stream_and_compute_the_matmul(sp):
+    stream = sparse.beats(sp)
+    n_beats = stream.values.shape[0]
+    data = sp.pack()
+    index_off = struct.unpack_from("<I", data, 20)[0]
+    assert stream.indices.shape == (n_beats, 16)
+    nib = np.frombuffer(data[index_off:index_off + 8 * n_beats], dtype=np.uint8)
+    assert np.array_equal(np.stack([nib & 0xF, nib >> 4], 1).ravel(), stream.indices.ravel())
+    # accumulate beat by beat, pair by pair, as a chain with a sparse mux would
+    rng = np.random.default_rng(0)
+    n_out, k = sp.shape
+    x = rng.integers(-128, 128, (2, k))
+    acc = np.zeros((2, n_out))
+    for t in range(n_beats):
+        kb = stream.kblock[t]
+        for p in range(16):
+            row = stream.rows[t, p]
+            if row < 0:
+                assert stream.values[t, p] == 0 and stream.indices[t, p] == 0
+                continue
+            acc[:, row] += float(stream.values[t, p]) * x[:, kb * sp.m + stream.indices[t, p]]
+    dense = sp.to_dense().double().numpy()
+    assert np.allclose(acc, x @ dense.T, rtol=1e-12, atol=1e-9)
+    if sp.block == 16 and sp.m == 16 and n_beats:
+        # a beat carries 16/N whole rows of N pairs each
+        for t in range(n_beats):
+            n = int(sp.block_n.ravel()[stream.block[t]])
+            counts = np.unique(stream.rows[t], return_counts=True)[1]
+            assert np.all(counts == n) and len(counts) == 16 // n
