@@ -1,0 +1,133 @@
+"""A small IR of LLM operations: what the front end produces and the passes consume.
+
+A :class:`Graph` is a list of :class:`Op` in execution order over named values. Activations are
+2-D ``[T, features]`` (T = tokens of this step, unknown until a bucket is chosen); attention
+scores are ``[heads, T, S]`` with ``S`` = cached + new positions. Weights are named by their
+Hugging Face parameter path (``model.layers.0.self_attn.q_proj``), which is also what the format
+policy matches.
+
+Op kinds (inputs -> output; attributes):
+
+=============  =====================================  ==========================================
+kind           inputs                                 attributes
+=============  =====================================  ==========================================
+embedding      ids                                    weight, vocab, hidden
+linear         x [T, K]                               weight, in_features, out_features
+rmsnorm        x [T, D]                               weight (gain), eps
+rope           x [T, H*d]                             heads, head_dim, theta
+kv_append      x [T, KVH*d]                           layer, which ("k" or "v"); output is the
+                                                      whole cache [S, KVH*d] after appending
+attn_score     q [T, H*d], k [S, KVH*d]               heads, kv_heads, head_dim, scale
+softmax        s [H, T, S]                            causal (query t sees keys <= start + t)
+attn_value     p [H, T, S], v [S, KVH*d]              heads, kv_heads, head_dim
+silu           x                                      -
+mul            a, b                                   -
+add            a, b                                   residual (bool)
+=============  =====================================  ==========================================
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import BitflightError
+
+OP_KINDS: dict[str, int] = {       # kind -> number of value inputs
+    "embedding": 1, "linear": 1, "rmsnorm": 1, "rope": 1, "kv_append": 1, "attn_score": 2,
+    "softmax": 1, "attn_value": 2, "silu": 1, "mul": 2, "add": 2,
+}
+WEIGHTED = ("embedding", "linear", "rmsnorm")
+
+
+class CompileError(BitflightError, ValueError):
+    """The model cannot be compiled; the message names the graph node and op at fault."""
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str
+    inputs: tuple[str, ...]
+    output: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    node: str = ""          # source node (fx node name) for error messages
+
+    def __post_init__(self) -> None:
+        if self.kind not in OP_KINDS:
+            raise CompileError(f"node '{self.node or self.output}': unknown IR op '{self.kind}'")
+        if len(self.inputs) != OP_KINDS[self.kind]:
+            raise CompileError(f"node '{self.node or self.output}': {self.kind} takes "
+                               f"{OP_KINDS[self.kind]} inputs, got {len(self.inputs)}")
+        if self.kind in WEIGHTED and "weight" not in self.attrs:
+            raise CompileError(f"node '{self.node or self.output}': {self.kind} needs a weight")
+
+    @property
+    def weight(self) -> str | None:
+        return self.attrs.get("weight")
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """The dimensions the IR and the back end need (from the traced model's config)."""
+    name: str
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    intermediate: int
+    vocab: int
+    max_position: int
+    rope_theta: float
+    norm_eps: float
+
+    @property
+    def q_dim(self) -> int:
+        return self.heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        return self.kv_heads * self.head_dim
+
+
+@dataclass
+class Graph:
+    """Ops in execution order; ``params`` maps weight name -> shape (tensors live elsewhere)."""
+    dims: ModelDims
+    ops: list[Op]
+    params: dict[str, tuple[int, ...]]
+    input: str = "ids"
+    output: str = ""
+
+    def validate(self) -> None:
+        """Every input defined before use, every weight known, the output produced."""
+        defined = {self.input}
+        for op in self.ops:
+            for name in op.inputs:
+                if name not in defined:
+                    raise CompileError(f"node '{op.node or op.output}': {op.kind} reads "
+                                       f"undefined value '{name}'")
+            if op.weight is not None and op.weight not in self.params:
+                raise CompileError(f"node '{op.node or op.output}': unknown weight "
+                                   f"'{op.weight}'")
+            if op.output in defined:
+                raise CompileError(f"node '{op.node}': value '{op.output}' defined twice")
+            defined.add(op.output)
+        if self.output not in defined:
+            raise CompileError(f"graph output '{self.output}' is never produced")
+
+    def producers(self) -> dict[str, Op]:
+        return {op.output: op for op in self.ops}
+
+    def count(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for op in self.ops:
+            out[op.kind] = out.get(op.kind, 0) + 1
+        return out
+
+    def text(self) -> str:
+        """A readable listing (one op per line), used in docs and error reports."""
+        lines = []
+        for op in self.ops:
+            attrs = " ".join(f"{k}={v}" for k, v in op.attrs.items())
+            lines.append(f"{op.output} = {op.kind}({', '.join(op.inputs)}) {attrs}".rstrip())
+        return "\n".join(lines + [f"return {self.output}"])
