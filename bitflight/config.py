@@ -132,6 +132,8 @@ class Memory(_Strict):
     channels: PositiveInt
     bandwidth_gbps: PositiveFloat = Field(description="peak bandwidth over all channels, GB/s (1e9 B)")
     efficiency: float = Field(1.0, gt=0, le=1, description="sustained fraction of peak")
+    kv_efficiency: float | None = Field(None, gt=0, le=1, description="sustained fraction of peak "
+                                        "when streaming the K/V cache; None: efficiency")
     capacity_gb: PositiveFloat
     energy_pj_per_bit: PositiveFloat | None = None
 
