@@ -1,7 +1,7 @@
 """CSD chain (one VPU): sparse muxes, skewed DSP groups, OAU side path and reduction nodes."""
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -63,12 +63,14 @@ class CsdChain(wiring.Component):
             picked.append(mux.y)
         w = Mux(lane.w4, lane.w[index][:4].as_signed(), lane.w[index])
         group, head = divmod(index, geo.group)
-        cut = self._cut(m, lane.nlog, group) if head == 0 else Const(0, 1)
-        bundle = Signal(8 * geo.tokens + 9, name=f"ops{index}")
-        m.d.comb += bundle.eq(Cat(*picked, w.as_signed()[:8], cut))
+        cut = self._cut(m, lane.nlog, group) if head == 0 and group > 0 else None
+        parts = [*picked, w.as_signed()[:8]] + ([cut] if cut is not None else [])
+        bundle = Signal(8 * geo.tokens + 8 + (cut is not None), name=f"ops{index}")
+        m.d.comb += bundle.eq(Cat(*parts))
         skewed = delay(m, bundle, index, en, f"skew{index}")
         a = [skewed[8 * t:8 * t + 8].as_signed() for t in range(geo.tokens)]
-        return a, skewed[8 * geo.tokens:8 * geo.tokens + 8].as_signed(), skewed[-1]
+        w_skewed = skewed[8 * geo.tokens:8 * geo.tokens + 8].as_signed()
+        return a, w_skewed, (skewed[-1] if cut is not None else None)
 
     def elaborate(self, platform):
         m = Module()
@@ -81,15 +83,18 @@ class CsdChain(wiring.Component):
         m.d.comb += [self.o.valid.eq(status_out[0]), self.o.payload.nlog.eq(status_out[1:])]
 
         oau_groups = set(geo.oau_groups)
-        groups, pcin = [], Signal(signed(geo.p_bits))
+        groups, pcin = [], None
         for g in range(geo.groups):
             grp = m.submodules[f"group{g}"] = DspGroup(size=geo.group, tokens=geo.tokens,
-                                                       p_bits=geo.p_bits, oau=g in oau_groups)
-            m.d.comb += [grp.en.eq(en), grp.pcin.eq(pcin)]
+                                                       p_bits=geo.p_bits, oau=g in oau_groups,
+                                                       first=g == 0)
+            m.d.comb += grp.en.eq(en)
+            if g:
+                m.d.comb += grp.pcin.eq(pcin)
             for k in range(geo.group):
                 a, w, cut = self._slice_operands(m, en, g * geo.group + k)
                 m.d.comb += [grp.w[k].eq(w)] + [grp.a[k][t].eq(a[t]) for t in range(geo.tokens)]
-                if k == 0:
+                if cut is not None:
                     m.d.comb += grp.cut.eq(cut)
             groups.append(grp)
             pcin = grp.p
@@ -119,6 +124,10 @@ class CsdChain(wiring.Component):
             rn = m.submodules[f"rn{g}"] = ReductionNode(
                 tokens=geo.tokens, p_bits=geo.p_bits, acc_bits=geo.acc_bits,
                 delay=(geo.groups - 1 - g) * geo.group, n_oau=n_oau)
-            m.d.comb += [rn.en.eq(en), rn.p.eq(grp.p), rn.lsp.eq(lsp), rn.borrow.eq(borrow)]
+            m.d.comb += rn.p.eq(grp.p)
+            if rn.delay_cycles:
+                m.d.comb += rn.en.eq(en)
+            if geo.packed:
+                m.d.comb += [rn.lsp.eq(lsp), rn.borrow.eq(borrow)]
             nodes.append(rn)
         return nodes

@@ -20,12 +20,14 @@ class DspGroup(wiring.Component):
     operands that entered slice 0 at t at cycle t + size + 2 (:attr:`latency`).
     """
 
-    def __init__(self, *, size: int, tokens: int, p_bits: int, oau: bool = False):
-        self.size, self.tokens, self.p_bits, self.oau = size, tokens, p_bits, oau
-        super().__init__({
-            "en": In(1), "a": In(ArrayLayout(ArrayLayout(signed(8), tokens), size)),
-            "w": In(ArrayLayout(signed(8), size)), "cut": In(1), "pcin": In(signed(p_bits)),
-            "p": Out(signed(p_bits)), "cut_add": Out(1)})
+    def __init__(self, *, size: int, tokens: int, p_bits: int, oau: bool = False,
+                 first: bool = False):
+        self.size, self.tokens, self.p_bits, self.oau, self.first = size, tokens, p_bits, oau, first
+        ports = {"en": In(1), "a": In(ArrayLayout(ArrayLayout(signed(8), tokens), size)),
+                 "w": In(ArrayLayout(signed(8), size)), "p": Out(signed(p_bits))}
+        if not first:   # the chain's first group always starts a sum: no link, no cut
+            ports.update(cut=In(1), pcin=In(signed(p_bits)), cut_add=Out(1))
+        super().__init__(ports)
 
     @property
     def latency(self) -> int:
@@ -33,12 +35,15 @@ class DspGroup(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        pcin = self.pcin
+        pcin = None if self.first else self.pcin
         for k in range(self.size):
-            head = k == 0
-            s = MacSlice(tokens=self.tokens, p_bits=self.p_bits, head=head, oau=head and self.oau)
+            head = k == 0 and not self.first
+            s = MacSlice(tokens=self.tokens, p_bits=self.p_bits, head=head, oau=head and self.oau,
+                         has_pcin=pcin is not None)
             m.submodules[f"mac{k}"] = s
-            m.d.comb += [s.en.eq(self.en), s.a.eq(self.a[k]), s.w.eq(self.w[k]), s.pcin.eq(pcin)]
+            m.d.comb += [s.en.eq(self.en), s.a.eq(self.a[k]), s.w.eq(self.w[k])]
+            if pcin is not None:
+                m.d.comb += s.pcin.eq(pcin)
             if head:
                 m.d.comb += [s.cut.eq(self.cut), self.cut_add.eq(s.cut_add)]
             pcin = s.p

@@ -13,8 +13,8 @@ class MacSlice(wiring.Component):
     """``P <= link(pcin) + a * w`` with A/B, M and P registers (DSP48 AREG=BREG=MREG=PREG=1).
 
     Ports: ``en`` In(1) clock enable of every register (DSP CE pins); ``a`` In(tokens x signed(8));
-    ``w`` In(signed(8)); ``cut`` In(1) (head slices only: start a new sum, the DSP Z-mux's zero);
-    ``pcin`` In(signed(p_bits)) previous slice's P; ``p`` Out(signed(p_bits)); ``cut_add`` Out(1):
+    ``w`` In(signed(8)); ``cut`` In(1) (head slices only, like ``cut_add``: start a new sum, the DSP Z-mux's zero);
+    ``pcin`` In(signed(p_bits)) previous slice's P (absent on the chain's first slice); ``p`` Out(signed(p_bits)); ``cut_add`` Out(1):
     ``cut`` delayed to the cycle of the add (the reduction node and OAU use it).
 
     ``link``: inside a DSP group the cascade is fixed (``pcin`` goes straight into the adder, so
@@ -28,11 +28,17 @@ class MacSlice(wiring.Component):
     Timing: inputs at cycle t are in P at cycle t + 3 (:attr:`latency`).
     """
 
-    def __init__(self, *, tokens: int, p_bits: int, head: bool, oau: bool = False):
+    def __init__(self, *, tokens: int, p_bits: int, head: bool, oau: bool = False,
+                 has_pcin: bool = True):
         self.tokens, self.p_bits, self.head, self.oau = tokens, p_bits, head, oau
-        super().__init__({"en": In(1), "a": In(ArrayLayout(signed(8), tokens)), "w": In(signed(8)),
-                          "cut": In(1), "pcin": In(signed(p_bits)), "p": Out(signed(p_bits)),
-                          "cut_add": Out(1)})
+        self.has_pcin = has_pcin
+        ports = {"en": In(1), "a": In(ArrayLayout(signed(8), tokens)), "w": In(signed(8)),
+                 "p": Out(signed(p_bits))}
+        if has_pcin:
+            ports["pcin"] = In(signed(p_bits))
+        if head:
+            ports.update(cut=In(1), cut_add=Out(1))
+        super().__init__(ports)
 
     @property
     def latency(self) -> int:
@@ -43,21 +49,22 @@ class MacSlice(wiring.Component):
         lane = dsp_packing.LANE_BITS
         a_r = [Signal(signed(8), name=f"a{t}_r") for t in range(self.tokens)]
         w_r = Signal(signed(8))
-        cut_r = Signal()
         m_r = Signal(signed(self.p_bits))
         p_r = Signal(signed(self.p_bits))
         if self.tokens == 1:
             operand = a_r[0]
         else:  # pre-adder form of WP486: (a_hi << 18) + a_lo
             operand = (a_r[1] << lane) + a_r[0]
-        link = self.pcin
+        link = self.pcin if self.has_pcin else Const(0, 1)
         if self.oau:
             link = Cat(Const(0, lane), self.pcin[lane:]).as_signed()
-        if self.head:
+        if self.head and self.has_pcin:
             link = Mux(self.cut_add, 0, link)
         with m.If(self.en):
-            m.d.sync += [w_r.eq(self.w), cut_r.eq(self.cut), self.cut_add.eq(cut_r),
-                         m_r.eq(operand * w_r), p_r.eq(link + m_r)]
+            m.d.sync += [w_r.eq(self.w), m_r.eq(operand * w_r), p_r.eq(link + m_r)]
+            if self.head:
+                cut_r = Signal()
+                m.d.sync += [cut_r.eq(self.cut), self.cut_add.eq(cut_r)]
             m.d.sync += [r.eq(self.a[t]) for t, r in enumerate(a_r)]
         m.d.comb += self.p.eq(p_r)
         return m

@@ -57,8 +57,8 @@ class OverflowAdjust(wiring.Component):
 class ReductionNode(wiring.Component):
     """Reduction node at the end of a DSP group: the group's P as a result, lined up in time.
 
-    Ports: ``en``; ``p`` In(signed(p_bits)) the group's last P; ``lsp``/``borrow`` In (packed only:
-    the OAU side sums); ``res`` Out(tokens x signed(acc_bits)).
+    Ports: ``en`` (only with a deskew delay); ``p`` In(signed(p_bits)) the group's last P;
+    ``lsp``/``borrow`` In (packed only: the OAU side sums); ``res`` Out(tokens x signed(acc_bits)).
     Unpacked: ``res[0] = p``. Packed: the lanes are decoded with the lower-lane sign correction
     (golden.dsp_packing.split_lanes) and the side sums are added back: ``res[0] = sext18(p[17:0]) +
     lsp``, ``res[1] = (p >> 18) + p[17] + borrow``.
@@ -68,9 +68,12 @@ class ReductionNode(wiring.Component):
     def __init__(self, *, tokens: int, p_bits: int, acc_bits: int, delay: int, n_oau: int = 0):
         self.tokens, self.delay_cycles = tokens, delay
         lsp_bits, borrow_bits = side_widths(n_oau)
-        super().__init__({"en": In(1), "p": In(signed(p_bits)), "lsp": In(signed(lsp_bits)),
-                          "borrow": In(unsigned(borrow_bits)),
-                          "res": Out(ArrayLayout(signed(acc_bits), tokens))})
+        ports = {"p": In(signed(p_bits)), "res": Out(ArrayLayout(signed(acc_bits), tokens))}
+        if delay:
+            ports["en"] = In(1)
+        if tokens == 2:
+            ports.update(lsp=In(signed(lsp_bits)), borrow=In(unsigned(borrow_bits)))
+        super().__init__(ports)
 
     @property
     def latency(self) -> int:
@@ -86,5 +89,6 @@ class ReductionNode(wiring.Component):
         for t, value in enumerate(lanes):
             res = Signal(signed(len(self.res[t])), name=f"res{t}")
             m.d.comb += res.eq(value)
-            m.d.comb += self.res[t].eq(delay(m, res, self.delay_cycles, self.en, f"res{t}"))
+            en = self.en if self.delay_cycles else None
+            m.d.comb += self.res[t].eq(delay(m, res, self.delay_cycles, en, f"res{t}"))
         return m

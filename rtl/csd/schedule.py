@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .geometry import ChainGeometry
-from .layouts import chain_in_layout, mpu_in_layout
+from .layouts import chain_in_layout, chain_out_layout, mpu_in_layout, mpu_out_layout
 
 
 @dataclass
@@ -109,6 +109,19 @@ def chain_payload(geo: ChainGeometry, p: Pass) -> int:
 def mpu_payload(geo: ChainGeometry, beat: list[Pass]) -> int:
     layout = mpu_in_layout(geo, len(beat))
     return layout.const({"act": beat[0].act, "lanes": [p.lane() for p in beat]}).as_bits()
+
+
+def decode_chain_out(geo: ChainGeometry, bits: int) -> list[list[int]]:
+    """``res[token][j]`` of one chain output beat given as raw payload bits."""
+    c = chain_out_layout(geo).from_bits(bits)
+    return [[c["res"][t][j] for j in range(geo.max_results)] for t in range(geo.tokens)]
+
+
+def decode_mpu_out(geo: ChainGeometry, vpus: int, bits: int) -> list[list[list[int]]]:
+    """Per VPU ``res[token][j]`` of one MPU output beat."""
+    c = mpu_out_layout(geo, vpus).from_bits(bits)
+    return [[[c["vpu"][v]["res"][t][j] for j in range(geo.max_results)]
+             for t in range(geo.tokens)] for v in range(vpus)]
 
 
 def assemble(geo: ChainGeometry, passes: list[Pass], results: list[list[list[int]]],

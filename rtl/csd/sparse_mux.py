@@ -27,5 +27,9 @@ class SparseMux(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += self.y.eq(self.cand[self.idx])
+        # A case per position instead of the view's variable shift: a plain M:1 mux in Verilog.
+        with m.Switch(self.idx):
+            for k in range(self.m):
+                with m.Case(k):
+                    m.d.comb += self.y.eq(self.cand[k])
         return m
