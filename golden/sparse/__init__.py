@@ -1,7 +1,9 @@
 """FlightLLM N:M weight sparsity and block-sparse attention masks (golden definitions).
 
-- ``prune_nm`` / ``allocate_block_n``: N:M magnitude pruning, M = 16, one N per 16x16 block (prune.py)
-- ``NMSparse``: the container with ``to_dense``, ``kept``, ``pack``/``unpack`` (nmsparse.py, packing.py)
+- ``prune_nm`` / ``allocate_block_n``: N:M magnitude pruning, M = 16, one N per 16x16 block
+  (prune.py)
+- ``NMSparse``: the container with ``to_dense``, ``kept``, ``pack``/``unpack``
+  (nmsparse.py, packing.py)
 - ``beats``: the pair stream cut into the 16-pair beats a 16-MAC CSD chain consumes per cycle
 - ``quantize_int``: per-row symmetric INT8/INT4 values for hardware (intquant.py)
 - ``matmul``: packed INT weights x INT8 activations -> INT32, by index gather (matmul.py)
@@ -16,5 +18,6 @@ from .nmsparse import NMSparse
 from .packing import Beats, beats, pack, unpack
 from .prune import DEFAULT_N_OPTIONS, allocate_block_n, prune_nm
 
-__all__ = ["Beats", "BlockMask", "BlockPattern", "DEFAULT_N_OPTIONS", "NMSparse", "allocate_block_n",
-           "beats", "causal_block_mask", "matmul", "pack", "prune_nm", "quantize_int", "unpack"]
+__all__ = ["Beats", "BlockMask", "BlockPattern", "DEFAULT_N_OPTIONS", "NMSparse",
+           "allocate_block_n", "beats", "causal_block_mask", "matmul", "pack", "prune_nm",
+           "quantize_int", "unpack"]

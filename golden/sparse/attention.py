@@ -21,9 +21,9 @@ import torch
 class BlockPattern:
     """A structured keep pattern for one head, in blocks.
 
-    ``local``: keep key blocks ``i - local + 1 .. i`` for query block i (a sliding window; None keeps
-    every causal block). ``sink``: always keep the first ``sink`` key blocks (global / attention-sink
-    columns, as in StreamingLLM and BigBird-style global tokens).
+    ``local``: keep key blocks ``i - local + 1 .. i`` for query block i (a sliding window; None
+    keeps every causal block). ``sink``: always keep the first ``sink`` key blocks (global /
+    attention-sink columns, as in StreamingLLM and BigBird-style global tokens).
     """
     local: int | None = None
     sink: int = 0
@@ -44,7 +44,7 @@ class BlockPattern:
 
 @dataclass(frozen=True, eq=False)
 class BlockMask:
-    """A block-sparse causal mask: ``layout [heads, nb, nb]`` of kept blocks (see module docstring)."""
+    """A block-sparse causal mask: ``layout [heads, nb, nb]`` of kept blocks (module docstring)."""
     layout: np.ndarray
     seq_len: int
     block: int
@@ -71,12 +71,11 @@ class BlockMask:
         """Element mask, torch.bool ``[heads, seq_len, seq_len]`` (or ``[seq_len, seq_len]`` for one
         head); True = the query may attend the key (the convention of
         ``torch.nn.functional.scaled_dot_product_attention``)."""
-        layout = self.layout if head is None else self.layout[head][None]
-        pos = np.arange(self.seq_len)
-        blk = pos // self.block
-        causal = pos[None, :] <= pos[:, None]
-        mask = layout[:, blk[:, None], blk[None, :]] & causal
-        out = torch.from_numpy(np.ascontiguousarray(mask))
+        chosen = self.layout if head is None else self.layout[head][None]
+        layout = torch.from_numpy(chosen.copy())
+        s = self.seq_len
+        blocks = layout.repeat_interleave(self.block, 1).repeat_interleave(self.block, 2)[:, :s, :s]
+        out = blocks & torch.ones(s, s, dtype=torch.bool).tril()
         return out if head is None else out[0]
 
     def additive(self, dtype: torch.dtype = torch.float32, head: int | None = None) -> torch.Tensor:
@@ -104,8 +103,8 @@ def _check_layout(layout: np.ndarray, n_blocks: int) -> np.ndarray:
     diag = np.argwhere(~layout[:, np.arange(n_blocks), np.arange(n_blocks)])
     if diag.size:
         h, q = diag[0]
-        raise ValueError(f"keep: diagonal block (head {h}, block {q}) is dropped; its queries would "
-                         "attend to nothing")
+        raise ValueError(f"keep: diagonal block (head {h}, block {q}) is dropped; its queries "
+                         "would attend to nothing")
     return layout
 
 
@@ -114,8 +113,8 @@ def causal_block_mask(seq_len: int, block: int = 64,
                       heads: int | None = None) -> BlockMask:
     """Block-sparse causal mask for ``seq_len`` tokens in ``block``-token blocks.
 
-    ``keep``: None (every causal block: the plain causal mask), one ``BlockPattern`` for all heads, a
-    sequence of patterns (one per head), or an explicit boolean layout ``[nb, nb]`` or
+    ``keep``: None (every causal block: the plain causal mask), one ``BlockPattern`` for all
+    heads, a sequence of patterns (one per head), or an explicit boolean layout ``[nb, nb]`` or
     ``[heads, nb, nb]``. ``heads`` repeats a single pattern or 2-D layout over that many heads.
     """
     if not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
@@ -132,15 +131,16 @@ def causal_block_mask(seq_len: int, block: int = 64,
     elif isinstance(keep, Sequence) and keep and all(isinstance(p, BlockPattern) for p in keep):
         layout = np.stack([p.layout(nb) for p in keep])
     else:
-        raise ValueError(f"keep: expected None, a BlockPattern, a list of them or a boolean layout, "
-                         f"got {type(keep).__name__}")
+        raise ValueError("keep: expected None, a BlockPattern, a list of them or a boolean "
+                         f"layout, got {type(keep).__name__}")
     if heads is not None:
         if not isinstance(heads, (int, np.integer)) or heads < 1:
             raise ValueError(f"heads: must be a positive integer, got {heads!r}")
         if layout.shape[0] == 1:
             layout = np.repeat(layout, heads, axis=0)
         elif layout.shape[0] != heads:
-            raise ValueError(f"heads: {heads} disagrees with the {layout.shape[0]} per-head patterns")
+            raise ValueError(f"heads: {heads} disagrees with the {layout.shape[0]} per-head "
+                             "patterns")
     layout = np.ascontiguousarray(layout)
     layout.setflags(write=False)
     return BlockMask(layout=layout, seq_len=int(seq_len), block=int(block))

@@ -1,14 +1,14 @@
 """Integer values for N:M matrices: per-row symmetric quantization of the kept weights.
 
-For each output row r: ``scale[r] = max |kept value| / qmax`` rounded to float32 (1.0 for an all-zero
-row), with ``qmax = 2^(bits-1) - 1`` (127 for INT8, 7 for INT4; the code -2^(bits-1) is not produced,
-so the grid is symmetric, although the packed 4/8-bit fields can hold it). Then
+For each output row r: ``scale[r] = max |kept value| / qmax`` rounded to float32 (1.0 for an
+all-zero row), with ``qmax = 2^(bits-1) - 1`` (127 for INT8, 7 for INT4; the code -2^(bits-1) is
+not produced, so the grid is symmetric, although the packed 4/8-bit fields can hold it). Then
 ``q = clip(round_half_even(value / scale[r]), -qmax, qmax)``. The sparsity structure is kept
 unchanged: a kept weight that rounds to 0 stays a kept pair with value 0.
 
 Error bound (tested): ``|value - q * scale[r]| <= scale[r] / 2`` up to the float32 rounding of
-``scale``, because the largest magnitude maps to exactly qmax (within one float32 ulp) and every other
-value lies inside the grid's range.
+``scale``, because the largest magnitude maps to exactly qmax (within one float32 ulp) and every
+other value lies inside the grid's range.
 """
 from __future__ import annotations
 

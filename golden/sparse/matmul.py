@@ -1,4 +1,4 @@
-"""Reference sparse matmul: N:M integer weights x INT8 activations -> INT32, computed from the pairs.
+"""Reference sparse matmul: N:M integer weights x INT8 activations -> INT32, from the pairs.
 
 ``out[t, r] = sum over kept pairs (v, i) of row r in k-block kb of  v * x[t, kb*m + i]``
 

@@ -1,4 +1,4 @@
-"""The N:M sparse weight container: per-block N, and per row of each block the kept (value, index) pairs.
+"""The N:M sparse weight container: per-block N and, per row of each block, the kept pairs.
 
 A weight ``[n_out, k]`` is tiled in blocks of ``block`` output rows x ``m`` input channels
 (FlightLLM: 16 x 16). Block ``(br, kb)`` has one N (``block_n[br, kb]``); in every one of its rows
@@ -6,8 +6,8 @@ exactly N weights are kept, each as a value and its in-block index (0..m-1, 4 bi
 
 Storage is padded so that every operation stays vectorized: ``values`` and ``indices`` have shape
 ``[n_out, k // m, m]``; slot ``j`` of row ``r`` in k-block ``kb`` is a kept pair iff
-``j < N(r // block, kb)``. Kept indices are strictly ascending; padding slots hold value 0 and index 0
-(a canonical form, so two equal matrices compare equal field by field).
+``j < N(r // block, kb)``. Kept indices are strictly ascending; padding slots hold value 0 and
+index 0 (a canonical form, so two equal matrices compare equal field by field).
 
 Values are either float32 (for analysis) or integers held in an int8 array with ``bits`` 8
 (range -128..127) or 4 (range -8..7, i.e. a 4-bit two's-complement field sign-extended). Integer
@@ -83,7 +83,8 @@ class NMSparse:
             if self.bits not in INT_BITS:
                 raise ValueError(f"bits: must be None, 4 or 8, got {self.bits!r}")
             if not np.issubdtype(values.dtype, np.integer):
-                raise ValueError(f"values: bits={self.bits} needs integer values, got {values.dtype}")
+                raise ValueError(f"values: bits={self.bits} needs integer values, "
+                                 f"got {values.dtype}")
             lo, hi = int_range(self.bits)
             if values.size and (values.min() < lo or values.max() > hi):
                 raise ValueError(f"values: outside the INT{self.bits} range [{lo}, {hi}]")
@@ -95,7 +96,8 @@ class NMSparse:
         if self.m > 1:
             inc = np.diff(indices.astype(np.int16), axis=2) > 0
             if np.any(~inc & slot_kept[:, :, 1:]):
-                raise ValueError("indices: kept in-block indices must be strictly ascending per row")
+                raise ValueError("indices: kept in-block indices must be strictly ascending "
+                                 "per row")
         object.__setattr__(self, "values", _readonly(values))
         object.__setattr__(self, "indices", _readonly(indices.astype(np.uint8)))
         object.__setattr__(self, "block_n", _readonly(block_n.astype(np.uint8)))

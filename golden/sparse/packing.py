@@ -1,25 +1,25 @@
-"""Packed byte layout of an ``NMSparse`` matrix (FlightLLM-style; full description in docs/sparsity.md).
+"""Packed byte layout of an ``NMSparse`` matrix (FlightLLM-style; described in docs/sparsity.md).
 
 All multi-byte fields are little-endian. Four regions follow a 32-byte header, each starting at a
 16-byte-aligned offset (gaps are zero bytes):
 
 header (32 bytes)::
 
-    0  magic  b"BFNM"          16 n_beats       u32  16-pair beats in the pair streams
-    4  version u8 (=1)         20 index_offset  u32  byte offset of the index stream
-    5  value code u8           24 value_offset  u32  byte offset of the value stream
-       (0 float32, 4 int4, 8 int8)  28 scale_offset u32  per-row float32 scales, 0 = none
-    6  m u8                    32 descriptor table starts here
-    7  block u8 (rows per block)
-    8  n_out u32
-    12 k u32
+    0..3   magic b"BFNM"           16..19 n_beats: 16-pair beats in the pair streams (u32)
+    4      version (1)             20..23 index_offset (u32)
+    5      value code: 0 float32,  24..27 value_offset (u32)
+           4 int4, 8 int8          28..31 scale_offset: per-row float32 scales, 0 = none (u32)
+    6      m                       32..   descriptor table
+    7      block (rows per block)
+    8..11  n_out (u32)
+    12..15 k (u32)
 
-descriptor table: one byte per block in block-row-major order ``(br, kb)``: N in bits 4..0, bits 7..5
-zero.
+descriptor table: one byte per block in block-row-major order ``(br, kb)``: N in bits 4..0,
+bits 7..5 zero.
 
 pair streams: block by block in the same order, each block's ``block * N`` pairs row by row (row 0's
-N pairs in ascending index order, then row 1's, ...), cut into *beats* of 16 pairs - one beat is what
-a 16-MAC CSD chain consumes per cycle (16/N rows of N pairs). A block whose pair count is not a
+N pairs in ascending index order, then row 1's, ...), cut into *beats* of 16 pairs - one beat is
+what a 16-MAC CSD chain consumes per cycle (16/N rows of N pairs). A block whose pair count is not a
 multiple of 16 (only possible when block != 16) is padded to whole beats with (value 0, index 0).
 Beat ``t`` occupies 8 bytes of the index stream at ``index_offset + 8 t`` (pair 2i's index in bits
 3..0 of byte i, pair 2i+1's in bits 7..4) and ``value_bytes`` of the value stream at
@@ -156,7 +156,8 @@ def unpack(data: bytes) -> NMSparse:
     bits = CODE_BITS[code]
     check_m(m)
     if block < 1 or n_out % block or k % m:
-        raise ValueError(f"packed N:M data: shape {n_out}x{k} does not tile into {block}x{m} blocks")
+        raise ValueError(f"packed N:M data: shape {n_out}x{k} does not tile into {block}x{m} "
+                         "blocks")
     br, kb = n_out // block, k // m
     if HEADER.size + br * kb > len(data):
         raise ValueError("packed N:M data: truncated descriptor table")

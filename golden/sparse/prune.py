@@ -51,7 +51,8 @@ def _check_weight(w: np.ndarray, m: int, block: int) -> None:
     if n_out % block:
         raise ValueError(f"weight: n_out={n_out} output rows is not a multiple of block={block} "
                          "(pad the output dimension with zeros first)")
-    if w.dtype == bool or not (np.issubdtype(w.dtype, np.integer) or np.issubdtype(w.dtype, np.floating)):
+    numeric = np.issubdtype(w.dtype, np.integer) or np.issubdtype(w.dtype, np.floating)
+    if w.dtype == bool or not numeric:
         raise ValueError(f"weight: expected a float or integer tensor, got dtype {w.dtype}")
     if np.issubdtype(w.dtype, np.floating) and not np.all(np.isfinite(w)):
         raise ValueError("weight: contains NaN or infinity")
@@ -76,7 +77,7 @@ def sorted_magnitudes(w: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 def allocate_block_n(weight, density: float, *, m: int = 16, block: int = 16,
                      n_options: Sequence[int] = DEFAULT_N_OPTIONS) -> np.ndarray:
-    """Per-block N (uint8 ``[n_out//block, k//m]``) reaching ``density`` by the greedy rule above."""
+    """Per-block N (uint8 ``[n_out//block, k//m]``) reaching ``density`` by the greedy rule."""
     check_m(m)
     w = _as_numpy(weight)
     _check_weight(w, m, block)
@@ -141,7 +142,8 @@ def prune_nm(weight, n: int | np.ndarray | None = None, m: int = 16, density: fl
         raise ValueError("n, density: give exactly one of them")
     shape_b = (n_out // block, k // m)
     if density is not None:
-        block_n = allocate_block_n(w, density, m=m, block=block, n_options=n_options).astype(np.int64)
+        block_n = allocate_block_n(w, density, m=m, block=block, n_options=n_options)
+        block_n = block_n.astype(np.int64)
     elif np.ndim(n) == 0:
         check_n(n, m, "n")
         block_n = np.full(shape_b, int(n), dtype=np.int64)

@@ -97,10 +97,12 @@ def test_unknown_keys(tmp_path, text, expected):
 @pytest.mark.parametrize("old, new, expected", [
     ("clock_mhz: 100", "clock_mhz: fast", "clock_mhz: Input should be a valid number"),
     ("clock_mhz: 100", 'clock_mhz: "100"', "clock_mhz: Input should be a valid number"),
-    ("pack_two_macs: false", "pack_two_macs: 1", "csd.pack_two_macs: Input should be a valid boolean"),
+    ("pack_two_macs: false", "pack_two_macs: 1",
+     "csd.pack_two_macs: Input should be a valid boolean"),
     ("  chain_macs: 16", "  chain_macs: 16.5", "csd.chain_macs: Input should be a valid integer"),
     ("n_options: [2, 4, 8, 16]", "n_options: 4", "csd.n_options: Input should be a valid tuple"),
-    ("n_options: [2, 4, 8, 16]", "n_options: [2, four]", "csd.n_options.1: Input should be a valid integer"),
+    ("n_options: [2, 4, 8, 16]", "n_options: [2, four]",
+     "csd.n_options.1: Input should be a valid integer"),
     ("  kind: hbm", "  kind: sram", "memory.kind: Input should be 'hbm', 'dram' or 'ddr'"),
     ("dsp_family: xc7", "dsp_family: xc6", "csd.dsp_family: Input should be 'xc7' or 'xcup'"),
     ("  prefill_array: {rows: 2, cols: 2}", "  prefill_array: 4",
@@ -115,13 +117,17 @@ def test_wrong_types(tmp_path, old, new, expected):
 @pytest.mark.parametrize("old, new, expected", [
     ("  m: 16", "  m: 12", "cfg.yaml: csd.m: M must be a power of two, got 12"),
     ("  m: 16", "  m: 0", "cfg.yaml: csd.m: Input should be greater than 0"),
-    ("n_options: [2, 4, 8, 16]", "n_options: [2, 3]", "cfg.yaml: csd: n_options: N=3 does not divide M=16"),
-    ("n_options: [2, 4, 8, 16]", "n_options: [2, 32]", "cfg.yaml: csd: n_options: N=32 does not divide M=16"),
+    ("n_options: [2, 4, 8, 16]", "n_options: [2, 3]",
+     "cfg.yaml: csd: n_options: N=3 does not divide M=16"),
+    ("n_options: [2, 4, 8, 16]", "n_options: [2, 32]",
+     "cfg.yaml: csd: n_options: N=32 does not divide M=16"),
     ("clock_mhz: 100", "clock_mhz: -5", "cfg.yaml: clock_mhz: Input should be greater than 0"),
-    ("  efficiency: 1.0", "  efficiency: 1.5", "cfg.yaml: memory.efficiency: Input should be less than or equal to 1"),
+    ("  efficiency: 1.0", "  efficiency: 1.5",
+     "cfg.yaml: memory.efficiency: Input should be less than or equal to 1"),
     ("  chain_macs: 16", "  chain_macs: 15",
      "cfg.yaml: csd: chain_macs 15 is not a multiple of the 2 MACs of one DSP group"),
-    ("  group_size: 32", "  group_size: 30", "cfg.yaml: bitmod: group_size 30 is not a multiple of lanes 4"),
+    ("  group_size: 32", "  group_size: 30",
+     "cfg.yaml: bitmod: group_size 30 is not a multiple of lanes 4"),
     ("decode_array: {rows: 4, cols: 1}", "decode_array: {rows: 4, cols: 2}",
      "cfg.yaml: bitmod: prefill_array and decode_array must have the same number of PEs (4 != 8)"),
 ], ids=["m-not-pow2", "m-zero", "n-not-divisor", "n-above-m", "negative-clock", "efficiency",
@@ -137,12 +143,14 @@ def test_no_engine(tmp_path):
 
 
 @pytest.mark.parametrize("section", ["assumptions", "fitted"])
-@pytest.mark.parametrize("key", ["csd.bogus_field", "aux_memory.channels", "csd.total_macs", "nope"])
+@pytest.mark.parametrize("key", ["csd.bogus_field", "aux_memory.channels", "csd.total_macs",
+                                 "nope"])
 def test_notes_must_name_existing_fields(tmp_path, section, key):
     """aux_memory is absent in tiny, and total_macs is a property, not a field."""
     text = TINY if section == "assumptions" else TINY + "fitted:\n"
     message = load_error(write(tmp_path, text + f"  {key}: a note\n"))
-    assert message.endswith(f"cfg.yaml: (top level): {section}: '{key}' names no field of this config")
+    assert message.endswith(
+        f"cfg.yaml: (top level): {section}: '{key}' names no field of this config")
 
 
 def test_several_errors_are_counted_on_one_line(tmp_path):

@@ -55,7 +55,8 @@ def test_explicit_layout_validation():
     assert mask.layout.shape == (2, 3, 3) and not mask.layout[1, 2, 0]
     upper = good.copy()
     upper[0, 1] = True
-    with pytest.raises(ValueError, match=r"keep: block \(head 0, query block 0, key block 1\) lies above"):
+    with pytest.raises(ValueError,
+                       match=r"keep: block \(head 0, query block 0, key block 1\) lies above"):
         causal_block_mask(130, keep=upper)
     nodiag = good.copy()
     nodiag[1, 1] = False
@@ -90,7 +91,8 @@ def test_masks_drive_attention_like_a_gather():
     query over only the allowed keys."""
     torch.manual_seed(0)
     seq, d = 130, 8
-    mask = causal_block_mask(seq, block=32, keep=[BlockPattern(local=2, sink=1), BlockPattern(local=1)])
+    pats = [BlockPattern(local=2, sink=1), BlockPattern(local=1)]
+    mask = causal_block_mask(seq, block=32, keep=pats)
     q, k, v = (torch.randn(2, seq, d, dtype=torch.float64) for _ in range(3))
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.dense())
     scores = q @ k.transpose(-1, -2) / d ** 0.5 + mask.additive(torch.float64)

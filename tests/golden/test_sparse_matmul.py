@@ -1,4 +1,4 @@
-"""Reference sparse matmul (gather by index) against dense integer matmul; INT quantization of values."""
+"""Reference sparse matmul (gather by index) vs dense integer matmul; INT value quantization."""
 import numpy as np
 import pytest
 import torch
@@ -9,7 +9,7 @@ from bitflight.golden import sparse
 
 
 def dense_ref(sp: sparse.NMSparse, x: np.ndarray) -> np.ndarray:
-    """Independent expectation: float64 torch matmul of the dense pruned weights (exact below 2^53)."""
+    """Independent expectation: float64 torch matmul of the dense pruned weights (exact < 2^53)."""
     w = sp.to_dense().to(torch.float64)
     return (torch.from_numpy(x.astype(np.float64)) @ w.T).numpy().astype(np.int64)
 
@@ -63,7 +63,8 @@ def test_all_zero_and_skipped_blocks():
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_random_block_n_matches_dense(data):
-    br, kb, t = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4)), data.draw(st.integers(1, 9))
+    br, kb = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4))
+    t = data.draw(st.integers(1, 9))
     bits = data.draw(st.sampled_from((4, 8)))
     block_n = np.array(data.draw(st.lists(st.sampled_from((0, 1, 2, 4, 8, 16)), min_size=br * kb,
                                           max_size=br * kb))).reshape(br, kb)
@@ -100,7 +101,8 @@ def test_quantize_int_grid_and_error_bound(bits):
     sp = sparse.prune_nm(w, density=0.4)
     q = sparse.quantize_int(sp, bits)
     qmax = 2 ** (bits - 1) - 1
-    assert q.bits == bits and np.array_equal(q.indices, sp.indices) and np.array_equal(q.block_n, sp.block_n)
+    assert q.bits == bits and np.array_equal(q.indices, sp.indices)
+    assert np.array_equal(q.block_n, sp.block_n)
     vals = q.values.astype(int)
     assert vals.min() >= -qmax and vals.max() <= qmax
     assert np.all(np.abs(vals).reshape(32, -1).max(1)[np.arange(32) != 5] == qmax)
@@ -111,7 +113,8 @@ def test_quantize_int_grid_and_error_bound(bits):
     bound = torch.from_numpy(q.scales.astype(np.float32))[:, None] * (0.5 + 1e-6)
     assert torch.all(err <= bound)
     # dequantize is value * scale exactly
-    assert torch.equal(q.dequantize(), q.to_dense().float() * torch.from_numpy(q.scales.copy())[:, None])
+    scales = torch.from_numpy(q.scales.copy())[:, None]
+    assert torch.equal(q.dequantize(), q.to_dense().float() * scales)
 
 
 def test_quantize_int_errors():

@@ -59,7 +59,8 @@ def test_hand_worked_int4_block():
     sp = sparse.prune_nm(w, n=2, bits=4)
     data = sp.pack()
     assert len(data) == 80
-    assert data[:32] == b"BFNM" + bytes([1, 4, 16, 16]) + struct.pack("<IIIIII", 16, 16, 2, 48, 64, 0)
+    header = b"BFNM" + bytes([1, 4, 16, 16]) + struct.pack("<IIIIII", 16, 16, 2, 48, 64, 0)
+    assert data[:32] == header
     assert data[32] == 2 and data[33:48] == bytes(15)
     assert data[48:64] == bytes([0xA3]) * 16       # index 3 in bits 3..0, index 10 in bits 7..4
     assert data[64:80] == bytes([0x5D]) * 16       # -3 = 0xD low nibble, 5 high nibble
@@ -112,7 +113,8 @@ def test_round_trip_and_reference_bytes(sp):
     back = sparse.NMSparse.unpack(data)
     assert back == sp
     assert back.pack() == data
-    assert np.array_equal(back.to_dense().numpy().view(np.uint8), sp.to_dense().numpy().view(np.uint8))
+    assert np.array_equal(back.to_dense().numpy().view(np.uint8),
+                          sp.to_dense().numpy().view(np.uint8))
 
 
 def test_module_level_pack_matches_method_and_sizes():

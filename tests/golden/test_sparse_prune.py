@@ -25,7 +25,8 @@ def reference_prune(w: np.ndarray, block_n: np.ndarray, m=16, block=16) -> np.nd
 
 
 def rand_weight(rows, cols, seed=0):
-    return torch.from_numpy(np.random.default_rng(seed).standard_normal((rows, cols)).astype(np.float32))
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy(rng.standard_normal((rows, cols)).astype(np.float32))
 
 
 @pytest.mark.parametrize("n", N_OPTIONS)
@@ -101,7 +102,8 @@ def test_integer_weights_int8_and_int4():
     assert sp.kept(0, 0)[0].tolist() == [-128, -128]
     w4 = rng.integers(-8, 8, (16, 32))
     sp4 = sparse.prune_nm(w4, n=8, bits=4)
-    assert sp4.bits == 4 and np.array_equal(sp4.to_dense().numpy(), reference_prune(w4, sp4.block_n))
+    assert sp4.bits == 4
+    assert np.array_equal(sp4.to_dense().numpy(), reference_prune(w4, sp4.block_n))
     with pytest.raises(ValueError, match="INT4 range"):
         sparse.prune_nm(w8, n=2, bits=4)
 
