@@ -1,0 +1,114 @@
+"""Accelerator numerics: the decoder computed as an engine computes it, from a policy.
+
+``AcceleratorNumerics(policy, model)`` quantizes every linear layer as the policy says (golden.quant
+schemes; golden.sparse N:M for the csd engine) and supplies the engine's activation numerics:
+
+=========  ====================================================================================
+engine     ops
+=========  ====================================================================================
+bitmod     fp16 activations everywhere; linears ``ops.linear_bitmod`` (golden.bitserial.linear,
+           bit-accurate) or, with ``linear="dequant"``, the fp16-rounded exact product with the
+           dequantized weights (``ops.bitmod_linear.reference``: ~100x faster, for long runs);
+           RMSNorm/SwiGLU/RoPE/residual ``ops.fp16``; attention ``ops.attention_fp16``.
+csd        FlightLLM: per-token INT8 activations into every linear, INT32 accumulation
+           (``ops.int_linear`` dense, ``ops.sparse_linear`` N:M via golden.sparse.matmul),
+           requantization to fp16; fp16 SFU ops; ``ops.attention_int8``.
+=========  ====================================================================================
+
+The KV cache holds fp16 values (``kv_cache: fp16``) or per-token INT8 (``ops.kv_int8``).
+Embedding lookups return the float table row rounded to fp16; logits are returned as float32.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import ops
+from ..ops import bitmod_linear
+
+
+def prepare_weight(w: torch.Tensor, spec, engine: str):
+    """One layer's weight as the engine stores it (a QuantizedWeight, an INT NMSparse, or an fp16
+    tensor for scheme fp16)."""
+    if spec.scheme == "fp16":
+        return w.to(torch.float16)
+    if spec.sparsity is not None:
+        from .. import sparse
+        s = spec.sparsity
+        sp = sparse.prune_nm(w, n=s.n) if s.n is not None else sparse.prune_nm(w, density=s.density)
+        return sparse.quantize_int(sp, spec.bits)
+    from .. import quant
+    group = spec.group_size if spec.group_size is not None else w.shape[1]
+    qw = quant.quantize(w, spec.scheme, spec.bits, group_size=group, scale_mode=spec.scale_mode,
+                        pad=(w.shape[1] % group != 0))
+    if engine == "bitmod":
+        from .. import bitserial
+        return qw, bitserial.engine_weight(qw, bitserial.DEFAULT.lanes) \
+            if w.shape[1] % group == 0 else None
+    return qw
+
+
+class AcceleratorNumerics:
+    """Numerics of one engine under one policy (see the module docstring)."""
+
+    def __init__(self, policy, model, linear: str = "bitserial", progress: bool = False):
+        if linear not in ("bitserial", "dequant"):
+            raise ValueError(f"linear: expected bitserial or dequant, got {linear!r}")
+        self.policy, self.linear_mode = policy, linear
+        self.name = f"{policy.engine}:{policy.name}"
+        self.weights = {}
+        names = model.config.linear_names()
+        if progress:
+            from tqdm import tqdm
+            names = tqdm(names, desc=f"quantizing ({policy.name})", unit="layer", leave=False)
+        for name in names:
+            self.weights[name] = prepare_weight(model.linear_weight(name), policy.weight_for(name),
+                                                policy.engine)
+
+    # -- linears ----------------------------------------------------------------------------
+    def linear(self, name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        w = self.weights[name]
+        if self.policy.engine == "csd":
+            if isinstance(w, torch.Tensor):           # fp16 layer: fp16 product on the SFU path
+                return ops.to_fp16(ops.to_fp16(x).float() @ w.float().T)
+            return ops.sparse_linear(x, w) if hasattr(w, "block_n") else ops.int_linear(x, w)
+        if isinstance(w, torch.Tensor):
+            return ops.linear_bitmod(x, w)
+        qw, ew = w
+        if self.linear_mode == "dequant" or ew is None:
+            if self.linear_mode == "bitserial":
+                raise ValueError(f"{name}: K={qw.shape[1]} is not a whole number of groups of "
+                                 f"{qw.group_size}; the bit-serial engine needs whole groups")
+            return bitmod_linear.reference(x, qw)
+        return ops.linear_bitmod(x, ew)
+
+    # -- everything else ----------------------------------------------------------------------
+    def embed(self, table, ids):
+        return ops.to_fp16(torch.nn.functional.embedding(ids, table))
+
+    def rmsnorm(self, x, gain, eps):
+        return ops.rmsnorm_fp16(x, gain, eps)
+
+    def rope(self, x, cos, sin):
+        return ops.rope_fp16(x, cos, sin)
+
+    def kv_store(self, t):
+        return ops.kv_int8(t) if self.policy.kv_cache == "int8" else ops.to_fp16(t)
+
+    def attention(self, q, k, v, mask):
+        if self.policy.engine == "csd":
+            return ops.attention_int8(q, k, v, mask)
+        return ops.attention_fp16(q, k, v, mask)
+
+    def swiglu(self, gate, up):
+        return ops.swiglu_fp16(gate, up)
+
+    def add(self, a, b):
+        return ops.add_fp16(a, b)
+
+
+def accelerator_model(model, policy, linear: str = "bitserial", progress: bool = False):
+    """``model`` with the numerics of ``policy`` (a Policy or a policy name/path)."""
+    from ..policy import Policy, load_policy
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    return model.with_numerics(AcceleratorNumerics(policy, model, linear, progress))
