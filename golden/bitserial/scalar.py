@@ -112,19 +112,17 @@ def linear_scalar(x_fp16, qw, dp: Datapath = DEFAULT):
     import torch
 
     ew = engine_weight(qw, dp.lanes)
-    x = _act_bits(x_fp16, ew.shape[1])
+    x = ew.pad_acts(_act_bits(x_fp16))
     out = np.array([[dot(x[t], ew, n, dp) for n in range(ew.shape[0])]
                     for t in range(x.shape[0])], dtype=np.uint16).reshape(x.shape[0], ew.shape[0])
     return torch.from_numpy(out.view(np.float16).copy())
 
 
-def _act_bits(x_fp16, k: int) -> np.ndarray:
+def _act_bits(x_fp16) -> np.ndarray:
     import torch
 
     if not isinstance(x_fp16, torch.Tensor) or x_fp16.dtype != torch.float16 or x_fp16.dim() != 2:
         raise ValueError("x_fp16 must be a 2-D torch.float16 tensor [T, K]")
-    if x_fp16.shape[1] != k:
-        raise ValueError(f"x_fp16 has K={x_fp16.shape[1]} columns, the weight has K={k}")
     bits = x_fp16.contiguous().view(torch.int16).numpy().view(np.uint16).astype(np.int64)
     if np.any((bits >> 10 & 0x1F) == 0x1F):
         raise ValueError("x_fp16 holds inf or NaN; the BitMoD PE takes finite activations only")

@@ -34,9 +34,9 @@ def _weight_terms(ew: EngineWeight) -> tuple[torch.Tensor, torch.Tensor, int]:
     return torch.from_numpy(shift), torch.from_numpy(sign), slots
 
 
-def _acts(x_fp16: torch.Tensor, k: int, dp: Datapath) -> tuple[torch.Tensor, torch.Tensor]:
+def _acts(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath) -> tuple[torch.Tensor, torch.Tensor]:
     """fp16 activations -> (exponent or _DEAD, signed significand << guard), int16 [T, K]."""
-    bits = torch.from_numpy(_act_bits(x_fp16, k).astype(np.int32))
+    bits = torch.from_numpy(ew.pad_acts(_act_bits(x_fp16)).astype(np.int32))
     e, frac, neg = bits >> 10 & 0x1F, bits & 0x3FF, bits >> 15 & 1
     sig = torch.where(e > 0, frac | 0x400, frac)
     exp = torch.where(sig != 0, e.clamp(min=1), torch.full_like(e, _DEAD))
@@ -50,7 +50,7 @@ def lane_partials(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath = DEFAULT
     Lanes are the outermost dimension so that the 4-way max and sum are element-wise over
     contiguous blocks. torch shifts by more than the width give 0 / -1 (floor), like hardware.
     """
-    a_exp, a_val = _acts(x_fp16, ew.shape[1], dp)
+    a_exp, a_val = _acts(x_fp16, ew, dp)
     w_shift, w_sign, slots = _weight_terms(ew)
     t_count, (n, k), lanes = a_exp.shape[0], ew.shape, dp.lanes
     chunks, groups = k // lanes, k // ew.group_size

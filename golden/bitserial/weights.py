@@ -35,6 +35,14 @@ class EngineWeight:
     scale_bits: int          # dequant cycles per group
     row_scale: np.ndarray    # float64 [N]: exact fp16 values (1.0 in fp16 scale mode)
     unit: float              # real value of one integer weight step (power of two)
+    k_in: int                # K of the activations; codes are zero-padded to whole groups
+
+    def pad_acts(self, bits: np.ndarray) -> np.ndarray:
+        """Activation bit patterns [T, k_in] -> [T, K_padded] with +0.0 in the padding."""
+        if bits.shape[1] != self.k_in:
+            raise ValueError(f"x_fp16 has K={bits.shape[1]} columns, the weight has K={self.k_in}")
+        pad = self.codes.shape[1] - self.k_in
+        return np.pad(bits, ((0, 0), (0, pad))) if pad else bits
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -65,15 +73,18 @@ def engine_weight(qw, lanes: int = 4) -> EngineWeight:
     units = {float(formats.get(name).unit) for name in qw.formats}
     if len(units) != 1:
         raise ValueError(f"QuantizedWeight formats {qw.formats} mix integer units {units}")
-    n, k = qw.shape
+    n, k_in = qw.shape
     g = qw.group_size
-    if k % g or g % lanes:
-        raise ValueError(f"QuantizedWeight: K={k} must be a multiple of group_size={g}, "
-                         f"itself a multiple of lanes={lanes}")
-    codes = np.asarray(qw.codes, dtype=np.int64)
+    if g % lanes:
+        raise ValueError(f"QuantizedWeight: group_size={g} is not a multiple of lanes={lanes}")
     fmt_index = np.asarray(qw.dtype_ids, dtype=np.int64)
-    if fmt_index.shape != (n, k // g) or np.any(fmt_index >= len(tables)):
+    groups = -(-k_in // g)
+    if fmt_index.shape != (n, groups) or np.any(fmt_index >= len(tables)):
         raise ValueError("QuantizedWeight.dtype_ids: wrong shape or id beyond qw.formats")
+    k = groups * g
+    zero = np.array([formats.get(name).encode([0.0])[0] for name in qw.formats], np.int64)
+    codes = np.repeat(zero[fmt_index], g, axis=1)   # the padding of a partial last group is 0
+    codes[:, :k_in] = np.asarray(qw.codes, dtype=np.int64)
     per_elem = np.repeat(fmt_index, g, axis=1)
     for i, table in enumerate(tables):
         bad = (per_elem == i) & ~table.used[np.clip(codes, 0, len(table.used) - 1)]
@@ -96,4 +107,4 @@ def engine_weight(qw, lanes: int = 4) -> EngineWeight:
     else:
         raise ValueError(f"QuantizedWeight.scale_mode '{qw.scale_mode}' is not 'int' or 'fp16'")
     return EngineWeight(codes, fmt_index, tables, g, s_int, s_exp, scale_bits, row,
-                        units.pop())
+                        units.pop(), k_in)

@@ -29,7 +29,7 @@ def make_qw(rng: np.random.Generator, n: int, k: int, g: int, names: tuple[str, 
     ids = rng.integers(0, len(names), (n, k // g))
     codes = np.zeros((n, k), np.uint16)
     for r in range(n):
-        for grp in range(k // g):
+        for grp in range(-(-k // g)):
             codes[r, grp * g:(grp + 1) * g] = rng.choice(fmts[ids[r, grp]].codes, g)
     if zero_group:
         zero = fmts[ids[0, 0]].encode([0.0])[0]
@@ -58,11 +58,12 @@ def exact_dequant(qw) -> np.ndarray:
     g = qw.group_size
     out = np.zeros((n, k))
     for r in range(n):
-        for grp in range(k // g):
+        for grp in range(-(-k // g)):
             fmt = formats.get(qw.formats[qw.dtype_ids[r, grp]])
             if qw.scale_mode == "int":
                 scale = float(qw.int_scales[r, grp]) * float(qw.row_scales[r])
             else:
                 scale = float(qw.scales[r, grp])
-            out[r, grp * g:(grp + 1) * g] = fmt.decode(qw.codes[r, grp * g:(grp + 1) * g]) * scale
+            cols = slice(grp * g, min(k, (grp + 1) * g))
+            out[r, cols] = fmt.decode(qw.codes[r, cols]) * scale
     return out
