@@ -108,6 +108,40 @@ def _check_layout(layout: np.ndarray, n_blocks: int) -> np.ndarray:
     return layout
 
 
+def layout_from_scores(probs, block: int = 64, density: float = 0.5) -> np.ndarray:
+    """A calibrated layout: per head, the causal blocks holding the most attention mass.
+
+    ``probs``: attention probabilities ``[heads, seq, seq]`` (or ``[seq, seq]``) from a calibration
+    run. Each causal block scores the sum of its probabilities; per head the diagonal blocks are
+    always kept and the other causal blocks are added in decreasing score order (ties: row-major,
+    earlier first) until at least ``density`` of the head's causal blocks are kept. Pass the result
+    as ``keep`` to ``causal_block_mask``.
+    """
+    p = probs.detach().cpu() if isinstance(probs, torch.Tensor) else np.asarray(probs)
+    p = p[None] if p.ndim == 2 else p
+    if p.ndim != 3 or p.shape[1] != p.shape[2]:
+        raise ValueError(f"probs: expected [heads, seq, seq], got {tuple(p.shape)}")
+    if not isinstance(block, (int, np.integer)) or block < 1:
+        raise ValueError(f"block: must be a positive integer, got {block!r}")
+    if not 0 <= density <= 1:
+        raise ValueError(f"density: must lie in [0, 1], got {density!r}")
+    heads, seq, _ = p.shape
+    nb = -(-seq // block)
+    mass = np.zeros((heads, nb, nb))
+    for h in range(heads):                  # one head at a time: a float64 copy of all is large
+        padded = np.zeros((nb * block, nb * block))
+        padded[:seq, :seq] = np.tril(np.asarray(p[h], dtype=np.float64))
+        mass[h] = padded.reshape(nb, block, nb, block).sum(axis=(1, 3))
+    eye = np.eye(nb, dtype=bool)
+    candidate = np.tril(np.ones((nb, nb), dtype=bool)) & ~eye
+    extra = max(int(np.ceil(density * nb * (nb + 1) / 2 - 1e-9)) - nb, 0)
+    score = np.where(candidate, mass, -np.inf).reshape(heads, nb * nb)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :extra]
+    layout = np.broadcast_to(eye.ravel(), (heads, nb * nb)).copy()
+    np.put_along_axis(layout, order, True, axis=1)
+    return layout.reshape(heads, nb, nb)
+
+
 def causal_block_mask(seq_len: int, block: int = 64,
                       keep: BlockPattern | Sequence[BlockPattern] | np.ndarray | None = None,
                       heads: int | None = None) -> BlockMask:

@@ -104,3 +104,54 @@ def test_masks_drive_attention_like_a_gather():
             p = torch.softmax(q[h, i] @ k[h, keys].T / d ** 0.5, -1)
             assert torch.allclose(out[h, i], p @ v[h, keys], atol=1e-12)
     assert sparse.BlockMask is type(mask)
+
+
+def test_layout_from_scores_hand_worked():
+    probs = np.zeros((2, 256, 256))
+    probs[:, np.arange(256), np.arange(256)] = 0.01
+    probs[0, 200, 10] = 0.9                     # block (3, 0)
+    probs[0, 150, 70] = 0.5                     # block (2, 1)
+    probs[0, 100, 5] = 0.1                      # block (1, 0): third, not kept at density 0.6
+    layout = sparse.layout_from_scores(torch.from_numpy(probs), block=64, density=0.6)
+    expected = np.eye(4, dtype=bool)
+    expected[3, 0] = expected[2, 1] = True
+    assert np.array_equal(layout[0], expected)
+    # head 1 has no off-diagonal mass: ties go row-major, (1, 0) then (2, 0)
+    expected1 = np.eye(4, dtype=bool)
+    expected1[1, 0] = expected1[2, 0] = True
+    assert np.array_equal(layout[1], expected1)
+    mask = causal_block_mask(256, keep=layout)
+    assert mask.heads == 2 and mask.density == 0.6
+    assert np.array_equal(sparse.layout_from_scores(probs[0], density=0.0)[0], np.eye(4, dtype=bool))
+    assert np.array_equal(sparse.layout_from_scores(probs, density=1.0),
+                          np.broadcast_to(np.tril(np.ones((4, 4), dtype=bool)), (2, 4, 4)))
+
+
+def test_layout_from_scores_keeps_the_heaviest_blocks():
+    torch.manual_seed(1)
+    seq = 300                                   # a partial last block
+    scores = torch.randn(3, seq, seq) * 3
+    probs = torch.softmax(scores.masked_fill(~torch.ones(seq, seq, dtype=torch.bool).tril(),
+                                             float("-inf")), -1)
+    layout = sparse.layout_from_scores(probs, block=64, density=0.5)
+    nb = 5
+    assert layout.shape == (3, nb, nb)
+    need = int(np.ceil(0.5 * 15))
+    pad = torch.zeros(3, nb * 64, nb * 64, dtype=torch.float64)
+    pad[:, :seq, :seq] = probs.double()
+    mass = pad.reshape(3, nb, 64, nb, 64).sum((2, 4)).numpy()
+    off = np.tril(np.ones((nb, nb), dtype=bool), -1)
+    for h in range(3):
+        assert layout[h].sum() == need and np.all(np.diag(layout[h]))
+        kept, dropped = mass[h][off & layout[h]], mass[h][off & ~layout[h]]
+        assert kept.min() >= dropped.max()
+    causal_block_mask(seq, keep=layout)         # a valid layout
+
+
+def test_layout_from_scores_errors():
+    with pytest.raises(ValueError, match=r"probs: expected \[heads, seq, seq\]"):
+        sparse.layout_from_scores(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="density: must lie in"):
+        sparse.layout_from_scores(np.zeros((4, 4)), density=1.5)
+    with pytest.raises(ValueError, match="block: must be a positive integer"):
+        sparse.layout_from_scores(np.zeros((4, 4)), block=0)
