@@ -1,0 +1,92 @@
+"""Analytical timing of the BitMoD bit-serial engine (bitmod.md §2.4-2.6, §3.3).
+
+Per matrix operation, on the prefill array in prefill and the decode array in decode
+(``rows`` = output channels, ``cols`` = tokens, ``lanes`` input channels per PE):
+
+* compute cycles = ``batch * ceil(cin * density / lanes) * ceil(cout / rows) * ceil(tokens / cols)
+  * cycles_per_weight``. Cycles per weight are the weight format's term slots from
+  ``golden.formats`` (2 for BitMoD 3/4-bit, 3 for INT6, 4 for INT8), 1 on a bit-parallel
+  baseline PE (``bitmod.bit_serial: false``), and ``bitmod.kv_cycles`` for the FP16 K/V operand of
+  attention when the config sets it (else the weight's cycles). N:M density shortens the input
+  channel, assuming a sparse-MUX front end that feeds only kept weights (our assumption; the
+  published BitMoD has no sparsity).
+* memory cycles = (weights x fetches + activations x fetches + outputs) x 8 / (DRAM bits per
+  cycle x efficiency; K/V-cache bytes at ``memory.kv_efficiency``), with the refetch rule of :mod:`.traffic` against ``weight_sram_kb`` and
+  ``act_sram_kb``. Activations and outputs move at ``policy.act_bits``; every operation streams
+  its activations from DRAM (the authors' model; no layer fusion).
+* energy = PE energy x all PEs x compute cycles (no utilization gating, as the authors) + DRAM
+  bits x ``memory.energy_pj_per_bit`` + on-chip SRAM bits x ``energy.sram_*_pj_per_bit`` when the
+  config gives them.
+"""
+from __future__ import annotations
+
+import math
+
+from ...config import Config
+from .policy import PerfPolicy
+from .result import OpTiming, PassTiming
+from .traffic import memory_cycles, sfu_timing, with_refetch
+from .workload import MatMul, Pass
+
+
+def _require(cfg: Config):
+    if cfg.bitmod is None:
+        raise ValueError(f"config '{cfg.name}' has no bitmod engine")
+    return cfg.bitmod
+
+
+def cycles_per_weight(cfg: Config, policy: PerfPolicy, op: MatMul) -> int:
+    eng = _require(cfg)
+    if not eng.bit_serial:
+        return 1
+    slots = policy.term_slots
+    if slots is None:
+        raise ValueError(f"policy '{policy.name}': scheme {policy.scheme} has no bit-serial "
+                         "term slots; set cycles_per_weight")
+    if op.kind != "linear" and eng.kv_cycles is not None:
+        return eng.kv_cycles
+    return slots
+
+
+def dram_bits_per_cycle(cfg: Config, kv: bool = False) -> float:
+    """Sustained DRAM bits per cycle (``kv``: for K/V-cache streams, ``memory.kv_efficiency``)."""
+    mem = cfg.memory
+    eff = mem.kv_efficiency if kv and mem.kv_efficiency is not None else mem.efficiency
+    return mem.bandwidth_gbps * 1e9 * 8 / cfg.clock_hz * eff
+
+
+def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+    eng = _require(cfg)
+    array = eng.prefill_array if stage == "prefill" else eng.decode_array
+    density = policy.density_of(op)
+    compute = (op.batch * math.ceil(op.cin * density / eng.lanes) * math.ceil(op.cout / array.rows)
+               * math.ceil(op.tokens / array.cols) * cycles_per_weight(cfg, policy, op))
+    act = policy.act_bits / 8
+    traffic = with_refetch(policy.weight_bytes(op), math.ceil(op.input_elements * act),
+                           math.ceil(op.output_elements * act),
+                           eng.weight_sram_kb * 1024, eng.act_sram_kb * 1024)
+    moved = traffic.read + traffic.written
+    memory = memory_cycles(traffic, op, dram_bits_per_cycle(cfg) / 8,
+                           dram_bits_per_cycle(cfg, True) / 8)
+    return OpTiming(op.name, op.kind, "engine", op.count, op.macs, compute, memory,
+                    bytes_read=traffic.read, bytes_written=traffic.written,
+                    energy_pj=_energy(cfg, compute, moved, traffic))
+
+
+def _energy(cfg: Config, compute: float, moved: float, traffic) -> float | None:
+    eng = cfg.bitmod
+    if eng.pe_energy_pj is None or cfg.memory.energy_pj_per_bit is None:
+        return None
+    energy = eng.pe_energy_pj * eng.prefill_array.pes * compute
+    energy += moved * 8 * cfg.memory.energy_pj_per_bit
+    e = cfg.energy
+    if e.sram_write_pj_per_bit is not None:
+        energy += traffic.read * 8 * e.sram_write_pj_per_bit
+    return energy
+
+
+def time_pass(p: Pass, cfg: Config, policy: PerfPolicy) -> PassTiming:
+    ops = tuple(time_matmul(op, cfg, policy, p.stage) for op in p.matmuls)
+    vec = tuple(sfu_timing(v, cfg.sfu.lanes, cfg.energy.sfu_pj_per_element)
+                for v in p.vector_ops)
+    return PassTiming(p.stage, p.tokens, p.kv_len, cfg.clock_hz, ops, vec)

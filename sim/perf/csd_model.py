@@ -1,0 +1,102 @@
+"""Analytical timing of the FlightLLM engine: configurable sparse DSP chains (flightllm.md §3.3).
+
+Parallelism per core (our mapping of the config's chain counts; the paper's unit counts were not
+recovered, flightllm.md §3.6):
+
+* MV mode (decode, one token): ``p_K = chain_macs`` (one 16-MAC chain reduces 16 inputs),
+  ``p_N = mv_vpus`` chains in parallel over outputs -- the artifact's MV parallelism 64 x 16.
+* MM mode (prefill): ``p_K = dsps_per_chain``, ``p_M = macs_per_dsp * mpus`` tokens (two packed
+  MACs share a weight across two tokens), ``p_N = vpus_per_mpu``: 8 x 32 x 16 = 4096 MACs per core
+  on the U280 config, the artifact's MM parallelism 2 x 16 x 128.
+
+Cores split the output channels; their combined speed-up is ``cores * parallel_efficiency``
+(the artifact divides single-core time by 3.2 on 4 SLRs: 0.8). Compute cycles =
+``batch * ceil(tokens / p_M) * ceil(ceil(cin / p_K) * density) * ceil(cout / p_N) / speed-up``:
+N:M sparsity (density = N/M) skips whole K blocks, as one chain handles N of every M inputs.
+Each tile instruction (``batch * ceil(tokens / p_M) * ceil(cout / p_N)`` of them) adds
+``instruction_overhead_cycles``.
+
+Memory: weights (policy bytes, N:M layout included) stream from HBM at ``bandwidth x
+efficiency``, the K/V cache (read by attention, appended by k/v_proj) at ``bandwidth x
+kv_efficiency``. Decode keeps activations on chip (always-on-chip decode): only the
+new K and V rows are written. Prefill streams activations in and out with the refetch rule of
+:mod:`.traffic` against ``buffers.weight_kb`` and ``buffers.act_kb`` (per core, times cores).
+"""
+from __future__ import annotations
+
+import math
+
+from ...config import Config
+from .policy import PerfPolicy
+from .result import OpTiming, PassTiming
+from .traffic import Traffic, memory_cycles, sfu_timing, with_refetch
+from .workload import MatMul, Pass
+
+
+def _require(cfg: Config):
+    if cfg.csd is None:
+        raise ValueError(f"config '{cfg.name}' has no csd engine")
+    return cfg.csd
+
+
+def parallelism(cfg: Config, stage: str) -> tuple[int, int, int]:
+    """(p_M tokens, p_K inputs, p_N outputs) of one core."""
+    c = _require(cfg)
+    if stage == "decode":
+        return 1, c.chain_macs, c.mv_vpus or c.vpus_per_mpu * c.mpus
+    return c.macs_per_dsp * c.mpus, c.dsps_per_chain, c.vpus_per_mpu
+
+
+def core_speedup(cfg: Config) -> float:
+    c = _require(cfg)
+    return c.cores * c.parallel_efficiency if c.cores > 1 else 1.0
+
+
+def peak_macs_per_cycle(cfg: Config, stage: str) -> float:
+    p_m, p_k, p_n = parallelism(cfg, stage)
+    return p_m * p_k * p_n * core_speedup(cfg)
+
+
+def hbm_bytes_per_cycle(cfg: Config, kv: bool = False) -> float:
+    """Sustained HBM bytes per cycle (``kv``: for K/V-cache streams, ``memory.kv_efficiency``)."""
+    mem = cfg.memory
+    eff = mem.kv_efficiency if kv and mem.kv_efficiency is not None else mem.efficiency
+    return mem.bandwidth_gbps * 1e9 / cfg.clock_hz * eff
+
+
+def _traffic(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> Traffic:
+    weight = policy.weight_bytes(op)
+    if stage == "decode":
+        kv_out = op.output_elements * policy.kv_bits / 8 if op.out_is_kv else 0.0
+        return Traffic(weight, 0.0, kv_out)
+    act = policy.act_bits / 8
+    c = _require(cfg)
+    return with_refetch(weight, op.input_elements * act, op.output_elements * act,
+                        cfg.buffers.weight_kb * 1024 * c.cores, cfg.buffers.act_kb * 1024 * c.cores)
+
+
+def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+    c = _require(cfg)
+    p_m, p_k, p_n = parallelism(cfg, stage)
+    k_blocks = math.ceil(math.ceil(op.cin / p_k) * policy.density_of(op))
+    tiles = op.batch * math.ceil(op.tokens / p_m) * math.ceil(op.cout / p_n)
+    speedup = core_speedup(cfg)
+    compute = tiles * k_blocks / speedup
+    traffic = _traffic(op, cfg, policy, stage)
+    moved = traffic.read + traffic.written
+    memory = memory_cycles(traffic, op, hbm_bytes_per_cycle(cfg), hbm_bytes_per_cycle(cfg, True))
+    overhead = tiles * c.instruction_overhead_cycles / speedup
+    energy = None
+    if cfg.energy.mac_pj is not None and cfg.memory.energy_pj_per_bit is not None:
+        energy = op.macs * policy.density_of(op) * cfg.energy.mac_pj \
+            + moved * 8 * cfg.memory.energy_pj_per_bit
+    return OpTiming(op.name, op.kind, "engine", op.count, op.macs, compute, memory, overhead,
+                    traffic.read, traffic.written, energy)
+
+
+def time_pass(p: Pass, cfg: Config, policy: PerfPolicy) -> PassTiming:
+    c = _require(cfg)
+    ops = tuple(time_matmul(op, cfg, policy, p.stage) for op in p.matmuls)
+    vec = tuple(sfu_timing(v, cfg.sfu.lanes * c.cores, cfg.energy.sfu_pj_per_element)
+                for v in p.vector_ops)
+    return PassTiming(p.stage, p.tokens, p.kv_len, cfg.clock_hz, ops, vec)

@@ -1,0 +1,167 @@
+"""Numerics the performance model needs per operation: stored bits, PE cycles, N:M density.
+
+A :class:`PerfPolicy` names the engine (``bitmod`` or ``csd``), the weight scheme and bit width
+(cycles per weight come from ``golden.formats`` term slots; stored bytes from the packed layout of
+``golden.quant.packing``), optional N:M densities per operation, and the KV-cache and activation
+widths. Built-in presets cover the designs docs/perf.md compares; any YAML file with the same keys
+works too (``--policy FILE``).
+
+Byte conventions: weight bytes are the packed quantized matrix of ``golden.quant.packing``
+(codes, datatype ids, per-group scales and per-row scales; header excluded). When
+``weight_bits`` is given instead, a row of ``cin`` weights takes ``ceil(cin * weight_bits / 8)``
+bytes (the BitMoD artifact's rule, used by the reproductions). An N:M-sparse matrix in the
+FlightLLM layout of ``golden.sparse`` stores per kept weight its value and a 4-bit in-block index,
+plus one descriptor byte per 16x16 block: ``density * (value_bits + 4) + 8 / 256`` bits per weight.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+
+from ...golden import formats
+from ...golden.quant import packing
+from .workload import MatMul
+
+SPARSE_INDEX_BITS = 4           # golden.sparse packed layout: 4-bit in-block index per kept weight
+SPARSE_BLOCK = 16               # one descriptor byte per 16 x 16 block
+
+
+class PerfPolicy(BaseModel):
+    """Per-operation numerics for the performance model."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    engine: Literal["bitmod", "csd"]
+    scheme: Literal["fp16", "bitmod", "int", "ant", "olive"] = "bitmod"
+    bits: PositiveInt = 4
+    group_size: PositiveInt = 128
+    scale_mode: Literal["fp16", "int"] = "int"
+    weight_bits: float | None = Field(None, gt=0, description="stored bits per weight incl. "
+                                      "metadata; None: from the golden packed layout")
+    cycles_per_weight: PositiveInt | None = Field(None, description="None: the format's term slots")
+    density: dict[str, float] = Field(default_factory=dict,
+                                      description="op name (or 'projections') -> N/M kept fraction")
+    kv_bits: Literal[4, 8, 16] = 16
+    act_bits: Literal[8, 16] = 16
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "PerfPolicy":
+        for op, d in self.density.items():
+            if not 0 < d <= 1:
+                raise ValueError(f"density.{op}: {d} is not in (0, 1]")
+        if self.scheme == "bitmod" and self.bits not in formats.BITMOD_CANDIDATES:
+            raise ValueError(f"bits: BitMoD has no {self.bits}-bit datatypes (3 or 4)")
+        if self.weight_bits is None and self.scheme in ("ant", "olive"):
+            raise ValueError(f"weight_bits is required for scheme {self.scheme}")
+        return self
+
+    # -- per-format facts from golden/ --------------------------------------------------------
+    @property
+    def format_name(self) -> str:
+        if self.scheme == "fp16":
+            return "fp16"
+        if self.scheme == "bitmod":
+            return formats.BITMOD_CANDIDATES[self.bits][0]
+        return f"int{self.bits}"
+
+    @property
+    def term_slots(self) -> int | None:
+        """PE cycles per weight on the bit-serial engine (None: not a bit-serial format)."""
+        if self.cycles_per_weight is not None:
+            return self.cycles_per_weight
+        if self.scheme in ("ant", "olive"):
+            return None
+        return formats.get(self.format_name).term_slots
+
+    def density_of(self, op: MatMul) -> float:
+        if op.kind != "linear":
+            return 1.0
+        if op.name in self.density:
+            return self.density[op.name]
+        if op.name != "lm_head" and "projections" in self.density:
+            return self.density["projections"]
+        return 1.0
+
+    # -- bytes --------------------------------------------------------------------------------
+    def dense_weight_bytes(self, cin: int, cout: int) -> int:
+        if self.weight_bits is not None:
+            return math.ceil(cin * self.weight_bits / 8) * cout
+        if self.scheme == "fp16":
+            return 2 * cin * cout
+        return _packed_bytes(cout, cin, self.group_size, self.bits,
+                             2 if self.scheme == "bitmod" else 0, self.scale_mode)
+
+    def weight_bytes(self, op: MatMul) -> float:
+        """Bytes of one copy of ``op``'s stationary operand (weights or the K/V cache)."""
+        if op.kind != "linear":
+            return math.ceil(op.cin * self.kv_bits / 8) * op.cout * op.batch
+        dense = self.dense_weight_bytes(op.cin, op.cout)
+        d = self.density_of(op)
+        if d == 1.0:
+            return dense
+        value_bits = 8 * dense / (op.cin * op.cout)
+        blocks = math.ceil(op.cin / SPARSE_BLOCK) * math.ceil(op.cout / SPARSE_BLOCK)
+        return (d * op.cin * op.cout * (value_bits + SPARSE_INDEX_BITS) + 8 * blocks) / 8
+
+    def stored_bits_per_weight(self, op: MatMul) -> float:
+        return 8 * self.weight_bytes(op) / (op.cin * op.cout * op.batch)
+
+
+@lru_cache(maxsize=1024)
+def _packed_bytes(n: int, k: int, g: int, bits: int, id_bits: int, scale_mode: str) -> int:
+    _, total = packing.layout(n, math.ceil(k / g), g, bits, id_bits, scale_mode, False)
+    return total - packing.HEADER_SIZE
+
+
+PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
+    PerfPolicy(name="fp16", engine="bitmod", scheme="fp16", bits=16, kv_bits=16,
+               description="FP16 weights, activations and KV cache"),
+    PerfPolicy(name="bitmod-w4", engine="bitmod", bits=4, kv_bits=8,
+               description="BitMoD 4-bit mixed datatypes, g128, int8 scales; FP16 acts; int8 KV"),
+    PerfPolicy(name="bitmod-w3", engine="bitmod", bits=3, kv_bits=8,
+               description="BitMoD 3-bit mixed datatypes, g128, int8 scales; FP16 acts; int8 KV"),
+    PerfPolicy(name="bitmod-w6", engine="bitmod", scheme="int", bits=6, kv_bits=8,
+               description="INT6 on the BitMoD engine (the paper's lossless setting)"),
+    PerfPolicy(name="bitmod-w3-nm8", engine="bitmod", bits=3, kv_bits=8,
+               density={"projections": 0.5},
+               description="BitMoD W3 with 8:16 sparsity on every decoder projection"),
+    PerfPolicy(name="bitmod-w3-nm4", engine="bitmod", bits=3, kv_bits=8,
+               density={"projections": 0.25},
+               description="BitMoD W3 with 4:16 sparsity on every decoder projection"),
+    PerfPolicy(name="flightllm", engine="csd", scheme="int", bits=4, scale_mode="fp16",
+               kv_bits=8, act_bits=8,
+               description="FlightLLM: INT4 weights g128 fp16 scales, INT8 activations and KV"),
+    PerfPolicy(name="flightllm-int8", engine="csd", scheme="int", bits=8, scale_mode="fp16",
+               kv_bits=8, act_bits=8, description="CSD engine with INT8 weights"),
+)}
+
+
+def load_policy(name_or_path: str | Path) -> PerfPolicy:
+    """A preset name or a YAML file with :class:`PerfPolicy` keys (one-line errors)."""
+    text = str(name_or_path)
+    if text in PRESETS:
+        return PRESETS[text]
+    path = Path(text)
+    if path.suffix not in (".yaml", ".yml") and not path.exists():
+        raise ValueError(f"unknown perf policy '{text}' (presets: {', '.join(PRESETS)}; "
+                         "or give a .yaml path)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError:
+        raise ValueError(f"{path}: policy file not found") from None
+    except yaml.YAMLError:
+        raise ValueError(f"{path}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: (top level): expected a mapping of keys")
+    try:
+        return PerfPolicy.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ValueError(f"{path}: {loc}: {first['msg'].removeprefix('Value error, ')}") from None
