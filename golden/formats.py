@@ -181,12 +181,15 @@ class Float16Format(Format):
     def encode(self, values) -> np.ndarray:
         v = np.asarray(values, dtype=np.float64)
         h = v.astype(np.float16)
-        if np.any((h.astype(np.float64) != v) & ~np.isnan(v)):
-            raise ValueError(f"{self.name}: value is not exactly representable in fp16")
+        if np.any((h.astype(np.float64) != v) | ~np.isfinite(v)):
+            raise ValueError(f"{self.name}: value is not a finite fp16 value")
         return h.view(np.uint16)
 
     def decode(self, codes) -> np.ndarray:
-        return np.asarray(codes, dtype=np.uint16).view(np.float16).astype(np.float64)
+        out = np.asarray(codes, dtype=np.uint16).view(np.float16).astype(np.float64)
+        if not np.all(np.isfinite(out)):               # inf / NaN codes are not levels
+            raise ValueError(f"{self.name}: code is an unused (inf/NaN) pattern")
+        return out
 
     def round_to_grid(self, x) -> np.ndarray:
         return np.asarray(x, dtype=np.float64).astype(np.float16).view(np.uint16)
