@@ -22,6 +22,11 @@ same tables, so changing a width here changes every tool at once.
 
 Units: on-chip buffer addresses count :data:`LINE_BYTES`-byte lines; HBM addresses, strides and
 DMA lengths count bytes within one HBM channel.
+
+Launch arguments: a program runs for one step of one sequence with two values set by the host:
+``pos0`` (absolute position of the step's first token = tokens already in the KV cache) and
+``ntok`` (valid tokens, at most the bucket size; later rows are padding). ``rel`` DMAs and the
+causal SOFTMAX use ``pos0``, so one program serves every length of its bucket.
 """
 from __future__ import annotations
 
@@ -78,14 +83,13 @@ class MiscOp(IntEnum):
     """Special-function unit operations."""
     ADD = 0        # out = a + b (residual, element-wise)
     MUL = 1        # out = a * b (SwiGLU gate)
-    SOFTMAX = 2    # row softmax over the first `valid` columns, later columns masked to 0
+    SOFTMAX = 2    # causal row softmax: column c is masked when c > pos0 + pos + row
     RMSNORM = 3    # out = a / rms(a) * gamma (gamma at b)
     SILU = 4       # out = a * sigmoid(a)
-    ROPE = 5       # rotary embedding; row r has position `pos + r`; cos/sin table at b
-    REQUANT = 6    # convert a (dt_in) to dt_out with per-row or per-tensor scale at b
+    ROPE = 5       # rotary embedding per head (head_dim = imm); cos/sin rows of the tokens at b
+    REQUANT = 6    # a (dt_in) -> dt_out with a per-row absmax scale, written as fp16 at b
     COPY = 7       # move/convert a block between buffers
     SCALE = 8      # out = a * scalar (scalar fp16 bits in `imm`)
-    MASK = 9       # causal mask: row r keeps columns <= pos + r, rest set to -inf
 
 
 class SysOp(IntEnum):
@@ -151,6 +155,7 @@ _DMA = (
     Field("stride1", 32, "HBM byte stride of dimension 1"),
     Field("count2", 16, "repeats of dimension 1 (0 means 1)"),
     Field("stride2", 32, "HBM byte stride of dimension 2"),
+    Field("rel", 1, "1: add pos0 x stride1 to hbm_addr (rows addressed by token position)"),
 )
 
 _ENGINE = (
@@ -165,6 +170,7 @@ _ENGINE = (
     Field("b_addr", 20, "B in WGT, packed as the engine mode defines (lines)"),
     Field("meta_addr", 20, "scales / datatype ids / N:M indices in META (lines)"),
     Field("o_addr", 20, "result in OUT, row-major [m, n] (lines)"),
+    Field("s_addr", 20, "fp16 per-row scales of an INT8 A in BIAS (lines)"),
     Field("group_log2", 4, "log2 of the quantization group size along k"),
     Field("acc", 1, "1: add into the existing result (k split over tiles)"),
     Field("b_trans", 1, "1: B is stored [k, n] (e.g. V cache); 0: [n, k]"),
@@ -182,9 +188,8 @@ _MISC = (
     Field("o_addr", 20, "output address (lines)"),
     Field("rows", 16, "rows"),
     Field("cols", 16, "columns (elements per row)"),
-    Field("valid", 16, "valid columns (softmax masks the rest); 0 means all"),
-    Field("pos", 16, "position of row 0 (RoPE, causal mask)"),
-    Field("imm", 16, "immediate operand (e.g. fp16 bits of a scalar)"),
+    Field("pos", 16, "row 0 is token pos0 + pos of the step (causal softmax)"),
+    Field("imm", 16, "immediate: head_dim (ROPE), fp16 bits of the scalar (SCALE)"),
 )
 
 _SYS = (

@@ -21,6 +21,14 @@ two words) and the unused low bits of the last word are reserved (must be zero).
 addresses count {line}-byte lines; HBM addresses, strides and DMA lengths count bytes inside one
 HBM channel.
 
+## Launch arguments
+
+A program runs one step (prefill chunk or decode token) of one sequence. The host sets `pos0`
+(absolute position of the step's first token, i.e. tokens already in the KV cache) and `ntok`
+(valid tokens, at most the bucket size; rows beyond are padding). LD/ST with `rel = 1` add
+`pos0 x stride1` to `hbm_addr`, and the causal SOFTMAX masks key column `c` of row `r` when
+`c > pos0 + pos + r`, so padding is masked and one program serves every length of its bucket.
+
 ## Queue semantics (wait / release tokens)
 
 * Each queue issues its instructions in program order; different queues run concurrently.

@@ -1,0 +1,137 @@
+"""What each instruction reads and writes: the ISA's memory semantics in one place.
+
+The token scheduler and checker (``passes/tokens.py``), the memory planner and the ISA simulator
+all use these definitions, so a byte an instruction touches is computed one way only.
+
+A region is ``(space, lo, hi)`` with byte addresses ``[lo, hi)``; spaces are ``("buf", Buf)`` for
+on-chip buffers and ``("hbm", channel)`` for HBM channels. SYS instructions touch every space
+(:data:`EVERYTHING`): they are full barriers.
+
+Operand sizes (bytes):
+
+* element types: :data:`DTYPE_BITS`; a block of ``count`` elements takes
+  ``ceil(count * bits / 8)`` bytes (sub-byte types are packed densely along rows);
+* MM/MV: A = ``m*k`` of ``a_dt`` in ACT; B = ``n*k`` of ``b_dt`` in WGT (an N:M tile takes at
+  most this, so the dense size is its footprint); O = ``m*n`` of ``o_dt`` in OUT (read as well
+  when ``acc``); META = :func:`meta_bytes`;
+* MISC: A = ``rows*cols`` of ``dt_in``; B: see :func:`misc_b_bytes`; O = ``rows*cols`` of
+  ``dt_out`` (softmax/norm/rope/add... keep the shape).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from . import isa
+from .isa import Buf, DType, Engine, MiscOp
+
+DTYPE_BITS: dict[DType, int] = {
+    DType.INT8: 8, DType.FP16: 16, DType.INT32: 32, DType.FP32: 32, DType.INT4: 4,
+    DType.INT3: 3, DType.INT6: 6, DType.BM4: 4, DType.BM3: 3,
+}
+EVERYTHING = ("all", 0)
+
+
+class Region(NamedTuple):
+    space: tuple[str, int]
+    lo: int
+    hi: int
+
+
+def nbytes(dtype: int, count: int) -> int:
+    return -(-count * DTYPE_BITS[DType(dtype)] // 8)
+
+
+def meta_bytes(engine: int, n: int, k: int, group_log2: int) -> int:
+    """Metadata of one weight tile.
+
+    BITMOD: per (row, group) one datatype-id byte and one integer-scale byte, plus an fp16 row
+    scale per row. SPARSE: per 16x16 block one N byte, per kept weight a 4-bit index (bounded by
+    the dense count), plus an fp16 scale per row. DENSE: an fp16 scale per row.
+    """
+    if engine == Engine.BITMOD:
+        groups = -(-k >> group_log2) if group_log2 else k
+        return 2 * n * groups + 2 * n
+    if engine == Engine.SPARSE:
+        return -(-n // 16) * -(-k // 16) + -(-n * k // 2) + 2 * n
+    return 2 * n
+
+
+def misc_b_bytes(instr: isa.Instr) -> int:
+    """Bytes of a MISC instruction's B operand (0 when it has none)."""
+    op, rows, cols = MiscOp(instr["op"]), instr["rows"], instr["cols"]
+    if op in (MiscOp.ADD, MiscOp.MUL):
+        return nbytes(instr["dt_in"], rows * cols)
+    if op == MiscOp.RMSNORM:
+        return 2 * cols                           # fp16 gain
+    if op == MiscOp.ROPE:
+        return 2 * rows * instr["imm"]            # fp16 cos and sin, head_dim / 2 each per row
+    if op == MiscOp.REQUANT:
+        return 2 * rows                           # fp16 scale per row (written or read)
+    return 0
+
+
+def _buf(buf: int, lo_line: int, size: int) -> Region:
+    lo = lo_line * isa.LINE_BYTES
+    return Region(("buf", int(buf)), lo, lo + size)
+
+
+DEFAULT_MAX_POS = 4096
+
+
+def dma_runs(instr: isa.Instr, pos0: int = 0) -> list[tuple[int, int]]:
+    """HBM byte ranges of an LD/ST in transfer order (count 0 means 1) for launch ``pos0``."""
+    c1, c2 = max(instr["count1"], 1), max(instr["count2"], 1)
+    base, length = instr["hbm_addr"] + (pos0 * instr["stride1"] if instr["rel"] else 0), instr["length"]
+    return [(base + j * instr["stride2"] + i * instr["stride1"],
+             base + j * instr["stride2"] + i * instr["stride1"] + length)
+            for j in range(c2) for i in range(c1)]
+
+
+def dma_bytes(instr: isa.Instr) -> int:
+    return instr["length"] * max(instr["count1"], 1) * max(instr["count2"], 1)
+
+
+def accesses(instr: isa.Instr, pos0: int | None = None,
+             max_pos: int = DEFAULT_MAX_POS) -> tuple[list[Region], list[Region]]:
+    """(reads, writes) of one instruction.
+
+    For a ``rel`` DMA the HBM rows depend on the launch argument ``pos0``: with ``pos0`` given
+    the exact runs are returned, otherwise one region covering every ``pos0 < max_pos``.
+    """
+    kind = instr.kind
+    if kind == "SYS":
+        everything = [Region(EVERYTHING, 0, 1)]
+        return everything, everything
+    if kind in ("LD", "ST"):
+        ch = ("hbm", instr["channel"])
+        if instr["rel"] and pos0 is None:
+            runs = dma_runs(instr)
+            hbm = [Region(ch, min(lo for lo, _ in runs),
+                          max(hi for _, hi in runs) + (max_pos - 1) * instr["stride1"])]
+        else:
+            hbm = [Region(ch, lo, hi) for lo, hi in dma_runs(instr, pos0 or 0)]
+        local = [_buf(instr["buf"], instr["buf_addr"], dma_bytes(instr))]
+        if kind == "LD":
+            return ([] if instr["zero_fill"] else hbm), local
+        return local, hbm
+    if kind in ("MM", "MV"):
+        m, n, k = instr["m"], instr["n"], instr["k"]
+        out = _buf(Buf.OUT, instr["o_addr"], nbytes(instr["o_dt"], m * n))
+        reads = [_buf(Buf.ACT, instr["a_addr"], nbytes(instr["a_dt"], m * k)),
+                 _buf(Buf.WGT, instr["b_addr"], nbytes(instr["b_dt"], n * k)),
+                 _buf(Buf.META, instr["meta_addr"],
+                      meta_bytes(instr["engine"], n, k, instr["group_log2"]))]
+        if instr["acc"]:
+            reads.append(out)
+        if instr["a_dt"] == DType.INT8:
+            reads.append(_buf(Buf.BIAS, instr["s_addr"], 2 * m))
+        return reads, [out]
+    rows, cols = instr["rows"], instr["cols"]
+    reads = [_buf(instr["a_buf"], instr["a_addr"], nbytes(instr["dt_in"], rows * cols))]
+    b = misc_b_bytes(instr)
+    writes = [_buf(instr["o_buf"], instr["o_addr"], nbytes(instr["dt_out"], rows * cols))]
+    if b and MiscOp(instr["op"]) == MiscOp.REQUANT:
+        writes.append(_buf(instr["b_buf"], instr["b_addr"], b))
+    elif b:
+        reads.append(_buf(instr["b_buf"], instr["b_addr"], b))
+    return reads, writes

@@ -1,0 +1,1 @@
+"""Compiler passes: each a small object or function with a before/after test in tests/compiler."""
