@@ -1,0 +1,71 @@
+"""Our design against theirs: LLaMA-2-7B decode on the U280's clock, HBM and buffers.
+
+Every row is one decode step (batch 1) attending ``KV_LEN`` positions, on a config with the
+U280's memory system (including its fitted HBM efficiency): FlightLLM's CSD engine with its
+policy (``configs/u280.yaml``), and our BitMoD engine (``configs/designs/u280-bitmod.yaml``) with
+W4, W3 and W3 + N:M projections. The HBM roofline is the step time if every byte the step moves
+streamed at the *peak* 460 GB/s; "fraction of roofline" = roofline time / modelled time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...config import CONFIG_DIR, load
+from ...golden.model_shapes import load_shape
+from .analyze import time_pass
+from .policy import PRESETS
+from .workload import decode_step
+
+MODEL = "llama2-7b"
+KV_LEN = 512
+DESIGNS = (("FlightLLM (CSD, INT4)", "u280", "flightllm"),
+           ("BitMoD W4", "designs/u280-bitmod.yaml", "bitmod-w4"),
+           ("BitMoD W3", "designs/u280-bitmod.yaml", "bitmod-w3"),
+           ("BitMoD W3 + 8:16 projections", "designs/u280-bitmod.yaml", "bitmod-w3-nm8"),
+           ("BitMoD W3 + 4:16 projections", "designs/u280-bitmod.yaml", "bitmod-w3-nm4"))
+
+
+@dataclass(frozen=True)
+class DesignRow:
+    design: str
+    config: str
+    policy: str
+    tokens_per_s: float
+    bytes_per_token: float
+    roofline_tokens_per_s: float
+    limiting_unit: str
+    utilization: dict
+
+    @property
+    def roofline_fraction(self) -> float:
+        return self.tokens_per_s / self.roofline_tokens_per_s
+
+    def to_dict(self) -> dict:
+        return {"design": self.design, "config": self.config, "policy": self.policy,
+                "tokens_per_s": self.tokens_per_s, "bytes_per_token": self.bytes_per_token,
+                "hbm_roofline_tokens_per_s": self.roofline_tokens_per_s,
+                "fraction_of_hbm_roofline": self.roofline_fraction,
+                "limiting_unit": self.limiting_unit, "utilization": self.utilization}
+
+
+def design_rows(kv_len: int = KV_LEN) -> list[DesignRow]:
+    shape = load_shape(MODEL)
+    out = []
+    for label, cfg_name, pol_name in DESIGNS:
+        cfg = load(cfg_name if "/" not in cfg_name else CONFIG_DIR / cfg_name)
+        step = time_pass(decode_step(shape, kv_len), cfg, PRESETS[pol_name])
+        peak = cfg.memory.bandwidth_gbps * 1e9
+        util = {k: v / step.cycles for k, v in step.busy().items()}
+        out.append(DesignRow(label, cfg.name, pol_name, 1 / step.seconds, step.bytes,
+                             peak / step.bytes, step.limiting_unit, util))
+    return out
+
+
+def markdown(rows: list[DesignRow]) -> str:
+    lines = ["| design | config | policy | tokens/s | MB/token | HBM-roofline tokens/s | "
+             "fraction of roofline | limiting unit |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r.design} | {r.config} | {r.policy} | {r.tokens_per_s:.1f} | "
+                     f"{r.bytes_per_token / 1e6:.0f} | {r.roofline_tokens_per_s:.1f} | "
+                     f"{r.roofline_fraction:.3f} | {r.limiting_unit} |")
+    return "\n".join(lines)
