@@ -1,0 +1,77 @@
+"""``bitflight quantize``: quantize weight tensors from a file and report the error."""
+from __future__ import annotations
+
+SCHEME_NAMES = ("bitmod", "int_sym", "int_asym", "fp", "ant", "mx", "nf4")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "quantize", help="quantize a .pt/.npy/.safetensors weight tensor and report the error",
+        description="Quantize 2-D weight tensors [N out, K in] per group along K and print, per "
+                    "tensor and scheme: MSE, max |error|, SNR, stored bits per weight and (for "
+                    "bitmod/ant) the share and MSE of each chosen datatype. With -o the packed "
+                    "result is written (docs/formats.md): one tensor -> the raw packed layout; "
+                    "several -> a safetensors file of uint8 blobs, one per tensor name.")
+    p.add_argument("file", help="a .pt/.pth/.bin (tensor or state dict), .npy or .safetensors file")
+    p.add_argument("--tensor", metavar="NAME",
+                   help="tensor to quantize (default: every 2-D floating-point tensor)")
+    p.add_argument("--scheme", required=True, metavar="S",
+                   help=f"scheme, or a comma-separated list to compare: {', '.join(SCHEME_NAMES)}")
+    p.add_argument("--bits", required=True, type=int, metavar="B", help="bits per weight code")
+    p.add_argument("--group-size", type=int, metavar="G",
+                   help="weights per group along K (default 128; mx: 32)")
+    p.add_argument("--scale-mode", default="fp16", choices=("fp16", "int"),
+                   help="fp16 per-group scales, or 8-bit per-group x fp16 per-row (hardware)")
+    p.add_argument("--pad", action="store_true",
+                   help="zero-pad K to a multiple of the group size instead of failing")
+    p.add_argument("-o", "--output", metavar="OUT", help="write the packed result here")
+    p.set_defaults(func=run)
+
+
+def _schemes(text: str) -> list[str]:
+    schemes = [s.strip() for s in text.split(",") if s.strip()]
+    for s in schemes:
+        if s not in SCHEME_NAMES:
+            raise ValueError(f"--scheme: unknown '{s}' (known: {', '.join(SCHEME_NAMES)})")
+    if not schemes:
+        raise ValueError("--scheme: empty")
+    return schemes
+
+
+def _report(name, shape, scheme, bits, st) -> None:
+    print(f"{name} {list(shape)} {scheme} {bits}-bit: mse {st.mse:.4e}  max|err| {st.max_abs:.4e}  "
+          f"snr {st.snr_db:.2f} dB  {st.bits_per_weight:.4f} bits/weight")
+    if len(st.datatypes) > 1:
+        for fmt, (share, mse) in st.datatypes.items():
+            print(f"    {fmt:12s} {100 * share:6.2f}% of groups  mse {mse:.4e}")
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ..golden import quant
+    from ..golden.quant import stats, tensor_io
+
+    schemes = _schemes(args.scheme)
+    if args.output and len(schemes) > 1:
+        raise ValueError("-o: give a single --scheme to write a packed result")
+    tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
+    blobs = {}
+    for name, w in tqdm(tensors.items(), disable=len(tensors) < 4, desc="quantize", unit="tensor"):
+        for scheme in schemes:
+            mode = "e8m0" if scheme == "mx" else args.scale_mode
+            if scheme == "mx" and args.scale_mode == "int":
+                raise ValueError("--scale-mode: mx stores E8M0 block scales, not 'int'")
+            try:
+                qw = quant.quantize(w, scheme, args.bits, group_size=args.group_size,
+                                    scale_mode=mode, pad=args.pad)
+            except ValueError as exc:
+                raise ValueError(f"{args.file}: tensor '{name}': {exc}") from None
+            _report(name, tuple(w.shape), scheme, args.bits, stats.error_stats(w, qw))
+            if args.output:
+                blobs[name] = qw.pack()
+    if args.output:
+        data = next(iter(blobs.values())) if len(blobs) == 1 else tensor_io.packed_container(blobs)
+        tensor_io.write_atomic(args.output, data)
+        print(f"wrote {args.output} ({len(data)} bytes)")
+    return 0

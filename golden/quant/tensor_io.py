@@ -1,0 +1,79 @@
+"""Reading weight tensors from .pt / .npy / .safetensors files and writing packed results."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SUFFIXES = (".pt", ".pth", ".bin", ".npy", ".safetensors")
+
+
+def _flatten(obj, prefix: str = "") -> dict[str, torch.Tensor]:
+    """Tensors of a (nested) state dict, named with dots."""
+    if isinstance(obj, torch.Tensor):
+        return {prefix or "tensor": obj}
+    out: dict[str, torch.Tensor] = {}
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Every tensor in a file by name (a bare tensor or .npy array is called "tensor")."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such file")
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return {"tensor": torch.from_numpy(np.load(p, allow_pickle=False))}
+        if suffix == ".safetensors":
+            from safetensors.torch import load_file
+            return dict(load_file(str(p)))
+        if suffix in (".pt", ".pth", ".bin"):
+            return _flatten(torch.load(p, map_location="cpu", weights_only=True))
+    except Exception as exc:        # pickle, zip, safetensors and numpy each raise their own
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{p}: cannot read tensors ({first})") from None
+    raise ValueError(f"{p}: unsupported file type '{p.suffix}' (use {', '.join(SUFFIXES)})")
+
+
+def select(tensors: dict[str, torch.Tensor], path, name: str | None) -> dict[str, torch.Tensor]:
+    """The tensor called ``name``, or every 2-D floating-point tensor when ``name`` is None."""
+    if name is not None:
+        if name not in tensors:
+            known = ", ".join(list(tensors)[:8]) + (", ..." if len(tensors) > 8 else "")
+            raise ValueError(f"{path}: no tensor '{name}' (has: {known})")
+        return {name: tensors[name]}
+    chosen = {k: v for k, v in tensors.items() if v.dim() == 2 and v.dtype.is_floating_point}
+    if not chosen:
+        raise ValueError(f"{path}: no 2-D floating-point tensor to quantize")
+    return chosen
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``."""
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent if str(p.parent) else ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)            # mkstemp creates 0600; honour the umask
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def packed_container(blobs: dict[str, bytes]) -> bytes:
+    """Several packed weights as one safetensors file: a uint8 tensor per name."""
+    from safetensors.torch import save
+
+    tensors = {k: torch.frombuffer(bytearray(v), dtype=torch.uint8) for k, v in blobs.items()}
+    return save(tensors, metadata={"format": "bitflight-packed-weights", "version": "1"})
