@@ -1,0 +1,59 @@
+"""``bitflight perf``: tables, JSON, plots and one-line errors."""
+import json
+
+import pytest
+
+from bitflight.cli import main
+
+
+def test_reproduce_json_rows(capsys):
+    assert main(["perf", "--reproduce", "llm-viewer", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 16
+    assert all(set(r) == {"name", "ours", "paper", "unit"} for r in rows)
+    q = next(r for r in rows if r["name"] == "A6000 LLaMA-2-7B q_proj decode OPs")
+    assert q["ours"] == 2 * 4096 * 4096
+
+
+def test_analyze_json_and_plot(tmp_path, capsys):
+    plot = tmp_path / "roof.png"
+    assert main(["perf", "--model", "smollm2-135m", "--config", "u280", "--prompt-len", "16",
+                 "--gen-len", "4", "--json", "--plot", str(plot)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    s = out["summary"]
+    assert (s["policy"], s["engine"], s["gen_len"]) == ("flightllm", "csd", 4)
+    assert out["decode_last"]["kv_len"] == 20
+    assert {pt["stage"] for pt in out["roofline"]} == {"prefill", "decode"}
+    assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_analyze_table_default_bitmod_policy(capsys):
+    assert main(["perf", "--model", "opt-1.3b", "--config", "bitmod-asic", "--prompt-len", "8",
+                 "--gen-len", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "policy bitmod-w4" in out and "tokens/s" in out and "lm_head" in out
+
+
+def test_device_roofline_and_compare(tmp_path, capsys):
+    assert main(["perf", "--model", "llama2-7b", "--device", "a6000", "--prompt-len", "2048",
+                 "--gen-len", "1", "--json"]) == 0
+    pts = json.loads(capsys.readouterr().out)["roofline"]
+    assert next(p for p in pts if p["name"] == "q_proj" and p["stage"] == "prefill")["bound"] \
+        == "compute"
+    plot = tmp_path / "designs.png"
+    assert main(["perf", "--compare", "--plot", str(plot)]) == 0
+    assert "BitMoD W3" in capsys.readouterr().out and plot.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["perf"], "give --model and --config"),
+    (["perf", "--model", "gpt9", "--config", "u280"], "unknown model shape 'gpt9'"),
+    (["perf", "--model", "llama2-7b", "--config", "bitmod-asic", "--policy", "flightllm"],
+     "needs a csd engine"),
+    (["perf", "--model", "llama2-7b", "--config", "u280", "--prompt-len", "0"],
+     "prompt length must be a positive integer"),
+])
+def test_errors_are_one_line(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bitflight perf: error: ") and message in err and "\n" not in err

@@ -1,0 +1,75 @@
+"""The reproductions stay within their tolerances; fitted parameters are what the configs hold."""
+import pytest
+
+from bitflight import config
+from bitflight.sim.perf import analyze, compare
+from bitflight.sim.perf.reproduce import bitmod, flightllm, run
+
+
+@pytest.mark.parametrize("name", ["bitmod", "flightllm", "llm-viewer"])
+def test_reproduction_within_tolerance(name):
+    rows = run(name)
+    assert rows
+    bad = [f"{r.name}: ours {r.ours:.6g} vs {r.paper:.6g} ({r.error:+.1%})" for r in rows
+           if not r.ok]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("model, acc", [("opt-1.3b", "FP16"), ("opt-1.3b", "ANT"),
+                                        ("opt-1.3b", "OliVe"), ("llama2-7b", "FP16")])
+def test_bitmod_cycles_exact(model, acc):
+    """bitmod.md §3.3-3.4 exact cycle counts of the authors' model (256-token prefill)."""
+    assert bitmod.cycles(acc, model)[0] == bitmod.PUBLISHED_CYCLES[(model, acc)]
+
+
+def test_bitmod_headline_speedups_within_10_percent():
+    for base, headline in (("ANT", 1.69), ("OliVe", 1.48)):
+        s = bitmod.speedups(base, "BitMoD-lossy")
+        assert (s["discriminative"] + s["generative"]) / 2 == pytest.approx(headline, rel=0.10)
+
+
+def test_bitmod_kv_cycles_is_the_fit():
+    assert bitmod.fit_kv_cycles() == config.load("bitmod-asic").bitmod.kv_cycles
+    assert "bitmod.kv_cycles" in config.load("bitmod-asic").fitted
+
+
+def test_u280_efficiency_is_the_fit():
+    u = config.load("u280")
+    assert flightllm.fit_u280_efficiency() == pytest.approx(u.memory.efficiency, abs=5e-4)
+    assert u.memory.kv_efficiency == pytest.approx(u.memory.efficiency * flightllm.KV_RATIO)
+    assert "memory.efficiency" in u.fitted
+
+
+def test_only_one_fitted_number_per_platform():
+    rows = run("flightllm")
+    assert [r.name for r in rows if r.note == "fitted"] == \
+        ["U280 LLaMA-2-7B decode tokens/s at KV 128"]
+    assert config.load("vhk158").fitted == {}
+    assert sum(r.note == "fitted" for r in run("bitmod")) == 1
+
+
+def test_design_point_shares_the_u280_memory_system():
+    ours = config.load(config.CONFIG_DIR / "designs/u280-bitmod.yaml")
+    u = config.load("u280")
+    assert ours.memory == u.memory and ours.clock_mhz == u.clock_mhz
+
+
+def test_design_rows_are_memory_bound_and_ordered_by_bytes():
+    rows = compare.design_rows()
+    assert [r.limiting_unit for r in rows] == ["memory"] * len(rows)
+    by_name = {r.policy: r for r in rows}
+    assert by_name["bitmod-w3"].tokens_per_s > by_name["bitmod-w4"].tokens_per_s
+    assert by_name["bitmod-w3"].bytes_per_token < by_name["bitmod-w4"].bytes_per_token
+    for r in rows:
+        assert 0 < r.roofline_fraction <= config.load("u280").memory.efficiency
+
+
+def test_run_tokens_per_second_and_kv_progression():
+    from bitflight.golden.model_shapes import load_shape
+    from bitflight.sim.perf.policy import PRESETS
+    s = load_shape("smollm2-135m")
+    run_ = analyze.analyze(s, config.load("u280"), PRESETS["flightllm"], 10, 5)
+    assert [p.kv_len for p in run_.decode] == [11, 12, 13, 14, 15]
+    assert run_.decode_tokens_per_second == pytest.approx(5 / sum(p.seconds for p in run_.decode))
+    with pytest.raises(ValueError, match="exceeds the model's max_position 8192"):
+        analyze.analyze(s, config.load("u280"), PRESETS["flightllm"], 8000, 500)
