@@ -93,17 +93,25 @@ def finalize(acc: int, exp: int, row_scale: float, unit: float, dp: Datapath = D
         return int(np.float64(value).astype(np.float16).view(np.uint16))
 
 
-def dot(act_bits: Sequence[int], ew: EngineWeight, row: int,
-        dp: Datapath = DEFAULT) -> int:
-    """One output element: fp16 activations (bit patterns) . weight row -> fp16 bit pattern."""
-    out, out_exp = 0, MIN_GROUP_EXP
+def dot_accumulator(act_bits: Sequence[int], ew: EngineWeight, row: int,
+                    dp: Datapath = DEFAULT) -> tuple[int, int, int]:
+    """One output element before finalize: (mantissa O, exponent Y, PE cycles of all groups)."""
+    out, out_exp, cycles = 0, MIN_GROUP_EXP, 0
     g = ew.group_size
     for grp in range(ew.codes.shape[1] // g):
         table = ew.tables[ew.fmt_index[row, grp]]
-        acc, exp, _ = group_sum(act_bits[grp * g:(grp + 1) * g],
+        acc, exp, n = group_sum(act_bits[grp * g:(grp + 1) * g],
                                 ew.codes[row, grp * g:(grp + 1) * g], table, dp)
         r = dequant(acc, int(ew.s_int[row, grp]), ew.scale_bits)
         out, out_exp = accumulate(out, out_exp, r, exp + int(ew.s_exp[row, grp]), dp.out_bits)
+        cycles += n
+    return out, out_exp, cycles
+
+
+def dot(act_bits: Sequence[int], ew: EngineWeight, row: int,
+        dp: Datapath = DEFAULT) -> int:
+    """One output element: fp16 activations (bit patterns) . weight row -> fp16 bit pattern."""
+    out, out_exp, _ = dot_accumulator(act_bits, ew, row, dp)
     return finalize(out, out_exp, float(ew.row_scale[row]), ew.unit, dp)
 
 

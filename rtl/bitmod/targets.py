@@ -1,0 +1,22 @@
+"""Registry targets of the BitMoD engine, sized by the config's ``bitmod`` section."""
+from __future__ import annotations
+
+from ..registry import Target
+
+
+def _pe(cfg):
+    from .params import EngineParams
+    from .pe import BitmodPe
+    return BitmodPe(EngineParams.from_config(cfg))
+
+
+def _array(cfg):
+    from .array import BitmodArray
+    from .params import EngineParams
+    return BitmodArray(EngineParams.from_config(cfg))
+
+
+TARGETS = [
+    Target("bitmod-pe", _pe, "BitMoD bit-serial 4-lane PE with term decoders and bit-serial dequant"),
+    Target("bitmod-array", _array, "BitMoD PE array (bitmod.prefill_array rows x cols), stream ports"),
+]
