@@ -66,7 +66,7 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "bitflight" / "verilator"
 
 
-def _verilog_of(source: Source, top: str) -> str:
+def verilog_of(source: Source, top: str) -> str:
     from ..fpga.export import verilog_text
     if isinstance(source, Path):
         return source.read_text()
@@ -102,11 +102,13 @@ def _have_lz4_header() -> bool:
     return any((d / "lz4.h").is_file() for d in dirs)
 
 
-def _digest(verilog: str, top: str, args: list[str], waves: str | None) -> str:
+def _digest(verilog: str, top: str, args: list[str], waves: str | None,
+            tool: str = "cocotb") -> str:
     h = hashlib.sha256()
     recipe = {"schema": SCHEMA, "top": top, "args": args, "waves": waves,
               "timescale": TIMESCALE, "verilator": metadata.version("verilator"),
-              "cocotb": metadata.version("cocotb"), "python": sys.version.split()[0]}
+              tool: metadata.version("pyverilator-mm" if tool == "pyverilator" else tool),
+              "python": sys.version.split()[0]}
     h.update(json.dumps(recipe, sort_keys=True).encode())
     h.update(verilog.encode())
     return h.hexdigest()
@@ -123,11 +125,30 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _safe_key(key: str) -> str:
+def safe_key(key: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
     if not cleaned.strip("._"):
         raise ValueError(f"hdl.build: key '{key}' has no usable characters for a folder name")
     return cleaned
+
+
+def cached_build(directory: Path, make: Callable[[Path], None], stamp: dict) -> bool:
+    """Run ``make(directory)`` unless a finished build is there; True on a cache hit.
+
+    Holds an exclusive lock on ``<directory>.lock`` meanwhile, so a concurrent caller waits and
+    then finds the stamp. ``make`` gets an empty folder; the stamp is written only after it returns.
+    """
+    start = time.monotonic()
+    with _locked(directory.with_name(directory.name + ".lock")):
+        if (directory / STAMP).is_file():
+            return True
+        if directory.exists():  # a build that died before its stamp: start clean
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+        make(directory)
+        stamp = {**stamp, "seconds": round(time.monotonic() - start, 2)}
+        (directory / STAMP).write_text(json.dumps(stamp, indent=1) + "\n")
+    return False
 
 
 def build(source: Source, top: str, key: str, *, waves: bool | str = False,
@@ -139,17 +160,12 @@ def build(source: Source, top: str, key: str, *, waves: bool | str = False,
     """
     start = time.monotonic()
     fmt = _wave_format(waves)
-    verilog = _verilog_of(source, top)
+    verilog = verilog_of(source, top)
     args = [*DEFAULT_BUILD_ARGS, *build_args] + (["--trace-fst"] if fmt == "fst" else [])
     digest = _digest(verilog, top, args, fmt)
-    directory = cache_root() / f"{_safe_key(key)}-{digest[:16]}"
-    with _locked(directory.with_name(directory.name + ".lock")):
-        hit = (directory / STAMP).is_file()
-        if not hit:
-            _compile(directory, verilog, top, args, fmt)
-            stamp = {"top": top, "key": key, "digest": digest, "args": args, "waves": fmt,
-                     "seconds": round(time.monotonic() - start, 2)}
-            (directory / STAMP).write_text(json.dumps(stamp, indent=1) + "\n")
+    directory = cache_root() / f"{safe_key(key)}-{digest[:16]}"
+    hit = cached_build(directory, lambda d: _compile(d, verilog, top, args, fmt),
+                       {"top": top, "key": key, "digest": digest, "args": args, "waves": fmt})
     seconds = time.monotonic() - start
     log.info("verilator build %s: %s in %.1f s", directory.name,
              "cache hit" if hit else "compiled", seconds)
@@ -168,9 +184,6 @@ def build_target(target: str, cfg, *, waves: bool | str = False,
 
 def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str | None) -> None:
     from cocotb_tools.runner import get_runner
-    if directory.exists():  # a build that died before its stamp: start clean
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
     source = directory / f"{top}.v"
     source.write_text(verilog)
     activate_verilator()

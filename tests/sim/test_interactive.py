@@ -1,0 +1,68 @@
+"""bitflight.sim.interactive: step a component from Python on a pyverilator-mm model."""
+import pytest
+from amaranth import Module, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from bitflight.sim import interactive
+from bitflight.sim.interactive import Stepper
+
+pytestmark = pytest.mark.verilator
+
+
+class SignedAccumulator(wiring.Component):
+    """acc += i.payload on each edge where i.valid; acc is signed 12-bit and wraps.
+    Ports: i (stream of signed 8-bit, always ready), acc: Out(signed(12)) registered,
+    negative: Out(1) combinational (acc < 0)."""
+    i: In(stream.Signature(signed(8)))
+    acc: Out(signed(12))
+    negative: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [self.i.ready.eq(1), self.negative.eq(self.acc < 0)]
+        with m.If(self.i.valid):
+            m.d.sync += self.acc.eq(self.acc + self.i.payload)
+        return m
+
+
+def _wrap12(x: int) -> int:
+    return (x + 2048) % 4096 - 2048
+
+
+def test_stepping_a_signed_stream_component_matches_a_python_model():
+    sim = interactive(SignedAccumulator())
+    assert isinstance(sim, Stepper)
+    assert sim.ports == {"clk": "in", "rst": "in", "i__valid": "in", "i__payload": "in",
+                         "i__ready": "out", "acc": "out", "negative": "out"}
+    sim.reset()
+    assert sim["acc"] == 0 and sim["i.ready"] == 1
+    expected = 0
+    inputs = [-128, -128, 127, 5, -1, 0, -77] * 6  # crosses -2048 and wraps
+    for k, value in enumerate(inputs):
+        valid = k % 4 != 3
+        sim["i.valid"], sim["i__payload"] = int(valid), value
+        sim.tick()
+        expected = _wrap12(expected + value) if valid else expected
+        assert sim["acc"] == expected, f"step {k}"
+        assert sim["negative"] == (expected < 0)
+    assert sim.cycle == 1 + len(inputs)
+    with pytest.raises(ValueError, match=r"-129 does not fit port 'i__payload' \(s8\)"):
+        sim["i__payload"] = -129
+    with pytest.raises(KeyError, match="port 'acc' is an output"):
+        sim["acc"] = 1
+    with pytest.raises(KeyError, match="no port 'nope'"):
+        sim["nope"]
+    # A second model of the same design in the same process is independent of the first.
+    other = interactive(SignedAccumulator())
+    other.reset()
+    assert other["acc"] == 0 and sim["acc"] == expected
+    sim["i.valid"] = 0
+    assert sim.run_until(lambda s: True) == 0
+    with pytest.raises(TimeoutError):
+        sim.run_until(lambda s: s["acc"] == 12345, max_cycles=10)
+
+
+def test_unknown_target_name_is_a_value_error():
+    with pytest.raises(ValueError, match="unknown target 'no-such'"):
+        interactive("no-such")
