@@ -227,7 +227,7 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
         seed: int | None = None, log: Path | None = None) -> Path | None:
     """Run the cocotb module ``test_module`` (a .py file in ``test_dir``) against ``build``.
 
-    ``env`` reaches the cocotb module as environment variables (values must be str). Raises
+    ``env`` reaches the cocotb module as environment variables (values are str()-ed). Raises
     AssertionError with each failing cocotb test's message; returns the waveform path when
     ``waves`` is set (default ``<build folder>/waves/<module>[-<testcase>].<fmt>``), else None.
     The simulator's output goes to stdout (pytest shows it for a failing test) or to ``log``.
@@ -248,11 +248,14 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
     with tempfile.TemporaryDirectory(prefix="bitflight-cocotb-") as tmp:
         results = Path(tmp) / "results.xml"
         sys.path.insert(0, str(test_dir))  # the runner hands sys.path to the simulator as PYTHONPATH
+        # The runner lets os.environ override its extra_env, so env goes through os.environ.
+        saved_env = {name: os.environ.get(name) for name in (env or {})}
+        os.environ.update({name: str(value) for name, value in (env or {}).items()})
         try:
             get_runner("verilator").test(
                 test_module=test_module, hdl_toplevel=build.top, hdl_toplevel_lang="verilog",
                 build_dir=build.directory,
-                test_dir=tmp, testcase=testcase, extra_env=dict(env or {}), waves=bool(waves),
+                test_dir=tmp, testcase=testcase, waves=bool(waves),
                 test_args=test_args, results_xml=str(results), seed=seed, log_file=log)
             exit_status = None
         except SystemExit as exc:  # the runner exits instead of raising when a test fails
@@ -261,6 +264,11 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
             exit_status = str(exc)
         finally:
             sys.path.remove(str(test_dir))
+            for name, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
         if not results.is_file():
             raise AssertionError(f"cocotb run of {test_module} on {build.top} ended without "
                                  f"results (exit {exit_status}); see the simulator output")

@@ -115,3 +115,10 @@ def test_build_target_uses_the_registry_and_shares_the_cache(counter_build):
     from_registry = hdl.build_target("example-counter", "tiny")
     assert from_registry.top == "example_counter" and from_registry.key == "example-counter-tiny"
     hdl.run(from_registry, "cocotb_counter", test_dir=HERE, testcase="test_counts")
+
+
+def test_env_overrides_the_callers_environment_and_is_restored(counter_build, monkeypatch):
+    monkeypatch.setenv("EXPECT_OFFSET", "7")  # would make test_counts fail if it won
+    hdl.run(counter_build, "cocotb_counter", test_dir=HERE, testcase="test_counts",
+            env={"EXPECT_OFFSET": 0, "COUNT_CYCLES": 9})
+    assert os.environ["EXPECT_OFFSET"] == "7" and "COUNT_CYCLES" not in os.environ
