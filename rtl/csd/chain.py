@@ -1,20 +1,16 @@
-"""CSD chain (one VPU): sparse muxes, skewed DSP groups, OAU side path and reduction nodes."""
+"""CSD chain (one VPU): sparse muxes, skewed DSP groups in one cascade, reduction nodes."""
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .delay import delay
 from .dsp_group import DspGroup
 from .geometry import ChainGeometry
-from .layouts import chain_in_layout, chain_out_layout
-from .reduction import OverflowAdjust, ReductionNode, side_widths
+from .layouts import NLOG_BITS, chain_in_layout, chain_out_layout
+from .reduction import ReductionNode, SegmentResults
 from .sparse_mux import SparseMux
-
-
-def nlog_of(n: int) -> int:
-    return n.bit_length() - 1
 
 
 class CsdChain(wiring.Component):
@@ -43,18 +39,13 @@ class CsdChain(wiring.Component):
         """Results per cycle for each N (all tokens of a pass)."""
         return {n: self.geo.results_per_cycle(n) for n in self.geo.n_options}
 
-    def _cut(self, m: Module, nlog, group: int) -> Signal:
-        cut = Signal(name=f"cut_g{group}")
-        with m.Switch(nlog):
-            for n in self.geo.n_options:
-                with m.Case(nlog_of(n)):
-                    m.d.comb += cut.eq(group in self.geo.cut_groups(n))
-            with m.Default():  # an N the chain was not built for: one sum over the whole chain
-                m.d.comb += cut.eq(group == 0)
-        return cut
+    @property
+    def dsp_slices(self) -> int:
+        """DSP slices the design is meant to occupy (for synthesis reports)."""
+        return self.geo.slices
 
     def _slice_operands(self, m: Module, en, index: int):
-        """Sparse-mux selection, INT4 sign extension and cut of slice ``index``, skewed by ``index``."""
+        """Sparse-mux selection and INT4 sign extension of slice ``index``, skewed by ``index``."""
         geo, lane, act = self.geo, self.i.payload.lane, self.i.payload.act
         picked = []
         for t in range(geo.tokens):
@@ -62,72 +53,38 @@ class CsdChain(wiring.Component):
             m.d.comb += [mux.cand.eq(act[t]), mux.idx.eq(lane.idx[index])]
             picked.append(mux.y)
         w = Mux(lane.w4, lane.w[index][:4].as_signed(), lane.w[index])
-        group, head = divmod(index, geo.group)
-        cut = self._cut(m, lane.nlog, group) if head == 0 and group > 0 else None
-        parts = [*picked, w.as_signed()[:8]] + ([cut] if cut is not None else [])
-        bundle = Signal(8 * geo.tokens + 8 + (cut is not None), name=f"ops{index}")
-        m.d.comb += bundle.eq(Cat(*parts))
+        bundle = Signal(8 * geo.tokens + 8, name=f"ops{index}")
+        m.d.comb += bundle.eq(Cat(*picked, w.as_signed()[:8]))
         skewed = delay(m, bundle, index, en, f"skew{index}")
         a = [skewed[8 * t:8 * t + 8].as_signed() for t in range(geo.tokens)]
-        w_skewed = skewed[8 * geo.tokens:8 * geo.tokens + 8].as_signed()
-        return a, w_skewed, (skewed[-1] if cut is not None else None)
+        return a, skewed[8 * geo.tokens:].as_signed()
 
     def elaborate(self, platform):
         m = Module()
         geo = self.geo
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        status = Signal(4)
+        status = Signal(1 + NLOG_BITS)
         m.d.comb += status.eq(Cat(self.i.valid, self.i.payload.lane.nlog))
-        status_out = delay(m, status, self.latency, en, "status")
+        status_out = delay(m, status, self.latency, en, "status", reset_less=False)
         m.d.comb += [self.o.valid.eq(status_out[0]), self.o.payload.nlog.eq(status_out[1:])]
 
-        oau_groups = set(geo.oau_groups)
-        groups, pcin = [], None
+        net = m.submodules.results = SegmentResults(geo)
+        m.d.comb += [net.nlog.eq(self.o.payload.nlog), self.o.payload.res.eq(net.res)]
+        pcin = None
         for g in range(geo.groups):
             grp = m.submodules[f"group{g}"] = DspGroup(size=geo.group, tokens=geo.tokens,
-                                                       p_bits=geo.p_bits, oau=g in oau_groups,
-                                                       first=g == 0)
+                                                       p_bits=geo.p_bits, first=g == 0)
             m.d.comb += grp.en.eq(en)
-            if g:
+            if pcin is not None:
                 m.d.comb += grp.pcin.eq(pcin)
             for k in range(geo.group):
-                a, w, cut = self._slice_operands(m, en, g * geo.group + k)
+                a, w = self._slice_operands(m, en, g * geo.group + k)
                 m.d.comb += [grp.w[k].eq(w)] + [grp.a[k][t].eq(a[t]) for t in range(geo.tokens)]
-                if cut is not None:
-                    m.d.comb += grp.cut.eq(cut)
-            groups.append(grp)
             pcin = grp.p
-
-        nodes = self._reduction_nodes(m, en, groups, oau_groups)
-        with m.Switch(self.o.payload.nlog):
-            for n in geo.n_options:
-                with m.Case(nlog_of(n)):
-                    for j, g in enumerate(geo.result_groups(n)):
-                        m.d.comb += [self.o.payload.res[t][j].eq(nodes[g].res[t])
-                                     for t in range(geo.tokens)]
-        return m
-
-    def _reduction_nodes(self, m: Module, en, groups, oau_groups):
-        geo = self.geo
-        n_oau = len(oau_groups)
-        lsp_bits, borrow_bits = side_widths(n_oau)
-        lsp, borrow = Signal(signed(lsp_bits)), Signal(borrow_bits)   # zero before the first OAU
-        nodes = []
-        for g, grp in enumerate(groups):
-            if geo.packed and n_oau and g > 0 and g >= min(oau_groups):
-                adj = m.submodules[f"oau{g}"] = OverflowAdjust(
-                    p_bits=geo.p_bits, n_oau=n_oau, oau=g in oau_groups, delay=geo.group)
-                m.d.comb += [adj.en.eq(en), adj.cut.eq(grp.cut_add), adj.pcin.eq(groups[g - 1].p),
-                             adj.lsp_in.eq(lsp), adj.borrow_in.eq(borrow)]
-                lsp, borrow = adj.lsp_out, adj.borrow_out
             rn = m.submodules[f"rn{g}"] = ReductionNode(
-                tokens=geo.tokens, p_bits=geo.p_bits, acc_bits=geo.acc_bits,
-                delay=(geo.groups - 1 - g) * geo.group, n_oau=n_oau)
-            m.d.comb += rn.p.eq(grp.p)
+                p_bits=geo.p_bits, delay=(geo.groups - 1 - g) * geo.group)
+            m.d.comb += [rn.p.eq(grp.p), net.taps[g].eq(rn.q)]
             if rn.delay_cycles:
                 m.d.comb += rn.en.eq(en)
-            if geo.packed:
-                m.d.comb += [rn.lsp.eq(lsp), rn.borrow.eq(borrow)]
-            nodes.append(rn)
-        return nodes
+        return m

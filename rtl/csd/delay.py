@@ -1,13 +1,17 @@
-"""Enabled delay lines (input skew, output deskew): plain registers that synthesis may turn into SRLs."""
+"""Enabled delay lines (input skew, tap deskew): reset-less registers that synthesis packs into SRLs."""
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal, Value
 
 
-def delay(m: Module, value: Value, cycles: int, en: Value, name: str) -> Value:
-    """``value`` delayed by ``cycles`` enabled clock edges (``cycles == 0`` returns it unchanged)."""
+def delay(m: Module, value: Value, cycles: int, en: Value | None, name: str, *,
+          reset_less: bool = True) -> Value:
+    """``value`` delayed by ``cycles`` enabled clock edges (``cycles == 0`` returns it unchanged).
+
+    Data needs no reset (only the valid bits do), and a reset would keep Yosys from using SRLs.
+    """
     for stage in range(cycles):
-        reg = Signal.like(value, name=f"{name}_d{stage + 1}")
+        reg = Signal.like(value, name=f"{name}_d{stage + 1}", reset_less=reset_less)
         with m.If(en):
             m.d.sync += reg.eq(value)
         value = reg

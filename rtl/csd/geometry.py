@@ -81,19 +81,34 @@ class ChainGeometry:
     def max_results(self) -> int:
         return max(self.results_per_pass(n) for n in self.n_options)
 
-    def cut_groups(self, n: int) -> tuple[int, ...]:
-        """DSP groups whose first slice starts a new segment (selects zero instead of the cascade)."""
-        seg = self.segment(n)
-        return tuple(g for g in range(self.groups) if (g * self.group) % seg == 0)
-
     def result_groups(self, n: int) -> tuple[int, ...]:
-        """DSP groups whose reduction node emits result j (in order j = 0, 1, ...)."""
+        """DSP groups whose cascade tap ends result j (in order j = 0, 1, ...)."""
         seg = self.segment(n)
         return tuple((j + 1) * seg // self.group - 1 for j in range(self.results_per_pass(n)))
 
+    def segment_parts(self, n: int) -> tuple[tuple[tuple[int, int | None], ...], ...]:
+        """Per result j, the (end tap, start tap) pairs whose differences sum to it.
+
+        A result is ``Q[end] - Q[start]`` of the cascade's prefix sums at group ends (start
+        ``None``: zero). Packed chains split it further at OAU points, so that each part's lower
+        lane fits 18 bits and decodes exactly (golden.dsp_packing).
+        """
+        oau = set(self.oau_groups)
+        out = []
+        for j, end in enumerate(self.result_groups(n)):
+            start = self.result_groups(n)[j - 1] if j else None
+            cuts = [g - 1 for g in sorted(oau) if (start is None or g - 1 > start) and g - 1 < end]
+            bounds = [start, *cuts, end]
+            out.append(tuple((hi, lo) for lo, hi in zip(bounds, bounds[1:])))
+        return tuple(out)
+
+    @property
+    def max_parts(self) -> int:
+        return max(len(parts) for n in self.n_options for parts in self.segment_parts(n))
+
     @property
     def oau_groups(self) -> tuple[int, ...]:
-        """Packed mode: groups that start after an overflow adjust unit (none when unpacked)."""
+        """Packed mode: groups that start after an OAU point (none when unpacked)."""
         if not self.packed:
             return ()
         every = dsp_packing.oau_interval(self.group, max(self.weight_bits))
@@ -113,8 +128,9 @@ class ChainGeometry:
         """Cycles from a pass being accepted to its results being valid (no stalls).
 
         Slice i sees the pass i cycles late (input skew), registers it (A/B), multiplies (M) and adds
-        the cascade (P): its P holds the pass at cycle i + 3. The last slice closes every pass,
-        and earlier segment ends are delayed to line up with it.
+        the cascade (P): its P holds the pass at cycle i + 3. The last slice closes every pass;
+        the taps of earlier groups are delayed to line up with it, and the reduction network that
+        forms the results from the aligned taps is combinational.
         """
         return self.slices - 1 + MAC_PIPELINE
 

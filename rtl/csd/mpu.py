@@ -36,6 +36,11 @@ class Mpu(wiring.Component):
         """Results per cycle for each N, all VPUs busy."""
         return {n: self.vpus * self.geo.results_per_cycle(n) for n in self.geo.n_options}
 
+    @property
+    def dsp_slices(self) -> int:
+        """DSP slices the design is meant to occupy (for synthesis reports)."""
+        return self.vpus * self.geo.slices
+
     def elaborate(self, platform):
         m = Module()
         for v in range(self.vpus):

