@@ -41,7 +41,11 @@ class TermDecoder(wiring.Component):
         tabs = decode_tables()
         # Booth: window = code bits (2k+1, 2k, 2k-1) with bit -1 = 0
         window, extra = Signal(3), Signal(2)
-        m.d.comb += window.eq(Cat(0, self.code).bit_select(self.slot * 2, 3))
+        padded = Cat(0, self.code)
+        with m.Switch(self.slot):
+            for k in range(1 << SLOT_BITS):
+                with m.Case(k):
+                    m.d.comb += window.eq(padded[2 * k:2 * k + 3])
         booth_valid, booth_neg = Signal(), Signal()
         with m.Switch(window):
             for w, (v, neg, sh) in tabs.booth.items():
@@ -70,7 +74,7 @@ class TermDecoder(wiring.Component):
                         continue
                     bits = tabs.bits[index]
                     sign, mag = self.code[bits - 1], self.code[:bits - 1]
-                    with m.If(sign & (mag == 0)):
+                    with m.If(sign & ~mag.any()):
                         with m.Switch(self.slot):
                             for j, entry in enumerate(tabs.special[index]):
                                 with m.Case(j):

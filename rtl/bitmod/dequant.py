@@ -44,7 +44,7 @@ class Dequant(wiring.Component):
         bits = Signal(sb)
         left = Signal(range(sb + 1))
         busy = Signal()
-        m.d.comb += [self.done.eq(busy & (left == 0)),
+        m.d.comb += [self.done.eq(busy & ~left.any()),
                      self.idle.eq(~busy | (self.done & self.take))]
         with m.If(busy & (left != 0)):
             m.d.sync += [self.result.eq((self.result << 1) + Mux(bits[-1], mult, 0)),

@@ -37,9 +37,9 @@ class Lane(wiring.Component):
         dp = self.dp
         frac, e, sign = self.act[:FP16_FRAC], self.act[FP16_FRAC:15], self.act[15]
         sig = Signal(FP16_FRAC + 1)
-        m.d.comb += sig.eq(Mux(e == 0, frac, Cat(frac, 1)))
+        m.d.comb += sig.eq(Mux(e.any(), Cat(frac, 1), frac))
         m.d.comb += [self.live.eq(self.valid & (sig != 0)),
-                     self.exp.eq(Mux(e == 0, 1, e) + self.shift)]
+                     self.exp.eq(Mux(e.any(), e, 1) + self.shift)]
         value = Signal(signed(dp.lane_bits))
         scaled = sig << dp.guard_bits
         m.d.comb += value.eq(Mux(sign ^ self.neg, -scaled, scaled))

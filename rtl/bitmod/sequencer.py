@@ -36,7 +36,7 @@ class Sequencer(wiring.Component):
         final = Signal()
         m.d.comb += [final.eq(self.slot == self.slots - 1),
                      self.step.eq(self.valid & self.can_step),
-                     self.group_first.eq(self.first & (self.slot == 0)),
+                     self.group_first.eq(self.first & ~self.slot.any()),
                      self.group_end.eq(self.last & final),
                      self.ready.eq(self.step & final)]
         with m.If(self.step):
