@@ -48,7 +48,7 @@ def _check(scheme: str, bits, group_size, scale_mode: str, k: int, pad: bool, w)
     if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) \
             or group_size < 1:
         raise ValueError(f"group_size: expected a positive integer, got {group_size!r}")
-    modes = spec.scale_modes if scheme != "mx" else ("fp16", "e8m0")
+    modes = spec.scale_modes
     if scale_mode not in modes:
         raise ValueError(f"scale_mode: scheme '{scheme}' supports {', '.join(modes)}, "
                          f"got {scale_mode!r}")

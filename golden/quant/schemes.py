@@ -169,5 +169,6 @@ _register(Scheme("int_sym", (3, 4, 6, 8), lambda b: (f"int{b}",), _int_sym_quant
                  _int_sym_recode))
 _register(Scheme("int_asym", (2, 3, 4, 5, 6, 7, 8), lambda b: (f"uint{b}",), _int_asym_quantize,
                  _int_asym_recode))
+# mx always stores E8M0 block scales; "fp16" is accepted as the quantize() default.
 _register(Scheme("mx", (4,), lambda b: ("fp4_e2m1",), _mx_quantize, None,
-                 scale_modes=("e8m0",)))
+                 scale_modes=("fp16", "e8m0")))
