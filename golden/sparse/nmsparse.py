@@ -130,11 +130,16 @@ class NMSparse:
     @property
     def kept_mask(self) -> np.ndarray:
         """Boolean ``[n_out, k]``: True where a weight is kept (even if its value is zero)."""
+        return self._scatter(np.ones(self.values.shape, dtype=bool))
+
+    def _scatter(self, slot_values: np.ndarray) -> np.ndarray:
+        """Dense ``[n_out, k]`` array with ``slot_values`` of the kept slots at their indices."""
         n_out, k = self.shape
-        mask = np.zeros((n_out, k // self.m, self.m), dtype=bool)
-        r, kb, j = np.nonzero(self.slot_mask)
-        mask[r, kb, self.indices[r, kb, j]] = True
-        return mask.reshape(n_out, k)
+        # Padding slots go to a spare column m so they can never overwrite a kept pair at index 0.
+        target = np.where(self.slot_mask, self.indices, self.m)
+        dense = np.zeros((n_out, k // self.m, self.m + 1), dtype=slot_values.dtype)
+        np.put_along_axis(dense, target, np.where(self.slot_mask, slot_values, 0), axis=2)
+        return dense[:, :, :self.m].reshape(n_out, k)
 
     @property
     def nnz(self) -> int:
@@ -167,13 +172,7 @@ class NMSparse:
 
         Integer matrices give their raw integer values, not ``value * scale``; see ``dequantize``.
         """
-        n_out, k = self.shape
-        dense = np.zeros((n_out, k // self.m, self.m), dtype=self.values.dtype)
-        # Padding slots hold value 0 at index 0; writing kept pairs last would still be exact, but
-        # scattering only the kept slots avoids relying on write order.
-        r, kb, j = np.nonzero(self.slot_mask)
-        dense[r, kb, self.indices[r, kb, j]] = self.values[r, kb, j]
-        return torch.from_numpy(dense.reshape(n_out, k))
+        return torch.from_numpy(self._scatter(self.values))
 
     def dequantize(self) -> torch.Tensor:
         """Float32 dense weights: ``value * scales[row]`` (scale 1 if the matrix has none)."""

@@ -42,7 +42,9 @@ def main() -> None:
         "quantize_int(4)": lambda: sp.quantize_int(4),
         "pack": q.pack,
         "unpack": lambda: sparse.NMSparse.unpack(data),
-        f"matmul ({args.tokens} tokens)": lambda: sparse.matmul(q, x),
+        "matmul (1 token, gather)": lambda: sparse.matmul(q, x[:1]),
+        f"matmul ({args.tokens} tokens, gather)": lambda: sparse.matmul(q, x, method="gather"),
+        f"matmul ({args.tokens} tokens, scatter)": lambda: sparse.matmul(q, x, method="scatter"),
         "to_dense": q.to_dense,
         "causal_block_mask(2048, 32 heads).dense()":
             lambda: sparse.causal_block_mask(2048, keep=sparse.BlockPattern(local=8, sink=1),

@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from bitflight.golden import sparse
 
+METHODS = ("gather", "scatter", "auto")
+
 
 def dense_ref(sp: sparse.NMSparse, x: np.ndarray) -> np.ndarray:
     """Independent expectation: float64 torch matmul of the dense pruned weights (exact < 2^53)."""
@@ -22,20 +24,23 @@ def test_every_n_and_width(n, bits):
     w = rng.integers(lo, hi, (48, 64))
     sp = sparse.prune_nm(w, n=n, bits=bits)
     x = rng.integers(-128, 128, (5, 64)).astype(np.int8)
-    out = sparse.matmul(sp, x)
-    assert out.dtype == np.int32 and out.shape == (5, 48)
-    assert np.array_equal(out, dense_ref(sp, x))
+    for method in METHODS:
+        out = sparse.matmul(sp, x, method=method)
+        assert out.dtype == np.int32 and out.shape == (5, 48)
+        assert np.array_equal(out, dense_ref(sp, x))
 
 
 def test_extremes_minus128_squared():
     w = np.full((16, 1024), -128, dtype=np.int8)
     x = np.full((3, 1024), -128, dtype=np.int8)
-    for n in (2, 16):
-        out = sparse.matmul(sparse.prune_nm(w, n=n), x)
-        assert np.all(out == 16384 * n * 64)       # 64 k-blocks, n products of +2^14 each
-    x[1] = 127
-    out = sparse.matmul(sparse.prune_nm(w, n=16), x)
-    assert np.all(out[1] == -128 * 127 * 1024) and np.all(out[0] == 16384 * 1024)
+    for method in METHODS:
+        for n in (2, 16):
+            out = sparse.matmul(sparse.prune_nm(w, n=n), x, method=method)
+            assert np.all(out == 16384 * n * 64)   # 64 k-blocks, n products of +2^14 each
+        x[1] = 127
+        out = sparse.matmul(sparse.prune_nm(w, n=16), x, method=method)
+        assert np.all(out[1] == -128 * 127 * 1024) and np.all(out[0] == 16384 * 1024)
+        x[1] = -128
 
 
 def test_int32_limit():
@@ -43,10 +48,12 @@ def test_int32_limit():
     w = np.full((16, k), -128, dtype=np.int8)
     sp = sparse.prune_nm(w, n=16)
     x = np.full((1, k), -128, dtype=np.int8)
-    with pytest.raises(ValueError, match="overflows the INT32 accumulator"):
-        sparse.matmul(sp, x)
+    for method in ("gather", "scatter"):
+        with pytest.raises(ValueError, match="overflows the INT32 accumulator"):
+            sparse.matmul(sp, x, method=method)
     x[0, 0] = 127                                   # now 2^31 - 16384 - 16256: fits
-    assert sparse.matmul(sp, x)[0, 0] == 2**31 - 16384 - 16256
+    for method in ("gather", "scatter"):
+        assert sparse.matmul(sp, x, method=method)[0, 0] == 2**31 - 16384 - 16256
 
 
 def test_all_zero_and_skipped_blocks():
@@ -56,8 +63,9 @@ def test_all_zero_and_skipped_blocks():
     block_n = np.array([[4, 2, 0], [0, 0, 0]])      # a fully skipped block row too
     sp = sparse.prune_nm(w, n=block_n)
     x = rng.integers(-128, 128, (4, 48)).astype(np.int8)
-    out = sparse.matmul(sp, x)
-    assert np.array_equal(out, dense_ref(sp, x)) and np.all(out[:, 16:] == 0)
+    for method in METHODS:
+        out = sparse.matmul(sp, x, method=method)
+        assert np.array_equal(out, dense_ref(sp, x)) and np.all(out[:, 16:] == 0)
 
 
 @settings(max_examples=60, deadline=None)
@@ -72,7 +80,9 @@ def test_random_block_n_matches_dense(data):
     lo, hi = (-8, 8) if bits == 4 else (-128, 128)
     sp = sparse.prune_nm(rng.integers(lo, hi, (16 * br, 16 * kb)), n=block_n, bits=bits)
     x = rng.integers(-128, 128, (t, 16 * kb)).astype(np.int8)
-    assert np.array_equal(sparse.matmul(sp, torch.from_numpy(x)), dense_ref(sp, x))
+    for method in METHODS:
+        assert np.array_equal(sparse.matmul(sp, torch.from_numpy(x), method=method),
+                              dense_ref(sp, x))
     # the unpacked stream computes the same thing
     assert np.array_equal(sparse.matmul(sparse.NMSparse.unpack(sp.pack()), x), dense_ref(sp, x))
 
@@ -91,6 +101,8 @@ def test_matmul_errors():
         sparse.matmul(spi, np.zeros((2, 32), dtype=np.float32))
     with pytest.raises(ValueError, match="x_int8: values outside the INT8 range"):
         sparse.matmul(spi, np.full((2, 32), 128, dtype=np.int16))
+    with pytest.raises(ValueError, match="method: expected auto, gather or scatter"):
+        sparse.matmul(spi, x, method="dense")
 
 
 @pytest.mark.parametrize("bits", (4, 8))
