@@ -29,8 +29,9 @@ def register(subparsers) -> None:
                    "BitMoD engine, flightllm on a CSD engine)")
     p.add_argument("--prompt-len", type=int, default=128, help="prompt tokens (default 128)")
     p.add_argument("--gen-len", type=int, default=128, help="decode steps (default 128)")
-    p.add_argument("--attention", choices=("exact", "bitmod-hpca"), default="exact",
-                   help="attention shape convention (default exact; see docs/perf.md)")
+    p.add_argument("--attention", choices=("exact", "bitmod-hpca"),
+                   help="attention shape convention (default: exact, except bitmod-hpca for "
+                   "--reproduce bitmod; see docs/perf.md)")
     p.add_argument("--dtype", default="fp16", help="device datatype for --device (default fp16)")
     p.add_argument("--reproduce", choices=REPRODUCTIONS, help="compare with published numbers")
     p.add_argument("--compare", action="store_true",
@@ -47,6 +48,7 @@ def handler(args) -> int:
         return _compare(args)
     if not args.model or not (args.config or args.device):
         raise ValueError("give --model and --config (or --device), or --reproduce / --compare")
+    args.attention = args.attention or "exact"
     if args.device:
         return _device_roofline(args)
     return _analyze(args)
@@ -54,7 +56,7 @@ def handler(args) -> int:
 
 def _reproduce(args) -> int:
     from ..sim.perf import plots, reproduce
-    rows = reproduce.run(args.reproduce)
+    rows = reproduce.run(args.reproduce, args.attention)
     if args.plot:
         plots.reproduction(rows, args.plot, f"bitflight perf --reproduce {args.reproduce}")
     if args.json:
@@ -65,6 +67,9 @@ def _reproduce(args) -> int:
         flag = "fitted" if r.note == "fitted" else ("ok" if r.ok else "OUT")
         print(f"{r.name:72s} {r.ours:14.6g} {r.paper:14.6g} {r.error:+8.2%}  "
               f"{r.tolerance:.1%} {flag}")
+    if args.reproduce == "bitmod":
+        print("\nper-model cycles (context 256; decode step at context 256):")
+        print(reproduce.module("bitmod").cycles_table(args.attention or "bitmod-hpca"))
     return 0
 
 

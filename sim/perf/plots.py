@@ -15,11 +15,12 @@ def _figure(width: float = 7.5, height: float = 5.0):
     return plt, plt.subplots(figsize=(width, height))
 
 
-def _save(fig, plt, path: str | Path) -> Path:
+def _save(fig, plt, path: str | Path, tight: bool = True) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     fig.savefig(tmp, dpi=130)
     plt.close(fig)
     os.replace(tmp, path)
@@ -60,7 +61,7 @@ def roofline(points: list[RooflinePoint], roofs: list[Roof], path: str | Path,
 
 def reproduction(rows, path: str | Path, title: str) -> Path:
     """Ours / paper per published number, with each row's tolerance band."""
-    plt, (fig, ax) = _figure(8.0, 0.28 * len(rows) + 1.5)
+    plt, (fig, ax) = _figure(10.0, 0.28 * len(rows) + 1.5)
     ys = range(len(rows))
     ratios = [r.ours / r.paper for r in rows]
     colors = ["tab:orange" if r.note == "fitted" else ("tab:green" if r.ok else "tab:red")
@@ -71,9 +72,10 @@ def reproduction(rows, path: str | Path, title: str) -> Path:
     ax.axvline(1, color="black", lw=0.8)
     ax.set_yticks(list(ys), [r.name for r in rows], fontsize=6)
     ax.invert_yaxis()
-    ax.set(xlabel="ours / published (orange: the number a parameter was fitted on; "
-                  "| marks: tolerance)", title=title)
-    return _save(fig, plt, path)
+    ax.set(xlabel="ours / published   (orange: fitted on it;  | : tolerance)", title=title)
+    fig.subplots_adjust(left=0.42, right=0.97, top=1 - 0.5 / fig.get_figheight(),
+                        bottom=0.7 / fig.get_figheight())
+    return _save(fig, plt, path, tight=False)
 
 
 def designs(rows, path: str | Path, title: str) -> Path:

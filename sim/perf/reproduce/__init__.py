@@ -35,8 +35,15 @@ MODULES = {"bitmod": "bitmod", "flightllm": "flightllm", "llm-viewer": "llm_view
 NAMES = tuple(MODULES)
 
 
-def run(name: str) -> list[Row]:
-    """The rows of reproduction ``name`` (one of :data:`NAMES`)."""
+def module(name: str):
     if name not in MODULES:
         raise ValueError(f"unknown reproduction '{name}' (known: {', '.join(NAMES)})")
-    return import_module(f"{__name__}.{MODULES[name]}").rows()
+    return import_module(f"{__name__}.{MODULES[name]}")
+
+
+def run(name: str, attention: str | None = None) -> list[Row]:
+    """The rows of reproduction ``name`` (one of :data:`NAMES`); ``attention`` overrides the
+    BitMoD reproduction's attention convention (to show its effect)."""
+    if attention is not None and name != "bitmod":
+        raise ValueError("--attention applies to --reproduce bitmod only")
+    return module(name).rows(attention) if attention else module(name).rows()

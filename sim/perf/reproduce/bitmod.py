@@ -58,25 +58,27 @@ def config(acc: str) -> Config:
 
 
 @lru_cache(maxsize=None)
-def cycles(acc: str, model: str, kv_cycles: int | None = None) -> tuple[float, float]:
+def cycles(acc: str, model: str, kv_cycles: int | None = None,
+           attention: str = "bitmod-hpca") -> tuple[float, float]:
     """(prefill cycles, one decode step's cycles) of ``acc`` on ``model`` (``kv_cycles``
-    overrides the config's ``bitmod.kv_cycles``, for fitting)."""
+    overrides the config's ``bitmod.kv_cycles``, for fitting; ``attention="exact"`` replaces the
+    authors' attention shapes by the real ones)."""
     cfg = config(acc)
     if kv_cycles is not None:
         cfg = cfg.model_copy(update={"bitmod": cfg.bitmod.model_copy(
             update={"kv_cycles": kv_cycles})})
     shape = load_shape(model)
     disc, gen = policies(acc, MODELS.index(model))
-    pre = bitmod_model.time_pass(prefill(shape, CONTEXT, "bitmod-hpca", False), cfg, disc)
-    dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, "bitmod-hpca", False), cfg, gen)
+    pre = bitmod_model.time_pass(prefill(shape, CONTEXT, attention, False), cfg, disc)
+    dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, attention, False), cfg, gen)
     return pre.cycles, dec.cycles
 
 
-def speedups(base: str, acc: str) -> dict[str, float]:
+def speedups(base: str, acc: str, attention: str = "bitmod-hpca") -> dict[str, float]:
     """Mean over the six models of base cycles / acc cycles, per task."""
     out = {"discriminative": [], "generative": [], "decode": []}
     for m in MODELS:
-        (bp, bd), (ap, ad) = cycles(base, m), cycles(acc, m)
+        (bp, bd), (ap, ad) = cycles(base, m, None, attention), cycles(acc, m, None, attention)
         out["discriminative"].append(bp / ap)
         out["generative"].append((bp + GENERATED * bd) / (ap + GENERATED * ad))
         out["decode"].append(bd / ad)
@@ -103,22 +105,32 @@ def fit_kv_cycles(candidates=(2, 4, 8)) -> int:
     return min(candidates, key=lambda k: abs(cycles(FITTED_ON[1], FITTED_ON[0], k)[0] / target - 1))
 
 
-def rows() -> list[Row]:
+def rows(attention: str = "bitmod-hpca") -> list[Row]:
     out = []
     for (model, acc), paper in PUBLISHED_CYCLES.items():
         note = "fitted" if (model, acc) == FITTED_ON else ""
-        out.append(Row(f"{model} prefill-256 cycles, {acc}", cycles(acc, model)[0], paper,
-                       "cycles", TOLERANCE, note))
+        out.append(Row(f"{model} prefill-256 cycles, {acc}",
+                       cycles(acc, model, None, attention)[0], paper, "cycles", TOLERANCE, note))
     for acc, papers in PUBLISHED_SPEEDUP_OVER_FP16.items():
-        ours = speedups("FP16", acc)
+        ours = speedups("FP16", acc, attention)
         for task, paper in zip(("discriminative", "generative", "decode"), papers):
             out.append(Row(f"{acc} speed-up over FP16, {task} (mean of 6 models)", ours[task],
                            paper, "x", TOLERANCE))
     for base, papers in PUBLISHED_LOSSY_OVER.items():
-        s = speedups(base, "BitMoD-lossy")
+        s = speedups(base, "BitMoD-lossy", attention)
         both = (s["discriminative"] + s["generative"]) / 2
         for task, ours, paper in zip(("discriminative", "generative", "average of both"),
                                      (s["discriminative"], s["generative"], both), papers):
             out.append(Row(f"BitMoD-lossy speed-up over {base}, {task}", ours, paper, "x",
                            TOLERANCE))
     return out
+
+
+def cycles_table(attention: str = "bitmod-hpca") -> str:
+    """Markdown: per-model prefill-256 and decode-step cycles of every accelerator."""
+    head = "| model | " + " | ".join(f"{a} prefill | {a} decode step" for a in ACCELERATORS)
+    lines = [head + " |", "|---" * (1 + 2 * len(ACCELERATORS)) + "|"]
+    for m in MODELS:
+        cells = [f"{int(c):,}" for a in ACCELERATORS for c in cycles(a, m, None, attention)]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
