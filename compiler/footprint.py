@@ -11,9 +11,9 @@ Operand sizes (bytes):
 
 * element types: :data:`DTYPE_BITS`; a block of ``count`` elements takes
   ``ceil(count * bits / 8)`` bytes (sub-byte types are packed densely along rows);
-* MM/MV: A = ``m*k`` of ``a_dt`` in ACT; B = ``n*k`` of ``b_dt`` in WGT (an N:M tile takes at
-  most this, so the dense size is its footprint); O = ``m*n`` of ``o_dt`` in OUT (read as well
-  when ``acc``); META = :func:`meta_bytes`;
+* MM/MV: A = ``m*k`` of ``a_dt`` in ACT (plus ``2*m`` bytes of row scales in BIAS at ``s_addr``
+  when A is INT8); B = ``b_lines`` lines in WGT (a packed weight tile carries its own metadata);
+  O = ``m*n`` of ``o_dt`` in OUT (read as well when ``acc``);
 * MISC: A = ``rows*cols`` of ``dt_in``; B: see :func:`misc_b_bytes`; O = ``rows*cols`` of
   ``dt_out`` (softmax/norm/rope/add... keep the shape).
 """
@@ -22,11 +22,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from . import isa
-from .isa import Buf, DType, Engine, MiscOp
+from .isa import Buf, DType, MiscOp
 
 DTYPE_BITS: dict[DType, int] = {
     DType.INT8: 8, DType.FP16: 16, DType.INT32: 32, DType.FP32: 32, DType.INT4: 4,
-    DType.INT3: 3, DType.INT6: 6, DType.BM4: 4, DType.BM3: 3,
+    DType.INT3: 3, DType.INT6: 6, DType.BM4: 4, DType.BM3: 3, DType.FP4: 4, DType.FP3: 3,
 }
 EVERYTHING = ("all", 0)
 
@@ -41,25 +41,10 @@ def nbytes(dtype: int, count: int) -> int:
     return -(-count * DTYPE_BITS[DType(dtype)] // 8)
 
 
-def meta_bytes(engine: int, n: int, k: int, group_log2: int) -> int:
-    """Metadata of one weight tile.
-
-    BITMOD: per (row, group) one datatype-id byte and one integer-scale byte, plus an fp16 row
-    scale per row. SPARSE: per 16x16 block one N byte, per kept weight a 4-bit index (bounded by
-    the dense count), plus an fp16 scale per row. DENSE: an fp16 scale per row.
-    """
-    if engine == Engine.BITMOD:
-        groups = -(-k >> group_log2) if group_log2 else k
-        return 2 * n * groups + 2 * n
-    if engine == Engine.SPARSE:
-        return -(-n // 16) * -(-k // 16) + -(-n * k // 2) + 2 * n
-    return 2 * n
-
-
 def misc_b_bytes(instr: isa.Instr) -> int:
     """Bytes of a MISC instruction's B operand (0 when it has none)."""
     op, rows, cols = MiscOp(instr["op"]), instr["rows"], instr["cols"]
-    if op in (MiscOp.ADD, MiscOp.MUL):
+    if op in (MiscOp.ADD, MiscOp.MUL, MiscOp.SWIGLU):
         return nbytes(instr["dt_in"], rows * cols)
     if op == MiscOp.RMSNORM:
         return 2 * cols                           # fp16 gain
@@ -118,9 +103,7 @@ def accesses(instr: isa.Instr, pos0: int | None = None,
         m, n, k = instr["m"], instr["n"], instr["k"]
         out = _buf(Buf.OUT, instr["o_addr"], nbytes(instr["o_dt"], m * n))
         reads = [_buf(Buf.ACT, instr["a_addr"], nbytes(instr["a_dt"], m * k)),
-                 _buf(Buf.WGT, instr["b_addr"], nbytes(instr["b_dt"], n * k)),
-                 _buf(Buf.META, instr["meta_addr"],
-                      meta_bytes(instr["engine"], n, k, instr["group_log2"]))]
+                 _buf(Buf.WGT, instr["b_addr"], instr["b_lines"] * isa.LINE_BYTES)]
         if instr["acc"]:
             reads.append(out)
         if instr["a_dt"] == DType.INT8:

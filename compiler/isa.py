@@ -77,19 +77,22 @@ class DType(IntEnum):
     INT6 = 6
     BM4 = 7     # BitMoD 4-bit mixture (datatype id per group, golden.formats.BITMOD_CANDIDATES[4])
     BM3 = 8     # BitMoD 3-bit mixture
+    FP4 = 9     # plain 4-bit float grid (golden.quant scheme fp)
+    FP3 = 10    # plain 3-bit float grid
 
 
 class MiscOp(IntEnum):
     """Special-function unit operations."""
     ADD = 0        # out = a + b (residual, element-wise)
     MUL = 1        # out = a * b (SwiGLU gate)
-    SOFTMAX = 2    # causal row softmax: column c is masked when c > pos0 + pos + row
+    SOFTMAX = 2    # causal row softmax: column c masked when c > pos0 + pos + row % imm
     RMSNORM = 3    # out = a / rms(a) * gamma (gamma at b)
     SILU = 4       # out = a * sigmoid(a)
     ROPE = 5       # rotary embedding per head (head_dim = imm); cos/sin rows of the tokens at b
     REQUANT = 6    # a (dt_in) -> dt_out with a per-row absmax scale, written as fp16 at b
     COPY = 7       # move/convert a block between buffers
     SCALE = 8      # out = a * scalar (scalar fp16 bits in `imm`)
+    SWIGLU = 9     # out = silu(a) * b, rounded once
 
 
 class SysOp(IntEnum):
@@ -167,13 +170,15 @@ _ENGINE = (
     Field("n", 16, "outputs (rows of B) in this tile"),
     Field("k", 16, "reduction length"),
     Field("a_addr", 20, "A in ACT, row-major [m, k] (lines)"),
-    Field("b_addr", 20, "B in WGT, packed as the engine mode defines (lines)"),
-    Field("meta_addr", 20, "scales / datatype ids / N:M indices in META (lines)"),
+    Field("b_addr", 20, "B in WGT: a packed weight tile (golden.quant / golden.sparse layout, "
+          "metadata included) or raw K/V rows (lines)"),
+    Field("b_lines", 20, "size of B in lines"),
     Field("o_addr", 20, "result in OUT, row-major [m, n] (lines)"),
     Field("s_addr", 20, "fp16 per-row scales of an INT8 A in BIAS (lines)"),
-    Field("group_log2", 4, "log2 of the quantization group size along k"),
     Field("acc", 1, "1: add into the existing result (k split over tiles)"),
     Field("b_trans", 1, "1: B is stored [k, n] (e.g. V cache); 0: [n, k]"),
+    Field("skip_pad", 1, "1: KV positions >= pos0 + ntok are padding and skipped (attention)"),
+    Field("qk_dim", 16, "nonzero: the result is divided by sqrt(qk_dim) before rounding"),
 )
 
 _MISC = (
@@ -189,7 +194,8 @@ _MISC = (
     Field("rows", 16, "rows"),
     Field("cols", 16, "columns (elements per row)"),
     Field("pos", 16, "row 0 is token pos0 + pos of the step (causal softmax)"),
-    Field("imm", 16, "immediate: head_dim (ROPE), fp16 bits of the scalar (SCALE)"),
+    Field("imm", 16, "immediate: head_dim (ROPE), rows per head (SOFTMAX; 0 = all), fp16 "
+          "bits of the scalar (SCALE)"),
 )
 
 _SYS = (

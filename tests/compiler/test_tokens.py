@@ -15,7 +15,8 @@ def _ld(buf_addr, hbm_addr=0, length=64, buf=Buf.ACT, **kw):
 
 def _mm(a, b, o, **kw):
     return isa.make("MM", engine=Engine.DENSE, a_dt=DType.INT8, b_dt=DType.INT8,
-                    o_dt=DType.INT32, m=4, n=4, k=16, a_addr=a, b_addr=b, o_addr=o, **kw)
+                    o_dt=DType.INT32, m=4, n=4, k=16, a_addr=a, b_addr=b, b_lines=4, o_addr=o,
+                    **kw)
 
 
 def _st(buf_addr, hbm_addr, length=64, **kw):
@@ -97,7 +98,8 @@ def _small_program(draw):
         elif kind in ("MM", "MV"):
             out.append(isa.make(kind, engine=Engine.DENSE, a_dt=DType.INT8, b_dt=DType.INT8,
                                 o_dt=DType.INT32, m=2, n=2, k=16, a_addr=a,
-                                b_addr=draw(st.integers(0, 7)), o_addr=draw(st.integers(0, 7)),
+                                b_addr=draw(st.integers(0, 7)), b_lines=2,
+                                o_addr=draw(st.integers(0, 7)),
                                 acc=draw(st.integers(0, 1))))
         else:
             out.append(isa.make("MISC", op=isa.MiscOp.ADD, dt_in=DType.FP16, dt_out=DType.FP16,

@@ -1,0 +1,118 @@
+"""Length-adaptive compilation: one program per bucket, built from shared segments.
+
+Buckets (flightllm.md §5.3, the artifact's rule): prefill lengths rounded up to multiples of
+``prefill_step`` (128) and decode KV lengths rounded up to multiples of ``decode_step`` (16), up to
+the maximum context. A program is a list of segments (:mod:`.codegen`); segments are scheduled
+on their own (each is wrapped in SYS barriers), encoded, and stored once per distinct content, so
+the layer bodies that do not depend on the length (every decode linear, norm, RoPE, MLP) are
+shared by all decode buckets.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+from . import encoding, isa
+from .codegen import Step
+from .passes import tokens
+from .target import Target
+
+PREFILL_STEP = 128
+DECODE_STEP = 16
+
+
+def buckets(max_len: int, prefill_step: int = PREFILL_STEP,
+            decode_step: int = DECODE_STEP) -> list[tuple[str, int, int]]:
+    """(name, tokens, keys) of every bucket up to ``max_len``."""
+    out = []
+    for t in range(prefill_step, -(-max_len // prefill_step) * prefill_step + 1, prefill_step):
+        t = min(t, max_len)
+        out.append((f"prefill:{t}", t, t))
+    for s in range(decode_step, -(-max_len // decode_step) * decode_step + 1, decode_step):
+        s = min(s, max_len)
+        out.append((f"decode:{s}", 1, s))
+    return list(dict.fromkeys(out))
+
+
+def bucket_for(mode: str, length: int, max_len: int, prefill_step: int = PREFILL_STEP,
+               decode_step: int = DECODE_STEP) -> str:
+    """The bucket that serves a prefill of ``length`` tokens or a decode step whose KV cache
+    holds ``length`` positions (including the new token)."""
+    if not 0 < length <= max_len:
+        raise ValueError(f"length {length} is outside 1..{max_len}")
+    step = prefill_step if mode == "prefill" else decode_step
+    return f"{mode}:{min(-(-length // step) * step, max_len)}"
+
+
+@dataclass
+class ProgramStore:
+    """Distinct encoded segments + per bucket the list of segment ids."""
+    segments: list[bytes] = field(default_factory=list)      # instruction words (no header)
+    labels: list[str] = field(default_factory=list)
+    counts: list[dict[str, int]] = field(default_factory=list)
+    programs: dict[str, list[int]] = field(default_factory=dict)
+    _index: dict[bytes, int] = field(default_factory=dict)
+
+    def add(self, label: str, instrs: list[isa.Instr]) -> int:
+        data = encoding.words_to_bytes(encoding.encode_words(instrs))
+        key = hashlib.sha256(data).digest()
+        if key not in self._index:
+            self._index[key] = len(self.segments)
+            self.segments.append(data)
+            self.labels.append(label)
+            count = dict.fromkeys(isa.TYPES, 0)
+            for instr in instrs:
+                count[instr.kind] += 1
+            self.counts.append(count)
+        return self._index[key]
+
+    @property
+    def store_bytes(self) -> int:
+        return sum(len(s) for s in self.segments)
+
+    def program_words(self, bucket: str) -> bytes:
+        return b"".join(self.segments[i] for i in self.programs[bucket])
+
+    def program_file(self, bucket: str) -> bytes:
+        """A standalone program file (header + words) of one bucket."""
+        import struct
+        import zlib
+        body = self.program_words(bucket)
+        return struct.pack("<4sHHII", encoding.MAGIC, isa.ISA_VERSION, 0, len(body) // 4,
+                           zlib.crc32(body)) + body
+
+    def instructions(self) -> dict[str, int]:
+        """Instructions per type over the distinct stored segments."""
+        total = dict.fromkeys(isa.TYPES, 0)
+        for count in self.counts:
+            for k, v in count.items():
+                total[k] += v
+        return total
+
+
+def compile_step(target: Target, mode: str, tokens_: int, keys: int,
+                 check: bool = False) -> list[tuple[str, list[isa.Instr]]]:
+    """Lower one step and give every segment its wait/release tokens."""
+    out = []
+    for label, instrs in Step(target.graph, target, mode, tokens_, keys).run():
+        scheduled = tokens.schedule(instrs, target.max_pos)
+        if check:
+            tokens.check(scheduled, target.max_pos)
+        out.append((label, scheduled))
+    return out
+
+
+def compile_buckets(target: Target, max_len: int, check: bool = False,
+                    progress: bool = False) -> tuple[ProgramStore, float]:
+    """Every bucket program into one store; returns it and the seconds it took."""
+    start = time.perf_counter()
+    store = ProgramStore()
+    todo = buckets(max_len)
+    if progress:
+        from tqdm import tqdm
+        todo = tqdm(todo, desc="compiling buckets", unit="bucket")
+    for name, t, s in todo:
+        segs = compile_step(target, name.split(":")[0], t, s, check)
+        store.programs[name] = [store.add(label, instrs) for label, instrs in segs]
+    return store, time.perf_counter() - start

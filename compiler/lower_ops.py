@@ -1,0 +1,251 @@
+"""Lowering of each IR op kind to instructions (templates, as the FlightLLM compiler uses).
+
+Each ``_lower_<kind>(step, op)`` reads its inputs' homes from ``step.homes``, gives its output a
+home and emits the instructions (see :mod:`.codegen` for homes, loads and stores).
+"""
+from __future__ import annotations
+
+from . import isa
+from .codegen import Home, Step
+from .footprint import nbytes
+from .ir import CompileError, Op
+from .isa import Buf, DType, Engine, MiscOp, LINE_BYTES
+
+
+def _lines(nbytes_: int) -> int:
+    return -(-nbytes_ // LINE_BYTES)
+
+
+def segment_labels(ops: list[Op]) -> list[str | None]:
+    """The segment each op starts (None: it continues the current one)."""
+    labels: list[str | None] = []
+    layer, prev = 0, None
+    for op in ops:
+        label = None
+        if prev is None:
+            label = "embed"
+        if op.kind == "rmsnorm" and op.weight.endswith("input_layernorm"):
+            layer = int(op.weight.split(".")[2])
+            label = f"L{layer}.pre"
+        elif op.kind == "rmsnorm" and not op.weight.startswith("model.layers."):
+            label = "head"
+        elif op.kind == "attn_score":
+            label = f"L{layer}.attn"
+        elif prev is not None and prev.kind == "attn_value":
+            label = f"L{layer}.post"
+        labels.append(label)
+        prev = op
+    return labels
+
+
+def _users(step: Step, name: str) -> list[Op]:
+    return [op for op in step.graph.ops if name in op.inputs]
+
+
+def _output_home(step: Step, op: Op, cols: int, chip_buf: Buf) -> Home:
+    """Home of an op's result: the logits rows, a KV cache (prefill), on chip (decode) or HBM
+    scratch (prefill)."""
+    layout = step.model.layout
+    if op.output == step.graph.output:
+        region = layout.regions["logits"]
+        home = Home(cols, DType.FP16, channel=region.channel, addr=region.addr, pitch=cols * 2)
+        step.homes[op.output] = home
+        return home
+    users = _users(step, op.output)
+    if step.mode == "prefill" and len(users) == 1 and users[0].kind == "kv_append":
+        a = users[0].attrs
+        region = layout.regions[f"kv.{a['layer']}.{a['which']}"]
+        home = Home(cols, layout.kv_dtype, channel=region.channel, addr=region.addr,
+                    pitch=nbytes(layout.kv_dtype, cols), rel=True)
+        step.homes[op.output] = home
+        return home
+    if step.mode == "decode":
+        return step.chip_home(op.output, chip_buf, cols)
+    return step.hbm_home(op.output, cols)
+
+
+def _misc_rows(step: Step, rows_ops: int, cols: int) -> int:
+    """Rows per SFU tile in prefill: ``rows_ops`` row-blocks of ``cols`` fp16 in half of ACT."""
+    per_row = rows_ops * cols * 2
+    if per_row > step.model.tiling.act_bytes // 2:
+        raise CompileError(f"a row of {cols} elements does not fit the activation buffer")
+    r = 1
+    while r * 2 <= step.T and (r * 2) * per_row <= step.model.tiling.act_bytes // 2:
+        r *= 2
+    return r
+
+
+def _rowwise(step: Step, op: Op, misc: MiscOp, inputs: list[Home], cols: int,
+             param=None, **fields) -> None:
+    """An SFU op applied row by row; ``param(r0, rows) -> (buf, line, temp)`` loads its B."""
+    out = _output_home(step, op, cols, Buf.ACT)
+    rows = 1 if step.mode == "decode" else _misc_rows(step, len(inputs) + 1, cols)
+    for r0, n in step.row_tiles(rows):
+        temps = []
+        srcs = []
+        for home in inputs:
+            if home.on_chip:
+                srcs.append((home.buf, home.line))
+            else:
+                line, _ = step.load(home, r0, n, Buf.ACT)
+                srcs.append((Buf.ACT, line))
+                temps.append((Buf.ACT, line))
+        if param is not None:
+            buf, line, temp = param(r0, n)
+            srcs.append((buf, line))
+            if temp:
+                temps.append((buf, line))
+        if out.on_chip:
+            o_buf, o_line = out.buf, out.line
+        else:
+            o_buf, o_line = Buf.ACT, step.alloc(Buf.ACT, n * cols * 2, f"{op.output} tile")
+            temps.append((o_buf, o_line))
+        b_buf, b_line = srcs[1] if len(srcs) > 1 else (Buf.ACT, 0)
+        step.emit("MISC", op=misc, dt_in=DType.FP16, dt_out=DType.FP16, a_buf=srcs[0][0],
+                  a_addr=srcs[0][1], b_buf=b_buf, b_addr=b_line, o_buf=o_buf, o_addr=o_line,
+                  rows=n, cols=cols, **fields)
+        step.store(out, r0, n, o_buf, o_line)
+        for buf, line in temps:
+            step.free(buf, line)
+
+
+def _lower_embedding(step: Step, op: Op) -> None:
+    region = step.model.layout.regions["input"]
+    hidden = op.attrs["hidden"]
+    src = Home(hidden, DType.FP16, channel=region.channel, addr=region.addr, pitch=hidden * 2)
+    if step.mode == "prefill":
+        step.homes[op.output] = src
+        return
+    home = step.chip_home(op.output, Buf.ACT, hidden)
+    step.emit("LD", buf=Buf.ACT, buf_addr=home.line, channel=src.channel, hbm_addr=src.addr,
+              length=hidden * 2, count1=1, stride1=src.pitch)
+
+
+def _lower_rmsnorm(step: Step, op: Op) -> None:
+    x = step.homes[op.inputs[0]]
+    region = step.model.layout.regions[op.weight]
+    gain = step.alloc(Buf.BIAS, region.size, f"gain of {op.weight}")
+    step.emit("LD", buf=Buf.BIAS, buf_addr=gain, channel=region.channel, hbm_addr=region.addr,
+              length=region.size)
+    _rowwise(step, op, MiscOp.RMSNORM, [x], x.cols, lambda r0, n: (Buf.BIAS, gain, False))
+    step.free(Buf.BIAS, gain)
+
+
+def _lower_rope(step: Step, op: Op) -> None:
+    x = step.homes[op.inputs[0]]
+    d = op.attrs["head_dim"]
+    table = step.model.layout.regions["rope"]
+
+    def rows(r0: int, n: int):
+        line = step.alloc(Buf.BIAS, n * d * 2, "RoPE rows")
+        step.emit("LD", buf=Buf.BIAS, buf_addr=line, channel=table.channel,
+                  hbm_addr=table.addr + r0 * d * 2, length=d * 2, count1=n, stride1=d * 2, rel=1)
+        return Buf.BIAS, line, True
+    _rowwise(step, op, MiscOp.ROPE, [x], x.cols, rows, imm=d)
+
+
+def _lower_kv_append(step: Step, op: Op) -> None:
+    x = step.homes[op.inputs[0]]
+    a = op.attrs
+    region = step.model.layout.regions[f"kv.{a['layer']}.{a['which']}"]
+    dt = step.model.layout.kv_dtype
+    pitch = nbytes(dt, x.cols)
+    cache = Home(x.cols, dt, channel=region.channel, addr=region.addr, pitch=pitch, rel=True)
+    if not (x.channel == cache.channel and x.addr == cache.addr and not x.on_chip):
+        if dt != DType.FP16:
+            raise CompileError(f"node '{op.node}': an int8 KV cache is not lowered yet")
+        for r0, n in step.row_tiles(1 if step.mode == "decode" else step.T):
+            line, temp = step.load(x, r0, n, Buf.ACT)
+            step.store(cache, r0, n, Buf.ACT, line)
+            if temp:
+                step.free(Buf.ACT, line)
+    step.homes[op.output] = Home(x.cols, dt, channel=region.channel, addr=region.addr,
+                                 pitch=pitch)
+
+
+def _lower_linear(step: Step, op: Op) -> None:
+    model = step.model
+    plan, tiles = model.plans[op.weight], model.tiles[op.weight]
+    x = step.homes[op.inputs[0]]
+    out = _output_home(step, op, plan.n, Buf.OUT)
+    n_tile = tiles[0][1]
+    rows = 1 if step.mode == "decode" else model.tiling.token_rows(step.T, plan.k, n_tile, op.weight)
+    slot_bytes = max(region.size for region, _ in tiles)
+    slots = [step.alloc(Buf.WGT, slot_bytes, f"weight tile of {op.weight}") for _ in range(2)]
+    for r0, n in step.row_tiles(rows):
+        a_line, a_temp = step.load(x, r0, n, Buf.ACT)
+        temps = [(Buf.ACT, a_line)] if a_temp else []
+        s_line = 0
+        if plan.a_dt == DType.INT8:
+            q_line = step.alloc(Buf.ACT, n * plan.k, "INT8 activations")
+            s_line = step.alloc(Buf.BIAS, 4 * n, "activation scales")
+            step.emit("MISC", op=MiscOp.REQUANT, dt_in=DType.FP16, dt_out=DType.INT8,
+                      a_buf=Buf.ACT, a_addr=a_line, b_buf=Buf.BIAS, b_addr=s_line, o_buf=Buf.ACT,
+                      o_addr=q_line, rows=n, cols=plan.k)
+            temps += [(Buf.ACT, q_line), (Buf.BIAS, s_line)]
+            a_line = q_line
+        if out.on_chip:
+            o_base = out.line
+        else:
+            o_base = step.alloc(Buf.OUT, n * plan.n * 2, f"{op.output} tile")
+            temps.append((Buf.OUT, o_base))
+        for j, (region, n_rows) in enumerate(tiles):
+            slot = slots[j % 2]
+            step.emit("LD", buf=Buf.WGT, buf_addr=slot, channel=region.channel,
+                      hbm_addr=region.addr, length=region.size)
+            o_line = o_base + (n * j * n_tile * 2) // LINE_BYTES
+            step.emit(step.mm, engine=plan.engine, a_dt=plan.a_dt, b_dt=plan.b_dt,
+                      o_dt=plan.o_dt, m=n, n=n_rows, k=plan.k, a_addr=a_line, b_addr=slot,
+                      b_lines=_lines(region.size), o_addr=o_line, s_addr=s_line)
+            if not out.on_chip:
+                step.store(out, r0, n, Buf.OUT, o_line, c0=j * n_tile, cols=n_rows)
+        for buf, line in temps:
+            step.free(buf, line)
+    for slot in slots:
+        step.free(Buf.WGT, slot)
+
+
+def _lower_deferred(step: Step, op: Op) -> None:
+    step.deferred[op.output] = op
+
+
+def _lower_attn_value(step: Step, op: Op) -> None:
+    from .lower_attention import lower_attention
+    soft = step.deferred.pop(op.inputs[0], None)
+    score = step.deferred.pop(soft.inputs[0], None) if soft is not None else None
+    if soft is None or soft.kind != "softmax" or score is None or score.kind != "attn_score":
+        raise CompileError(f"node '{op.node}': attn_value must read softmax(attn_score(...))")
+    lower_attention(step, score, op)
+
+
+def _lower_silu(step: Step, op: Op) -> None:
+    users = _users(step, op.output)
+    if len(users) == 1 and users[0].kind == "mul":
+        step.deferred[op.output] = op          # fused into SWIGLU at the mul
+        return
+    x = step.homes[op.inputs[0]]
+    _rowwise(step, op, MiscOp.SILU, [x], x.cols)
+
+
+def _lower_mul(step: Step, op: Op) -> None:
+    a, b = op.inputs
+    if a in step.deferred or b in step.deferred:
+        gate_op = step.deferred.pop(a if a in step.deferred else b)
+        up = b if a == gate_op.output else a
+        gate = step.homes[gate_op.inputs[0]]
+        _rowwise(step, op, MiscOp.SWIGLU, [gate, step.homes[up]], gate.cols)
+        return
+    _rowwise(step, op, MiscOp.MUL, [step.homes[a], step.homes[b]], step.homes[a].cols)
+
+
+def _lower_add(step: Step, op: Op) -> None:
+    a, b = (step.homes[n] for n in op.inputs)
+    _rowwise(step, op, MiscOp.ADD, [a, b], a.cols)
+
+
+LOWER = {"embedding": _lower_embedding, "rmsnorm": _lower_rmsnorm, "rope": _lower_rope,
+         "kv_append": _lower_kv_append, "linear": _lower_linear, "attn_score": _lower_deferred,
+         "softmax": _lower_deferred, "attn_value": _lower_attn_value, "silu": _lower_silu,
+         "mul": _lower_mul, "add": _lower_add}
+
+__all__ = ["LOWER", "segment_labels", "isa", "Engine"]

@@ -1,0 +1,87 @@
+"""Format policy pass: every linear of the IR gets its engine mode and operand types from a
+policy (schema: ``golden.policy``; files: ``configs/policies/*.yaml``).
+
+Before: ``linear`` ops carry only their weight name and shape. After: each also has a
+:class:`LinearPlan` in ``plans`` (weight spec, engine mode, A/B/O element types).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import CompileError, Graph
+from ..isa import DType, Engine
+
+_B_DTYPE = {("bitmod", 4): DType.BM4, ("bitmod", 3): DType.BM3, ("fp", 4): DType.FP4,
+            ("fp", 3): DType.FP3, ("int_sym", 4): DType.INT4, ("int_sym", 6): DType.INT6,
+            ("int_sym", 8): DType.INT8, ("fp16", 16): DType.FP16}
+
+
+@dataclass(frozen=True)
+class LinearPlan:
+    """How one linear layer runs: the resolved golden WeightSpec and the MM operand types."""
+    name: str
+    n: int
+    k: int
+    spec: object                 # golden.policy.WeightSpec
+    engine: Engine
+    a_dt: DType
+    b_dt: DType
+    o_dt: DType = DType.FP16
+
+    @property
+    def group(self) -> int:
+        return self.spec.group_size if self.spec.group_size is not None else self.k
+
+    def packed_bytes(self, rows: int) -> int:
+        """Bytes of a packed tile of ``rows`` output rows (exact for dense formats; for N:M the
+        dense upper bound of values and indices). Used to tile and to size the memory image when
+        weights are not materialized; real tiles are measured (``passes.packing``)."""
+        from ...golden.quant import packing as qpack
+        from ...golden.sparse import packing as spack
+        if self.b_dt == DType.FP16:
+            return 2 * rows * self.k
+        if self.engine == Engine.SPARSE:
+            blocks = -(-rows // 16) * -(-self.k // 16)
+            return spack.HEADER.size + blocks + rows * self.k * (self.spec.bits + 4) // 8 \
+                + 4 * rows + 64
+        ng = -(-self.k // self.group)
+        id_bits = 2 if self.spec.scheme == "bitmod" else 0
+        _, total = qpack.layout(rows, ng, self.group, self.spec.bits, id_bits,
+                                self.spec.scale_mode, self.spec.scheme == "int_asym")
+        return total
+
+
+class FormatPolicy:
+    """The pass object: ``FormatPolicy(policy).run(graph) -> {weight name: LinearPlan}``."""
+
+    def __init__(self, policy) -> None:
+        self.policy = policy
+
+    def plan(self, name: str, n: int, k: int) -> LinearPlan:
+        spec = self.policy.weight_for(name)
+        b_dt = _B_DTYPE.get((spec.scheme, spec.bits))
+        if b_dt is None:
+            raise CompileError(f"linear '{name}': weight scheme {spec.scheme} with {spec.bits} "
+                               "bits has no engine datatype in the ISA")
+        if self.policy.engine == "bitmod":
+            engine, a_dt = Engine.BITMOD, DType.FP16
+        elif spec.scheme == "fp16":
+            engine, a_dt = Engine.DENSE, DType.FP16
+        else:
+            engine = Engine.SPARSE if spec.sparsity is not None else Engine.DENSE
+            a_dt = DType.INT8
+        if spec.group_size is not None and k % spec.group_size and self.policy.engine == "bitmod":
+            raise CompileError(f"linear '{name}': K={k} is not a whole number of groups of "
+                               f"{spec.group_size} (the bit-serial engine needs whole groups)")
+        if engine == Engine.SPARSE and (n % 16 or k % 16):
+            raise CompileError(f"linear '{name}': N:M sparsity needs N and K multiples of 16, "
+                               f"got {n}x{k}")
+        return LinearPlan(name, n, k, spec, engine, a_dt, b_dt)
+
+    def run(self, graph: Graph) -> dict[str, LinearPlan]:
+        plans = {}
+        for op in graph.ops:
+            if op.kind == "linear":
+                plans[op.weight] = self.plan(op.weight, op.attrs["out_features"],
+                                             op.attrs["in_features"])
+        return plans

@@ -1,0 +1,85 @@
+"""Weight packing pass: quantize (or prune) a layer exactly as the golden accelerator numerics do,
+cut it into row tiles and pack each tile with the golden packed layouts.
+
+* quantization: ``golden.llm.accel.prepare_weight`` (the same call the golden model makes), so the
+  tiles hold the golden model's codes and scales bit for bit;
+* packed layouts: ``QuantizedWeight.pack`` (golden.quant) and ``golden.sparse.pack``; fp16 weights
+  as raw little-endian fp16 rows.
+
+A tile is a row slice: output rows are independent in every engine, so slicing rows of the
+quantized matrix (codes, datatype ids and scales alike) loses nothing. :func:`unpack_tile` is the
+inverse the ISA simulator uses.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from ..isa import DType, Engine
+from .formats import LinearPlan
+
+
+def prepare(plan: LinearPlan, weight: torch.Tensor, engine: str):
+    """The golden stored form of one layer (QuantizedWeight, INT NMSparse or fp16 tensor)."""
+    from ...golden.llm.accel import prepare_weight
+    stored = prepare_weight(weight, plan.spec, engine)
+    return stored[0] if isinstance(stored, tuple) else stored
+
+
+def slice_rows(stored, r0: int, r1: int):
+    """Rows [r0, r1) of a stored weight, in the same golden container type."""
+    if isinstance(stored, torch.Tensor):
+        return stored[r0:r1]
+    if hasattr(stored, "block_n"):                       # golden.sparse.NMSparse
+        from ...golden.sparse import NMSparse
+        b = stored.block
+        if r0 % b or (r1 % b and r1 != stored.shape[0]):
+            raise ValueError(f"N:M tiles must start and end on {b}-row blocks, got {r0}..{r1}")
+        return NMSparse(stored.values[r0:r1], stored.indices[r0:r1],
+                        stored.block_n[r0 // b:-(-r1 // b)], stored.m, stored.block, stored.bits,
+                        None if stored.scales is None else stored.scales[r0:r1])
+
+    def cut(a):
+        return None if a is None else np.ascontiguousarray(a[r0:r1])
+    return replace(stored, shape=(r1 - r0, stored.shape[1]), codes=cut(stored.codes),
+                   dtype_ids=cut(stored.dtype_ids), scales=cut(stored.scales),
+                   int_scales=cut(stored.int_scales), row_scales=cut(stored.row_scales),
+                   zero_points=cut(stored.zero_points))
+
+
+def pack_tile(tile) -> bytes:
+    if isinstance(tile, torch.Tensor):
+        return tile.to(torch.float16).contiguous().numpy().tobytes()
+    if hasattr(tile, "block_n"):
+        from ...golden import sparse
+        return sparse.pack(tile)
+    return tile.pack()
+
+
+def unpack_tile(data: bytes, engine: int, b_dt: int, n: int, k: int):
+    """Inverse of :func:`pack_tile` for an MM's B operand (engine mode and type from the MM)."""
+    if b_dt == DType.FP16:
+        return torch.from_numpy(np.frombuffer(data, dtype=np.float16, count=n * k)
+                                .reshape(n, k).copy())
+    if engine == Engine.SPARSE:
+        from ...golden import sparse
+        return sparse.unpack(data)
+    from ...golden.quant import QuantizedWeight
+    return QuantizedWeight.unpack(data)
+
+
+class WeightPacking:
+    """The pass object: ``WeightPacking(engine).run(plan, weight, rows) -> [tile bytes]``."""
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+
+    def run(self, plan: LinearPlan, weight: torch.Tensor, rows: int) -> list[bytes]:
+        if tuple(weight.shape) != (plan.n, plan.k):
+            raise ValueError(f"weight '{plan.name}': shape {tuple(weight.shape)} is not "
+                             f"{(plan.n, plan.k)}")
+        stored = prepare(plan, weight, self.engine)
+        return [pack_tile(slice_rows(stored, r0, min(r0 + rows, plan.n)))
+                for r0 in range(0, plan.n, rows)]

@@ -1,0 +1,121 @@
+"""A model bound to a hardware config and a policy: plans, tiles, the HBM address map and (when
+weights are given) the memory image. Everything here is shared by all bucket programs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .ir import CompileError, Graph
+from .isa import DType
+from .passes.formats import FormatPolicy, LinearPlan
+from .passes.memory import HbmMap, HbmRegion
+from .passes.packing import WeightPacking
+from .passes.tiling import Tiling
+
+
+@dataclass
+class Layout:
+    hbm: HbmMap
+    regions: dict[str, HbmRegion]
+    scratch: HbmRegion
+    kv_dtype: DType
+
+
+@dataclass
+class Target:
+    graph: Graph
+    cfg: object
+    policy: object
+    max_pos: int
+    max_prefill: int
+    plans: dict[str, LinearPlan]
+    tiling: Tiling
+    tiles: dict[str, list[tuple[HbmRegion, int]]]
+    layout: Layout
+    blobs: dict[str, bytes] = field(default_factory=dict)     # region name -> bytes to place
+
+    def image(self) -> dict[int, bytes]:
+        """The memory image: per channel the bytes of every placed region (zeros elsewhere)."""
+        hbm = self.layout.hbm
+        out = {ch: bytearray(hbm.used[ch]) for ch in range(hbm.channels) if hbm.used[ch]}
+        for name, data in self.blobs.items():
+            r = self.layout.regions[name]
+            out[r.channel][r.addr:r.addr + len(data)] = data
+        return {ch: bytes(b) for ch, b in out.items()}
+
+
+def _scratch_bytes(dims, tokens: int) -> int:
+    """Upper bound of the prefill activations alive at once: the residual stream, a norm output,
+    the attention q/k/v/rope/output rows, and the MLP's gate, up and product rows."""
+    cols = 3 * dims.hidden + 3 * dims.q_dim + 2 * dims.kv_dim + 3 * dims.intermediate
+    return 2 * tokens * cols + 64 * 64
+
+
+def rope_table(dims, max_pos: int) -> bytes:
+    """fp16 rows [max_pos, head_dim]: cos of the head_dim/2 frequencies, then their sin."""
+    from ..golden.llm.float_numerics import rope_tables
+    cos, sin = rope_tables(torch.arange(max_pos), dims.head_dim, dims.rope_theta)
+    half = dims.head_dim // 2
+    rows = torch.cat((cos[:, :half], sin[:, :half]), dim=1).to(torch.float16)
+    return rows.contiguous().numpy().tobytes()
+
+
+def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | None = None,
+                 max_pos: int | None = None, max_prefill: int | None = None) -> Target:
+    """Plan formats and tiles, pack weights (if given) and lay out HBM."""
+    dims = graph.dims
+    max_pos = max_pos or dims.max_position
+    max_prefill = max_prefill or max_pos
+    if max_pos > dims.max_position:
+        raise CompileError(f"--max-len {max_pos} exceeds the model's max_position "
+                           f"{dims.max_position}")
+    plans = FormatPolicy(policy).run(graph)
+    tiling = Tiling.from_config(cfg)
+    mem = cfg.memory
+    hbm = HbmMap(mem.channels, int(mem.capacity_gb * 1e9) // mem.channels)
+    kv_dtype = DType.FP16 if policy.kv_cache == "fp16" else DType.INT8
+    blobs: dict[str, bytes] = {}
+    scratch = hbm.alloc("scratch", _scratch_bytes(dims, max_prefill))
+    regions = {"input": hbm.alloc("input", 2 * max_prefill * dims.hidden),
+               "logits": hbm.alloc("logits", 2 * max_prefill * dims.vocab),
+               "rope": hbm.alloc("rope", 2 * max_pos * dims.head_dim)}
+    if weights is not None:
+        blobs["rope"] = rope_table(dims, max_pos)
+    eb = 2 if kv_dtype == DType.FP16 else 1
+    for layer in range(dims.layers):
+        for which in ("k", "v"):
+            name = f"kv.{layer}.{which}"
+            regions[name] = hbm.alloc(name, eb * max_pos * dims.kv_dim)
+    packer = WeightPacking(policy.engine)
+    tiles: dict[str, list[tuple[HbmRegion, int]]] = {}
+    for index, (name, plan) in enumerate(plans.items()):
+        rows = tiling.weight_rows(plan)
+        if weights is not None:
+            data = packer.run(plan, weights[name], rows)
+        else:
+            data = [None] * -(-plan.n // rows)
+        tiles[name] = []
+        for j, blob in enumerate(data):
+            n_rows = min(rows, plan.n - j * rows)
+            size = len(blob) if blob is not None else plan.packed_bytes(n_rows)
+            region = hbm.alloc(f"{name}#{j}", size, channel=(index + j) % mem.channels)
+            tiles[name].append((region, n_rows))
+            if blob is not None:
+                blobs[region.name] = blob
+    for op in graph.ops:
+        if op.kind == "rmsnorm":
+            regions[op.weight] = hbm.alloc(op.weight, 2 * dims.hidden)
+            if weights is not None:
+                blobs[op.weight] = weights[op.weight].to(torch.float16).numpy().tobytes()
+    layout = Layout(hbm, {**hbm.regions, **regions}, scratch, kv_dtype)
+    return Target(graph, cfg, policy, max_pos, max_prefill, plans, tiling, tiles, layout, blobs)
+
+
+def input_rows(target: Target, ids: torch.Tensor, table: torch.Tensor) -> bytes:
+    """What the host writes into the input region: fp16 embedding rows of ``ids`` (the golden
+    accelerator numerics: ``fp16(embedding(table, ids))``)."""
+    rows = torch.nn.functional.embedding(ids.long().reshape(-1), table).to(torch.float16)
+    return np.ascontiguousarray(rows.numpy()).tobytes()
