@@ -14,6 +14,7 @@ emulates it (§5: shared_exp = floor(log2 absmax) - 2, E2M1 ties away from zero,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -138,37 +139,19 @@ def _mx_quantize(w: torch.Tensor, bits: int, valid: np.ndarray) -> Raw:
                np.ldexp(1.0, exp))
 
 
-SCHEMES: dict[str, Scheme] = {}
+def _grid_scheme(name: str, bits: tuple[int, ...], names: Callable[[int], tuple[str, ...]]):
+    return Scheme(name, bits, names, _grid_quantize(names), partial(_grid_recode, names=names))
 
 
-def _register(scheme: Scheme) -> None:
-    SCHEMES[scheme.name] = scheme
-
-
-def _bitmod_names(bits):
-    return fmts.BITMOD_CANDIDATES[bits]
-
-
-def _fp_names(bits):
-    return ("fp3",) if bits == 3 else ("fp4_e2m1",)
-
-
-def _ant_names(bits):
-    return ("int3", "fp3") if bits == 3 else ("int4", "flint4")
-
-
-def _nf4_names(bits):
-    return ("nf4",)
-
-
-for _name, _names, _bits in (("bitmod", _bitmod_names, (3, 4)), ("fp", _fp_names, (3, 4)),
-                             ("ant", _ant_names, (3, 4)), ("nf4", _nf4_names, (4,))):
-    _register(Scheme(_name, _bits, _names, _grid_quantize(_names),
-                     lambda *a, _n=_names: _grid_recode(*a, _n)))
-_register(Scheme("int_sym", (3, 4, 6, 8), lambda b: (f"int{b}",), _int_sym_quantize,
-                 _int_sym_recode))
-_register(Scheme("int_asym", (2, 3, 4, 5, 6, 7, 8), lambda b: (f"uint{b}",), _int_asym_quantize,
-                 _int_asym_recode))
-# mx always stores E8M0 block scales; "fp16" is accepted as the quantize() default.
-_register(Scheme("mx", (4,), lambda b: ("fp4_e2m1",), _mx_quantize, None,
-                 scale_modes=("fp16", "e8m0")))
+SCHEMES: dict[str, Scheme] = {s.name: s for s in (
+    _grid_scheme("bitmod", (3, 4), lambda b: fmts.BITMOD_CANDIDATES[b]),
+    _grid_scheme("fp", (3, 4), lambda b: ("fp3",) if b == 3 else ("fp4_e2m1",)),
+    _grid_scheme("ant", (3, 4), lambda b: ("int3", "fp3") if b == 3 else ("int4", "flint4")),
+    _grid_scheme("nf4", (4,), lambda b: ("nf4",)),
+    Scheme("int_sym", (3, 4, 6, 8), lambda b: (f"int{b}",), _int_sym_quantize, _int_sym_recode),
+    # int_asym codes are unsigned b-bit integers, named uintB (not registry formats)
+    Scheme("int_asym", (2, 3, 4, 5, 6, 7, 8), lambda b: (f"uint{b}",), _int_asym_quantize,
+           _int_asym_recode),
+    # mx always stores E8M0 block scales; "fp16" is accepted as the quantize() default
+    Scheme("mx", (4,), lambda b: ("fp4_e2m1",), _mx_quantize, None, ("fp16", "e8m0")),
+)}

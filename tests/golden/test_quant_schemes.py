@@ -28,8 +28,9 @@ def weights(draw, group_size):
     groups = draw(st.integers(1, 3))
     base = draw(arrays(np.float32, (rows, groups * group_size),
                        elements=st.floats(-1, 1, width=32)))
-    magnitude = draw(st.sampled_from([1e-3, 0.02, 1.0, 30.0]))
-    return torch.from_numpy(base * np.float32(magnitude))
+    magnitude = draw(st.sampled_from([1e-6, 1e-3, 0.02, 1.0, 30.0]))   # 1e-6: clamped scales
+    dtype = draw(st.sampled_from([torch.float32, torch.float16, torch.bfloat16]))
+    return torch.from_numpy(base * np.float32(magnitude)).to(dtype)
 
 
 def _levels_per_element(qw):
