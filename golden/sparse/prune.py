@@ -45,6 +45,8 @@ def _check_weight(w: np.ndarray, m: int, block: int) -> None:
     if w.ndim != 2:
         raise ValueError(f"weight: expected a 2-D [n_out, k] matrix, got shape {tuple(w.shape)}")
     n_out, k = w.shape
+    if w.size == 0:
+        raise ValueError(f"weight: empty matrix of shape {tuple(w.shape)}")
     if k % m:
         raise ValueError(f"weight: k={k} input channels is not a multiple of m={m} "
                          "(pad the input dimension with zeros first)")

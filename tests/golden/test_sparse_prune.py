@@ -192,6 +192,7 @@ def test_argument_errors(kwargs, match):
     ((32, 40), "weight: k=40 input channels is not a multiple of m=16"),
     ((24, 32), "weight: n_out=24 output rows is not a multiple of block=16"),
     ((16,), "weight: expected a 2-D"),
+    ((0, 16), r"weight: empty matrix of shape \(0, 16\)"),
 ])
 def test_shape_errors(shape, match):
     with pytest.raises(ValueError, match=match):
