@@ -24,7 +24,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from ...golden import formats
-from ...golden.quant import packing
 from .workload import MatMul
 
 SPARSE_INDEX_BITS = 4           # golden.sparse packed layout: 4-bit in-block index per kept weight
@@ -115,6 +114,7 @@ class PerfPolicy(BaseModel):
 
 @lru_cache(maxsize=1024)
 def _packed_bytes(n: int, k: int, g: int, bits: int, id_bits: int, scale_mode: str) -> int:
+    from ...golden.quant import packing     # imports torch: only when a layout is needed
     _, total = packing.layout(n, math.ceil(k / g), g, bits, id_bits, scale_mode, False)
     return total - packing.HEADER_SIZE
 
