@@ -6,8 +6,6 @@ step ``i`` (from 0) feeds the token at position ``prompt_len + i`` and attends
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ...config import Config
 from ...golden.model_shapes import ModelShape
 from . import bitmod_model, csd_model
@@ -49,7 +47,3 @@ def analyze(shape: ModelShape, cfg: Config, policy: PerfPolicy, prompt_len: int,
     decode = tuple(model.time_pass(decode_step(shape, prompt_len + i + 1, attention, vector_ops),
                                    cfg, policy) for i in steps)
     return RunTiming(shape.name, cfg.name, policy.name, policy.engine, first, decode)
-
-
-def config_label(path_or_name: str | Path) -> str:
-    return Path(str(path_or_name)).stem
