@@ -52,6 +52,8 @@ class ProgramStore:
     labels: list[str] = field(default_factory=list)
     counts: list[dict[str, int]] = field(default_factory=list)
     programs: dict[str, list[int]] = field(default_factory=dict)
+    prefill_step: int = PREFILL_STEP
+    decode_step: int = DECODE_STEP
     _index: dict[bytes, int] = field(default_factory=dict)
 
     def add(self, label: str, instrs: list[isa.Instr]) -> int:
@@ -103,12 +105,14 @@ def compile_step(target: Target, mode: str, tokens_: int, keys: int,
     return out
 
 
-def compile_buckets(target: Target, max_len: int, check: bool = False,
-                    progress: bool = False) -> tuple[ProgramStore, float]:
-    """Every bucket program into one store; returns it and the seconds it took."""
+def compile_buckets(target: Target, max_len: int, check: bool = False, progress: bool = False,
+                    prefill_step: int = PREFILL_STEP, decode_step: int = DECODE_STEP,
+                    only: list[str] | None = None) -> tuple[ProgramStore, float]:
+    """Every bucket program (or those named in ``only``) into one store; returns it and the
+    seconds it took."""
     start = time.perf_counter()
-    store = ProgramStore()
-    todo = buckets(max_len)
+    store = ProgramStore(prefill_step=prefill_step, decode_step=decode_step)
+    todo = [b for b in buckets(max_len, prefill_step, decode_step) if only is None or b[0] in only]
     if progress:
         from tqdm import tqdm
         todo = tqdm(todo, desc="compiling buckets", unit="bucket")

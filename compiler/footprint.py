@@ -11,7 +11,7 @@ Operand sizes (bytes):
 
 * element types: :data:`DTYPE_BITS`; a block of ``count`` elements takes
   ``ceil(count * bits / 8)`` bytes (sub-byte types are packed densely along rows);
-* MM/MV: A = ``m*k`` of ``a_dt`` in ACT (plus ``2*m`` bytes of row scales in BIAS at ``s_addr``
+* MM/MV: A = ``m*k`` of ``a_dt`` in ACT (plus ``4*m`` bytes of float32 row scales in BIAS at ``s_addr``
   when A is INT8); B = ``b_lines`` lines in WGT (a packed weight tile carries its own metadata);
   O = ``m*n`` of ``o_dt`` in OUT (read as well when ``acc``);
 * MISC: A = ``rows*cols`` of ``dt_in``; B: see :func:`misc_b_bytes`; O = ``rows*cols`` of
@@ -47,11 +47,11 @@ def misc_b_bytes(instr: isa.Instr) -> int:
     if op in (MiscOp.ADD, MiscOp.MUL, MiscOp.SWIGLU):
         return nbytes(instr["dt_in"], rows * cols)
     if op == MiscOp.RMSNORM:
-        return 2 * cols                           # fp16 gain
+        return 2 * cols + 4                       # fp16 gain, then epsilon as float32
     if op == MiscOp.ROPE:
         return 2 * rows * instr["imm"]            # fp16 cos and sin, head_dim / 2 each per row
     if op == MiscOp.REQUANT:
-        return 2 * rows                           # fp16 scale per row (written or read)
+        return 4 * rows                           # float32 scale per row (written)
     return 0
 
 
@@ -107,7 +107,7 @@ def accesses(instr: isa.Instr, pos0: int | None = None,
         if instr["acc"]:
             reads.append(out)
         if instr["a_dt"] == DType.INT8:
-            reads.append(_buf(Buf.BIAS, instr["s_addr"], 2 * m))
+            reads.append(_buf(Buf.BIAS, instr["s_addr"], 4 * m))
         return reads, [out]
     rows, cols = instr["rows"], instr["cols"]
     reads = [_buf(instr["a_buf"], instr["a_addr"], nbytes(instr["dt_in"], rows * cols))]

@@ -86,10 +86,10 @@ class MiscOp(IntEnum):
     ADD = 0        # out = a + b (residual, element-wise)
     MUL = 1        # out = a * b (SwiGLU gate)
     SOFTMAX = 2    # causal row softmax: column c masked when c > pos0 + pos + row % imm
-    RMSNORM = 3    # out = a / rms(a) * gamma (gamma at b)
+    RMSNORM = 3    # out = a / rms(a) * gain; b holds the fp16 gain, then epsilon as float32
     SILU = 4       # out = a * sigmoid(a)
     ROPE = 5       # rotary embedding per head (head_dim = imm); cos/sin rows of the tokens at b
-    REQUANT = 6    # a (dt_in) -> dt_out with a per-row absmax scale, written as fp16 at b
+    REQUANT = 6    # a (dt_in) -> dt_out with a per-row absmax scale, written as float32 at b
     COPY = 7       # move/convert a block between buffers
     SCALE = 8      # out = a * scalar (scalar fp16 bits in `imm`)
     SWIGLU = 9     # out = silu(a) * b, rounded once
@@ -174,7 +174,7 @@ _ENGINE = (
           "metadata included) or raw K/V rows (lines)"),
     Field("b_lines", 20, "size of B in lines"),
     Field("o_addr", 20, "result in OUT, row-major [m, n] (lines)"),
-    Field("s_addr", 20, "fp16 per-row scales of an INT8 A in BIAS (lines)"),
+    Field("s_addr", 20, "float32 per-row scales of an INT8 A in BIAS (lines)"),
     Field("acc", 1, "1: add into the existing result (k split over tiles)"),
     Field("b_trans", 1, "1: B is stored [k, n] (e.g. V cache); 0: [n, k]"),
     Field("skip_pad", 1, "1: KV positions >= pos0 + ntok are padding and skipped (attention)"),

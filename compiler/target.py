@@ -107,9 +107,10 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
                 blobs[region.name] = blob
     for op in graph.ops:
         if op.kind == "rmsnorm":
-            regions[op.weight] = hbm.alloc(op.weight, 2 * dims.hidden)
+            regions[op.weight] = hbm.alloc(op.weight, 2 * dims.hidden + 4)
             if weights is not None:
-                blobs[op.weight] = weights[op.weight].to(torch.float16).numpy().tobytes()
+                blobs[op.weight] = (weights[op.weight].to(torch.float16).numpy().tobytes()
+                                    + np.float32(op.attrs["eps"]).tobytes())
     layout = Layout(hbm, {**hbm.regions, **regions}, scratch, kv_dtype)
     return Target(graph, cfg, policy, max_pos, max_prefill, plans, tiling, tiles, layout, blobs)
 

@@ -65,9 +65,18 @@ def unpack_tile(data: bytes, engine: int, b_dt: int, n: int, k: int):
                                 .reshape(n, k).copy())
     if engine == Engine.SPARSE:
         from ...golden import sparse
-        return sparse.unpack(data)
-    from ...golden.quant import QuantizedWeight
-    return QuantizedWeight.unpack(data)
+        unpack = sparse.unpack
+    else:
+        from ...golden.quant import QuantizedWeight
+        unpack = QuantizedWeight.unpack
+    # tiles are padded to whole 16-byte lines in the buffer; the golden unpackers insist on the
+    # exact length, which is the only one (of the last 16) they accept
+    for trim in range(0, min(16, len(data))):
+        try:
+            return unpack(data[:len(data) - trim])
+        except ValueError as exc:
+            error = exc
+    raise ValueError(f"B operand is not a packed weight tile: {error}")
 
 
 class WeightPacking:

@@ -1,0 +1,182 @@
+"""Semantics of each instruction, with every number computed by golden/ functions.
+
+* MM/MV BITMOD: ``golden.ops.linear_bitmod`` on the tile (the bit-serial engine model).
+* MM/MV DENSE/SPARSE with INT8 A: the INT32 accumulators per group (exact integers; dense by an
+  int64 product of the golden integer levels, N:M by ``golden.sparse.matmul``) then
+  ``golden.ops.requantize`` with the activation scales written by REQUANT.
+* MM/MV with fp16 A and fp16 B (attention): the fp16 score / value products exactly as
+  ``golden.ops.attention_fp16`` writes them (see :func:`_fp16_product`).
+* MISC: ``golden.ops`` rmsnorm_fp16, softmax_fp16, rope_fp16, add_fp16, swiglu_fp16,
+  quantize_per_token; COPY moves bytes.
+Weight tiles are unpacked with ``compiler.passes.packing.unpack_tile`` (golden unpackers).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ...compiler import isa
+from ...compiler.footprint import dma_runs, misc_b_bytes, nbytes
+from ...compiler.isa import Buf, DType, Engine, MiscOp
+from ...compiler.passes.packing import unpack_tile
+from ...golden import ops
+from .machine import Machine, SimError
+
+_NP = {DType.FP16: np.float16, DType.INT8: np.int8, DType.FP32: np.float32, DType.INT32: np.int32}
+
+
+def _read(m: Machine, buf: int, line: int, dt: int, shape: tuple[int, ...], what: str):
+    if DType(dt) not in _NP:
+        raise SimError(f"{what}: element type {DType(dt).name} cannot be read as a tensor")
+    count = int(np.prod(shape))
+    raw = m.buf_slice(buf, line, nbytes(dt, count), what)
+    return torch.from_numpy(np.frombuffer(raw, dtype=_NP[DType(dt)], count=count)
+                            .reshape(shape).copy())
+
+
+def _write(m: Machine, buf: int, line: int, t: torch.Tensor, what: str) -> None:
+    data = np.ascontiguousarray(t.numpy()).tobytes()
+    m.buf_slice(buf, line, len(data), what)[:] = data
+
+
+def _dma(m: Machine, instr: isa.Instr, index: int) -> None:
+    what = f"#{index} {instr.kind}"
+    local = m.buf_slice(instr["buf"], instr["buf_addr"], dma_bytes_of(instr), what)
+    pos = 0
+    for lo, hi in dma_runs(instr, m.pos0):
+        n = hi - lo
+        if instr.kind == "LD":
+            local[pos:pos + n] = bytes(n) if instr["zero_fill"] else \
+                m.hbm_slice(instr["channel"], lo, hi, what)
+        else:
+            m.hbm_slice(instr["channel"], lo, hi, what)[:] = local[pos:pos + n]
+        pos += n
+    m.count_dma(instr)
+
+
+def dma_bytes_of(instr: isa.Instr) -> int:
+    from ...compiler.footprint import dma_bytes
+    return dma_bytes(instr)
+
+
+def _weight(m: Machine, instr: isa.Instr, what: str):
+    raw = bytes(m.buf_slice(Buf.WGT, instr["b_addr"], instr["b_lines"] * isa.LINE_BYTES, what))
+    key = raw + bytes((instr["engine"], instr["b_dt"]))
+    tile = m.cache.get(key)
+    if tile is None:
+        tile = unpack_tile(raw, instr["engine"], instr["b_dt"], instr["n"], instr["k"])
+        if instr["engine"] == Engine.BITMOD and not isinstance(tile, torch.Tensor):
+            from ...golden import bitserial
+            tile = bitserial.engine_weight(tile, bitserial.DEFAULT.lanes)
+        m.cache[key] = tile
+    return tile
+
+
+def _int_linear(m: Machine, instr: isa.Instr, q: torch.Tensor, w, what: str) -> torch.Tensor:
+    sx = _read(m, Buf.BIAS, instr["s_addr"], DType.FP32, (instr["m"], 1), what)
+    if instr["engine"] == Engine.SPARSE:
+        from ...golden import sparse
+        acc = torch.from_numpy(sparse.matmul(w, q.numpy()).astype(np.int64))[..., None]
+        scales = torch.from_numpy(np.array(w.scales, dtype=np.float32))[:, None]
+    else:
+        from ...golden.ops.int_linear import integer_levels
+        g = w.group_size
+        levels = integer_levels(w).reshape(w.shape[0], -1, g)
+        acc = torch.from_numpy(np.einsum("tgk,ngk->tng", q.numpy().astype(np.int64)
+                                         .reshape(q.shape[0], -1, g), levels))
+        scales = torch.from_numpy(np.array(w.scales, dtype=np.float32))
+    return ops.requantize(acc, sx, scales)
+
+
+def _fp16_product(a: torch.Tensor, b: torch.Tensor, qk_dim: int) -> torch.Tensor:
+    """fp16(a·b in float32 [/ sqrt(qk_dim)]) from fp16 operands: the two products of
+    ``golden.ops.attention_fp16`` (scores with the division, P·V without)."""
+    prod = torch.matmul(a.float(), b.float())
+    return ops.to_fp16(prod / math.sqrt(qk_dim) if qk_dim else prod)
+
+
+def _matmul(m: Machine, instr: isa.Instr, index: int) -> None:
+    what = f"#{index} {instr.kind}"
+    rows, n, k = instr["m"], instr["n"], instr["k"]
+    a = _read(m, Buf.ACT, instr["a_addr"], instr["a_dt"], (rows, k), what)
+    valid = m.pos0 + m.ntok
+    if instr["b_dt"] == DType.FP16 and instr["a_dt"] == DType.FP16 and instr["engine"] == \
+            Engine.DENSE:
+        if instr["b_trans"]:
+            b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (k, n), what)
+            kk = min(k, valid) if instr["skip_pad"] else k
+            out = _fp16_product(a[:, :kk], b[:kk], instr["qk_dim"])
+        else:
+            b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (n, k), what)
+            nn = min(n, valid) if instr["skip_pad"] else n
+            out = torch.zeros(rows, n, dtype=torch.float16)
+            out[:, :nn] = _fp16_product(a, b[:nn].T, instr["qk_dim"])
+    else:
+        w = _weight(m, instr, what)
+        if instr["a_dt"] == DType.INT8:
+            out = _int_linear(m, instr, a, w, what)
+        elif instr["engine"] == Engine.BITMOD:
+            out = ops.linear_bitmod(a, w)
+        else:
+            raise SimError(f"{what}: engine {Engine(instr['engine']).name} with A "
+                           f"{DType(instr['a_dt']).name} is not supported")
+    if instr["o_dt"] != DType.FP16:
+        raise SimError(f"{what}: result type {DType(instr['o_dt']).name} is not supported")
+    if instr["acc"]:
+        raise SimError(f"{what}: accumulating MMs are not emitted by the compiler")
+    _write(m, Buf.OUT, instr["o_addr"], out.to(torch.float16), what)
+    m.counters.macs[Engine(instr["engine"]).name] += rows * n * k
+
+
+def _misc(m: Machine, instr: isa.Instr, index: int) -> None:
+    what = f"#{index} MISC"
+    op, rows, cols = MiscOp(instr["op"]), instr["rows"], instr["cols"]
+    a = _read(m, instr["a_buf"], instr["a_addr"], instr["dt_in"], (rows, cols), what)
+
+    def b_tensor(dt, shape):
+        return _read(m, instr["b_buf"], instr["b_addr"], dt, shape, what)
+    if op == MiscOp.COPY:
+        out = a
+    elif op == MiscOp.ADD:
+        out = ops.add_fp16(a, b_tensor(DType.FP16, (rows, cols)))
+    elif op == MiscOp.SWIGLU:
+        out = ops.swiglu_fp16(a, b_tensor(DType.FP16, (rows, cols)))
+    elif op == MiscOp.RMSNORM:
+        raw = bytes(m.buf_slice(instr["b_buf"], instr["b_addr"], misc_b_bytes(instr), what))
+        gain = torch.from_numpy(np.frombuffer(raw, np.float16, cols).copy())
+        eps = float(np.frombuffer(raw, np.float32, 1, 2 * cols)[0])
+        out = ops.rmsnorm_fp16(a, gain, eps)
+    elif op == MiscOp.ROPE:
+        d = instr["imm"]
+        table = b_tensor(DType.FP16, (rows, d))
+        cos = torch.cat((table[:, :d // 2], table[:, :d // 2]), 1)[:, None, :]
+        sin = torch.cat((table[:, d // 2:], table[:, d // 2:]), 1)[:, None, :]
+        out = ops.rope_fp16(a.view(rows, cols // d, d), cos, sin).reshape(rows, cols)
+    elif op == MiscOp.SOFTMAX:
+        period = instr["imm"] or rows
+        valid = min(cols, m.pos0 + m.ntok)
+        pos = m.pos0 + instr["pos"] + torch.arange(rows) % period
+        mask = torch.arange(valid)[None, :] <= pos[:, None]
+        out = torch.zeros(rows, cols, dtype=torch.float16)
+        out[:, :valid] = ops.softmax_fp16(a[:, :valid].float().masked_fill(~mask,
+                                                                           float("-inf")))
+    elif op == MiscOp.REQUANT:
+        q, scale = ops.quantize_per_token(a)
+        _write(m, instr["b_buf"], instr["b_addr"], scale.float().reshape(rows), what)
+        out = q
+    else:
+        raise SimError(f"{what}: MISC {op.name} is not supported by the simulator")
+    _write(m, instr["o_buf"], instr["o_addr"], out, what)
+    m.counters.sfu_elements[op.name] += rows * cols
+
+
+def execute(m: Machine, instr: isa.Instr, index: int) -> None:
+    kind = instr.kind
+    if kind in ("LD", "ST"):
+        _dma(m, instr, index)
+    elif kind in ("MM", "MV"):
+        _matmul(m, instr, index)
+    elif kind == "MISC":
+        _misc(m, instr, index)

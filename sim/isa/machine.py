@@ -1,0 +1,117 @@
+"""The ISA simulator's machine: HBM channels, on-chip buffers, six in-order queues with token
+FIFOs, and the counters the performance model reads.
+
+Execution honours the queue semantics of ``docs/isa.md``: the program is dispatched in order
+into six queues; each step the simulator issues the head of the first queue (in a rotating order)
+whose waits are satisfied, executes it to completion and delivers its release tokens. A program
+whose tokens leave every queue blocked is reported as a deadlock naming the stuck instructions.
+Arithmetic is delegated to :mod:`.execute`, which calls golden/ functions only.
+"""
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from ...compiler import isa
+from ...compiler.footprint import dma_bytes
+from ...errors import BitflightError
+
+
+class SimError(BitflightError, RuntimeError):
+    """The program cannot run (deadlock, out-of-range access, unsupported operand types)."""
+
+
+@dataclass
+class Counters:
+    instructions: Counter = field(default_factory=Counter)
+    bytes_read: Counter = field(default_factory=Counter)       # per HBM channel
+    bytes_written: Counter = field(default_factory=Counter)
+    macs: Counter = field(default_factory=Counter)             # per engine mode name
+    sfu_elements: Counter = field(default_factory=Counter)     # per MISC op name
+
+    def as_dict(self) -> dict:
+        return {"instructions": dict(self.instructions),
+                "bytes_read": {int(k): v for k, v in self.bytes_read.items()},
+                "bytes_written": {int(k): v for k, v in self.bytes_written.items()},
+                "macs": dict(self.macs), "sfu_elements": dict(self.sfu_elements)}
+
+
+class Machine:
+    """Memory state that persists across programs (weights, KV cache) plus counters."""
+
+    def __init__(self, cfg, image: dict[int, bytes], channel_bytes: dict[int, int] | None = None):
+        b = cfg.buffers
+        self.cfg = cfg
+        self.bufs = {isa.Buf.ACT: bytearray(b.act_kb * 1024),
+                     isa.Buf.WGT: bytearray(b.weight_kb * 1024),
+                     isa.Buf.OUT: bytearray(b.output_kb * 1024),
+                     isa.Buf.META: bytearray(b.meta_kb * 1024),
+                     isa.Buf.BIAS: bytearray(b.bias_kb * 1024)}
+        self.hbm = {ch: bytearray(data) for ch, data in image.items()}
+        for ch, size in (channel_bytes or {}).items():
+            mem = self.hbm.setdefault(ch, bytearray())
+            if len(mem) < size:
+                mem.extend(bytes(size - len(mem)))
+        self.counters = Counters()
+        self.pos0 = 0
+        self.ntok = 0
+        self.cache: dict[bytes, object] = {}       # unpacked weight tiles by content
+
+    # -- memory access ------------------------------------------------------------------------
+    def buf_slice(self, buf: int, line: int, nbytes: int, what: str) -> memoryview:
+        mem = self.bufs[isa.Buf(buf)]
+        lo = line * isa.LINE_BYTES
+        if lo + nbytes > len(mem):
+            raise SimError(f"{what}: buffer {isa.Buf(buf).name} bytes [{lo}, {lo + nbytes}) "
+                           f"exceed its {len(mem)} bytes")
+        return memoryview(mem)[lo:lo + nbytes]
+
+    def hbm_slice(self, channel: int, lo: int, hi: int, what: str) -> memoryview:
+        mem = self.hbm.get(channel)
+        if mem is None or hi > len(mem):
+            raise SimError(f"{what}: HBM channel {channel} bytes [{lo}, {hi}) are outside the "
+                           "memory image")
+        return memoryview(mem)[lo:hi]
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self, program: list[isa.Instr], pos0: int, ntok: int) -> None:
+        """Execute one program with launch arguments ``pos0`` and ``ntok``."""
+        from .execute import execute
+        self.pos0, self.ntok = pos0, ntok
+        queues = {q: deque() for q in isa.Queue}
+        for index, instr in enumerate(program):
+            queues[instr.queue].append((index, instr))
+        tokens: Counter = Counter()
+        order = list(isa.Queue)
+        turn = 0
+        remaining = len(program)
+        while remaining:
+            for step in range(len(order)):
+                q = order[(turn + step) % len(order)]
+                if not queues[q]:
+                    continue
+                index, instr = queues[q][0]
+                if all(tokens[(p, q)] > 0 for p in isa.queues_of(instr.wait)):
+                    break
+            else:
+                stuck = ", ".join(f"#{queues[q][0][0]} ({q.name})" for q in order if queues[q])
+                raise SimError(f"deadlock: every queue waits for a token ({stuck})")
+            for p in isa.queues_of(instr.wait):
+                tokens[(p, q)] -= 1
+            queues[q].popleft()
+            execute(self, instr, index)
+            self.counters.instructions[instr.kind] += 1
+            for r in isa.queues_of(instr.release):
+                tokens[(q, r)] += 1
+            remaining -= 1
+            turn += 1
+        leftover = {k: v for k, v in tokens.items() if v}
+        if leftover:
+            (p, q), _ = next(iter(leftover.items()))
+            raise SimError(f"program ended with unconsumed tokens {p.name} -> {q.name}")
+
+    def count_dma(self, instr: isa.Instr) -> None:
+        if instr.kind == "LD" and not instr["zero_fill"]:
+            self.counters.bytes_read[instr["channel"]] += dma_bytes(instr)
+        elif instr.kind == "ST":
+            self.counters.bytes_written[instr["channel"]] += dma_bytes(instr)

@@ -1,0 +1,72 @@
+"""Host side of a simulated run: write the input rows, pick the bucket program, launch it, read
+the logits. One :class:`Session` holds one sequence (its KV cache lives in the machine's HBM).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...compiler import build, encoding
+from ...compiler.target import Target, input_rows
+from .machine import Machine
+
+
+class Session:
+    """Prefill then decode one sequence on the ISA simulator."""
+
+    def __init__(self, target: Target, store: build.ProgramStore, max_len: int,
+                 embed_table: torch.Tensor) -> None:
+        self.target, self.store, self.max_len = target, store, max_len
+        self.table = embed_table
+        hbm = target.layout.hbm
+        self.machine = Machine(target.cfg, target.image(),
+                               {ch: hbm.used[ch] for ch in range(hbm.channels) if hbm.used[ch]})
+        self.length = 0
+        self._programs: dict[str, list] = {}
+
+    def _program(self, bucket: str):
+        prog = self._programs.get(bucket)
+        if prog is None:
+            if bucket not in self.store.programs:
+                raise ValueError(f"no program for bucket {bucket} (compiled up to "
+                                 f"{self.max_len} tokens)")
+            words = np.frombuffer(self.store.program_words(bucket), dtype="<u4")
+            prog = self._programs[bucket] = encoding.decode_words(words.tolist())
+        return prog
+
+    def _write_input(self, ids: torch.Tensor) -> None:
+        region = self.target.layout.regions["input"]
+        data = input_rows(self.target, ids, self.table)
+        self.machine.hbm_slice(region.channel, region.addr, region.addr + len(data),
+                               "input")[:] = data
+
+    def _logits(self, rows: int) -> torch.Tensor:
+        region = self.target.layout.regions["logits"]
+        vocab = self.target.graph.dims.vocab
+        raw = self.machine.hbm_slice(region.channel, region.addr,
+                                     region.addr + 2 * rows * vocab, "logits")
+        return torch.from_numpy(np.frombuffer(raw, np.float16).reshape(rows, vocab)
+                                .astype(np.float32))
+
+    def prefill(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits [len(ids), vocab] (float32 of the fp16 results)."""
+        ids = ids.reshape(-1)
+        n = ids.numel()
+        bucket = build.bucket_for("prefill", n, self.max_len, self.store.prefill_step,
+                                  self.store.decode_step)
+        tokens = int(bucket.split(":")[1])
+        padded = torch.zeros(tokens, dtype=torch.long)
+        padded[:n] = ids
+        self._write_input(padded)
+        self.machine.run(self._program(bucket), pos0=0, ntok=n)
+        self.length = n
+        return self._logits(n)
+
+    def decode(self, token: int) -> torch.Tensor:
+        """Logits [1, vocab] of one new token appended at the current length."""
+        bucket = build.bucket_for("decode", self.length + 1, self.max_len,
+                                  self.store.prefill_step, self.store.decode_step)
+        self._write_input(torch.tensor([int(token)]))
+        self.machine.run(self._program(bucket), pos0=self.length, ntok=1)
+        self.length += 1
+        return self._logits(1)
