@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--pad", action="store_true",
                    help="zero-pad K to a multiple of the group size instead of failing")
     p.add_argument("-o", "--output", metavar="OUT", help="write the packed result here")
+    p.add_argument("--plot", metavar="PNG",
+                   help="save a figure of SNR per tensor/scheme and the chosen datatypes")
     p.set_defaults(func=run)
 
 
@@ -51,12 +53,13 @@ def run(args) -> int:
 
     from ..golden import quant
     from ..golden.quant import stats, tensor_io
+    from ..golden.quant.plot import plot_stats
 
     schemes = _schemes(args.scheme)
     if args.output and len(schemes) > 1:
         raise ValueError("-o: give a single --scheme to write a packed result")
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
-    blobs = {}
+    blobs, results = {}, []
     for name, w in tqdm(tensors.items(), disable=len(tensors) < 4, desc="quantize", unit="tensor"):
         for scheme in schemes:
             mode = "e8m0" if scheme == "mx" else args.scale_mode
@@ -67,11 +70,16 @@ def run(args) -> int:
                                     scale_mode=mode, pad=args.pad)
             except ValueError as exc:
                 raise ValueError(f"{args.file}: tensor '{name}': {exc}") from None
-            _report(name, tuple(w.shape), scheme, args.bits, stats.error_stats(w, qw))
+            st = stats.error_stats(w, qw)
+            results.append((name, scheme, args.bits, st))
+            _report(name, tuple(w.shape), scheme, args.bits, st)
             if args.output:
                 blobs[name] = qw.pack()
     if args.output:
         data = next(iter(blobs.values())) if len(blobs) == 1 else tensor_io.packed_container(blobs)
         tensor_io.write_atomic(args.output, data)
         print(f"wrote {args.output} ({len(data)} bytes)")
+    if args.plot:
+        plot_stats(results, args.plot)
+        print(f"wrote {args.plot}")
     return 0

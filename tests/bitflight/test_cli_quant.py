@@ -108,6 +108,16 @@ def test_quantize_compares_schemes(tmp_path, capsys, w):
     assert [h.split()[3] for h in heads] == ["bitmod", "int_asym", "nf4"]
 
 
+def test_quantize_plot(tmp_path, capsys, w):
+    path = tmp_path / "w.npy"
+    np.save(path, w.numpy())
+    png = tmp_path / "snr.png"
+    code, out, _ = _run(capsys, "quantize", str(path), "--scheme", "bitmod,int_sym", "--bits",
+                        "3", "--plot", str(png))
+    assert code == 0 and f"wrote {png}" in out
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.mark.parametrize("argv,message", [
     (["missing.npy", "--scheme", "bitmod", "--bits", "4"], r"missing.npy: no such file"),
     (["{w}", "--tensor", "x", "--scheme", "bitmod", "--bits", "4"], r"no tensor 'x' \(has: tensor\)"),
