@@ -55,12 +55,19 @@ def dram_bits_per_cycle(cfg: Config, kv: bool = False) -> float:
     return mem.bandwidth_gbps * 1e9 * 8 / cfg.clock_hz * eff
 
 
-def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+def array_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batch: int = 1,
+                 density: float = 1.0, cycles_per_weight: int = 1) -> int:
+    """PE-array cycles of ``batch`` products ``[tokens, cin] x [cin, cout]`` (module docstring)."""
     eng = _require(cfg)
     array = eng.prefill_array if stage == "prefill" else eng.decode_array
-    density = policy.density_of(op)
-    compute = (op.batch * math.ceil(op.cin * density / eng.lanes) * math.ceil(op.cout / array.rows)
-               * math.ceil(op.tokens / array.cols) * cycles_per_weight(cfg, policy, op))
+    return (batch * math.ceil(cin * density / eng.lanes) * math.ceil(cout / array.rows)
+            * math.ceil(tokens / array.cols) * cycles_per_weight)
+
+
+def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+    eng = _require(cfg)
+    compute = array_cycles(cfg, stage, op.tokens, op.cin, op.cout, op.batch,
+                           policy.density_of(op), cycles_per_weight(cfg, policy, op))
     act = policy.act_bits / 8
     traffic = with_refetch(policy.weight_bytes(op), math.ceil(op.input_elements * act),
                            math.ceil(op.output_elements * act),

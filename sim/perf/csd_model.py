@@ -75,17 +75,24 @@ def _traffic(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> Traffic
                         cfg.buffers.weight_kb * 1024 * c.cores, cfg.buffers.act_kb * 1024 * c.cores)
 
 
-def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+def chain_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batch: int = 1,
+                 density: float = 1.0) -> tuple[float, float]:
+    """(compute cycles, instruction-overhead cycles) of ``batch`` products
+    ``[tokens, cin] x [cin, cout]`` on the chains (module docstring)."""
     c = _require(cfg)
     p_m, p_k, p_n = parallelism(cfg, stage)
-    k_blocks = math.ceil(math.ceil(op.cin / p_k) * policy.density_of(op))
-    tiles = op.batch * math.ceil(op.tokens / p_m) * math.ceil(op.cout / p_n)
+    k_blocks = math.ceil(math.ceil(cin / p_k) * density)
+    tiles = batch * math.ceil(tokens / p_m) * math.ceil(cout / p_n)
     speedup = core_speedup(cfg)
-    compute = tiles * k_blocks / speedup
+    return tiles * k_blocks / speedup, tiles * c.instruction_overhead_cycles / speedup
+
+
+def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+    compute, overhead = chain_cycles(cfg, stage, op.tokens, op.cin, op.cout, op.batch,
+                                     policy.density_of(op))
     traffic = _traffic(op, cfg, policy, stage)
     moved = traffic.read + traffic.written
     memory = memory_cycles(traffic, op, hbm_bytes_per_cycle(cfg), hbm_bytes_per_cycle(cfg, True))
-    overhead = tiles * c.instruction_overhead_cycles / speedup
     energy = None
     if cfg.energy.mac_pj is not None and cfg.memory.energy_pj_per_bit is not None:
         energy = op.macs * policy.density_of(op) * cfg.energy.mac_pj \

@@ -1,0 +1,138 @@
+"""Event-level timing of a compiled program: six in-order queues synchronized by tokens.
+
+Semantics (compiler/isa.py): each queue (LD, ST, MM, MV, MISC, SYS) executes its instructions in
+program order, one at a time. An instruction with ``wait`` bit ``p`` starts only after consuming
+the next token of the FIFO ``p -> q``; after completing it pushes one token into ``q -> r`` for
+every ``release`` bit ``r``. Token FIFOs pair the k-th release with the k-th wait, so the schedule
+is unique; it is computed as a discrete-event simulation that always starts the ready queue head
+with the earliest possible start (ties: lower queue index). LD and ST also hold their HBM
+channel, so two DMAs on one channel serialize while DMAs on different channels overlap.
+Instruction costs are :mod:`.instr_cost`. No fill/drain or issue latency is added beyond that.
+
+Results: total cycles and seconds, busy cycles and utilization per queue, HBM bytes per channel,
+and per-layer spans between ``SYS LAYER`` markers.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ...compiler import isa
+from ...compiler.isa import Queue, SysOp
+from ...config import Config
+from .instr_cost import cost
+
+
+@dataclass(frozen=True)
+class Event:
+    index: int          # position in the program
+    kind: str
+    start: float
+    end: float
+    hbm_bytes: int = 0
+    channel: int | None = None
+
+
+@dataclass
+class ProgramTiming:
+    clock_hz: float
+    events: list[Event] = field(default_factory=list)
+    layers: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def cycles(self) -> float:
+        return max((e.end for e in self.events), default=0.0)
+
+    @property
+    def seconds(self) -> float:
+        return self.cycles / self.clock_hz
+
+    def busy(self) -> dict[str, float]:
+        out = {q.name: 0.0 for q in Queue}
+        for e in self.events:
+            out[isa.TYPES[e.kind].queue.name] += e.end - e.start
+        return out
+
+    def utilization(self) -> dict[str, float]:
+        total = self.cycles or 1.0
+        return {q: b / total for q, b in self.busy().items()}
+
+    def bytes_per_channel(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for e in self.events:
+            if e.channel is not None:
+                out[e.channel] = out.get(e.channel, 0) + e.hbm_bytes
+        return dict(sorted(out.items()))
+
+    def to_dict(self) -> dict:
+        return {"cycles": self.cycles, "seconds": self.seconds, "instructions": len(self.events),
+                "busy": self.busy(), "utilization": self.utilization(),
+                "hbm_bytes_per_channel": self.bytes_per_channel(),
+                "layers": {k: {"start": a, "end": b, "cycles": b - a}
+                           for k, (a, b) in self.layers.items()}}
+
+
+def _describe(instrs: Sequence[isa.Instr], i: int) -> str:
+    return f"instruction {i} ({instrs[i].kind})"
+
+
+def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
+    """Time ``instrs`` (one program, in program order) on ``cfg``."""
+    queues: dict[Queue, deque[int]] = {q: deque() for q in Queue}
+    for i, instr in enumerate(instrs):
+        queues[instr.queue].append(i)
+    fifo: dict[tuple[Queue, Queue], deque[float]] = {}
+    free = {q: 0.0 for q in Queue}
+    channel_free: dict[int, float] = {}
+    costs = {}
+    result = ProgramTiming(cfg.clock_hz)
+    while any(queues.values()):
+        best = None
+        for q in Queue:
+            if not queues[q]:
+                continue
+            i = queues[q][0]
+            instr = instrs[i]
+            waits = isa.queues_of(instr.wait)
+            if any(not fifo.get((p, q)) for p in waits):
+                continue
+            if i not in costs:
+                costs[i] = cost(instr, cfg)
+            start = max([free[q]] + [fifo[(p, q)][0] for p in waits])
+            if costs[i].channel is not None:
+                start = max(start, channel_free.get(costs[i].channel, 0.0))
+            if best is None or start < best[0]:
+                best = (start, q, i)
+        if best is None:
+            raise ValueError("program deadlocks: " + "; ".join(
+                f"{_describe(instrs, qs[0])} waits for a token from "
+                + ", ".join(p.name for p in isa.queues_of(instrs[qs[0]].wait)
+                            if not fifo.get((p, q)))
+                for q, qs in queues.items() if qs))
+        start, q, i = best
+        instr, c = instrs[i], costs.pop(i)
+        for p in isa.queues_of(instr.wait):
+            fifo[(p, q)].popleft()
+        end = start + c.cycles
+        free[q] = end
+        if c.channel is not None:
+            channel_free[c.channel] = end
+        for r in isa.queues_of(instr.release):
+            fifo.setdefault((q, r), deque()).append(end)
+        queues[q].popleft()
+        result.events.append(Event(i, instr.kind, start, end, c.hbm_bytes, c.channel))
+    result.events.sort(key=lambda e: e.index)
+    result.layers = _layers(instrs, result.events)
+    return result
+
+
+def _layers(instrs: Sequence[isa.Instr], events: list[Event]) -> dict[int, tuple[float, float]]:
+    """Span of each layer: from its ``SYS LAYER`` marker to the next marker (or the end)."""
+    marks = [(e.end, instrs[e.index]["imm"]) for e in events
+             if e.kind == "SYS" and instrs[e.index]["op"] == SysOp.LAYER]
+    end = max((e.end for e in events), default=0.0)
+    out = {}
+    for n, (t, layer) in enumerate(marks):
+        out[layer] = (t, marks[n + 1][0] if n + 1 < len(marks) else end)
+    return out

@@ -1,0 +1,94 @@
+"""Cost of one ISA instruction on a config: unit cycles and HBM traffic (event-level model).
+
+The engine formulas are the analytical ones (:func:`.bitmod_model.array_cycles`,
+:func:`.csd_model.chain_cycles`), applied to one tile instruction:
+
+* MM runs in the prefill mapping, MV in the decode mapping.
+* ``engine=BITMOD`` runs on the BitMoD array with the term slots of ``b_dt`` from
+  ``golden.formats`` (FP16 K/V operands: ``bitmod.kv_cycles``, required). ``SPARSE`` and ``DENSE``
+  run on the CSD chains when the config has them; a BitMoD-only config runs ``DENSE`` (attention)
+  on its array, one K/V element per lane every ``kv_cycles`` (FP16) or term-slots (INT) cycles.
+  The density of a ``SPARSE`` tile is estimated from its size: ``b_lines`` lines hold
+  ``density * n * k`` (value + 4-bit index) pairs.
+* LD/ST move ``length x count1 x count2`` bytes through one HBM channel at
+  ``bandwidth / channels x efficiency``; ``rel`` DMAs (rows addressed by token position: the K/V
+  cache) at ``kv_efficiency``. A zero-fill LD reads no HBM and writes one line per cycle.
+* MISC: ``rows x cols`` elements at ``sfu.lanes`` per cycle per pass (2 passes for SOFTMAX and
+  RMSNORM). SYS: 0 cycles.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from ...compiler import isa
+from ...compiler.footprint import DTYPE_BITS, dma_bytes
+from ...compiler.isa import DType, Engine, MiscOp
+from ...config import Config
+from ...golden import formats
+from . import bitmod_model, csd_model
+
+_FORMAT_OF = {DType.BM4: formats.BITMOD_CANDIDATES[4][0], DType.BM3: formats.BITMOD_CANDIDATES[3][0],
+              DType.INT3: "int3", DType.INT4: "int4", DType.INT6: "int6", DType.INT8: "int8",
+              DType.FP4: "fp4_e2m1", DType.FP3: "fp3"}
+TWO_PASS = (MiscOp.SOFTMAX, MiscOp.RMSNORM)
+
+
+class Cost(NamedTuple):
+    cycles: float
+    hbm_bytes: int = 0
+    channel: int | None = None
+
+
+def term_slots(cfg: Config, b_dt: int) -> int:
+    """BitMoD PE cycles per element of operand B."""
+    dt = DType(b_dt)
+    if dt in _FORMAT_OF:
+        return formats.get(_FORMAT_OF[dt]).term_slots
+    if cfg.bitmod is not None and cfg.bitmod.kv_cycles is not None:
+        return cfg.bitmod.kv_cycles
+    raise ValueError(f"config '{cfg.name}': an {dt.name} operand on the BitMoD array needs "
+                     "bitmod.kv_cycles")
+
+
+def _sparse_density(instr: isa.Instr) -> float:
+    pairs = instr["b_lines"] * isa.LINE_BYTES * 8 / (DTYPE_BITS[DType(instr["b_dt"])] + 4)
+    return min(1.0, pairs / max(1, instr["n"] * instr["k"]))
+
+
+def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
+    stage = "prefill" if instr.kind == "MM" else "decode"
+    m, n, k, engine = instr["m"], instr["n"], instr["k"], Engine(instr["engine"])
+    if engine == Engine.BITMOD or (engine == Engine.DENSE and cfg.csd is None):
+        if cfg.bitmod is None:
+            raise ValueError(f"config '{cfg.name}' has no bitmod engine for a BITMOD {instr.kind}")
+        slots = 1 if not cfg.bitmod.bit_serial else term_slots(cfg, instr["b_dt"])
+        return Cost(bitmod_model.array_cycles(cfg, stage, m, k, n, 1, 1.0, slots))
+    if cfg.csd is None:
+        raise ValueError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
+    density = _sparse_density(instr) if engine == Engine.SPARSE else 1.0
+    compute, overhead = csd_model.chain_cycles(cfg, stage, m, k, n, 1, density)
+    return Cost(compute + overhead)
+
+
+def dma_cost(instr: isa.Instr, cfg: Config) -> Cost:
+    nbytes = dma_bytes(instr)
+    if instr.kind == "LD" and instr["zero_fill"]:
+        return Cost(math.ceil(nbytes / isa.LINE_BYTES))
+    mem = cfg.memory
+    eff = mem.kv_efficiency if instr["rel"] and mem.kv_efficiency is not None else mem.efficiency
+    per_cycle = mem.channel_gbps * 1e9 / cfg.clock_hz * eff
+    return Cost(nbytes / per_cycle, nbytes, instr["channel"])
+
+
+def cost(instr: isa.Instr, cfg: Config) -> Cost:
+    """Cycles the instruction occupies its unit, and its HBM bytes and channel."""
+    if instr.kind in ("LD", "ST"):
+        return dma_cost(instr, cfg)
+    if instr.kind in ("MM", "MV"):
+        return engine_cost(instr, cfg)
+    if instr.kind == "MISC":
+        lanes = cfg.sfu.lanes * (cfg.csd.cores if cfg.csd is not None else 1)
+        passes = 2 if MiscOp(instr["op"]) in TWO_PASS else 1
+        return Cost(math.ceil(instr["rows"] * instr["cols"] * passes / lanes))
+    return Cost(0.0)
