@@ -1,0 +1,78 @@
+"""Markdown table, JSON and plot of a quantization-quality sweep (``bitflight eval``)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+LAYER_TYPES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+               "lm_head")
+
+
+def _write(path: Path, data: bytes | str) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
+    tmp.rename(path)
+
+
+def markdown_table(results: list[dict]) -> str:
+    base = next((r["perplexity"] for r in results if r["scheme"] == "fp16"), None)
+    head = ("| scheme | bits | group | bits/weight | perplexity | vs fp16 | "
+            + " | ".join(f"MSE {t}" for t in LAYER_TYPES) + " |")
+    lines = [head, "|" + "---|" * (6 + len(LAYER_TYPES))]
+    for r in results:
+        delta = f"{r['perplexity'] - base:+.3f}" if base is not None else "-"
+        mse = " | ".join(f"{r['mse_by_type'].get(t, float('nan')):.2e}" for t in LAYER_TYPES)
+        lines.append(f"| {r['scheme']} | {r['bits']} | {r['group_size'] or '-'} | "
+                     f"{r['bits_per_weight']:.3f} | {r['perplexity']:.3f} | {delta} | {mse} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in results:
+        if r["scheme"] == "fp16":
+            ax.axhline(r["perplexity"], color="gray", ls="--", lw=1)
+            ax.text(r["bits_per_weight"], r["perplexity"], " fp16", va="bottom", ha="right",
+                    color="gray")
+            continue
+        marker = "o" if r["bits"] == 4 else "s"
+        ax.scatter(r["bits_per_weight"], r["perplexity"], marker=marker,
+                   color="C3" if r["scheme"] == "bitmod" else "C0")
+        ax.annotate(f"{r['scheme']} w{r['bits']}", (r["bits_per_weight"], r["perplexity"]),
+                    textcoords="offset points", xytext=(4, 3), fontsize=8)
+    quant = [r for r in results if r["scheme"] != "fp16"]
+    if quant:
+        ax.set_xlim(min(r["bits_per_weight"] for r in quant) - 0.2,
+                    max(r["bits_per_weight"] for r in quant) + 0.4)
+    ax.set_yscale("log")
+    ax.set_xlabel("effective bits per weight (codes + scales + datatype ids)")
+    ax.set_ylabel("perplexity (log scale)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    tmp.rename(path)
+
+
+def write_report(results: list[dict], out_dir: Path, meta: dict) -> dict[str, Path]:
+    """quantization.{md,json,png} under ``out_dir``; returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {k: out_dir / f"quantization.{k}" for k in ("md", "json", "png")}
+    _write(paths["json"], json.dumps({"meta": meta, "results": results}, indent=1))
+    md = (f"# Weight-only quantization quality: {meta['model']}\n\n"
+          f"Command: `{meta['command']}`\n\n"
+          f"Corpus: {meta['corpus']}; {meta['tokens']} tokens in windows of {meta['seq_len']}.\n"
+          "Perplexity with weight-only fake quantization of every linear layer incl. lm_head, "
+          "float32 activations. MSE: mean squared weight error per layer type.\n\n"
+          + markdown_table(results) + f"\n![perplexity vs bits per weight]({paths['png'].name})\n")
+    _write(paths["md"], md)
+    if results:
+        plot(results, paths["png"], f"{meta['model']}: perplexity vs bits/weight "
+                                    f"({meta['tokens']} tokens)")
+    return paths
