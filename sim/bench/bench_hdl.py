@@ -3,8 +3,10 @@
 Usage: .venv/bin/python -m bitflight.sim.bench hdl [-- --cycles 200000]
 Measures, on this machine: (1) a cold Verilator build in an empty cache folder, (2) the same
 build again (a cache hit), (3) cycles per second of the counter running free under cocotb +
-Verilator (the cocotb coroutine only awaits ClockCycles), and (4) the same on Amaranth's
-simulator (run_until, no per-cycle Python). docs/hardware-flow.md quotes the results.
+Verilator (the cocotb coroutine only awaits ClockCycles), (4) the same on Amaranth's simulator
+(run_until, no per-cycle Python) and (5) tick() calls per second from Python on the
+pyverilator-mm model (when the 'interactive' extra is installed). docs/hardware-flow.md quotes
+the results.
 """
 from __future__ import annotations
 
@@ -32,7 +34,21 @@ def _amaranth_cycles_per_s(cycles: int) -> float:
     return cycles / (time.perf_counter() - start)
 
 
+def _stepping_cycles_per_s(cycles: int) -> float:
+    from ...rtl.examples.counter import Counter
+    from ..interactive import interactive
+    sim = interactive(Counter(8))
+    sim.reset()
+    sim["en"] = 1
+    start = time.perf_counter()
+    sim.tick(cycles)
+    seconds = time.perf_counter() - start
+    assert sim["count"] == cycles % 256
+    return cycles / seconds
+
+
 def main() -> None:
+    from ...fpga.tools import ToolError
     from ...rtl.examples.counter import Counter
     from .. import hdl
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -54,6 +70,10 @@ def main() -> None:
                         env={"BENCH_CYCLES": str(args.cycles), "BENCH_OUT": str(out)},
                         log=Path(tmp) / "sim.log")
                 seconds = float(out.read_text())
+            try:
+                stepping = _stepping_cycles_per_s(min(args.cycles, 100_000))
+            except ToolError as exc:  # the optional extra is not installed
+                stepping = f"not measured ({exc})"
         finally:
             if saved is None:
                 os.environ.pop("BITFLIGHT_BUILD_CACHE", None)
@@ -63,6 +83,8 @@ def main() -> None:
                  f"{args.cycles / seconds / 1e3:.0f} k cycles/s"))
     rows.append((f"Amaranth simulator, {args.cycles} cycles (run_until)",
                  f"{_amaranth_cycles_per_s(args.cycles) / 1e3:.0f} k cycles/s"))
+    rows.append((f"pyverilator-mm stepping, {min(args.cycles, 100_000)} tick() calls",
+                 stepping if isinstance(stepping, str) else f"{stepping / 1e3:.0f} k cycles/s"))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print("| measurement | result |\n|---|---|")
