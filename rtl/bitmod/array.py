@@ -33,7 +33,7 @@ class BitmodArray(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self.p.scale_bits + 2
+        return self.p.latency
 
     def cycles_per_group(self, fmt: str) -> int:
         return self.p.cycles_per_group(fmt)

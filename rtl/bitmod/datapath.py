@@ -42,7 +42,7 @@ class PeDatapath(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self.p.scale_bits + 2
+        return self.p.latency
 
     def elaborate(self, platform):
         m = Module()

@@ -53,5 +53,11 @@ class EngineParams:
         """Signed width of a dequantized group sum."""
         return self.dp.dequant_bits(self.scale_bits)
 
+    @property
+    def latency(self) -> int:
+        """Cycles from the step that closes a dot product's last group to its result on ``o``:
+        scale_bits dequant cycles, one output-accumulate cycle, one output register."""
+        return self.scale_bits + 2
+
     def cycles_per_group(self, name: str) -> int:
         return self.group_size // self.lanes * slots_of(name)

@@ -32,7 +32,7 @@ class BitmodPe(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return self.p.scale_bits + 2
+        return self.p.latency
 
     def cycles_per_chunk(self, fmt: str) -> int:
         return slots_of(fmt)
