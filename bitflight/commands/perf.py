@@ -5,6 +5,7 @@ Modes:
   bitflight perf --model M --device a6000 --prompt-len P --gen-len G   (roofline only, GPUs)
   bitflight perf --reproduce {bitmod,flightllm,llm-viewer} [--json] [--plot F]
   bitflight perf --compare [--json] [--plot F]        (our design against FlightLLM on the U280)
+  bitflight perf --program PROG.bin --config C [--json] (event-level: six queues, tokens)
 Conventions are in docs/perf.md.
 """
 from __future__ import annotations
@@ -36,6 +37,8 @@ def register(subparsers) -> None:
     p.add_argument("--reproduce", choices=REPRODUCTIONS, help="compare with published numbers")
     p.add_argument("--compare", action="store_true",
                    help="our BitMoD design against FlightLLM on the U280 (LLaMA-2-7B decode)")
+    p.add_argument("--program", metavar="FILE",
+                   help="event-level timing of a compiled program file on --config")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--plot", metavar="FILE", help="write a plot (PNG/PDF/SVG) to FILE")
     p.set_defaults(func=handler)
@@ -46,6 +49,8 @@ def handler(args) -> int:
         return _reproduce(args)
     if args.compare:
         return _compare(args)
+    if args.program:
+        return _program(args)
     if not args.model or not (args.config or args.device):
         raise ValueError("give --model and --config (or --device), or --reproduce / --compare")
     args.attention = args.attention or "exact"
@@ -81,6 +86,29 @@ def _compare(args) -> int:
                       "clock/HBM/buffers")
     print(json.dumps([r.to_dict() for r in rows], indent=1) if args.json
           else compare.markdown(rows))
+    return 0
+
+
+def _program(args) -> int:
+    from .. import config
+    from ..compiler.encoding import decode_program
+    from ..compiler.progfile import read_bytes
+    from ..sim.perf.events import simulate
+    if not args.config:
+        raise ValueError("--program needs --config")
+    cfg = config.load(args.config)
+    timing = simulate(decode_program(read_bytes(args.program, "program")), cfg)
+    if args.json:
+        print(json.dumps(timing.to_dict(), indent=1))
+        return 0
+    print(f"{args.program} on {cfg.name}: {len(timing.events)} instructions, "
+          f"{timing.cycles:.0f} cycles, {timing.seconds * 1e6:.2f} us")
+    for q, u in timing.utilization().items():
+        print(f"  {q:5s} busy {timing.busy()[q]:12.0f} cycles  {u:6.1%}")
+    for ch, nbytes in timing.bytes_per_channel().items():
+        print(f"  HBM channel {ch:2d}: {nbytes} bytes")
+    for layer, (a, b) in timing.layers.items():
+        print(f"  layer {layer:3d}: {b - a:12.0f} cycles")
     return 0
 
 

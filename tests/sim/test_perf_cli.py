@@ -57,3 +57,18 @@ def test_errors_are_one_line(capsys, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("bitflight perf: error: ") and message in err and "\n" not in err
+
+
+def test_program_file_event_timing(tmp_path, capsys):
+    from bitflight.compiler import encoding, isa
+    from bitflight.compiler.isa import Buf, DType, Engine
+    prog = [isa.make("LD", buf=Buf.WGT, channel=0, length=320, release=["MV"]),
+            isa.make("MV", engine=Engine.DENSE, a_dt=DType.INT8, b_dt=DType.INT8,
+                     o_dt=DType.INT32, m=1, n=4, k=64, b_lines=16, wait=["LD"])]
+    path = tmp_path / "p.bin"
+    path.write_bytes(encoding.encode_program(prog))
+    assert main(["perf", "--program", str(path), "--config", "tiny", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["cycles"] == 18 and out["hbm_bytes_per_channel"] == {"0": 320}
+    assert main(["perf", "--program", str(tmp_path / "none.bin"), "--config", "tiny"]) == 2
+    assert "program not found" in capsys.readouterr().err
