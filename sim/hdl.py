@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -211,6 +212,13 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
+def _last_error(log_text: str) -> str:
+    """The last 'SomethingError: ...' line of a simulator log (a Python traceback's verdict)."""
+    errors = [line.strip() for line in log_text.splitlines()
+              if re.match(r"\s*[\w.]*(Error|Exception)\b.*:", line)]
+    return errors[-1] if errors else "see the simulator output"
+
+
 def failures(results_xml: Path) -> list[str]:
     """'module.test: message' for every failed or errored test case in a cocotb results file."""
     out = []
@@ -230,7 +238,8 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
     ``env`` reaches the cocotb module as environment variables (values are str()-ed). Raises
     AssertionError with each failing cocotb test's message; returns the waveform path when
     ``waves`` is set (default ``<build folder>/waves/<module>[-<testcase>].<fmt>``), else None.
-    The simulator's output goes to stdout (pytest shows it for a failing test) or to ``log``.
+    The simulator's output goes to ``log`` when given, else it is echoed to stdout afterwards
+    (pytest shows it for a failing test); a run that dies early quotes its last error line.
     """
     from cocotb_tools.runner import get_runner
     test_dir = Path(test_dir).resolve()
@@ -247,6 +256,7 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
         test_args = ["--trace-file", str(wave_file.resolve())]
     with tempfile.TemporaryDirectory(prefix="bitflight-cocotb-") as tmp:
         results = Path(tmp) / "results.xml"
+        log_path = Path(log) if log is not None else Path(tmp) / "sim.log"
         sys.path.insert(0, str(test_dir))  # the runner hands sys.path to the simulator as PYTHONPATH
         # The runner lets os.environ override its extra_env, so env goes through os.environ.
         saved_env = {name: os.environ.get(name) for name in (env or {})}
@@ -256,7 +266,7 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
                 test_module=test_module, hdl_toplevel=build.top, hdl_toplevel_lang="verilog",
                 build_dir=build.directory,
                 test_dir=tmp, testcase=testcase, waves=bool(waves),
-                test_args=test_args, results_xml=str(results), seed=seed, log_file=log)
+                test_args=test_args, results_xml=str(results), seed=seed, log_file=log_path)
             exit_status = None
         except SystemExit as exc:  # the runner exits instead of raising when a test fails
             exit_status = exc.code
@@ -269,14 +279,17 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+        log_text = log_path.read_text(errors="replace") if log_path.is_file() else ""
+        if log is None:
+            sys.stdout.write(log_text)
         if not results.is_file():
             raise AssertionError(f"cocotb run of {test_module} on {build.top} ended without "
-                                 f"results (exit {exit_status}); see the simulator output")
+                                 f"results (exit {exit_status}): {_last_error(log_text)}")
         failed = failures(results)
         if failed:
             raise AssertionError("; ".join(failed))
         if exit_status not in (None, 0):
-            raise AssertionError(f"simulator exited with {exit_status}; see the simulator output")
+            raise AssertionError(f"simulator exited with {exit_status}: {_last_error(log_text)}")
         if not ET.parse(results).getroot().findall(".//testcase"):
             raise AssertionError(f"cocotb module {test_module} ran no test"
                                  + (f" matching '{testcase}'" if testcase else ""))

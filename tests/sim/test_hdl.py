@@ -122,3 +122,10 @@ def test_env_overrides_the_callers_environment_and_is_restored(counter_build, mo
     hdl.run(counter_build, "cocotb_counter", test_dir=HERE, testcase="test_counts",
             env={"EXPECT_OFFSET": 0, "COUNT_CYCLES": 9})
     assert os.environ["EXPECT_OFFSET"] == "7" and "COUNT_CYCLES" not in os.environ
+
+
+def test_a_cocotb_module_that_fails_to_import_quotes_the_error(counter_build, tmp_path):
+    (tmp_path / "cocotb_broken.py").write_text("import cocotb\nimport no_such_module_xyz\n")
+    with pytest.raises(AssertionError, match=r"ended without results.*"
+                                             r"ModuleNotFoundError: No module named 'no_such_module_xyz'"):
+        hdl.run(counter_build, "cocotb_broken", test_dir=tmp_path)
