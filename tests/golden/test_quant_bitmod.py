@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bitflight.golden import quant
+from bitflight.golden import formats, quant
 
 E2M1 = [-12, -8, -6, -4, -3, -2, -1, 0, 1, 2, 3, 4, 6, 8, 12]
 REF_LEVELS = {  # integer-scaled levels per candidate, in the order ER_POS, ER_NEG, EA_POS, EA_NEG
@@ -218,3 +218,29 @@ def test_int_mode_keeps_selection_and_reconstructs(bits):
     q = np.clip(np.rint(fp.scales / row.astype(np.float64)[:, None]), 1, 255)
     assert np.array_equal(hw.int_scales, q.astype(np.uint8))
     assert np.array_equal(hw.scales, (q * row.astype(np.float64)[:, None]).astype(np.float32))
+    # codes are re-rounded with the applied scale: the nearest level (ties down) of w / scale
+    eff = q * row.astype(np.float64)[:, None]
+    w64 = w.double().numpy()
+    for r in range(8):
+        for g in range(4):
+            fmt = formats.get(formats.BITMOD_CANDIDATES[bits][hw.dtype_ids[r, g]])
+            x = w64[r, 128 * g:128 * (g + 1)] / eff[r, g]
+            assert np.array_equal(hw.codes[r, 128 * g:128 * (g + 1)], fmt.round_to_grid(x))
+
+
+@pytest.mark.parametrize("bits", [3, 4])
+def test_int_mode_rerounding_never_worse_than_fp16_codes(bits):
+    # The documented choice: with the scale the hardware applies, re-rounded codes are the
+    # nearest levels, so no element gets worse than keeping the codes chosen for the fp16 scale.
+    rng = np.random.default_rng(bits + 20)
+    w = torch.tensor(rng.standard_t(4, (16, 512)) * 0.02, dtype=torch.float32)
+    fp = quant.quantize(w, "bitmod", bits)
+    hw = quant.quantize(w, "bitmod", bits, scale_mode="int")
+    g = np.arange(512) // 128
+    s = hw.scales[:, g].astype(np.float64)
+    old = fp.dequantize().double().numpy() / fp.scales[:, g].astype(np.float64) * s
+    new = hw.dequantize().double().numpy()
+    w64 = w.double().numpy()
+    assert (np.abs(w64 - new) <= np.abs(w64 - old) + 1e-12).all()
+    assert ((w64 - new) ** 2).mean() < ((w64 - old) ** 2).mean()
+
