@@ -94,10 +94,13 @@ class ChainGeometry:
         lane fits 18 bits and decodes exactly (golden.dsp_packing).
         """
         oau = set(self.oau_groups)
+        exact = dsp_packing.max_exact_products(max(self.weight_bits))
         out = []
         for j, end in enumerate(self.result_groups(n)):
             start = self.result_groups(n)[j - 1] if j else None
-            cuts = [g - 1 for g in sorted(oau) if (start is None or g - 1 > start) and g - 1 < end]
+            long = (end - (-1 if start is None else start)) * self.group > exact
+            cuts = [g - 1 for g in sorted(oau)
+                    if long and (start is None or g - 1 > start) and g - 1 < end]
             bounds = [start, *cuts, end]
             out.append(tuple((hi, lo) for lo, hi in zip(bounds, bounds[1:])))
         return tuple(out)
