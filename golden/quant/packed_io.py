@@ -66,6 +66,10 @@ def unpack(data: bytes) -> QuantizedWeight:
         scales = scales.reshape(n, ng)
     if f["zp_bits"]:
         zero_points = np.frombuffer(zp_b, dtype=np.uint8).reshape(n, ng).copy()
+        if zero_points.size and int(zero_points.max()) >= 1 << b:
+            raise ValueError(f"packed weight: zero point {int(zero_points.max())} exceeds {b} bits")
+    if not np.all(np.isfinite(scales)) or np.any(scales < 0):
+        raise ValueError("packed weight: a scale is negative, infinite or NaN")
     qw = QuantizedWeight(scheme.name, b, (n, k), g, codes.astype(np.uint16), tuple(names),
                          ids.astype(np.uint8), scales.astype(np.float32), mode, int_scales,
                          row_scales, zero_points)

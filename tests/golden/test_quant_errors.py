@@ -74,6 +74,21 @@ def test_unpack_rejects_malformed(blob, mutate, match):
         quant.QuantizedWeight.unpack(mutate(blob))
 
 
+def test_unpack_rejects_bad_scale_and_code():
+    import zlib
+    blob = bytearray(quant.quantize(W, "int_sym", 4).pack())
+    off_scales = int.from_bytes(blob[40:44], "little")
+    blob[off_scales:off_scales + 2] = bytes([0x00, 0x7C])            # fp16 +inf
+    blob[56:60] = zlib.crc32(bytes(blob[64:])).to_bytes(4, "little")
+    with pytest.raises(ValueError, match="scale is negative, infinite or NaN"):
+        quant.QuantizedWeight.unpack(bytes(blob))
+    blob = bytearray(quant.quantize(W, "int_sym", 4).pack())
+    blob[64] = 0x08                                                   # int4 code -8 is unused
+    blob[56:60] = zlib.crc32(bytes(blob[64:])).to_bytes(4, "little")
+    with pytest.raises(ValueError, match=r"code 0x8 at \(0, 0\) is unused in int4"):
+        quant.QuantizedWeight.unpack(bytes(blob))
+
+
 def test_unpack_rejects_non_bytes():
     with pytest.raises(ValueError, match=r"^data: expected bytes"):
         quant.QuantizedWeight.unpack("BFQW")
