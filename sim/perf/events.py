@@ -136,3 +136,18 @@ def _layers(instrs: Sequence[isa.Instr], events: list[Event]) -> dict[int, tuple
     for n, (t, layer) in enumerate(marks):
         out[layer] = (t, marks[n + 1][0] if n + 1 < len(marks) else end)
     return out
+
+
+def simulate_segments(segments: Sequence[tuple[str, Sequence[isa.Instr]]],
+                      cfg: Config) -> tuple[ProgramTiming, list[tuple[str, float, float]]]:
+    """Time a program given as the compiler's labelled segments; also return each segment's
+    (label, first start, last end) -- the per-layer breakdown of a compiled step."""
+    instrs = [i for _, seg in segments for i in seg]
+    timing = simulate(instrs, cfg)
+    spans, at = [], 0
+    for label, seg in segments:
+        evs = timing.events[at:at + len(seg)]
+        if evs:
+            spans.append((label, min(e.start for e in evs), max(e.end for e in evs)))
+        at += len(seg)
+    return timing, spans
