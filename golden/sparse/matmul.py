@@ -47,8 +47,8 @@ def matmul(sp: NMSparse, x_int8, method: str = "auto") -> np.ndarray:
     n_out, k = sp.shape
     x = _activations(x_int8, k)
     if method == "scatter" or (method == "auto" and x.shape[0] > 4):
-        dense = sp.to_dense().to(torch.float64)
-        out = (torch.from_numpy(x).to(torch.float64) @ dense.T).numpy().astype(np.int64)
+        out = x.astype(np.float64) @ sp.dense_array.astype(np.float64).T
+        out = out.astype(np.int64)
         return _to_int32(out, k)
     out = np.zeros((x.shape[0], n_out), dtype=np.int64)
     kb_base = (np.arange(k // sp.m, dtype=np.int64) * sp.m)[:, None]

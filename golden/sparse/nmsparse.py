@@ -16,6 +16,7 @@ matrices may carry per-row ``scales`` (float32): real weight = value * scales[ro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -172,7 +173,15 @@ class NMSparse:
 
         Integer matrices give their raw integer values, not ``value * scale``; see ``dequantize``.
         """
-        return torch.from_numpy(self._scatter(self.values))
+        return torch.from_numpy(self.dense_array.copy())
+
+    @cached_property
+    def dense_array(self) -> np.ndarray:
+        """Read-only numpy ``[n_out, k]`` of the stored values, computed once (1 byte per weight
+        for integer matrices); ``matmul`` uses it for many tokens."""
+        dense = self._scatter(self.values)
+        dense.setflags(write=False)
+        return dense
 
     def dequantize(self) -> torch.Tensor:
         """Float32 dense weights: ``value * scales[row]`` (scale 1 if the matrix has none)."""
