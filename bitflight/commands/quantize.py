@@ -58,13 +58,13 @@ def run(args) -> int:
     schemes = _schemes(args.scheme)
     if args.output and len(schemes) > 1:
         raise ValueError("-o: give a single --scheme to write a packed result")
+    if "mx" in schemes and args.scale_mode == "int":
+        raise ValueError("--scale-mode: mx stores E8M0 block scales, not 'int'")
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
     blobs, results = {}, []
     for name, w in tqdm(tensors.items(), disable=len(tensors) < 4, desc="quantize", unit="tensor"):
         for scheme in schemes:
             mode = "e8m0" if scheme == "mx" else args.scale_mode
-            if scheme == "mx" and args.scale_mode == "int":
-                raise ValueError("--scale-mode: mx stores E8M0 block scales, not 'int'")
             try:
                 qw = quant.quantize(w, scheme, args.bits, group_size=args.group_size,
                                     scale_mode=mode, pad=args.pad)
