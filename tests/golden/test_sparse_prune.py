@@ -220,3 +220,19 @@ def test_half_precision_input_and_container_is_frozen():
 
 def reference_tensor(w: torch.Tensor, block_n):
     return torch.from_numpy(reference_prune(w.numpy(), block_n))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 4), st.sampled_from([(2, 4, 8, 16), (0, 4, 16), (1, 2),
+                                                               (8, 16), (0, 16)]),
+       st.floats(0, 1), st.integers(0, 2**32 - 1))
+def test_density_invariants(br, kb, options, frac, seed):
+    lo, hi = options[0] / 16, options[-1] / 16
+    target = lo + frac * (hi - lo)
+    w = np.random.default_rng(seed).standard_normal((16 * br, 16 * kb)).astype(np.float32)
+    sp = sparse.prune_nm(w, density=target, n_options=options)
+    steps = np.diff(options) * 16
+    assert sp.density >= target - 1e-12
+    assert (sp.density - target) * w.size < steps.max()
+    assert set(np.unique(sp.block_n)) <= set(options)
+    assert np.array_equal(sp.to_dense().numpy(), reference_prune(w, sp.block_n))
