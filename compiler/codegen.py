@@ -40,6 +40,8 @@ class Home:
     pitch: int = 0
     rel: bool = False              # HBM rows start at pos0 (KV cache rows of this step)
     owner: str = "fixed"           # "arena" / "scratch": freed after the last use
+    scale_channel: int = 0         # int8 KV cache: float32 scales [rows, cols / head_dim]
+    scale_addr: int = 0
 
     @property
     def on_chip(self) -> bool:
@@ -175,6 +177,15 @@ class Step:
                   hbm_addr=home.addr + r0 * home.pitch + c0 * eb, length=cols * eb,
                   count1=rows, stride1=home.pitch, rel=int(home.rel))
         return tmp, True
+
+    def source(self, home: Home, r0: int, rows: int) -> tuple[Buf, int, bool]:
+        """(buffer, line, is_temp) of whole rows for a reader that accepts any buffer (SFU,
+        DMA): on-chip values are read in place, HBM rows are loaded into ACT."""
+        if home.on_chip:
+            offset = r0 * home.row_bytes()
+            return home.buf, home.line + offset // LINE_BYTES, False
+        line, _ = self.load(home, r0, rows, Buf.ACT)
+        return Buf.ACT, line, True
 
     def store(self, home: Home, r0: int, rows: int, buf: Buf, line: int, c0: int = 0,
               cols: int | None = None) -> None:

@@ -12,7 +12,8 @@ Operand sizes (bytes):
 * element types: :data:`DTYPE_BITS`; a block of ``count`` elements takes
   ``ceil(count * bits / 8)`` bytes (sub-byte types are packed densely along rows);
 * MM/MV: A = ``m*k`` of ``a_dt`` in ACT (plus ``4*m`` bytes of float32 row scales in BIAS at ``s_addr``
-  when A is INT8); B = ``b_lines`` lines in WGT (a packed weight tile carries its own metadata);
+  when A is INT8); B = ``b_lines`` lines in WGT (a packed weight tile carries its own metadata;
+  INT8 K/V rows of attention, ``skip_pad`` set, come with float32 row scales at ``t_addr`` in META);
   O = ``m*n`` of ``o_dt`` in OUT (read as well when ``acc``);
 * MISC: A = ``rows*cols`` of ``dt_in``; B: see :func:`misc_b_bytes`; O = ``rows*cols`` of
   ``dt_out`` (softmax/norm/rope/add... keep the shape).
@@ -108,6 +109,8 @@ def accesses(instr: isa.Instr, pos0: int | None = None,
             reads.append(out)
         if instr["a_dt"] == DType.INT8:
             reads.append(_buf(Buf.BIAS, instr["s_addr"], 4 * m))
+        if instr["b_dt"] == DType.INT8 and instr["skip_pad"]:       # int8 K/V rows
+            reads.append(_buf(Buf.META, instr["t_addr"], 4 * (k if instr["b_trans"] else n)))
         return reads, [out]
     rows, cols = instr["rows"], instr["cols"]
     reads = [_buf(instr["a_buf"], instr["a_addr"], nbytes(instr["dt_in"], rows * cols))]

@@ -175,6 +175,7 @@ _ENGINE = (
     Field("b_lines", 20, "size of B in lines"),
     Field("o_addr", 20, "result in OUT, row-major [m, n] (lines)"),
     Field("s_addr", 20, "float32 per-row scales of an INT8 A in BIAS (lines)"),
+    Field("t_addr", 20, "float32 per-row scales of INT8 K/V rows in B, in META (lines)"),
     Field("acc", 1, "1: add into the existing result (k split over tiles)"),
     Field("b_trans", 1, "1: B is stored [k, n] (e.g. V cache); 0: [n, k]"),
     Field("skip_pad", 1, "1: KV positions >= pos0 + ntok are padding and skipped (attention)"),

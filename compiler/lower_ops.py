@@ -52,7 +52,8 @@ def _output_home(step: Step, op: Op, cols: int, chip_buf: Buf) -> Home:
         step.homes[op.output] = home
         return home
     users = _users(step, op.output)
-    if step.mode == "prefill" and len(users) == 1 and users[0].kind == "kv_append":
+    if step.mode == "prefill" and len(users) == 1 and users[0].kind == "kv_append" \
+            and layout.kv_dtype == DType.FP16:
         a = users[0].attrs
         region = layout.regions[f"kv.{a['layer']}.{a['which']}"]
         home = Home(cols, layout.kv_dtype, channel=region.channel, addr=region.addr,
@@ -84,12 +85,10 @@ def _rowwise(step: Step, op: Op, misc: MiscOp, inputs: list[Home], cols: int,
         temps = []
         srcs = []
         for home in inputs:
-            if home.on_chip:
-                srcs.append((home.buf, home.line))
-            else:
-                line, _ = step.load(home, r0, n, Buf.ACT)
-                srcs.append((Buf.ACT, line))
-                temps.append((Buf.ACT, line))
+            buf, line, temp = step.source(home, r0, n)
+            srcs.append((buf, line))
+            if temp:
+                temps.append((buf, line))
         if param is not None:
             buf, line, temp = param(r0, n)
             srcs.append((buf, line))
@@ -145,22 +144,43 @@ def _lower_rope(step: Step, op: Op) -> None:
 
 
 def _lower_kv_append(step: Step, op: Op) -> None:
+    """Append this step's K or V rows to the layer's cache (rows from pos0). An fp16 cache in
+    prefill was already written by the producer (its home is the cache); an int8 cache stores
+    per-(token, head) INT8 codes and their float32 scales (REQUANT, as golden kv_int8)."""
     x = step.homes[op.inputs[0]]
     a = op.attrs
-    region = step.model.layout.regions[f"kv.{a['layer']}.{a['which']}"]
-    dt = step.model.layout.kv_dtype
-    pitch = nbytes(dt, x.cols)
-    cache = Home(x.cols, dt, channel=region.channel, addr=region.addr, pitch=pitch, rel=True)
-    if not (x.channel == cache.channel and x.addr == cache.addr and not x.on_chip):
-        if dt != DType.FP16:
-            raise CompileError(f"node '{op.node}': an int8 KV cache is not lowered yet")
+    layout = step.model.layout
+    region = layout.regions[f"kv.{a['layer']}.{a['which']}"]
+    dt, cols = layout.kv_dtype, x.cols
+    pitch = nbytes(dt, cols)
+    cache = Home(cols, dt, channel=region.channel, addr=region.addr, pitch=pitch, rel=True)
+    result = Home(cols, dt, channel=region.channel, addr=region.addr, pitch=pitch)
+    if dt == DType.INT8:
+        d = step.graph.dims.head_dim
+        kvh = cols // d
+        scale = layout.regions[f"kv.{a['layer']}.{a['which']}.scale"]
+        scales = Home(kvh, DType.FP32, channel=scale.channel, addr=scale.addr, pitch=4 * kvh,
+                      rel=True)
+        result.scale_channel, result.scale_addr = scale.channel, scale.addr
+        rows = 1 if step.mode == "decode" else _misc_rows(step, 2, cols)
+        for r0, n in step.row_tiles(rows):
+            src, line, temp = step.source(x, r0, n)
+            q8 = step.alloc(Buf.ACT, n * cols, "INT8 K/V rows")
+            sl = step.alloc(Buf.BIAS, 4 * n * kvh, "K/V scales")
+            step.emit("MISC", op=MiscOp.REQUANT, dt_in=DType.FP16, dt_out=DType.INT8,
+                      a_buf=src, a_addr=line, b_buf=Buf.BIAS,
+                      b_addr=sl, o_buf=Buf.ACT, o_addr=q8, rows=n * kvh, cols=d)
+            step.store(cache, r0, n, Buf.ACT, q8)
+            step.store(scales, r0, n, Buf.BIAS, sl)
+            for buf, ln in ((Buf.ACT, q8), (Buf.BIAS, sl)) + (((Buf.ACT, line),) if temp else ()):
+                step.free(buf, ln)
+    elif not (x.channel == cache.channel and x.addr == cache.addr and not x.on_chip):
         for r0, n in step.row_tiles(1 if step.mode == "decode" else step.T):
-            line, temp = step.load(x, r0, n, Buf.ACT)
-            step.store(cache, r0, n, Buf.ACT, line)
+            src, line, temp = step.source(x, r0, n)
+            step.store(cache, r0, n, src, line)
             if temp:
                 step.free(Buf.ACT, line)
-    step.homes[op.output] = Home(x.cols, dt, channel=region.channel, addr=region.addr,
-                                 pitch=pitch)
+    step.homes[op.output] = result
 
 
 def _lower_linear(step: Step, op: Op) -> None:

@@ -89,6 +89,9 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
         for which in ("k", "v"):
             name = f"kv.{layer}.{which}"
             regions[name] = hbm.alloc(name, eb * max_pos * dims.kv_dim)
+            if kv_dtype == DType.INT8:
+                regions[name + ".scale"] = hbm.alloc(name + ".scale",
+                                                     4 * max_pos * dims.kv_heads)
     packer = WeightPacking(policy.engine)
     tiles: dict[str, list[tuple[HbmRegion, int]]] = {}
     for index, (name, plan) in enumerate(plans.items()):

@@ -5,7 +5,8 @@
   int64 product of the golden integer levels, N:M by ``golden.sparse.matmul``) then
   ``golden.ops.requantize`` with the activation scales written by REQUANT.
 * MM/MV with fp16 A and fp16 B (attention): the fp16 score / value products exactly as
-  ``golden.ops.attention_fp16`` writes them (see :func:`_fp16_product`).
+  ``golden.ops.attention_fp16`` writes them (see :func:`_fp16_product`); with an INT8 K/V cache
+  the products of ``golden.ops.attention_int8`` (:func:`_attention_int8`).
 * MISC: ``golden.ops`` rmsnorm_fp16, softmax_fp16, rope_fp16, add_fp16, swiglu_fp16,
   quantize_per_token; COPY moves bytes.
 Weight tiles are unpacked with ``compiler.passes.packing.unpack_tile`` (golden unpackers).
@@ -13,6 +14,7 @@ Weight tiles are unpacked with ``compiler.passes.packing.unpack_tile`` (golden u
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import torch
@@ -81,7 +83,8 @@ def _int_linear(m: Machine, instr: isa.Instr, q: torch.Tensor, w, what: str) -> 
         acc = torch.from_numpy(sparse.matmul(w, q.numpy()).astype(np.int64))[..., None]
         scales = torch.from_numpy(np.array(w.scales, dtype=np.float32))[:, None]
     else:
-        from ...golden.ops.int_linear import integer_levels
+        # integer_levels lives next to golden's int_linear (whatever that module is called)
+        integer_levels = sys.modules[ops.int_linear.__module__].integer_levels
         g = w.group_size
         levels = integer_levels(w).reshape(w.shape[0], -1, g)
         acc = torch.from_numpy(np.einsum("tgk,ngk->tng", q.numpy().astype(np.int64)
@@ -97,12 +100,40 @@ def _fp16_product(a: torch.Tensor, b: torch.Tensor, qk_dim: int) -> torch.Tensor
     return ops.to_fp16(prod / math.sqrt(qk_dim) if qk_dim else prod)
 
 
+def _kv_int8(m: Machine, instr: isa.Instr, rows: int, cols: int, valid: int, what: str):
+    """INT8 K/V rows of the cache (codes x stored scale, ``golden.ops.kv_int8``'s values),
+    requantized per row as ``golden.ops.attention_int8`` does: (codes, float32 scales)."""
+    codes = _read(m, Buf.WGT, instr["b_addr"], DType.INT8, (rows, cols), what)[:valid]
+    scales = _read(m, Buf.META, instr["t_addr"], DType.FP32, (rows, 1), what)[:valid]
+    return ops.quantize_per_token(ops.dequantize_per_token(codes, scales))
+
+
+def _attention_int8(m: Machine, instr: isa.Instr, a: torch.Tensor, valid: int,
+                    what: str) -> torch.Tensor:
+    """The two INT8 products of ``golden.ops.attention_int8`` (same float64 expressions)."""
+    rows, n, k = instr["m"], instr["n"], instr["k"]
+    out = torch.zeros(rows, n, dtype=torch.float16)
+    if not instr["b_trans"]:                      # scores: q8 . k8^T * s_q * s_k / sqrt(d)
+        nn = min(n, valid)
+        k8, sk = _kv_int8(m, instr, n, k, nn, what)
+        sq = _read(m, Buf.BIAS, instr["s_addr"], DType.FP32, (rows, 1), what)
+        acc = torch.matmul(a.double(), k8.double().T)
+        out[:, :nn] = ops.to_fp16(acc * sq.double() * sk.double().T / math.sqrt(instr["qk_dim"]))
+        return out
+    kk = min(k, valid)                            # values: fold s_v into p, requantize, p8 . v8
+    v8, sv = _kv_int8(m, instr, k, n, kk, what)
+    p8, sp = ops.quantize_per_token(a[:, :kk].float() * sv.T)
+    return ops.to_fp16(torch.matmul(p8.double(), v8.double()) * sp.double())
+
+
 def _matmul(m: Machine, instr: isa.Instr, index: int) -> None:
     what = f"#{index} {instr.kind}"
     rows, n, k = instr["m"], instr["n"], instr["k"]
     a = _read(m, Buf.ACT, instr["a_addr"], instr["a_dt"], (rows, k), what)
     valid = m.pos0 + m.ntok
-    if instr["b_dt"] == DType.FP16 and instr["a_dt"] == DType.FP16 and instr["engine"] == \
+    if instr["b_dt"] == DType.INT8 and instr["skip_pad"]:
+        out = _attention_int8(m, instr, a, valid, what)
+    elif instr["b_dt"] == DType.FP16 and instr["a_dt"] == DType.FP16 and instr["engine"] == \
             Engine.DENSE:
         if instr["b_trans"]:
             b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (k, n), what)
