@@ -61,9 +61,14 @@ def _grid_quantize(names: Callable[[int], tuple[str, ...]]):
     return run
 
 
+def _scaled(w64: np.ndarray, real_scale: np.ndarray) -> np.ndarray:
+    """w / scale per group in float64; a group with scale 0 (see search.py) maps to 0."""
+    return np.divide(w64, real_scale[..., None], out=np.zeros_like(w64),
+                     where=real_scale[..., None] > 0)
+
+
 def _grid_recode(w64, ids, real_scale, valid, bits, names):
-    x = np.divide(w64, real_scale[..., None], out=np.zeros_like(w64),
-                  where=real_scale[..., None] > 0)
+    x = _scaled(w64, real_scale)
     codes = np.zeros(w64.shape, dtype=np.uint16)
     for dtype_id, name in enumerate(names(bits)):
         sel = ids == dtype_id
@@ -84,8 +89,7 @@ def _int_sym_quantize(w: torch.Tensor, bits: int, valid: np.ndarray) -> Raw:
 
 def _int_sym_recode(w64, ids, real_scale, valid, bits):
     qmax = (1 << (bits - 1)) - 1
-    x = np.divide(w64, real_scale[..., None], out=np.zeros_like(w64),
-                  where=real_scale[..., None] > 0)
+    x = _scaled(w64, real_scale)
     return fmts.get(f"int{bits}").encode(np.clip(np.rint(x), -qmax, qmax)), None
 
 
