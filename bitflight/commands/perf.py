@@ -26,8 +26,9 @@ def register(subparsers) -> None:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--config", help="accelerator config name or YAML path")
     target.add_argument("--device", help="roofline-only device (configs/devices), e.g. a6000")
-    p.add_argument("--policy", help="perf policy preset or YAML (default: bitmod-w4 on a "
-                   "BitMoD engine, flightllm on a CSD engine)")
+    p.add_argument("--policy", help="a project policy (configs/policies, as bitflight compile), "
+                   "a perf preset, or a YAML path (default: preset bitmod-w4-g128 on a BitMoD "
+                   "engine, flightllm-int4 on a CSD engine)")
     p.add_argument("--prompt-len", type=int, default=128, help="prompt tokens (default 128)")
     p.add_argument("--gen-len", type=int, default=128, help="decode steps (default 128)")
     p.add_argument("--attention", choices=("exact", "bitmod-hpca"),
@@ -114,7 +115,7 @@ def _program(args) -> int:
 
 def _default_policy(cfg):
     from ..sim.perf.policy import PRESETS
-    return PRESETS["bitmod-w4" if cfg.bitmod is not None else "flightllm"]
+    return PRESETS["bitmod-w4-g128" if cfg.bitmod is not None else "flightllm-int4"]
 
 
 def _analyze(args) -> int:
@@ -125,7 +126,7 @@ def _analyze(args) -> int:
     from ..sim.perf.policy import load_policy
     from ..sim.perf.workload import decode_step, prefill
     shape, cfg = load_shape(args.model), config.load(args.config)
-    policy = load_policy(args.policy) if args.policy else _default_policy(cfg)
+    policy = load_policy(args.policy, shape) if args.policy else _default_policy(cfg)
     run = analyze(shape, cfg, policy, args.prompt_len, args.gen_len, args.attention,
                   progress=args.gen_len >= 256)
     passes = [prefill(shape, args.prompt_len, args.attention)]
@@ -157,7 +158,7 @@ def _device_roofline(args) -> int:
     from ..sim.perf.policy import load_policy
     from ..sim.perf.workload import decode_step, prefill
     shape, device = load_shape(args.model), load_device(args.device)
-    policy = load_policy(args.policy or "fp16")
+    policy = load_policy(args.policy or "fp16", shape)
     roof = roofline.device_roof(device, args.dtype)
     passes = [prefill(shape, args.prompt_len, args.attention)]
     if args.gen_len:

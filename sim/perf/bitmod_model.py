@@ -39,10 +39,10 @@ def cycles_per_weight(cfg: Config, policy: PerfPolicy, op: MatMul) -> int:
     eng = _require(cfg)
     if not eng.bit_serial:
         return 1
-    slots = policy.term_slots
+    slots = policy.term_slots_of(op)
     if slots is None:
-        raise ValueError(f"policy '{policy.name}': scheme {policy.scheme} has no bit-serial "
-                         "term slots; set cycles_per_weight")
+        raise ValueError(f"policy '{policy.name}': {op.name} ({policy.numerics_of(op).scheme}) "
+                         "has no bit-serial term slots; set cycles_per_weight")
     if op.kind != "linear" and eng.kv_cycles is not None:
         return eng.kv_cycles
     return slots

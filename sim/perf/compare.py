@@ -18,9 +18,9 @@ from .workload import decode_step
 
 MODEL = "llama2-7b"
 KV_LEN = 512
-DESIGNS = (("FlightLLM (CSD, INT4)", "u280", "flightllm"),
-           ("BitMoD W4", "designs/u280-bitmod.yaml", "bitmod-w4"),
-           ("BitMoD W3", "designs/u280-bitmod.yaml", "bitmod-w3"),
+DESIGNS = (("FlightLLM (CSD, INT4)", "u280", "flightllm-int4"),
+           ("BitMoD W4", "designs/u280-bitmod.yaml", "bitmod-w4-g128"),
+           ("BitMoD W3", "designs/u280-bitmod.yaml", "bitmod-w3-g128"),
            ("BitMoD W3 + 8:16 projections", "designs/u280-bitmod.yaml", "bitmod-w3-nm8"),
            ("BitMoD W3 + 4:16 projections", "designs/u280-bitmod.yaml", "bitmod-w3-nm4"))
 

@@ -24,49 +24,42 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from ...golden import formats
+from ...golden.model_shapes import ModelShape
 from .workload import MatMul
 
 SPARSE_INDEX_BITS = 4           # golden.sparse packed layout: 4-bit in-block index per kept weight
 SPARSE_BLOCK = 16               # one descriptor byte per 16 x 16 block
 
 
-class PerfPolicy(BaseModel):
-    """Per-operation numerics for the performance model."""
+class WeightNumerics(BaseModel):
+    """How one weight matrix is stored and consumed."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1)
-    engine: Literal["bitmod", "csd"]
-    scheme: Literal["fp16", "bitmod", "int", "ant", "olive"] = "bitmod"
+    scheme: Literal["fp16", "bitmod", "int", "fp", "ant", "olive"] = "bitmod"
     bits: PositiveInt = 4
-    group_size: PositiveInt = 128
-    scale_mode: Literal["fp16", "int"] = "int"
+    group_size: PositiveInt | None = Field(128, description="None: one group per row")
+    scale_mode: Literal["fp16", "int", "e8m0"] = "int"
     weight_bits: float | None = Field(None, gt=0, description="stored bits per weight incl. "
                                       "metadata; None: from the golden packed layout")
     cycles_per_weight: PositiveInt | None = Field(None, description="None: the format's term slots")
-    density: dict[str, float] = Field(default_factory=dict,
-                                      description="op name (or 'projections') -> N/M kept fraction")
-    kv_bits: Literal[4, 8, 16] = 16
-    act_bits: Literal[8, 16] = 16
-    description: str = ""
 
     @model_validator(mode="after")
-    def _check(self) -> "PerfPolicy":
-        for op, d in self.density.items():
-            if not 0 < d <= 1:
-                raise ValueError(f"density.{op}: {d} is not in (0, 1]")
-        if self.scheme == "bitmod" and self.bits not in formats.BITMOD_CANDIDATES:
-            raise ValueError(f"bits: BitMoD has no {self.bits}-bit datatypes (3 or 4)")
+    def _check_numerics(self):
+        if self.scheme in ("bitmod", "fp") and self.bits not in formats.BITMOD_CANDIDATES:
+            raise ValueError(f"bits: {self.scheme} has no {self.bits}-bit grids (3 or 4)")
         if self.weight_bits is None and self.scheme in ("ant", "olive"):
             raise ValueError(f"weight_bits is required for scheme {self.scheme}")
         return self
 
-    # -- per-format facts from golden/ --------------------------------------------------------
     @property
     def format_name(self) -> str:
+        """The golden.formats name whose term slots the bit-serial PE spends per weight."""
         if self.scheme == "fp16":
             return "fp16"
         if self.scheme == "bitmod":
             return formats.BITMOD_CANDIDATES[self.bits][0]
+        if self.scheme == "fp":
+            return "fp3" if self.bits == 3 else "fp4_e2m1"
         return f"int{self.bits}"
 
     @property
@@ -78,6 +71,47 @@ class PerfPolicy(BaseModel):
             return None
         return formats.get(self.format_name).term_slots
 
+    def dense_bytes(self, cin: int, cout: int) -> int:
+        if self.weight_bits is not None:
+            return math.ceil(cin * self.weight_bits / 8) * cout
+        if self.scheme == "fp16":
+            return 2 * cin * cout
+        group = self.group_size or cin
+        return _packed_bytes(cout, cin, group, self.bits, 2 if self.scheme == "bitmod" else 0,
+                             self.scale_mode)
+
+
+class PerfPolicy(WeightNumerics):
+    """Per-operation numerics for the performance model: the default weight numerics (the
+    inherited fields), per-op ``overrides``, N:M ``density`` and the KV / activation widths."""
+
+    name: str = Field(min_length=1)
+    engine: Literal["bitmod", "csd"]
+    overrides: dict[str, WeightNumerics] = Field(default_factory=dict,
+                                                 description="op name -> its weight numerics")
+    density: dict[str, float] = Field(default_factory=dict,
+                                      description="op name (or 'projections') -> N/M kept fraction")
+    kv_bits: Literal[4, 8, 16] = 16
+    act_bits: Literal[8, 16] = 16
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "PerfPolicy":
+        for op, d in self.density.items():
+            if not 0 < d <= 1:
+                raise ValueError(f"density.{op}: {d} is not in (0, 1]")
+        return self
+
+    @property
+    def default(self) -> WeightNumerics:
+        return WeightNumerics(**{k: getattr(self, k) for k in WeightNumerics.model_fields})
+
+    def numerics_of(self, op: MatMul) -> WeightNumerics:
+        return self.overrides.get(op.name) or self.default
+
+    def term_slots_of(self, op: MatMul) -> int | None:
+        return self.numerics_of(op).term_slots
+
     def density_of(self, op: MatMul) -> float:
         if op.kind != "linear":
             return 1.0
@@ -88,19 +122,11 @@ class PerfPolicy(BaseModel):
         return 1.0
 
     # -- bytes --------------------------------------------------------------------------------
-    def dense_weight_bytes(self, cin: int, cout: int) -> int:
-        if self.weight_bits is not None:
-            return math.ceil(cin * self.weight_bits / 8) * cout
-        if self.scheme == "fp16":
-            return 2 * cin * cout
-        return _packed_bytes(cout, cin, self.group_size, self.bits,
-                             2 if self.scheme == "bitmod" else 0, self.scale_mode)
-
     def weight_bytes(self, op: MatMul) -> float:
         """Bytes of one copy of ``op``'s stationary operand (weights or the K/V cache)."""
         if op.kind != "linear":
             return math.ceil(op.cin * self.kv_bits / 8) * op.cout * op.batch
-        dense = self.dense_weight_bytes(op.cin, op.cout)
+        dense = self.numerics_of(op).dense_bytes(op.cin, op.cout)
         d = self.density_of(op)
         if d == 1.0:
             return dense
@@ -122,9 +148,9 @@ def _packed_bytes(n: int, k: int, g: int, bits: int, id_bits: int, scale_mode: s
 PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
     PerfPolicy(name="fp16", engine="bitmod", scheme="fp16", bits=16, kv_bits=16,
                description="FP16 weights, activations and KV cache"),
-    PerfPolicy(name="bitmod-w4", engine="bitmod", bits=4, kv_bits=8,
+    PerfPolicy(name="bitmod-w4-g128", engine="bitmod", bits=4, kv_bits=8,
                description="BitMoD 4-bit mixed datatypes, g128, int8 scales; FP16 acts; int8 KV"),
-    PerfPolicy(name="bitmod-w3", engine="bitmod", bits=3, kv_bits=8,
+    PerfPolicy(name="bitmod-w3-g128", engine="bitmod", bits=3, kv_bits=8,
                description="BitMoD 3-bit mixed datatypes, g128, int8 scales; FP16 acts; int8 KV"),
     PerfPolicy(name="bitmod-w6", engine="bitmod", scheme="int", bits=6, kv_bits=8,
                description="INT6 on the BitMoD engine (the paper's lossless setting)"),
@@ -134,7 +160,7 @@ PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
     PerfPolicy(name="bitmod-w3-nm4", engine="bitmod", bits=3, kv_bits=8,
                density={"projections": 0.25},
                description="BitMoD W3 with 4:16 sparsity on every decoder projection"),
-    PerfPolicy(name="flightllm", engine="csd", scheme="int", bits=4, scale_mode="fp16",
+    PerfPolicy(name="flightllm-int4", engine="csd", scheme="int", bits=4, scale_mode="fp16",
                kv_bits=8, act_bits=8,
                description="FlightLLM: INT4 weights g128 fp16 scales, INT8 activations and KV"),
     PerfPolicy(name="flightllm-int8", engine="csd", scheme="int", bits=8, scale_mode="fp16",
@@ -142,15 +168,35 @@ PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
 )}
 
 
-def load_policy(name_or_path: str | Path) -> PerfPolicy:
-    """A preset name or a YAML file with :class:`PerfPolicy` keys (one-line errors)."""
+def load_policy(name_or_path: str | Path, shape: ModelShape | None = None) -> PerfPolicy:
+    """A perf preset, a project policy (``configs/policies`` name or a YAML with its schema,
+    read for the operations of ``shape``), or a YAML with :class:`PerfPolicy` keys.
+    Errors are one line naming the file and key."""
     text = str(name_or_path)
     if text in PRESETS:
         return PRESETS[text]
     path = Path(text)
-    if path.suffix not in (".yaml", ".yml") and not path.exists():
-        raise ValueError(f"unknown perf policy '{text}' (presets: {', '.join(PRESETS)}; "
-                         "or give a .yaml path)")
+    is_file = path.suffix in (".yaml", ".yml") or path.exists()
+    data = _read_yaml(path) if is_file else None
+    if data is None or "default" in data:          # the project's policy schema
+        from ...golden import policy as project
+        from .project_policy import from_project_policy
+        if not is_file and text not in project.available():
+            raise ValueError(f"unknown policy '{text}' (perf presets: {', '.join(PRESETS)}; "
+                             f"project policies: {', '.join(project.available())}; "
+                             "or give a .yaml path)")
+        if shape is None:
+            raise ValueError(f"policy '{text}': a project policy needs the model shape")
+        return from_project_policy(project.load_policy(name_or_path), shape)
+    try:
+        return PerfPolicy.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ValueError(f"{path}: {loc}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def _read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text())
     except OSError:
@@ -159,9 +205,4 @@ def load_policy(name_or_path: str | Path) -> PerfPolicy:
         raise ValueError(f"{path}: not valid YAML") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: (top level): expected a mapping of keys")
-    try:
-        return PerfPolicy.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ValueError(f"{path}: {loc}: {first['msg'].removeprefix('Value error, ')}") from None
+    return data

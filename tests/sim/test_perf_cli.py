@@ -21,7 +21,7 @@ def test_analyze_json_and_plot(tmp_path, capsys):
                  "--gen-len", "4", "--json", "--plot", str(plot)]) == 0
     out = json.loads(capsys.readouterr().out)
     s = out["summary"]
-    assert (s["policy"], s["engine"], s["gen_len"]) == ("flightllm", "csd", 4)
+    assert (s["policy"], s["engine"], s["gen_len"]) == ("flightllm-int4", "csd", 4)
     assert out["decode_last"]["kv_len"] == 20
     assert {pt["stage"] for pt in out["roofline"]} == {"prefill", "decode"}
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
@@ -72,3 +72,9 @@ def test_program_file_event_timing(tmp_path, capsys):
     assert out["cycles"] == 18 and out["hbm_bytes_per_channel"] == {"0": 320}
     assert main(["perf", "--program", str(tmp_path / "none.bin"), "--config", "tiny"]) == 2
     assert "program not found" in capsys.readouterr().err
+
+
+def test_project_policy_from_the_cli(capsys):
+    assert main(["perf", "--model", "smollm2-135m", "--config", "bitmod-asic", "--policy",
+                 "bitmod-w3", "--prompt-len", "8", "--gen-len", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["policy"] == "bitmod-w3"

@@ -36,8 +36,8 @@ def test_bitmod_decode_uses_decode_array():
     assert t.compute_cycles == 2 * math.ceil(9 / 4) * 1 * 2
 
 
-@pytest.mark.parametrize("policy, slots", [("bitmod-w3", 2), ("bitmod-w4", 2), ("bitmod-w6", 3),
-                                           ("fp16", None)])
+@pytest.mark.parametrize("policy, slots", [("bitmod-w3-g128", 2), ("bitmod-w4-g128", 2),
+                                           ("bitmod-w6", 3), ("fp16", None)])
 def test_cycles_per_weight_come_from_golden_term_slots(policy, slots):
     op = MatMul("x", "linear", 4, 16, 16)
     pol = PRESETS[policy]
@@ -53,8 +53,8 @@ def test_bit_parallel_baseline_and_kv_cycles():
     lin, att = MatMul("l", "linear", 4, 16, 16), MatMul("a", "attn_qk", 4, 16, 16)
     assert bitmod_model.cycles_per_weight(fp16, PRESETS["fp16"], lin) == 1
     asic = config.load("bitmod-asic")
-    assert bitmod_model.cycles_per_weight(asic, PRESETS["bitmod-w3"], att) == asic.bitmod.kv_cycles
-    assert bitmod_model.cycles_per_weight(asic, PRESETS["bitmod-w3"], lin) == 2
+    assert bitmod_model.cycles_per_weight(asic, PRESETS["bitmod-w3-g128"], att) == asic.bitmod.kv_cycles
+    assert bitmod_model.cycles_per_weight(asic, PRESETS["bitmod-w3-g128"], lin) == 2
 
 
 def test_refetch_rule_branches():
@@ -95,14 +95,14 @@ def test_csd_mm_parallelism_matches_artifact():
 def test_csd_decode_writes_only_new_kv():
     u = config.load("u280")
     k = MatMul("k_proj", "linear", 1, 4096, 4096, out_is_kv=True)
-    t = csd_model.time_matmul(k, u, PRESETS["flightllm"], "decode")
+    t = csd_model.time_matmul(k, u, PRESETS["flightllm-int4"], "decode")
     assert t.bytes_written == 4096                # one int8 K row
 
 
 def test_kv_efficiency_slows_only_cache_traffic():
     u = config.load("u280")
     att = MatMul("attn_qk", "attn_qk", 1, 128, 512, batch=32)
-    t = csd_model.time_matmul(att, u, PRESETS["flightllm"], "decode")
+    t = csd_model.time_matmul(att, u, PRESETS["flightllm-int4"], "decode")
     per_cycle = u.memory.bandwidth_gbps * 1e9 / u.clock_hz * u.memory.kv_efficiency
     assert t.memory_cycles == pytest.approx(32 * 128 * 512 / per_cycle)
 
@@ -111,4 +111,4 @@ def test_engine_missing_is_one_line_error():
     from bitflight.sim.perf.analyze import engine_for
     with pytest.raises(ValueError, match="needs a csd engine but config 'bitmod-asic' has only: "
                                          "bitmod"):
-        engine_for(config.load("bitmod-asic"), PRESETS["flightllm"])
+        engine_for(config.load("bitmod-asic"), PRESETS["flightllm-int4"])

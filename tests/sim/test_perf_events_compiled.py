@@ -40,7 +40,7 @@ def test_analytical_within_15_percent_of_event_model(target, mode, tokens):
     assert len(event.events) == len(instrs)
     p = (workload.decode_step(TINY_LLAMA, 16) if mode == "decode"
          else workload.prefill(TINY_LLAMA, tokens))
-    ana = analyze.time_pass(p, cfg, PRESETS["bitmod-w4"].model_copy(update={"kv_bits": 16}))
+    ana = analyze.time_pass(p, cfg, PRESETS["bitmod-w4-g128"].model_copy(update={"kv_bits": 16}))
     assert ana.cycles == pytest.approx(event.cycles, rel=0.15)
     assert ana.cycles <= event.cycles          # per-operation overlap is the optimistic bound
 
@@ -62,6 +62,6 @@ def test_smollm2_decode_analytical_within_10_percent_of_event_model():
     assert [s[0] for s in spans] == [label for label, seg in segments if seg]
     assert spans[-1][2] == event.cycles and all(a <= b for _, a, b in spans)
     ana = analyze.time_pass(workload.decode_step(load_shape("smollm2-135m"), 128), cfg,
-                            PRESETS["bitmod-w4"].model_copy(update={"kv_bits": 16}))
+                            PRESETS["bitmod-w4-g128"].model_copy(update={"kv_bits": 16}))
     assert ana.cycles == pytest.approx(event.cycles, rel=0.10)
     assert ana.limiting_unit == "memory" and event.utilization()["LD"] > 0.8

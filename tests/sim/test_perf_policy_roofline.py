@@ -16,7 +16,7 @@ def test_bitmod_bytes_equal_a_real_packed_weight():
     packed = quant.quantize(w, "bitmod", 4, group_size=128, scale_mode="int").pack()
     from bitflight.golden.quant import packing
     op = MatMul("x", "linear", 1, 256, 48)
-    assert PRESETS["bitmod-w4"].weight_bytes(op) == len(packed) - packing.HEADER_SIZE
+    assert PRESETS["bitmod-w4-g128"].weight_bytes(op) == len(packed) - packing.HEADER_SIZE
 
 
 def test_explicit_bits_use_per_row_rounding_and_fp16_is_two_bytes():
@@ -24,11 +24,11 @@ def test_explicit_bits_use_per_row_rounding_and_fp16_is_two_bytes():
     assert PerfPolicy(name="p", engine="bitmod", weight_bits=4.0625).weight_bytes(op) == 6 * 3
     assert PRESETS["fp16"].weight_bytes(op) == 60
     kv = MatMul("attn_qk", "attn_qk", 1, 128, 100, batch=8)
-    assert PRESETS["flightllm"].weight_bytes(kv) == 8 * 128 * 100      # int8 K cache
+    assert PRESETS["flightllm-int4"].weight_bytes(kv) == 8 * 128 * 100      # int8 K cache
 
 
 def test_sparse_bytes_follow_the_nm_layout():
-    dense = PRESETS["bitmod-w3"]
+    dense = PRESETS["bitmod-w3-g128"]
     sparse = PRESETS["bitmod-w3-nm8"]
     op = MatMul("q_proj", "linear", 1, 4096, 4096)
     value_bits = 8 * dense.weight_bytes(op) / 4096 ** 2
@@ -41,7 +41,7 @@ def test_sparse_bytes_follow_the_nm_layout():
     ("name: x\nengine: gpu\n", "engine: Input should be 'bitmod' or 'csd'"),
     ("name: x\nengine: csd\ndensity: {q_proj: 1.5}\n", "density.q_proj: 1.5 is not in (0, 1]"),
     ("name: x\nengine: csd\nbogus: 1\n", "bogus: Extra inputs are not permitted"),
-    ("name: x\nengine: bitmod\nbits: 5\n", "BitMoD has no 5-bit datatypes"),
+    ("name: x\nengine: bitmod\nbits: 5\n", "bits: bitmod has no 5-bit grids (3 or 4)"),
 ])
 def test_policy_yaml_errors_name_file_and_key(tmp_path, text, message):
     path = tmp_path / "pol.yaml"
@@ -56,7 +56,7 @@ def test_policy_yaml_round_trip_and_unknown_preset(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("name: mine\nengine: csd\nscheme: int\nbits: 8\nkv_bits: 8\nact_bits: 8\n")
     assert load_policy(path).bits == 8
-    with pytest.raises(ValueError, match="unknown perf policy 'w2'.*bitmod-w4"):
+    with pytest.raises(ValueError, match=r"unknown policy 'w2' \(perf presets: fp16.*project "):
         load_policy("w2")
 
 
@@ -74,7 +74,7 @@ def test_roofline_point_conventions():
 def test_config_roof_peaks():
     from bitflight import config
     asic = config.load("bitmod-asic")
-    r = roofline.config_roof(asic, PRESETS["bitmod-w4"], "prefill")
+    r = roofline.config_roof(asic, PRESETS["bitmod-w4-g128"], "prefill")
     assert r.peak_ops == 2 * 1024 * 4 / 2 * 1e9      # 1024 PEs x 4 lanes / 2 cycles, 1 GHz
     assert r.bandwidth == 32e9
 
@@ -88,3 +88,30 @@ def test_device_errors(tmp_path):
         load_device(bad)
     with pytest.raises(ValueError, match="has no peak for int4"):
         load_device("a6000").peak_ops("int4")
+
+
+def test_project_policy_is_read_per_operation():
+    """configs/policies/flightllm.yaml: INT4 per-row scales, MLP 50% N:M, lm_head INT8."""
+    s = load_shape("llama2-7b")
+    pol = load_policy("flightllm", s)
+    assert (pol.engine, pol.act_bits, pol.kv_bits) == ("csd", 8, 8)
+    ops = {op.name: op for op in decode_step(s, 8).matmuls}
+    assert pol.density_of(ops["gate_proj"]) == 0.5 and pol.density_of(ops["q_proj"]) == 1.0
+    head = pol.numerics_of(ops["lm_head"])
+    assert (head.scheme, head.bits, head.group_size) == ("int", 8, None)
+    # bitmod-w4 (g64, fp16 scales): bytes of the golden layout, 4 + (16 + 2) / 64 bits plus
+    # nothing else for a 4096-wide row (no per-row scale in fp16 mode)
+    w4 = load_policy("bitmod-w4", s)
+    assert w4.stored_bits_per_weight(ops["q_proj"]) == pytest.approx(4 + 18 / 64)
+
+
+def test_project_policy_with_layer_dependent_formats_is_refused(tmp_path):
+    path = tmp_path / "mixed.yaml"
+    path.write_text("name: mixed\nengine: bitmod\nactivations: fp16\nkv_cache: fp16\n"
+                    "default: {scheme: bitmod, bits: 4}\n"
+                    "rules:\n  - match: 'model.layers.0.*'\n    weight: {bits: 3}\n")
+    with pytest.raises(ValueError, match=r"model.layers.1.self_attn.q_proj has a different "
+                                         r"format from layer 0"):
+        load_policy(path, load_shape("llama2-7b"))
+    with pytest.raises(ValueError, match="needs the model shape"):
+        load_policy("bitmod-w4")

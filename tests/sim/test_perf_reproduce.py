@@ -58,8 +58,8 @@ def test_design_rows_are_memory_bound_and_ordered_by_bytes():
     rows = compare.design_rows()
     assert [r.limiting_unit for r in rows] == ["memory"] * len(rows)
     by_name = {r.policy: r for r in rows}
-    assert by_name["bitmod-w3"].tokens_per_s > by_name["bitmod-w4"].tokens_per_s
-    assert by_name["bitmod-w3"].bytes_per_token < by_name["bitmod-w4"].bytes_per_token
+    assert by_name["bitmod-w3-g128"].tokens_per_s > by_name["bitmod-w4-g128"].tokens_per_s
+    assert by_name["bitmod-w3-g128"].bytes_per_token < by_name["bitmod-w4-g128"].bytes_per_token
     for r in rows:
         assert 0 < r.roofline_fraction <= config.load("u280").memory.efficiency
 
@@ -68,8 +68,8 @@ def test_run_tokens_per_second_and_kv_progression():
     from bitflight.golden.model_shapes import load_shape
     from bitflight.sim.perf.policy import PRESETS
     s = load_shape("smollm2-135m")
-    run_ = analyze.analyze(s, config.load("u280"), PRESETS["flightllm"], 10, 5)
+    run_ = analyze.analyze(s, config.load("u280"), PRESETS["flightllm-int4"], 10, 5)
     assert [p.kv_len for p in run_.decode] == [11, 12, 13, 14, 15]
     assert run_.decode_tokens_per_second == pytest.approx(5 / sum(p.seconds for p in run_.decode))
     with pytest.raises(ValueError, match="exceeds the model's max_position 8192"):
-        analyze.analyze(s, config.load("u280"), PRESETS["flightllm"], 8000, 500)
+        analyze.analyze(s, config.load("u280"), PRESETS["flightllm-int4"], 8000, 500)

@@ -29,7 +29,7 @@ VHK158_SIM_MS = {512: 9.81, 1024: 10.62, 2048: 12.23}
 
 
 def tokens_per_second(cfg: Config, kv_len: int) -> float:
-    return 1.0 / time_pass(decode_step(load_shape(MODEL), kv_len), cfg, PRESETS["flightllm"]).seconds
+    return 1.0 / time_pass(decode_step(load_shape(MODEL), kv_len), cfg, PRESETS["flightllm-int4"]).seconds
 
 
 def with_efficiency(cfg: Config, efficiency: float) -> Config:
@@ -58,7 +58,7 @@ def rows() -> list[Row]:
                "tokens/s", TOLERANCE, "fitted" if kv == U280_FITTED_KV else "")
            for kv, paper in U280_BOARD.items()]
     for kv, ms in VHK158_SIM_MS.items():
-        ours = time_pass(decode_step(load_shape(MODEL), kv), vhk, PRESETS["flightllm"]).seconds
+        ours = time_pass(decode_step(load_shape(MODEL), kv), vhk, PRESETS["flightllm-int4"]).seconds
         out.append(Row(f"VHK158 LLaMA-2-7B decode step at context {kv} (simulated)", ours * 1e3,
                        ms, "ms", TOLERANCE))
     return out
