@@ -1,7 +1,7 @@
 """One MAC slice written so Yosys maps it onto one DSP48 with its A/B, M and P registers absorbed."""
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
@@ -47,8 +47,13 @@ class MacSlice(wiring.Component):
         p_r = Signal(signed(self.p_bits))
         if self.tokens == 1:
             operand = a_r[0]
-        else:  # pre-adder form of WP486: (a_hi << 18) + a_lo
-            operand = (a_r[1] << dsp_packing.LANE_BITS) + a_r[0]
+        else:
+            # a_hi * 2**18 + a_lo as wiring plus one 9-bit decrement: the low field is a_lo
+            # sign-extended to 18 bits, and a negative a_lo borrows one from a_hi. (WP486 uses the
+            # DSP48E2 pre-adder; Yosys does not pack it, so a 27-bit fabric adder would remain.)
+            lo, hi = a_r[0], a_r[1]
+            pad = dsp_packing.LANE_BITS - 8
+            operand = Cat(lo, lo[7].replicate(pad), (hi - lo[7])[:9]).as_signed()
         total = (self.pcin + m_r) if self.has_pcin else m_r
         with m.If(self.en):
             m.d.sync += [w_r.eq(self.w), m_r.eq(operand * w_r), p_r.eq(total)]
