@@ -6,7 +6,7 @@ Each op is a small function with a float counterpart and a derived error bound a
 - :mod:`.fp16` — the fp16 SFU / vector ops (RMSNorm, softmax, SwiGLU, RoPE, residual add):
   fp16 in, float32 inside, fp16 out (round to nearest even).
 - :mod:`.act_int8` — per-token symmetric INT8 activations (absmax / 127).
-- :mod:`.int_linear` — FlightLLM linears: INT8 activations x INT weights, INT32 accumulation
+- :mod:`.int_matmul` — FlightLLM linears: INT8 activations x INT weights, INT32 accumulation
   (dense, or N:M sparse via golden.sparse.matmul), requantization to fp16.
 - :mod:`.bitmod_linear` — BitMoD linears: fp16 activations x any bit-serial quantized weight
   through golden.bitserial.linear.
@@ -17,7 +17,7 @@ from .act_int8 import dequantize_per_token, quantize_per_token
 from .attention import attention_fp16, attention_int8, kv_int8
 from .bitmod_linear import linear_bitmod
 from .fp16 import add_fp16, rmsnorm_fp16, rope_fp16, softmax_fp16, swiglu_fp16, to_fp16
-from .int_linear import int_linear, requantize, sparse_linear
+from .int_matmul import int_linear, requantize, sparse_linear
 
 __all__ = ["add_fp16", "attention_fp16", "attention_int8", "dequantize_per_token", "int_linear",
            "kv_int8", "linear_bitmod", "quantize_per_token", "requantize", "rmsnorm_fp16",
