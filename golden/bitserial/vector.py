@@ -18,8 +18,12 @@ _DEAD = -64
 _LANE_ELEMS = 1 << 23     # int16 elements per lane-stage block (~16 MB per temporary)
 
 
-def _weight_terms(ew: EngineWeight) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Per weight and slot: shift (or _DEAD) and sign (+1, -1, or 0 when the slot is empty)."""
+def _weight_terms(ew: EngineWeight, lanes: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Per weight and slot, laid out [lane, slot, 1, N, chunk]: shift (or _DEAD) and sign (+1, -1,
+    or 0 when the slot is empty). Cached on the EngineWeight: a layer's weight is reused."""
+    cache = ew.__dict__.setdefault("_vector_terms", {})
+    if lanes in cache:
+        return cache[lanes]
     slots = max(t.slots for t in ew.tables)
     n, k = ew.shape
     shift = np.full((n, k, slots), _DEAD, np.int16)
@@ -31,7 +35,13 @@ def _weight_terms(ew: EngineWeight) -> tuple[torch.Tensor, torch.Tensor, int]:
         valid = t.valid[codes]
         shift[sel, :t.slots] = np.where(valid, t.shift[codes].astype(np.int16), _DEAD)
         sign[sel, :t.slots] = np.where(valid, 1 - 2 * t.negative[codes].astype(np.int16), 0)
-    return torch.from_numpy(shift), torch.from_numpy(sign), slots
+    chunks = k // lanes
+
+    def layout(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(a).view(n, chunks, lanes, slots).permute(2, 3, 0, 1) \
+            .unsqueeze(2).contiguous()
+    cache[lanes] = (layout(shift), layout(sign), slots)
+    return cache[lanes]
 
 
 def _acts(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,15 +61,13 @@ def lane_partials(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath = DEFAULT
     contiguous blocks. torch shifts by more than the width give 0 / -1 (floor), like hardware.
     """
     a_exp, a_val = _acts(x_fp16, ew, dp)
-    w_shift, w_sign, slots = _weight_terms(ew)
+    w_shift, w_sign, slots = _weight_terms(ew, dp.lanes)
     t_count, (n, k), lanes = a_exp.shape[0], ew.shape, dp.lanes
     chunks, groups = k // lanes, k // ew.group_size
     per_group = chunks // groups
     # [lane, 1, T, 1, chunk] and [lane, slot, 1, N, chunk]: chunk innermost in both operands
     a_exp = a_exp.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, 1, chunks)
     a_val = a_val.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, 1, chunks)
-    w_shift = w_shift.view(n, chunks, lanes, slots).permute(2, 3, 0, 1).unsqueeze(2).contiguous()
-    w_sign = w_sign.view(n, chunks, lanes, slots).permute(2, 3, 0, 1).unsqueeze(2).contiguous()
     partial = torch.empty(slots, t_count, n, chunks, dtype=torch.int32)
     expo = torch.empty(slots, t_count, n, chunks, dtype=torch.int16)
     block = max(1, _LANE_ELEMS // max(1, t_count * k * slots))

@@ -1,0 +1,100 @@
+"""Self-driving array for simulation-speed benchmarks: pseudo-random beats in, checksum out.
+
+The weight and activation beats come from xorshift64 generators stepped once per accepted beat,
+so the array runs at full rate with no testbench activity per cycle; ``done`` rises after
+``dots`` (an input) finished dot products, and ``checksum`` (XOR of every result word) lets two simulators
+prove they computed the same thing.
+"""
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ...golden import formats
+from ...golden.bitserial import hw_index
+from .array import BitmodArray
+from .layouts import array_act_layout, weight_row_layout
+from .params import EngineParams
+
+FP4_BASE = hw_index(formats.BITMOD_CANDIDATES[4][0])
+
+
+def _xorshift(m: Module, seed: int, advance) -> Signal:
+    x = Signal(64, init=seed)
+    t1 = x ^ (x << 13)[:64]
+    t2 = t1 ^ (t1 >> 7)
+    with m.If(advance):
+        m.d.sync += x.eq(t2 ^ (t2 << 17)[:64])
+    return x
+
+
+class ArrayFreeRun(wiring.Component):
+    """BitmodArray fed by on-chip generators (4-bit BitMoD grids, random datatype ids).
+
+    Ports: ``dots: In(32)`` dot products to run (hold it from reset), ``done: Out(1)`` (sticky),
+    ``count: Out(32)`` finished dot products,
+    ``checksum: Out(32)``: XOR of the 32-bit folds of every result word. Every dot product has
+    ``groups`` groups; the array and output are always ready/valid-driven at full rate.
+    """
+
+    def __init__(self, p: EngineParams, groups: int = 4):
+        self.p, self.groups = p, groups
+        super().__init__({"dots": In(32), "done": Out(1), "count": Out(32),
+                          "checksum": Out(32)})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.p
+        m.submodules.array = arr = BitmodArray(p)
+        row_bits = weight_row_layout(p).size
+        a_bits = array_act_layout(p).size
+        step = arr.w.ready
+        w_rand = Cat(*[_xorshift(m, 0x9E3779B97F4A7C15 + i, step)
+                       for i in range(-(-p.rows * row_bits // 64))])
+        a_rand = Cat(*[_xorshift(m, 0xD1B54A32D192ED03 + i, step)
+                       for i in range(-(-a_bits // 64))])
+        for r in range(p.rows):
+            bits = w_rand[r * row_bits:(r + 1) * row_bits]
+            row = arr.w.payload.rows[r]
+            m.d.comb += [row.codes.eq(bits[:len(row.codes)]),
+                         row.fmt.eq(FP4_BASE + bits[len(row.codes):len(row.codes) + 2]),
+                         row.scale.eq(bits[-p.scale_bits:])]
+        for c in range(p.cols):
+            for j in range(p.lanes):
+                word = a_rand[(c * p.lanes + j) * 16:(c * p.lanes + j + 1) * 16]
+                # exponent field below 31 (finite activations): clear its top bit
+                m.d.comb += arr.a.payload[c][j].eq(Cat(word[:14], Const(0, 1), word[15]))
+        chunks = p.group_size // p.lanes
+        chunk = Signal(range(chunks))
+        group = Signal(range(self.groups))
+        m.d.comb += [arr.w.valid.eq(~self.done), arr.a.valid.eq(~self.done),
+                     arr.w.payload.first.eq(chunk == 0),
+                     arr.w.payload.last.eq(chunk == chunks - 1),
+                     arr.w.payload.dot_last.eq(group == self.groups - 1),
+                     arr.o.ready.eq(1)]
+        with m.If(step):
+            m.d.sync += chunk.eq(chunk + 1)
+            with m.If(chunk == chunks - 1):
+                m.d.sync += [chunk.eq(0), group.eq(group + 1)]
+                with m.If(group == self.groups - 1):
+                    m.d.sync += group.eq(0)
+        word = arr.o.payload.as_value()
+        fold = Const(0, 32)
+        for i in range(0, len(word), 32):
+            fold = fold ^ word[i:i + 32]
+        with m.If(arr.o.valid):
+            m.d.sync += [self.count.eq(self.count + 1), self.checksum.eq(self.checksum ^ fold)]
+            with m.If(self.count + 1 == self.dots):
+                m.d.sync += self.done.eq(1)
+        return m
+
+    def cycles(self, dots: int) -> int:
+        return free_run_cycles(self.p, self.groups, dots)
+
+
+def free_run_cycles(p: EngineParams, groups: int, dots: int) -> int:
+    """Cycles until ``done`` (2 term slots per 4-bit weight, no stalls, plus the latency)."""
+    return dots * groups * p.cycles_per_group(formats.BITMOD_CANDIDATES[4][0]) + p.latency
+
+
