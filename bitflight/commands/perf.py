@@ -184,6 +184,9 @@ def _print_summary(run) -> None:
         print(f"  decode   {s['decode_s'] * 1e3:10.3f} ms  {s['decode_tokens_per_s']:10.2f} "
               f"tokens/s  limited by {s['decode_limiting_unit']}")
     print(f"  total    {s['total_s'] * 1e3:10.3f} ms")
+    fits = "" if s["fits_memory"] else "  -- DOES NOT FIT: the times assume it did"
+    print(f"  off-chip footprint {s['footprint_bytes'] / 1e9:.3f} GB of "
+          f"{s['capacity_bytes'] / 1e9:g} GB{fits}")
 
 
 def _print_ops(title: str, p) -> None:

@@ -29,6 +29,16 @@ def time_pass(p: Pass, cfg: Config, policy: PerfPolicy) -> PassTiming:
     return engine_for(cfg, policy).time_pass(p, cfg, policy)
 
 
+def footprint_bytes(shape: ModelShape, policy: PerfPolicy, max_len: int) -> float:
+    """Off-chip bytes the run needs: every linear weight (policy bytes, ``lm_head`` included),
+    the embedding table in fp16 when not tied, and the K/V cache at ``max_len`` positions."""
+    p = decode_step(shape, 1, vector_ops=False)
+    weights = sum(policy.weight_bytes(op) * op.count for op in p.matmuls if op.kind == "linear")
+    embedding = 0 if shape.tied_embeddings else 2 * shape.vocab * shape.hidden
+    kv = 2 * shape.layers * shape.kv_dim * max_len * policy.kv_bits / 8
+    return weights + embedding + kv
+
+
 def analyze(shape: ModelShape, cfg: Config, policy: PerfPolicy, prompt_len: int, gen_len: int,
             attention: Attention = "exact", vector_ops: bool = True,
             progress: bool = False) -> RunTiming:
@@ -46,4 +56,6 @@ def analyze(shape: ModelShape, cfg: Config, policy: PerfPolicy, prompt_len: int,
         steps = tqdm(steps, desc="decode steps", unit="step", leave=False)
     decode = tuple(model.time_pass(decode_step(shape, prompt_len + i + 1, attention, vector_ops),
                                    cfg, policy) for i in steps)
-    return RunTiming(shape.name, cfg.name, policy.name, policy.engine, first, decode)
+    return RunTiming(shape.name, cfg.name, policy.name, policy.engine, first, decode,
+                     footprint_bytes(shape, policy, prompt_len + gen_len),
+                     cfg.memory.capacity_gb * 1e9)

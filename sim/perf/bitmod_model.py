@@ -11,7 +11,8 @@ Per matrix operation, on the prefill array in prefill and the decode array in de
   channel, assuming a sparse-MUX front end that feeds only kept weights (our assumption; the
   published BitMoD has no sparsity).
 * memory cycles = (weights x fetches + activations x fetches + outputs) x 8 / (DRAM bits per
-  cycle x efficiency; K/V-cache bytes at ``memory.kv_efficiency``), with the refetch rule of :mod:`.traffic` against ``weight_sram_kb`` and
+  cycle x efficiency; K/V-cache bytes at ``memory.kv_efficiency``), with the refetch rule of
+  :mod:`.traffic` against ``weight_sram_kb`` and
   ``act_sram_kb``. Activations and outputs move at ``policy.act_bits``; every operation streams
   its activations from DRAM (the authors' model; no layer fusion).
 * energy = PE energy x all PEs x compute cycles (no utilization gating, as the authors) + DRAM

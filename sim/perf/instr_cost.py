@@ -28,7 +28,8 @@ from ...config import Config
 from ...golden import formats
 from . import bitmod_model, csd_model
 
-_FORMAT_OF = {DType.BM4: formats.BITMOD_CANDIDATES[4][0], DType.BM3: formats.BITMOD_CANDIDATES[3][0],
+_FORMAT_OF = {DType.BM4: formats.BITMOD_CANDIDATES[4][0],
+              DType.BM3: formats.BITMOD_CANDIDATES[3][0],
               DType.INT3: "int3", DType.INT4: "int4", DType.INT6: "int6", DType.INT8: "int8",
               DType.FP4: "fp4_e2m1", DType.FP3: "fp3"}
 TWO_PASS = (MiscOp.SOFTMAX, MiscOp.RMSNORM)

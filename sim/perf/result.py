@@ -117,6 +117,12 @@ class RunTiming:
     engine: str
     prefill: PassTiming
     decode: tuple[PassTiming, ...]
+    footprint_bytes: float = 0.0          # weights + embedding + K/V cache (see analyze.py)
+    capacity_bytes: float = float("inf")  # off-chip memory capacity of the config
+
+    @property
+    def fits_memory(self) -> bool:
+        return self.footprint_bytes <= self.capacity_bytes
 
     @property
     def prefill_seconds(self) -> float:
@@ -144,4 +150,6 @@ class RunTiming:
                 "decode_tokens_per_s": self.decode_tokens_per_second,
                 "total_s": self.total_seconds,
                 "prefill_limiting_unit": self.prefill.limiting_unit,
-                "decode_limiting_unit": last.limiting_unit if last else None}
+                "decode_limiting_unit": last.limiting_unit if last else None,
+                "footprint_bytes": self.footprint_bytes, "capacity_bytes": self.capacity_bytes,
+                "fits_memory": self.fits_memory}

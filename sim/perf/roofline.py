@@ -69,7 +69,7 @@ def device_roof(device: Device, dtype: str = "fp16") -> Roof:
 
 
 def config_roof(cfg: Config, policy: PerfPolicy, stage: str) -> Roof:
-    """Peak of the engine the policy uses, in the given stage's mode, and peak off-chip bandwidth."""
+    """Peak of the policy's engine in the stage's mode, and peak off-chip bandwidth."""
     from . import csd_model
     bandwidth = cfg.memory.bandwidth_gbps * 1e9
     if policy.engine == "csd":

@@ -46,7 +46,7 @@ class MatMul:
     count: int = 1                 # identical copies (decoder blocks)
     bias: bool = False
     out_is_kv: bool = False        # the output is appended to the KV cache (k_proj, v_proj)
-    input_override: int | None = None  # activation elements read, when not tokens x cin (bitmod-hpca)
+    input_override: int | None = None  # activations read when not tokens x cin (bitmod-hpca)
 
     @property
     def operand(self) -> str:

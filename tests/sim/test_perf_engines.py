@@ -53,7 +53,8 @@ def test_bit_parallel_baseline_and_kv_cycles():
     lin, att = MatMul("l", "linear", 4, 16, 16), MatMul("a", "attn_qk", 4, 16, 16)
     assert bitmod_model.cycles_per_weight(fp16, PRESETS["fp16"], lin) == 1
     asic = config.load("bitmod-asic")
-    assert bitmod_model.cycles_per_weight(asic, PRESETS["bitmod-w3-g128"], att) == asic.bitmod.kv_cycles
+    w3 = PRESETS["bitmod-w3-g128"]
+    assert bitmod_model.cycles_per_weight(asic, w3, att) == asic.bitmod.kv_cycles
     assert bitmod_model.cycles_per_weight(asic, PRESETS["bitmod-w3-g128"], lin) == 2
 
 

@@ -73,3 +73,17 @@ def test_run_tokens_per_second_and_kv_progression():
     assert run_.decode_tokens_per_second == pytest.approx(5 / sum(p.seconds for p in run_.decode))
     with pytest.raises(ValueError, match="exceeds the model's max_position 8192"):
         analyze.analyze(s, config.load("u280"), PRESETS["flightllm-int4"], 8000, 500)
+
+
+def test_footprint_and_capacity():
+    """FP16 LLaMA-2-7B: 2 bytes per parameter except the norms, plus the K/V cache."""
+    from bitflight.golden.model_shapes import load_shape
+    from bitflight.sim.perf.policy import PRESETS
+    s = load_shape("llama2-7b")
+    norms = (2 * s.layers + 1) * s.hidden
+    kv = 2 * s.layers * s.kv_dim * 100 * 2
+    expected = 2 * (s.parameter_count() - norms) + kv
+    assert analyze.footprint_bytes(s, PRESETS["fp16"], 100) == expected
+    run_ = analyze.analyze(load_shape("llama2-13b"), config.load("bitmod-asic"),
+                           PRESETS["bitmod-w4-g128"], 4, 1)
+    assert not run_.fits_memory and run_.summary()["capacity_bytes"] == 1e9

@@ -29,7 +29,8 @@ VHK158_SIM_MS = {512: 9.81, 1024: 10.62, 2048: 12.23}
 
 
 def tokens_per_second(cfg: Config, kv_len: int) -> float:
-    return 1.0 / time_pass(decode_step(load_shape(MODEL), kv_len), cfg, PRESETS["flightllm-int4"]).seconds
+    step = decode_step(load_shape(MODEL), kv_len)
+    return 1.0 / time_pass(step, cfg, PRESETS["flightllm-int4"]).seconds
 
 
 def with_efficiency(cfg: Config, efficiency: float) -> Config:
