@@ -10,7 +10,7 @@ channel, so two DMAs on one channel serialize while DMAs on different channels o
 Instruction costs are :mod:`.instr_cost`. No fill/drain or issue latency is added beyond that.
 
 Results: total cycles and seconds, busy cycles and utilization per queue, HBM bytes per channel,
-and per-layer spans between ``SYS LAYER`` markers.
+per-layer spans between ``SYS LAYER`` markers, and energy when the config gives the energies.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class Event:
     end: float
     hbm_bytes: int = 0
     channel: int | None = None
+    energy_pj: float | None = None
 
 
 @dataclass
@@ -65,8 +66,15 @@ class ProgramTiming:
                 out[e.channel] = out.get(e.channel, 0) + e.hbm_bytes
         return dict(sorted(out.items()))
 
+    @property
+    def energy_pj(self) -> float | None:
+        """Total energy, or None when the config lacks an energy some instruction needs."""
+        parts = [e.energy_pj for e in self.events]
+        return None if any(p is None for p in parts) else sum(parts)
+
     def to_dict(self) -> dict:
         return {"cycles": self.cycles, "seconds": self.seconds, "instructions": len(self.events),
+                "energy_pj": self.energy_pj,
                 "busy": self.busy(), "utilization": self.utilization(),
                 "hbm_bytes_per_channel": self.bytes_per_channel(),
                 "layers": {k: {"start": a, "end": b, "cycles": b - a}
@@ -121,7 +129,8 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
         for r in isa.queues_of(instr.release):
             fifo.setdefault((q, r), deque()).append(end)
         queues[q].popleft()
-        result.events.append(Event(i, instr.kind, start, end, c.hbm_bytes, c.channel))
+        result.events.append(Event(i, instr.kind, start, end, c.hbm_bytes, c.channel,
+                                   c.energy_pj))
     result.events.sort(key=lambda e: e.index)
     result.layers = _layers(instrs, result.events)
     return result

@@ -15,6 +15,9 @@ The engine formulas are the analytical ones (:func:`.bitmod_model.array_cycles`,
   cache) at ``kv_efficiency``. A zero-fill LD reads no HBM and writes one line per cycle.
 * MISC: ``rows x cols`` elements at ``sfu.lanes`` per cycle per pass (2 passes for SOFTMAX and
   RMSNORM). SYS: 0 cycles.
+
+Energy (pJ), when the config gives it: BitMoD PE energy x all PEs x cycles; CSD ``energy.mac_pj``
+per executed MAC; DMA ``memory.energy_pj_per_bit`` per HBM bit; SFU ``energy.sfu_pj_per_element``.
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ class Cost(NamedTuple):
     cycles: float
     hbm_bytes: int = 0
     channel: int | None = None
+    energy_pj: float | None = None     # when the config gives the energies involved
 
 
 def term_slots(cfg: Config, b_dt: int) -> int:
@@ -64,22 +68,27 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
         if cfg.bitmod is None:
             raise ValueError(f"config '{cfg.name}' has no bitmod engine for a BITMOD {instr.kind}")
         slots = 1 if not cfg.bitmod.bit_serial else term_slots(cfg, instr["b_dt"])
-        return Cost(bitmod_model.array_cycles(cfg, stage, m, k, n, 1, 1.0, slots))
+        cycles = bitmod_model.array_cycles(cfg, stage, m, k, n, 1, 1.0, slots)
+        pe = cfg.bitmod.pe_energy_pj
+        return Cost(cycles, energy_pj=None if pe is None else pe * cfg.bitmod.prefill_array.pes
+                    * cycles)
     if cfg.csd is None:
         raise ValueError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
     density = _sparse_density(instr) if engine == Engine.SPARSE else 1.0
     compute, overhead = csd_model.chain_cycles(cfg, stage, m, k, n, 1, density)
-    return Cost(compute + overhead)
+    mac = cfg.energy.mac_pj
+    return Cost(compute + overhead, energy_pj=None if mac is None else mac * m * n * k * density)
 
 
 def dma_cost(instr: isa.Instr, cfg: Config) -> Cost:
     nbytes = dma_bytes(instr)
     if instr.kind == "LD" and instr["zero_fill"]:
-        return Cost(math.ceil(nbytes / isa.LINE_BYTES))
+        return Cost(math.ceil(nbytes / isa.LINE_BYTES), energy_pj=0.0)
     mem = cfg.memory
     eff = mem.kv_efficiency if instr["rel"] and mem.kv_efficiency is not None else mem.efficiency
     per_cycle = mem.channel_gbps * 1e9 / cfg.clock_hz * eff
-    return Cost(nbytes / per_cycle, nbytes, instr["channel"])
+    energy = None if mem.energy_pj_per_bit is None else 8 * nbytes * mem.energy_pj_per_bit
+    return Cost(nbytes / per_cycle, nbytes, instr["channel"], energy)
 
 
 def cost(instr: isa.Instr, cfg: Config) -> Cost:
@@ -91,5 +100,8 @@ def cost(instr: isa.Instr, cfg: Config) -> Cost:
     if instr.kind == "MISC":
         lanes = cfg.sfu.lanes * (cfg.csd.cores if cfg.csd is not None else 1)
         passes = 2 if MiscOp(instr["op"]) in TWO_PASS else 1
-        return Cost(math.ceil(instr["rows"] * instr["cols"] * passes / lanes))
-    return Cost(0.0)
+        elements = instr["rows"] * instr["cols"]
+        per = cfg.energy.sfu_pj_per_element
+        return Cost(math.ceil(elements * passes / lanes),
+                    energy_pj=None if per is None else per * elements)
+    return Cost(0.0, energy_pj=0.0)

@@ -31,7 +31,7 @@ def mv(**kw):      # 4 outputs x 64 inputs: ceil(64/16) x ceil(4/2) = 8 cycles o
 def test_costs_by_hand():
     assert cost(ld(320), TINY).cycles == 10
     assert cost(mv(), TINY).cycles == 8
-    assert cost(ld(320, zero_fill=1), TINY) == (20, 0, None)     # one 16-byte line per cycle
+    assert cost(ld(320, zero_fill=1), TINY) == (20, 0, None, 0.0)   # one 16-byte line per cycle
     soft = isa.make("MISC", op=MiscOp.SOFTMAX, dt_in=DType.FP16, dt_out=DType.FP16, rows=2,
                     cols=10)
     assert cost(soft, TINY).cycles == 10                        # 20 elements x 2 passes / 4 lanes
@@ -112,3 +112,14 @@ def test_rel_dma_streams_at_kv_efficiency():
     per_cycle = u.memory.channel_gbps * 1e9 / u.clock_hz
     assert cost(plain, u).cycles == pytest.approx(14375 / (per_cycle * u.memory.efficiency))
     assert cost(rel, u).cycles == pytest.approx(14375 / (per_cycle * u.memory.kv_efficiency))
+
+
+def test_energy_when_the_config_gives_it():
+    asic = config.load("bitmod-asic")           # 0.56 pJ per PE-cycle, 18.75 pJ per DRAM bit
+    bm = isa.make("MM", engine=Engine.BITMOD, a_dt=DType.FP16, b_dt=DType.BM4, o_dt=DType.FP32,
+                  m=32, n=32, k=4, b_lines=8)
+    prog = [ld(64, release=["MM"]), bm.replace(wait=isa.mask(["LD"]))]
+    t = simulate(prog, asic)
+    mm_cycles = bitmod_model.array_cycles(asic, "prefill", 32, 4, 32, 1, 1.0, 2)
+    assert t.energy_pj == pytest.approx(64 * 8 * 18.75 + 0.56 * 1024 * mm_cycles)
+    assert simulate([mv()], TINY).energy_pj is None          # tiny gives no MAC energy
