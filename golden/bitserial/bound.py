@@ -9,15 +9,17 @@ group, T_g the sum of all of them.
    exponent it is aligned to. Per cycle: at most L - 1 lanes are shifted (the lane that sets E is
    not), the accumulator alignment shifts one of its two operands, and an overflow normalization
    drops one more bit: < (L + 1) u(X) per cycle, where the accumulator exponent X never decreases.
-   So the group error Err_g < C_g (L + 1) u_g with u_g = u(X_final).
-2. X_final was last raised either by a cycle's max exponent E (the lane at E has a product of at
+   So the group error Err_g < C_g (L + 1) u_g with u_g the largest LSB the accumulator reaches.
+2. Every exponent the accumulator takes is the floor 0 (u <= 2**-lsb_offset), a cycle's max
+   exponent E (the lane at E has a product of at
    least 2**(E - 15) if its activation is normal, so u(E) <= 2**-(10 + guard) * M_g; a subnormal
    lane has E <= 1 + 7, so u(E) <= 2**(8 - lsb_offset)), or by an overflow normalization, which
    happens only when the running sum is >= 2**(acc_bits - 1) LSBs: then
    u_g <= 2**-(acc_bits - 2) * (T_g + Err_g). Solving for u_g gives ``_group_lsb`` below.
 3. The dequant multiply is exact; group g's error is scaled by s_g = s_int * 2**s_exp.
 4. Cross-group accumulation: < 2 u_out per group, with u_out bounded like step 2 by the largest
-   dequantized group LSB or by 2**-(out_bits - 2) * (sum_g s_g (T_g + Err_g) + Err_out).
+   dequantized group LSB u_g 2**s_exp (not scaled by s_int: a product keeps its LSB), the floor,
+   or by 2**-(out_bits - 2) * (sum_g s_g (T_g + Err_g) + Err_out).
 5. The float64 product by row scale and unit is exact; the final fp16 round-to-nearest-even adds
    at most 2**-11 of the magnitude (normal range) or 2**-25 (subnormal range). Overflow to inf is
    outside the bound.
@@ -72,7 +74,9 @@ def error_bound(x_fp16: torch.Tensor, qw, dp: Datapath = DEFAULT) -> np.ndarray:
     s_g = (ew.s_int * 2.0 ** ew.s_exp)[None]                       # [1, N, groups]
     c_out = 2.0 ** -(dp.out_bits - 2)
     denom = 1.0 - c_out * 2 * groups
-    u_out = np.maximum((u_g * s_g).max(-1), c_out * (s_g * (t_g + err_g)).sum(-1) / denom)
+    lsb_g = u_g * (2.0 ** ew.s_exp)[None]
+    u_out = np.maximum.reduce([lsb_g.max(-1), c_out * (s_g * (t_g + err_g)).sum(-1) / denom,
+                               np.full(lsb_g.shape[:2], 2.0 ** (ew.exp_floor - dp.lsb_offset))])
     err = (s_g * err_g).sum(-1) + 2 * groups * u_out
     scale = ew.row_scale[None, :] * ew.unit
     exact_mag = scale * (s_g * t_g).sum(-1)     # >= |exact result|

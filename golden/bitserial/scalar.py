@@ -10,11 +10,12 @@ whole matrices. Per PE and output element (docs/rtl/bitmod.md has the diagram):
    the lanes are summed: partial P (``partial_bits`` signed) at exponent E.
 2. ``accumulate`` (grp_accum): align accumulator and partial to ``M = max(X, E)`` by arithmetic
    right shift, add, and if the sum leaves the signed ``width`` range shift it right once more and
-   increment the exponent. The exponent never decreases (normalization is right-only).
+   increment the exponent (normalization is right-only). A zero operand has no exponent (it
+   counts as the floor, 0), so zero partials never coarsen the sum and zero is always (0, 0).
 3. ``dequant`` (bit-serial dequant unit): ``R = A * s_int`` by MSB-first shift-and-add, one scale
    bit per cycle; exact. The exponent gets the group's scale exponent (0 in integer-scale mode).
-4. Cross-group accumulation: ``accumulate`` again, ``out_bits`` wide, starting from (0,
-   MIN_GROUP_EXP).
+4. Cross-group accumulation: ``accumulate`` again, ``out_bits`` wide, from (0, floor); the floor
+   is 0 with integer group scales and MIN_GROUP_EXP with fp16 group scales (``exp_floor``).
 5. ``finalize``: ``O * 2**(Y - lsb_offset) * row_scale * unit`` is exact in float64 and is rounded
    once to fp16, round-to-nearest-even, overflow to inf (IEEE).
 """
@@ -26,7 +27,7 @@ import numpy as np
 
 from .params import DEFAULT, Datapath, fp16_fields
 from .terms import TermTable
-from .weights import MIN_GROUP_EXP, EngineWeight, engine_weight
+from .weights import EngineWeight, engine_weight
 
 Term = tuple[int, int] | None
 
@@ -47,11 +48,20 @@ def lane_cycle(acts: Sequence[tuple[int, int, int]], terms: Sequence[Term],
     return sum(v >> (e_max - e) for v, e in live), e_max
 
 
-def accumulate(acc: int, exp: int, value: int, value_exp: int, width: int) -> tuple[int, int]:
-    """Floating align-add with floor truncation and right-only normalization (see module doc)."""
+def accumulate(acc: int, exp: int, value: int, value_exp: int, width: int,
+               floor: int = 0) -> tuple[int, int]:
+    """Floating align-add with floor truncation and right-only normalization (see module doc).
+
+    A zero operand carries no exponent (it counts as ``floor``), so a zero partial or a group
+    with scale 0 cannot coarsen the accumulator, and a zero sum is always ``(0, floor)``.
+    """
+    exp = exp if acc else floor
+    value_exp = value_exp if value else floor
     m = max(exp, value_exp)
     total = (acc >> (m - exp)) + (value >> (m - value_exp))
     limit = 1 << (width - 1)
+    if not total:
+        return 0, floor
     if -limit <= total < limit:
         return total, m
     return total >> 1, m + 1
@@ -96,14 +106,15 @@ def finalize(acc: int, exp: int, row_scale: float, unit: float, dp: Datapath = D
 def dot_accumulator(act_bits: Sequence[int], ew: EngineWeight, row: int,
                     dp: Datapath = DEFAULT) -> tuple[int, int, int]:
     """One output element before finalize: (mantissa O, exponent Y, PE cycles of all groups)."""
-    out, out_exp, cycles = 0, MIN_GROUP_EXP, 0
+    out, out_exp, cycles = 0, ew.exp_floor, 0
     g = ew.group_size
     for grp in range(ew.codes.shape[1] // g):
         table = ew.tables[ew.fmt_index[row, grp]]
         acc, exp, n = group_sum(act_bits[grp * g:(grp + 1) * g],
                                 ew.codes[row, grp * g:(grp + 1) * g], table, dp)
         r = dequant(acc, int(ew.s_int[row, grp]), ew.scale_bits)
-        out, out_exp = accumulate(out, out_exp, r, exp + int(ew.s_exp[row, grp]), dp.out_bits)
+        out, out_exp = accumulate(out, out_exp, r, exp + int(ew.s_exp[row, grp]), dp.out_bits,
+                                  ew.exp_floor)
         cycles += n
     return out, out_exp, cycles
 

@@ -12,7 +12,7 @@ import torch
 
 from .params import DEFAULT, Datapath
 from .scalar import _act_bits
-from .weights import MIN_GROUP_EXP, EngineWeight, engine_weight
+from .weights import EngineWeight, engine_weight
 
 _DEAD = -64
 _LANE_ELEMS = 1 << 23     # int16 elements per lane-stage block (~16 MB per temporary)
@@ -91,15 +91,18 @@ def lane_partials(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath = DEFAULT
             expo.view(shape).permute(4, 0, 1, 2, 3).reshape(-1, t_count, n, groups).to(torch.int32))
 
 
-def _align_add(acc, exp, value, value_exp, width: int):
-    """Vector form of scalar.accumulate (floor alignment, right-only normalization), in place."""
+def _align_add(acc, exp, value, value_exp, width: int, floor: int = 0):
+    """Vector form of scalar.accumulate (zero operands count as ``floor``), in place."""
+    exp = torch.where(acc != 0, exp, floor)
+    value_exp = torch.where(value != 0, value_exp, floor)
     m = torch.maximum(exp, value_exp)
     acc >>= exp.neg_().add_(m)
-    acc += value >> value_exp.neg().add_(m)
+    acc += value >> value_exp.neg_().add_(m)
     # ((acc >> (width - 1)) + 1) >> 1 is 0 exactly when acc fits the signed width
     over = (((acc >> (width - 1)) + 1) >> 1).abs_()
     acc >>= over
-    return acc, m.add_(over)
+    m.add_(over)
+    return acc, torch.where(acc != 0, m, floor)
 
 
 def group_sums(partial: torch.Tensor, expo: torch.Tensor,
@@ -124,9 +127,10 @@ def linear(x_fp16: torch.Tensor, qw, dp: Datapath = DEFAULT) -> torch.Tensor:
     r = acc.to(torch.int64) * torch.from_numpy(ew.s_int).unsqueeze(0)
     r_exp = exp.to(torch.int64) + torch.from_numpy(ew.s_exp).unsqueeze(0)
     out = torch.zeros(acc.shape[:2], dtype=torch.int64)
-    out_exp = torch.full_like(out, MIN_GROUP_EXP)
+    out_exp = torch.full_like(out, ew.exp_floor)
     for g in range(acc.shape[2]):
-        out, out_exp = _align_add(out, out_exp, r[..., g], r_exp[..., g], dp.out_bits)
+        out, out_exp = _align_add(out, out_exp, r[..., g], r_exp[..., g], dp.out_bits,
+                                  ew.exp_floor)
     return finalize(out, out_exp, ew, dp)
 
 

@@ -36,6 +36,7 @@ class EngineWeight:
     row_scale: np.ndarray    # float64 [N]: exact fp16 values (1.0 in fp16 scale mode)
     unit: float              # real value of one integer weight step (power of two)
     k_in: int                # K of the activations; codes are zero-padded to whole groups
+    exp_floor: int           # exponent of zero in the cross-group accumulator (smallest group exp)
 
     def pad_acts(self, bits: np.ndarray) -> np.ndarray:
         """Activation bit patterns [T, k_in] -> [T, K_padded] with +0.0 in the padding."""
@@ -107,4 +108,4 @@ def engine_weight(qw, lanes: int = 4) -> EngineWeight:
     else:
         raise ValueError(f"QuantizedWeight.scale_mode '{qw.scale_mode}' is not 'int' or 'fp16'")
     return EngineWeight(codes, fmt_index, tables, g, s_int, s_exp, scale_bits, row,
-                        units.pop(), k_in)
+                        units.pop(), k_in, 0 if qw.scale_mode == "int" else MIN_GROUP_EXP)

@@ -53,7 +53,10 @@ def test_lane_cycle_hand_worked():
 def test_accumulate_aligns_truncates_and_normalizes():
     assert bs.accumulate(0, 0, 100, 5, 24) == (100, 5)
     assert bs.accumulate(100, 5, 7, 3, 24) == (101, 5)              # 7 >> 2 = 1
-    assert bs.accumulate(-3, 5, 0, 7, 24) == (-1, 7)                # floor(-3 / 4) = -1
+    assert bs.accumulate(-3, 5, 1, 6, 24) == (-1, 6)                # floor(-3 / 2) + 1
+    assert bs.accumulate(-3, 5, 0, 37, 24) == (-3, 5)               # zero has no exponent
+    assert bs.accumulate(5, 9, -5, 9, 24) == (0, 0)                 # cancellation -> canonical 0
+    assert bs.accumulate(0, 3, 0, 9, 40, floor=-24) == (0, -24)
     assert bs.accumulate((1 << 23) - 1, 9, 1, 9, 24) == (1 << 22, 10)   # overflow: >> 1, exp + 1
     assert bs.accumulate(-(1 << 23), 9, -2, 9, 24) == (-(1 << 22) - 1, 10)
 
@@ -122,3 +125,17 @@ def test_bad_inputs_name_the_problem():
         bs.term_table("nf4")
     with pytest.raises(ValueError, match="not supported"):
         bs.hw_index("flint4")
+
+
+def test_zero_scale_group_does_not_coarsen_the_sum():
+    """A group with scale 0 contributes exactly nothing, even next to 65504 activations."""
+    rng = np.random.default_rng(9)
+    qw = make_qw(rng, 3, 64, 32, SCHEMES["bitmod4"])
+    qw.int_scales[:, 1] = 0
+    x = random_acts(rng, 2, 64, 0.0, 2.0)
+    x[:, 32:] = 65504.0
+    first = make_qw(rng, 3, 32, 32, SCHEMES["bitmod4"])
+    for name in ("codes", "dtype_ids", "int_scales"):
+        setattr(first, name, getattr(qw, name)[:, :(32 if name == "codes" else 1)].copy())
+    first.row_scales = qw.row_scales
+    assert torch.equal(bs.linear(x, qw), bs.linear(x[:, :32].contiguous(), first))

@@ -32,6 +32,8 @@ def _acts(rng, shape, edge: str | None) -> np.ndarray:
         bits[pick] = rng.choice(EDGE_ACTS, int(pick.sum()))
     elif edge == "max":
         bits[...] = rng.choice(np.array([0x7BFF, 0xFBFF], np.uint16), shape)
+    elif edge == "zero_scale":
+        bits[..., :shape[-1] // 2] = 0x7BFF
     elif edge == "zero_acts":
         bits[...] = 0
     elif edge == "subnormal":
@@ -68,6 +70,8 @@ def make_job(seed: int, scheme: str, rows: int, cols: int, lanes: int, group: in
         scales = rng.integers(0, 256, (rows, groups))
         if edge == "max":
             scales[...] = 255
+        if edge == "zero_scale":       # scale-0 groups must not coarsen the cross-group sum
+            scales[:, ::2] = 0
         acts = _acts(rng, (cols, k), edge)
         qw = SimpleNamespace(scheme="test", shape=(rows, k), group_size=group, codes=codes,
                              formats=names, dtype_ids=ids, scale_mode="int", zero_points=None,

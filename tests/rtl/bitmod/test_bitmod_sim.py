@@ -67,7 +67,7 @@ def test_pe_bit_exact_and_cycles(scheme):
 
 
 @pytest.mark.parametrize("edge", ["acts", "max", "zero_acts", "subnormal", "special",
-                                  "zero_groups"])
+                                  "zero_groups", "zero_scale"])
 @pytest.mark.parametrize("scheme", ["bitmod4", "bitmod3", "int8"])
 def test_pe_edge_cases(scheme, edge):
     _check(BitmodPe(P), make_job(11, scheme, 1, 1, P.lanes, P.group_size, edge=edge))

@@ -18,7 +18,7 @@ from bitmod_cases import SCHEMES, dump, make_job
 HERE = Path(__file__).parent
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("bitmod-verilator")]
 P = EngineParams.from_config(config.load("tiny"))
-EDGES = ["acts", "max", "zero_acts", "subnormal", "special", "zero_groups"]
+EDGES = ["acts", "max", "zero_acts", "subnormal", "special", "zero_groups", "zero_scale"]
 
 
 @pytest.fixture(autouse=True)
