@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import encoding, isa
-from .codegen import Step
+from .codegen import Step  # noqa: F401  (re-exported for tests)
 from .passes import tokens
 from .target import Target
 
@@ -97,8 +97,13 @@ def compile_step(target: Target, mode: str, tokens_: int, keys: int,
                  check: bool = False) -> list[tuple[str, list[isa.Instr]]]:
     """Lower one step and give every segment its wait/release tokens."""
     out = []
-    for label, instrs in Step(target.graph, target, mode, tokens_, keys).run():
-        scheduled = tokens.schedule(instrs, target.max_pos)
+    for label, instrs, replay in Step(target.graph, target, mode, tokens_, keys).run():
+        if replay is None:
+            scheduled = tokens.schedule(instrs, target.max_pos)
+        else:                       # a relocated layer: same instructions, same tokens
+            template = out[replay][1]
+            scheduled = [i.replace(wait=t.wait, release=t.release)
+                         for i, t in zip(instrs, template)]
         if check:
             tokens.check(scheduled, target.max_pos)
         out.append((label, scheduled))

@@ -203,15 +203,59 @@ class Step:
             yield r0, min(rows_per_tile, self.T - r0)
 
     # -- driver -------------------------------------------------------------------------------
-    def run(self) -> list[tuple[str, list[isa.Instr]]]:
+    def run(self) -> list[tuple[str, list[isa.Instr], int | None]]:
+        """Segments as (label, instructions, index of the segment they replay or None)."""
         from .lower_ops import LOWER, segment_labels
+        from .relocate import LayerTemplate, RegionMap, snapshot, state_of
         ops = self.graph.ops
-        for i, (op, label) in enumerate(zip(ops, segment_labels(ops))):
-            if label is not None:
-                self.begin(f"{self.mode}:{label}")
-            LOWER[op.kind](self, op)
+        labels = segment_labels(ops)
+        starts = [i for i, lbl in enumerate(labels) if lbl and lbl.endswith(".pre")]
+        bounds = starts + [next((i for i, lbl in enumerate(labels) if lbl == "head"), len(ops))]
+        layer_at = {s: (int(labels[s][1:].split(".")[0]), e) for s, e in zip(bounds, bounds[1:])}
+        self.replays: list[int | None] = []
+        tmpl, regions, i = None, None, 0
+        while i < len(ops):
+            if i in layer_at:
+                layer, end = layer_at[i]
+                if layer == 1:
+                    tmpl = LayerTemplate(1, i, end, state_of(self), len(self.segments) + 1)
+                elif tmpl is not None and tmpl.segments is not None and state_of(self) == \
+                        tmpl.state:
+                    regions = regions or RegionMap(self.model.layout.regions, 1)
+                    self._replay(tmpl, regions, layer, i, end)
+                    i = end
+                    continue
+            if labels[i] is not None:
+                self.begin(f"{self.mode}:{labels[i]}")
+            LOWER[ops[i].kind](self, ops[i])
             self.release_dead(i)
+            if tmpl is not None and tmpl.segments is None and i == tmpl.end - 1:
+                self.end()
+                tmpl.segments = self.segments[tmpl.first_segment - 1:]
+                tmpl.first_segment -= 1
+                tmpl.after = snapshot(self)
+                tmpl.out_homes = {op_i - tmpl.start: self.homes[ops[op_i].output]
+                                  for op_i in range(tmpl.start, tmpl.end)
+                                  if ops[op_i].output in self.homes}
+            i += 1
         self.begin("end")
         self.current.append(isa.make("SYS", op=isa.SysOp.END))
         self.current = None
-        return self.segments
+        replays = self.replays + [None] * (len(self.segments) - len(self.replays))
+        return [(label, instrs, rep) for (label, instrs), rep in zip(self.segments, replays)]
+
+    def _replay(self, tmpl, regions, layer: int, start: int, end: int) -> None:
+        import copy
+        self.end()
+        self.replays += [None] * (len(self.segments) - len(self.replays))
+        for k, (label, instrs) in enumerate(tmpl.segments):
+            moved = [regions.relocate(instr, layer) for instr in instrs]
+            self.segments.append((label.replace(":L1.", f":L{layer}."), moved))
+            self.replays.append(tmpl.first_segment + k)
+        for index in range(start, end):
+            for name in self.dying.get(index, ()):
+                self.homes.pop(name, None)
+        arenas, scratch = copy.deepcopy(tmpl.after)
+        self.arenas, self.scratch = arenas, scratch
+        for rel, home in tmpl.out_homes.items():
+            self.homes[self.graph.ops[start + rel].output] = home

@@ -68,8 +68,9 @@ def _output_home(step: Step, op: Op, cols: int, chip_buf: Buf) -> Home:
 def _misc_rows(step: Step, rows_ops: int, cols: int) -> int:
     """Rows per SFU tile in prefill: ``rows_ops`` row-blocks of ``cols`` fp16 in half of ACT."""
     per_row = rows_ops * cols * 2
-    if per_row > step.model.tiling.act_bytes // 2:
-        raise CompileError(f"a row of {cols} elements does not fit the activation buffer")
+    if per_row > step.model.tiling.act_bytes:
+        raise CompileError(f"{rows_ops} rows of {cols} fp16 elements do not fit the activation "
+                           f"buffer ({step.model.tiling.act_bytes} bytes)")
     r = 1
     while r * 2 <= step.T and (r * 2) * per_row <= step.model.tiling.act_bytes // 2:
         r *= 2

@@ -4,7 +4,8 @@
 
 * ``tiny-llama``: a random transformers LlamaForCausalLM with GQA (2 layers, width 64, 4 query
   and 2 KV heads, vocab 256), lifted through ``torch.export`` by the front end;
-* ``tiny-golden``: the same shapes as a golden.llm model with random weights (no transformers);
+* ``tiny-golden`` (or ``tiny-golden:LAYERS``): the same shapes as a golden.llm model with random
+  weights (no transformers);
 * anything ``golden.llm.load_model`` accepts (``smollm2``, a ``.gguf`` file, a Hugging Face
   folder, a shape-only config name such as ``llama2-7b``), whose graph is built from its config
   by :mod:`.llama_ir`;
@@ -89,8 +90,9 @@ def _ir_weights(golden) -> dict[str, torch.Tensor]:
 
 def load(spec: str, weights: bool = True, seed: int = 0) -> ModelSource:
     from . import llama_ir
-    if spec == "tiny-golden":
-        golden = tiny_golden(seed=seed)
+    if spec == "tiny-golden" or spec.startswith("tiny-golden:"):
+        layers = int(spec.split(":")[1]) if ":" in spec else 2
+        golden = tiny_golden(layers=layers, seed=seed)
         graph = llama_ir.build(llama_ir.dims_from_golden(golden.config))
         return ModelSource(spec, graph, _ir_weights(golden) if weights else None, golden)
     if spec == "tiny-llama":

@@ -63,3 +63,24 @@ def test_torch_exported_transformers_llama_matches_golden(tiny_hf):
     assert torch.equal(got, want[0].float())
     token = int(got[-1].argmax())
     assert torch.equal(sess.decode(token), golden.decode(torch.tensor([token]), cache)[0].float())
+
+
+def test_replayed_layers_run_exactly():
+    """With 4 layers, layers 2 and 3 are relocated copies of layer 1 (compiler/relocate.py); the
+    token checker still proves them and the logits stay identical to golden."""
+    deep = models.load("tiny-golden:4")
+    policy = load_policy("flightllm")
+    target = tg.build_target(deep.graph, config.load("tiny"), policy, deep.weights,
+                             max_pos=MAX_LEN)
+    labels = [lbl for lbl, _, rep in build.Step(deep.graph, target, "decode", 1, 16).run()
+              if rep is not None]
+    assert labels == ["decode:L2.pre", "decode:L2.attn", "decode:L2.post", "decode:L3.pre",
+                      "decode:L3.attn", "decode:L3.post"]
+    store, _ = build.compile_buckets(target, MAX_LEN, check=True, prefill_step=16,
+                                     only=["prefill:16", "decode:16"])
+    sess = Session(target, store, MAX_LEN, deep.embed_table)
+    golden = accelerator_model(deep.golden, policy)
+    ids = torch.arange(5, 14)
+    want, cache = golden.prefill(ids[None])
+    assert torch.equal(sess.prefill(ids), want[0].float())
+    assert torch.equal(sess.decode(7), golden.decode(torch.tensor([7]), cache)[0].float())

@@ -1,0 +1,87 @@
+"""Layer replay: decoder layers 2..L-1 reuse layer 1's lowering with their HBM addresses moved.
+
+Every decoder layer lowers to the same instructions except for the HBM addresses of its own
+regions (weight tiles, norm gains, KV cache), provided the on-chip arenas and the prefill scratch
+are in the same state when the layer starts. Layer 1 (not 0: the embedding leaves layer 0 with a
+different state) is lowered normally and recorded with that state; a later layer whose starting
+state is identical is produced by relocating the recorded segments, and its tokens are copied from
+layer 1's schedule (same instructions, same hazards: the relocated regions are disjoint exactly
+where the originals were). This is what keeps a 32-layer compile close to the cost of two layers.
+"""
+from __future__ import annotations
+
+import copy
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from . import isa
+
+
+@dataclass
+class LayerTemplate:
+    layer: int
+    start: int                       # op index of the layer's first op
+    end: int                         # op index after its last op
+    state: tuple
+    first_segment: int = 0
+    segments: list | None = None     # [(label, instrs)] of the layer
+    after: tuple | None = None       # (arenas, scratch) after the layer
+    out_homes: dict | None = None    # relative op index -> home of outputs alive after the layer
+
+
+def state_of(step) -> tuple:
+    """Everything that decides the next layer's instructions: arena and scratch occupancy and
+    where the live values are."""
+    arenas = tuple((int(b), tuple(a.free), tuple(sorted(a.live.items())))
+                   for b, a in step.arenas.items())
+    scratch = None if step.scratch is None else (tuple(step.scratch.free),
+                                                 tuple(sorted(step.scratch.live.items())))
+    homes = tuple(sorted((int(h.buf) if h.buf is not None else -1, h.line, h.channel, h.addr,
+                          h.pitch, h.cols, int(h.dt), h.owner, h.rel)
+                         for h in step.homes.values()))
+    return arenas, scratch, homes, tuple(sorted(step.deferred))
+
+
+def snapshot(step) -> tuple:
+    return copy.deepcopy(step.arenas), copy.deepcopy(step.scratch)
+
+
+class RegionMap:
+    """Moves HBM addresses of layer ``src``'s regions to the same offsets in layer ``dst``."""
+
+    def __init__(self, regions: dict, src: int) -> None:
+        self.regions = regions
+        pattern = re.compile(rf"^(model\.layers\.{src}\.|kv\.{src}\.)")
+        self.by_channel: dict[int, list[tuple[int, int, str]]] = {}
+        for r in regions.values():
+            if pattern.match(r.name):
+                self.by_channel.setdefault(r.channel, []).append((r.addr, r.addr + r.size, r.name))
+        for spans in self.by_channel.values():
+            spans.sort()
+        self.starts = {ch: [s[0] for s in spans] for ch, spans in self.by_channel.items()}
+        self.src = src
+
+    def _rename(self, name: str, dst: int) -> str:
+        if name.startswith("kv."):
+            return f"kv.{dst}." + name[len(f"kv.{self.src}."):]
+        return f"model.layers.{dst}." + name[len(f"model.layers.{self.src}."):]
+
+    def move(self, channel: int, addr: int, dst: int) -> tuple[int, int]:
+        spans = self.by_channel.get(channel)
+        if spans:
+            i = bisect_right(self.starts[channel], addr) - 1
+            if i >= 0 and spans[i][0] <= addr < spans[i][1]:
+                target = self.regions[self._rename(spans[i][2], dst)]
+                return target.channel, target.addr + addr - spans[i][0]
+        return channel, addr
+
+    def relocate(self, instr: isa.Instr, dst: int) -> isa.Instr:
+        if instr.kind not in ("LD", "ST"):
+            return instr
+        channel, addr = self.move(instr["channel"], instr["hbm_addr"], dst)
+        if (channel, addr) == (instr["channel"], instr["hbm_addr"]):
+            return instr
+        args = dict(instr.args)
+        args["channel"], args["hbm_addr"] = channel, addr
+        return isa.Instr(instr.kind, args, instr.wait, instr.release)
