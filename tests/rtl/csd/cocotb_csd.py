@@ -87,4 +87,11 @@ async def bit_exact_and_timed(dut):
             start = accepted[0]
             assert accepted == list(range(start, start + len(payloads))), "input stalled"
             assert emitted == [c + geo.latency for c in accepted], "latency differs from geometry"
+            if target == "chain" and isinstance(spec.get("n"), int):
+                n = spec["n"]
+                finished = sum(len(p.rows) for p in passes) * geo.tokens / geo.passes_per_row(n)
+                measured = finished / (emitted[-1] - emitted[0] + 1)
+                assert measured == geo.results_per_cycle(n) == 16 / n, (
+                    f"N={n}: {measured} results/cycle, documented {geo.results_per_cycle(n)}")
+                dut._log.info("N=%d: %.1f results/cycle measured", n, measured)
         dut._log.info("%s seed %d: %d beats bit-exact", spec, seed, len(payloads))
