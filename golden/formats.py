@@ -197,7 +197,12 @@ class Float16Format(Format):
 
 @dataclass(frozen=True)
 class BlockFormat:
-    """A block format: elements of ``element`` sharing one power-of-two E8M0 scale (OCP MX)."""
+    """A block format: elements of ``element`` sharing one power-of-two E8M0 scale (OCP MX).
+
+    ``levels``, ``encode``, ``decode`` and ``terms`` are the element's: a code stores the element
+    only, and its real value is ``level * 2**shared_exp`` of its block, so the same registry
+    interface works for every name while the shared scale stays a separate, per-block field.
+    """
     name: str
     element: Format
     block: int
@@ -208,6 +213,29 @@ class BlockFormat:
     @property
     def bits(self) -> int:
         return self.element.bits
+
+    @property
+    def levels(self) -> np.ndarray:
+        return self.element.levels
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self.element.codes
+
+    @property
+    def term_slots(self) -> int | None:
+        return self.element.term_slots
+
+    def encode(self, values) -> np.ndarray:
+        """Element values (already divided by the block scale) -> element codes."""
+        return self.element.encode(values)
+
+    def decode(self, codes) -> np.ndarray:
+        """Element codes -> element values (multiply by ``2**shared_exp`` for real values)."""
+        return self.element.decode(codes)
+
+    def terms(self, code: int) -> tuple[Term, ...]:
+        return self.element.terms(code)
 
     def shared_exp(self, absmax) -> np.ndarray:
         """floor(log2(absmax)) - emax_elem, 0 for an all-zero block, clamped to E8M0's range."""

@@ -21,7 +21,9 @@ def levels_text(fmt) -> str:
     """Real levels as text; the special value is starred; long grids are summarized."""
     import numpy as np
 
-    if not hasattr(fmt, "levels"):                      # a block format (mxfp4)
+    from ..golden import formats
+
+    if isinstance(fmt, formats.BlockFormat):
         return (f"{fmt.element.name} elements x 2^e, shared E{fmt.scale_bits}M0 scale per "
                 f"block of {fmt.block}")
     lv = fmt.levels

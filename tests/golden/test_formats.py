@@ -237,3 +237,25 @@ def test_unknown_name():
     with pytest.raises(ValueError, match="unknown format 'fp5'"):
         formats.get("fp5")
     assert set(LISTED) | {"nf4", "fp16", "mxfp4"} <= set(formats.names())
+
+
+@pytest.mark.parametrize("name", formats.names())
+def test_every_registered_format_has_the_registry_interface(name):
+    f = formats.get(name)
+    assert f.name == name and isinstance(f.bits, int)
+    assert np.all(np.diff(f.levels) > 0)                     # sorted, distinct
+    assert np.array_equal(np.sort(f.decode(f.encode(f.levels))), f.levels)
+    assert callable(f.terms)
+
+
+def test_mxfp4_elements_are_e2m1_and_scale_is_separate():
+    mx = formats.get("mxfp4")
+    assert mx.levels.tolist() == [v * 0.5 for v in E2M1_X2]
+    for code in range(16):
+        if code == 0b1000:
+            with pytest.raises(ValueError):
+                mx.decode(code)                              # -0 is unused in E2M1
+            continue
+        assert mx.decode(code) == _e2m1(code)
+        assert sum(s * 2 ** k for s, k in mx.terms(code)) * 0.5 == _e2m1(code)
+    assert mx.term_slots == 2
