@@ -57,7 +57,7 @@ class ProgramStore:
     _index: dict[bytes, int] = field(default_factory=dict)
 
     def add(self, label: str, instrs: list[isa.Instr]) -> int:
-        data = encoding.words_to_bytes(encoding.encode_words(instrs))
+        data = encoding.encode_bytes(instrs)
         key = hashlib.sha256(data).digest()
         if key not in self._index:
             self._index[key] = len(self.segments)

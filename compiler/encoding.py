@@ -42,17 +42,41 @@ def _total_bits(itype: isa.InstrType) -> int:
     return itype.words * isa.WORD_BITS
 
 
+def _plan(itype: isa.InstrType) -> tuple:
+    total = _total_bits(itype)
+    fields = tuple((slot.field.name, total - slot.start - slot.field.width, slot.field.max)
+                   for slot in itype.slots if slot.start >= isa.HEADER_BITS)
+    header = (itype.opcode << (total - 4), total - 10, total - 16)
+    return itype.words, header, fields
+
+
+_PLANS = {name: _plan(t) for name, t in isa.TYPES.items()}
+
+
+def encode_int(instr: isa.Instr) -> tuple[int, int]:
+    """(the instruction as one big-endian integer of ``32 * words`` bits, words)."""
+    words, (op_bits, wait_shift, release_shift), fields = _PLANS[instr.kind]
+    value = op_bits | (instr.wait & 0x3F) << wait_shift | (instr.release & 0x3F) << release_shift
+    args = instr.args
+    for name, shift, mx in fields:
+        value |= (args[name] & mx) << shift
+    return value, words
+
+
 def encode(instr: isa.Instr) -> list[int]:
     """The instruction's 32-bit words (word 0 first)."""
-    itype = instr.type
-    total = _total_bits(itype)
-    value = 0
-    for slot in itype.slots:
-        f = slot.field
-        v = isa.header_value(instr, f.name) if slot.start < isa.HEADER_BITS else instr.args[f.name]
-        value |= (v & f.max) << (total - slot.start - f.width)
-    return [value >> (isa.WORD_BITS * (itype.words - 1 - w)) & 0xFFFFFFFF
-            for w in range(itype.words)]
+    value, words = encode_int(instr)
+    return [value >> (isa.WORD_BITS * (words - 1 - w)) & 0xFFFFFFFF for w in range(words)]
+
+
+def encode_bytes(instrs) -> bytes:
+    """Little-endian instruction words of a sequence (the fast path used by the compiler)."""
+    import numpy as np
+    out = bytearray()
+    for instr in instrs:
+        value, words = encode_int(instr)
+        out += value.to_bytes(4 * words, "big")
+    return np.frombuffer(bytes(out), dtype=">u4").astype("<u4").tobytes()
 
 
 def _used_bits(itype: isa.InstrType) -> int:

@@ -184,44 +184,64 @@ def _lower_kv_append(step: Step, op: Op) -> None:
     step.homes[op.output] = result
 
 
+def _activation_tile(step: Step, x: Home, plan, r0: int, n: int) -> tuple[int, int, list]:
+    """(A line in ACT, scale line or 0, temporaries) of token rows [r0, r0+n) for an MM: fp16
+    rows, or INT8 rows with their float32 scales (REQUANT) for an INT8 engine."""
+    a_line, a_temp = step.load(x, r0, n, Buf.ACT)
+    temps = [(Buf.ACT, a_line)] if a_temp else []
+    if plan.a_dt != DType.INT8:
+        return a_line, 0, temps
+    q_line = step.alloc(Buf.ACT, n * plan.k, "INT8 activations")
+    s_line = step.alloc(Buf.BIAS, 4 * n, "activation scales")
+    step.emit("MISC", op=MiscOp.REQUANT, dt_in=DType.FP16, dt_out=DType.INT8, a_buf=Buf.ACT,
+              a_addr=a_line, b_buf=Buf.BIAS, b_addr=s_line, o_buf=Buf.ACT, o_addr=q_line,
+              rows=n, cols=plan.k)
+    return q_line, s_line, temps + [(Buf.ACT, q_line), (Buf.BIAS, s_line)]
+
+
 def _lower_linear(step: Step, op: Op) -> None:
+    """Weight tiles stream through two WGT slots. Decode: one token, result tiles side by side
+    on chip. Prefill: weight tile outer, token row tiles inner, so each weight byte is loaded
+    once per step and the (smaller) activation rows are re-read per weight tile."""
     model = step.model
     plan, tiles = model.plans[op.weight], model.tiles[op.weight]
     x = step.homes[op.inputs[0]]
     out = _output_home(step, op, plan.n, Buf.OUT)
     n_tile = tiles[0][1]
-    rows = 1 if step.mode == "decode" else model.tiling.token_rows(step.T, plan.k, n_tile, op.weight)
     slot_bytes = max(region.size for region, _ in tiles)
     slots = [step.alloc(Buf.WGT, slot_bytes, f"weight tile of {op.weight}") for _ in range(2)]
-    for r0, n in step.row_tiles(rows):
-        a_line, a_temp = step.load(x, r0, n, Buf.ACT)
-        temps = [(Buf.ACT, a_line)] if a_temp else []
-        s_line = 0
-        if plan.a_dt == DType.INT8:
-            q_line = step.alloc(Buf.ACT, n * plan.k, "INT8 activations")
-            s_line = step.alloc(Buf.BIAS, 4 * n, "activation scales")
-            step.emit("MISC", op=MiscOp.REQUANT, dt_in=DType.FP16, dt_out=DType.INT8,
-                      a_buf=Buf.ACT, a_addr=a_line, b_buf=Buf.BIAS, b_addr=s_line, o_buf=Buf.ACT,
-                      o_addr=q_line, rows=n, cols=plan.k)
-            temps += [(Buf.ACT, q_line), (Buf.BIAS, s_line)]
-            a_line = q_line
-        if out.on_chip:
-            o_base = out.line
-        else:
-            o_base = step.alloc(Buf.OUT, n * plan.n * 2, f"{op.output} tile")
-            temps.append((Buf.OUT, o_base))
+
+    def mm(j: int, region, n_rows: int, a_line: int, s_line: int, m: int, o_line: int):
+        step.emit(step.mm, engine=plan.engine, a_dt=plan.a_dt, b_dt=plan.b_dt, o_dt=plan.o_dt,
+                  m=m, n=n_rows, k=plan.k, a_addr=a_line, b_addr=slots[j % 2],
+                  b_lines=_lines(region.size), o_addr=o_line, s_addr=s_line)
+
+    def load_weight(j: int, region) -> None:
+        step.emit("LD", buf=Buf.WGT, buf_addr=slots[j % 2], channel=region.channel,
+                  hbm_addr=region.addr, length=region.size)
+    if step.mode == "decode":
+        a_line, s_line, temps = _activation_tile(step, x, plan, 0, 1)
+        o_base = out.line if out.on_chip else step.alloc(Buf.OUT, plan.n * 2, "result row")
         for j, (region, n_rows) in enumerate(tiles):
-            slot = slots[j % 2]
-            step.emit("LD", buf=Buf.WGT, buf_addr=slot, channel=region.channel,
-                      hbm_addr=region.addr, length=region.size)
-            o_line = o_base + (n * j * n_tile * 2) // LINE_BYTES
-            step.emit(step.mm, engine=plan.engine, a_dt=plan.a_dt, b_dt=plan.b_dt,
-                      o_dt=plan.o_dt, m=n, n=n_rows, k=plan.k, a_addr=a_line, b_addr=slot,
-                      b_lines=_lines(region.size), o_addr=o_line, s_addr=s_line)
-            if not out.on_chip:
+            load_weight(j, region)
+            mm(j, region, n_rows, a_line, s_line, 1, o_base + (j * n_tile * 2) // LINE_BYTES)
+        step.store(out, 0, 1, Buf.OUT, o_base)
+        if not out.on_chip:
+            temps.append((Buf.OUT, o_base))
+    else:
+        rows = model.tiling.token_rows(step.T, plan.k, n_tile, op.weight)
+        temps = []
+        for j, (region, n_rows) in enumerate(tiles):
+            load_weight(j, region)
+            for r0, n in step.row_tiles(rows):
+                a_line, s_line, tile_temps = _activation_tile(step, x, plan, r0, n)
+                o_line = step.alloc(Buf.OUT, n * n_rows * 2, f"{op.output} tile")
+                mm(j, region, n_rows, a_line, s_line, n, o_line)
                 step.store(out, r0, n, Buf.OUT, o_line, c0=j * n_tile, cols=n_rows)
-        for buf, line in temps:
-            step.free(buf, line)
+                for buf, line in tile_temps + [(Buf.OUT, o_line)]:
+                    step.free(buf, line)
+    for buf, line in temps:
+        step.free(buf, line)
     for slot in slots:
         step.free(Buf.WGT, slot)
 

@@ -34,16 +34,18 @@ class LinearPlan:
 
     def packed_bytes(self, rows: int) -> int:
         """Bytes of a packed tile of ``rows`` output rows (exact for dense formats; for N:M the
-        dense upper bound of values and indices). Used to tile and to size the memory image when
-        weights are not materialized; real tiles are measured (``passes.packing``)."""
+        policy's density, so an estimate). Used to tile and to size the memory image when
+        weights are not materialized; materialized tiles are measured (``passes.packing``)."""
         from ...golden.quant import packing as qpack
         from ...golden.sparse import packing as spack
         if self.b_dt == DType.FP16:
             return 2 * rows * self.k
         if self.engine == Engine.SPARSE:
+            sp = self.spec.sparsity
+            density = sp.density if sp.density is not None else sp.n / 16
             blocks = -(-rows // 16) * -(-self.k // 16)
-            return spack.HEADER.size + blocks + rows * self.k * (self.spec.bits + 4) // 8 \
-                + 4 * rows + 64
+            kept = int(rows * self.k * density)
+            return spack.HEADER.size + blocks + kept * (self.spec.bits + 4) // 8 + 4 * rows + 64
         ng = -(-self.k // self.group)
         id_bits = 2 if self.spec.scheme == "bitmod" else 0
         _, total = qpack.layout(rows, ng, self.group, self.spec.bits, id_bits,

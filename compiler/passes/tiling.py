@@ -6,9 +6,9 @@
   buffering); capped so that one token's result tile fits a quarter of the output buffer.
   Full-K tiles mean no partial sums cross instructions: every engine's accumulation stays inside
   one MM, exactly as the golden linear computes it.
-* Row tiles (tokens per MM in prefill): the largest power of two, at most the array's token
-  columns times a whole number, such that the activation tile (fp16 and its INT8 copy) fits half
-  the activation buffer and the result tile fits half the output buffer.
+* Row tiles (tokens per MM in prefill): the largest power of two such that the activation tile
+  (fp16 and its INT8 copy) fits the activation buffer and the result tile half the output
+  buffer.
 * Attention: one KV head's K (then V) rows ``[S, head_dim]`` must fit the weight buffer.
 """
 from __future__ import annotations
@@ -57,12 +57,12 @@ class Tiling:
     def token_rows(self, tokens: int, k: int, n_tile: int, what: str) -> int:
         """Tokens per MM tile for a [tokens, k] x [k, n_tile] product."""
         rows = 1
-        while (rows * 2 <= tokens and (rows * 2) * k * 3 <= self.act_bytes // 2
+        while (rows * 2 <= tokens and (rows * 2) * k * 3 <= self.act_bytes
                and (rows * 2) * n_tile * 2 <= self.out_bytes // 2):
             rows *= 2
-        if k * 3 > self.act_bytes // 2:
-            raise CompileError(f"{what}: one token of K={k} does not fit half the activation "
-                               f"buffer ({self.act_bytes // 2} bytes)")
+        if k * 3 > self.act_bytes:
+            raise CompileError(f"{what}: one token of K={k} (fp16 and INT8) does not fit the "
+                               f"activation buffer ({self.act_bytes} bytes)")
         return rows
 
     def check_kv(self, s: int, head_dim: int, elem: int, what: str) -> None:

@@ -141,3 +141,9 @@ def test_make_rejects_bad_fields():
         isa.make("LD", count1=1 << 16)
     with pytest.raises(ValueError, match="unknown instruction type 'JMP'"):
         isa.make("JMP")
+
+
+@given(programs)
+def test_fast_byte_encoder_equals_word_encoder(instrs_):
+    assert encoding.encode_bytes(instrs_) == encoding.words_to_bytes(
+        encoding.encode_words(instrs_))
