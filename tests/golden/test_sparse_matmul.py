@@ -109,7 +109,7 @@ def test_matmul_errors():
 def test_quantize_int_grid_and_error_bound(bits):
     rng = np.random.default_rng(bits)
     w = (rng.standard_normal((32, 64)) * rng.uniform(0.01, 5, (32, 1))).astype(np.float32)
-    w[5] = 0                                         # an all-zero row gets scale 1
+    w[5] = 0                                         # an all-zero row gets the clamp, 1e-5
     sp = sparse.prune_nm(w, density=0.4)
     q = sparse.quantize_int(sp, bits)
     qmax = 2 ** (bits - 1) - 1
@@ -117,16 +117,32 @@ def test_quantize_int_grid_and_error_bound(bits):
     assert np.array_equal(q.block_n, sp.block_n)
     vals = q.values.astype(int)
     assert vals.min() >= -qmax and vals.max() <= qmax
-    assert np.all(np.abs(vals).reshape(32, -1).max(1)[np.arange(32) != 5] == qmax)
-    assert q.scales[5] == 1.0
-    expected_scale = np.abs(sp.values).reshape(32, -1).max(1) / qmax
-    assert np.allclose(q.scales[np.arange(32) != 5], expected_scale[np.arange(32) != 5], rtol=1e-7)
-    err = (q.dequantize() - sp.to_dense()).abs()
-    bound = torch.from_numpy(q.scales.astype(np.float32))[:, None] * (0.5 + 1e-6)
-    assert torch.all(err <= bound)
+    rows = np.arange(32) != 5
+    assert np.all(np.abs(vals).reshape(32, -1).max(1)[rows] == qmax)
+    assert np.all(vals[5] == 0)
+    # quant_int (bitmod.md §1.5): the scale is an fp16 division of the fp16 absmax, clamped
+    absmax16 = np.abs(sp.values.astype(np.float16)).reshape(32, -1).max(1)
+    expected_scale = np.maximum(absmax16 / np.float16(qmax), np.float16(1e-5)).astype(np.float16)
+    assert np.array_equal(q.scales, expected_scale.astype(np.float32))
+    v = sp.to_dense().double()
+    s = torch.from_numpy(q.scales.astype(np.float64))[:, None]
+    bound = s / 2 + 2.0 ** -10 * v.abs() + 2.0 ** -25 * (1 + s)      # see intquant docstring
+    assert torch.all((q.dequantize().double() - v).abs() <= bound)
     # dequantize is value * scale exactly
     scales = torch.from_numpy(q.scales.copy())[:, None]
     assert torch.equal(q.dequantize(), q.to_dense().float() * scales)
+
+
+@pytest.mark.parametrize("bits", (4, 8))
+def test_quantize_int_dense_block_equals_dense_int_sym_per_row(bits):
+    """N = M keeps every weight: the sparse path must give the dense engine's integers."""
+    from bitflight.golden import quant
+    rng = np.random.default_rng(10 + bits)
+    w = (rng.standard_normal((32, 48)) * 0.02).astype(np.float32)
+    q = sparse.prune_nm(w, n=16).quantize_int(bits)
+    qw = quant.quantize(torch.from_numpy(w), "int_sym", bits, group_size=48)
+    assert np.array_equal(q.scales, qw.scales[:, 0])
+    assert torch.equal(q.dequantize(), qw.dequantize())
 
 
 def test_quantize_int_errors():

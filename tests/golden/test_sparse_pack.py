@@ -79,8 +79,9 @@ def test_hand_worked_int8_row_order_and_scales():
     vals = np.frombuffer(data[64:96], dtype=np.int8)
     assert vals.tolist() == [127, 0] + [v for _ in range(15) for v in (0, 127)]
     assert struct.unpack_from("<I", data, 28)[0] == 96
-    assert np.frombuffer(data[96:160], dtype="<f4").tolist() == pytest.approx(
-        [(r + 1) / 127 for r in range(16)], rel=1e-7)
+    # per-row scales are fp16 quotients (quant_int), stored as float32
+    assert np.frombuffer(data[96:160], dtype="<f4").tolist() == \
+        [float(np.float16(np.float16(r + 1) / np.float16(127))) for r in range(16)]
 
 
 @st.composite
