@@ -17,8 +17,9 @@ class CsdChain(wiring.Component):
     """A VPU: ``geo.slices`` DSP slices in groups of ``geo.group`` (docs/rtl/csd.md).
 
     Ports: ``i`` In(stream of :func:`chain_in_layout`): one pass per beat (activation block per
-    token, ``slices`` (weight, index) pairs, ``nlog`` = log2 N, ``w4``); ``o`` Out(stream of
-    :func:`chain_out_layout`): ``res[token][j]`` for ``j < results_per_pass(N)`` plus ``nlog``.
+    token, ``slices`` (weight, index) pairs, ``nlog`` = log2 N, ``w4``, ``last``); ``o`` Out(stream of
+    :func:`chain_out_layout`): ``res[token][j]`` for ``j < results_per_pass(N)`` plus ``nlog``
+    and ``last``.
     Timing: accepts one pass per cycle; a pass accepted at cycle t is on ``o`` at t + ``latency``
     (= slices + 2); back-pressure on ``o`` stalls the whole pipeline (every register has the
     enable ``~o.valid | o.ready``, which synthesis puts on the DSP CE pins).
@@ -64,10 +65,12 @@ class CsdChain(wiring.Component):
         geo = self.geo
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
-        status = Signal(1 + NLOG_BITS)
-        m.d.comb += status.eq(Cat(self.i.valid, self.i.payload.lane.nlog))
+        lane = self.i.payload.lane
+        status = Signal(2 + NLOG_BITS)
+        m.d.comb += status.eq(Cat(self.i.valid, lane.last, lane.nlog))
         status_out = delay(m, status, self.latency, en, "status", reset_less=False)
-        m.d.comb += [self.o.valid.eq(status_out[0]), self.o.payload.nlog.eq(status_out[1:])]
+        m.d.comb += [self.o.valid.eq(status_out[0]), self.o.payload.last.eq(status_out[1]),
+                     self.o.payload.nlog.eq(status_out[2:])]
 
         net = m.submodules.results = SegmentResults(geo)
         m.d.comb += [net.nlog.eq(self.o.payload.nlog), self.o.payload.res.eq(net.res)]

@@ -20,14 +20,16 @@ def lane_layout(geo: ChainGeometry) -> StructLayout:
     """What one chain gets per pass besides the activations.
 
     ``w[i]``/``idx[i]``: the kept weight of slice i and its 4-bit position in the M-block;
-    ``nlog``: log2 of the block's N (selects the segment cuts); ``w4``: weights are INT4 held in
-    the low nibble (sign-extended in the chain).
+    ``nlog``: log2 of the block's N (selects the segment results); ``w4``: weights are INT4 held
+    in the low nibble (sign-extended in the chain); ``last``: sideband passed through to the
+    output with the results (the row accumulator closes a row block on it).
     """
     return StructLayout({
         "w": ArrayLayout(signed(WEIGHT_BITS), geo.slices),
         "idx": ArrayLayout(unsigned(geo.index_bits), geo.slices),
         "nlog": unsigned(NLOG_BITS),
         "w4": unsigned(1),
+        "last": unsigned(1),
     })
 
 
@@ -40,6 +42,7 @@ def chain_out_layout(geo: ChainGeometry) -> StructLayout:
     return StructLayout({
         "res": ArrayLayout(ArrayLayout(signed(geo.acc_bits), geo.max_results), geo.tokens),
         "nlog": unsigned(NLOG_BITS),
+        "last": unsigned(1),
     })
 
 

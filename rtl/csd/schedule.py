@@ -29,9 +29,10 @@ class Pass:
     w4: int
     tokens: list[int]                 # token id of each packed lane (may repeat when padding)
     rows: list[int] = field(default_factory=list)   # output row of result j
+    last: int = 0                     # closes its row block (row accumulator order only)
 
     def lane(self) -> dict:
-        return {"w": self.w, "idx": self.idx, "nlog": self.nlog, "w4": self.w4}
+        return {"w": self.w, "idx": self.idx, "nlog": self.nlog, "w4": self.w4, "last": self.last}
 
 
 def idle_pass(geo: ChainGeometry, act: list[list[int]], tokens: list[int]) -> Pass:
@@ -84,6 +85,30 @@ def _block_passes(geo, sp, act, toks, br, kb, n, w4) -> list[Pass]:
                 res_rows.append(row)
             out.append(Pass(act=act, w=w, idx=idx, nlog=n.bit_length() - 1, w4=int(w4),
                             tokens=list(toks), rows=res_rows))
+    return out
+
+
+def row_block_passes(geo: ChainGeometry, sp, x: np.ndarray) -> list[tuple[list[int], int, list[Pass]]]:
+    """Passes in row-accumulator order: per token group and row block, every k-block's passes,
+    the last one flagged ``last``. A row block whose blocks are all N = 0 gets one idle pass, so
+    the accumulator still emits its bias. Returns (tokens, row block, passes) triples."""
+    if sp.bits is None:
+        raise ValueError("sp: the CSD chain needs integer weights (NMSparse.quantize_int first)")
+    n_out, k = sp.shape
+    out = []
+    for t0 in range(0, x.shape[0], geo.tokens):
+        toks = [min(t0 + t, x.shape[0] - 1) for t in range(geo.tokens)]
+        for br in range(n_out // sp.block):
+            passes = []
+            for kb in range(k // sp.m):
+                n = int(sp.block_n[br, kb])
+                act = [[int(v) for v in x[t, kb * sp.m:(kb + 1) * sp.m]] for t in toks]
+                if n:
+                    passes.extend(_block_passes(geo, sp, act, toks, br, kb, n, sp.bits == 4))
+            if not passes:
+                passes = [idle_pass(geo, [[0] * sp.m for _ in toks], toks)]
+            passes[-1].last = 1
+            out.append((toks, br, passes))
     return out
 
 

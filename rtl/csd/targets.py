@@ -10,6 +10,12 @@ def _chain(cfg):
     return CsdChain(ChainGeometry.from_config(cfg))
 
 
+def _vpu(cfg):
+    from .geometry import ChainGeometry
+    from .vpu import Vpu
+    return Vpu(ChainGeometry.from_config(cfg))
+
+
 def _mpu(cfg):
     from .geometry import ChainGeometry
     from .mpu import Mpu
@@ -18,5 +24,6 @@ def _mpu(cfg):
 
 TARGETS = [
     Target("csd-chain", _chain, "FlightLLM CSD chain (one VPU): sparse muxes, DSP groups, reduction nodes"),
+    Target("csd-vpu", _vpu, "FlightLLM VPU: CSD chain plus row accumulator (k-block sums, INT32 bias)"),
     Target("csd-mpu", _mpu, "FlightLLM MPU: csd.vpus_per_mpu CSD chains sharing activations"),
 ]

@@ -49,7 +49,7 @@ def make_case(seed: int, *, n="mixed", bits: int = 8, tokens: int = 3, k: int = 
         x[0] = 0
     elif edge is not None:
         raise ValueError(f"edge: unknown case {edge!r}")
-    if n == "mixed":
+    if isinstance(n, str) and n == "mixed":
         n = rng.choice(np.array((0,) + N_OPTIONS), size=(n_out // 16, k // 16))
     sp = sparse.prune_nm(torch.tensor(w, dtype=torch.int8), n=n, bits=bits)
     bias = rng.integers(-(1 << 20), 1 << 20, n_out)

@@ -6,6 +6,7 @@ import pytest
 
 from bitflight.rtl.csd.chain import CsdChain
 from bitflight.rtl.csd.mpu import Mpu
+from bitflight.rtl.csd.vpu import Vpu
 from bitflight.sim import hdl
 
 from csd_cases import config_for, geometry
@@ -60,3 +61,16 @@ def test_mpu_verilator_bit_exact():
     build = hdl.build(lambda: Mpu(geo, vpus), top="csd_mpu", key=f"csd-mpu-tiny-v{vpus}")
     _run(build, {"CSD_TARGET": "mpu", "CSD_PACKED": "0", "CSD_VPUS": str(vpus),
                  "CSD_CASES": json.dumps(CASES[4:8])})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("packed", [False, True], ids=["unpacked", "packed"])
+def test_vpu_verilator_rows_with_bias(packed):
+    geo = geometry("tiny", packed=packed)
+    build = hdl.build(lambda: Vpu(geo), top="csd_vpu", key=f"csd-vpu-tiny-p{int(packed)}")
+    cases = [{"seed": 50, "n": "mixed", "tokens": 3, "k": 64},
+             {"seed": 51, "n": "mixed", "bits": 4, "tokens": 2},
+             {"seed": 52, "n": 16, "edge": "min", "tokens": 2, "k": 256},
+             {"seed": 53, "n": "mixed", "edge": "zero", "tokens": 2}]
+    hdl.run(build, "cocotb_vpu", test_dir=HERE,
+            env={"CSD_PACKED": str(int(packed)), "CSD_CASES": json.dumps(cases)})

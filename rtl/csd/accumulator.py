@@ -1,0 +1,99 @@
+"""Row accumulator: a VPU's output buffer, summing a row block over its k-blocks plus INT32 bias."""
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.data import ArrayLayout
+from amaranth.lib.wiring import In, Out
+
+from .geometry import ChainGeometry
+from .layouts import chain_out_layout
+from .reduction import nlog_of
+
+
+def rows_layout(geo: ChainGeometry) -> ArrayLayout:
+    """``out[token][row]`` for the ``m`` rows of one 16-row block."""
+    return ArrayLayout(ArrayLayout(signed(geo.acc_bits), geo.m), geo.tokens)
+
+
+class RowAccumulator(wiring.Component):
+    """Adds a chain's pass results into the rows they belong to (schedule.row_block_passes order).
+
+    Ports: ``bias`` In(stream of m x signed(acc_bits)): one beat per row block, taken before its
+    passes (all zeros for no bias); ``i`` In(stream of :func:`chain_out_layout`) the chain's
+    results; ``o`` Out(stream of :func:`rows_layout`) the finished row block, per token.
+    Row pointer: a pass with N (R = results_per_pass(N) results) covers rows r0 .. r0 + R - 1 and
+    moves r0 on by R (or by 1 every passes_per_row(N) passes when N > slices); the pass flagged
+    ``last`` closes the block. Row i takes ``res[i mod R]`` when ``i // R == r0 // R``, so each row
+    has one adder and a per-N 4:1 select, whatever the pass.
+    Timing: takes one result beat per cycle; the block leaves on ``o`` the cycle after its last
+    pass is added, and the next bias beat is taken the cycle after ``o`` is accepted (2 cycles
+    between blocks; a block of b passes occupies b + 2 cycles).
+    """
+
+    def __init__(self, geo: ChainGeometry):
+        self.geo = geo
+        super().__init__({"bias": In(stream.Signature(ArrayLayout(signed(geo.acc_bits), geo.m))),
+                          "i": In(stream.Signature(chain_out_layout(geo))),
+                          "o": Out(stream.Signature(rows_layout(geo)))})
+
+    @property
+    def block_overhead(self) -> int:
+        """Cycles per row block beyond one per pass."""
+        return 2
+
+    def elaborate(self, platform):
+        m = Module()
+        geo, rows = self.geo, self.geo.m
+        r0 = Signal(range(rows))
+        part = Signal(range(max(geo.passes_per_row(n) for n in geo.n_options)))
+        acc = self.o.payload
+        beat = self.i.payload
+        with m.FSM():
+            with m.State("LOAD"):
+                m.d.comb += self.bias.ready.eq(1)
+                with m.If(self.bias.valid):
+                    m.d.sync += [acc[t][r].eq(self.bias.payload[r])
+                                 for t in range(geo.tokens) for r in range(rows)]
+                    m.d.sync += [r0.eq(0), part.eq(0)]
+                    m.next = "ACCUMULATE"
+            with m.State("ACCUMULATE"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(self.i.valid):
+                    self._add(m, r0, acc, beat)
+                    self._advance(m, r0, part, beat.nlog)
+                    with m.If(beat.last):
+                        m.next = "EMIT"
+            with m.State("EMIT"):
+                m.d.comb += self.o.valid.eq(1)
+                with m.If(self.o.ready):
+                    m.next = "LOAD"
+        return m
+
+    def _add(self, m, r0, acc, beat):
+        geo = self.geo
+        for r in range(geo.m):
+            hit = Signal(name=f"hit{r}")
+            picks = [Signal(signed(geo.acc_bits), name=f"pick{r}_{t}") for t in range(geo.tokens)]
+            with m.Switch(beat.nlog):
+                for n in geo.n_options:
+                    per = geo.results_per_pass(n)
+                    shift = per.bit_length() - 1
+                    with m.Case(nlog_of(n)):
+                        m.d.comb += hit.eq((r0 >> shift) == (r >> shift))
+                        m.d.comb += [picks[t].eq(beat.res[t][r % per]) for t in range(geo.tokens)]
+            for t in range(geo.tokens):
+                m.d.sync += acc[t][r].eq(acc[t][r] + Mux(hit, picks[t], 0))
+
+    def _advance(self, m, r0, part, nlog):
+        geo = self.geo
+        with m.Switch(nlog):
+            for n in geo.n_options:
+                with m.Case(nlog_of(n)):
+                    if geo.passes_per_row(n) == 1:
+                        m.d.sync += r0.eq(r0 + geo.results_per_pass(n))
+                    else:
+                        with m.If(part == geo.passes_per_row(n) - 1):
+                            m.d.sync += [part.eq(0), r0.eq(r0 + 1)]
+                        with m.Else():
+                            m.d.sync += part.eq(part + 1)
