@@ -136,9 +136,8 @@ class Step:
 
     def hbm_home(self, name: str, cols: int, dt: DType = DType.FP16) -> Home:
         pitch = nbytes(dt, cols)
-        addr = self.scratch.alloc(self.T * pitch, f"value '{name}'")
-        home = Home(cols, dt, channel=self.model.layout.scratch.channel, addr=addr, pitch=pitch,
-                    owner="scratch")
+        channel, addr = self.scratch.alloc(self.T * pitch, f"value '{name}'")
+        home = Home(cols, dt, channel=channel, addr=addr, pitch=pitch, owner="scratch")
         self.homes[name] = home
         return home
 
@@ -150,7 +149,7 @@ class Step:
             if home.owner == "arena":
                 self.free(home.buf, home.line)
             elif home.owner == "scratch":
-                self.scratch.release(home.addr)
+                self.scratch.release(home.channel, home.addr)
 
     # -- moving row tiles ---------------------------------------------------------------------
     def load(self, home: Home, r0: int, rows: int, buf: Buf, c0: int = 0,

@@ -35,8 +35,7 @@ def state_of(step) -> tuple:
     where the live values are."""
     arenas = tuple((int(b), tuple(a.free), tuple(sorted(a.live.items())))
                    for b, a in step.arenas.items())
-    scratch = None if step.scratch is None else (tuple(step.scratch.free),
-                                                 tuple(sorted(step.scratch.live.items())))
+    scratch = None if step.scratch is None else step.scratch.state()
     homes = tuple(sorted((int(h.buf) if h.buf is not None else -1, h.line, h.channel, h.addr,
                           h.pitch, h.cols, int(h.dt), h.owner, h.rel)
                          for h in step.homes.values()))

@@ -20,7 +20,7 @@ from .passes.tiling import Tiling
 class Layout:
     hbm: HbmMap
     regions: dict[str, HbmRegion]
-    scratch: HbmRegion
+    scratch: list[HbmRegion]
     kv_dtype: DType
 
 
@@ -72,13 +72,19 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
     if max_pos > dims.max_position:
         raise CompileError(f"--max-len {max_pos} exceeds the model's max_position "
                            f"{dims.max_position}")
+    if getattr(cfg, policy.engine) is None:
+        raise CompileError(f"policy '{policy.name}' needs the {policy.engine} engine, which "
+                           f"config '{cfg.name}' does not have")
     plans = FormatPolicy(policy).run(graph)
     tiling = Tiling.from_config(cfg)
     mem = cfg.memory
     hbm = HbmMap(mem.channels, int(mem.capacity_gb * 1e9) // mem.channels)
     kv_dtype = DType.FP16 if policy.kv_cache == "fp16" else DType.INT8
     blobs: dict[str, bytes] = {}
-    scratch = hbm.alloc("scratch", _scratch_bytes(dims, max_prefill))
+    total = _scratch_bytes(dims, max_prefill)
+    largest = 2 * max_prefill * max(dims.hidden, dims.q_dim, dims.intermediate) + 4096
+    chunk = max(largest, -(-total // mem.channels))
+    scratch = [hbm.alloc(f"scratch.{i}", chunk) for i in range(-(-total // chunk))]
     regions = {"input": hbm.alloc("input", 2 * max_prefill * dims.hidden),
                "logits": hbm.alloc("logits", 2 * max_prefill * dims.vocab),
                "rope": hbm.alloc("rope", 2 * max_pos * dims.head_dim)}

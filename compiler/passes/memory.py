@@ -106,30 +106,40 @@ class Arena:
 
 
 class HbmScratch:
-    """First-fit allocator inside one HBM region (prefill activations), in bytes."""
+    """First-fit allocator over scratch regions (prefill activations) spread over channels."""
 
-    def __init__(self, region: HbmRegion) -> None:
-        self.region = region
-        self.free: list[tuple[int, int]] = [(0, region.size)]
-        self.live: dict[int, int] = {}
+    def __init__(self, regions: list[HbmRegion]) -> None:
+        self.regions = regions
+        self.free: list[list[tuple[int, int]]] = [[(0, r.size)] for r in regions]
+        self.live: list[dict[int, int]] = [{} for _ in regions]
 
-    def alloc(self, nbytes: int, what: str) -> int:
+    def state(self) -> tuple:
+        return tuple((tuple(f), tuple(sorted(lv.items()))) for f, lv in zip(self.free, self.live))
+
+    def alloc(self, nbytes: int, what: str) -> tuple[int, int]:
+        """(channel, address) of ``nbytes`` of scratch."""
         need = _align(nbytes)
-        for i, (start, length) in enumerate(self.free):
-            if length >= need:
-                self.free[i:i + 1] = [(start + need, length - need)] if length > need else []
-                self.live[start] = need
-                return self.region.addr + start
-        raise CompileError(f"{what}: prefill scratch of {self.region.size} bytes is full")
+        for part, free in enumerate(self.free):
+            for i, (start, length) in enumerate(free):
+                if length >= need:
+                    free[i:i + 1] = [(start + need, length - need)] if length > need else []
+                    self.live[part][start] = need
+                    region = self.regions[part]
+                    return region.channel, region.addr + start
+        raise CompileError(f"{what}: prefill scratch ({sum(r.size for r in self.regions)} "
+                           f"bytes in {len(self.regions)} regions) has no room for {need} bytes")
 
-    def release(self, addr: int) -> None:
-        start = addr - self.region.addr
-        self.free.append((start, self.live.pop(start)))
-        self.free.sort()
+    def release(self, channel: int, addr: int) -> None:
+        part = next(i for i, r in enumerate(self.regions)
+                    if r.channel == channel and r.addr <= addr < r.addr + r.size)
+        start = addr - self.regions[part].addr
+        free = self.free[part]
+        free.append((start, self.live[part].pop(start)))
+        free.sort()
         merged: list[tuple[int, int]] = []
-        for s, n in self.free:
+        for s, n in free:
             if merged and merged[-1][0] + merged[-1][1] == s:
                 merged[-1] = (merged[-1][0], merged[-1][1] + n)
             else:
                 merged.append((s, n))
-        self.free = merged
+        self.free[part] = merged
