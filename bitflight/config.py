@@ -15,11 +15,11 @@ from pathlib import Path
 from types import UnionType
 from typing import Literal, Union, get_args, get_origin
 
-import yaml
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
-                      ValidationError, field_validator, model_validator)
+                      field_validator, model_validator)
 
 from .errors import ConfigError
+from .golden import yaml_model
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -211,48 +211,19 @@ class Config(_Strict):
         return self.memory.bandwidth_gbps * 1e9 / self.clock_hz
 
 
-def _format_error(path: Path, err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{path}: {loc}: {msg}{more}"
-
-
 def resolve(name_or_path: str | Path) -> Path:
     """A config name (``tiny``) or a path to a YAML file."""
-    text = str(name_or_path)
-    path = Path(text)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        return path
-    candidate = CONFIG_DIR / f"{text}.yaml"
-    if not candidate.is_file():
-        known = ", ".join(available()) or "none"
-        raise ConfigError(f"unknown config '{text}' (built-in: {known}; or give a .yaml path)")
-    return candidate
+    return yaml_model.resolve(name_or_path, CONFIG_DIR, "config", ConfigError)
 
 
 def available() -> list[str]:
     """Names of the built-in hardware configs."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    return yaml_model.available(CONFIG_DIR)
 
 
 def load_yaml_model(path: Path, model: type[BaseModel]) -> BaseModel:
     """Parse a YAML file into a pydantic model; every failure is one line naming file and key."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "syntax"
-        raise ConfigError(f"{path}: {where}: not valid YAML") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: (top level): expected a mapping of keys")
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_format_error(path, err)) from None
+    return yaml_model.load(path, model, ConfigError)
 
 
 @lru_cache(maxsize=32)

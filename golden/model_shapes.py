@@ -42,9 +42,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-import yaml
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
-                      ValidationError, model_validator)
+                      model_validator)
+
+from . import yaml_model
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "configs" / "models"
 
@@ -174,53 +175,17 @@ class ModelShape(BaseModel):
 
 def available() -> list[str]:
     """Names of the built-in shape configs."""
-    return sorted(p.stem for p in MODELS_DIR.glob("*.yaml"))
+    return yaml_model.available(MODELS_DIR)
 
 
 def resolve(name_or_path: str | Path) -> Path:
     """A built-in shape name (``llama2-7b``) or a path to a YAML file."""
-    text = str(name_or_path)
-    path = Path(text)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise ModelShapeError(f"{path}: model shape file not found")
-        return path
-    candidate = MODELS_DIR / f"{text}.yaml"
-    if not candidate.is_file():
-        known = ", ".join(available()) or "none"
-        raise ModelShapeError(f"unknown model shape '{text}' (built-in: {known}; "
-                              "or give a .yaml path)")
-    return candidate
-
-
-def _format_error(path: Path, err: ValidationError) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{path}: {loc}: {msg}{more}"
-
-
-def _parse(path: Path) -> ModelShape:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "syntax"
-        raise ModelShapeError(f"{path}: {where}: not valid YAML") from None
-    except OSError as exc:
-        raise ModelShapeError(f"{path}: cannot read ({exc.strerror})") from None
-    if not isinstance(data, dict):
-        raise ModelShapeError(f"{path}: (top level): expected a mapping of keys")
-    try:
-        return ModelShape.model_validate(data)
-    except ValidationError as err:
-        raise ModelShapeError(_format_error(path, err)) from None
+    return yaml_model.resolve(name_or_path, MODELS_DIR, "model shape", ModelShapeError)
 
 
 @lru_cache(maxsize=64)
 def _load_cached(path: Path, mtime_ns: int) -> ModelShape:
-    return _parse(path)
+    return yaml_model.load(path, ModelShape, ModelShapeError)  # type: ignore[return-value]
 
 
 def load_shape(name_or_path: str | Path) -> ModelShape:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+
+from ...golden import yaml_model
 
 DEVICES_DIR = Path(__file__).resolve().parents[2] / "configs" / "devices"
 
@@ -36,24 +37,10 @@ class Device(BaseModel):
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in DEVICES_DIR.glob("*.yaml"))
+    return yaml_model.available(DEVICES_DIR)
 
 
 def load_device(name_or_path: str | Path) -> Device:
     """A device by name (``a6000``) or YAML path; one-line errors naming file and key."""
-    text = str(name_or_path)
-    path = Path(text) if text.endswith((".yaml", ".yml")) else DEVICES_DIR / f"{text}.yaml"
-    if not path.is_file():
-        raise ValueError(f"unknown device '{text}' (built-in: {', '.join(available())})")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        raise ValueError(f"{path}: not valid YAML") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: (top level): expected a mapping of keys")
-    try:
-        return Device.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ValueError(f"{path}: {loc}: {first['msg']}") from None
+    path = yaml_model.resolve(name_or_path, DEVICES_DIR, "device")
+    return yaml_model.load(path, Device)  # type: ignore[return-value]

@@ -20,10 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from ...golden import formats
+from ...golden import formats, yaml_model
 from ...golden.model_shapes import ModelShape
 from .workload import MatMul
 
@@ -177,7 +176,7 @@ def load_policy(name_or_path: str | Path, shape: ModelShape | None = None) -> Pe
         return PRESETS[text]
     path = Path(text)
     is_file = path.suffix in (".yaml", ".yml") or path.exists()
-    data = _read_yaml(path) if is_file else None
+    data = yaml_model.read_mapping(path) if is_file else None
     if data is None or "default" in data:          # the project's policy schema
         from ...golden import policy as project
         from .project_policy import from_project_policy
@@ -188,21 +187,4 @@ def load_policy(name_or_path: str | Path, shape: ModelShape | None = None) -> Pe
         if shape is None:
             raise ValueError(f"policy '{text}': a project policy needs the model shape")
         return from_project_policy(project.load_policy(name_or_path), shape)
-    try:
-        return PerfPolicy.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ValueError(f"{path}: {loc}: {first['msg'].removeprefix('Value error, ')}") from None
-
-
-def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError:
-        raise ValueError(f"{path}: policy file not found") from None
-    except yaml.YAMLError:
-        raise ValueError(f"{path}: not valid YAML") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: (top level): expected a mapping of keys")
-    return data
+    return yaml_model.validate(path, data, PerfPolicy)  # type: ignore[return-value]
