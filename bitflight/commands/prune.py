@@ -63,13 +63,12 @@ def _report(name, w, sp, stored) -> str:
 
 
 def _plot(path: str, maps: dict) -> None:
-    import os
-    import tempfile
-
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+
+    from ..golden.atomic_file import save_figure
 
     names = list(maps)[:12]
     cols = min(3, len(names))
@@ -86,11 +85,8 @@ def _plot(path: str, maps: dict) -> None:
     bar = fig.colorbar(img, ax=axes.ravel().tolist(), ticks=range(5))
     bar.ax.set_yticklabels(["1 (or 0)", "2", "4", "8", "16"])
     bar.set_label("N kept of 16")
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    fig.savefig(tmp, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def run(args) -> int:

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from ..atomic_file import save_figure
 from .stats import ErrorStats
 
 
@@ -48,7 +49,7 @@ def plot_stats(results: list[tuple[str, str, int, ErrorStats]], path: str | os.P
         ax.set_ylim(0, 125)
         ax.legend(fontsize=7, loc="upper center", ncol=4)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from ..atomic_file import write_atomic  # noqa: F401  (re-exported for the CLI)
 
 SUFFIXES = (".pt", ".pth", ".bin", ".npy", ".safetensors")
 
@@ -53,22 +54,6 @@ def select(tensors: dict[str, torch.Tensor], path, name: str | None) -> dict[str
     if not chosen:
         raise ValueError(f"{path}: no 2-D floating-point tensor to quantize")
     return chosen
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent if str(p.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)            # mkstemp creates 0600; honour the umask
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def packed_container(blobs: dict[str, bytes]) -> bytes:

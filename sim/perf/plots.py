@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
+from ...golden.atomic_file import save_figure
 from .roofline import Roof, RooflinePoint
 
 
@@ -16,15 +16,12 @@ def _figure(width: float = 7.5, height: float = 5.0):
 
 
 def _save(fig, plt, path: str | Path, tight: bool = True) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     if tight:
         fig.tight_layout()
-    fig.savefig(tmp, dpi=130)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    try:
+        return save_figure(fig, path, dpi=130)
+    finally:
+        plt.close(fig)
 
 
 def roofline(points: list[RooflinePoint], roofs: list[Roof], path: str | Path,
