@@ -1,0 +1,145 @@
+"""Compiler passes, each checked before/after: format policy, weight packing, tiling, memory
+planning, code generation (on-chip decode), and the llama_ir builder against the front end."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bitflight import config
+from bitflight.compiler import build, isa, llama_ir, models, target as tg
+from bitflight.compiler.ir import CompileError, ModelDims
+from bitflight.compiler.isa import Buf, DType, Engine
+from bitflight.compiler.passes.formats import FormatPolicy
+from bitflight.compiler.passes.memory import Arena, HbmMap
+from bitflight.compiler.passes.packing import WeightPacking, prepare, unpack_tile
+from bitflight.compiler.passes.tiling import Tiling
+from bitflight.golden.policy import load_policy
+
+DIMS = ModelDims("t", 2, 64, 4, 2, 16, 128, 256, 512, 1e4, 1e-6)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return models.load("tiny-golden")
+
+
+def test_format_policy_before_after():
+    graph = llama_ir.build(DIMS)
+    assert all("engine" not in op.attrs for op in graph.ops)          # before: shapes only
+    plans = FormatPolicy(load_policy("flightllm")).run(graph)
+    assert plans["model.layers.0.mlp.up_proj"].engine == Engine.SPARSE
+    assert plans["model.layers.1.self_attn.q_proj"].engine == Engine.DENSE
+    assert plans["model.layers.1.self_attn.q_proj"].b_dt == DType.INT4
+    assert plans["lm_head"].b_dt == DType.INT8
+    assert {p.a_dt for p in plans.values()} == {DType.INT8}
+    plans = FormatPolicy(load_policy("bitmod-w3")).run(graph)
+    assert {(p.engine, p.a_dt, p.b_dt) for p in plans.values()} == {
+        (Engine.BITMOD, DType.FP16, DType.BM3)}
+
+
+def test_format_policy_rejects_partial_groups():
+    dims = ModelDims("odd", 1, 96, 4, 2, 24, 128, 256, 512, 1e4, 1e-6)
+    with pytest.raises(CompileError, match=r"linear 'model.layers.0.self_attn.q_proj': K=96 is "
+                       "not a whole number of groups of 64"):
+        FormatPolicy(load_policy("bitmod-w4")).run(llama_ir.build(dims))
+
+
+@pytest.mark.parametrize("policy_name, layer", [("bitmod-w4", "model.layers.0.mlp.up_proj"),
+                                                ("flightllm", "model.layers.0.mlp.up_proj"),
+                                                ("flightllm", "lm_head")])
+def test_packing_tiles_are_row_slices_of_the_golden_weight(tiny, policy_name, layer):
+    policy = load_policy(policy_name)
+    plan = FormatPolicy(policy).run(tiny.graph)[layer]
+    tiles = WeightPacking(policy.engine).run(plan, tiny.weights[layer], 48)
+    whole = prepare(plan, tiny.weights[layer], policy.engine)
+    dense = whole.to_dense() if hasattr(whole, "block_n") else whole.dequantize()
+    rows = 0
+    for blob in tiles:
+        tile = unpack_tile(blob + bytes(-len(blob) % 16), plan.engine, plan.b_dt, 0, plan.k)
+        part = tile.to_dense() if hasattr(tile, "block_n") else tile.dequantize()
+        assert torch.equal(part, dense[rows:rows + part.shape[0]])
+        rows += part.shape[0]
+    assert rows == plan.n and len(tiles) == -(-plan.n // 48)
+
+
+def test_tiling_fits_buffers():
+    cfg = config.load("tiny")
+    tiling = Tiling.from_config(cfg)
+    plan = FormatPolicy(load_policy("flightllm")).run(llama_ir.build(DIMS))["lm_head"]
+    rows = tiling.weight_rows(plan)
+    assert rows % 16 == 0 and plan.packed_bytes(rows) <= tiling.weight_bytes // 2
+    assert rows == plan.n or plan.packed_bytes(rows + 16) > tiling.weight_bytes // 2
+    r = tiling.token_rows(128, plan.k, rows, "lm_head")
+    assert r * plan.k * 3 <= tiling.act_bytes and r * rows * 2 <= tiling.out_bytes // 2
+    with pytest.raises(CompileError, match=r"attention: K/V rows of one head \(4096 x 128\) "
+                       "do not fit the weight buffer"):
+        tiling.check_kv(4096, 128, 2, "attention")
+
+
+def test_arena_first_fit_and_coalescing():
+    arena = Arena(Buf.ACT, 1024)
+    a, b, c = (arena.alloc(n, "x") for n in (100, 200, 50))
+    assert (a, b, c) == (0, 7, 20)                 # lines of 16 bytes
+    arena.release(b)
+    assert arena.alloc(64, "y") == 7               # first fit reuses the hole
+    for line in list(arena.live):
+        arena.release(line)
+    assert arena.free == [(0, 64)]                 # back to one free block
+    with pytest.raises(CompileError, match="buffer ACT"):
+        arena.alloc(2048, "too big")
+
+
+def test_hbm_map_spreads_and_rejects_overflow():
+    hbm = HbmMap(4, 1000)
+    regions = [hbm.alloc(f"r{i}", 300) for i in range(4)]
+    assert sorted(r.channel for r in regions) == [0, 1, 2, 3]
+    with pytest.raises(CompileError, match="HBM channel 2 is full"):
+        hbm.alloc("big", 800, channel=2)
+
+
+def _st_targets(target, instrs):
+    names = []
+    for instr in instrs:
+        if instr.kind == "ST":
+            for r in target.layout.hbm.regions.values():
+                if r.channel == instr["channel"] and r.addr <= instr["hbm_addr"] < r.addr + r.size:
+                    names.append(r.name.split(".")[0])
+    return set(names)
+
+
+def test_decode_keeps_activations_on_chip(tiny):
+    target = tg.build_target(tiny.graph, config.load("tiny"), load_policy("bitmod-w4"),
+                             tiny.weights, max_pos=64)
+    decode = [i for _, seg in build.compile_step(target, "decode", 1, 32) for i in seg]
+    prefill = [i for _, seg in build.compile_step(target, "prefill", 16, 16) for i in seg]
+    assert _st_targets(target, decode) == {"kv", "logits"}          # no activation spills
+    assert "scratch" in _st_targets(target, prefill)                # prefill streams via HBM
+    assert {i.kind for i in decode} >= {"MV"} and "MM" not in {i.kind for i in decode}
+    assert "MV" not in {i.kind for i in prefill}
+
+
+def test_llama_ir_matches_the_torch_export_front_end(tiny_graph):
+    built = llama_ir.build(tiny_graph.dims)
+    assert [(op.kind, op.weight) for op in built.ops] == [
+        (op.kind, op.weight) for op in tiny_graph.ops]
+    for a, b in zip(built.ops, tiny_graph.ops):
+        assert {k: v for k, v in a.attrs.items() if k != "eps"} == {
+            k: v for k, v in b.attrs.items() if k != "eps"}
+
+
+def test_buckets_and_sharing(tiny):
+    assert [b[0] for b in build.buckets(300)][:4] == ["prefill:128", "prefill:256",
+                                                      "prefill:300", "decode:16"]
+    assert build.bucket_for("decode", 17, 300) == "decode:32"
+    assert build.bucket_for("prefill", 129, 300) == "prefill:256"
+    with pytest.raises(ValueError, match="outside 1..300"):
+        build.bucket_for("decode", 301, 300)
+    target = tg.build_target(tiny.graph, config.load("tiny"), load_policy("flightllm"), None,
+                             max_pos=128)
+    store, _ = build.compile_buckets(target, 128, only=["decode:16", "decode:32", "decode:48"])
+    shared = set(store.programs["decode:16"]) & set(store.programs["decode:48"])
+    labels = {store.labels[i] for i in shared}
+    assert "decode:L0.pre" in labels and "decode:L1.post" in labels
+    assert not any(".attn" in lbl for lbl in labels)                # attention depends on S
+    assert store.store_bytes < sum(len(store.program_words(b)) for b in store.programs)
