@@ -26,9 +26,10 @@ from .. import ops
 from ..ops import bitmod_linear
 
 
-def prepare_weight(w: torch.Tensor, spec, engine: str):
-    """One layer's weight as the engine stores it (a QuantizedWeight, an INT NMSparse, or an fp16
-    tensor for scheme fp16)."""
+def prepare_weight(w: torch.Tensor, spec, engine: str, bitserial_tables: bool = True):
+    """One layer's weight as the engine stores it: an fp16 tensor (scheme fp16), an INT NMSparse
+    (csd, sparse), a QuantizedWeight (csd, dense) or (QuantizedWeight, EngineWeight or None)
+    (bitmod; the EngineWeight holds the bit-serial term tables, built when asked and possible)."""
     if spec.scheme == "fp16":
         return w.to(torch.float16)
     if spec.sparsity is not None:
@@ -42,8 +43,9 @@ def prepare_weight(w: torch.Tensor, spec, engine: str):
                         pad=(w.shape[1] % group != 0))
     if engine == "bitmod":
         from .. import bitserial
-        return qw, bitserial.engine_weight(qw, bitserial.DEFAULT.lanes) \
-            if w.shape[1] % group == 0 else None
+        whole = w.shape[1] % group == 0
+        return qw, (bitserial.engine_weight(qw, bitserial.DEFAULT.lanes)
+                    if whole and bitserial_tables else None)
     return qw
 
 
@@ -62,7 +64,7 @@ class AcceleratorNumerics:
             names = tqdm(names, desc=f"quantizing ({policy.name})", unit="layer", leave=False)
         for name in names:
             self.weights[name] = prepare_weight(model.linear_weight(name), policy.weight_for(name),
-                                                policy.engine)
+                                                policy.engine, linear == "bitserial")
 
     # -- linears ----------------------------------------------------------------------------
     def linear(self, name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
