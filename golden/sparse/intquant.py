@@ -35,7 +35,7 @@ def quantize_int(sp: NMSparse, bits: int) -> NMSparse:
     if n_out * k_blocks == 0:
         q, scales = np.zeros(sp.values.shape, np.int8), np.ones(n_out, np.float32)
     else:
-        kept = torch.from_numpy(np.ascontiguousarray(sp.values, dtype=np.float32))
+        kept = torch.from_numpy(np.array(sp.values, dtype=np.float32))   # a writable copy
         qw = quant.quantize(kept.reshape(n_out, k_blocks * m), "int_sym", bits,
                             group_size=k_blocks * m)
         levels = formats.get(qw.formats[0]).decode(qw.codes)
