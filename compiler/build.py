@@ -78,11 +78,7 @@ class ProgramStore:
 
     def program_file(self, bucket: str) -> bytes:
         """A standalone program file (header + words) of one bucket."""
-        import struct
-        import zlib
-        body = self.program_words(bucket)
-        return struct.pack("<4sHHII", encoding.MAGIC, isa.ISA_VERSION, 0, len(body) // 4,
-                           zlib.crc32(body)) + body
+        return encoding.wrap(self.program_words(bucket))
 
     def instructions(self) -> dict[str, int]:
         """Instructions per type over the distinct stored segments."""

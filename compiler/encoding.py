@@ -145,7 +145,11 @@ def words_to_bytes(words: Sequence[int]) -> bytes:
 
 def encode_program(instrs: Iterable[isa.Instr]) -> bytes:
     """A complete program file (header + words)."""
-    body = words_to_bytes(encode_words(instrs))
+    return wrap(words_to_bytes(encode_words(instrs)))
+
+
+def wrap(body: bytes) -> bytes:
+    """A program file around already encoded little-endian instruction words."""
     return _HEADER.pack(MAGIC, isa.ISA_VERSION, 0, len(body) // 4, zlib.crc32(body)) + body
 
 

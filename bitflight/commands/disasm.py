@@ -9,7 +9,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "disasm", help="disassemble a binary program",
         description="Print a bitflight program file as assembly text (index and byte offset in "
                     "a trailing comment). A corrupt file is reported with byte offset and field.")
-    parser.add_argument("program", help="program file (.bfp)")
+    parser.add_argument("program", help="program file (.bfp), or a `bitflight compile` output "
+                                         "folder together with --bucket")
+    parser.add_argument("--bucket", help="bucket program of a compiled folder, e.g. decode:16")
     parser.add_argument("-o", "--output", help="write the text here instead of stdout")
     parser.add_argument("--no-offsets", action="store_true",
                         help="omit the '# index @offset' comments (output re-assembles exactly)")
@@ -18,7 +20,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handler(args: argparse.Namespace) -> int:
     from ..compiler import asm, encoding, progfile
-    data = progfile.read_bytes(args.program, "program file")
+    from pathlib import Path
+    if Path(args.program).is_dir():
+        if not args.bucket:
+            raise ValueError(f"{args.program} is a compiled folder: name a program with --bucket")
+        from ..compiler import output
+        data = encoding.wrap(output.read_program(Path(args.program), args.bucket))
+    else:
+        data = progfile.read_bytes(args.program, "program file")
     try:
         instrs = encoding.decode_program(data)
     except encoding.ProgramFormatError as exc:

@@ -73,3 +73,24 @@ def test_cli_disasm_corrupt_file_reports_offset_and_field(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("bitflight disasm: error: byte ") and "field 'n_words'" in err
     assert str(prog) in err and "\n" not in err
+
+
+def test_cli_compile_json_and_disasm_bucket(tmp_path, capsys):
+    import json
+    out = tmp_path / "tiny"
+    assert cli.main(["compile", "--model", "tiny-golden", "--config", "tiny", "--policy",
+                     "flightllm", "--max-len", "32", "--no-weights", "--json", "-o",
+                     str(out)]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["buckets"] == 3 and set(stats["instructions"]) == set(isa.TYPES)
+    assert stats["program_bytes"] == (out / "segments.bin").stat().st_size
+    assert stats["compile_seconds"] > 0 and not (out / "image").exists()
+    assert cli.main(["disasm", str(out), "--bucket", "decode:32", "--no-offsets"]) == 0
+    text = capsys.readouterr().out
+    instrs = asm.parse(text)
+    assert instrs[-1] == isa.make("SYS", op=isa.SysOp.END)
+    from bitflight.compiler.passes import tokens
+    tokens.check(instrs, 32)
+    assert cli.main(["compile", "--model", "tiny-golden", "--config", "tiny", "--policy",
+                     "nope", "-o", str(out)]) == 2
+    assert "unknown policy 'nope'" in capsys.readouterr().err
