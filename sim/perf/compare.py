@@ -1,8 +1,9 @@
 """Our design against theirs: LLaMA-2-7B decode on the U280's clock, HBM and buffers.
 
 Every row is one decode step (batch 1) attending ``KV_LEN`` positions, on a config with the
-U280's memory system (including its fitted HBM efficiency): FlightLLM's CSD engine with its
-policy (``configs/u280.yaml``), and our BitMoD engine (``configs/designs/u280-bitmod.yaml``) with
+U280's memory system (including its fitted HBM efficiency): FlightLLM's CSD engine
+(``configs/u280.yaml``) with the artifact timing model's dense INT4 weights and with the project's
+``flightllm`` policy, and our BitMoD engine (``configs/designs/u280-bitmod.yaml``) with
 W4, W3 and W3 + N:M projections. The HBM roofline is the step time if every byte the step moves
 streamed at the *peak* 460 GB/s; "fraction of roofline" = roofline time / modelled time.
 """
@@ -13,12 +14,16 @@ from dataclasses import dataclass
 from ...config import CONFIG_DIR, load
 from ...golden.model_shapes import load_shape
 from .analyze import time_pass
-from .policy import PRESETS
+from .policy import load_policy
 from .workload import decode_step
 
 MODEL = "llama2-7b"
 KV_LEN = 512
+# Policies are perf presets or project policies (configs/policies): the artifact's dense INT4
+# model of FlightLLM, and the project's FlightLLM policy (per-row INT4, 50% N:M MLP, INT8 lm_head)
+# that `bitflight compile --policy flightllm` builds.
 DESIGNS = (("FlightLLM (CSD, INT4)", "u280", "flightllm-int4"),
+           ("FlightLLM (CSD, project policy)", "u280", "flightllm"),
            ("BitMoD W4", "designs/u280-bitmod.yaml", "bitmod-w4-g128"),
            ("BitMoD W3", "designs/u280-bitmod.yaml", "bitmod-w3-g128"),
            ("BitMoD W3 + 8:16 projections", "designs/u280-bitmod.yaml", "bitmod-w3-nm8"),
@@ -53,7 +58,7 @@ def design_rows(kv_len: int = KV_LEN) -> list[DesignRow]:
     out = []
     for label, cfg_name, pol_name in DESIGNS:
         cfg = load(cfg_name if "/" not in cfg_name else CONFIG_DIR / cfg_name)
-        step = time_pass(decode_step(shape, kv_len), cfg, PRESETS[pol_name])
+        step = time_pass(decode_step(shape, kv_len), cfg, load_policy(pol_name, shape))
         peak = cfg.memory.bandwidth_gbps * 1e9
         util = {k: v / step.cycles for k, v in step.busy().items()}
         out.append(DesignRow(label, cfg.name, pol_name, 1 / step.seconds, step.bytes,

@@ -62,6 +62,10 @@ def test_design_rows_are_memory_bound_and_ordered_by_bytes():
     assert by_name["bitmod-w3-g128"].bytes_per_token < by_name["bitmod-w4-g128"].bytes_per_token
     for r in rows:
         assert 0 < r.roofline_fraction <= config.load("u280").memory.efficiency
+    # The project's FlightLLM policy prunes the MLP to 8:16 with 4-bit values: 0.5 x (4 value +
+    # 4 index bits) is the dense 4 bits again, so its bytes stay within 2% of dense INT4.
+    assert by_name["flightllm"].bytes_per_token == pytest.approx(
+        by_name["flightllm-int4"].bytes_per_token, rel=0.02)
 
 
 def test_run_tokens_per_second_and_kv_progression():

@@ -8,8 +8,11 @@
   512 / 1024 / 2048 (9.81 / 10.62 / 12.23 ms). Every parameter comes from the artifact's config
   (HBM efficiencies 0.70 / 0.35, MV parallelism 64 x 16 per core, 4 cores at 3.2x); nothing fitted.
 
-Numerics: the ``flightllm`` policy (INT4 weights with fp16 per-group scales, g128, dense; INT8
-activations and KV cache). A decode step at "KV n" attends n positions.
+Numerics: the perf preset ``flightllm-int4`` (dense INT4 weights with fp16 per-group scales, g128;
+INT8 activations and KV cache), because the artifact's timing model treats every weight as INT4
+(flightllm.md §1 fact 4). It is not the project policy ``configs/policies/flightllm.yaml``
+(per-row INT4, 50% N:M MLP, INT8 lm_head), which ``bitflight perf --compare`` times as a separate
+row. A decode step at "KV n" attends n positions.
 """
 from __future__ import annotations
 
