@@ -6,6 +6,14 @@ A :class:`PerfPolicy` names the engine (``bitmod`` or ``csd``), the weight schem
 widths. Built-in presets cover the designs docs/perf.md compares; any YAML file with the same keys
 works too (``--policy FILE``).
 
+Real policies are ``golden.policy`` files: ``load_policy`` reads them through
+``project_policy.from_project_policy``, so ``perf --policy NAME`` times what ``compile --policy
+NAME`` builds. This schema exists only for what golden.policy cannot express because golden
+cannot compute it: the paper baselines (``ant``/``olive`` with fractional ``weight_bits`` from the
+BitMoD artifact, ``cycles_per_weight`` of a bit-parallel PE), N:M on the BitMoD engine (an
+exploration) and explicit per-op densities. The presets golden.policy can express are tested to
+mean the same there (tests/sim/test_perf_presets.py).
+
 Byte conventions: weight bytes are the packed quantized matrix of ``golden.quant.packing``
 (codes, datatype ids, per-group scales and per-row scales; header excluded). When
 ``weight_bits`` is given instead, a row of ``cin`` weights takes ``ceil(cin * weight_bits / 8)``
