@@ -6,6 +6,7 @@ import pytest
 
 import bitflight.rtl
 from bitflight.config import load
+from bitflight.fpga import export
 from bitflight.rtl import registry
 
 
@@ -45,6 +46,7 @@ def test_discovers_targets_module_of_a_new_package(fake_rtl_package):
     assert target.top == "fake_counter"
     component = target.build(load("tiny"))
     assert component.width == load("tiny").csd.chain_macs == 16
+    assert "output [15:0] count;" in export.verilog_text(component, target.top)
 
 
 def test_unknown_target_names_the_known_ones():
