@@ -7,6 +7,9 @@ from bitflight.rtl.csd.mpu import Mpu
 
 from csd_cases import config_for, geometry
 
+# Components built only to read their properties are never elaborated; Amaranth warns about that.
+pytestmark = pytest.mark.filterwarnings("ignore:.*created but never used")
+
 
 def test_tiny_unpacked_dataflow():
     g = geometry("tiny", packed=False)
