@@ -2,7 +2,8 @@
 
 Buckets (flightllm.md §5.3, the artifact's rule): prefill lengths rounded up to multiples of
 ``prefill_step`` (128) and decode KV lengths rounded up to multiples of ``decode_step`` (16), up to
-the maximum context. A program is a list of segments (:mod:`.codegen`); segments are scheduled
+the maximum context. Prefill buckets are made of 128-row chunks, each shared by every bucket that
+contains it. A program is a list of segments (:mod:`.codegen`); segments are scheduled
 on their own (each is wrapped in SYS barriers), encoded, and stored once per distinct content, so
 the layer bodies that do not depend on the length (every decode linear, norm, RoPE, MLP) are
 shared by all decode buckets.
@@ -89,11 +90,12 @@ class ProgramStore:
         return total
 
 
-def compile_step(target: Target, mode: str, tokens_: int, keys: int,
+def compile_step(target: Target, mode: str, tokens_: int, keys: int, row0: int = 0,
                  check: bool = False) -> list[tuple[str, list[isa.Instr]]]:
-    """Lower one step and give every segment its wait/release tokens."""
+    """Lower one step (or one prefill chunk: rows ``row0..row0+tokens_``) and give every
+    segment its wait/release tokens."""
     out = []
-    for label, instrs, replay in Step(target.graph, target, mode, tokens_, keys).run():
+    for label, instrs, replay in Step(target.graph, target, mode, tokens_, keys, row0).run():
         if replay is None:
             scheduled = tokens.schedule(instrs, target.max_pos)
         else:                       # a relocated layer: same instructions, same tokens
@@ -106,18 +108,39 @@ def compile_step(target: Target, mode: str, tokens_: int, keys: int,
     return out
 
 
+END = [isa.make("SYS", op=isa.SysOp.SYNC), isa.make("SYS", op=isa.SysOp.END)]
+
+
 def compile_buckets(target: Target, max_len: int, check: bool = False, progress: bool = False,
                     prefill_step: int = PREFILL_STEP, decode_step: int = DECODE_STEP,
                     only: list[str] | None = None) -> tuple[ProgramStore, float]:
     """Every bucket program (or those named in ``only``) into one store; returns it and the
-    seconds it took."""
+    seconds it took.
+
+    A prefill bucket of T tokens runs as chunks of ``prefill_step`` rows (chunk c: rows
+    ``c*step..``, attending to keys ``0..(c+1)*step``); chunk c's code is the same in every bucket
+    that contains it, so it is compiled and stored once. Every program ends with one shared END
+    segment."""
     start = time.perf_counter()
     store = ProgramStore(prefill_step=prefill_step, decode_step=decode_step)
     todo = [b for b in buckets(max_len, prefill_step, decode_step) if only is None or b[0] in only]
     if progress:
         from tqdm import tqdm
         todo = tqdm(todo, desc="compiling buckets", unit="bucket")
+    end_id = store.add("end", END)
+    chunks: dict[tuple[int, int], list[int]] = {}
     for name, t, s in todo:
-        segs = compile_step(target, name.split(":")[0], t, s, check)
-        store.programs[name] = [store.add(label, instrs) for label, instrs in segs]
+        if name.startswith("prefill:"):
+            ids: list[int] = []
+            for row0 in range(0, t, prefill_step):
+                rows = min(prefill_step, t - row0)
+                key = (row0, rows)
+                if key not in chunks:
+                    segs = compile_step(target, "prefill", rows, row0 + rows, row0, check)
+                    chunks[key] = [store.add(label, instrs) for label, instrs in segs]
+                ids += chunks[key]
+        else:
+            segs = compile_step(target, "decode", t, s, 0, check)
+            ids = [store.add(label, instrs) for label, instrs in segs]
+        store.programs[name] = ids + [end_id]
     return store, time.perf_counter() - start

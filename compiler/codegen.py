@@ -54,11 +54,12 @@ class Home:
 class Step:
     """Lowers one step; ``segments`` is the result: [(label, [Instr])]."""
 
-    def __init__(self, graph: Graph, model, mode: str, tokens: int, keys: int) -> None:
+    def __init__(self, graph: Graph, model, mode: str, tokens: int, keys: int,
+                 row0: int = 0) -> None:
         if mode not in ("prefill", "decode"):
             raise CompileError(f"unknown step mode '{mode}'")
         self.graph, self.model, self.mode = graph, model, mode
-        self.T, self.S = tokens, keys
+        self.T, self.S, self.row0 = tokens, keys, row0
         cfg = model.cfg
         b = cfg.buffers
         self.arenas = {Buf.ACT: Arena(Buf.ACT, b.act_kb * 1024),
@@ -225,7 +226,8 @@ class Step:
                     i = end
                     continue
             if labels[i] is not None:
-                self.begin(f"{self.mode}:{labels[i]}")
+                self.begin(f"{self.mode}@{self.row0}:{labels[i]}" if self.row0 else
+                           f"{self.mode}:{labels[i]}")
             LOWER[ops[i].kind](self, ops[i])
             self.release_dead(i)
             if tmpl is not None and tmpl.segments is None and i == tmpl.end - 1:
@@ -237,9 +239,7 @@ class Step:
                                   for op_i in range(tmpl.start, tmpl.end)
                                   if ops[op_i].output in self.homes}
             i += 1
-        self.begin("end")
-        self.current.append(isa.make("SYS", op=isa.SysOp.END))
-        self.current = None
+        self.end()
         replays = self.replays + [None] * (len(self.segments) - len(self.replays))
         return [(label, instrs, rep) for (label, instrs), rep in zip(self.segments, replays)]
 

@@ -124,7 +124,8 @@ def lower_attention(step: Step, score: Op, value: Op) -> None:
         for h in range(g * group, (g + 1) * group):
             for r0, n in step.row_tiles(rows):
                 q_line, _ = step.load(q, r0, n, Buf.ACT, c0=h * d, cols=d)
-                ol = _core(step, (Buf.ACT, q_line), n, k, v, vc, g, d, r0, 0, None)
+                ol = _core(step, (Buf.ACT, q_line), n, k, v, vc, g, d, step.row0 + r0, 0,
+                           None)
                 step.store(out, r0, n, Buf.OUT, ol, c0=h * d, cols=d)
                 step.free(Buf.OUT, ol)
                 step.free(Buf.ACT, q_line)

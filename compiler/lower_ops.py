@@ -48,7 +48,8 @@ def _output_home(step: Step, op: Op, cols: int, chip_buf: Buf) -> Home:
     layout = step.model.layout
     if op.output == step.graph.output:
         region = layout.regions["logits"]
-        home = Home(cols, DType.FP16, channel=region.channel, addr=region.addr, pitch=cols * 2)
+        home = Home(cols, DType.FP16, channel=region.channel,
+                    addr=region.addr + step.row0 * cols * 2, pitch=cols * 2)
         step.homes[op.output] = home
         return home
     users = _users(step, op.output)
@@ -56,8 +57,9 @@ def _output_home(step: Step, op: Op, cols: int, chip_buf: Buf) -> Home:
             and layout.kv_dtype == DType.FP16:
         a = users[0].attrs
         region = layout.regions[f"kv.{a['layer']}.{a['which']}"]
-        home = Home(cols, layout.kv_dtype, channel=region.channel, addr=region.addr,
-                    pitch=nbytes(layout.kv_dtype, cols), rel=True)
+        pitch = nbytes(layout.kv_dtype, cols)
+        home = Home(cols, layout.kv_dtype, channel=region.channel,
+                    addr=region.addr + step.row0 * pitch, pitch=pitch, rel=True)
         step.homes[op.output] = home
         return home
     if step.mode == "decode":
@@ -112,7 +114,8 @@ def _rowwise(step: Step, op: Op, misc: MiscOp, inputs: list[Home], cols: int,
 def _lower_embedding(step: Step, op: Op) -> None:
     region = step.model.layout.regions["input"]
     hidden = op.attrs["hidden"]
-    src = Home(hidden, DType.FP16, channel=region.channel, addr=region.addr, pitch=hidden * 2)
+    src = Home(hidden, DType.FP16, channel=region.channel,
+               addr=region.addr + step.row0 * hidden * 2, pitch=hidden * 2)
     if step.mode == "prefill":
         step.homes[op.output] = src
         return
@@ -139,7 +142,8 @@ def _lower_rope(step: Step, op: Op) -> None:
     def rows(r0: int, n: int):
         line = step.alloc(Buf.BIAS, n * d * 2, "RoPE rows")
         step.emit("LD", buf=Buf.BIAS, buf_addr=line, channel=table.channel,
-                  hbm_addr=table.addr + r0 * d * 2, length=d * 2, count1=n, stride1=d * 2, rel=1)
+                  hbm_addr=table.addr + (step.row0 + r0) * d * 2, length=d * 2, count1=n,
+                  stride1=d * 2, rel=1)
         return Buf.BIAS, line, True
     _rowwise(step, op, MiscOp.ROPE, [x], x.cols, rows, imm=d)
 
@@ -154,14 +158,15 @@ def _lower_kv_append(step: Step, op: Op) -> None:
     region = layout.regions[f"kv.{a['layer']}.{a['which']}"]
     dt, cols = layout.kv_dtype, x.cols
     pitch = nbytes(dt, cols)
-    cache = Home(cols, dt, channel=region.channel, addr=region.addr, pitch=pitch, rel=True)
+    cache = Home(cols, dt, channel=region.channel, addr=region.addr + step.row0 * pitch,
+                 pitch=pitch, rel=True)
     result = Home(cols, dt, channel=region.channel, addr=region.addr, pitch=pitch)
     if dt == DType.INT8:
         d = step.graph.dims.head_dim
         kvh = cols // d
         scale = layout.regions[f"kv.{a['layer']}.{a['which']}.scale"]
-        scales = Home(kvh, DType.FP32, channel=scale.channel, addr=scale.addr, pitch=4 * kvh,
-                      rel=True)
+        scales = Home(kvh, DType.FP32, channel=scale.channel,
+                      addr=scale.addr + step.row0 * 4 * kvh, pitch=4 * kvh, rel=True)
         result.scale_channel, result.scale_addr = scale.channel, scale.addr
         rows = 1 if step.mode == "decode" else _misc_rows(step, 2, cols)
         for r0, n in step.row_tiles(rows):

@@ -84,3 +84,21 @@ def test_replayed_layers_run_exactly():
     want, cache = golden.prefill(ids[None])
     assert torch.equal(sess.prefill(ids), want[0].float())
     assert torch.equal(sess.decode(7), golden.decode(torch.tensor([7]), cache)[0].float())
+
+
+def test_chunked_prefill_shares_chunks_and_stays_exact(tiny):
+    """A 37-token prompt runs as three 16-row chunks of bucket prefill:48; the chunks are the same
+    segments as in prefill:16 and prefill:32."""
+    policy = load_policy("flightllm")
+    target = tg.build_target(tiny.graph, config.load("tiny"), policy, tiny.weights,
+                             max_pos=MAX_LEN)
+    store, _ = build.compile_buckets(target, MAX_LEN, check=True, prefill_step=16,
+                                     only=["prefill:16", "prefill:32", "prefill:48", "decode:48"])
+    p16, p48 = store.programs["prefill:16"], store.programs["prefill:48"]
+    assert p48[:len(p16) - 1] == p16[:-1] and p48[-1] == p16[-1]       # shared chunk 0 and END
+    sess = Session(target, store, MAX_LEN, tiny.embed_table)
+    golden = accelerator_model(tiny.golden, policy)
+    ids = torch.randint(0, 256, (37,), generator=torch.Generator().manual_seed(11))
+    want, cache = golden.prefill(ids[None])
+    assert torch.equal(sess.prefill(ids), want[0].float())
+    assert torch.equal(sess.decode(3), golden.decode(torch.tensor([3]), cache)[0].float())
