@@ -39,16 +39,17 @@ WAIVERS: tuple[Waiver, ...] = (
            "Amaranth declares each register with its init value (the FPGA power-up value) and also "
            "assigns that value on reset, so both are intended and equal."),
     Waiver("WIDTHEXPAND", None,
-           "Amaranth computes every operand width itself and relies on Verilog's context-determined "
-           "zero/sign extension of narrower operands (WIDTHTRUNC is waived only in the two "
-           "forms below)."),
+           "Amaranth computes every operand width itself and relies on Verilog's "
+           "context-determined zero/sign extension of narrower operands (WIDTHTRUNC is waived "
+           "only in the two forms below)."),
     Waiver("CASEINCOMPLETE", None,
            "m.Switch without a Default becomes a casez without default; Amaranth assigns the "
            "signal's previous value before the case, so no latch is inferred."),
     Waiver("WIDTHTRUNC", "Logical operator LOG* expects 1 bit*",
            "Yosys writes a logical operator on a vector ('!v', 'a && b') for Amaranth's bool "
            "reductions; Verilog defines it as 'v != 0', which is what Amaranth means."),
-    Waiver("WIDTHTRUNC", "Operator ASSIGNW expects * bits on the Assign RHS, but Assign RHS's SHIFT*",
+    Waiver("WIDTHTRUNC",
+           "Operator ASSIGNW expects * bits on the Assign RHS, but Assign RHS's SHIFT*",
            "A shift cell's result narrower than its operand is written as 'assign y = a >> b'; "
            "Verilog evaluates the shift at the wider width and drops the high bits, exactly the "
            "cell's semantics. Any other truncation stays an error."),
@@ -119,7 +120,8 @@ def lint(path: Path, top: str) -> None:
         vlt = Path(tmp) / "amaranth_waivers.vlt"
         vlt.write_text(waiver_config())
         proc = subprocess.run(
-            [str(verilator_exe()), "--lint-only", "-Wall", "--top-module", top, str(vlt), str(path)],
+            [str(verilator_exe()), "--lint-only", "-Wall", "--top-module", top,
+             str(vlt), str(path)],
             capture_output=True, text=True, env=tool_env(), cwd=tmp)
     found = [m.group(0) for m in _DIAG.finditer(proc.stderr)
              if not m.group(0).startswith("%Error: Exiting due to")]

@@ -95,7 +95,8 @@ def _int_param(value) -> int | str:
 def dsp_cells(netlist: dict, top: str) -> list[DspCell]:
     """The DSP slices of ``top`` in a Yosys ``write_json`` netlist."""
     module = netlist["modules"][top]
-    dsps = {name: cell for name, cell in module["cells"].items() if cell["type"].startswith("DSP48")}
+    dsps = {name: cell for name, cell in module["cells"].items()
+            if cell["type"].startswith("DSP48")}
     pcout_bits = {name: {b for b in cell["connections"].get("PCOUT", []) if isinstance(b, int)}
                   for name, cell in dsps.items()}
     out = []

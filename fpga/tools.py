@@ -44,7 +44,7 @@ def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def activate_verilator() -> None:
-    """Apply :func:`tool_env`'s PATH to this process (cocotb's runner looks Verilator up by PATH)."""
+    """Apply :func:`tool_env`'s PATH to this process (cocotb's runner finds Verilator by PATH)."""
     env = tool_env()
     os.environ.pop("VERILATOR_ROOT", None)
     os.environ["PATH"] = env["PATH"]

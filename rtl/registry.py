@@ -9,7 +9,7 @@ Example ``rtl/mypkg/targets.py``::
     from ..registry import Target
     from .counter import Counter
 
-    TARGETS = [Target("my-counter", lambda cfg: Counter(cfg.csd.acc_bits), "a free-running counter")]
+    TARGETS = [Target("my-counter", lambda cfg: Counter(cfg.csd.acc_bits), "a plain counter")]
 """
 from __future__ import annotations
 

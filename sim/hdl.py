@@ -251,13 +251,14 @@ def run(build: Build, test_module: str, *, test_dir: Path, testcase: str | None 
     test_args: list[str] = []
     if waves:
         stem = test_module + (f"-{testcase}" if testcase else "")
-        wave_file = Path(waves_path) if waves_path else build.directory / "waves" / f"{stem}.{build.waves}"
+        default = build.directory / "waves" / f"{stem}.{build.waves}"
+        wave_file = Path(waves_path) if waves_path else default
         wave_file.parent.mkdir(parents=True, exist_ok=True)
         test_args = ["--trace-file", str(wave_file.resolve())]
     with tempfile.TemporaryDirectory(prefix="bitflight-cocotb-") as tmp:
         results = Path(tmp) / "results.xml"
         log_path = Path(log) if log is not None else Path(tmp) / "sim.log"
-        sys.path.insert(0, str(test_dir))  # the runner hands sys.path to the simulator as PYTHONPATH
+        sys.path.insert(0, str(test_dir))  # the runner passes sys.path on as PYTHONPATH
         # The runner lets os.environ override its extra_env, so env goes through os.environ.
         saved_env = {name: os.environ.get(name) for name in (env or {})}
         os.environ.update({name: str(value) for name, value in (env or {}).items()})

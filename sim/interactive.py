@@ -112,7 +112,8 @@ class Stepper:
         width, signed = self._shapes.get(key, (self._widths[key], False))
         low, high = (-(1 << width - 1), (1 << width - 1) - 1) if signed else (0, (1 << width) - 1)
         if not low <= int(value) <= high:
-            raise ValueError(f"{value} does not fit port '{name}' ({'s' if signed else 'u'}{width})")
+            kind = f"{'s' if signed else 'u'}{width}"
+            raise ValueError(f"{value} does not fit port '{name}' ({kind})")
         self._model[self._vname[key]] = int(value) & ((1 << width) - 1)
 
     def tick(self, cycles: int = 1) -> None:

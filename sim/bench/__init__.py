@@ -20,7 +20,7 @@ def available() -> list[str]:
 
 
 def load(name: str):
-    """The benchmark module called ``name`` or ``bench_<name>``; ValueError listing the known ones."""
+    """The benchmark module ``name`` or ``bench_<name>``; ValueError listing the known ones."""
     short = name.removeprefix("bench_")
     if short not in available():
         raise ValueError(f"unknown benchmark '{name}' (known: {', '.join(available()) or 'none'})")

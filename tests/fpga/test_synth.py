@@ -98,4 +98,5 @@ def test_cli_prints_table_and_writes_json(tmp_path, capsys):
     # An 8-bit incrementer: 8 flip-flops and a two-CARRY4 chain (4 bits per CARRY4).
     assert (data["ff"], data["carry"], data["dsp"]) == (8, 2, 0)
     assert data["target"] == "example-counter" and data["family"] == "xcup"
+    assert data["dsp_designed"] is None  # the counter declares no dsp_slices
     assert f"FF           {8:8d}" in printed

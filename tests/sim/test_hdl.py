@@ -1,4 +1,4 @@
-"""bitflight.sim.hdl: content-hashed shared Verilator builds and cocotb runs that fail as asserts."""
+"""bitflight.sim.hdl: content-hashed shared Verilator builds; cocotb runs that fail as asserts."""
 import os
 import subprocess
 import sys
@@ -126,6 +126,6 @@ def test_env_overrides_the_callers_environment_and_is_restored(counter_build, mo
 
 def test_a_cocotb_module_that_fails_to_import_quotes_the_error(counter_build, tmp_path):
     (tmp_path / "cocotb_broken.py").write_text("import cocotb\nimport no_such_module_xyz\n")
-    with pytest.raises(AssertionError, match=r"ended without results.*"
-                                             r"ModuleNotFoundError: No module named 'no_such_module_xyz'"):
+    with pytest.raises(AssertionError, match=r"ended without results.*ModuleNotFoundError: "
+                                             r"No module named 'no_such_module_xyz'"):
         hdl.run(counter_build, "cocotb_broken", test_dir=tmp_path)
