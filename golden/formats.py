@@ -132,6 +132,14 @@ class Format:
     def encode(self, values) -> np.ndarray:
         """Real values that lie exactly on the grid -> codes (ValueError otherwise)."""
         v = np.asarray(values, dtype=np.float64)
+        if self.kind == "int":
+            # two's complement is the value's low bits: a mask instead of a search (int_sym and
+            # golden.sparse encode whole matrices through here)
+            bad = ~((np.rint(v) == v) & (np.abs(v) <= self.qmax))
+            if np.any(bad):
+                raise ValueError(f"{self.name}: value {v[bad].flat[0]!r} is not a level of the "
+                                 "format")
+            return (v.astype(np.int64) & ((1 << self.bits) - 1)).astype(np.uint16)[()]
         levels = self.levels
         idx = np.clip(np.searchsorted(levels, v), 0, len(levels) - 1)
         bad = levels[idx] != v

@@ -259,3 +259,17 @@ def test_mxfp4_elements_are_e2m1_and_scale_is_separate():
         assert mx.decode(code) == _e2m1(code)
         assert sum(s * 2 ** k for s, k in mx.terms(code)) * 0.5 == _e2m1(code)
     assert mx.term_slots == 2
+
+
+@pytest.mark.parametrize("bits", [3, 4, 6, 8])
+def test_int_encode_rejects_the_unused_code_out_of_range_and_nan(bits):
+    f = formats.get(f"int{bits}")
+    top = 2 ** (bits - 1) - 1
+    for bad in (-(top + 1), top + 1, 0.5, np.nan, np.inf):
+        with pytest.raises(ValueError, match=f"int{bits}"):
+            f.encode([0, bad])
+    grid = np.arange(-top, top + 1, dtype=np.float64).reshape(1, -1)
+    codes = f.encode(grid)
+    assert codes.shape == grid.shape and codes.dtype == np.uint16
+    assert codes.tolist() == [[v % 2 ** bits for v in range(-top, top + 1)]]
+    assert f.encode(-0.0) == 0
