@@ -9,7 +9,8 @@
 """
 from .bound import error_bound
 from .params import DEFAULT, Datapath, fp16_fields
-from .scalar import accumulate, dequant, dot, dot_accumulator, finalize, group_sum, lane_cycle, linear_scalar
+from .scalar import (accumulate, dequant, dot, dot_accumulator, finalize, group_sum, lane_cycle,
+                     linear_scalar)
 from .terms import HW_FORMATS, hw_index, slot_terms, term_table
 from .vector import linear
 from .weights import EngineWeight, engine_weight
