@@ -13,14 +13,17 @@ pytestmark = pytest.mark.verilator
 class SignedAccumulator(wiring.Component):
     """acc += i.payload on each edge where i.valid; acc is signed 12-bit and wraps.
     Ports: i (stream of signed 8-bit, always ready), acc: Out(signed(12)) registered,
-    negative: Out(1) combinational (acc < 0)."""
+    negative: Out(1) combinational (acc < 0); tag: In(70), tag_inv: Out(70) = ~tag (combinational,
+    wider than 64 bits: pyverilator moves those in 32-bit words)."""
     i: In(stream.Signature(signed(8)))
     acc: Out(signed(12))
     negative: Out(1)
+    tag: In(70)
+    tag_inv: Out(70)
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += [self.i.ready.eq(1), self.negative.eq(self.acc < 0)]
+        m.d.comb += [self.i.ready.eq(1), self.negative.eq(self.acc < 0), self.tag_inv.eq(~self.tag)]
         with m.If(self.i.valid):
             m.d.sync += self.acc.eq(self.acc + self.i.payload)
         return m
@@ -34,7 +37,8 @@ def test_stepping_a_signed_stream_component_matches_a_python_model():
     sim = interactive(SignedAccumulator())
     assert isinstance(sim, Stepper)
     assert sim.ports == {"clk": "in", "rst": "in", "i__valid": "in", "i__payload": "in",
-                         "i__ready": "out", "acc": "out", "negative": "out"}
+                         "tag": "in", "i__ready": "out", "acc": "out", "negative": "out",
+                         "tag_inv": "out"}
     sim.reset()
     assert sim["acc"] == 0 and sim["i.ready"] == 1
     expected = 0
@@ -47,6 +51,9 @@ def test_stepping_a_signed_stream_component_matches_a_python_model():
         assert sim["acc"] == expected, f"step {k}"
         assert sim["negative"] == (expected < 0)
     assert sim.cycle == 1 + len(inputs)
+    tag = (1 << 69) | (0xDEADBEEF << 20) | 0x5A5
+    sim["tag"] = tag
+    assert sim["tag_inv"] == (1 << 70) - 1 - tag
     with pytest.raises(ValueError, match=r"-129 does not fit port 'i__payload' \(s8\)"):
         sim["i__payload"] = -129
     with pytest.raises(KeyError, match="port 'acc' is an output"):
