@@ -15,6 +15,7 @@ from .terms import HW_FORMATS, hw_index, slot_terms, term_table
 from .vector import linear
 from .weights import EngineWeight, engine_weight
 
-__all__ = ["DEFAULT", "Datapath", "EngineWeight", "HW_FORMATS", "accumulate", "dequant", "dot", "dot_accumulator",
-           "engine_weight", "error_bound", "finalize", "fp16_fields", "group_sum", "hw_index", "lane_cycle",
-           "linear", "linear_scalar", "slot_terms", "term_table"]
+__all__ = ["DEFAULT", "Datapath", "EngineWeight", "HW_FORMATS", "accumulate", "dequant", "dot",
+           "dot_accumulator", "engine_weight", "error_bound", "finalize", "fp16_fields",
+           "group_sum", "hw_index", "lane_cycle", "linear", "linear_scalar", "slot_terms",
+           "term_table"]
