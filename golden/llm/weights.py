@@ -100,8 +100,9 @@ def config_from_hf(folder: Path) -> LlamaConfig:
         raise ValueError(f"{path}: not found (a Hugging Face folder needs config.json)") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON (line {exc.lineno})") from None
-    if c.get("model_type") not in ("llama", "mistral", "qwen2", None) or \
-            c.get("hidden_act", "silu") != "silu":
+    # Only plain LLaMA: relatives (Qwen2 biases, Mistral sliding windows) compute differently.
+    if c.get("model_type") != "llama" or c.get("hidden_act", "silu") != "silu" \
+            or c.get("attention_bias") or c.get("mlp_bias"):
         raise ValueError(f"{path}: unsupported architecture '{c.get('model_type')}' "
                          "(supported: llama)")
     rope = c.get("rope_parameters") or {}

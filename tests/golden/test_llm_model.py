@@ -105,3 +105,21 @@ def test_shape_only_config_gives_seeded_random_model(tmp_path):
     assert a.weights[key].shape == (16, 32) and torch.equal(a.weights[key], b.weights[key])
     assert not torch.equal(a.weights[key], c.weights[key])
     assert a(torch.arange(5)[None]).shape == (1, 5, 64)
+
+
+@pytest.mark.parametrize("change", [{"model_type": "qwen2"}, {"attention_bias": True}])
+def test_hf_folder_unsupported_architecture(tmp_path, change):
+    import json
+    hf_model(TINY, random_weights(TINY)).save_pretrained(str(tmp_path))
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, **change}))
+    with pytest.raises(ValueError, match=r"config\.json: unsupported architecture"):
+        load_model(str(tmp_path))
+
+
+def test_hf_folder_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"config\.json: not found"):
+        load_model(str(tmp_path))
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"config\.json: not valid JSON"):
+        load_model(str(tmp_path))
