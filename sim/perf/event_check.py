@@ -1,0 +1,80 @@
+"""The analytical mode against the event-level model on compiled programs (docs/perf.md table).
+
+Both sides use the same project policy (``configs/policies/bitmod-w4``): the compiler builds the
+program with it, and the analytical mode reads it through ``policy.load_policy(name, shape)``.
+Run ``python -m bitflight.sim.perf.event_check`` to print the table's rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...golden.model_shapes import ModelShape
+
+POLICY = "bitmod-w4"
+TINY_LLAMA = ModelShape(name="tiny-llama", arch="llama", layers=2, hidden=64, heads=4,
+                        kv_heads=2, head_dim=16, intermediate=128, vocab=256, max_position=512,
+                        positional="rope", rope_theta=10000.0, tied_embeddings=False,
+                        norm="rmsnorm", norm_eps=1e-6, activation="silu", gated_mlp=True,
+                        source="compiler/models.py tiny_llama_hf")
+
+
+@dataclass(frozen=True)
+class Check:
+    model: str
+    config: str
+    mode: str
+    tokens: int
+    kv_len: int
+    analytical: float
+    event: float
+
+    @property
+    def difference(self) -> float:
+        """(analytical - event) / event."""
+        return (self.analytical - self.event) / self.event
+
+    def __str__(self) -> str:
+        return (f"{self.model} on {self.config}, {self.mode} ({self.tokens} tokens, KV "
+                f"{self.kv_len}): analytical {self.analytical:,.0f} event {self.event:,.0f} "
+                f"cycles ({100 * self.difference:+.1f}%)")
+
+
+def target_for(model: str, cfg, max_pos: int):
+    """The compiled target of a built-in compiler model (random weights when it ships none)."""
+    from ...compiler import models, target as tg
+    from ...golden.policy import load_policy
+    with_weights = model == "tiny-llama"
+    src = models.load(model) if with_weights else models.load(model, weights=False)
+    return tg.build_target(src.graph, cfg, load_policy(POLICY),
+                           src.weights if with_weights else None, max_pos=max_pos)
+
+
+def check(target, cfg, shape: ModelShape, mode: str, tokens: int, kv_len: int,
+          segments: list | None = None) -> Check:
+    """Event cycles of the compiled pass and analytical cycles of the same pass and policy."""
+    from ...compiler import build
+    from . import analyze, workload
+    from .events import simulate
+    from .policy import load_policy
+    if segments is None:
+        segments = build.compile_step(target, mode, tokens, kv_len)
+    event = simulate([i for _, seg in segments for i in seg], cfg)
+    p = workload.decode_step(shape, kv_len) if mode == "decode" else workload.prefill(shape, tokens)
+    ana = analyze.time_pass(p, cfg, load_policy(POLICY, shape))
+    return Check(shape.name, cfg.name, mode, tokens, kv_len, ana.cycles, event.cycles)
+
+
+def main() -> None:
+    from ...config import load
+    from ...golden.model_shapes import load_shape
+    tiny = load("tiny")
+    t = target_for("tiny-llama", tiny, 64)
+    print(check(t, tiny, TINY_LLAMA, "decode", 1, 16))
+    print(check(t, tiny, TINY_LLAMA, "prefill", 16, 16))
+    asic = load("bitmod-asic")
+    print(check(target_for("smollm2-135m", asic, 256), asic, load_shape("smollm2-135m"),
+                "decode", 1, 128))
+
+
+if __name__ == "__main__":
+    main()
