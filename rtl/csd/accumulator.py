@@ -46,7 +46,9 @@ class RowAccumulator(wiring.Component):
         m = Module()
         geo, rows = self.geo, self.geo.m
         r0 = Signal(range(rows))
-        part = Signal(range(max(geo.passes_per_row(n) for n in geo.n_options)))
+        # Pass counter within a row, only when some N needs more than one pass per row.
+        parts = max(geo.passes_per_row(n) for n in geo.n_options)
+        part = Signal(range(parts)) if parts > 1 else None
         acc = self.o.payload
         beat = self.i.payload
         with m.FSM():
@@ -55,7 +57,9 @@ class RowAccumulator(wiring.Component):
                 with m.If(self.bias.valid):
                     m.d.sync += [acc[t][r].eq(self.bias.payload[r])
                                  for t in range(geo.tokens) for r in range(rows)]
-                    m.d.sync += [r0.eq(0), part.eq(0)]
+                    m.d.sync += r0.eq(0)
+                    if part is not None:
+                        m.d.sync += part.eq(0)
                     m.next = "ACCUMULATE"
             with m.State("ACCUMULATE"):
                 m.d.comb += self.i.ready.eq(1)
