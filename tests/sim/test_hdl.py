@@ -1,4 +1,5 @@
 """bitflight.sim.hdl: content-hashed shared Verilator builds; cocotb runs that fail as asserts."""
+import json
 import os
 import subprocess
 import sys
@@ -129,3 +130,35 @@ def test_a_cocotb_module_that_fails_to_import_quotes_the_error(counter_build, tm
     with pytest.raises(AssertionError, match=r"ended without results.*ModuleNotFoundError: "
                                              r"No module named 'no_such_module_xyz'"):
         hdl.run(counter_build, "cocotb_broken", test_dir=tmp_path)
+
+
+def test_a_testcase_filter_matching_nothing_is_an_error(counter_build):
+    with pytest.raises(AssertionError, match="ran no test matching 'no_such_case'"):
+        hdl.run(counter_build, "cocotb_counter", test_dir=HERE, testcase="no_such_case")
+
+
+def test_a_build_folder_without_stamp_is_rebuilt_from_empty(tmp_path):
+    folder = tmp_path / "half-built"
+    folder.mkdir()
+    (folder / "junk.o").write_text("left by a killed build")
+    seen = []
+
+    def make(directory):
+        seen.append(sorted(p.name for p in directory.iterdir()))
+        (directory / "model").write_text("built")
+
+    assert hdl.cached_build(folder, make, {"key": "k"}) is False
+    assert seen == [[]]  # make() got an empty folder
+    assert hdl.cached_build(folder, make, {"key": "k"}) is True and len(seen) == 1
+    assert json.loads((folder / hdl.STAMP).read_text())["key"] == "k"
+
+
+def test_a_failing_make_leaves_no_stamp(tmp_path):
+    folder = tmp_path / "fails"
+
+    def make(directory):
+        raise RuntimeError("compiler crashed")
+
+    with pytest.raises(RuntimeError, match="compiler crashed"):
+        hdl.cached_build(folder, make, {})
+    assert not (folder / hdl.STAMP).exists()
