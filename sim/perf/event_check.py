@@ -1,7 +1,8 @@
 """The analytical mode against the event-level model on compiled programs (docs/perf.md table).
 
-Both sides use the same project policy (``configs/policies/bitmod-w4``): the compiler builds the
-program with it, and the analytical mode reads it through ``policy.load_policy(name, shape)``.
+Both sides use the same project policy (``configs/policies``, ``bitmod-w4`` unless given): the
+compiler builds the program with it, and the analytical mode reads it through
+``policy.load_policy(name, shape)``.
 Run ``python -m bitflight.sim.perf.event_check`` to print the table's rows.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ TINY_LLAMA = ModelShape(name="tiny-llama", arch="llama", layers=2, hidden=64, he
 class Check:
     model: str
     config: str
+    policy: str
     mode: str
     tokens: int
     kv_len: int
@@ -34,23 +36,23 @@ class Check:
         return (self.analytical - self.event) / self.event
 
     def __str__(self) -> str:
-        return (f"{self.model} on {self.config}, {self.mode} ({self.tokens} tokens, KV "
-                f"{self.kv_len}): analytical {self.analytical:,.0f} event {self.event:,.0f} "
+        return (f"{self.model} on {self.config}, {self.policy}, {self.mode} ({self.tokens} "
+                f"tokens, KV {self.kv_len}): analytical {self.analytical:,.0f} event {self.event:,.0f} "
                 f"cycles ({100 * self.difference:+.1f}%)")
 
 
-def target_for(model: str, cfg, max_pos: int):
+def target_for(model: str, cfg, max_pos: int, policy: str = POLICY):
     """The compiled target of a built-in compiler model (random weights when it ships none)."""
     from ...compiler import models, target as tg
     from ...golden.policy import load_policy
     with_weights = model == "tiny-llama"
     src = models.load(model) if with_weights else models.load(model, weights=False)
-    return tg.build_target(src.graph, cfg, load_policy(POLICY),
+    return tg.build_target(src.graph, cfg, load_policy(policy),
                            src.weights if with_weights else None, max_pos=max_pos)
 
 
 def check(target, cfg, shape: ModelShape, mode: str, tokens: int, kv_len: int,
-          segments: list | None = None) -> Check:
+          segments: list | None = None, policy: str = POLICY) -> Check:
     """Event cycles of the compiled pass and analytical cycles of the same pass and policy."""
     from ...compiler import build
     from . import analyze, workload
@@ -60,8 +62,8 @@ def check(target, cfg, shape: ModelShape, mode: str, tokens: int, kv_len: int,
         segments = build.compile_step(target, mode, tokens, kv_len)
     event = simulate([i for _, seg in segments for i in seg], cfg)
     p = workload.decode_step(shape, kv_len) if mode == "decode" else workload.prefill(shape, tokens)
-    ana = analyze.time_pass(p, cfg, load_policy(POLICY, shape))
-    return Check(shape.name, cfg.name, mode, tokens, kv_len, ana.cycles, event.cycles)
+    ana = analyze.time_pass(p, cfg, load_policy(policy, shape))
+    return Check(shape.name, cfg.name, policy, mode, tokens, kv_len, ana.cycles, event.cycles)
 
 
 def main() -> None:
@@ -71,6 +73,9 @@ def main() -> None:
     t = target_for("tiny-llama", tiny, 64)
     print(check(t, tiny, TINY_LLAMA, "decode", 1, 16))
     print(check(t, tiny, TINY_LLAMA, "prefill", 16, 16))
+    t = target_for("tiny-llama", tiny, 64, "flightllm")
+    for mode, tokens in (("decode", 1), ("prefill", 16)):
+        print(check(t, tiny, TINY_LLAMA, mode, tokens, 16, policy="flightllm"))
     asic = load("bitmod-asic")
     print(check(target_for("smollm2-135m", asic, 256), asic, load_shape("smollm2-135m"),
                 "decode", 1, 128))
