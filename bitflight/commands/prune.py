@@ -1,6 +1,8 @@
 """``bitflight prune``: N:M-prune weight tensors from a file, report the result, pack it."""
 from __future__ import annotations
 
+from . import _tensor_file
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -10,9 +12,7 @@ def register(sub) -> None:
                     "blocks per N, the kept share of |w|, the relative Frobenius error and the "
                     "packed bits per weight. With -o the packed result is written: one tensor -> "
                     "the raw packed layout; several -> a safetensors file of uint8 blobs.")
-    p.add_argument("file", help="a .pt/.pth/.bin (tensor or state dict), .npy or .safetensors file")
-    p.add_argument("--tensor", metavar="NAME",
-                   help="tensor to prune (default: every 2-D floating-point tensor)")
+    _tensor_file.add_input(p, "prune")
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--n", type=int, metavar="N", help="the same N in every block")
     how.add_argument("--density", type=float, metavar="D",
@@ -23,7 +23,7 @@ def register(sub) -> None:
                    help="take M and the allowed N from this hardware config's csd engine")
     p.add_argument("--n-options", metavar="LIST",
                    help="comma-separated allowed N for --density (default 2,4,8,16)")
-    p.add_argument("-o", "--output", metavar="OUT", help="write the packed result here")
+    _tensor_file.add_output(p)
     p.add_argument("--plot", metavar="PNG", help="save a heat map of the per-block N")
     p.set_defaults(func=run)
 
@@ -109,9 +109,7 @@ def run(args) -> int:
         if args.output:
             blobs[name] = stored.pack()
     if args.output:
-        data = next(iter(blobs.values())) if len(blobs) == 1 else tensor_io.packed_container(blobs)
-        tensor_io.write_atomic(args.output, data)
-        print(f"wrote {args.output} ({len(data)} bytes)")
+        _tensor_file.write_packed(args.output, blobs)
     if args.plot:
         _plot(args.plot, maps)
         print(f"wrote {args.plot}")

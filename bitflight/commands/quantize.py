@@ -1,6 +1,8 @@
 """``bitflight quantize``: quantize weight tensors from a file and report the error."""
 from __future__ import annotations
 
+from . import _tensor_file
+
 SCHEME_NAMES = ("bitmod", "int_sym", "int_asym", "fp", "ant", "mx", "nf4")
 
 
@@ -12,9 +14,7 @@ def register(sub) -> None:
                     "bitmod/ant) the share and MSE of each chosen datatype. With -o the packed "
                     "result is written (docs/formats.md): one tensor -> the raw packed layout; "
                     "several -> a safetensors file of uint8 blobs, one per tensor name.")
-    p.add_argument("file", help="a .pt/.pth/.bin (tensor or state dict), .npy or .safetensors file")
-    p.add_argument("--tensor", metavar="NAME",
-                   help="tensor to quantize (default: every 2-D floating-point tensor)")
+    _tensor_file.add_input(p, "quantize")
     p.add_argument("--scheme", required=True, metavar="S",
                    help=f"scheme, or a comma-separated list to compare: {', '.join(SCHEME_NAMES)}")
     p.add_argument("--bits", required=True, type=int, metavar="B", help="bits per weight code")
@@ -24,7 +24,7 @@ def register(sub) -> None:
                    help="fp16 per-group scales, or 8-bit per-group x fp16 per-row (hardware)")
     p.add_argument("--pad", action="store_true",
                    help="zero-pad K to a multiple of the group size instead of failing")
-    p.add_argument("-o", "--output", metavar="OUT", help="write the packed result here")
+    _tensor_file.add_output(p)
     p.add_argument("--plot", metavar="PNG",
                    help="save a figure of SNR per tensor/scheme and the chosen datatypes")
     p.set_defaults(func=run)
@@ -76,9 +76,7 @@ def run(args) -> int:
             if args.output:
                 blobs[name] = qw.pack()
     if args.output:
-        data = next(iter(blobs.values())) if len(blobs) == 1 else tensor_io.packed_container(blobs)
-        tensor_io.write_atomic(args.output, data)
-        print(f"wrote {args.output} ({len(data)} bytes)")
+        _tensor_file.write_packed(args.output, blobs)
     if args.plot:
         plot_stats(results, args.plot)
         print(f"wrote {args.plot}")
