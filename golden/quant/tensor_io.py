@@ -52,7 +52,7 @@ def select(tensors: dict[str, torch.Tensor], path, name: str | None) -> dict[str
         return {name: tensors[name]}
     chosen = {k: v for k, v in tensors.items() if v.dim() == 2 and v.dtype.is_floating_point}
     if not chosen:
-        raise ValueError(f"{path}: no 2-D floating-point tensor (a [N out, K in] weight) in the file")
+        raise ValueError(f"{path}: no 2-D floating-point tensor (an [N out, K in] weight)")
     return chosen
 
 

@@ -5,7 +5,7 @@
 - ``NMSparse``: the container with ``to_dense``, ``kept``, ``pack``/``unpack``
   (nmsparse.py, packing.py)
 - ``beats``: the pair stream cut into the 16-pair beats a 16-MAC CSD chain consumes per cycle
-- ``quantize_int``: per-row INT8/INT4 values for hardware, golden.quant int_sym per row (intquant.py)
+- ``quantize_int``: INT8/INT4 values for hardware, golden.quant int_sym per row (intquant.py)
 - ``matmul``: packed INT weights x INT8 activations -> INT32, by index gather (matmul.py)
 - ``causal_block_mask``, ``layout_from_scores``: 64-token block-sparse causal attention masks,
   structured or calibrated from attention probabilities (attention.py)

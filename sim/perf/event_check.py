@@ -37,8 +37,8 @@ class Check:
 
     def __str__(self) -> str:
         return (f"{self.model} on {self.config}, {self.policy}, {self.mode} ({self.tokens} "
-                f"tokens, KV {self.kv_len}): analytical {self.analytical:,.0f} event {self.event:,.0f} "
-                f"cycles ({100 * self.difference:+.1f}%)")
+                f"tokens, KV {self.kv_len}): analytical {self.analytical:,.0f} event "
+                f"{self.event:,.0f} cycles ({100 * self.difference:+.1f}%)")
 
 
 def target_for(model: str, cfg, max_pos: int, policy: str = POLICY):
