@@ -62,6 +62,7 @@ def _buf(buf: int, lo_line: int, size: int) -> Region:
 
 
 DEFAULT_MAX_POS = 4096
+MAX_RUNS = 16        # DMAs with more runs are tracked by their hull (hazard analysis only)
 
 
 def dma_runs(instr: isa.Instr, pos0: int = 0) -> list[tuple[int, int]]:
@@ -82,7 +83,9 @@ def accesses(instr: isa.Instr, pos0: int | None = None,
     """(reads, writes) of one instruction.
 
     For a ``rel`` DMA the HBM rows depend on the launch argument ``pos0``: with ``pos0`` given
-    the exact runs are returned, otherwise one region covering every ``pos0 < max_pos``.
+    the exact runs are returned, otherwise one region covering every ``pos0 < max_pos``. A DMA
+    of more than :data:`MAX_RUNS` strided runs (K/V rows of one head) is one region, the hull of
+    its runs: hazard analysis may then order more than needed, never less.
     """
     kind = instr.kind
     if kind == "SYS":
@@ -95,7 +98,11 @@ def accesses(instr: isa.Instr, pos0: int | None = None,
             hbm = [Region(ch, min(lo for lo, _ in runs),
                           max(hi for _, hi in runs) + (max_pos - 1) * instr["stride1"])]
         else:
-            hbm = [Region(ch, lo, hi) for lo, hi in dma_runs(instr, pos0 or 0)]
+            runs = dma_runs(instr, pos0 or 0)
+            if len(runs) > MAX_RUNS:    # many strided runs: their hull (sound, may over-order)
+                hbm = [Region(ch, runs[0][0], max(hi for _, hi in runs))]
+            else:
+                hbm = [Region(ch, lo, hi) for lo, hi in runs]
         local = [_buf(instr["buf"], instr["buf_addr"], dma_bytes(instr))]
         if kind == "LD":
             return ([] if instr["zero_fill"] else hbm), local
