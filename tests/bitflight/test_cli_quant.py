@@ -151,3 +151,10 @@ def test_help(capsys):
             main([cmd, "--help"])
         assert exc.value.code == 0
         assert "usage: bitflight " + cmd in capsys.readouterr().out
+
+
+def test_cli_scheme_list_is_the_registry():
+    """The CLI keeps its own list so that --help does not import torch; it must not drift."""
+    from bitflight.commands import quantize as cmd
+    from bitflight.golden import quant
+    assert set(cmd.SCHEME_NAMES) == set(quant.SCHEMES)
