@@ -5,13 +5,14 @@ slice multiplies one kept weight by the activation its sparse mux selects, for o
 tokens when ``csd.pack_two_macs`` puts two MACs in one DSP (the tokens share the weight).
 
 A *pass* is one input beat: every slice gets one (weight, index) pair. For a block with N kept
-weights per row, the chain is cut into segments of ``S = min(N, slices)`` slices: each segment is one
-row's dot product over N kept pairs (or, when N > slices, a partial over ``slices`` of them, and the
-row needs ``N / slices`` passes). A pass therefore yields ``slices / S`` results per token.
+weights per row, the slices form segments of ``S = min(N, slices)``: each segment is one row's dot
+product over N kept pairs (or, when N > slices, a partial over ``slices`` of them, and the row
+needs ``N / slices`` passes). A pass therefore yields ``slices / S`` results per token. (The
+cascade itself is never cut; reduction.py takes segments as differences of group taps.)
 
-FlightLLM (flightllm.md §3.1) says "N outputs per cycle under N:M": with a chain as long as M that
-is ``M / N``, which equals N only for its 2:4 figure and for 4:16. Keeping every DSP busy needs
-``slices / S`` results per pass, which is what we build; docs/rtl/csd.md discusses the difference.
+FlightLLM (flightllm.md §3.1) says "N outputs per cycle under N:M". A chain of M slices that
+keeps every DSP busy gives M / N, which equals N only for the paper's 2:4 figure and for 4:16; we
+build ``slices / S``, and docs/rtl/csd.md discusses the difference.
 """
 from __future__ import annotations
 
