@@ -64,7 +64,8 @@ class BitmodEngine(_Strict):
     @model_validator(mode="after")
     def _check(self) -> "BitmodEngine":
         if self.group_size % self.lanes:
-            raise ValueError(f"group_size {self.group_size} is not a multiple of lanes {self.lanes}")
+            raise ValueError(f"group_size {self.group_size} is not a multiple of lanes "
+                             f"{self.lanes}")
         if self.prefill_array.pes != self.decode_array.pes:
             raise ValueError("prefill_array and decode_array must have the same number of PEs "
                              f"({self.prefill_array.pes} != {self.decode_array.pes})")
@@ -130,7 +131,8 @@ class Memory(_Strict):
     """Off-chip memory: HBM pseudo-channels or a DRAM bus."""
     kind: Literal["hbm", "dram", "ddr"]
     channels: PositiveInt
-    bandwidth_gbps: PositiveFloat = Field(description="peak bandwidth over all channels, GB/s (1e9 B)")
+    bandwidth_gbps: PositiveFloat = Field(description="peak bandwidth over all channels, "
+                                          "GB/s (1e9 B)")
     efficiency: float = Field(1.0, gt=0, le=1, description="sustained fraction of peak")
     kv_efficiency: float | None = Field(None, gt=0, le=1, description="sustained fraction of peak "
                                         "when streaming the K/V cache; None: efficiency")
@@ -181,7 +183,8 @@ class Config(_Strict):
     assumptions: dict[str, str] = Field(default_factory=dict,
                                         description="dotted key -> why it is an assumption")
     fitted: dict[str, str] = Field(default_factory=dict,
-                                   description="dotted key -> the published number it was fitted on")
+                                   description="dotted key -> the published number it was "
+                                               "fitted on")
 
     @model_validator(mode="after")
     def _check(self) -> "Config":
