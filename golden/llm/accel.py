@@ -20,16 +20,25 @@ Embedding lookups return the float table row rounded to fp16; logits are returne
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from .. import ops
 from ..ops import bitmod_linear
 
 
-def prepare_weight(w: torch.Tensor, spec, engine: str, bitserial_tables: bool = True):
+class BitmodWeight(NamedTuple):
+    """A BitMoD-engine layer: the QuantizedWeight, its bit-serial tables (None when not built or
+    the width is not a whole number of groups) and its dequantized float32 matrix (dequant mode)."""
+    qw: object
+    engine: object
+    dequantized: torch.Tensor | None
+
+
+def prepare_weight(w: torch.Tensor, spec, engine: str, linear: str = "bitserial"):
     """One layer's weight as the engine stores it: an fp16 tensor (scheme fp16), an INT NMSparse
-    (csd, sparse), a QuantizedWeight (csd, dense) or (QuantizedWeight, EngineWeight or None)
-    (bitmod; the EngineWeight holds the bit-serial term tables, built when asked and possible)."""
+    (csd, sparse), a QuantizedWeight (csd, dense) or a :class:`BitmodWeight` (bitmod)."""
     if spec.scheme == "fp16":
         return w.to(torch.float16)
     if spec.sparsity is not None:
@@ -39,14 +48,16 @@ def prepare_weight(w: torch.Tensor, spec, engine: str, bitserial_tables: bool = 
         return sparse.quantize_int(sp, spec.bits)
     from .. import quant
     group = spec.group_size if spec.group_size is not None else w.shape[1]
+    whole = w.shape[1] % group == 0
     qw = quant.quantize(w, spec.scheme, spec.bits, group_size=group, scale_mode=spec.scale_mode,
-                        pad=(w.shape[1] % group != 0))
-    if engine == "bitmod":
-        from .. import bitserial
-        whole = w.shape[1] % group == 0
-        return qw, (bitserial.engine_weight(qw, bitserial.DEFAULT.lanes)
-                    if whole and bitserial_tables else None)
-    return qw
+                        pad=not whole)
+    if engine != "bitmod":
+        return qw
+    if linear == "dequant":
+        return BitmodWeight(qw, None, qw.dequantize().float())
+    from .. import bitserial
+    return BitmodWeight(qw, bitserial.engine_weight(qw, bitserial.DEFAULT.lanes) if whole
+                        else None, None)
 
 
 class AcceleratorNumerics:
@@ -64,7 +75,7 @@ class AcceleratorNumerics:
             names = tqdm(names, desc=f"quantizing ({policy.name})", unit="layer", leave=False)
         for name in names:
             self.weights[name] = prepare_weight(model.linear_weight(name), policy.weight_for(name),
-                                                policy.engine, linear == "bitserial")
+                                                policy.engine, linear)
 
     # -- linears ----------------------------------------------------------------------------
     def linear(self, name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -75,13 +86,12 @@ class AcceleratorNumerics:
             return ops.sparse_linear(x, w) if hasattr(w, "block_n") else ops.int_linear(x, w)
         if isinstance(w, torch.Tensor):
             return ops.linear_bitmod(x, w)
-        qw, ew = w
-        if self.linear_mode == "dequant" or ew is None:
-            if self.linear_mode == "bitserial":
-                raise ValueError(f"{name}: K={qw.shape[1]} is not a whole number of groups of "
-                                 f"{qw.group_size}; the bit-serial engine needs whole groups")
-            return bitmod_linear.reference(x, qw)
-        return ops.linear_bitmod(x, ew)
+        if w.dequantized is not None:
+            return bitmod_linear.reference(x, w.dequantized)
+        if w.engine is None:
+            raise ValueError(f"{name}: K={w.qw.shape[1]} is not a whole number of groups of "
+                             f"{w.qw.group_size}; the bit-serial engine needs whole groups")
+        return ops.linear_bitmod(x, w.engine)
 
     # -- everything else ----------------------------------------------------------------------
     def embed(self, table, ids):

@@ -20,11 +20,9 @@ def model():
 @pytest.fixture(scope="module")
 def w4(model):
     """bitmod-w4 numerics (bit-serial linears) and the same weights with dequant linears."""
-    import copy
-    bs = AcceleratorNumerics(load_policy("bitmod-w4"), model)
-    dq = copy.copy(bs)
-    dq.linear_mode = "dequant"
-    return model.with_numerics(bs), model.with_numerics(dq)
+    pol = load_policy("bitmod-w4")
+    return (model.with_numerics(AcceleratorNumerics(pol, model, "bitserial")),
+            model.with_numerics(AcceleratorNumerics(pol, model, "dequant")))
 
 
 IDS = torch.randint(0, 128, (2, 10), generator=torch.Generator().manual_seed(0))
