@@ -5,6 +5,7 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from . import layouts
 from .datapath import PeDatapath
 from .layouts import array_act_layout, array_out_layout, array_weight_layout
 from .params import EngineParams, slots_of
@@ -19,7 +20,8 @@ class BitmodArray(wiring.Component):
       - ``w: In(stream(array_weight_layout))``: per row one chunk (packed codes, datatype,
         group scale) plus the first/last/dot_last flags shared by all rows.
       - ``a: In(stream(array_act_layout))``: per column ``lanes`` fp16 activations.
-      - ``o: Out(stream(array_out_layout))``: ``res[row][col]`` (mant, exp) per finished dot product.
+      - ``o: Out(stream(array_out_layout))``: field ``r{row}c{col}`` = (mant, exp) of each PE, one
+        beat per finished dot product.
     Timing: a (w, a) beat pair is consumed every ``slots`` cycles, slots = the largest of the
     rows' datatypes (all rows of one quantized matrix have the same); latency and cycles per
     group as :class:`~.pe.BitmodPe`. Every PE stalls when any dequant unit or the output is busy.
@@ -52,12 +54,13 @@ class BitmodArray(wiring.Component):
         for r in range(p.rows):
             for c in range(p.cols):
                 pe = m.submodules[f"pe_{r}_{c}"] = pes[r][c]
-                m.d.comb += [pe.w.eq(self.w.payload.rows[r]), pe.acts.eq(self.a.payload[c]),
+                m.d.comb += [pe.w.eq(self.w.payload[layouts.row(r)]),
+                             pe.acts.eq(self.a.payload[layouts.col(c)]),
                              pe.dot_last.eq(self.w.payload.dot_last), pe.step.eq(seq.step),
                              pe.slot.eq(seq.slot), pe.group_first.eq(seq.group_first),
                              pe.group_end.eq(seq.group_end),
                              pe.o.ready.eq(self.o.ready & self.o.valid),
-                             self.o.payload[r][c].eq(pe.o.payload)]
+                             self.o.payload[layouts.pe(r, c)].eq(pe.o.payload)]
                 can_step &= pe.can_step
                 out_valid &= pe.o.valid
         row_slots = [pes[r][0].slots for r in range(p.rows)]

@@ -10,6 +10,7 @@ from .align_add import AlignAdd
 from .decoder import CodeUnpack, TermDecoder
 from .dequant import Dequant
 from .lane import Lane
+from . import layouts
 from .layouts import acts_layout, result_layout, weight_row_layout
 from .params import SLOT_BITS, EngineParams
 
@@ -54,7 +55,7 @@ class PeDatapath(wiring.Component):
             dec = m.submodules[f"dec{j}"] = TermDecoder()
             lane = m.submodules[f"lane{j}"] = Lane(dp)
             m.d.comb += [dec.fmt.eq(self.w.fmt), dec.code.eq(getattr(unpack, f"code{j}")),
-                         dec.slot.eq(self.slot), lane.act.eq(self.acts[j]),
+                         dec.slot.eq(self.slot), lane.act.eq(self.acts[layouts.lane(j)]),
                          lane.valid.eq(dec.valid), lane.neg.eq(dec.neg),
                          lane.shift.eq(dec.shift)]
             lanes.append(lane)

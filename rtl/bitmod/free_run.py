@@ -13,6 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from ...golden import formats
 from ...golden.bitserial import hw_index
+from . import layouts
 from .array import BitmodArray
 from .layouts import array_act_layout, weight_row_layout
 from .params import EngineParams
@@ -56,7 +57,7 @@ class ArrayFreeRun(wiring.Component):
                        for i in range(-(-a_bits // 64))])
         for r in range(p.rows):
             bits = w_rand[r * row_bits:(r + 1) * row_bits]
-            row = arr.w.payload.rows[r]
+            row = arr.w.payload[layouts.row(r)]
             m.d.comb += [row.codes.eq(bits[:len(row.codes)]),
                          row.fmt.eq(FP4_BASE + bits[len(row.codes):len(row.codes) + 2]),
                          row.scale.eq(bits[-p.scale_bits:])]
@@ -64,7 +65,8 @@ class ArrayFreeRun(wiring.Component):
             for j in range(p.lanes):
                 word = a_rand[(c * p.lanes + j) * 16:(c * p.lanes + j + 1) * 16]
                 # exponent field below 31 (finite activations): clear its top bit
-                m.d.comb += arr.a.payload[c][j].eq(Cat(word[:14], Const(0, 1), word[15]))
+                act = arr.a.payload[layouts.col(c)][layouts.lane(j)]
+                m.d.comb += act.eq(Cat(word[:14], Const(0, 1), word[15]))
         chunks = p.group_size // p.lanes
         chunk = Signal(range(chunks))
         group = Signal(range(self.groups))

@@ -2,13 +2,17 @@
 
 Weight codes travel exactly as golden.quant packs a group record: ``lanes`` consecutive b-bit
 codes as one LSB-first bit field (code j at bits [j*b, j*b + b)), b given by the datatype.
+Repeated fields are named (``l0``.., ``r0``.., ``c0``.., ``r0c0``..) instead of ArrayLayouts: the
+``name[i]`` debug wires Amaranth emits for ArrayLayout views make Yosys 0.70's abc9 reintegration
+fail (``count_id(wire->name) == 0``) when it names a mapped bit ``name[i]`` as well.
+
 ``fmt`` is the hardware datatype index (golden.bitserial.HW_FORMATS; a BitMoD group's index is
 ``HW_FORMATS.index(qw.formats[dtype_id])``), ``scale`` the unsigned per-group integer scale.
 """
 from __future__ import annotations
 
 from amaranth.hdl import signed, unsigned
-from amaranth.lib.data import ArrayLayout, StructLayout
+from amaranth.lib.data import StructLayout
 
 from .params import ACT_BITS, CODE_BITS, FMT_BITS, EngineParams
 
@@ -24,9 +28,25 @@ def weight_row_layout(p: EngineParams) -> StructLayout:
                          "scale": unsigned(p.scale_bits)})
 
 
-def acts_layout(p: EngineParams) -> ArrayLayout:
-    """``lanes`` fp16 bit patterns."""
-    return ArrayLayout(unsigned(ACT_BITS), p.lanes)
+def lane(j: int) -> str:
+    return f"l{j}"
+
+
+def row(r: int) -> str:
+    return f"r{r}"
+
+
+def col(c: int) -> str:
+    return f"c{c}"
+
+
+def pe(r: int, c: int) -> str:
+    return f"r{r}c{c}"
+
+
+def acts_layout(p: EngineParams) -> StructLayout:
+    """``lanes`` fp16 bit patterns, fields ``l0`` ..."""
+    return StructLayout({lane(j): unsigned(ACT_BITS) for j in range(p.lanes)})
 
 
 def pe_in_layout(p: EngineParams) -> StructLayout:
@@ -40,13 +60,32 @@ def result_layout(p: EngineParams) -> StructLayout:
 
 
 def array_weight_layout(p: EngineParams) -> StructLayout:
-    return StructLayout({"rows": ArrayLayout(weight_row_layout(p), p.rows), **flags_layout()})
+    """Fields ``r0`` ... (one weight row each) and the flags."""
+    return StructLayout({**{row(r): weight_row_layout(p) for r in range(p.rows)},
+                         **flags_layout()})
 
 
-def array_act_layout(p: EngineParams) -> ArrayLayout:
-    return ArrayLayout(acts_layout(p), p.cols)
+def array_act_layout(p: EngineParams) -> StructLayout:
+    """Fields ``c0`` ... (the activations of one column each)."""
+    return StructLayout({col(c): acts_layout(p) for c in range(p.cols)})
 
 
-def array_out_layout(p: EngineParams) -> ArrayLayout:
-    """``res[row][col]``."""
-    return ArrayLayout(ArrayLayout(result_layout(p), p.cols), p.rows)
+def array_out_layout(p: EngineParams) -> StructLayout:
+    """Fields ``r{row}c{col}``: the result of each PE."""
+    return StructLayout({pe(r, c): result_layout(p) for r in range(p.rows) for c in range(p.cols)})
+
+
+def acts_value(values) -> dict:
+    """Python list of lane activations -> a const value of :func:`acts_layout`."""
+    return {lane(j): v for j, v in enumerate(values)}
+
+
+def array_weight_value(beat: dict) -> dict:
+    """``{"rows": [row dicts], "first", "last", "dot_last"}`` -> :func:`array_weight_layout` value."""
+    return {**{row(r): w for r, w in enumerate(beat["rows"])},
+            **{k: beat[k] for k in ("first", "last", "dot_last")}}
+
+
+def array_act_value(cols) -> dict:
+    """``[[lane values] per column]`` -> :func:`array_act_layout` value."""
+    return {col(c): acts_value(a) for c, a in enumerate(cols)}

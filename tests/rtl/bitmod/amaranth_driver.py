@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from amaranth.sim import Simulator
 
+from bitflight.rtl.bitmod import layouts
 from bitflight.rtl.bitmod.array import BitmodArray
 
 
-def _set_w(ctx, payload, beat) -> None:
-    for r, row in enumerate(beat["rows"]):
-        ctx.set(payload.rows[r].codes, row["codes"])
-        ctx.set(payload.rows[r].fmt, row["fmt"])
-        ctx.set(payload.rows[r].scale, row["scale"])
-    for flag in ("first", "last", "dot_last"):
-        ctx.set(getattr(payload, flag), beat[flag])
 
 
 def run_job(dut, job: dict, max_cycles: int = 200_000) -> dict:
@@ -31,23 +25,15 @@ def run_job(dut, job: dict, max_cycles: int = 200_000) -> dict:
             if i < len(job["w"]):
                 beat_w, beat_a = job["w"][i], job["a"][i]
                 if is_array:
-                    _set_w(ctx, dut.w.payload, beat_w)
-                    for c in range(cols):
-                        for j, v in enumerate(beat_a[c]):
-                            ctx.set(dut.a.payload[c][j], v)
+                    ctx.set(dut.w.payload, layouts.array_weight_value(beat_w))
+                    ctx.set(dut.a.payload, layouts.array_act_value(beat_a))
                     ctx.set(dut.w.valid, 1)
                     ctx.set(dut.a.valid, 1)
                     accepted = ctx.get(dut.w.ready)
                 else:
-                    pay = dut.i.payload
-                    row = beat_w["rows"][0]
-                    ctx.set(pay.w.codes, row["codes"])
-                    ctx.set(pay.w.fmt, row["fmt"])
-                    ctx.set(pay.w.scale, row["scale"])
-                    for flag in ("first", "last", "dot_last"):
-                        ctx.set(getattr(pay, flag), beat_w[flag])
-                    for j, v in enumerate(beat_a[0]):
-                        ctx.set(pay.acts[j], v)
+                    ctx.set(dut.i.payload, {"w": beat_w["rows"][0],
+                                            "acts": layouts.acts_value(beat_a[0]),
+                                            **{k: beat_w[k] for k in ("first", "last", "dot_last")}})
                     ctx.set(dut.i.valid, 1)
                     accepted = ctx.get(dut.i.ready)
                 if accepted:
@@ -60,7 +46,8 @@ def run_job(dut, job: dict, max_cycles: int = 200_000) -> dict:
             if ctx.get(out.valid):
                 state["out"].append(cycle)
                 if is_array:
-                    res = [[[ctx.get(out.payload[r][c].mant), ctx.get(out.payload[r][c].exp)]
+                    word = ctx.get(out.payload)
+                    res = [[[word[layouts.pe(r, c)].mant, word[layouts.pe(r, c)].exp]
                             for c in range(cols)] for r in range(rows)]
                 else:
                     res = [[[ctx.get(out.payload.mant), ctx.get(out.payload.exp)]]]

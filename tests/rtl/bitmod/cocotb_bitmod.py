@@ -26,11 +26,12 @@ def _beats(job, target, p):
     """Packed stream words per chunk: (w or i word, a word or None)."""
     if target == "array":
         wl, al = layouts.array_weight_layout(p), layouts.array_act_layout(p)
-        return [(wl.const(w).as_value().value, al.const(a).as_value().value)
+        return [(wl.const(layouts.array_weight_value(w)).as_value().value,
+                 al.const(layouts.array_act_value(a)).as_value().value)
                 for w, a in zip(job["w"], job["a"])]
     il = layouts.pe_in_layout(p)
-    return [(il.const({"w": w["rows"][0], "acts": a[0], "first": w["first"], "last": w["last"],
-                       "dot_last": w["dot_last"]}).as_value().value, None)
+    return [(il.const({"w": w["rows"][0], "acts": layouts.acts_value(a[0]), "first": w["first"],
+                       "last": w["last"], "dot_last": w["dot_last"]}).as_value().value, None)
             for w, a in zip(job["w"], job["a"])]
 
 
@@ -63,8 +64,8 @@ async def _run_job(dut, job, target, p, latency):
             outs.append(cycle)
             word = out_layout.from_bits(int(dut.o__payload.value))
             if target == "array":
-                results.append([[[word[r][c].mant, word[r][c].exp] for c in range(p.cols)]
-                                for r in range(p.rows)])
+                results.append([[[word[layouts.pe(r, c)].mant, word[layouts.pe(r, c)].exp]
+                                 for c in range(p.cols)] for r in range(p.rows)])
             else:
                 results.append([[[word.mant, word.exp]]])
         await RisingEdge(dut.clk)
