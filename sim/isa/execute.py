@@ -1,8 +1,9 @@
 """Semantics of each instruction, with every number computed by golden/ functions.
 
 * MM/MV BITMOD: ``golden.ops.linear_bitmod`` on the tile (the bit-serial engine model).
-* MM/MV DENSE/SPARSE with INT8 A: the INT32 accumulators per group (exact integers; dense by an
-  int64 product of the golden integer levels, N:M by ``golden.sparse.matmul``) then
+* MM/MV DENSE/SPARSE with INT8 A: the INT32 accumulators per group (exact integers; dense by a
+  float64 product of the golden integer levels, exact below 2^53 as in golden's int_linear, N:M
+  by ``golden.sparse.matmul``) then
   ``golden.ops.requantize`` with the activation scales written by REQUANT.
 * MM/MV with fp16 A and fp16 B (attention): the fp16 score / value products exactly as
   ``golden.ops.attention_fp16`` writes them (see :func:`_fp16_product`); with an INT8 K/V cache
@@ -86,9 +87,9 @@ def _int_linear(m: Machine, instr: isa.Instr, q: torch.Tensor, w, what: str) -> 
         # integer_levels lives next to golden's int_linear (whatever that module is called)
         integer_levels = sys.modules[ops.int_linear.__module__].integer_levels
         g = w.group_size
-        levels = integer_levels(w).reshape(w.shape[0], -1, g)
-        acc = torch.from_numpy(np.einsum("tgk,ngk->tng", q.numpy().astype(np.int64)
-                                         .reshape(q.shape[0], -1, g), levels))
+        levels = torch.from_numpy(integer_levels(w)).double().view(w.shape[0], -1, g)
+        # exact: every product and partial sum is an integer below 2^53
+        acc = torch.einsum("tgk,ngk->tng", q.double().view(q.shape[0], -1, g), levels)
         scales = torch.from_numpy(np.array(w.scales, dtype=np.float32))
     return ops.requantize(acc, sx, scales)
 
