@@ -91,17 +91,21 @@ class ProgramStore:
 
 
 def compile_step(target: Target, mode: str, tokens_: int, keys: int, row0: int = 0,
-                 check: bool = False) -> list[tuple[str, list[isa.Instr]]]:
+                 check: bool = False, skip=None) -> list[tuple[str, list[isa.Instr] | None]]:
     """Lower one step (or one prefill chunk: rows ``row0..row0+tokens_``) and give every
-    segment its wait/release tokens."""
+    segment its wait/release tokens. Segments whose label ``skip(label)`` accepts are lowered
+    (their effect on buffers matters) but not scheduled or relocated: they come back as None."""
     out = []
-    for label, instrs, replay in Step(target.graph, target, mode, tokens_, keys, row0).run():
+    step = Step(target.graph, target, mode, tokens_, keys, row0)
+    for label, instrs, replay in step.run():
+        if skip is not None and skip(label):
+            out.append((label, None))
+            continue
         if replay is None:
             scheduled = tokens.schedule(instrs, target.max_pos)
         else:                       # a relocated layer: same instructions, same tokens
-            template = out[replay][1]
-            scheduled = [i.replace(wait=t.wait, release=t.release)
-                         for i, t in zip(instrs, template)]
+            index, layer = replay
+            scheduled = [step.region_map.relocate(i, layer) for i in out[index][1]]
         if check:
             tokens.check(scheduled, target.max_pos)
         out.append((label, scheduled))
@@ -129,6 +133,7 @@ def compile_buckets(target: Target, max_len: int, check: bool = False, progress:
         todo = tqdm(todo, desc="compiling buckets", unit="bucket")
     end_id = store.add("end", END)
     chunks: dict[tuple[int, int], list[int]] = {}
+    first_decode: list[int] = []
     for name, t, s in todo:
         if name.startswith("prefill:"):
             ids: list[int] = []
@@ -140,7 +145,13 @@ def compile_buckets(target: Target, max_len: int, check: bool = False, progress:
                     chunks[key] = [store.add(label, instrs) for label, instrs in segs]
                 ids += chunks[key]
         else:
-            segs = compile_step(target, "decode", t, s, 0, check)
-            ids = [store.add(label, instrs) for label, instrs in segs]
+            # only the attention segments of a decode step depend on the KV length: after the
+            # first decode bucket the others are taken from it (with --check they are compiled
+            # and deduplicated by content instead, which tests that claim)
+            skip = None if check or not first_decode else (lambda label: ".attn" not in label)
+            segs = compile_step(target, "decode", t, s, 0, check, skip)
+            ids = [first_decode[k] if instrs is None else store.add(label, instrs)
+                   for k, (label, instrs) in enumerate(segs)]
+            first_decode = first_decode or ids
         store.programs[name] = ids + [end_id]
     return store, time.perf_counter() - start

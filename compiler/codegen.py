@@ -203,8 +203,11 @@ class Step:
             yield r0, min(rows_per_tile, self.T - r0)
 
     # -- driver -------------------------------------------------------------------------------
-    def run(self) -> list[tuple[str, list[isa.Instr], int | None]]:
-        """Segments as (label, instructions, index of the segment they replay or None)."""
+    def run(self) -> list[tuple[str, list[isa.Instr] | None, tuple[int, int] | None]]:
+        """Segments as (label, instructions, replay). A replayed segment has no instructions of
+        its own: ``replay = (index of the segment it copies, layer)``, and its instructions are
+        that segment's relocated with ``self.region_map`` (after scheduling, so tokens carry
+        over; see :func:`compiler.build.compile_step`)."""
         from .lower_ops import LOWER, segment_labels
         from .relocate import LayerTemplate, RegionMap, snapshot, state_of
         ops = self.graph.ops
@@ -222,7 +225,8 @@ class Step:
                 elif tmpl is not None and tmpl.segments is not None and state_of(self) == \
                         tmpl.state:
                     regions = regions or RegionMap(self.model.layout.regions, 1)
-                    self._replay(tmpl, regions, layer, i, end)
+                    self.region_map = regions
+                    self._replay(tmpl, layer, i, end)
                     i = end
                     continue
             if labels[i] is not None:
@@ -243,14 +247,13 @@ class Step:
         replays = self.replays + [None] * (len(self.segments) - len(self.replays))
         return [(label, instrs, rep) for (label, instrs), rep in zip(self.segments, replays)]
 
-    def _replay(self, tmpl, regions, layer: int, start: int, end: int) -> None:
+    def _replay(self, tmpl, layer: int, start: int, end: int) -> None:
         import copy
         self.end()
         self.replays += [None] * (len(self.segments) - len(self.replays))
-        for k, (label, instrs) in enumerate(tmpl.segments):
-            moved = [regions.relocate(instr, layer) for instr in instrs]
-            self.segments.append((label.replace(":L1.", f":L{layer}."), moved))
-            self.replays.append(tmpl.first_segment + k)
+        for k, (label, _) in enumerate(tmpl.segments):
+            self.segments.append((label.replace(":L1.", f":L{layer}."), None))
+            self.replays.append((tmpl.first_segment + k, layer))
         for index in range(start, end):
             for name in self.dying.get(index, ()):
                 self.homes.pop(name, None)

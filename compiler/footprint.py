@@ -68,7 +68,8 @@ MAX_RUNS = 16        # DMAs with more runs are tracked by their hull (hazard ana
 def dma_runs(instr: isa.Instr, pos0: int = 0) -> list[tuple[int, int]]:
     """HBM byte ranges of an LD/ST in transfer order (count 0 means 1) for launch ``pos0``."""
     c1, c2 = max(instr["count1"], 1), max(instr["count2"], 1)
-    base, length = instr["hbm_addr"] + (pos0 * instr["stride1"] if instr["rel"] else 0), instr["length"]
+    base = instr["hbm_addr"] + (pos0 * instr["stride1"] if instr["rel"] else 0)
+    length = instr["length"]
     return [(base + j * instr["stride2"] + i * instr["stride1"],
              base + j * instr["stride2"] + i * instr["stride1"] + length)
             for j in range(c2) for i in range(c1)]
@@ -97,12 +98,14 @@ def accesses(instr: isa.Instr, pos0: int | None = None,
             runs = dma_runs(instr)
             hbm = [Region(ch, min(lo for lo, _ in runs),
                           max(hi for _, hi in runs) + (max_pos - 1) * instr["stride1"])]
+        elif max(instr["count1"], 1) * max(instr["count2"], 1) > MAX_RUNS:
+            # many strided runs: their hull (sound, may over-order); strides are unsigned
+            lo = instr["hbm_addr"] + (pos0 * instr["stride1"] if instr["rel"] else 0)
+            hi = lo + (max(instr["count2"], 1) - 1) * instr["stride2"] + (
+                max(instr["count1"], 1) - 1) * instr["stride1"] + instr["length"]
+            hbm = [Region(ch, lo, hi)]
         else:
-            runs = dma_runs(instr, pos0 or 0)
-            if len(runs) > MAX_RUNS:    # many strided runs: their hull (sound, may over-order)
-                hbm = [Region(ch, runs[0][0], max(hi for _, hi in runs))]
-            else:
-                hbm = [Region(ch, lo, hi) for lo, hi in runs]
+            hbm = [Region(ch, lo, hi) for lo, hi in dma_runs(instr, pos0 or 0)]
         local = [_buf(instr["buf"], instr["buf_addr"], dma_bytes(instr))]
         if kind == "LD":
             return ([] if instr["zero_fill"] else hbm), local

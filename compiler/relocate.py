@@ -60,6 +60,7 @@ class RegionMap:
             spans.sort()
         self.starts = {ch: [s[0] for s in spans] for ch, spans in self.by_channel.items()}
         self.src = src
+        self._moved: dict[tuple[str, int], tuple[int, int]] = {}
 
     def _rename(self, name: str, dst: int) -> str:
         if name.startswith("kv."):
@@ -71,8 +72,12 @@ class RegionMap:
         if spans:
             i = bisect_right(self.starts[channel], addr) - 1
             if i >= 0 and spans[i][0] <= addr < spans[i][1]:
-                target = self.regions[self._rename(spans[i][2], dst)]
-                return target.channel, target.addr + addr - spans[i][0]
+                key = (spans[i][2], dst)
+                moved = self._moved.get(key)
+                if moved is None:
+                    target = self.regions[self._rename(spans[i][2], dst)]
+                    moved = self._moved[key] = (target.channel, target.addr - spans[i][0])
+                return moved[0], addr + moved[1]
         return channel, addr
 
     def relocate(self, instr: isa.Instr, dst: int) -> isa.Instr:

@@ -143,3 +143,14 @@ def test_buckets_and_sharing(tiny):
     assert "decode:L0.pre" in labels and "decode:L1.post" in labels
     assert not any(".attn" in lbl for lbl in labels)                # attention depends on S
     assert store.store_bytes < sum(len(store.program_words(b)) for b in store.programs)
+
+
+def test_fast_decode_reuse_equals_fully_checked_compile():
+    """compile_buckets takes a decode bucket's length-independent segments from the first decode
+    bucket; compiling every bucket fully (and proving its tokens) gives the same store."""
+    src = models.load("tiny-golden:4", weights=False)
+    target = tg.build_target(src.graph, config.load("tiny"), load_policy("flightllm"), None,
+                             max_pos=96)
+    fast, _ = build.compile_buckets(target, 96, prefill_step=32)
+    full, _ = build.compile_buckets(target, 96, prefill_step=32, check=True)
+    assert fast.segments == full.segments and fast.programs == full.programs
