@@ -29,30 +29,34 @@ def markdown_table(results: list[dict]) -> str:
 
 
 def plot(results: list[dict], path: Path, title: str) -> None:
+    """One panel per weight width: perplexity (log) vs effective bits/weight, fp16 dashed."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for r in results:
-        if r["scheme"] == "fp16":
-            ax.axhline(r["perplexity"], color="gray", ls="--", lw=1)
-            ax.text(r["bits_per_weight"], r["perplexity"], " fp16", va="bottom", ha="right",
-                    color="gray")
-            continue
-        marker = "o" if r["bits"] == 4 else "s"
-        ax.scatter(r["bits_per_weight"], r["perplexity"], marker=marker,
-                   color="C3" if r["scheme"] == "bitmod" else "C0")
-        ax.annotate(f"{r['scheme']} w{r['bits']}", (r["bits_per_weight"], r["perplexity"]),
-                    textcoords="offset points", xytext=(4, 3), fontsize=8)
-    quant = [r for r in results if r["scheme"] != "fp16"]
-    if quant:
-        ax.set_xlim(min(r["bits_per_weight"] for r in quant) - 0.2,
-                    max(r["bits_per_weight"] for r in quant) + 0.4)
-    ax.set_yscale("log")
-    ax.set_xlabel("effective bits per weight (codes + scales + datatype ids)")
-    ax.set_ylabel("perplexity (log scale)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
+    base = next((r for r in results if r["scheme"] == "fp16"), None)
+    widths = sorted({r["bits"] for r in results if r["scheme"] != "fp16"})
+    fig, axes = plt.subplots(1, max(len(widths), 1), figsize=(5.5 * max(len(widths), 1), 4.5),
+                             squeeze=False)
+    for ax, bits in zip(axes[0], widths):
+        rows = sorted((r for r in results if r["bits"] == bits and r["scheme"] != "fp16"),
+                      key=lambda r: r["perplexity"])
+        for i, r in enumerate(rows):
+            ax.scatter(r["bits_per_weight"], r["perplexity"], s=40,
+                       color="C3" if r["scheme"] == "bitmod" else "C0")
+            ax.annotate(r["scheme"], (r["bits_per_weight"], r["perplexity"]),
+                        textcoords="offset points", xytext=(6, -3 + 7 * (i % 2)), fontsize=8)
+        if base is not None:
+            ax.axhline(base["perplexity"], color="gray", ls="--", lw=1)
+            ax.annotate(f"fp16 {base['perplexity']:.2f}", (0.02, base["perplexity"]),
+                        xycoords=("axes fraction", "data"), va="bottom", color="gray", fontsize=8)
+        xs = [r["bits_per_weight"] for r in rows]
+        ax.set_xlim(min(xs) - 0.1, max(xs) + 0.2)
+        ax.set_yscale("log")
+        ax.set_title(f"W{bits}", fontsize=10)
+        ax.set_xlabel("effective bits per weight (codes + scales + ids)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("perplexity (log scale)")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     tmp = path.with_name(path.name + f".tmp{os.getpid()}.png")
     fig.savefig(tmp, dpi=120)
