@@ -87,3 +87,14 @@ def test_properties_match_the_paper_cycle_counts():
         assert pe.cycles_per_chunk(name) == {6: 3, 8: 4}.get(bits, 2)
         assert pe.cycles_per_group(name) == P.group_size // P.lanes * pe.cycles_per_chunk(name)
         assert pe.throughput(name) == P.lanes / pe.cycles_per_chunk(name)
+
+
+@pytest.mark.parametrize("scheme", ["bitmod4", "int8"])
+def test_pe_bitmod_asic_config_group_128(scheme):
+    asic = EngineParams.from_config(config.load("bitmod-asic"))
+    assert (asic.group_size, asic.rows, asic.cols) == (128, 32, 32)
+    job = make_job(41, scheme, 1, 1, asic.lanes, asic.group_size, groups=2, dots=1, edge="acts")
+    state = run_job(BitmodPe(asic), job)
+    assert state["results"] == job["expected"]
+    assert {b - a for a, b in zip(state["accept"], state["accept"][1:])} == {job["slots"]}
+    assert asic.cycles_per_group(SCHEMES[scheme][0]) == 128 // 4 * job["slots"]   # 64 or 128
