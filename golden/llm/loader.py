@@ -85,10 +85,18 @@ def load_model(spec, seed: int = 0, progress: bool = False) -> LlamaModel:
     if kind == "shape":
         from .weights import random_weights
         return LlamaModel(where, random_weights(where, seed))
-    return _load_file_model(kind, str(where), progress)
+    key = (kind, str(where))
+    if key not in _FILE_MODELS:
+        if len(_FILE_MODELS) >= 2:       # keep memory bounded: a model is ~0.5 GB of float32
+            _FILE_MODELS.pop(next(iter(_FILE_MODELS)))
+        _FILE_MODELS[key] = _load_file_model(kind, str(where), progress)
+    return _FILE_MODELS[key]
 
 
-@lru_cache(maxsize=2)
+# Loaded file models by (kind, path): callers share them and never modify their weights.
+_FILE_MODELS: dict[tuple[str, str], LlamaModel] = {}
+
+
 def _load_file_model(kind: str, where: str, progress: bool) -> LlamaModel:
     from . import weights as wmod
     if kind == "gguf":
