@@ -67,7 +67,8 @@ def handler(args) -> int:
     r = compare_generation(model, acc, tok, prompt, args.tokens)
     shown = args.prompt if args.chat else prompt
     print(side_by_side("float32 reference", shown + r["float_text"],
-                       f"accelerator: {policy.name} ({args.linear})",
+                       f"accelerator: {policy.name}"
+                       + (f" ({args.linear})" if policy.engine == "bitmod" else ""),
                        shown + r["accel_text"], args.width))
     print(f"identical greedy tokens: {r['same_prefix']}/{len(r['float_ids'])}; "
           f"time float {r['float_s']:.1f} s, accelerator {r['accel_s']:.1f} s", file=sys.stderr)
