@@ -76,7 +76,6 @@ def test_policy_rules_reach_the_layers(model):
 def test_bitmod_engine_bitserial_and_dequant_modes_agree_closely(w4):
     bs = w4[0](IDS[:1, :4])
     dq = w4[1](IDS[:1, :4])
-    assert not torch.equal(bs, dq)            # the bit-serial datapath truncates differently
     assert rel_err(bs, dq) < 2e-2
 
 
