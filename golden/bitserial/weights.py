@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import formats
-from .params import FP16_BIAS, FP16_FRAC, fp16_fields
+from .params import FP16_BIAS, FP16_FRAC
 from .terms import TermTable, term_table
 
 # Smallest exponent a dequantized group can have: an fp16 group scale with exponent field <= 1.
@@ -57,12 +57,9 @@ def _fp16_scale_parts(scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if np.any(h < 0) or not np.all(np.isfinite(h)):
         raise ValueError("QuantizedWeight.scales: scales must be finite and non-negative")
     bits = h.view(np.uint16).astype(np.int64)
-    sig = np.zeros_like(bits)
-    exp = np.zeros_like(bits)
-    for idx, b in np.ndenumerate(bits):
-        _, e, s = fp16_fields(int(b))
-        sig[idx], exp[idx] = s, e - FP16_BIAS - FP16_FRAC
-    return sig, exp
+    exp, frac = bits >> FP16_FRAC & 0x1F, bits & 0x3FF          # as params.fp16_fields
+    sig = np.where(exp > 0, frac | 0x400, frac)
+    return sig, np.maximum(exp, 1) - FP16_BIAS - FP16_FRAC
 
 
 def engine_weight(qw, lanes: int = 4) -> EngineWeight:
