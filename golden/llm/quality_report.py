@@ -35,7 +35,7 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
     base = next((r for r in results if r["scheme"] == "fp16"), None)
     widths = sorted({r["bits"] for r in results if r["scheme"] != "fp16"})
-    fig, axes = plt.subplots(1, max(len(widths), 1), figsize=(5.5 * max(len(widths), 1), 4.5),
+    fig, axes = plt.subplots(1, max(len(widths), 1), figsize=(max(7.0, 5.5 * len(widths)), 4.5),
                              squeeze=False)
     for ax, bits in zip(axes[0], widths):
         rows = sorted((r for r in results if r["bits"] == bits and r["scheme"] != "fp16"),
