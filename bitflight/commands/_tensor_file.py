@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def add_input(p, verb: str) -> None:
     """The positional weight file and ``--tensor``."""
-    p.add_argument("file", help="a .pt/.pth/.bin (tensor or state dict), .npy or .safetensors file")
+    p.add_argument("file", help="a .pt/.pth/.bin (tensor or state dict), .npy or .safetensors "
+                   "file, or a model: smollm2, a .gguf file or a Hugging Face folder")
     p.add_argument("--tensor", metavar="NAME",
                    help=f"tensor to {verb} (default: every 2-D floating-point tensor)")
 

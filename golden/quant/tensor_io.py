@@ -23,8 +23,21 @@ def _flatten(obj, prefix: str = "") -> dict[str, torch.Tensor]:
     return out
 
 
+def _model_tensors(spec: str) -> dict[str, torch.Tensor] | None:
+    """The float weights of a model spec (``smollm2``, a .gguf file, a Hugging Face folder), named
+    as Hugging Face names them; None when ``spec`` is not a model."""
+    if spec != "smollm2" and not spec.endswith(".gguf") and not Path(spec).is_dir():
+        return None
+    from ..llm import load_model
+    return dict(load_model(spec).weights)
+
+
 def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Every tensor in a file by name (a bare tensor or .npy array is called "tensor")."""
+    """Every tensor in a file by name (a bare tensor or .npy array is called "tensor"), or every
+    weight of a model given as ``smollm2``, a .gguf file or a Hugging Face folder."""
+    model = _model_tensors(str(path))
+    if model is not None:
+        return model
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"{p}: no such file")

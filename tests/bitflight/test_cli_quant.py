@@ -158,3 +158,25 @@ def test_cli_scheme_list_is_the_registry():
     from bitflight.commands import quantize as cmd
     from bitflight.golden import quant
     assert set(cmd.SCHEME_NAMES) == set(quant.SCHEMES)
+
+
+def test_quantize_reads_a_model_gguf_by_tensor_name(tmp_path, capsys):
+    """A model file is a tensor source too: the weight named as Hugging Face names it is the
+    same tensor the golden LLM computes with, so its error statistics match a direct quantize."""
+    from bitflight.golden import quant
+    from bitflight.golden.llm import LlamaConfig, load_model
+    from bitflight.golden.llm.gguf_write import write_llama_gguf
+    from bitflight.golden.llm.weights import random_weights
+
+    cfg = LlamaConfig(name="t", layers=1, hidden=64, heads=4, kv_heads=2, head_dim=16,
+                      intermediate=128, vocab=96, max_position=64, rope_theta=1e4, norm_eps=1e-5,
+                      tied_embeddings=True)
+    path = write_llama_gguf(tmp_path / "m.gguf", cfg, random_weights(cfg), "F32")
+    name = "model.layers.0.mlp.down_proj.weight"
+    assert main(["quantize", str(path), "--tensor", name, "--scheme", "int_sym", "--bits", "4",
+                 "--group-size", "32"]) == 0
+    out = capsys.readouterr().out
+    w = load_model(str(path)).weights[name]
+    qw = quant.quantize(w, "int_sym", 4, group_size=32)
+    mse = float(((qw.dequantize() - w) ** 2).mean())
+    assert name in out and f"mse {mse:.4e}" in out
