@@ -63,7 +63,6 @@ def main() -> None:
     ap.add_argument("--groups", type=int, default=4, help="groups per dot product")
     args = ap.parse_args()
     p = EngineParams.from_config(config.load(args.config))
-    os.environ.setdefault("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")   # wheel PCH workaround
     build = hdl.build(lambda: ArrayFreeRun(p, args.groups), top="bitmod_free_run",
                       key=f"bench-bitmod-array-{args.config}-g{args.groups}")
     vl = _verilator(build, args.dots)

