@@ -10,8 +10,10 @@ from bitflight.rtl.bitmod.array import BitmodArray
 
 
 
-def run_job(dut, job: dict, max_cycles: int = 200_000) -> dict:
-    """Returns {"results": [[[mant, exp]]] per dot product, "accept": cycles, "out": cycles}."""
+def run_job(dut, job: dict, max_cycles: int = 200_000, ready_every: int = 1) -> dict:
+    """Returns {"results": [[[mant, exp]]] per dot product, "accept": cycles, "out": cycles}.
+
+    ``ready_every`` > 1 back-pressures the output: ``o.ready`` only every that many cycles."""
     is_array = isinstance(dut, BitmodArray)
     rows = len(job["w"][0]["rows"])
     cols = len(job["a"][0])
@@ -20,7 +22,6 @@ def run_job(dut, job: dict, max_cycles: int = 200_000) -> dict:
     async def bench(ctx):
         i, cycle, want = 0, 0, len(job["expected"])
         out = dut.o
-        ctx.set(out.ready, 1)
         while len(state["results"]) < want and cycle < max_cycles:
             if i < len(job["w"]):
                 beat_w, beat_a = job["w"][i], job["a"][i]
@@ -43,7 +44,8 @@ def run_job(dut, job: dict, max_cycles: int = 200_000) -> dict:
                 ctx.set(dut.w.valid if is_array else dut.i.valid, 0)
                 if is_array:
                     ctx.set(dut.a.valid, 0)
-            if ctx.get(out.valid):
+            ctx.set(out.ready, cycle % ready_every == 0)
+            if ctx.get(out.valid) and ctx.get(out.ready):
                 state["out"].append(cycle)
                 if is_array:
                     word = ctx.get(out.payload)

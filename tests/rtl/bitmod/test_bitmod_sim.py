@@ -98,3 +98,15 @@ def test_pe_bitmod_asic_config_group_128(scheme):
     assert state["results"] == job["expected"]
     assert {b - a for a, b in zip(state["accept"], state["accept"][1:])} == {job["slots"]}
     assert asic.cycles_per_group(SCHEMES[scheme][0]) == 128 // 4 * job["slots"]   # 64 or 128
+
+
+@pytest.mark.parametrize("scheme", ["bitmod4", "int8"])
+def test_short_groups_and_output_back_pressure_stall_but_stay_exact(scheme):
+    """Group 8: 2 chunks x slots cycles < the 9-cycle dequant, so the PE must wait (can_step);
+    the output is taken only every 7th cycle. Results stay bit-exact; nothing is lost."""
+    short = EngineParams(lanes=4, group_size=8, scale_bits=8, rows=2, cols=2)
+    job = make_job(77, scheme, 2, 2, 4, 8, groups=3, dots=3, edge="zero_scale")
+    state = run_job(BitmodArray(short), job, ready_every=7)
+    assert state["results"] == job["expected"]
+    gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
+    assert max(gaps) > job["slots"]          # it did stall
