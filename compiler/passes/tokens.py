@@ -96,3 +96,17 @@ def check(instrs: Sequence[isa.Instr], max_pos: int = DEFAULT_MAX_POS) -> None:
         if pending:
             raise TokenError(f"instruction {_describe(instrs, pending[0])} releases a token to "
                              f"{isa.Queue(q).name} that is never consumed")
+
+
+class TokenScheduling:
+    """The pass object: ``TokenScheduling(max_pos).run(segment) -> segment with tokens``; with
+    ``verify=True`` every result is also proven by :func:`check`."""
+
+    def __init__(self, max_pos: int = DEFAULT_MAX_POS, verify: bool = False) -> None:
+        self.max_pos, self.verify = max_pos, verify
+
+    def run(self, instrs: Sequence[isa.Instr]) -> list[isa.Instr]:
+        out = schedule(instrs, self.max_pos)
+        if self.verify:
+            check(out, self.max_pos)
+        return out

@@ -122,3 +122,11 @@ def test_scheduled_programs_pass_and_every_token_is_needed(prog, data):
         broken[i] = broken[i].replace(wait=broken[i].wait & ~(1 << bit))
         with pytest.raises(tokens.TokenError):
             tokens.check(broken)
+
+
+def test_token_scheduling_pass_object_before_after():
+    before = _pipeline()
+    assert all(i.wait == 0 and i.release == 0 for i in before)
+    after = tokens.TokenScheduling(verify=True).run(before)
+    assert [i.kind for i in after] == [i.kind for i in before]
+    assert after == tokens.schedule(before) and any(i.wait for i in after)
