@@ -5,11 +5,10 @@ home and emits the instructions (see :mod:`.codegen` for homes, loads and stores
 """
 from __future__ import annotations
 
-from . import isa
 from .codegen import Home, Step
 from .footprint import nbytes
 from .ir import CompileError, Op
-from .isa import Buf, DType, Engine, MiscOp, LINE_BYTES
+from .isa import Buf, DType, MiscOp, LINE_BYTES
 
 
 def _lines(nbytes_: int) -> int:
@@ -294,4 +293,4 @@ LOWER = {"embedding": _lower_embedding, "rmsnorm": _lower_rmsnorm, "rope": _lowe
          "softmax": _lower_deferred, "attn_value": _lower_attn_value, "silu": _lower_silu,
          "mul": _lower_mul, "add": _lower_add}
 
-__all__ = ["LOWER", "segment_labels", "isa", "Engine"]
+__all__ = ["LOWER", "segment_labels"]
