@@ -65,6 +65,15 @@ def array_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batc
             * math.ceil(tokens / array.cols) * cycles_per_weight)
 
 
+def fill_drain_cycles(cfg: Config) -> int:
+    """Cycles from a dot product's last weight step to its result: the RTL array's output latency
+    (``scale_bits`` dequantization cycles + accumulate + output register; rtl/bitmod/params.py).
+    Back-to-back tiles overlap it, so a run pays it once (sim/perf/calibrate.py)."""
+    from ...rtl.bitmod.params import EngineParams
+    _require(cfg)
+    return EngineParams.from_config(cfg).latency
+
+
 def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
     eng = _require(cfg)
     compute = array_cycles(cfg, stage, op.tokens, op.cin, op.cout, op.batch,

@@ -5,41 +5,59 @@ product over ``groups`` groups of 4-bit BitMoD weights, i.e. the matrix product
 ``MatMul(tokens=cols, cin=groups * group_size, cout=dots * rows)`` on the config's array.
 
 * RTL: :class:`~bitflight.rtl.bitmod.free_run.ArrayFreeRun` (the real ``BitmodArray`` fed at full
-  rate by on-chip generators) in Amaranth's simulator; the cycles are *counted* until ``done``,
-  not taken from the component's own formula.
+  rate by on-chip generators) in Amaranth's simulator, or in Verilator (the build
+  ``sim/bench/bench_bitmod_array.py`` caches, so both share one compile); the cycles are *counted*
+  from reset until ``done``, not taken from the component's own formula.
 * Model: the compute cycles of ``bitmod_model.time_matmul`` (the array alone: the RTL bench has
-  no memory system, so memory cycles are not part of the comparison).
+  no memory system, so memory cycles are not part of the comparison) plus
+  :func:`.bitmod_model.fill_drain_cycles`, the array's output latency (``scale_bits + 2``
+  cycles of dequantization and output registers), which a run pays once.
 
-The model has no fill or drain (docs/perf.md), so the RTL takes the array's output latency
-(``scale_bits + 2`` cycles of dequantization and output registers) more per run; that is the only
-expected difference, and tests/sim/test_perf_calibration.py fails if any other appears.
-Run ``python -m bitflight.sim.perf.calibrate`` to print the comparison.
+With that term the two agree exactly; tests/sim/test_perf_calibration.py fails on any other
+difference. ``python -m bitflight.sim.perf.calibrate [--verilator]`` prints the table; the CSD
+chain's calibration is :mod:`.calibrate_csd`.
 """
 from __future__ import annotations
 
+import argparse
+import json
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 MAX_CYCLES = 1_000_000
+HERE = Path(__file__).parent / "calibrate_rtl"
 
 
 @dataclass(frozen=True)
 class Calibration:
+    """One workload timed by the RTL and by the model (whose cycles include ``fill_drain``)."""
     config: str
-    array: str
+    workload: str
     groups: int
     dots: int
     rtl_cycles: int
     model_cycles: int
+    simulator: str = "amaranth"
+    fill_drain: int = 0
 
     @property
     def difference(self) -> float:
         """(model - rtl) / rtl."""
         return (self.model_cycles - self.rtl_cycles) / self.rtl_cycles
 
+    @staticmethod
+    def table_header() -> str:
+        return ("| config | workload | simulator | RTL cycles | model cycles (fill/drain) | "
+                "difference |\n|---|---|---|---|---|---|")
+
+    def table_row(self) -> str:
+        return (f"| {self.config} | {self.workload} | {self.simulator} | {self.rtl_cycles:,} | "
+                f"{self.model_cycles:,} ({self.fill_drain}) | {100 * self.difference:+.2f}% |")
+
     def __str__(self) -> str:
-        return (f"{self.config} {self.array} array, {self.dots} tiles x {self.groups} groups: "
-                f"RTL {self.rtl_cycles:,} cycles, model {self.model_cycles:,} "
-                f"({100 * self.difference:+.2f}%)")
+        return (f"{self.config} {self.workload} ({self.simulator}): RTL {self.rtl_cycles:,} "
+                f"cycles, model {self.model_cycles:,} ({100 * self.difference:+.2f}%)")
 
 
 def rtl_cycles(params, groups: int, dots: int) -> int:
@@ -66,8 +84,32 @@ def rtl_cycles(params, groups: int, dots: int) -> int:
     return counted["cycles"]
 
 
+def array_build(params, groups: int, config_name: str, array: str):
+    """The Verilator build of the free-running array (the prefill one is the bench's build)."""
+    from ...rtl.bitmod.free_run import ArrayFreeRun
+    from .. import hdl
+    key = (f"bench-bitmod-array-{config_name}-g{groups}" if array == "prefill"
+           else f"calibrate-bitmod-{array}-{config_name}-g{groups}")
+    return hdl.build(lambda: ArrayFreeRun(params, groups), top="bitmod_free_run", key=key)
+
+
+def verilator_cycles(params, groups: int, dots: int, config_name: str,
+                     array: str = "prefill") -> int:
+    """Cycles from reset until ``done``, counted in Verilator (no per-cycle Python)."""
+    from .. import hdl
+    build = array_build(params, groups, config_name, array)
+    with tempfile.TemporaryDirectory(prefix="bitflight-calibrate-") as tmp:
+        out = Path(tmp) / "out.json"
+        hdl.run(build, "cocotb_free_run_cycles", test_dir=HERE, log=Path(tmp) / "sim.log",
+                env={"CAL_DOTS": str(dots), "CAL_OUT": str(out)})
+        result = json.loads(out.read_text())
+    if result["count"] != dots:
+        raise RuntimeError(f"Verilator run finished {result['count']} of {dots} tiles")
+    return result["cycles"]
+
+
 def model_cycles(cfg, groups: int, dots: int, array: str = "prefill") -> int:
-    """Compute cycles of the equivalent matrix product on the BitMoD engine model."""
+    """Compute cycles of the equivalent matrix product on the BitMoD engine model (no drain)."""
     from . import bitmod_model
     from .policy import PerfPolicy
     from .workload import MatMul
@@ -80,18 +122,39 @@ def model_cycles(cfg, groups: int, dots: int, array: str = "prefill") -> int:
     return int(bitmod_model.time_matmul(op, cfg, policy, stage).compute_cycles)
 
 
-def calibrate(cfg, groups: int = 4, dots: int = 8, array: str = "prefill") -> Calibration:
+def calibrate(cfg, groups: int = 4, dots: int = 8, array: str = "prefill",
+              simulator: str = "amaranth") -> Calibration:
     from ...rtl.bitmod.params import EngineParams
+    from . import bitmod_model
     params = EngineParams.from_config(cfg, array)
-    return Calibration(cfg.name, array, groups, dots, rtl_cycles(params, groups, dots),
-                       model_cycles(cfg, groups, dots, array))
+    if simulator == "verilator":
+        rtl = verilator_cycles(params, groups, dots, cfg.name, array)
+    elif simulator == "amaranth":
+        rtl = rtl_cycles(params, groups, dots)
+    else:
+        raise ValueError(f"simulator: expected 'amaranth' or 'verilator', got {simulator!r}")
+    shape = getattr(cfg.bitmod, f"{array}_array")
+    drain = bitmod_model.fill_drain_cycles(cfg)
+    workload = (f"{array} {shape.rows}x{shape.cols} array, {dots} tiles x {groups} groups of "
+                f"{cfg.bitmod.group_size} BitMoD-4")
+    return Calibration(cfg.name, workload, groups, dots, rtl,
+                       model_cycles(cfg, groups, dots, array) + drain, simulator, drain)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     from ...config import load
-    tiny = load("tiny")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="tiny")
+    ap.add_argument("--verilator", action="store_true",
+                    help="also time a larger run (--dots) of the prefill array in Verilator")
+    ap.add_argument("--dots", type=int, default=2000)
+    args = ap.parse_args(argv)
+    cfg = load(args.config)
+    print(Calibration.table_header())
     for array in ("prefill", "decode"):
-        print(calibrate(tiny, array=array))
+        print(calibrate(cfg, array=array).table_row())
+    if args.verilator:
+        print(calibrate(cfg, dots=args.dots, simulator="verilator").table_row())
 
 
 if __name__ == "__main__":

@@ -11,10 +11,14 @@ recovered, flightllm.md §3.6):
 
 Cores split the output channels; their combined speed-up is ``cores * parallel_efficiency``
 (the artifact divides single-core time by 3.2 on 4 SLRs: 0.8). Compute cycles =
-``batch * ceil(tokens / p_M) * ceil(ceil(cin / p_K) * density) * ceil(cout / p_N) / speed-up``:
-N:M sparsity (density = N/M) skips whole K blocks, as one chain handles N of every M inputs.
-Each tile instruction (``batch * ceil(tokens / p_M) * ceil(cout / p_N)`` of them) adds
-``instruction_overhead_cycles``.
+``batch * ceil(tokens / p_M) * ceil(ceil(cout / p_N) * ceil(cin / p_K) * density) / speed-up``:
+N:M sparsity (density = N/M) shortens each row's K work, as one chain handles N of every M
+inputs. The density applies before rounding: at N < p_K a chain pass carries p_K / N rows of the
+same K block (docs/rtl/csd.md), so rows share passes and only the tile's total rounds up
+(calibrated against the RTL chain: sim/perf/calibrate_csd.py). Each tile instruction
+(``batch * ceil(tokens / p_M) * ceil(cout / p_N)`` of them) adds ``instruction_overhead_cycles``.
+A run's first result leaves :func:`fill_drain_cycles` after its first pass (the chain's
+pipeline latency); back-to-back tiles overlap it, so it is charged once per run, not per tile.
 
 Memory: weights (policy bytes, N:M layout included) stream from HBM at ``bandwidth x
 efficiency``, the K/V cache (read by attention, appended by k/v_proj) at ``bandwidth x
@@ -81,10 +85,19 @@ def chain_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batc
     ``[tokens, cin] x [cin, cout]`` on the chains (module docstring)."""
     c = _require(cfg)
     p_m, p_k, p_n = parallelism(cfg, stage)
-    k_blocks = math.ceil(math.ceil(cin / p_k) * density)
-    tiles = batch * math.ceil(tokens / p_m) * math.ceil(cout / p_n)
+    token_tiles = batch * math.ceil(tokens / p_m)
+    passes = math.ceil(math.ceil(cout / p_n) * math.ceil(cin / p_k) * density)
+    tiles = token_tiles * math.ceil(cout / p_n)
     speedup = core_speedup(cfg)
-    return tiles * k_blocks / speedup, tiles * c.instruction_overhead_cycles / speedup
+    return token_tiles * passes / speedup, tiles * c.instruction_overhead_cycles / speedup
+
+
+def fill_drain_cycles(cfg: Config) -> int:
+    """Cycles from a chain's first pass to its first result: the RTL chain's pipeline latency
+    (``dsps_per_chain + 2``: input skew, A/B, M and P registers; rtl/csd/geometry.py)."""
+    from ...rtl.csd.geometry import ChainGeometry
+    _require(cfg)
+    return ChainGeometry.from_config(cfg).latency
 
 
 def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
