@@ -1,0 +1,80 @@
+"""The CSD-chain engine model against the RTL chain and MPU on the same workloads
+(sim.perf.calibrate_csd).
+
+The model's only term beyond its compute passes is the chain's pipeline latency
+(``csd_model.fill_drain_cycles`` = ``dsps_per_chain + 2``), paid once per run. With it the model
+must equal the RTL cycles (counted from the first input to the last result, results bit-exact)
+exactly, at every N, with mixed N and skipped blocks, unpacked and packed; the issue's goal of 5%
+is checked too. The hand counts below are the pass counts of docs/rtl/csd.md ("passes per block":
+16 N / slices per 16-row block and k-block, per token group of 1 or 2 tokens).
+"""
+import math
+
+import pytest
+
+from bitflight import config
+from bitflight.sim.perf import calibrate_csd as cal
+
+TINY = config.load("tiny")
+
+
+def _hand_passes(w, packed: bool) -> int:
+    slices = 8 if packed else 16                    # tiny: 16 MACs per chain, 2 per packed DSP
+    token_groups = math.ceil(w.tokens / (2 if packed else 1))
+    return token_groups * (w.k // 16) * (w.n_out // 16) * 16 * w.n // slices
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["unpacked", "packed"])
+def test_chain_model_matches_rtl_amaranth(packed):
+    loads = cal.workloads(TINY, tokens=3, k=64, n_out=16)
+    rows = cal.calibrate(TINY, packed, loads)
+    assert len(rows) == len(TINY.csd.n_options) + 1          # every N, and mixed N
+    for w, c in zip(loads, rows):
+        assert c.fill_drain == (10 if packed else 18), c
+        if w.n != "mixed":
+            assert c.model_cycles - c.fill_drain == c.dots == _hand_passes(w, packed), c
+        assert c.rtl_cycles == c.model_cycles, c
+        assert abs(c.difference) < 0.05, c
+
+
+def test_sub_block_density_rounds_per_tile_not_per_row():
+    """N = 2 with 4 k-blocks: one pass carries 8 rows, so 16 rows need 2 passes per k-block (8
+    per token), not one pass per row (16) as rounding each row's 4 x 2/16 k-blocks up would say."""
+    w = cal.CsdWorkload(2, tokens=1, k=64, n_out=16)
+    assert cal.model_cycles(TINY, w, packed=False) - 18 == 8
+
+
+def test_packed_mv_gap_is_the_idle_token_lane():
+    """MV mapping: the model reduces chain_macs = 16 inputs per chain per cycle; a packed chain
+    has 8 DSPs and one token leaves the second lane idle, so the RTL needs exactly twice the
+    model's passes (a known difference, documented in docs/results/calibration.md)."""
+    loads = [cal.CsdWorkload(n, tokens=1, k=64, n_out=16) for n in (2, 16)]
+    for packed, factor in ((False, 1), (True, 2)):
+        for c in cal.calibrate(TINY, packed, loads):
+            assert c.rtl_cycles - c.fill_drain == factor * (c.model_cycles - c.fill_drain), c
+
+
+def test_mpu_model_matches_rtl_amaranth():
+    """One MPU (vpus_per_mpu = 2 chains on one activation stream) is the model's MM tile."""
+    loads = [cal.CsdWorkload(2, 2, 64, 32), cal.CsdWorkload("mixed", 2, 64, 32, seed=7)]
+    for c in cal.calibrate(TINY, False, loads, target="mpu"):
+        assert c.rtl_cycles == c.model_cycles, c
+
+
+@pytest.mark.verilator
+@pytest.mark.xdist_group("csd-verilator")
+@pytest.mark.parametrize("packed", [False, True], ids=["unpacked", "packed"])
+def test_chain_model_matches_rtl_verilator(packed):
+    """A larger workload (4 tokens x k 128 x 32 outputs, ~1k passes per N) in Verilator, on the
+    chain build tests/rtl/csd/test_csd_verilator.py caches."""
+    loads = cal.workloads(TINY, tokens=4, k=128, n_out=32)
+    for w, c in zip(loads, cal.calibrate(TINY, packed, loads, simulator="verilator")):
+        assert c.simulator == "verilator"
+        if w.n != "mixed":
+            assert c.model_cycles - c.fill_drain == _hand_passes(w, packed), c
+        assert c.rtl_cycles == c.model_cycles, c
+
+
+def test_bad_target_is_one_line_error():
+    with pytest.raises(ValueError, match="target: expected 'chain' or 'mpu'"):
+        cal.calibrate(TINY, False, [], target="vpu")
