@@ -1,9 +1,20 @@
 """Vectorized BitMoD datapath: the same bits as :mod:`.scalar` for whole matrices (torch, CPU).
 
-The lane stage (exponent match, alignment, adder tree) has no state, so it runs for every (token,
-row, chunk, slot) at once in int16; only the accumulators loop, over the cycles of one group and
-then over the groups, exactly in the PE's order. Activations of a dead lane get exponent -64 and
-an empty weight slot gets sign 0, so dead lanes never win the exponent max and add 0.
+Work is done per block of output rows (``_block_rows``), small enough to stay in the L2/L3
+cache and to bound memory (the 49152-row lm_head of a 32-token prefill would otherwise need
+gigabytes of temporaries). Per block:
+
+1. lane stage (no state): every (slot, token, row, chunk) at once in int16: product exponent
+   ``a_exp + shift``, the 4-lane max E, each lane's ``±sig << guard`` arithmetically shifted by
+   ``E - exponent`` and summed into the partial P;
+2. group accumulators: one vector align-add per PE cycle (chunk-major, slot-minor), exactly in
+   the PE's order, over every (token, row, group) of the block;
+3. dequant (an exact product) and the cross-group align-add, group by group.
+
+A dead lane (zero activation or empty weight slot) gets exponent _DEAD (it never wins the max)
+and contributes 0 (an empty slot has sign 0, a zero activation has value 0). Zero operands carry
+no exponent in the scalar model; here every zero partial and zero accumulator is kept at the
+exponent floor (canonical zero), which makes the align-add's zero test a single mask.
 """
 from __future__ import annotations
 
@@ -15,32 +26,39 @@ from .scalar import _act_bits
 from .weights import EngineWeight, engine_weight
 
 _DEAD = -64
-_LANE_ELEMS = 1 << 23     # int16 elements per lane-stage block (~16 MB per temporary)
+_BLOCK_ELEMS = 1 << 20    # lane-stage elements (slot x token x row x chunk) per row block
 
 
 def _weight_terms(ew: EngineWeight, lanes: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Per weight and slot, laid out [lane, slot, 1, N, chunk]: shift (or _DEAD) and sign (+1, -1,
-    or 0 when the slot is empty). Cached on the EngineWeight: a layer's weight is reused."""
+    """Per weight and slot, laid out [lane, slot, chunk, N] int16 (rows innermost, so that every
+    elementwise op runs over long contiguous rows): shift (or _DEAD) and sign (+1, -1, or 0 when
+    the slot is empty). Built with one table gather over all formats and cached on the
+    EngineWeight: a layer's weight is reused for every token."""
     cache = ew.__dict__.setdefault("_vector_terms", {})
     if lanes in cache:
         return cache[lanes]
     slots = max(t.slots for t in ew.tables)
-    n, k = ew.shape
-    shift = np.full((n, k, slots), _DEAD, np.int16)
-    sign = np.zeros((n, k, slots), np.int16)
-    per_elem = np.repeat(ew.fmt_index, ew.group_size, axis=1)
+    size = max(len(t.used) for t in ew.tables)
+    # joint table over (format, code): row f * size + code
+    shift_tab = np.full((len(ew.tables), size, slots), _DEAD, np.int16)
+    sign_tab = np.zeros((len(ew.tables), size, slots), np.int16)
     for i, t in enumerate(ew.tables):
-        sel = per_elem == i
-        codes = ew.codes[sel]
-        valid = t.valid[codes]
-        shift[sel, :t.slots] = np.where(valid, t.shift[codes].astype(np.int16), _DEAD)
-        sign[sel, :t.slots] = np.where(valid, 1 - 2 * t.negative[codes].astype(np.int16), 0)
+        shift_tab[i, :len(t.used), :t.slots] = np.where(t.valid, t.shift.astype(np.int16), _DEAD)
+        sign_tab[i, :len(t.used), :t.slots] = np.where(t.valid, 1 - 2 * t.negative.astype(np.int16), 0)
+    n, k = ew.shape
     chunks = k // lanes
+    idx = torch.from_numpy(ew.fmt_index * size).repeat_interleave(ew.group_size, dim=1)
+    idx += torch.from_numpy(ew.codes)
+    idx = idx.view(n, chunks, lanes).permute(2, 1, 0).contiguous()      # [lane, chunk, N]
 
-    def layout(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(a).view(n, chunks, lanes, slots).permute(2, 3, 0, 1) \
-            .unsqueeze(2).contiguous()
-    cache[lanes] = (layout(shift), layout(sign), slots)
+    def gather(tab: np.ndarray) -> torch.Tensor:
+        flat = torch.from_numpy(tab.reshape(-1, slots))
+        out = torch.empty((lanes, slots, chunks, n), dtype=torch.int16)
+        for s in range(slots):
+            out[:, s] = flat[:, s].contiguous()[idx]
+        return out
+    scales = (torch.from_numpy(ew.s_int).T.contiguous(), torch.from_numpy(ew.s_exp).T.contiguous())
+    cache[lanes] = (gather(shift_tab), gather(sign_tab), slots, scales)
     return cache[lanes]
 
 
@@ -51,87 +69,107 @@ def _acts(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath) -> tuple[torch.T
     sig = torch.where(e > 0, frac | 0x400, frac)
     exp = torch.where(sig != 0, e.clamp(min=1), torch.full_like(e, _DEAD))
     value = (sig << dp.guard_bits) * (1 - 2 * neg)
-    return exp.to(torch.int16), value.to(torch.int16)
+    # int16 holds a lane value for the default 3 guard bits (15-bit signed lane product)
+    return exp.to(torch.int16), value.to(torch.int16 if dp.lane_bits <= 16 else torch.int32)
 
 
-def lane_partials(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath = DEFAULT):
-    """Partials P (int32) and exponents E (int32), [cycle, T, N, group], in PE cycle order.
+def _lane_stage(a_exp, a_val, w_shift, w_sign, lanes: int, pair16: bool):
+    """Partials P and exponents E (int32, canonical zero E = 0) of one row block.
 
-    Lanes are the outermost dimension so that the 4-way max and sum are element-wise over
-    contiguous blocks. torch shifts by more than the width give 0 / -1 (floor), like hardware.
+    a_exp, a_val: [lane, 1, T, chunk, 1]; w_shift, w_sign: [lane, slot, 1, chunk, rows].
+    An int16 shift by 15 or more gives 0 or -1 (floor), as the hardware's barrel shifter.
     """
-    a_exp, a_val = _acts(x_fp16, ew, dp)
-    w_shift, w_sign, slots = _weight_terms(ew, dp.lanes)
-    t_count, (n, k), lanes = a_exp.shape[0], ew.shape, dp.lanes
-    chunks, groups = k // lanes, k // ew.group_size
-    per_group = chunks // groups
-    # [lane, 1, T, 1, chunk] and [lane, slot, 1, N, chunk]: chunk innermost in both operands
-    a_exp = a_exp.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, 1, chunks)
-    a_val = a_val.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, 1, chunks)
-    partial = torch.empty(slots, t_count, n, chunks, dtype=torch.int32)
-    expo = torch.empty(slots, t_count, n, chunks, dtype=torch.int16)
-    block = max(1, _LANE_ELEMS // max(1, t_count * k * slots))
-    for n0 in range(0, n, block):
-        sl = slice(n0, min(n, n0 + block))
-        prod_exp = [a_exp[l] + w_shift[l, :, :, sl] for l in range(lanes)]
-        e_max = prod_exp[0].clone()
-        for pe in prod_exp[1:]:
-            torch.maximum(e_max, pe, out=e_max)
-        e_max.clamp_(min=0)
-        total = torch.zeros(e_max.shape, dtype=torch.int32)
-        for l in range(lanes):
-            lane = a_val[l] * w_sign[l, :, :, sl]
-            lane >>= torch.sub(e_max, prod_exp[l], out=prod_exp[l])
-            total += lane
-        partial[:, :, sl] = total
-        expo[:, :, sl] = e_max
-    # cycle order inside a group: chunk-major, slot-minor
-    shape = (slots, t_count, n, groups, per_group)
-    return (partial.view(shape).permute(4, 0, 1, 2, 3).reshape(-1, t_count, n, groups),
-            expo.view(shape).permute(4, 0, 1, 2, 3).reshape(-1, t_count, n, groups).to(torch.int32))
+    prod_exp = [a_exp[l] + w_shift[l] for l in range(lanes)]
+    e_max = prod_exp[0].clone()
+    for pe in prod_exp[1:]:
+        torch.maximum(e_max, pe, out=e_max)
+    vals = []
+    for l in range(lanes):
+        lane = torch.mul(a_val[l], w_sign[l])
+        vals.append(lane.__irshift__(torch.sub(e_max, prod_exp[l], out=prod_exp[l])))
+    if pair16:   # two 15-bit lane values fit int16; the 4-lane partial (17 bits) needs int32
+        vals = [vals[i].add_(vals[i + 1]) if i + 1 < len(vals) else vals[i]
+                for i in range(0, len(vals), 2)]
+    total = vals[0].to(torch.int32)
+    for v in vals[1:]:
+        total += v
+    e_max = e_max.to(torch.int32).masked_fill_(total == 0, 0)
+    return total, e_max
 
 
-def _align_add(acc, exp, value, value_exp, width: int, floor: int = 0):
-    """Vector form of scalar.accumulate (zero operands count as ``floor``), in place."""
-    exp = torch.where(acc != 0, exp, floor)
-    value_exp = torch.where(value != 0, value_exp, floor)
+def _align_add(acc, exp, value, value_exp, width: int, floor: int, may_overflow: bool):
+    """Vector form of scalar.accumulate on canonical operands (a zero has exponent ``floor``),
+    in place on ``acc``; returns the new exponent (canonical)."""
     m = torch.maximum(exp, value_exp)
-    acc >>= exp.neg_().add_(m)
-    acc += value >> value_exp.neg_().add_(m)
-    # ((acc >> (width - 1)) + 1) >> 1 is 0 exactly when acc fits the signed width
-    over = (((acc >> (width - 1)) + 1) >> 1).abs_()
-    acc >>= over
-    m.add_(over)
-    return acc, torch.where(acc != 0, m, floor)
+    acc >>= torch.sub(m, exp, out=exp)
+    acc += value >> torch.sub(m, value_exp)
+    if may_overflow:
+        # ((acc >> (width - 1)) + 1) >> 1 is 0 exactly when acc fits the signed width
+        over = (((acc >> (width - 1)) + 1) >> 1).abs_()
+        acc >>= over
+        m += over
+    return m.masked_fill_(acc == 0, floor)
 
 
-def group_sums(partial: torch.Tensor, expo: torch.Tensor,
-               dp: Datapath = DEFAULT) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-group accumulators (A, X), int32 [T, N, K // G], from ``lane_partials``."""
-    acc = torch.zeros(partial.shape[1:], dtype=torch.int32)
-    exp = torch.zeros_like(acc)
-    for i in range(partial.shape[0]):
-        acc, exp = _align_add(acc, exp, partial[i], expo[i], dp.acc_bits)
-    return acc, exp
+def _partial_bound(dp: Datapath) -> int:
+    """Largest |P|: every lane at the full significand, none shifted."""
+    return dp.lanes * (((1 << 11) - 1) << dp.guard_bits)
+
+
+def _block_rows(t_count: int, chunks: int, slots: int) -> int:
+    return max(1, _BLOCK_ELEMS // max(1, t_count * chunks * slots))
 
 
 def linear(x_fp16: torch.Tensor, qw, dp: Datapath = DEFAULT) -> torch.Tensor:
     """BitMoD-engine linear layer: fp16 x [T, K] times quantized W [N, K]^T -> fp16 [T, N].
 
     Bit-identical to :func:`.scalar.linear_scalar` (see :mod:`.scalar` for the datapath and
-    :mod:`.bound` for the error bound against an exact float64 product).
+    :mod:`.bound` for the error bound against an exact float64 product). ``qw`` may be a
+    QuantizedWeight or, to reuse the cached term tables across calls, an EngineWeight.
     """
     ew = qw if isinstance(qw, EngineWeight) else engine_weight(qw, dp.lanes)
-    partial, expo = lane_partials(x_fp16, ew, dp)
-    acc, exp = group_sums(partial, expo, dp)
-    r = acc.to(torch.int64) * torch.from_numpy(ew.s_int).unsqueeze(0)
-    r_exp = exp.to(torch.int64) + torch.from_numpy(ew.s_exp).unsqueeze(0)
-    out = torch.zeros(acc.shape[:2], dtype=torch.int64)
-    out_exp = torch.full_like(out, ew.exp_floor)
-    for g in range(acc.shape[2]):
-        out, out_exp = _align_add(out, out_exp, r[..., g], r_exp[..., g], dp.out_bits,
-                                  ew.exp_floor)
+    out, out_exp = dot_accumulators(x_fp16, ew, dp)
     return finalize(out, out_exp, ew, dp)
+
+
+def dot_accumulators(x_fp16: torch.Tensor, ew: EngineWeight,
+                     dp: Datapath = DEFAULT) -> tuple[torch.Tensor, torch.Tensor]:
+    """Output accumulators (mantissa O, exponent Y), int64 [T, N]: :func:`.scalar.dot_accumulator`
+    for every token and row (before ``finalize``)."""
+    a_exp, a_val = _acts(x_fp16, ew, dp)
+    w_shift, w_sign, slots, (s_int, s_exp) = _weight_terms(ew, dp.lanes)
+    t_count, (n, k), lanes = a_exp.shape[0], ew.shape, dp.lanes
+    chunks, groups = k // lanes, k // ew.group_size
+    per_group = chunks // groups
+    a_exp = a_exp.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, chunks, 1)
+    a_val = a_val.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, chunks, 1)
+    pair16 = dp.lane_bits <= 15
+    # The group accumulator cannot overflow if the partials at full size cannot make it
+    # overflow: a floor shift never grows a magnitude, so |A| <= sum |P| (scalar.accumulate).
+    acc_over = per_group * slots * _partial_bound(dp) >= 1 << (dp.acc_bits - 1)
+    out = torch.zeros((t_count, n), dtype=torch.int64)
+    out_exp = torch.full_like(out, ew.exp_floor)
+    rows = _block_rows(t_count, chunks, slots)
+    for n0 in range(0, n, rows):
+        sl = slice(n0, min(n, n0 + rows))
+        p, e = _lane_stage(a_exp, a_val, w_shift[:, :, None, :, sl], w_sign[:, :, None, :, sl],
+                           lanes, pair16)
+        # [slot, T, group, chunk-in-group, rows]; a PE cycle is (chunk-in-group, slot)
+        p = p.view(slots, t_count, groups, per_group, -1)
+        e = e.view(slots, t_count, groups, per_group, -1)
+        acc = torch.zeros(p.shape[1:3] + p.shape[4:], dtype=torch.int32)   # [T, group, rows]
+        exp = torch.zeros_like(acc)
+        for j in range(per_group):
+            for s in range(slots):
+                exp = _align_add(acc, exp, p[s, :, :, j], e[s, :, :, j], dp.acc_bits, 0, acc_over)
+        r = acc.to(torch.int64).mul_(s_int[:, sl])
+        r_exp = exp.to(torch.int64).add_(s_exp[:, sl])
+        r_exp.masked_fill_(r == 0, ew.exp_floor)   # canonical zero (scale 0 or A = 0)
+        o, o_exp = out[:, sl], out_exp[:, sl]
+        for g in range(groups):
+            o_exp.copy_(_align_add(o, o_exp.clone(), r[:, g], r_exp[:, g], dp.out_bits,
+                                   ew.exp_floor, True))
+    return out, out_exp
 
 
 def finalize(out: torch.Tensor, out_exp: torch.Tensor, ew: EngineWeight,
