@@ -31,15 +31,16 @@ HERE = Path(__file__).parent / "calibrate_rtl"
 
 @dataclass(frozen=True)
 class Calibration:
-    """One workload timed by the RTL and by the model (whose cycles include ``fill_drain``)."""
+    """One workload timed by the RTL and by the model (whose cycles include ``fill_drain``).
+    ``beats``: input beats the bench fed the RTL (CSD: passes or MPU beats; None for the
+    self-driving BitMoD array, which counts nothing on its input)."""
     config: str
     workload: str
-    groups: int
-    dots: int
     rtl_cycles: int
     model_cycles: int
     simulator: str = "amaranth"
     fill_drain: int = 0
+    beats: int | None = None
 
     @property
     def difference(self) -> float:
@@ -137,8 +138,8 @@ def calibrate(cfg, groups: int = 4, dots: int = 8, array: str = "prefill",
     drain = bitmod_model.fill_drain_cycles(cfg)
     workload = (f"{array} {shape.rows}x{shape.cols} array, {dots} tiles x {groups} groups of "
                 f"{cfg.bitmod.group_size} BitMoD-4")
-    return Calibration(cfg.name, workload, groups, dots, rtl,
-                       model_cycles(cfg, groups, dots, array) + drain, simulator, drain)
+    return Calibration(cfg.name, workload, rtl, model_cycles(cfg, groups, dots, array) + drain,
+                       simulator, drain)
 
 
 def main(argv: list[str] | None = None) -> None:

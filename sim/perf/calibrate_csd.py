@@ -209,9 +209,9 @@ def calibrate(cfg: Config, packed: bool, loads: list[CsdWorkload], simulator: st
     for w, (sp, x, ps, payloads), (cycles, outputs) in zip(loads, cases, timed, strict=True):
         check_exact(geo, w, sp, x, ps, outputs, target, vpus)
         model = model_cycles(cfg, w, packed, target, sp.density)
-        rows.append(Calibration(cfg.name, w.label(packed, target), groups=1, dots=len(payloads),
-                                rtl_cycles=cycles, model_cycles=model, simulator=simulator,
-                                fill_drain=geo.latency))
+        rows.append(Calibration(cfg.name, w.label(packed, target), rtl_cycles=cycles,
+                                model_cycles=model, simulator=simulator,
+                                fill_drain=geo.latency, beats=len(payloads)))
     return rows
 
 

@@ -21,7 +21,11 @@ TINY = config.load("tiny")
 def _hand_passes(w, packed: bool) -> int:
     slices = 8 if packed else 16                    # tiny: 16 MACs per chain, 2 per packed DSP
     token_groups = math.ceil(w.tokens / (2 if packed else 1))
-    return token_groups * (w.k // 16) * (w.n_out // 16) * 16 * w.n // slices
+    if w.n == "mixed":                              # sum of N over the 16x16 blocks (0: skipped)
+        n_sum = int(cal.case(w)[0].block_n.astype(int).sum())
+    else:
+        n_sum = (w.k // 16) * (w.n_out // 16) * w.n
+    return token_groups * n_sum * 16 // slices
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["unpacked", "packed"])
@@ -29,10 +33,10 @@ def test_chain_model_matches_rtl_amaranth(packed):
     loads = cal.workloads(TINY, tokens=3, k=64, n_out=16)
     rows = cal.calibrate(TINY, packed, loads)
     assert len(rows) == len(TINY.csd.n_options) + 1          # every N, and mixed N
+    assert 0 in cal.case(loads[-1])[0].block_n               # mixed N skips a block
     for w, c in zip(loads, rows):
         assert c.fill_drain == (10 if packed else 18), c
-        if w.n != "mixed":
-            assert c.model_cycles - c.fill_drain == c.dots == _hand_passes(w, packed), c
+        assert c.model_cycles - c.fill_drain == c.beats == _hand_passes(w, packed), c
         assert c.rtl_cycles == c.model_cycles, c
         assert abs(c.difference) < 0.05, c
 
@@ -70,8 +74,7 @@ def test_chain_model_matches_rtl_verilator(packed):
     loads = cal.workloads(TINY, tokens=4, k=128, n_out=32)
     for w, c in zip(loads, cal.calibrate(TINY, packed, loads, simulator="verilator")):
         assert c.simulator == "verilator"
-        if w.n != "mixed":
-            assert c.model_cycles - c.fill_drain == _hand_passes(w, packed), c
+        assert c.model_cycles - c.fill_drain == c.beats == _hand_passes(w, packed), c
         assert c.rtl_cycles == c.model_cycles, c
 
 
