@@ -147,15 +147,18 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--verilator", action="store_true",
-                    help="also time a larger run (--dots) of the prefill array in Verilator")
+                    help="also time a larger run (--dots) of the arrays in Verilator")
     ap.add_argument("--dots", type=int, default=2000)
+    ap.add_argument("--verilator-arrays", nargs="+", choices=("prefill", "decode"),
+                    default=["prefill"], help="arrays to build for Verilator (one build each)")
     args = ap.parse_args(argv)
     cfg = load(args.config)
     print(Calibration.table_header())
     for array in ("prefill", "decode"):
         print(calibrate(cfg, array=array).table_row())
     if args.verilator:
-        print(calibrate(cfg, dots=args.dots, simulator="verilator").table_row())
+        for array in args.verilator_arrays:
+            print(calibrate(cfg, dots=args.dots, array=array, simulator="verilator").table_row())
 
 
 if __name__ == "__main__":

@@ -73,8 +73,8 @@ def workloads(cfg: Config, tokens: int = 3, k: int = 64, n_out: int = 16,
     return loads + ([CsdWorkload("mixed", tokens, k, n_out, seed=99)] if mixed else [])
 
 
-def case(w: CsdWorkload, n_options: tuple[int, ...] = (2, 4, 8, 16)):
-    """(NMSparse INT8 weights, INT8 activations [tokens, k]) of one workload."""
+def case(w: CsdWorkload, n_options: tuple[int, ...] = (2, 4, 8, 16), m: int = 16):
+    """(NMSparse INT8 weights in N:m blocks of 16 rows, INT8 activations [tokens, k])."""
     import torch
 
     from ...golden import sparse
@@ -82,14 +82,14 @@ def case(w: CsdWorkload, n_options: tuple[int, ...] = (2, 4, 8, 16)):
     weight = torch.tensor(rng.integers(-128, 128, (w.n_out, w.k)), dtype=torch.int8)
     n = w.n
     if n == "mixed":
-        n = rng.choice(np.array((0,) + tuple(n_options)), size=(w.n_out // 16, w.k // 16))
-    return sparse.prune_nm(weight, n=n, bits=8), rng.integers(-128, 128, (w.tokens, w.k))
+        n = rng.choice(np.array((0,) + tuple(n_options)), size=(w.n_out // 16, w.k // m))
+    return sparse.prune_nm(weight, n=n, m=m, bits=8), rng.integers(-128, 128, (w.tokens, w.k))
 
 
 def passes(geo, w: CsdWorkload, target: str, vpus: int):
     """(weights, activations, passes in order, input payloads) of one workload on the target."""
     from ...rtl.csd import schedule
-    sp, x = case(w, geo.n_options)
+    sp, x = case(w, geo.n_options, geo.m)
     ps = schedule.chain_passes(geo, sp, x)
     if target == "chain":
         return sp, x, ps, [schedule.chain_payload(geo, p) for p in ps]

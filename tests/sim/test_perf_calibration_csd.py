@@ -41,6 +41,17 @@ def test_chain_model_matches_rtl_amaranth(packed):
         assert abs(c.difference) < 0.05, c
 
 
+def test_u280_chain_model_matches_rtl():
+    """The U280 config's chain (8 DSPs x 2 packed MACs) under the U280 config's own model
+    parameters, reduced to one chain."""
+    u280 = config.load("u280")
+    loads = cal.workloads(u280, tokens=3, k=64, n_out=16)
+    for w, c in zip(loads, cal.calibrate(u280, True, loads)):
+        assert c.fill_drain == u280.csd.dsps_per_chain + 2 == 10
+        assert c.model_cycles - c.fill_drain == c.beats == _hand_passes(w, True), c
+        assert c.rtl_cycles == c.model_cycles, c
+
+
 def test_sub_block_density_rounds_per_tile_not_per_row():
     """N = 2 with 4 k-blocks: one pass carries 8 rows, so 16 rows need 2 passes per k-block (8
     per token), not one pass per row (16) as rounding each row's 4 x 2/16 k-blocks up would say."""
