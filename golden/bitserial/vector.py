@@ -27,6 +27,11 @@ from .weights import EngineWeight, engine_weight
 
 _DEAD = -64
 _BLOCK_ELEMS = 1 << 20    # lane-stage elements (slot x token x row x chunk) per row block
+# Intra-op threads while linear runs (None: leave the caller's setting). Every op works on a
+# cache-sized block, so extra OpenMP threads have little to split and each op pays their
+# wake-up; on the shared 2-core development machine 2 threads made linear 10-17x slower (wall)
+# than 1 (docs/results/simulation-speed.md), so linear runs single-threaded by default.
+THREADS: int | None = 1
 
 
 def _weight_terms(ew: EngineWeight, lanes: int) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -76,7 +81,7 @@ def _acts(x_fp16: torch.Tensor, ew: EngineWeight, dp: Datapath) -> tuple[torch.T
 def _lane_stage(a_exp, a_val, w_shift, w_sign, lanes: int, pair16: bool):
     """Partials P and exponents E (int32, canonical zero E = 0) of one row block.
 
-    a_exp, a_val: [lane, 1, T, chunk, 1]; w_shift, w_sign: [lane, slot, 1, chunk, rows].
+    a_exp, a_val: [lane, 1, chunk, T, 1]; w_shift, w_sign: [lane, slot, chunk, 1, rows].
     An int16 shift by 15 or more gives 0 or -1 (floor), as the hardware's barrel shifter.
     """
     prod_exp = [a_exp[l] + w_shift[l] for l in range(lanes)]
@@ -93,8 +98,7 @@ def _lane_stage(a_exp, a_val, w_shift, w_sign, lanes: int, pair16: bool):
     total = vals[0].to(torch.int32)
     for v in vals[1:]:
         total += v
-    e_max = e_max.to(torch.int32).masked_fill_(total == 0, 0)
-    return total, e_max
+    return total, _zero_to_floor(e_max.to(torch.int32), total, 0)
 
 
 def _align_add(acc, exp, value, value_exp, width: int, floor: int, may_overflow: bool):
@@ -108,7 +112,15 @@ def _align_add(acc, exp, value, value_exp, width: int, floor: int, may_overflow:
         over = (((acc >> (width - 1)) + 1) >> 1).abs_()
         acc >>= over
         m += over
-    return m.masked_fill_(acc == 0, floor)
+    return _zero_to_floor(m, acc, floor)
+
+
+def _zero_to_floor(exp: torch.Tensor, mant: torch.Tensor, floor: int) -> torch.Tensor:
+    """exp where mant != 0, else ``floor`` (in place). For floor 0 a multiply by min(|mant|, 1):
+    torch's comparison and masked_fill kernels take 3-4x longer than abs, clamp and mul."""
+    if floor:
+        return exp.masked_fill_(mant == 0, floor)
+    return exp.mul_(mant.abs().clamp_(max=1))
 
 
 def _partial_bound(dp: Datapath) -> int:
@@ -128,7 +140,14 @@ def linear(x_fp16: torch.Tensor, qw, dp: Datapath = DEFAULT) -> torch.Tensor:
     QuantizedWeight or, to reuse the cached term tables across calls, an EngineWeight.
     """
     ew = qw if isinstance(qw, EngineWeight) else engine_weight(qw, dp.lanes)
-    out, out_exp = dot_accumulators(x_fp16, ew, dp)
+    caller = torch.get_num_threads()
+    if THREADS is not None and THREADS != caller:
+        torch.set_num_threads(THREADS)
+    try:
+        out, out_exp = dot_accumulators(x_fp16, ew, dp)
+    finally:
+        if torch.get_num_threads() != caller:
+            torch.set_num_threads(caller)
     return finalize(out, out_exp, ew, dp)
 
 
@@ -141,8 +160,10 @@ def dot_accumulators(x_fp16: torch.Tensor, ew: EngineWeight,
     t_count, (n, k), lanes = a_exp.shape[0], ew.shape, dp.lanes
     chunks, groups = k // lanes, k // ew.group_size
     per_group = chunks // groups
-    a_exp = a_exp.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, chunks, 1)
-    a_val = a_val.view(t_count, chunks, lanes).permute(2, 0, 1).reshape(lanes, 1, t_count, chunks, 1)
+    # tokens next to rows (innermost): the per-cycle slices of the group stage are contiguous
+    # [T, rows] planes
+    a_exp = a_exp.view(t_count, chunks, lanes).permute(2, 1, 0).reshape(lanes, 1, chunks, t_count, 1)
+    a_val = a_val.view(t_count, chunks, lanes).permute(2, 1, 0).reshape(lanes, 1, chunks, t_count, 1)
     pair16 = dp.lane_bits <= 15
     # The group accumulator cannot overflow if the partials at full size cannot make it
     # overflow: a floor shift never grows a magnitude, so |A| <= sum |P| (scalar.accumulate).
@@ -152,22 +173,22 @@ def dot_accumulators(x_fp16: torch.Tensor, ew: EngineWeight,
     rows = _block_rows(t_count, chunks, slots)
     for n0 in range(0, n, rows):
         sl = slice(n0, min(n, n0 + rows))
-        p, e = _lane_stage(a_exp, a_val, w_shift[:, :, None, :, sl], w_sign[:, :, None, :, sl],
+        p, e = _lane_stage(a_exp, a_val, w_shift[:, :, :, None, sl], w_sign[:, :, :, None, sl],
                            lanes, pair16)
-        # [slot, T, group, chunk-in-group, rows]; a PE cycle is (chunk-in-group, slot)
-        p = p.view(slots, t_count, groups, per_group, -1)
-        e = e.view(slots, t_count, groups, per_group, -1)
-        acc = torch.zeros(p.shape[1:3] + p.shape[4:], dtype=torch.int32)   # [T, group, rows]
+        # [slot, group, chunk-in-group, T, rows]; a PE cycle is (chunk-in-group, slot)
+        p = p.view(slots, groups, per_group, t_count, -1)
+        e = e.view(slots, groups, per_group, t_count, -1)
+        acc = torch.zeros((groups,) + p.shape[3:], dtype=torch.int32)   # [group, T, rows]
         exp = torch.zeros_like(acc)
         for j in range(per_group):
             for s in range(slots):
-                exp = _align_add(acc, exp, p[s, :, :, j], e[s, :, :, j], dp.acc_bits, 0, acc_over)
-        r = acc.to(torch.int64).mul_(s_int[:, sl])
-        r_exp = exp.to(torch.int64).add_(s_exp[:, sl])
+                exp = _align_add(acc, exp, p[s, :, j], e[s, :, j], dp.acc_bits, 0, acc_over)
+        r = acc.to(torch.int64).mul_(s_int[:, None, sl])
+        r_exp = exp.to(torch.int64).add_(s_exp[:, None, sl])
         r_exp.masked_fill_(r == 0, ew.exp_floor)   # canonical zero (scale 0 or A = 0)
         o, o_exp = out[:, sl], out_exp[:, sl]
         for g in range(groups):
-            o_exp.copy_(_align_add(o, o_exp.clone(), r[:, g], r_exp[:, g], dp.out_bits,
+            o_exp.copy_(_align_add(o, o_exp.clone(), r[g], r_exp[g], dp.out_bits,
                                    ew.exp_floor, True))
     return out, out_exp
 
