@@ -23,11 +23,11 @@ def register(subparsers) -> None:
                    help="weights per group (default 64: SmolLM2's width 576 is 9 groups of 64)")
     p.add_argument("--policy", default=None,
                    help="a policy name or YAML path; overrides --scheme/--bits/--group-size")
-    p.add_argument("--linear", choices=("dequant", "bitserial"), default="dequant",
-                   help="BitMoD linears: 'bitserial' runs golden.bitserial.linear bit-accurately "
-                        "(slow: about a minute per token for SmolLM2 on 2 cores); 'dequant' "
-                        "(default) uses the fp16-rounded exact product with the dequantized "
-                        "weights (ops.bitmod_linear.reference)")
+    p.add_argument("--linear", choices=("dequant", "bitserial"), default="bitserial",
+                   help="BitMoD linears: 'bitserial' (default) runs golden.bitserial.linear "
+                        "bit-accurately (about 1 s of linears per SmolLM2 token on one core); "
+                        "'dequant' uses the fp16-rounded exact product with the dequantized "
+                        "weights (ops.bitmod_linear.reference), faster but approximate")
     p.add_argument("--chat", action="store_true",
                    help="wrap the prompt in the model's chat template (instruct models)")
     p.add_argument("--width", type=int, default=100, help="output width (default 100)")
