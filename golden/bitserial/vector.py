@@ -34,11 +34,12 @@ _BLOCK_ELEMS = 1 << 20    # lane-stage elements (slot x token x row x chunk) per
 THREADS: int | None = 1
 
 
-def _weight_terms(ew: EngineWeight, lanes: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Per weight and slot, laid out [lane, slot, chunk, N] int16 (rows innermost, so that every
+def _weight_terms(ew: EngineWeight, lanes: int) -> tuple:
+    """Per weight and slot, as [lane, slot, chunk, N] int16 views (rows innermost, so that every
     elementwise op runs over long contiguous rows): shift (or _DEAD) and sign (+1, -1, or 0 when
-    the slot is empty). Built with one table gather over all formats and cached on the
-    EngineWeight: a layer's weight is reused for every token."""
+    the slot is empty), the slot count, and the group scales as [group, N]. Built with one table
+    gather over all formats and cached on the EngineWeight: a layer's weight is reused for every
+    token."""
     cache = ew.__dict__.setdefault("_vector_terms", {})
     if lanes in cache:
         return cache[lanes]
@@ -52,18 +53,23 @@ def _weight_terms(ew: EngineWeight, lanes: int) -> tuple[torch.Tensor, torch.Ten
         sign_tab[i, :len(t.used), :t.slots] = np.where(t.valid, 1 - 2 * t.negative.astype(np.int16), 0)
     n, k = ew.shape
     chunks = k // lanes
-    idx = torch.from_numpy(ew.fmt_index * size).repeat_interleave(ew.group_size, dim=1)
-    idx += torch.from_numpy(ew.codes)
-    idx = idx.view(n, chunks, lanes).permute(2, 1, 0).contiguous()      # [lane, chunk, N]
+    # table row f * size + code per weight, built directly in the [lane, chunk, N] layout, then
+    # one gather per (kind, slot) from a cache-resident column: no transposing copy of the terms
+    fmt = torch.from_numpy(ew.fmt_index.T.astype(np.int32) * size)       # [group, N]
+    idx = torch.empty((lanes, chunks, n), dtype=torch.int32)
+    idx.copy_(torch.from_numpy(ew.codes).view(n, chunks, lanes).permute(2, 1, 0))
+    idx += fmt.repeat_interleave(ew.group_size // lanes, dim=0)          # [chunk, N] broadcast
+    idx = idx.view(-1)
 
     def gather(tab: np.ndarray) -> torch.Tensor:
-        flat = torch.from_numpy(tab.reshape(-1, slots))
-        out = torch.empty((lanes, slots, chunks, n), dtype=torch.int16)
-        for s in range(slots):
-            out[:, s] = flat[:, s].contiguous()[idx]
-        return out
+        cols = torch.from_numpy(tab.reshape(-1, slots).T.copy())
+        out = torch.empty((slots, lanes * chunks * n), dtype=torch.int16)
+        for j in range(slots):
+            torch.index_select(cols[j], 0, idx, out=out[j])
+        return out.view(slots, lanes, chunks, n).transpose(0, 1)
+    shift, sign = gather(shift_tab), gather(sign_tab)
     scales = (torch.from_numpy(ew.s_int).T.contiguous(), torch.from_numpy(ew.s_exp).T.contiguous())
-    cache[lanes] = (gather(shift_tab), gather(sign_tab), slots, scales)
+    cache[lanes] = (shift, sign, slots, scales)
     return cache[lanes]
 
 
@@ -180,9 +186,9 @@ def dot_accumulators(x_fp16: torch.Tensor, ew: EngineWeight,
         e = e.view(slots, groups, per_group, t_count, -1)
         acc = torch.zeros((groups,) + p.shape[3:], dtype=torch.int32)   # [group, T, rows]
         exp = torch.zeros_like(acc)
-        for j in range(per_group):
-            for s in range(slots):
-                exp = _align_add(acc, exp, p[s, :, j], e[s, :, j], dp.acc_bits, 0, acc_over)
+        for p_j, e_j in zip(p.permute(2, 0, 1, 3, 4).unbind(0), e.permute(2, 0, 1, 3, 4).unbind(0)):
+            for p_js, e_js in zip(p_j.unbind(0), e_j.unbind(0)):     # PE cycle order
+                exp = _align_add(acc, exp, p_js, e_js, dp.acc_bits, 0, acc_over)
         r = acc.to(torch.int64).mul_(s_int[:, None, sl])
         r_exp = exp.to(torch.int64).add_(s_exp[:, None, sl])
         r_exp.masked_fill_(r == 0, ew.exp_floor)   # canonical zero (scale 0 or A = 0)
