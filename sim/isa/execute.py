@@ -94,10 +94,19 @@ def _int_linear(m: Machine, instr: isa.Instr, q: torch.Tensor, w, what: str) -> 
     return ops.requantize(acc, sx, scales)
 
 
-def _fp16_product(a: torch.Tensor, b: torch.Tensor, qk_dim: int) -> torch.Tensor:
+def _fp16_product(a: torch.Tensor, b: torch.Tensor, qk_dim: int, per_row: bool) -> torch.Tensor:
     """fp16(a·b in float32 [/ sqrt(qk_dim)]) from fp16 operands: the two products of
-    ``golden.ops.attention_fp16`` (scores with the division, P·V without)."""
-    prod = torch.matmul(a.float(), b.float())
+    ``golden.ops.attention_fp16`` (scores with the division, P·V without).
+
+    A float32 product's rounding depends on how BLAS blocks it, so the operands keep golden's
+    form: 4-D batched matmuls with B as the same (transposed) view. An MV multiplies each row of
+    A as its own vector ([1, 1, 1, k] x [1, 1, k, n]), which is how golden's decode step computes
+    each head's single query row; an MM multiplies the row block at once."""
+    a4, b4 = a.float()[None, None], b.float()[None, None]
+    if per_row:
+        prod = torch.cat([torch.matmul(a4[:, :, i:i + 1], b4)[0, 0] for i in range(a.shape[0])])
+    else:
+        prod = torch.matmul(a4, b4)[0, 0]
     return ops.to_fp16(prod / math.sqrt(qk_dim) if qk_dim else prod)
 
 
@@ -139,12 +148,12 @@ def _matmul(m: Machine, instr: isa.Instr, index: int) -> None:
         if instr["b_trans"]:
             b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (k, n), what)
             kk = min(k, valid) if instr["skip_pad"] else k
-            out = _fp16_product(a[:, :kk], b[:kk], instr["qk_dim"])
+            out = _fp16_product(a[:, :kk], b[:kk], instr["qk_dim"], instr.kind == "MV")
         else:
             b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (n, k), what)
             nn = min(n, valid) if instr["skip_pad"] else n
             out = torch.zeros(rows, n, dtype=torch.float16)
-            out[:, :nn] = _fp16_product(a, b[:nn].T, instr["qk_dim"])
+            out[:, :nn] = _fp16_product(a, b[:nn].T, instr["qk_dim"], instr.kind == "MV")
     else:
         w = _weight(m, instr, what)
         if instr["a_dt"] == DType.INT8:
