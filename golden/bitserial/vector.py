@@ -14,7 +14,7 @@ gigabytes of temporaries). Per block:
 A dead lane (zero activation or empty weight slot) gets exponent _DEAD (it never wins the max)
 and contributes 0 (an empty slot has sign 0, a zero activation has value 0). Zero operands carry
 no exponent in the scalar model; here every zero partial and zero accumulator is kept at the
-exponent floor (canonical zero), which makes the align-add's zero test a single mask.
+exponent floor (canonical zero), so the align-add needs no per-operand zero test.
 """
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def test_fast_linear_equals_scalar_at_smollm2_width(scheme, bits, mode, monkeypa
     ref = bs.linear_scalar(x, qw).view(torch.int16)
     ew = bs.engine_weight(qw)
     whole = bs.linear(x, ew)                                   # one block, builds the cache
-    # 1 token x 144 chunks x <= 4 slots per row: 1800 elements -> blocks of 3 to 12 rows
+    # 3 tokens x 144 chunks x 2-4 slots per row: blocks of 6 (3/4-bit), 4 (int6), 3 (int8) rows
     monkeypatch.setattr(vector, "_BLOCK_ELEMS", 1800 * x.shape[0])
     blocked = bs.linear(x, ew)                                 # several blocks, cached tables
     assert torch.equal(whole.view(torch.int16), ref)
