@@ -26,7 +26,7 @@ MIN_GROUP_EXP = 1 - FP16_BIAS - FP16_FRAC
 @dataclass(frozen=True, eq=False)
 class EngineWeight:
     """Everything the datapath needs from a QuantizedWeight, as integers."""
-    codes: np.ndarray        # int64 [N, K]
+    codes: np.ndarray        # uint8 [N, K] (int16 for formats wider than 8 bits)
     fmt_index: np.ndarray    # int64 [N, K // G]: index into ``tables``
     tables: tuple[TermTable, ...]
     group_size: int
@@ -91,6 +91,8 @@ def engine_weight(qw, lanes: int = 4) -> EngineWeight:
             r, c = np.argwhere(bad)[0]
             raise ValueError(f"QuantizedWeight.codes[{r}, {c}] = {codes[r, c]:#x} is not a code "
                              f"of {table.name}")
+    # validated codes are < 2**bits: store them narrow (a whole model's codes stay in memory)
+    codes = codes.astype(np.uint8 if max(len(t.used) for t in tables) <= 256 else np.int16)
     if qw.scale_mode == "int":
         s_int = np.asarray(qw.int_scales, dtype=np.int64)
         s_exp = np.zeros_like(s_int)
