@@ -8,6 +8,8 @@ tables, as the first token of a generation does) and the best of ``repeat`` late
 and process CPU time, per intra-op thread count (``vector.THREADS``). The last table adds the
 shapes up with their counts in one forward pass (30 layers: 60 q/o, 60 k/v, 60 gate/up, 30
 down, 1 lm_head): the linear time of one decode token (T = 1) or one T-token prefill.
+``--smollm2`` instead runs the real model through golden.llm.accel (bitmod W4 g64, bitserial
+linears): a first 8-token prefill (builds every table), 3 decode steps, a 32-token prefill.
 """
 from __future__ import annotations
 
@@ -28,6 +30,40 @@ def _timed(fn) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
+def _smollm2() -> None:
+    import torch
+
+    from ...golden.llm import load_model
+    from ...golden.llm.accel import accelerator_model
+    from ...golden.policy import Policy
+    torch.set_num_threads(1)
+    model = load_model("smollm2")
+    policy = Policy.model_validate({
+        "name": "bitmod-w4-g64", "engine": "bitmod", "activations": "fp16", "kv_cache": "fp16",
+        "default": {"scheme": "bitmod", "bits": 4, "group_size": 64}})
+    t0 = time.perf_counter()
+    acc = accelerator_model(model, policy, linear="bitserial")
+    wall = time.perf_counter() - t0
+    print(f"SmolLM2-135M, golden.llm.accel bitmod-w4-g64 (bitserial), 1 thread, "
+          f"load average {os.getloadavg()[0]:.1f}; weight preparation {wall:.1f} s\n\n"
+          "| pass | wall s | CPU s |\n|---|---|---|")
+    ids = torch.arange(100, 132)[None]
+    state = {}
+    with torch.no_grad():
+        def prefill(t):
+            state["logits"], state["cache"] = acc.prefill(ids[:, :t])
+
+        def decode():
+            nxt = state["logits"][0, -1].argmax()[None]
+            state["logits"] = acc.decode(nxt, state["cache"])
+        rows = [("prefill 8 tokens (first call: builds every table)", lambda: prefill(8))]
+        rows += [(f"decode token {i + 1}", decode) for i in range(3)]
+        rows += [("prefill 32 tokens", lambda: prefill(32))]
+        for name, fn in rows:
+            w, c = _timed(fn)
+            print(f"| {name} | {w:.2f} | {c:.2f} |", flush=True)
+
+
 def main() -> None:
     import torch
 
@@ -39,7 +75,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--shapes", nargs="+", default=list(SHAPES), choices=list(SHAPES),
                     metavar="SHAPE", help=f"subset of: {', '.join(SHAPES)}")
+    ap.add_argument("--smollm2", action="store_true",
+                    help="time the real SmolLM2 model through golden.llm.accel instead")
     args = ap.parse_args()
+    if args.smollm2:
+        _smollm2()
+        return
     gen = torch.Generator().manual_seed(0)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
           f"(shared; load average {os.getloadavg()[0]:.1f}), torch {torch.__version__}")
