@@ -1,0 +1,22 @@
+"""`make demo` is a script of bitflight commands: each must stay a valid command line as the CLI
+evolves (running them is the demo's job, not the test suite's)."""
+import shlex
+
+import pytest
+
+from bitflight.cli import build_parser
+from bitflight.demo import STEPS
+
+
+@pytest.mark.parametrize("command", [c for _, c in STEPS], ids=lambda c: c.split()[0])
+def test_demo_step_parses(command):
+    args = build_parser().parse_args(shlex.split(command))
+    assert callable(args.func)
+
+
+def test_demo_covers_the_whole_path():
+    verbs = [c.split()[0] for _, c in STEPS]
+    for verb in ("quantize", "generate", "run", "perf", "verilog"):
+        assert verb in verbs
+    run = next(c for _, c in STEPS if c.startswith("run "))
+    assert "--check" in run and "smollm2" in run
