@@ -50,7 +50,8 @@ def _weight_terms(ew: EngineWeight, lanes: int) -> tuple:
     sign_tab = np.zeros((len(ew.tables), size, slots), np.int16)
     for i, t in enumerate(ew.tables):
         shift_tab[i, :len(t.used), :t.slots] = np.where(t.valid, t.shift.astype(np.int16), _DEAD)
-        sign_tab[i, :len(t.used), :t.slots] = np.where(t.valid, 1 - 2 * t.negative.astype(np.int16), 0)
+        sign = 1 - 2 * t.negative.astype(np.int16)
+        sign_tab[i, :len(t.used), :t.slots] = np.where(t.valid, sign, 0)
     n, k = ew.shape
     chunks = k // lanes
     # table row f * size + code per weight, built directly in the [lane, chunk, N] layout, then
@@ -168,8 +169,8 @@ def dot_accumulators(x_fp16: torch.Tensor, ew: EngineWeight,
     per_group = chunks // groups
     # tokens next to rows (innermost): the per-cycle slices of the group stage are contiguous
     # [T, rows] planes
-    a_exp = a_exp.view(t_count, chunks, lanes).permute(2, 1, 0).reshape(lanes, 1, chunks, t_count, 1)
-    a_val = a_val.view(t_count, chunks, lanes).permute(2, 1, 0).reshape(lanes, 1, chunks, t_count, 1)
+    a_exp, a_val = (a.view(t_count, chunks, lanes).permute(2, 1, 0)
+                    .reshape(lanes, 1, chunks, t_count, 1) for a in (a_exp, a_val))
     pair16 = dp.lane_bits <= 15
     # The group accumulator cannot overflow if the partials at full size cannot make it
     # overflow: a floor shift never grows a magnitude, so |A| <= sum |P| (scalar.accumulate).
