@@ -29,7 +29,7 @@ _DEAD = -64
 _BLOCK_ELEMS = 1 << 20    # lane-stage elements (slot x token x row x chunk) per row block
 # Intra-op threads while linear runs (None: leave the caller's setting). Every op works on a
 # cache-sized block, so extra OpenMP threads have little to split and each op pays their
-# wake-up; on the shared 2-core development machine 2 threads made linear 10-17x slower (wall)
+# wake-up; on the shared 2-core development machine 2 threads made linear 3-17x slower (wall)
 # than 1 (docs/results/simulation-speed.md), so linear runs single-threaded by default.
 THREADS: int | None = 1
 
