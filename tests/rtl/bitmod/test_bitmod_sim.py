@@ -13,7 +13,7 @@ from bitflight.rtl.bitmod.decoder import TermDecoder
 from bitflight.rtl.bitmod.params import EngineParams
 from bitflight.rtl.bitmod.pe import BitmodPe
 
-from amaranth_driver import run_job
+from bitmod_driver import run_job
 from bitmod_cases import SCHEMES, make_job
 
 P = EngineParams.from_config(config.load("tiny"))

@@ -6,7 +6,7 @@ from bitflight.rtl.csd import schedule
 from bitflight.rtl.csd.chain import CsdChain
 from bitflight.rtl.csd.mpu import Mpu
 
-from amaranth_driver import drive
+from csd_driver import drive
 from csd_cases import expected, geometry, make_case
 
 
