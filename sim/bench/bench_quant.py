@@ -8,23 +8,15 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import numpy as np
 import torch
 
+from .timing import best
+
 CASES = [("bitmod", 4, "fp16"), ("bitmod", 3, "fp16"), ("bitmod", 4, "int"),
          ("int_sym", 4, "fp16"), ("int_asym", 4, "fp16"), ("fp", 4, "fp16"), ("ant", 4, "fp16"),
          ("mx", 4, "fp16"), ("nf4", 4, "fp16")]
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:
