@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import BitflightError
+from ..golden.dims import AttentionDims
 
 OP_KINDS: dict[str, int] = {       # kind -> number of value inputs
     "embedding": 1, "linear": 1, "rmsnorm": 1, "rope": 1, "kv_append": 1, "attn_score": 2,
@@ -66,7 +67,7 @@ class Op:
 
 
 @dataclass(frozen=True)
-class ModelDims:
+class ModelDims(AttentionDims):
     """The dimensions the IR and the back end need (from the traced model's config)."""
     name: str
     layers: int
@@ -79,14 +80,6 @@ class ModelDims:
     max_position: int
     rope_theta: float
     norm_eps: float
-
-    @property
-    def q_dim(self) -> int:
-        return self.heads * self.head_dim
-
-    @property
-    def kv_dim(self) -> int:
-        return self.kv_heads * self.head_dim
 
 
 @dataclass

@@ -46,6 +46,7 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloa
                       model_validator)
 
 from . import yaml_model
+from .dims import AttentionDims
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "configs" / "models"
 
@@ -70,7 +71,7 @@ class Linear(NamedTuple):
 _ATTN_OUT = {"llama": "o_proj", "opt": "out_proj", "phi": "dense"}
 
 
-class ModelShape(BaseModel):
+class ModelShape(AttentionDims, BaseModel):
     """Dimensions of one decoder-only model (see the module docstring for every field)."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -120,19 +121,6 @@ class ModelShape(BaseModel):
         return self
 
     # -- derived dimensions -------------------------------------------------------------------
-    @property
-    def q_dim(self) -> int:
-        return self.heads * self.head_dim
-
-    @property
-    def kv_dim(self) -> int:
-        return self.kv_heads * self.head_dim
-
-    @property
-    def gqa_group(self) -> int:
-        """Query heads that share one key-value head."""
-        return self.heads // self.kv_heads
-
     @property
     def rotary_dim(self) -> int:
         return int(self.head_dim * self.rotary_fraction) if self.positional == "rope" else 0

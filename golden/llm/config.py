@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..dims import AttentionDims
+
 
 @dataclass(frozen=True)
-class LlamaConfig:
+class LlamaConfig(AttentionDims):
     """Everything the forward pass needs besides the weights.
 
     ``rope_theta`` and ``norm_eps`` are kept exactly as the source stores them (GGUF stores the
@@ -36,18 +38,6 @@ class LlamaConfig:
                              f"heads {self.heads}")
         if self.head_dim % 2:
             raise ValueError(f"model config {self.name}: head_dim {self.head_dim} must be even (RoPE)")
-
-    @property
-    def q_dim(self) -> int:
-        return self.heads * self.head_dim
-
-    @property
-    def kv_dim(self) -> int:
-        return self.kv_heads * self.head_dim
-
-    @property
-    def gqa_group(self) -> int:
-        return self.heads // self.kv_heads
 
     def linear_names(self) -> list[str]:
         """Every linear layer in execution order, named as Hugging Face names the modules."""
