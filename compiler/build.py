@@ -91,12 +91,13 @@ class ProgramStore:
 
 
 def compile_step(target: Target, mode: str, tokens_: int, keys: int, row0: int = 0,
-                 check: bool = False, skip=None) -> list[tuple[str, list[isa.Instr] | None]]:
+                 check: bool = False, skip=None,
+                 attn_rows: int | None = None) -> list[tuple[str, list[isa.Instr] | None]]:
     """Lower one step (or one prefill chunk: rows ``row0..row0+tokens_``) and give every
     segment its wait/release tokens. Segments whose label ``skip(label)`` accepts are lowered
     (their effect on buffers matters) but not scheduled or relocated: they come back as None."""
     out = []
-    step = Step(target.graph, target, mode, tokens_, keys, row0)
+    step = Step(target.graph, target, mode, tokens_, keys, row0, attn_rows)
     for label, instrs, replay in step.run():
         if skip is not None and skip(label):
             out.append((label, None))
@@ -117,14 +118,15 @@ END = [isa.make("SYS", op=isa.SysOp.SYNC), isa.make("SYS", op=isa.SysOp.END)]
 
 def compile_buckets(target: Target, max_len: int, check: bool = False, progress: bool = False,
                     prefill_step: int = PREFILL_STEP, decode_step: int = DECODE_STEP,
-                    only: list[str] | None = None) -> tuple[ProgramStore, float]:
+                    only: list[str] | None = None,
+                    attn_rows: int | None = None) -> tuple[ProgramStore, float]:
     """Every bucket program (or those named in ``only``) into one store; returns it and the
     seconds it took.
 
     A prefill bucket of T tokens runs as chunks of ``prefill_step`` rows (chunk c: rows
     ``c*step..``, attending to keys ``0..(c+1)*step``); chunk c's code is the same in every bucket
     that contains it, so it is compiled and stored once. Every program ends with one shared END
-    segment."""
+    segment. ``attn_rows`` overrides the prefill attention row tile (tests)."""
     start = time.perf_counter()
     store = ProgramStore(prefill_step=prefill_step, decode_step=decode_step)
     todo = [b for b in buckets(max_len, prefill_step, decode_step) if only is None or b[0] in only]
@@ -141,7 +143,8 @@ def compile_buckets(target: Target, max_len: int, check: bool = False, progress:
                 rows = min(prefill_step, t - row0)
                 key = (row0, rows)
                 if key not in chunks:
-                    segs = compile_step(target, "prefill", rows, row0 + rows, row0, check)
+                    segs = compile_step(target, "prefill", rows, row0 + rows, row0, check,
+                                        attn_rows=attn_rows)
                     chunks[key] = [store.add(label, instrs) for label, instrs in segs]
                 ids += chunks[key]
         else:

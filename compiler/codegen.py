@@ -55,11 +55,12 @@ class Step:
     """Lowers one step; ``segments`` is the result: [(label, [Instr])]."""
 
     def __init__(self, graph: Graph, model, mode: str, tokens: int, keys: int,
-                 row0: int = 0) -> None:
+                 row0: int = 0, attn_rows: int | None = None) -> None:
         if mode not in ("prefill", "decode"):
             raise CompileError(f"unknown step mode '{mode}'")
         self.graph, self.model, self.mode = graph, model, mode
         self.T, self.S, self.row0 = tokens, keys, row0
+        self.attn_rows = attn_rows     # prefill attention row tile (None: from the buffers)
         cfg = model.cfg
         b = cfg.buffers
         self.arenas = {Buf.ACT: Arena(Buf.ACT, b.act_kb * 1024),

@@ -6,10 +6,13 @@ go through the causal SOFTMAX, then V rows are loaded and multiplied. ``skip_pad
 that KV positions at or beyond ``pos0 + ntok`` are bucket padding; the causal SOFTMAX masks them
 too, so one program serves every length in its bucket.
 
-fp16 cache (BitMoD engine): fp16 score and value products. int8 cache (FlightLLM): the query rows
+fp16 cache (BitMoD engine): fp16 score and value products (``golden.ops.score_fp16`` /
+``value_fp16``, which the ISA simulator calls on each tile). int8 cache (FlightLLM): the query rows
 are requantized per head (REQUANT), K/V rows come with their float32 per-position scales (loaded
 into META, ``t_addr``) and both MMs run INT8 x INT8 with INT32 accumulation, as
-``golden.ops.attention_int8`` defines (the value MM folds the V scales into the probabilities).
+``golden.ops.score_int8`` / ``value_int8`` define (the value MM folds the V scales into the
+probabilities). Every product's summation order is fixed per output element, so the prefill row
+tile (``Step.attn_rows``, default :func:`_prefill_rows`) may be any size, dividing T or not.
 
 decode: the query heads of one group are contiguous on chip (one token), so one MV pair covers the
 group (m = heads per group); prefill: each query head is a [T, head_dim] column slice of the
@@ -92,6 +95,18 @@ def _core(step: Step, q: tuple, m: int, k: _KV, v: _KV | None, vcache: Home, g: 
     return ol
 
 
+def _prefill_rows(step: Step, d: int) -> int:
+    """Query rows per tile: the largest power of two whose scores, probabilities, query rows and
+    outputs fit half the activation and output buffers. Any value is exact (the golden products
+    are defined per output element); this one only sets the instruction count."""
+    tiling = step.model.tiling
+    rows = 1
+    while rows * 2 <= step.T and (rows * 2) * (step.S * 2 + d * 3) <= tiling.act_bytes // 2 \
+            and (rows * 2) * (step.S + d) * 2 <= tiling.out_bytes // 2:
+        rows *= 2
+    return rows
+
+
 def lower_attention(step: Step, score: Op, value: Op) -> None:
     a = score.attrs
     heads, kvh, d = a["heads"], a["kv_heads"], a["head_dim"]
@@ -114,11 +129,7 @@ def lower_attention(step: Step, score: Op, value: Op) -> None:
                 step.free(Buf.ACT, q_line)
         return
     out = step.hbm_home(value.output, heads * d)
-    tiling = step.model.tiling
-    rows = 1
-    while rows * 2 <= step.T and (rows * 2) * (step.S * 2 + d * 3) <= tiling.act_bytes // 2 \
-            and (rows * 2) * (step.S + d) * 2 <= tiling.out_bytes // 2:
-        rows *= 2
+    rows = step.attn_rows or _prefill_rows(step, d)
     for g in range(kvh):
         k, v = _KV(step, kc, g, d), _KV(step, vc, g, d)
         for h in range(g * group, (g + 1) * group):

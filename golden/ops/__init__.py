@@ -10,15 +10,18 @@ Each op is a small function with a float counterpart and a derived error bound a
   (dense, or N:M sparse via golden.sparse.matmul), requantization to fp16.
 - :mod:`.bitmod_linear` — BitMoD linears: fp16 activations x any bit-serial quantized weight
   through golden.bitserial.linear.
-- :mod:`.attention` — attention in fp16 (BitMoD engine) and with INT8 Q/K/V/P (FlightLLM), and
-  the int8 KV-cache storage.
+- :mod:`.attention` — attention in fp16 (BitMoD engine) and with INT8 Q/K/V/P (FlightLLM), its
+  score and value products (defined summation order, exact under any row tiling), and the int8
+  KV-cache storage.
 """
 from .act_int8 import dequantize_per_token, quantize_per_token
-from .attention import attention_fp16, attention_int8, kv_int8
+from .attention import (attention_fp16, attention_int8, kv_int8, score_fp16, score_int8,
+                        sum_fp32, value_fp16, value_int8)
 from .bitmod_linear import linear_bitmod
 from .fp16 import add_fp16, rmsnorm_fp16, rope_fp16, softmax_fp16, swiglu_fp16, to_fp16
 from .int_matmul import int_linear, requantize, sparse_linear
 
 __all__ = ["add_fp16", "attention_fp16", "attention_int8", "dequantize_per_token", "int_linear",
            "kv_int8", "linear_bitmod", "quantize_per_token", "requantize", "rmsnorm_fp16",
-           "rope_fp16", "softmax_fp16", "sparse_linear", "swiglu_fp16", "to_fp16"]
+           "rope_fp16", "score_fp16", "score_int8", "softmax_fp16", "sparse_linear", "sum_fp32",
+           "swiglu_fp16", "to_fp16", "value_fp16", "value_int8"]

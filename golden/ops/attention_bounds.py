@@ -8,7 +8,9 @@ error is Σ_t |p16_t - p_t| |v_t| plus the errors of the P·V step listed per en
 final fp16 rounding 2^-11 |out| + 2^-25.
 
 fp16: Δs = score rounding 2^-11 |s| + float32 dot error (d + 2) 2^-24 Σ_j |q_j k_j| / sqrt(d)
-+ 2^-25; P·V in float32 adds (T + 2) 2^-24 Σ_t p16_t |v_t|.
++ 2^-25; P·V in float32 adds (T + 2) 2^-24 Σ_t p16_t |v_t|. These are the sequential-sum bounds;
+the engines' adder tree (``attention.sum_fp32``) rounds ceil(log2 n) <= n - 1 times along any
+path, so they hold for it too (kept sequential: valid for any summation order).
 int8: with e_q, e_k, e_v the INT8 bounds of q, k, v (act_int8), the dequantized dot product is
 off by Σ_j (|q_j| e_k + e_q |k_j| + e_q e_k) / sqrt(d), plus 2^-11 |s| + 2^-25 rounding; the P·V
 step adds Σ_t p16_t e_v[t] (V quantization), e_p Σ_t |v8_t| (INT8 of u = p16 · s_v, e_p its bound)

@@ -5,16 +5,15 @@
   float64 product of the golden integer levels, exact below 2^53 as in golden's int_linear, N:M
   by ``golden.sparse.matmul``) then
   ``golden.ops.requantize`` with the activation scales written by REQUANT.
-* MM/MV with fp16 A and fp16 B (attention): the fp16 score / value products exactly as
-  ``golden.ops.attention_fp16`` writes them (see :func:`_fp16_product`); with an INT8 K/V cache
-  the products of ``golden.ops.attention_int8`` (:func:`_attention_int8`).
+* MM/MV with fp16 A and fp16 B (attention): ``golden.ops.score_fp16`` / ``value_fp16`` on the
+  tile; with an INT8 K/V cache ``golden.ops.score_int8`` / ``value_int8``. Their summation order
+  is defined per output element, so the result does not depend on the row tiling.
 * MISC: ``golden.ops`` rmsnorm_fp16, softmax_fp16, rope_fp16, add_fp16, swiglu_fp16,
   quantize_per_token; COPY moves bytes.
 Weight tiles are unpacked with ``compiler.passes.packing.unpack_tile`` (golden unpackers).
 """
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
@@ -94,20 +93,26 @@ def _int_linear(m: Machine, instr: isa.Instr, q: torch.Tensor, w, what: str) -> 
     return ops.requantize(acc, sx, scales)
 
 
-def _fp16_product(a: torch.Tensor, b: torch.Tensor, qk_dim: int, per_row: bool) -> torch.Tensor:
-    """fp16(a·b in float32 [/ sqrt(qk_dim)]) from fp16 operands: the two products of
-    ``golden.ops.attention_fp16`` (scores with the division, P·V without).
-
-    A float32 product's rounding depends on how BLAS blocks it, so the operands keep golden's
-    form: 4-D batched matmuls with B as the same (transposed) view. An MV multiplies each row of
-    A as its own vector ([1, 1, 1, k] x [1, 1, k, n]), which is how golden's decode step computes
-    each head's single query row; an MM multiplies the row block at once."""
-    a4, b4 = a.float()[None, None], b.float()[None, None]
-    if per_row:
-        prod = torch.cat([torch.matmul(a4[:, :, i:i + 1], b4)[0, 0] for i in range(a.shape[0])])
-    else:
-        prod = torch.matmul(a4, b4)[0, 0]
-    return ops.to_fp16(prod / math.sqrt(qk_dim) if qk_dim else prod)
+def _attention_fp16(m: Machine, instr: isa.Instr, a: torch.Tensor, valid: int,
+                    what: str) -> torch.Tensor:
+    """The fp16 attention products of this tile by golden's own functions: scores (b_trans 0:
+    ``golden.ops.score_fp16`` of query rows A [m, d] and key rows B [n, d]) or values (b_trans 1:
+    ``golden.ops.value_fp16`` of probabilities A [m, T] and V rows B [T, d]). Their summation
+    order is defined per output element, so any row tiling gives golden's whole-sequence result."""
+    rows, n, k = instr["m"], instr["n"], instr["k"]
+    if instr["b_trans"]:
+        if instr["qk_dim"]:
+            raise SimError(f"{what}: a value product (b_trans 1) takes no qk_dim")
+        kk = min(k, valid)
+        b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (k, n), what)
+        return ops.value_fp16(a[:, :kk], b[:kk])
+    if instr["qk_dim"] != k:
+        raise SimError(f"{what}: scores need qk_dim = k = {k}, got {instr['qk_dim']}")
+    nn = min(n, valid)
+    b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (n, k), what)
+    out = torch.zeros(rows, n, dtype=torch.float16)
+    out[:, :nn] = ops.score_fp16(a, b[:nn])
+    return out
 
 
 def _kv_int8(m: Machine, instr: isa.Instr, rows: int, cols: int, valid: int, what: str):
@@ -120,20 +125,21 @@ def _kv_int8(m: Machine, instr: isa.Instr, rows: int, cols: int, valid: int, wha
 
 def _attention_int8(m: Machine, instr: isa.Instr, a: torch.Tensor, valid: int,
                     what: str) -> torch.Tensor:
-    """The two INT8 products of ``golden.ops.attention_int8`` (same float64 expressions)."""
+    """The two INT8 products of ``golden.ops.attention_int8``: ``score_int8`` (b_trans 0) and
+    ``value_int8`` (b_trans 1) on this tile's rows."""
     rows, n, k = instr["m"], instr["n"], instr["k"]
     out = torch.zeros(rows, n, dtype=torch.float16)
-    if not instr["b_trans"]:                      # scores: q8 . k8^T * s_q * s_k / sqrt(d)
+    if not instr["b_trans"]:
         nn = min(n, valid)
         k8, sk = _kv_int8(m, instr, n, k, nn, what)
         sq = _read(m, Buf.BIAS, instr["s_addr"], DType.FP32, (rows, 1), what)
-        acc = torch.matmul(a.double(), k8.double().T)
-        out[:, :nn] = ops.to_fp16(acc * sq.double() * sk.double().T / math.sqrt(instr["qk_dim"]))
+        if instr["qk_dim"] != k:
+            raise SimError(f"{what}: INT8 scores need qk_dim = k = {k}, got {instr['qk_dim']}")
+        out[:, :nn] = ops.score_int8(a, sq, k8, sk)
         return out
-    kk = min(k, valid)                            # values: fold s_v into p, requantize, p8 . v8
+    kk = min(k, valid)
     v8, sv = _kv_int8(m, instr, k, n, kk, what)
-    p8, sp = ops.quantize_per_token(a[:, :kk].float() * sv.T)
-    return ops.to_fp16(torch.matmul(p8.double(), v8.double()) * sp.double())
+    return ops.value_int8(a[:, :kk], v8, sv)
 
 
 def _matmul(m: Machine, instr: isa.Instr, index: int) -> None:
@@ -143,17 +149,12 @@ def _matmul(m: Machine, instr: isa.Instr, index: int) -> None:
     valid = m.pos0 + m.ntok
     if instr["b_dt"] == DType.INT8 and instr["skip_pad"]:
         out = _attention_int8(m, instr, a, valid, what)
+    elif instr["b_dt"] == DType.FP16 and instr["skip_pad"]:
+        out = _attention_fp16(m, instr, a, valid, what)
     elif instr["b_dt"] == DType.FP16 and instr["a_dt"] == DType.FP16 and instr["engine"] == \
-            Engine.DENSE:
-        if instr["b_trans"]:
-            b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (k, n), what)
-            kk = min(k, valid) if instr["skip_pad"] else k
-            out = _fp16_product(a[:, :kk], b[:kk], instr["qk_dim"], instr.kind == "MV")
-        else:
-            b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (n, k), what)
-            nn = min(n, valid) if instr["skip_pad"] else n
-            out = torch.zeros(rows, n, dtype=torch.float16)
-            out[:, :nn] = _fp16_product(a, b[:nn].T, instr["qk_dim"], instr.kind == "MV")
+            Engine.DENSE:                         # fp16 linear (scheme fp16 on the csd engine)
+        b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (n, k), what)
+        out = ops.to_fp16(a.float() @ b.float().T)
     else:
         w = _weight(m, instr, what)
         if instr["a_dt"] == DType.INT8:
