@@ -32,6 +32,13 @@ class LinearPlan:
     def group(self) -> int:
         return self.spec.group_size if self.spec.group_size is not None else self.k
 
+    @property
+    def groups(self) -> int:
+        """Groups per row, ceil(K / group): when the group does not divide K (SmolLM2's 576 in
+        groups of 128) the last one is zero-padded in the packed tile and streamed whole, its
+        padding the code of 0 (golden.quant ``pad=True``; docs/formats.md)."""
+        return -(-self.k // self.group)
+
     def packed_bytes(self, rows: int) -> int:
         """Bytes of a packed tile of ``rows`` output rows (exact for dense formats; for N:M the
         policy's density, so an estimate). Used to tile and to size the memory image when
@@ -46,9 +53,8 @@ class LinearPlan:
             blocks = -(-rows // 16) * -(-self.k // 16)
             kept = int(rows * self.k * density)
             return spack.HEADER.size + blocks + kept * (self.spec.bits + 4) // 8 + 4 * rows + 64
-        ng = -(-self.k // self.group)
         id_bits = 2 if self.spec.scheme == "bitmod" else 0
-        _, total = qpack.layout(rows, ng, self.group, self.spec.bits, id_bits,
+        _, total = qpack.layout(rows, self.groups, self.group, self.spec.bits, id_bits,
                                 self.spec.scale_mode, self.spec.scheme == "int_asym")
         return total
 
@@ -72,9 +78,12 @@ class FormatPolicy:
         else:
             engine = Engine.SPARSE if spec.sparsity is not None else Engine.DENSE
             a_dt = DType.INT8
-        if spec.group_size is not None and k % spec.group_size and self.policy.engine == "bitmod":
+        if engine == Engine.DENSE and a_dt == DType.INT8 and k % (spec.group_size or k):
+            # a BitMoD plan zero-pads a partial last group (LinearPlan.groups); the INT
+            # engine's per-group INT32 accumulators (golden.ops.int_linear) need whole groups
             raise CompileError(f"linear '{name}': K={k} is not a whole number of groups of "
-                               f"{spec.group_size} (the bit-serial engine needs whole groups)")
+                               f"{spec.group_size} (the INT engine needs whole groups; use "
+                               "group_size: null for per-row scales)")
         if engine == Engine.SPARSE and (n % 16 or k % 16):
             raise CompileError(f"linear '{name}': N:M sparsity needs N and K multiples of 16, "
                                f"got {n}x{k}")

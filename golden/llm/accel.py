@@ -29,8 +29,8 @@ from ..ops import bitmod_linear
 
 
 class BitmodWeight(NamedTuple):
-    """A BitMoD-engine layer: the QuantizedWeight, its bit-serial tables (None when not built or
-    the width is not a whole number of groups) and its dequantized float32 matrix (dequant mode)."""
+    """A BitMoD-engine layer: the QuantizedWeight, its bit-serial tables (bitserial mode) or its
+    dequantized float32 matrix (dequant mode); the other one is None."""
     qw: object
     engine: object
     dequantized: torch.Tensor | None
@@ -48,16 +48,19 @@ def prepare_weight(w: torch.Tensor, spec, engine: str, linear: str = "bitserial"
         return sparse.quantize_int(sp, spec.bits)
     from .. import quant
     group = spec.group_size if spec.group_size is not None else w.shape[1]
-    whole = w.shape[1] % group == 0
+    if engine != "bitmod" and w.shape[1] % group:
+        raise ValueError(f"weight: K={w.shape[1]} is not a whole number of groups of {group}; the "
+                         "INT engine needs whole groups (group_size: null gives per-row scales)")
+    # A width that is not a multiple of the group (SmolLM2: 576 = 4.5 x 128) ends each row with a
+    # zero-padded partial group; the padding is the code of 0 and cannot move a group's scale.
     qw = quant.quantize(w, spec.scheme, spec.bits, group_size=group, scale_mode=spec.scale_mode,
-                        pad=not whole)
+                        pad=w.shape[1] % group != 0)
     if engine != "bitmod":
         return qw
     if linear == "dequant":
         return BitmodWeight(qw, None, qw.dequantize().float())
     from .. import bitserial
-    return BitmodWeight(qw, bitserial.engine_weight(qw, bitserial.DEFAULT.lanes) if whole
-                        else None, None)
+    return BitmodWeight(qw, bitserial.engine_weight(qw, bitserial.DEFAULT.lanes), None)
 
 
 class AcceleratorNumerics:
@@ -74,8 +77,11 @@ class AcceleratorNumerics:
             from tqdm import tqdm
             names = tqdm(names, desc=f"quantizing ({policy.name})", unit="layer", leave=False)
         for name in names:
-            self.weights[name] = prepare_weight(model.linear_weight(name), policy.weight_for(name),
-                                                policy.engine, linear)
+            try:
+                self.weights[name] = prepare_weight(model.linear_weight(name),
+                                                    policy.weight_for(name), policy.engine, linear)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
 
     # -- linears ----------------------------------------------------------------------------
     def linear(self, name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -88,9 +94,6 @@ class AcceleratorNumerics:
             return ops.linear_bitmod(x, w)
         if w.dequantized is not None:
             return bitmod_linear.reference(x, w.dequantized)
-        if w.engine is None:
-            raise ValueError(f"{name}: K={w.qw.shape[1]} is not a whole number of groups of "
-                             f"{w.qw.group_size}; the bit-serial engine needs whole groups")
         return ops.linear_bitmod(x, w.engine)
 
     # -- everything else ----------------------------------------------------------------------

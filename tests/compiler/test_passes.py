@@ -38,11 +38,20 @@ def test_format_policy_before_after():
         (Engine.BITMOD, DType.FP16, DType.BM3)}
 
 
-def test_format_policy_rejects_partial_groups():
+def test_format_policy_pads_bitmod_partial_groups_and_rejects_int_ones(tmp_path):
     dims = ModelDims("odd", 1, 96, 4, 2, 24, 128, 256, 512, 1e4, 1e-6)
+    plans = FormatPolicy(load_policy("bitmod-w4")).run(llama_ir.build(dims))
+    q = plans["model.layers.0.self_attn.q_proj"]
+    assert (q.k, q.group, q.groups) == (96, 128, 1)            # one group, 32 columns of padding
+    # the packed size counts the padded group: header, 16 rows x 64 B of codes, 16 x 2-bit ids
+    # (4 B, aligned to 8) and 16 x 2 B of fp16 scales
+    assert q.packed_bytes(16) == 64 + 16 * 64 + 8 + 16 * 2
+    p = tmp_path / "int.yaml"
+    p.write_text("name: g\nengine: csd\nactivations: int8\nkv_cache: int8\n"
+                 "default: {scheme: int_sym, bits: 4, group_size: 64}\n")
     with pytest.raises(CompileError, match=r"linear 'model.layers.0.self_attn.q_proj': K=96 is "
-                       "not a whole number of groups of 64"):
-        FormatPolicy(load_policy("bitmod-w4")).run(llama_ir.build(dims))
+                       "not a whole number of groups of 64 \\(the INT engine"):
+        FormatPolicy(load_policy(p)).run(llama_ir.build(dims))
 
 
 @pytest.mark.parametrize("policy_name, layer", [("bitmod-w4", "model.layers.0.mlp.up_proj"),

@@ -9,7 +9,7 @@ def test_shipped_policies():
     p = load_policy("bitmod-w4")
     assert (p.engine, p.activations, p.kv_cache) == ("bitmod", "fp16", "fp16")
     spec = p.weight_for("model.layers.7.self_attn.q_proj")
-    assert (spec.scheme, spec.bits, spec.group_size) == ("bitmod", 4, 64)
+    assert (spec.scheme, spec.bits, spec.group_size) == ("bitmod", 4, 128)
     f = load_policy("flightllm")
     assert (f.engine, f.activations, f.kv_cache) == ("csd", "int8", "int8")
     mlp = f.weight_for("model.layers.0.mlp.down_proj")
