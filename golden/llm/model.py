@@ -80,8 +80,12 @@ class LlamaModel:
 
     @torch.no_grad()
     def forward(self, input_ids: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
+        return self.network(self._check_ids(input_ids), cache)
+
+    def network(self, ids: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
+        """The decoder on checked int64 ids [B, S]. No value-dependent Python branches, so
+        ``torch.export`` can trace it (golden.llm.export)."""
         cfg, nx, w = self.config, self.numerics, self.weights
-        ids = self._check_ids(input_ids)
         bsz, seq = ids.shape
         start = cache.length if cache is not None else 0
         cos, sin = rope_tables(torch.arange(start, start + seq), cfg.head_dim, cfg.rope_theta)

@@ -1,0 +1,111 @@
+"""The lifting loop: walk an exported graph in order, give each node a value
+(:mod:`.frontend_values`) and emit IR ops for leaf-module calls (:mod:`.frontend_leaf`) and
+recognised dataflow patterns (:mod:`.frontend_patterns`)."""
+from __future__ import annotations
+
+from typing import Any
+
+from .frontend_leaf import LeafModules, leaf_groups
+from .frontend_patterns import Patterns
+from .frontend_values import IGNORED, LAYOUT, Act, Aux, Param, Part, op_name
+from .ir import CompileError, Graph, ModelDims, Op
+
+
+class Lifter(LeafModules, Patterns):
+    def __init__(self, ep, dims: ModelDims, prefix: str) -> None:
+        self.ep, self.dims, self.prefix = ep, dims, prefix
+        self.ops: list[Op] = []
+        self.env: dict[str, Any] = {}
+        self.params: dict[str, tuple[int, ...]] = {}
+        self.layers_seen = 0
+
+    def _param_name(self, target: str) -> str:
+        name = target[len(self.prefix):] if target.startswith(self.prefix) else target
+        return name.removesuffix(".weight")
+
+    def _weight_attrs(self, kind: str, weight: str) -> dict[str, Any]:
+        shape = self.params[weight]
+        if kind == "linear":
+            return {"weight": weight, "out_features": shape[0], "in_features": shape[1]}
+        if kind == "embedding":
+            return {"weight": weight, "vocab": shape[0], "hidden": shape[1]}
+        return {"weight": weight}
+
+    def _emit(self, kind: str, inputs: tuple[str, ...], node, **attrs) -> Act:
+        op = Op(kind, inputs, node.name, attrs, node=node.name)
+        if kind == "silu":
+            # directly after its producer (the gate projection): golden's swiglu(gate, up)
+            # traces the up projection first; the IR keeps one order for every source
+            # (transformers, llama_ir), and codegen fuses the SiLU into the following mul
+            at = next(i for i, o in enumerate(self.ops) if o.output == inputs[0]) + 1
+            self.ops.insert(at, op)
+        else:
+            self.ops.append(op)
+        return Act(op.output)
+
+    def _fail(self, node, why: str = "unsupported op in the LLM IR") -> CompileError:
+        return CompileError(f"node '{node.name}' ({node.target}): {why}")
+
+    def _get(self, arg):
+        if hasattr(arg, "name") and hasattr(arg, "op"):
+            return self.env.get(arg.name, Aux())
+        if isinstance(arg, (list, tuple)):
+            return [self._get(a) for a in arg]
+        return Aux()
+
+    def run(self) -> Graph:
+        sig = self.ep.graph_signature
+        params = dict(sig.inputs_to_parameters)
+        state = self.ep.state_dict
+        nodes = list(self.ep.graph.nodes)
+        groups = leaf_groups(nodes)
+        done: set[str] = set()
+        output = None
+        for node in nodes:
+            if node.name in done:
+                continue
+            if node.op == "placeholder":
+                if node.name in params:
+                    target = params[node.name]
+                    self.env[node.name] = Param(self._param_name(target))
+                    self.params[self._param_name(target)] = tuple(state[target].shape)
+                elif node.name in sig.user_inputs:
+                    self.env[node.name] = Act("ids")
+                else:
+                    self.env[node.name] = Aux()
+            elif node.op == "output":
+                output = self._get(node.args[0][0] if isinstance(node.args[0], (list, tuple))
+                                   else node.args[0])
+            elif node.name in groups:
+                path, kind, members = groups[node.name]
+                self._lift_leaf(path, kind, members)
+                done.update(m.name for m in members)
+            else:
+                self.env[node.name] = self._lift_node(node)
+        if not isinstance(output, Act):
+            raise CompileError("graph output does not depend on the input ids")
+        graph = Graph(self.dims, self.ops, self.params, "ids", output.value)
+        graph.validate()
+        return graph
+
+    def _lift_node(self, node):
+        if node.op != "call_function":
+            raise self._fail(node, f"unsupported node kind {node.op}")
+        op = op_name(node)
+        args = [self._get(a) for a in node.args]
+        flat = [a for x in args for a in (x if isinstance(x, list) else [x])]
+        if not any(isinstance(a, (Act, Part)) for a in flat):
+            return Aux()
+        if op in IGNORED:
+            return Aux()
+        if op in LAYOUT and isinstance(args[0], Act):
+            return args[0]
+        if op == "getitem" and isinstance(args[0], Act):
+            return args[0]
+        handler = getattr(self, f"_op_{op}", None)
+        if handler is None:
+            raise self._fail(node)
+        result = handler(node, args)
+        if result is None:
+            raise self._fail(node, "operands do not match a supported LLM pattern")
+        return result
