@@ -11,6 +11,9 @@ Operand sizes (bytes):
 
 * element types: :data:`DTYPE_BITS`; a block of ``count`` elements takes
   ``ceil(count * bits / 8)`` bytes (sub-byte types are packed densely along rows);
+* LD/ST: the HBM runs of :func:`dma_runs`; a ``gather`` LD also reads ``4*count1`` bytes of
+  uint32 row ids at ``idx_addr`` in META, and its HBM rows are known only at run time (the hull
+  of every row an id can name);
 * MM/MV: A = ``m*k`` of ``a_dt`` in ACT (plus ``4*m`` bytes of float32 row scales in BIAS at ``s_addr``
   when A is INT8); B = ``b_lines`` lines in WGT (a packed weight tile carries its own metadata;
   INT8 K/V rows of attention, ``skip_pad`` set, come with float32 row scales at ``t_addr`` in META);
@@ -65,14 +68,23 @@ DEFAULT_MAX_POS = 4096
 MAX_RUNS = 16        # DMAs with more runs are tracked by their hull (hazard analysis only)
 
 
-def dma_runs(instr: isa.Instr, pos0: int = 0) -> list[tuple[int, int]]:
-    """HBM byte ranges of an LD/ST in transfer order (count 0 means 1) for launch ``pos0``."""
+def dma_runs(instr: isa.Instr, pos0: int = 0, ids=None) -> list[tuple[int, int]]:
+    """HBM byte ranges of an LD/ST in transfer order (count 0 means 1) for launch ``pos0``; a
+    ``gather`` LD takes its dimension-1 row indices from ``ids`` (the uint32 list at idx_addr)."""
     c1, c2 = max(instr["count1"], 1), max(instr["count2"], 1)
     base = instr["hbm_addr"] + (pos0 * instr["stride1"] if instr["rel"] else 0)
     length = instr["length"]
+    rows = list(range(c1)) if not is_gather(instr) else [int(i) for i in ids[:c1]]
     return [(base + j * instr["stride2"] + i * instr["stride1"],
              base + j * instr["stride2"] + i * instr["stride1"] + length)
-            for j in range(c2) for i in range(c1)]
+            for j in range(c2) for i in rows]
+
+
+def is_gather(instr: isa.Instr) -> bool:
+    return instr.kind == "LD" and bool(instr["gather"])
+
+
+GATHER_IDS = 1 << 32       # row ids are uint32
 
 
 def dma_bytes(instr: isa.Instr) -> int:
@@ -94,7 +106,14 @@ def accesses(instr: isa.Instr, pos0: int | None = None,
         return everything, everything
     if kind in ("LD", "ST"):
         ch = ("hbm", instr["channel"])
-        if instr["rel"] and pos0 is None:
+        if is_gather(instr):
+            # rows named by data: the hull of every row a uint32 id (plus pos0) can name
+            lo = instr["hbm_addr"]
+            hi = lo + (GATHER_IDS + max_pos) * instr["stride1"] + (
+                max(instr["count2"], 1) - 1) * instr["stride2"] + instr["length"]
+            hbm = [Region(ch, lo, hi), _buf(Buf.META, instr["idx_addr"], 4 * max(
+                instr["count1"], 1))]
+        elif instr["rel"] and pos0 is None:
             runs = dma_runs(instr)
             hbm = [Region(ch, min(lo for lo, _ in runs),
                           max(hi for _, hi in runs) + (max_pos - 1) * instr["stride1"])]

@@ -240,8 +240,12 @@ def _layout(fields: tuple[Field, ...]) -> tuple[tuple[Slot, ...], int]:
 TYPES: dict[str, InstrType] = {t.name: t for t in (
     InstrType("LD", 0b0001, Queue.LD,
               "DMA up to 3-D strided runs from one HBM channel into an on-chip buffer; the "
-              "destination is written contiguously.",
-              _DMA + (Field("zero_fill", 1, "1: write zeros instead of reading HBM (padding)"),)),
+              "destination is written contiguously. With `gather` the dimension-1 row index "
+              "comes from a row-id list on chip (token embedding lookup).",
+              _DMA + (Field("zero_fill", 1, "1: write zeros instead of reading HBM (padding)"),
+                      Field("gather", 1, "1: run i of dimension 1 reads HBM row ids[i] "
+                            "(hbm_addr + ids[i] x stride1) instead of row i (embedding lookup)"),
+                      Field("idx_addr", 20, "gather: count1 uint32 row ids in META (lines)"))),
     InstrType("ST", 0b0010, Queue.ST,
               "DMA a contiguous on-chip block to up to 3-D strided runs in one HBM channel.",
               _DMA),

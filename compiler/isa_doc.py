@@ -29,6 +29,11 @@ A program runs one step (prefill chunk or decode token) of one sequence. The hos
 `pos0 x stride1` to `hbm_addr`, and the causal SOFTMAX masks key column `c` of row `r` when
 `c > pos0 + pos + r`, so padding is masked and one program serves every length of its bucket.
 
+The host writes only token ids (uint32, one per row of the step) into the input region. A
+`gather` LD reads `count1` of them from META (`idx_addr`) and fetches HBM row `ids[i]`
+(`hbm_addr + ids[i] x stride1`, plus `pos0 x stride1` when `rel`) as its i-th run: the program
+looks up its own token embeddings.
+
 ## Queue semantics (wait / release tokens)
 
 * Each queue issues its instructions in program order; different queues run concurrently.

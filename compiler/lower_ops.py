@@ -110,17 +110,34 @@ def _rowwise(step: Step, op: Op, misc: MiscOp, inputs: list[Home], cols: int,
             step.free(buf, line)
 
 
+def _gather_rows(step: Step, op: Op, r0: int, rows: int, buf: Buf, line: int) -> None:
+    """Embedding rows of tokens r0..r0+rows of this step into ``buf``/``line``: LD their uint32
+    ids from the input region into META, then a gather LD of the fp16 table rows."""
+    layout = step.model.layout
+    ids, table = layout.regions["input"], layout.regions[op.weight]
+    row_bytes = op.attrs["hidden"] * 2
+    idx = step.alloc(Buf.META, 4 * rows, "token ids")
+    step.emit("LD", buf=Buf.META, buf_addr=idx, channel=ids.channel,
+              hbm_addr=ids.addr + 4 * (step.row0 + r0), length=4 * rows, count1=1)
+    step.emit("LD", buf=buf, buf_addr=line, channel=table.channel, hbm_addr=table.addr,
+              length=row_bytes, count1=rows, stride1=row_bytes, gather=1, idx_addr=idx)
+    step.free(Buf.META, idx)
+
+
 def _lower_embedding(step: Step, op: Op) -> None:
-    region = step.model.layout.regions["input"]
+    """The token embedding lookup on the accelerator (gather DMA): the host writes token ids
+    only. The table is stored in fp16, as golden's ``fp16(embedding(table, ids))`` rounds it."""
     hidden = op.attrs["hidden"]
-    src = Home(hidden, DType.FP16, channel=region.channel,
-               addr=region.addr + step.row0 * hidden * 2, pitch=hidden * 2)
-    if step.mode == "prefill":
-        step.homes[op.output] = src
+    if step.mode == "decode":
+        home = step.chip_home(op.output, Buf.ACT, hidden)
+        _gather_rows(step, op, 0, 1, Buf.ACT, home.line)
         return
-    home = step.chip_home(op.output, Buf.ACT, hidden)
-    step.emit("LD", buf=Buf.ACT, buf_addr=home.line, channel=src.channel, hbm_addr=src.addr,
-              length=hidden * 2, count1=1, stride1=src.pitch)
+    out = step.hbm_home(op.output, hidden)
+    for r0, n in step.row_tiles(_misc_rows(step, 1, hidden)):
+        line = step.alloc(Buf.ACT, n * hidden * 2, "embedding rows")
+        _gather_rows(step, op, r0, n, Buf.ACT, line)
+        step.store(out, r0, n, Buf.ACT, line)
+        step.free(Buf.ACT, line)
 
 
 def _lower_rmsnorm(step: Step, op: Op) -> None:

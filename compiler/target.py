@@ -85,7 +85,7 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
     largest = 2 * max_prefill * max(dims.hidden, dims.q_dim, dims.intermediate) + 4096
     chunk = max(largest, -(-total // mem.channels))
     scratch = [hbm.alloc(f"scratch.{i}", chunk) for i in range(-(-total // chunk))]
-    regions = {"input": hbm.alloc("input", 2 * max_prefill * dims.hidden),
+    regions = {"input": hbm.alloc("input", 4 * max_prefill),       # uint32 token ids
                "logits": hbm.alloc("logits", 2 * max_prefill * dims.vocab),
                "rope": hbm.alloc("rope", 2 * max_pos * dims.head_dim)}
     if weights is not None:
@@ -120,12 +120,21 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
             if weights is not None:
                 blobs[op.weight] = (weights[op.weight].to(torch.float16).numpy().tobytes()
                                     + np.float32(op.attrs["eps"]).tobytes())
+    for op in graph.ops:
+        if op.kind == "embedding":           # fp16 rows, read by the gather LD
+            regions[op.weight] = hbm.alloc(op.weight, 2 * dims.vocab * dims.hidden)
+            if weights is not None:
+                blobs[op.weight] = np.ascontiguousarray(
+                    weights[op.weight].to(torch.float16).numpy()).tobytes()
     layout = Layout(hbm, {**hbm.regions, **regions}, scratch, kv_dtype)
     return Target(graph, cfg, policy, max_pos, max_prefill, plans, tiling, tiles, layout, blobs)
 
 
-def input_rows(target: Target, ids: torch.Tensor, table: torch.Tensor) -> bytes:
-    """What the host writes into the input region: fp16 embedding rows of ``ids`` (the golden
-    accelerator numerics: ``fp16(embedding(table, ids))``)."""
-    rows = torch.nn.functional.embedding(ids.long().reshape(-1), table).to(torch.float16)
-    return np.ascontiguousarray(rows.numpy()).tobytes()
+def input_ids(target: Target, ids: torch.Tensor) -> bytes:
+    """What the host writes into the input region: the step's token ids as little-endian uint32
+    (the program's gather LD looks up their embedding rows)."""
+    ids = ids.long().reshape(-1)
+    vocab = target.graph.dims.vocab
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
+        raise ValueError(f"token id out of range 0..{vocab - 1}")
+    return np.ascontiguousarray(ids.numpy().astype("<u4")).tobytes()

@@ -65,7 +65,7 @@ def handler(args: argparse.Namespace) -> int:
     needed = [build.bucket_for("prefill", n, max_len)] + [
         build.bucket_for("decode", length, max_len) for length in range(n + 1, n + args.tokens)]
     store, _ = build.compile_buckets(target, max_len, only=sorted(set(needed)))
-    sess = Session(target, store, max_len, source.embed_table)
+    sess = Session(target, store, max_len)
     golden = accelerator_model(source.golden, policy) if args.check else None
     logits = sess.prefill(ids)
     want, cache = golden.prefill(ids[None]) if golden else (None, None)

@@ -39,7 +39,7 @@ def main() -> None:
         build.bucket_for("decode", n + 1 + s, max_len) for s in range(args.steps)}
     store, seconds = build.compile_buckets(target, max_len, only=sorted(needed))
     print(f"compiled {len(needed)} buckets in {seconds:.1f} s")
-    sess = Session(target, store, max_len, source.embed_table)
+    sess = Session(target, store, max_len)
     golden = accelerator_model(source.golden, policy)
     ids = torch.randint(0, source.graph.dims.vocab, (n,), generator=torch.Generator()
                         .manual_seed(0))

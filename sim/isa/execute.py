@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ...compiler import isa
-from ...compiler.footprint import dma_runs, misc_b_bytes, nbytes
+from ...compiler.footprint import dma_runs, is_gather, misc_b_bytes, nbytes
 from ...compiler.isa import Buf, DType, Engine, MiscOp
 from ...compiler.passes.packing import unpack_tile
 from ...golden import ops
@@ -46,8 +46,13 @@ def _write(m: Machine, buf: int, line: int, t: torch.Tensor, what: str) -> None:
 def _dma(m: Machine, instr: isa.Instr, index: int) -> None:
     what = f"#{index} {instr.kind}"
     local = m.buf_slice(instr["buf"], instr["buf_addr"], dma_bytes_of(instr), what)
+    ids = None
+    if is_gather(instr):                        # row ids (uint32) on chip: embedding lookup
+        count = max(instr["count1"], 1)
+        ids = np.frombuffer(m.buf_slice(Buf.META, instr["idx_addr"], 4 * count, what),
+                            dtype="<u4")
     pos = 0
-    for lo, hi in dma_runs(instr, m.pos0):
+    for lo, hi in dma_runs(instr, m.pos0, ids):
         n = hi - lo
         if instr.kind == "LD":
             local[pos:pos + n] = bytes(n) if instr["zero_fill"] else \

@@ -1,5 +1,6 @@
-"""Host side of a simulated run: write the input rows, pick the bucket program, launch it, read
+"""Host side of a simulated run: write the token ids, pick the bucket program, launch it, read
 the logits. One :class:`Session` holds one sequence (its KV cache lives in the machine's HBM).
+The program looks up the token embeddings itself (gather LD from the fp16 table in HBM).
 """
 from __future__ import annotations
 
@@ -7,17 +8,15 @@ import numpy as np
 import torch
 
 from ...compiler import build, encoding
-from ...compiler.target import Target, input_rows
+from ...compiler.target import Target, input_ids
 from .machine import Machine
 
 
 class Session:
     """Prefill then decode one sequence on the ISA simulator."""
 
-    def __init__(self, target: Target, store: build.ProgramStore, max_len: int,
-                 embed_table: torch.Tensor) -> None:
+    def __init__(self, target: Target, store: build.ProgramStore, max_len: int) -> None:
         self.target, self.store, self.max_len = target, store, max_len
-        self.table = embed_table
         hbm = target.layout.hbm
         self.machine = Machine(target.cfg, target.image(),
                                {ch: hbm.used[ch] for ch in range(hbm.channels) if hbm.used[ch]})
@@ -36,7 +35,7 @@ class Session:
 
     def _write_input(self, ids: torch.Tensor) -> None:
         region = self.target.layout.regions["input"]
-        data = input_rows(self.target, ids, self.table)
+        data = input_ids(self.target, ids)
         self.machine.hbm_slice(region.channel, region.addr, region.addr + len(data),
                                "input")[:] = data
 

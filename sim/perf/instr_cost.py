@@ -12,7 +12,8 @@ The engine formulas are the analytical ones (:func:`.bitmod_model.array_cycles`,
   ``density * n * k`` (value + 4-bit index) pairs.
 * LD/ST move ``length x count1 x count2`` bytes through one HBM channel at
   ``bandwidth / channels x efficiency``; ``rel`` DMAs (rows addressed by token position: the K/V
-  cache) at ``kv_efficiency``. A zero-fill LD reads no HBM and writes one line per cycle.
+  cache) and ``gather`` LDs (embedding rows named by token ids) at ``kv_efficiency``. A
+  zero-fill LD reads no HBM and writes one line per cycle.
 * MISC: ``rows x cols`` elements at ``sfu.lanes`` per cycle per pass (2 passes for SOFTMAX and
   RMSNORM). SYS: 0 cycles.
 
@@ -85,7 +86,8 @@ def dma_cost(instr: isa.Instr, cfg: Config) -> Cost:
     if instr.kind == "LD" and instr["zero_fill"]:
         return Cost(math.ceil(nbytes / isa.LINE_BYTES), energy_pj=0.0)
     mem = cfg.memory
-    eff = mem.kv_efficiency if instr["rel"] and mem.kv_efficiency is not None else mem.efficiency
+    by_row = instr["rel"] or (instr.kind == "LD" and instr["gather"])   # K/V rows, embedding
+    eff = mem.kv_efficiency if by_row and mem.kv_efficiency is not None else mem.efficiency
     per_cycle = mem.channel_gbps * 1e9 / cfg.clock_hz * eff
     energy = None if mem.energy_pj_per_bit is None else 8 * nbytes * mem.energy_pj_per_bit
     return Cost(nbytes / per_cycle, nbytes, instr["channel"], energy)

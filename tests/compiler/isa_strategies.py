@@ -18,10 +18,12 @@ def _mask(own: isa.Queue) -> st.SearchStrategy[int]:
 
 
 @st.composite
-def instrs(draw, op: str | None = None) -> isa.Instr:
+def instrs(draw, op: str | None = None, **fixed: int) -> isa.Instr:
+    """Any instruction (of type ``op`` when given); ``fixed`` pins field values."""
     name = op or draw(st.sampled_from(sorted(isa.TYPES)))
     itype = isa.TYPES[name]
-    args = {f.name: draw(_field_values(f)) for f in itype.fields}
+    args = {f.name: fixed[f.name] if f.name in fixed else draw(_field_values(f))
+            for f in itype.fields}
     return isa.make(name, wait=draw(_mask(itype.queue)), release=draw(_mask(itype.queue)),
                     **args)
 

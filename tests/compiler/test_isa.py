@@ -51,6 +51,21 @@ def test_instruction_round_trip(instr):
     assert decoded == instr and n == len(words)
 
 
+def test_gather_ld_fields_fit_the_seven_ld_words():
+    # LD: 16 header + 182 DMA bits + zero_fill = 199, then gather (1) + idx_addr (20) = 220 <= 224
+    ld = isa.TYPES["LD"]
+    assert ld.words == 7 and ld.field_names[-3:] == ("zero_fill", "gather", "idx_addr")
+    words = encoding.encode(isa.make("LD", gather=1, idx_addr=0xFFFFF))
+    assert words[:6] == [0x1 << 28] + [0] * 5
+    assert words[6] == (1 << 20 | 0xFFFFF) << 4          # bits 220..223 stay reserved
+
+
+@given(instrs("LD", gather=1))
+def test_gather_ld_round_trip(instr):
+    decoded, n = encoding.decode(encoding.encode(instr))
+    assert decoded == instr and decoded["gather"] == 1 and n == 7
+
+
 @given(programs)
 def test_program_round_trip(instrs_):
     data = encoding.encode_program(instrs_)

@@ -69,7 +69,7 @@ def test_isa_simulator_logits_identical_to_golden(source, policy_name):
                              max_pos=MAX_LEN)
     store, _ = build.compile_buckets(target, MAX_LEN, check=True, prefill_step=16,
                                      only=["prefill:16", "decode:16"])
-    sess = Session(target, store, MAX_LEN, source.embed_table)
+    sess = Session(target, store, MAX_LEN)
     golden = accelerator_model(source.golden, policy)
     ids = torch.randint(0, 256, (9,), generator=torch.Generator().manual_seed(3))
     got = sess.prefill(ids)

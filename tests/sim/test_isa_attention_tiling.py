@@ -34,7 +34,7 @@ def test_non_dividing_row_tiles_are_exact(tiny, policy_name, kv_dt, tokens, tile
     bucket = f"prefill:{tokens}"
     store, _ = build.compile_buckets(target, MAX_LEN, check=True, prefill_step=tokens,
                                      only=[bucket], attn_rows=tile)
-    sess = Session(target, store, MAX_LEN, tiny.embed_table)
+    sess = Session(target, store, MAX_LEN)
     scores = [i for i in sess._program(bucket) if i.kind == "MM" and i["qk_dim"]]
     assert {i["b_dt"] for i in scores} == {kv_dt}
     assert sorted({i["m"] for i in scores}) == sorted({tile, tokens % tile})   # a partial tile

@@ -30,7 +30,7 @@ def _session(tiny, policy_name):
                              max_pos=MAX_LEN)
     store, _ = build.compile_buckets(target, MAX_LEN, check=True, prefill_step=16,
                                      only=["prefill:16", "decode:16", "decode:32"])
-    return Session(target, store, MAX_LEN, tiny.embed_table), accelerator_model(tiny.golden,
+    return Session(target, store, MAX_LEN), accelerator_model(tiny.golden,
                                                                                  policy)
 
 
@@ -78,7 +78,7 @@ def test_replayed_layers_run_exactly():
                       "decode:L3.attn", "decode:L3.post"]
     store, _ = build.compile_buckets(target, MAX_LEN, check=True, prefill_step=16,
                                      only=["prefill:16", "decode:16"])
-    sess = Session(target, store, MAX_LEN, deep.embed_table)
+    sess = Session(target, store, MAX_LEN)
     golden = accelerator_model(deep.golden, policy)
     ids = torch.arange(5, 14)
     want, cache = golden.prefill(ids[None])
@@ -96,7 +96,7 @@ def test_chunked_prefill_shares_chunks_and_stays_exact(tiny):
                                      only=["prefill:16", "prefill:32", "prefill:48", "decode:48"])
     p16, p48 = store.programs["prefill:16"], store.programs["prefill:48"]
     assert p48[:len(p16) - 1] == p16[:-1] and p48[-1] == p16[-1]       # shared chunk 0 and END
-    sess = Session(target, store, MAX_LEN, tiny.embed_table)
+    sess = Session(target, store, MAX_LEN)
     golden = accelerator_model(tiny.golden, policy)
     ids = torch.randint(0, 256, (37,), generator=torch.Generator().manual_seed(11))
     want, cache = golden.prefill(ids[None])

@@ -31,7 +31,7 @@ def test_smollm2_logits_identical(smollm2, policy_name, config_name):
     needed = {build.bucket_for("prefill", PROMPT, max_len)} | {
         build.bucket_for("decode", n, max_len) for n in range(PROMPT + 1, max_len + 1)}
     store, _ = build.compile_buckets(target, max_len, only=sorted(needed))
-    sess = Session(target, store, max_len, smollm2.embed_table)
+    sess = Session(target, store, max_len)
     golden = accelerator_model(smollm2.golden, policy)
     ids = torch.randint(0, smollm2.graph.dims.vocab, (PROMPT,),
                         generator=torch.Generator().manual_seed(0))
