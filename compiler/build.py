@@ -36,14 +36,45 @@ def buckets(max_len: int, prefill_step: int = PREFILL_STEP,
     return list(dict.fromkeys(out))
 
 
+def _round(n: int, step: int, cap: int) -> int:
+    return min(-(-n // step) * step, cap)
+
+
 def bucket_for(mode: str, length: int, max_len: int, prefill_step: int = PREFILL_STEP,
-               decode_step: int = DECODE_STEP) -> str:
+               decode_step: int = DECODE_STEP, pos0: int = 0) -> str:
     """The bucket that serves a prefill of ``length`` tokens or a decode step whose KV cache
-    holds ``length`` positions (including the new token)."""
+    holds ``length`` positions (including the new token).
+
+    A prefill that continues an existing cache of ``pos0`` positions (a second turn) runs in a
+    continuation bucket ``prefill:T@S``: T rows (``length`` rounded up to ``prefill_step``, at
+    most the cache room ``max_len - pos0``, because padding rows are written to the cache too)
+    attending to S keys (``pos0 + length`` rounded up to ``decode_step``). Continuation buckets
+    are compiled on demand (``compile_buckets(only=[...])``), not by default: there is one per
+    (T, S) pair."""
+    if pos0:
+        if pos0 < 0 or not 0 < length <= max_len - pos0:
+            raise ValueError(f"prefill of {length} tokens after {pos0} cached positions does "
+                             f"not fit the maximum length {max_len}")
+        return (f"prefill:{_round(length, prefill_step, max_len - pos0)}"
+                f"@{_round(pos0 + length, decode_step, max_len)}")
     if not 0 < length <= max_len:
         raise ValueError(f"length {length} is outside 1..{max_len}")
-    step = prefill_step if mode == "prefill" else decode_step
-    return f"{mode}:{min(-(-length // step) * step, max_len)}"
+    return f"{mode}:{_round(length, prefill_step if mode == 'prefill' else decode_step, max_len)}"
+
+
+def parse_bucket(name: str) -> tuple[str, int, int]:
+    """(mode, tokens, keys) of a bucket name: ``prefill:T``, ``prefill:T@S``, ``decode:S``."""
+    try:
+        mode, size = name.split(":")
+        tokens, _, keys = size.partition("@")
+        t = int(tokens)
+        s = int(keys) if keys else t
+    except ValueError:
+        raise ValueError(f"bad bucket name '{name}' (prefill:T, prefill:T@S or decode:S)") \
+            from None
+    if mode not in ("prefill", "decode") or (mode == "decode" and keys) or t <= 0 or s <= 0:
+        raise ValueError(f"bad bucket name '{name}' (prefill:T, prefill:T@S or decode:S)")
+    return mode, (1 if mode == "decode" else t), s
 
 
 @dataclass
@@ -130,20 +161,23 @@ def compile_buckets(target: Target, max_len: int, check: bool = False, progress:
     start = time.perf_counter()
     store = ProgramStore(prefill_step=prefill_step, decode_step=decode_step)
     todo = [b for b in buckets(max_len, prefill_step, decode_step) if only is None or b[0] in only]
+    todo += [(name, *parse_bucket(name)[1:]) for name in sorted(set(only or ())
+                                                             - {b[0] for b in todo})]
     if progress:
         from tqdm import tqdm
         todo = tqdm(todo, desc="compiling buckets", unit="bucket")
     end_id = store.add("end", END)
-    chunks: dict[tuple[int, int], list[int]] = {}
+    chunks: dict[tuple[int, int, int], list[int]] = {}
     first_decode: list[int] = []
     for name, t, s in todo:
         if name.startswith("prefill:"):
             ids: list[int] = []
             for row0 in range(0, t, prefill_step):
                 rows = min(prefill_step, t - row0)
-                key = (row0, rows)
+                keys = s if "@" in name else row0 + rows   # continuation: every chunk sees S
+                key = (row0, rows, keys)
                 if key not in chunks:
-                    segs = compile_step(target, "prefill", rows, row0 + rows, row0, check,
+                    segs = compile_step(target, "prefill", rows, keys, row0, check,
                                         attn_rows=attn_rows)
                     chunks[key] = [store.add(label, instrs) for label, instrs in segs]
                 ids += chunks[key]

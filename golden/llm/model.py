@@ -57,8 +57,10 @@ class LlamaModel:
         return self.forward(input_ids, None)
 
     @torch.no_grad()
-    def prefill(self, input_ids: torch.Tensor):
-        cache = KVCache()
+    def prefill(self, input_ids: torch.Tensor, cache: KVCache | None = None):
+        """(logits, cache) of a prompt; with ``cache`` the tokens continue it (a second turn:
+        positions cache.length.., attending to the cached keys) and the cache grows."""
+        cache = KVCache() if cache is None else cache
         return self.forward(input_ids, cache), cache
 
     @torch.no_grad()

@@ -28,7 +28,8 @@ class Session:
         if prog is None:
             if bucket not in self.store.programs:
                 raise ValueError(f"no program for bucket {bucket} (compiled up to "
-                                 f"{self.max_len} tokens)")
+                                 f"{self.max_len} tokens; continuation buckets prefill:T@S are "
+                                 "compiled only when named)")
             words = np.frombuffer(self.store.program_words(bucket), dtype="<u4")
             prog = self._programs[bucket] = encoding.decode_words(words.tolist())
         return prog
@@ -48,17 +49,19 @@ class Session:
                                 .astype(np.float32))
 
     def prefill(self, ids: torch.Tensor) -> torch.Tensor:
-        """Logits [len(ids), vocab] (float32 of the fp16 results)."""
+        """Logits [len(ids), vocab] (float32 of the fp16 results). After a prefill or decode the
+        tokens continue the sequence (positions ``length..``, attending to the cached keys) in a
+        continuation bucket ``prefill:T@S``, which the store must hold."""
         ids = ids.reshape(-1)
         n = ids.numel()
         bucket = build.bucket_for("prefill", n, self.max_len, self.store.prefill_step,
-                                  self.store.decode_step)
-        tokens = int(bucket.split(":")[1])
+                                  self.store.decode_step, pos0=self.length)
+        tokens = build.parse_bucket(bucket)[1]
         padded = torch.zeros(tokens, dtype=torch.long)
         padded[:n] = ids
         self._write_input(padded)
-        self.machine.run(self._program(bucket), pos0=0, ntok=n)
-        self.length = n
+        self.machine.run(self._program(bucket), pos0=self.length, ntok=n)
+        self.length += n
         return self._logits(n)
 
     def decode(self, token: int) -> torch.Tensor:
