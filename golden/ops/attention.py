@@ -50,26 +50,30 @@ def sum_fp32(x: torch.Tensor) -> torch.Tensor:
     two with +0.0, then add adjacent pairs (0+1, 2+3, ...) level by level in float32. An empty
     sum is +0. Error: ceil(log2 n) float32 roundings along any path, <= ceil(log2 n) 2^-24
     sum |x| (first order), below the sequential (n - 1) 2^-24 the bounds assume."""
-    x = x.float()
-    n = x.shape[-1]
+    return _tree(x.float().movedim(-1, 0))
+
+
+def _tree(x: torch.Tensor) -> torch.Tensor:
+    """:func:`sum_fp32` over dim 0 (the leading dim keeps every level's adds contiguous)."""
+    n = x.shape[0]
     width = 1 << max(n - 1, 0).bit_length()
     if width != n:
-        x = torch.nn.functional.pad(x, (0, width - n))
-    while x.shape[-1] > 1:
-        x = x[..., 0::2] + x[..., 1::2]
-    return x[..., 0]
+        x = torch.cat((x, x.new_zeros(width - n, *x.shape[1:])))
+    while x.shape[0] > 1:
+        x = x[0::2] + x[1::2]
+    return x[0]
 
 
 def _rowwise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """tree sum over the last dim of a[..., i, None, :] * b[..., None, j, :] -> [..., i, j],
     computed in row chunks of a (each element depends only on its own row and column)."""
-    a, b = a.float(), b.float()
-    shape = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    per_row = max(1, b.shape[-2] * b.shape[-1] * math.prod(shape))
+    a, b = a.float().movedim(-1, 0), b.float().movedim(-1, 0)       # [d, ..., rows]
+    shape = torch.broadcast_shapes(a.shape[1:-1], b.shape[1:-1])
+    per_row = max(1, b.shape[0] * b.shape[-1] * math.prod(shape))
     step = max(1, _CHUNK // per_row)
-    rows = [sum_fp32(a[..., r:r + step, None, :] * b[..., None, :, :])
-            for r in range(0, a.shape[-2], step)]
-    return torch.cat(rows, dim=-2) if rows else a.new_zeros(*shape, 0, b.shape[-2])
+    rows = [_tree(a[..., r:r + step, None] * b[..., None, :])
+            for r in range(0, a.shape[-1], step)]
+    return torch.cat(rows, dim=-2) if rows else a.new_zeros(*shape, 0, b.shape[-1])
 
 
 def score_fp16(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
