@@ -5,7 +5,8 @@ Two sources, one lifter (:mod:`.frontend_lift`):
 * :func:`from_golden`: the golden LLM (``golden.llm.LlamaModel``) through its ``nn.Module`` view
   ``golden.llm.export.ExportView``, whose forward is the golden decoder itself with float
   numerics. There are no submodules to recognise: linears, the embedding, RMSNorm, RoPE and
-  attention are recognised on the dataflow (:mod:`.frontend_patterns`).
+  attention are recognised on the dataflow (:mod:`.frontend_patterns`). One decoder layer is
+  traced and repeated (:mod:`.frontend_layers`), unless ``whole=True``.
 * :func:`from_hf`: a transformers ``LlamaForCausalLM``; nodes inside ``nn.Embedding``,
   ``nn.Linear``, ``*RMSNorm`` and SiLU modules collapse into one op each (:mod:`.frontend_leaf`),
   the rest (RoPE, GQA, ``scaled_dot_product_attention``) is recognised on the dataflow.
@@ -18,6 +19,7 @@ target (:class:`~.ir.CompileError`). Shape-only models (no weights) get their IR
 """
 from __future__ import annotations
 
+from .frontend_layers import repeat_layer
 from .frontend_lift import Lifter
 from .ir import Graph, ModelDims
 
@@ -61,8 +63,17 @@ def from_hf(model, example_len: int = 8) -> Graph:
     return lift(exported, dims_from_hf(model.config), prefix="m.")
 
 
-def from_golden(model, example_len: int = 8) -> Graph:
-    """Export a golden.llm ``LlamaModel`` (golden.llm.export) and lift it."""
+def from_golden(model, example_len: int = 8, whole: bool = False) -> Graph:
+    """Export a golden.llm ``LlamaModel`` (golden.llm.export) and lift it. By default only the
+    first decoder layer is traced and repeated for the others (:mod:`.frontend_layers`; the
+    golden decoder runs one loop body for every layer); ``whole=True`` traces every layer."""
     from ..golden.llm import export
     from .llama_ir import dims_from_golden
-    return lift(export.export(model, example_len), dims_from_golden(model.config))
+    dims = dims_from_golden(model.config)
+    layers = None if whole else 1
+    graph = lift(export.export(model, example_len, layers), dims)
+    if whole or dims.layers == 1:
+        return graph
+    shapes = {name.removesuffix(".weight"): tuple(w.shape) for name, w in model.weights.items()}
+    shapes["lm_head"] = tuple(model.linear_weight("lm_head").shape)
+    return repeat_layer(graph, dims, shapes)

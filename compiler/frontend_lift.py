@@ -17,6 +17,7 @@ class Lifter(LeafModules, Patterns):
         self.ops: list[Op] = []
         self.env: dict[str, Any] = {}
         self.params: dict[str, tuple[int, ...]] = {}
+        self.storage: dict[str, int] = {}
         self.layers_seen = 0
 
     def _param_name(self, target: str) -> str:
@@ -68,7 +69,9 @@ class Lifter(LeafModules, Patterns):
                 if node.name in params:
                     target = params[node.name]
                     self.env[node.name] = Param(self._param_name(target))
-                    self.params[self._param_name(target)] = tuple(state[target].shape)
+                    name = self._param_name(target)
+                    self.params[name] = tuple(state[target].shape)
+                    self.storage[name] = state[target].untyped_storage().data_ptr()
                 elif node.name in sig.user_inputs:
                     self.env[node.name] = Act("ids")
                 else:
@@ -84,6 +87,11 @@ class Lifter(LeafModules, Patterns):
                 self.env[node.name] = self._lift_node(node)
         if not isinstance(output, Act):
             raise CompileError("graph output does not depend on the input ids")
+        # a tied table is one tensor under two names, and the graph may read either name
+        used = {self.storage[op.weight] for op in self.ops if op.weight}
+        unused = [name for name in self.params if self.storage[name] not in used]
+        if unused:
+            raise CompileError(f"parameter '{unused[0]}' is not used by any IR op")
         graph = Graph(self.dims, self.ops, self.params, "ids", output.value)
         graph.validate()
         return graph

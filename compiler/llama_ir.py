@@ -1,7 +1,8 @@
-"""The LLaMA-family IR built directly from dimensions, for models without a traceable module:
-shape-only configs (``configs/models/*.yaml``, golden.model_shapes) and the golden LLM
-(golden.llm, which is plain functions over a weight dict). It is the same op sequence the front
-end lifts from a transformers LlamaForCausalLM (a test compares the two).
+"""The LLaMA-family IR built directly from dimensions, for models without weights: shape-only
+configs (``configs/models/*.yaml``, golden.model_shapes, compiled with ``--no-weights``). Models
+with weights go through ``torch.export`` (:mod:`.frontend`); tests check that this builder gives,
+op by op, the graph the front end lifts from the golden LLM and from a transformers
+LlamaForCausalLM.
 """
 from __future__ import annotations
 

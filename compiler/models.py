@@ -7,10 +7,12 @@
 * ``tiny-golden`` (or ``tiny-golden:LAYERS``): the same shapes as a golden.llm model with random
   weights (no transformers);
 * anything ``golden.llm.load_model`` accepts (``smollm2``, a ``.gguf`` file, a Hugging Face
-  folder, a shape-only config name such as ``llama2-7b``), whose graph is built from its config
-  by :mod:`.llama_ir`;
-* with ``weights=False`` a shape-only config is read with golden.model_shapes and nothing is
-  materialized (programs and sizes only).
+  folder, a shape-only config name such as ``llama2-7b``).
+
+Golden models get their graph from ``torch.export`` of the golden decoder itself
+(:func:`.frontend.from_golden`); with ``weights=False`` a shape-only config is read with
+golden.model_shapes, nothing is materialized and the graph is built from its dimensions by
+:mod:`.llama_ir` (programs and sizes only).
 """
 from __future__ import annotations
 
@@ -89,14 +91,14 @@ def _ir_weights(golden) -> dict[str, torch.Tensor]:
 
 
 def load(spec: str, weights: bool = True, seed: int = 0) -> ModelSource:
-    from . import llama_ir
+    from . import frontend, llama_ir
     if spec == "tiny-golden" or spec.startswith("tiny-golden:"):
         layers = int(spec.split(":")[1]) if ":" in spec else 2
         golden = tiny_golden(layers=layers, seed=seed)
-        graph = llama_ir.build(llama_ir.dims_from_golden(golden.config))
-        return ModelSource(spec, graph, _ir_weights(golden) if weights else None, golden)
+        return ModelSource(spec, frontend.from_golden(golden),
+                           _ir_weights(golden) if weights else None, golden)
     if spec == "tiny-llama":
-        from . import frontend, interp
+        from . import interp
         hf = tiny_llama_hf(seed=seed)
         return ModelSource(spec, frontend.from_hf(hf), interp.hf_weights(hf) if weights else None,
                            golden_from_hf(hf))
@@ -110,5 +112,5 @@ def load(spec: str, weights: bool = True, seed: int = 0) -> ModelSource:
             return ModelSource(spec, llama_ir.build(llama_ir.dims_from_shape(shape)), None, None)
     from ..golden.llm import load_model
     golden = load_model(spec, seed=seed)
-    graph = llama_ir.build(llama_ir.dims_from_golden(golden.config))
-    return ModelSource(spec, graph, _ir_weights(golden) if weights else None, golden)
+    return ModelSource(spec, frontend.from_golden(golden),
+                       _ir_weights(golden) if weights else None, golden)

@@ -9,6 +9,10 @@ golden model's own op sequence, not a re-implementation of it.
 A tied output head is exposed as its own ``lm_head.weight`` parameter (the same storage as the
 embedding table) and the view's config is untied, so the traced head reads the parameter the
 compiler's format policy names ``lm_head``; the arithmetic is unchanged.
+
+``layers=N`` traces only the first N decoder layers (the loop body of ``network`` is the same code
+for every layer, so a front end may trace one layer and repeat it: tracing SmolLM2's 30 layers
+takes ~10 s, one layer well under 1 s).
 """
 from __future__ import annotations
 
@@ -22,13 +26,19 @@ from .model import LlamaModel
 
 class ExportView(torch.nn.Module):
     """``forward(ids [B, S] int64) -> float32 logits [B, S, V]`` of the golden LLM (no KV cache)."""
+    numerics = FloatNumerics          # the traced numerics (a subclass may trace other ops)
 
-    def __init__(self, model: LlamaModel) -> None:
+    def __init__(self, model: LlamaModel, layers: int | None = None) -> None:
         super().__init__()
-        weights = dict(model.weights)
+        layers = model.config.layers if layers is None else layers
+        if not 0 < layers <= model.config.layers:
+            raise ValueError(f"model {model.config.name}: cannot trace {layers} of "
+                             f"{model.config.layers} layers")
+        weights = {name: w for name, w in model.weights.items()
+                   if not name.startswith("model.layers.") or int(name.split(".")[2]) < layers}
         if model.config.tied_embeddings:
             weights.setdefault("lm_head.weight", model.linear_weight("lm_head"))
-        self.config = replace(model.config, tied_embeddings=False)
+        self.config = replace(model.config, tied_embeddings=False, layers=layers)
         for name, tensor in weights.items():
             *path, leaf = name.split(".")
             module = self
@@ -40,11 +50,12 @@ class ExportView(torch.nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         weights = dict(self.named_parameters(remove_duplicate=False))
-        return LlamaModel(self.config, weights, FloatNumerics()).network(ids, None)
+        return LlamaModel(self.config, weights, self.numerics()).network(ids, None)
 
 
-def export(model: LlamaModel, example_len: int = 8) -> torch.export.ExportedProgram:
-    """``torch.export`` of :class:`ExportView` on ``example_len`` token ids (any ids: the graph
-    does not depend on their values)."""
+def export(model: LlamaModel, example_len: int = 8,
+           layers: int | None = None) -> torch.export.ExportedProgram:
+    """``torch.export`` of :class:`ExportView` (the first ``layers`` layers, default all) on
+    ``example_len`` token ids (any ids: the graph does not depend on their values)."""
     ids = torch.zeros(1, example_len, dtype=torch.long)
-    return torch.export.export(ExportView(model), (ids,))
+    return torch.export.export(ExportView(model, layers), (ids,))
