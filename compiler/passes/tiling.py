@@ -3,7 +3,9 @@
 * Weight tiles (rows of W, full K): the largest multiple of the engine's output granule (16 rows,
   the N:M block and a multiple of every array's row count used here) whose packed size fits half
   of the weight buffer, so the next tile can load while the current one computes (double
-  buffering); capped so that one token's result tile fits a quarter of the output buffer.
+  buffering); capped so that one token's result tile fits a quarter of the output buffer. A
+  matrix that would fit in one tile is split in two (when it has two granules): with a single
+  tile nothing loads under the engine's work, and the whole load is exposed.
   Full-K tiles mean no partial sums cross instructions: every engine's accumulation stays inside
   one MM, exactly as the golden linear computes it.
 * Row tiles (tokens per MM in prefill): the largest power of two such that the activation tile
@@ -46,6 +48,8 @@ class Tiling:
         while rows <= min(plan.n, limit_out) and plan.packed_bytes(rows) <= self.weight_bytes // 2:
             best = rows
             rows += GRANULE if rows < 256 else 256
+        if best >= plan.n and plan.n >= 2 * GRANULE:
+            best = -(-plan.n // (2 * GRANULE)) * GRANULE     # two tiles, so the slots overlap
         if best == 0:
             if plan.n < GRANULE and plan.packed_bytes(plan.n) <= self.weight_bytes // 2:
                 return plan.n

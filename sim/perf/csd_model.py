@@ -34,7 +34,7 @@ from ...config import Config
 from .policy import PerfPolicy
 from .result import OpTiming, PassTiming
 from .traffic import Traffic, memory_cycles, sfu_timing, with_refetch
-from .workload import MatMul, Pass
+from .workload import MatMul, Pass, VectorOp
 
 
 def _require(cfg: Config):
@@ -114,9 +114,24 @@ def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTi
                     traffic.read, traffic.written, energy)
 
 
+def quantize_ops(p: Pass, policy: PerfPolicy) -> tuple[VectorOp, ...]:
+    """SFU work of INT8 activations (``act_bits`` 8): every linear's input and every attention
+    query is quantized per token (REQUANT), and with an INT8 cache so are the appended K/V rows.
+    Each linear quantizes its own input, as the compiler's programs do."""
+    if policy.act_bits != 8 or not p.vector_ops:
+        return ()
+    by_count: dict[int, int] = {}
+    for op in p.matmuls:
+        n = op.input_elements if op.kind in ("linear", "attn_qk") else 0
+        if op.out_is_kv and policy.kv_bits == 8:
+            n += op.output_elements
+        by_count[op.count] = by_count.get(op.count, 0) + n
+    return tuple(VectorOp("act_quant", "eltwise", n, count) for count, n in by_count.items() if n)
+
+
 def time_pass(p: Pass, cfg: Config, policy: PerfPolicy) -> PassTiming:
     c = _require(cfg)
     ops = tuple(time_matmul(op, cfg, policy, p.stage) for op in p.matmuls)
     vec = tuple(sfu_timing(v, cfg.sfu.lanes * c.cores, cfg.energy.sfu_pj_per_element)
-                for v in p.vector_ops)
+                for v in p.vector_ops + quantize_ops(p, policy))
     return PassTiming(p.stage, p.tokens, p.kv_len, cfg.clock_hz, ops, vec)

@@ -6,8 +6,10 @@ the next token of the FIFO ``p -> q``; after completing it pushes one token into
 every ``release`` bit ``r``. Token FIFOs pair the k-th release with the k-th wait, so the schedule
 is unique; it is computed as a discrete-event simulation that always starts the ready queue head
 with the earliest possible start (ties: lower queue index). LD and ST also hold their HBM
-channel, so two DMAs on one channel serialize while DMAs on different channels overlap.
-Instruction costs are :mod:`.instr_cost`. No fill/drain or issue latency is added beyond that.
+channel, so two DMAs on one channel serialize while DMAs on different channels overlap: a DMA
+queue issues in order but holds only the channel, not the queue (one DMA in flight per channel),
+and retires in order, so its tokens leave in program order. Instruction costs are
+:mod:`.instr_cost`.
 
 Results: total cycles and seconds, busy cycles and utilization per queue, HBM bytes per channel,
 per-layer spans between ``SYS LAYER`` markers, and energy when the config gives the energies.
@@ -50,9 +52,18 @@ class ProgramTiming:
         return self.cycles / self.clock_hz
 
     def busy(self) -> dict[str, float]:
-        out = {q.name: 0.0 for q in Queue}
+        """Cycles each queue has work in flight (DMAs on different channels overlap, so the LD
+        and ST queues count the union of their intervals)."""
+        spans: dict[str, list[tuple[float, float]]] = {q.name: [] for q in Queue}
         for e in self.events:
-            out[isa.TYPES[e.kind].queue.name] += e.end - e.start
+            spans[isa.TYPES[e.kind].queue.name].append((e.start, e.end))
+        out = {}
+        for q, iv in spans.items():
+            total, reach = 0.0, float("-inf")
+            for a, b in sorted(iv):
+                total += max(0.0, b - max(a, reach))
+                reach = max(reach, b)
+            out[q] = total
         return out
 
     def utilization(self) -> dict[str, float]:
@@ -91,7 +102,8 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
     for i, instr in enumerate(instrs):
         queues[instr.queue].append(i)
     fifo: dict[tuple[Queue, Queue], deque[float]] = {}
-    free = {q: 0.0 for q in Queue}
+    free = {q: 0.0 for q in Queue}        # earliest start of the queue's next instruction
+    retired = {q: 0.0 for q in Queue}     # completion of the queue's latest instruction
     channel_free: dict[int, float] = {}
     costs = {}
     result = ProgramTiming(cfg.clock_hz)
@@ -123,11 +135,14 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
         for p in isa.queues_of(instr.wait):
             fifo[(p, q)].popleft()
         end = start + c.cycles
-        free[q] = end
+        # A DMA holds its channel, not its queue: the next DMA of the queue may start at once
+        # on another channel. Completions retire in program order, so tokens leave in order.
+        free[q] = start if c.channel is not None else end
+        retired[q] = max(retired[q], end)
         if c.channel is not None:
             channel_free[c.channel] = end
         for r in isa.queues_of(instr.release):
-            fifo.setdefault((q, r), deque()).append(end)
+            fifo.setdefault((q, r), deque()).append(retired[q])
         queues[q].popleft()
         result.events.append(Event(i, instr.kind, start, end, c.hbm_bytes, c.channel,
                                    c.energy_pj))

@@ -8,7 +8,8 @@ The engine formulas are the analytical ones (:func:`.bitmod_model.array_cycles`,
   ``golden.formats`` (FP16 K/V operands: ``bitmod.kv_cycles``, required). ``SPARSE`` and ``DENSE``
   run on the CSD chains when the config has them; a BitMoD-only config runs ``DENSE`` (attention)
   on its array, one K/V element per lane every ``kv_cycles`` (FP16) or term-slots (INT) cycles.
-  The density of a ``SPARSE`` tile is estimated from its size: ``b_lines`` lines hold
+  The density of a ``SPARSE`` tile is estimated from its size: ``b_lines`` lines hold the
+  golden.sparse header, one byte per 16x16 block, per-row float32 scales and
   ``density * n * k`` (value + 4-bit index) pairs.
 * LD/ST move ``length x count1 x count2`` bytes through one HBM channel at
   ``bandwidth / channels x efficiency``; ``rel`` DMAs (rows addressed by token position: the K/V
@@ -30,6 +31,7 @@ from ...compiler.footprint import DTYPE_BITS, dma_bytes
 from ...compiler.isa import DType, Engine, MiscOp
 from ...config import Config
 from ...golden import formats
+from ...golden.sparse import packing as sparse_packing
 from . import bitmod_model, csd_model
 
 _FORMAT_OF = {DType.BM4: formats.BITMOD_CANDIDATES[4][0],
@@ -58,8 +60,13 @@ def term_slots(cfg: Config, b_dt: int) -> int:
 
 
 def _sparse_density(instr: isa.Instr) -> float:
-    pairs = instr["b_lines"] * isa.LINE_BYTES * 8 / (DTYPE_BITS[DType(instr["b_dt"])] + 4)
-    return min(1.0, pairs / max(1, instr["n"] * instr["k"]))
+    """Kept fraction of a SPARSE tile from its size: the golden.sparse layout's header, one
+    N byte per 16x16 block and float32 per-row scales are not (value, index) pairs."""
+    n, k = instr["n"], instr["k"]
+    meta = sparse_packing.HEADER.size + -(-n // 16) * -(-k // 16) + 4 * n
+    pairs = max(0, instr["b_lines"] * isa.LINE_BYTES - meta) * 8 \
+        / (DTYPE_BITS[DType(instr["b_dt"])] + 4)
+    return min(1.0, pairs / max(1, n * k))
 
 
 def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:

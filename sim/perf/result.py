@@ -67,7 +67,11 @@ class PassTiming:
 
     @property
     def cycles(self) -> float:
-        return max(self.engine_cycles, self.busy()["sfu"])
+        """Matrix operations plus SFU work, in series: every SFU op (norm, RoPE, softmax, SwiGLU,
+        residual add) consumes the matrix op before it and feeds the one after it, and the
+        compiler lowers op by op, so neither overlaps the other (docs/perf.md, "Analytical
+        against event-level")."""
+        return self.engine_cycles + self.busy()["sfu"]
 
     @property
     def seconds(self) -> float:

@@ -93,7 +93,7 @@ def test_engine_costs_call_the_analytical_formulas():
     assert cost(bm, TINY).cycles == bitmod_model.array_cycles(TINY, "prefill", 5, 64, 7, 1, 1.0, 2)
     assert cost(bm, TINY).cycles == 16 * 4 * 3 * 2
     sparse = isa.make("MV", engine=Engine.SPARSE, a_dt=DType.INT8, b_dt=DType.INT8,
-                      o_dt=DType.INT32, m=1, n=16, k=64, b_lines=24)     # 24 lines = 256 pairs
+                      o_dt=DType.INT32, m=1, n=16, k=64, b_lines=30)     # 100 B meta + 253 pairs
     assert cost(sparse, TINY).cycles == csd_model.chain_cycles(TINY, "decode", 1, 64, 16, 1,
                                                                0.25)[0] == 1 * 8
     kv = isa.make("MM", engine=Engine.DENSE, a_dt=DType.FP16, b_dt=DType.FP16, o_dt=DType.FP16,
@@ -123,3 +123,15 @@ def test_energy_when_the_config_gives_it():
     mm_cycles = bitmod_model.array_cycles(asic, "prefill", 32, 4, 32, 1, 1.0, 2)
     assert t.energy_pj == pytest.approx(64 * 8 * 18.75 + 0.56 * 1024 * mm_cycles)
     assert simulate([mv()], TINY).energy_pj is None          # tiny gives no MAC energy
+
+
+def test_one_queue_overlaps_dmas_on_different_channels_and_retires_in_order():
+    """Two LDs on two channels run at once (one queue, one DMA per channel); the short one's
+    token still waits for the long one before it (in-order retirement)."""
+    prog = [ld(3200, channel=0, release=["MV"]), ld(320, channel=1, release=["MV"]),
+            mv(wait=["LD"]), mv(wait=["LD"])]
+    t = simulate(prog, TINY)
+    spans = {e.index: (e.start, e.end) for e in t.events}
+    assert spans[0] == (0, 100) and spans[1] == (0, 10)
+    assert spans[2] == (100, 108) and spans[3] == (108, 116)
+    assert t.busy()["LD"] == 100                  # union of the two transfers

@@ -1,32 +1,47 @@
-"""The analytical mode against the event-level model on real compiled programs.
+"""The analytical mode against the event-level model on compiled programs (docs/perf.md,
+"Analytical against event-level"): both time the same project policy; the analytical mode must
+stay within TOLERANCE of the event model on every row, so a change to either side that makes them
+drift apart fails here.
 
-The two differ by design: the event model serializes what the program's tokens serialize (SFU
-work after its matmul, loads not yet double-buffered), the analytical model overlaps per
-operation, so it is the optimistic bound. Both time the same policy (project policy bitmod-w4).
-Measured (``python -m bitflight.sim.perf.event_check``): tiny GQA LLaMA on tiny -10.4% (decode,
-KV 16) and -2.9% (prefill, 16 tokens); SmolLM2-135M on bitmod-asic -8.3% (decode, KV 128).
+Measured (``python -m bitflight.sim.perf.event_check``, shape-only tiny GQA LLaMA on tiny at KV
+16): bitmod-w4 decode -1.9%, prefill (16 tokens) +0.4%; flightllm (CSD) decode -8.6%, prefill
+-13.1%; SmolLM2-135M on bitmod-asic decode at KV 128 -6.3%. The CSD prefill residue is the
+compiler re-quantizing the activation rows for each weight tile, which the analytical mode does
+not charge.
 """
 import pytest
 
 from bitflight import config
 from bitflight.sim.perf import event_check
 
-pytestmark = pytest.mark.slow
+TOLERANCE = 0.15
 
 
 @pytest.fixture(scope="module")
-def tiny_target():
-    return event_check.target_for("tiny-llama", config.load("tiny"), 64)
+def targets():
+    tiny = config.load("tiny")
+    return {p: event_check.target_for(event_check.TINY_LLAMA, tiny, 64, p)
+            for p in ("bitmod-w4", "flightllm")}
 
 
+@pytest.mark.parametrize("policy", ["bitmod-w4", "flightllm"])
 @pytest.mark.parametrize("mode, tokens", [("decode", 1), ("prefill", 16)])
-def test_analytical_within_15_percent_of_event_model(tiny_target, mode, tokens):
-    c = event_check.check(tiny_target, config.load("tiny"), event_check.TINY_LLAMA, mode,
-                          tokens, 16)
-    assert c.analytical == pytest.approx(c.event, rel=0.15)
-    assert c.analytical <= c.event          # per-operation overlap is the optimistic bound
+def test_analytical_within_tolerance_of_event_model(targets, policy, mode, tokens):
+    c = event_check.check(targets[policy], config.load("tiny"), event_check.TINY_LLAMA, mode,
+                          tokens, 16, policy=policy)
+    assert c.analytical == pytest.approx(c.event, rel=TOLERANCE), str(c)
 
 
+def test_decode_rows_within_ten_percent(targets):
+    """Decode has no per-weight-tile re-quantization: the two models agree more tightly."""
+    tiny = config.load("tiny")
+    for policy in targets:
+        c = event_check.check(targets[policy], tiny, event_check.TINY_LLAMA, "decode", 1, 16,
+                              policy=policy)
+        assert abs(c.difference) < 0.10, str(c)
+
+
+@pytest.mark.slow
 def test_smollm2_decode_analytical_within_10_percent_of_event_model():
     """SmolLM2-135M (shape only, no weights) decode at KV 128 on bitmod-asic; both HBM-bound."""
     from bitflight.compiler import build
@@ -35,14 +50,14 @@ def test_smollm2_decode_analytical_within_10_percent_of_event_model():
     from bitflight.sim.perf.events import simulate_segments
     from bitflight.sim.perf.policy import load_policy
     cfg, shape = config.load("bitmod-asic"), load_shape("smollm2-135m")
-    target = event_check.target_for("smollm2-135m", cfg, 256)
+    target = event_check.target_for(shape, cfg, 256)
     segments = build.compile_step(target, "decode", 1, 128)
     event, spans = simulate_segments(segments, cfg)
     assert [s[0] for s in spans] == [label for label, seg in segments if seg]
     assert spans[-1][2] == event.cycles and all(a <= b for _, a, b in spans)
     c = event_check.check(target, cfg, shape, "decode", 1, 128, segments)
     assert c.event == event.cycles
-    assert c.analytical == pytest.approx(c.event, rel=0.10) and c.analytical <= c.event
+    assert c.analytical == pytest.approx(c.event, rel=0.10), str(c)
     ana = analyze.time_pass(workload.decode_step(shape, 128), cfg,
                             load_policy(event_check.POLICY, shape))
     assert ana.limiting_unit == "memory" and event.utilization()["LD"] > 0.8

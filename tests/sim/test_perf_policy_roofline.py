@@ -99,10 +99,10 @@ def test_project_policy_is_read_per_operation():
     assert pol.density_of(ops["gate_proj"]) == 0.5 and pol.density_of(ops["q_proj"]) == 1.0
     head = pol.numerics_of(ops["lm_head"])
     assert (head.scheme, head.bits, head.group_size) == ("int", 8, None)
-    # bitmod-w4 (g64, fp16 scales): bytes of the golden layout, 4 + (16 + 2) / 64 bits plus
+    # bitmod-w4 (g128, fp16 scales): bytes of the golden layout, 4 + (16 + 2) / 128 bits plus
     # nothing else for a 4096-wide row (no per-row scale in fp16 mode)
     w4 = load_policy("bitmod-w4", s)
-    assert w4.stored_bits_per_weight(ops["q_proj"]) == pytest.approx(4 + 18 / 64)
+    assert w4.stored_bits_per_weight(ops["q_proj"]) == pytest.approx(4 + 18 / 128)
 
 
 def test_project_policy_with_layer_dependent_formats_is_refused(tmp_path):
