@@ -15,6 +15,10 @@ csd        FlightLLM: per-token INT8 activations into every linear, INT32 accumu
            requantization to fp16; fp16 SFU ops; ``ops.attention_int8``.
 =========  ====================================================================================
 
+Quantized weights come from the process-level cache (``quant_cache``): a second model built from
+the same weights with the same formats (``make demo`` runs generate, eval and run --check in one
+process) re-quantizes nothing.
+
 The KV cache holds fp16 values (``kv_cache: fp16``) or per-token INT8 (``ops.kv_int8``).
 Embedding lookups return the float table row rounded to fp16; logits are returned as float32.
 """
@@ -46,15 +50,15 @@ def prepare_weight(w: torch.Tensor, spec, engine: str, linear: str = "bitserial"
         s = spec.sparsity
         sp = sparse.prune_nm(w, n=s.n) if s.n is not None else sparse.prune_nm(w, density=s.density)
         return sparse.quantize_int(sp, spec.bits)
-    from .. import quant
+    from .quant_cache import quantize
     group = spec.group_size if spec.group_size is not None else w.shape[1]
     if engine != "bitmod" and w.shape[1] % group:
         raise ValueError(f"weight: K={w.shape[1]} is not a whole number of groups of {group}; the "
                          "INT engine needs whole groups (group_size: null gives per-row scales)")
     # A width that is not a multiple of the group (SmolLM2: 576 = 4.5 x 128) ends each row with a
     # zero-padded partial group; the padding is the code of 0 and cannot move a group's scale.
-    qw = quant.quantize(w, spec.scheme, spec.bits, group_size=group, scale_mode=spec.scale_mode,
-                        pad=w.shape[1] % group != 0)
+    qw = quantize(w, spec.scheme, spec.bits, group_size=group, scale_mode=spec.scale_mode,
+                  pad=w.shape[1] % group != 0)
     if engine != "bitmod":
         return qw
     if linear == "dequant":

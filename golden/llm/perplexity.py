@@ -31,7 +31,7 @@ def fake_quantize(model: LlamaModel, scheme: str, bits: int, group_size: int | N
                   scale_mode: str = "fp16", progress: bool = False) -> FakeQuantResult:
     """A copy of ``model`` whose linear weights are quantized-dequantized (shared other weights).
     ``scheme == "fp16"`` rounds weights to fp16 (the FP16 baseline)."""
-    from .. import quant
+    from .quant_cache import quantize
     cfg = model.config
     weights = dict(model.weights)
     sq, count, total_bits = {}, {}, 0.0
@@ -46,7 +46,7 @@ def fake_quantize(model: LlamaModel, scheme: str, bits: int, group_size: int | N
         else:
             g = group_size if scheme != "mx" else None
             pad = g is not None and w.shape[1] % g != 0
-            qw = quant.quantize(w, scheme, bits, group_size=g, scale_mode=scale_mode, pad=pad)
+            qw = quantize(w, scheme, bits, group_size=g, scale_mode=scale_mode, pad=pad)
             deq, bpw = qw.dequantize().float(), float(qw.bits_per_weight)
         kind = LAYER_TYPE.search(name).group(1)
         sq[kind] = sq.get(kind, 0.0) + float(((deq - w) ** 2).sum())
