@@ -3,8 +3,13 @@
 Parallelism per core (our mapping of the config's chain counts; the paper's unit counts were not
 recovered, flightllm.md §3.6):
 
-* MV mode (decode, one token): ``p_K = chain_macs`` (one 16-MAC chain reduces 16 inputs),
-  ``p_N = mv_vpus`` chains in parallel over outputs -- the artifact's MV parallelism 64 x 16.
+* MV mode (decode, one token): ``p_K = dsps_per_chain``, ``p_N = macs_per_dsp * mv_vpus``: a
+  chain's DSPs reduce ``dsps_per_chain`` inputs, and a packed DSP's two products (WP486) share
+  the one token's activation and multiply the weights of two output rows, so a chain still does
+  ``chain_macs`` MACs per cycle -- the artifact's MV parallelism 64 x 16 per core. (An unpacked
+  chain: ``p_K = chain_macs``, ``p_N = mv_vpus``.) The RTL chain does not have this row-packed MV
+  mode yet: with one token its second lane idles and it needs 2x these passes
+  (docs/results/calibration.md).
 * MM mode (prefill): ``p_K = dsps_per_chain``, ``p_M = macs_per_dsp * mpus`` tokens (two packed
   MACs share a weight across two tokens), ``p_N = vpus_per_mpu``: 8 x 32 x 16 = 4096 MACs per core
   on the U280 config, the artifact's MM parallelism 2 x 16 x 128.
@@ -47,7 +52,9 @@ def parallelism(cfg: Config, stage: str) -> tuple[int, int, int]:
     """(p_M tokens, p_K inputs, p_N outputs) of one core."""
     c = _require(cfg)
     if stage == "decode":
-        return 1, c.chain_macs, c.mv_vpus or c.vpus_per_mpu * c.mpus
+        # one token: a packed DSP's two products share the activation and take two output rows
+        # (chain_macs MACs per chain per cycle either way; docs/perf.md "MV mode")
+        return 1, c.dsps_per_chain, c.macs_per_dsp * (c.mv_vpus or c.vpus_per_mpu * c.mpus)
     return c.macs_per_dsp * c.mpus, c.dsps_per_chain, c.vpus_per_mpu
 
 

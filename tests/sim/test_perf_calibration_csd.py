@@ -60,9 +60,10 @@ def test_sub_block_density_rounds_per_tile_not_per_row():
 
 
 def test_packed_mv_gap_is_the_idle_token_lane():
-    """MV mapping: the model reduces chain_macs = 16 inputs per chain per cycle; a packed chain
-    has 8 DSPs and one token leaves the second lane idle, so the RTL needs exactly twice the
-    model's passes (a known difference, documented in docs/results/calibration.md)."""
+    """MV mapping: the model packs two output rows per DSP (p_K = 8 DSPs, p_N = 2 rows per
+    chain: 16 MACs per chain per cycle, as unpacked); the RTL chain has no row-packed MV mode, so
+    one token leaves its second lane idle and it needs exactly twice the model's passes (the
+    decision and the RTL follow-up are in docs/results/calibration.md)."""
     loads = [cal.CsdWorkload(n, tokens=1, k=64, n_out=16) for n in (2, 16)]
     for packed, factor in ((False, 1), (True, 2)):
         for c in cal.calibrate(TINY, packed, loads):
@@ -92,3 +93,16 @@ def test_chain_model_matches_rtl_verilator(packed):
 def test_bad_target_is_one_line_error():
     with pytest.raises(ValueError, match="target: expected 'chain' or 'mpu'"):
         cal.calibrate(TINY, False, [], target="vpu")
+
+
+def test_mv_mapping_packs_two_rows_per_dsp():
+    """Packed MV: p_K = dsps_per_chain, p_N = 2 x mv_vpus; the same MACs per cycle as unpacked
+    (p_K = chain_macs, p_N = mv_vpus), so the FlightLLM MV parallelism 64 x 16 per core holds."""
+    from bitflight.sim.perf import csd_model
+    u280 = config.load("u280")
+    assert csd_model.parallelism(u280, "decode") == (1, 8, 128)
+    unpacked = u280.model_copy(update={"csd": u280.csd.model_copy(update={"pack_two_macs": False})})
+    assert csd_model.parallelism(unpacked, "decode") == (1, 16, 64)
+    for cfg in (u280, unpacked):
+        assert csd_model.chain_cycles(cfg, "decode", 1, 4096, 4096)[0] == 4096 * 4096 / (16 * 64) \
+            / csd_model.core_speedup(cfg)
