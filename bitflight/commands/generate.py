@@ -19,8 +19,9 @@ def register(subparsers) -> None:
     p.add_argument("--scheme", default="bitmod", choices=BITMOD_ENGINE,
                    help="weight scheme on the BitMoD engine (default bitmod)")
     p.add_argument("--bits", type=int, default=4, help="weight bits (default 4)")
-    p.add_argument("--group-size", type=int, default=64,
-                   help="weights per group (default 64: SmolLM2's width 576 is 9 groups of 64)")
+    p.add_argument("--group-size", type=int, default=128,
+                   help="weights per group (default 128, the BitMoD paper's; a width that is not "
+                        "a multiple, as SmolLM2's 576, ends each row with a zero-padded group)")
     p.add_argument("--policy", default=None,
                    help="a policy name or YAML path; overrides --scheme/--bits/--group-size")
     p.add_argument("--linear", choices=("dequant", "bitserial"), default="bitserial",
