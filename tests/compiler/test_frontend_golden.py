@@ -126,3 +126,31 @@ def test_every_weight_is_used_and_repeated_layers_have_layer_zero_shapes(golden)
     with pytest.raises(CompileError, match=r"layer 1 weight 'model.layers.1.mlp.up_proj' has "
                                            r"shape \(96, 64\), layer 0's \(128, 64\)"):
         frontend.from_golden(LlamaModel(golden.config, bad))
+
+
+@pytest.mark.parametrize("policy_name", ["bitmod-w4", "flightllm"])
+def test_exported_and_built_graphs_compile_to_the_same_image_and_programs(golden, golden_graph,
+                                                                          policy_name):
+    from bitflight import config
+    from bitflight.compiler import build, target as tg
+    from bitflight.golden.policy import load_policy
+    weights = models._ir_weights(golden)
+    stores, images = [], []
+    for graph in (golden_graph, llama_ir.build(golden_graph.dims)):
+        target = tg.build_target(graph, config.load("tiny"), load_policy(policy_name), weights,
+                                 max_pos=64)
+        stores.append(build.compile_buckets(target, 64, prefill_step=32)[0])
+        images.append(target.image())
+    assert stores[0].segments == stores[1].segments and stores[0].programs == stores[1].programs
+    assert images[0] == images[1] and sum(map(len, images[0].values())) > 0
+
+
+@pytest.mark.slow
+def test_smollm2_export_equals_llama_ir():
+    """The real model (30 layers, 9 query / 3 KV heads, tied head): one traced layer repeated,
+    the whole trace and the dimension builder are the same graph (~20 s: slow)."""
+    from bitflight.golden.llm import load_model
+    model = load_model("smollm2")
+    built = structure(llama_ir.build(llama_ir.dims_from_golden(model.config)))
+    assert structure(frontend.from_golden(model)) == built
+    assert structure(frontend.from_golden(model, whole=True)) == built
