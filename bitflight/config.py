@@ -55,6 +55,8 @@ class BitmodEngine(_Strict):
     act_sram_kb: PositiveInt
     sram_banks: PositiveInt = 8
     pe_energy_pj: PositiveFloat | None = Field(None, description="energy per PE per cycle")
+    pe_energy_factor: PositiveFloat | None = Field(None, description="multiplier on pe_energy_pj "
+                                                   "(place-and-route overhead); None: 1")
     pe_area_um2: PositiveFloat | None = None
     bit_serial: bool = Field(True, description="False: a bit-parallel baseline PE that takes one "
                              "weight per lane per cycle (FP16/ANT/OliVe in bitmod.md §2.4)")

@@ -104,6 +104,8 @@ def _program(args) -> int:
         return 0
     print(f"{args.program} on {cfg.name}: {len(timing.events)} instructions, "
           f"{timing.cycles:.0f} cycles, {timing.seconds * 1e6:.2f} us")
+    if timing.energy_pj is not None:
+        print(f"  energy {timing.energy_pj / 1e6:.3f} uJ")
     for q, u in timing.utilization().items():
         print(f"  {q:5s} busy {timing.busy()[q]:12.0f} cycles  {u:6.1%}")
     for ch, nbytes in timing.bytes_per_channel().items():
@@ -184,6 +186,10 @@ def _print_summary(run) -> None:
         print(f"  decode   {s['decode_s'] * 1e3:10.3f} ms  {s['decode_tokens_per_s']:10.2f} "
               f"tokens/s  limited by {s['decode_limiting_unit']}")
     print(f"  total    {s['total_s'] * 1e3:10.3f} ms")
+    if s["energy_pj"] is not None:
+        e = s["energy_pj"]
+        print(f"  energy   prefill {e['prefill'] / 1e9:.3f} mJ, decode {e['decode'] / 1e9:.3f} mJ, "
+              f"total {e['total'] / 1e9:.3f} mJ (config energies; docs/perf.md)")
     fits = "" if s["fits_memory"] else "  -- DOES NOT FIT: the times assume it did"
     print(f"  off-chip footprint {s['footprint_bytes'] / 1e9:.3f} GB of "
           f"{s['capacity_bytes'] / 1e9:g} GB{fits}")

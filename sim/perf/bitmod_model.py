@@ -15,9 +15,16 @@ Per matrix operation, on the prefill array in prefill and the decode array in de
   :mod:`.traffic` against ``weight_sram_kb`` and
   ``act_sram_kb``. Activations and outputs move at ``policy.act_bits``; every operation streams
   its activations from DRAM (the authors' model; no layer fusion).
-* energy = PE energy x all PEs x compute cycles (no utilization gating, as the authors) + DRAM
-  bits x ``memory.energy_pj_per_bit`` + on-chip SRAM bits x ``energy.sram_*_pj_per_bit`` when the
-  config gives them.
+* energy (pJ; the authors' model, bitmod.md §3.3) = PE energy x ``pe_energy_factor`` (their
+  place-and-route 1.5) x all PEs x compute cycles (no utilization gating) + DRAM bits read and
+  written x ``memory.energy_pj_per_bit`` + SRAM: per tile step (``compute / cycles per weight``
+  of them) one weight-SRAM read of ``lanes x w x rows`` bits and one input-SRAM read of
+  ``lanes x act_bits x cols`` bits (both halved on the bit-serial PE), ``w`` = the weight
+  precision rounded up to a multiple of 4 (the operand's ``kv_bits`` for attention), at
+  ``energy.sram_read_pj_per_bit``, and every DRAM byte read written into SRAM at
+  ``energy.sram_write_pj_per_bit``. None unless the config gives the PE and DRAM energies; SRAM
+  terms only when it gives them. (The authors cost SRAM accesses with CACTI at 28 nm; we have no
+  CACTI, so bitmod-asic fits one energy per SRAM bit: docs/perf.md.)
 """
 from __future__ import annotations
 
@@ -85,20 +92,39 @@ def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTi
     moved = traffic.read + traffic.written
     memory = memory_cycles(traffic, op, dram_bits_per_cycle(cfg) / 8,
                            dram_bits_per_cycle(cfg, True) / 8)
+    energy = energy_pj(cfg, policy, op, stage, compute, traffic.read, traffic.written)
     return OpTiming(op.name, op.kind, "engine", op.count, op.macs, compute, memory,
-                    bytes_read=traffic.read, bytes_written=traffic.written,
-                    energy_pj=_energy(cfg, compute, moved, traffic))
+                    bytes_read=traffic.read, bytes_written=traffic.written, energy_pj=energy)
 
 
-def _energy(cfg: Config, compute: float, moved: float, traffic) -> float | None:
-    eng = cfg.bitmod
+def sram_read_bits_per_step(cfg: Config, policy: PerfPolicy, op: MatMul, stage: str) -> int:
+    """Bits one tile step reads from the weight and the input SRAM (module docstring)."""
+    eng = _require(cfg)
+    array = eng.prefill_array if stage == "prefill" else eng.decode_array
+    if op.kind == "linear":
+        n = policy.numerics_of(op)
+        bits = min(n.bits, n.weight_bits) if n.weight_bits is not None else n.bits
+    else:
+        bits = policy.kv_bits
+    w = eng.lanes * math.ceil(bits / 4) * 4 * array.rows
+    a = eng.lanes * policy.act_bits * array.cols
+    return (w + a) // 2 if eng.bit_serial else w + a
+
+
+def energy_pj(cfg: Config, policy: PerfPolicy, op: MatMul, stage: str, compute: float,
+              dram_read: float, dram_written: float) -> float | None:
+    """Energy of one copy of ``op`` (module docstring), or None without PE and DRAM energies."""
+    eng = _require(cfg)
     if eng.pe_energy_pj is None or cfg.memory.energy_pj_per_bit is None:
         return None
-    energy = eng.pe_energy_pj * eng.prefill_array.pes * compute
-    energy += moved * 8 * cfg.memory.energy_pj_per_bit
+    energy = eng.pe_energy_pj * (eng.pe_energy_factor or 1.0) * eng.prefill_array.pes * compute
+    energy += (dram_read + dram_written) * 8 * cfg.memory.energy_pj_per_bit
     e = cfg.energy
+    if e.sram_read_pj_per_bit is not None:
+        steps = compute / cycles_per_weight(cfg, policy, op)
+        energy += steps * sram_read_bits_per_step(cfg, policy, op, stage) * e.sram_read_pj_per_bit
     if e.sram_write_pj_per_bit is not None:
-        energy += traffic.read * 8 * e.sram_write_pj_per_bit
+        energy += dram_read * 8 * e.sram_write_pj_per_bit
     return energy
 
 

@@ -18,7 +18,8 @@ The engine formulas are the analytical ones (:func:`.bitmod_model.array_cycles`,
 * MISC: ``rows x cols`` elements at ``sfu.lanes`` per cycle per pass (2 passes for SOFTMAX and
   RMSNORM). SYS: 0 cycles.
 
-Energy (pJ), when the config gives it: BitMoD PE energy x all PEs x cycles; CSD ``energy.mac_pj``
+Energy (pJ), when the config gives it: BitMoD PE energy x ``pe_energy_factor`` x all PEs x
+cycles (SRAM accesses are charged by the analytical mode only); CSD ``energy.mac_pj``
 per executed MAC; DMA ``memory.energy_pj_per_bit`` per HBM bit; SFU ``energy.sfu_pj_per_element``.
 """
 from __future__ import annotations
@@ -78,6 +79,8 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
         slots = 1 if not cfg.bitmod.bit_serial else term_slots(cfg, instr["b_dt"])
         cycles = bitmod_model.array_cycles(cfg, stage, m, k, n, 1, 1.0, slots)
         pe = cfg.bitmod.pe_energy_pj
+        if pe is not None:
+            pe *= cfg.bitmod.pe_energy_factor or 1.0
         return Cost(cycles, energy_pj=None if pe is None else pe * cfg.bitmod.prefill_array.pes
                     * cycles)
     if cfg.csd is None:

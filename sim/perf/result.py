@@ -92,10 +92,13 @@ class PassTiming:
 
     @property
     def energy_pj(self) -> float | None:
-        parts = [o.energy_pj for o in self.ops + self.vector_ops]
-        if any(p is None for p in parts):
+        """Engine energy (None when the config lacks an energy the engine needs) plus SFU energy
+        when the config gives ``energy.sfu_pj_per_element`` (else the SFU is not counted, as in
+        the BitMoD authors' model)."""
+        if not self.ops or any(o.energy_pj is None for o in self.ops):
             return None
-        return sum(o.energy_pj * o.count for o in self.ops + self.vector_ops)  # type: ignore
+        return sum(o.energy_pj * o.count for o in self.ops + self.vector_ops  # type: ignore
+                   if o.energy_pj is not None)
 
     def to_dict(self) -> dict:
         busy = self.busy()
@@ -144,6 +147,15 @@ class RunTiming:
     def total_seconds(self) -> float:
         return self.prefill_seconds + self.decode_seconds
 
+    @property
+    def energy_pj(self) -> dict[str, float] | None:
+        """Prefill, decode (all steps) and total energy in pJ; None when the config gives no
+        energies for the engine."""
+        parts = [self.prefill.energy_pj] + [p.energy_pj for p in self.decode]
+        if any(e is None for e in parts):
+            return None
+        return {"prefill": parts[0], "decode": sum(parts[1:]), "total": sum(parts)}
+
     def summary(self) -> dict:
         last = self.decode[-1] if self.decode else None
         return {"model": self.model, "config": self.config, "policy": self.policy,
@@ -156,4 +168,4 @@ class RunTiming:
                 "prefill_limiting_unit": self.prefill.limiting_unit,
                 "decode_limiting_unit": last.limiting_unit if last else None,
                 "footprint_bytes": self.footprint_bytes, "capacity_bytes": self.capacity_bytes,
-                "fits_memory": self.fits_memory}
+                "fits_memory": self.fits_memory, "energy_pj": self.energy_pj}

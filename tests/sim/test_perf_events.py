@@ -115,13 +115,13 @@ def test_rel_dma_streams_at_kv_efficiency():
 
 
 def test_energy_when_the_config_gives_it():
-    asic = config.load("bitmod-asic")           # 0.56 pJ per PE-cycle, 18.75 pJ per DRAM bit
+    asic = config.load("bitmod-asic")   # 0.56 pJ per PE-cycle x 1.5 P&R, 18.75 pJ per DRAM bit
     bm = isa.make("MM", engine=Engine.BITMOD, a_dt=DType.FP16, b_dt=DType.BM4, o_dt=DType.FP32,
                   m=32, n=32, k=4, b_lines=8)
     prog = [ld(64, release=["MM"]), bm.replace(wait=isa.mask(["LD"]))]
     t = simulate(prog, asic)
     mm_cycles = bitmod_model.array_cycles(asic, "prefill", 32, 4, 32, 1, 1.0, 2)
-    assert t.energy_pj == pytest.approx(64 * 8 * 18.75 + 0.56 * 1024 * mm_cycles)
+    assert t.energy_pj == pytest.approx(64 * 8 * 18.75 + 0.56 * 1.5 * 1024 * mm_cycles)
     assert simulate([mv()], TINY).energy_pj is None          # tiny gives no MAC energy
 
 

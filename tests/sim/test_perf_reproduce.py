@@ -45,7 +45,22 @@ def test_only_one_fitted_number_per_platform():
     assert [r.name for r in rows if r.note == "fitted"] == \
         ["U280 LLaMA-2-7B decode tokens/s at KV 128"]
     assert config.load("vhk158").fitted == {}
-    assert sum(r.note == "fitted" for r in run("bitmod")) == 1
+    # bitmod: one number per fitted parameter (kv_cycles on a cycle count, the SRAM energy on
+    # an energy ratio), and the config names exactly those two
+    assert [r.name for r in run("bitmod") if r.note == "fitted"] == \
+        ["llama2-7b prefill-256 cycles, BitMoD-lossy",
+         "ANT energy over FP16, discriminative (mean of 6 models)"]
+    assert set(config.load("bitmod-asic").fitted) == {"bitmod.kv_cycles",
+                                                      "energy.sram_read_pj_per_bit"}
+
+
+def test_bitmod_sram_energy_is_the_fit():
+    e = bitmod.fit_sram_pj_per_bit()
+    for name in ("bitmod-asic", "baselines/fp16-asic.yaml", "baselines/ant-asic.yaml",
+                 "baselines/olive-asic.yaml"):
+        cfg = config.load(name) if "/" not in name else config.load(config.CONFIG_DIR / name)
+        assert cfg.energy.sram_read_pj_per_bit == cfg.energy.sram_write_pj_per_bit
+        assert cfg.energy.sram_read_pj_per_bit == pytest.approx(e, abs=5e-4), name
 
 
 def test_design_point_shares_the_u280_memory_system():
