@@ -34,8 +34,8 @@ def dims_from_hf(config) -> ModelDims:
         theta = (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0)
     return ModelDims(
         name=getattr(config, "name_or_path", "") or config.model_type,
-        layers=config.num_hidden_layers, hidden=config.hidden_size, heads=config.num_attention_heads,
-        kv_heads=config.num_key_value_heads, head_dim=head_dim,
+        layers=config.num_hidden_layers, hidden=config.hidden_size,
+        heads=config.num_attention_heads, kv_heads=config.num_key_value_heads, head_dim=head_dim,
         intermediate=config.intermediate_size, vocab=config.vocab_size,
         max_position=config.max_position_embeddings, rope_theta=float(theta),
         norm_eps=float(config.rms_norm_eps))
