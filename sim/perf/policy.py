@@ -42,13 +42,22 @@ class WeightNumerics(BaseModel):
     """How one weight matrix is stored and consumed."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    scheme: Literal["fp16", "bitmod", "int", "fp", "ant", "olive"] = "bitmod"
+    scheme: Literal["fp16", "bitmod", "int_sym", "int_asym", "fp", "ant", "olive"] = Field(
+        "bitmod", description="golden.policy's scheme names, plus the paper baselines ant/olive")
     bits: PositiveInt = 4
     group_size: PositiveInt | None = Field(128, description="None: one group per row")
     scale_mode: Literal["fp16", "int", "e8m0"] = "int"
     weight_bits: float | None = Field(None, gt=0, description="stored bits per weight incl. "
                                       "metadata; None: from the golden packed layout")
     cycles_per_weight: PositiveInt | None = Field(None, description="None: the format's term slots")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_scheme(cls, data):
+        if isinstance(data, dict) and data.get("scheme") == "int":
+            raise ValueError("scheme 'int' is now 'int_sym' (or 'int_asym'), the names "
+                             "golden.policy uses")
+        return data
 
     @model_validator(mode="after")
     def _check_numerics(self):
@@ -85,7 +94,7 @@ class WeightNumerics(BaseModel):
             return 2 * cin * cout
         group = self.group_size or cin
         return _packed_bytes(cout, cin, group, self.bits, 2 if self.scheme == "bitmod" else 0,
-                             self.scale_mode)
+                             self.scale_mode, self.scheme == "int_asym")
 
 
 class PerfPolicy(WeightNumerics):
@@ -146,9 +155,10 @@ class PerfPolicy(WeightNumerics):
 
 
 @lru_cache(maxsize=1024)
-def _packed_bytes(n: int, k: int, g: int, bits: int, id_bits: int, scale_mode: str) -> int:
+def _packed_bytes(n: int, k: int, g: int, bits: int, id_bits: int, scale_mode: str,
+                  zero_point: bool = False) -> int:
     from ...golden.quant import packing     # imports torch: only when a layout is needed
-    _, total = packing.layout(n, math.ceil(k / g), g, bits, id_bits, scale_mode, False)
+    _, total = packing.layout(n, math.ceil(k / g), g, bits, id_bits, scale_mode, zero_point)
     return total - packing.HEADER_SIZE
 
 
@@ -159,7 +169,7 @@ PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
                description="BitMoD 4-bit mixed datatypes, g128, int8 scales; FP16 acts; int8 KV"),
     PerfPolicy(name="bitmod-w3-g128", engine="bitmod", bits=3, kv_bits=8,
                description="BitMoD 3-bit mixed datatypes, g128, int8 scales; FP16 acts; int8 KV"),
-    PerfPolicy(name="bitmod-w6", engine="bitmod", scheme="int", bits=6, kv_bits=8,
+    PerfPolicy(name="bitmod-w6", engine="bitmod", scheme="int_sym", bits=6, kv_bits=8,
                description="INT6 on the BitMoD engine (the paper's lossless setting)"),
     PerfPolicy(name="bitmod-w3-nm8", engine="bitmod", bits=3, kv_bits=8,
                density={"projections": 0.5},
@@ -167,10 +177,10 @@ PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
     PerfPolicy(name="bitmod-w3-nm4", engine="bitmod", bits=3, kv_bits=8,
                density={"projections": 0.25},
                description="BitMoD W3 with 4:16 sparsity on every decoder projection"),
-    PerfPolicy(name="flightllm-int4", engine="csd", scheme="int", bits=4, scale_mode="fp16",
+    PerfPolicy(name="flightllm-int4", engine="csd", scheme="int_sym", bits=4, scale_mode="fp16",
                kv_bits=8, act_bits=8,
                description="FlightLLM: INT4 weights g128 fp16 scales, INT8 activations and KV"),
-    PerfPolicy(name="flightllm-int8", engine="csd", scheme="int", bits=8, scale_mode="fp16",
+    PerfPolicy(name="flightllm-int8", engine="csd", scheme="int_sym", bits=8, scale_mode="fp16",
                kv_bits=8, act_bits=8, description="CSD engine with INT8 weights"),
 )}
 

@@ -5,7 +5,7 @@ Each operation type of the workload (``q_proj``, ``gate_proj``, ``lm_head``...) 
 spec the policy gives its Hugging Face layer name (``model.layers.{i}.self_attn.q_proj``,
 ``model.layers.{i}.mlp.gate_proj``, ``lm_head``). The analytical mode has one entry per operation
 type for all layers, so a policy whose rules give different layers of one type different formats
-is refused with a one-line error. Mapping: ``int_sym``/``int_asym`` -> ``int``; ``sparsity``
+is refused with a one-line error. Mapping: schemes keep their names; ``sparsity``
 ``{density: d}`` -> density d, ``{n: N}`` -> N/16; activations and KV cache fp16 -> 16 bits,
 int8 -> 8 bits.
 """
@@ -15,7 +15,7 @@ from ...golden.model_shapes import ModelShape
 from .policy import PerfPolicy, WeightNumerics
 
 _ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "out_proj", "dense")
-_SCHEMES = {"int_sym": "int", "int_asym": "int", "fp16": "fp16", "fp": "fp", "bitmod": "bitmod"}
+_SCHEMES = ("int_sym", "int_asym", "fp16", "fp", "bitmod")     # the same names in both schemas
 
 
 def layer_name(op: str, layer: int) -> str:
@@ -29,7 +29,7 @@ def _numerics(spec, where: str) -> WeightNumerics:
     if spec.scheme not in _SCHEMES:
         raise ValueError(f"{where}: scheme {spec.scheme} has no performance model "
                          f"(known: {', '.join(_SCHEMES)})")
-    return WeightNumerics(scheme=_SCHEMES[spec.scheme], bits=spec.bits,
+    return WeightNumerics(scheme=spec.scheme, bits=spec.bits,
                           group_size=spec.group_size, scale_mode=spec.scale_mode)
 
 

@@ -73,7 +73,7 @@ def test_refetch_rule_branches():
 
 def test_csd_mv_hand_worked_and_density():
     op = MatMul("x", "linear", tokens=1, cin=64, cout=5)
-    pol = PerfPolicy(name="c", engine="csd", scheme="int", bits=8, weight_bits=8, kv_bits=8,
+    pol = PerfPolicy(name="c", engine="csd", scheme="int_sym", bits=8, weight_bits=8, kv_bits=8,
                      act_bits=8)
     t = csd_model.time_matmul(op, TINY, pol, "decode")
     assert t.compute_cycles == 4 * 3          # ceil(64/16) K blocks x ceil(5 / 2 MV chains)

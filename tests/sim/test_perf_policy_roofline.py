@@ -54,7 +54,7 @@ def test_policy_yaml_errors_name_file_and_key(tmp_path, text, message):
 
 def test_policy_yaml_round_trip_and_unknown_preset(tmp_path):
     path = tmp_path / "p.yaml"
-    path.write_text("name: mine\nengine: csd\nscheme: int\nbits: 8\nkv_bits: 8\nact_bits: 8\n")
+    path.write_text("name: mine\nengine: csd\nscheme: int_sym\nbits: 8\nkv_bits: 8\nact_bits: 8\n")
     assert load_policy(path).bits == 8
     with pytest.raises(ValueError, match=r"unknown policy 'w2' \(perf presets: fp16.*project "):
         load_policy("w2")
@@ -98,7 +98,7 @@ def test_project_policy_is_read_per_operation():
     ops = {op.name: op for op in decode_step(s, 8).matmuls}
     assert pol.density_of(ops["gate_proj"]) == 0.5 and pol.density_of(ops["q_proj"]) == 1.0
     head = pol.numerics_of(ops["lm_head"])
-    assert (head.scheme, head.bits, head.group_size) == ("int", 8, None)
+    assert (head.scheme, head.bits, head.group_size) == ("int_sym", 8, None)
     # bitmod-w4 (g128, fp16 scales): bytes of the golden layout, 4 + (16 + 2) / 128 bits plus
     # nothing else for a 4096-wide row (no per-row scale in fp16 mode)
     w4 = load_policy("bitmod-w4", s)
@@ -115,3 +115,21 @@ def test_project_policy_with_layer_dependent_formats_is_refused(tmp_path):
         load_policy(path, load_shape("llama2-7b"))
     with pytest.raises(ValueError, match="needs the model shape"):
         load_policy("bitmod-w4")
+
+
+def test_int_scheme_names_are_golden_policys(tmp_path):
+    """The perf schema says int_sym / int_asym, as golden.policy; the old 'int' is refused with
+    a one-line error naming the file and the new names; int_asym stores zero points too."""
+    import pytest as _pytest
+    from bitflight.sim.perf.policy import PerfPolicy, load_policy
+    from bitflight.sim.perf.workload import MatMul
+    bad = tmp_path / "old.yaml"
+    bad.write_text("name: old\nengine: csd\nscheme: int\nbits: 4\n")
+    with _pytest.raises(ValueError, match=r"old\.yaml.*scheme 'int' is now 'int_sym'") as e:
+        load_policy(bad)
+    assert "\n" not in str(e.value)
+    op = MatMul("q", "linear", 1, 256, 64)
+    sym, asym = (PerfPolicy(name=s, engine="csd", scheme=s, bits=4, group_size=128,
+                            scale_mode="fp16") for s in ("int_sym", "int_asym"))
+    assert asym.weight_bytes(op) > sym.weight_bytes(op)
+    assert sym.term_slots_of(op) == asym.term_slots_of(op)

@@ -48,7 +48,7 @@ def policies(acc: str, model_index: int) -> tuple[PerfPolicy, PerfPolicy]:
         return (_policy("olive-4.5", "olive", 8, 4.5),
                 _policy("olive-gen", "olive", 8, OLIVE_GEN_BITS[model_index]))
     if acc == "BitMoD-lossless":
-        p = _policy("int6", "int", 6, 6.0625)
+        p = _policy("int6", "int_sym", 6, 6.0625)
         return p, p
     return _policy("bitmod-w4", "bitmod", 4, 4.0625), _policy("bitmod-w3", "bitmod", 3, 3.0625)
 
