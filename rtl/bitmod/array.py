@@ -6,7 +6,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import layouts
-from .datapath import PeDatapath
+from .datapath import PeDatapath, datapath_signature
+from .hier import Block, place
 from .layouts import array_act_layout, array_out_layout, array_weight_layout
 from .params import EngineParams, slots_of
 from .sequencer import Sequencer
@@ -25,13 +26,24 @@ class BitmodArray(wiring.Component):
     Timing: a (w, a) beat pair is consumed every ``slots`` cycles, slots = the largest of the
     rows' datatypes (all rows of one quantized matrix have the same); latency and cycles per
     group as :class:`~.pe.BitmodPe`. Every PE stalls when any dequant unit or the output is busy.
+
+    ``hierarchical=True`` is for Verilog export: each PE is an ``Instance`` of the module
+    :data:`PE_MODULE` (listed in :attr:`verilog_blocks`, converted once by
+    ``bitflight.fpga.export``) instead of an Amaranth submodule, so a 32 x 32 array converts in
+    seconds (rtl/bitmod/hier.py). The default flat array is the one amaranth.sim can run; both
+    give the same Verilog behaviour (tests/rtl/bitmod/test_bitmod_hier.py).
     """
 
-    def __init__(self, p: EngineParams):
-        self.p = p
+    def __init__(self, p: EngineParams, *, hierarchical: bool = False):
+        self.p, self.hierarchical = p, hierarchical
         super().__init__({"w": In(stream.Signature(array_weight_layout(p))),
                           "a": In(stream.Signature(array_act_layout(p))),
                           "o": Out(stream.Signature(array_out_layout(p)))})
+
+    @property
+    def verilog_blocks(self) -> tuple[Block, ...]:
+        """Modules a hierarchical export must emit next to this one."""
+        return pe_blocks(self.p) if self.hierarchical else ()
 
     @property
     def latency(self) -> int:
@@ -48,28 +60,57 @@ class BitmodArray(wiring.Component):
         m = Module()
         p = self.p
         m.submodules.seq = seq = Sequencer()
-        pes = [[PeDatapath(p) for _ in range(p.cols)] for _ in range(p.rows)]
-        slots = Signal(3)
-        can_step, out_valid = 1, 1
+        n = p.rows * p.cols
+        # per-PE outputs land in vectors, not per-PE signals: a hierarchical export then has no
+        # per-instance wires at all (only the Instance connections)
+        can_step, out_valid = Signal(n), Signal(n)
+        pe_slots = Signal(3 * n)       # only column 0's are read: rows share their datatype
+        take = Signal()
+        sig = datapath_signature(p)
         for r in range(p.rows):
             for c in range(p.cols):
-                pe = m.submodules[f"pe_{r}_{c}"] = pes[r][c]
-                m.d.comb += [pe.w.eq(self.w.payload[layouts.row(r)]),
-                             pe.acts.eq(self.a.payload[layouts.col(c)]),
-                             pe.dot_last.eq(self.w.payload.dot_last), pe.step.eq(seq.step),
-                             pe.slot.eq(seq.slot), pe.group_first.eq(seq.group_first),
-                             pe.group_end.eq(seq.group_end),
-                             pe.o.ready.eq(self.o.ready & self.o.valid),
-                             self.o.payload[layouts.pe(r, c)].eq(pe.o.payload)]
-                can_step &= pe.can_step
-                out_valid &= pe.o.valid
-        row_slots = [pes[r][0].slots for r in range(p.rows)]
-        widest = row_slots[0]
-        for s in row_slots[1:]:
-            widest = Mux(s > widest, s, widest)
-        m.d.comb += [slots.eq(widest), seq.slots.eq(slots),
+                i = r * p.cols + c
+                ports = {"w": self.w.payload[layouts.row(r)],
+                         "acts": self.a.payload[layouts.col(c)],
+                         "dot_last": self.w.payload.dot_last, "step": seq.step,
+                         "slot": seq.slot, "group_first": seq.group_first,
+                         "group_end": seq.group_end, "o__ready": take,
+                         "o__payload": self.o.payload[layouts.pe(r, c)],
+                         "o__valid": out_valid[i], "can_step": can_step[i],
+                         "slots": pe_slots[3 * i:3 * i + 3]}
+                if self.hierarchical:
+                    place(m, f"pe_{r}_{c}", ports, module=PE_MODULE, signature=sig)
+                else:
+                    place(m, f"pe_{r}_{c}", ports, component=PeDatapath(p))
+        row_slots = [pe_slots[3 * r * p.cols:3 * r * p.cols + 3] for r in range(p.rows)]
+        slots = _widest(m, row_slots)
+        m.d.comb += [take.eq(self.o.ready & self.o.valid), seq.slots.eq(slots),
                      seq.valid.eq(self.w.valid & self.a.valid), seq.first.eq(self.w.payload.first),
-                     seq.last.eq(self.w.payload.last), seq.can_step.eq(can_step),
+                     seq.last.eq(self.w.payload.last), seq.can_step.eq(can_step.all()),
                      self.w.ready.eq(seq.ready), self.a.ready.eq(seq.ready),
-                     self.o.valid.eq(out_valid)]
+                     self.o.valid.eq(out_valid.all())]
         return m
+
+
+def _widest(m: Module, values: list):
+    """The largest of ``values`` by a balanced tree whose nodes are signals: an expression
+    ``Mux(a > b, a, b)`` names each operand twice, so nesting it copies the whole subtree twice
+    per level (2**rows cells for a chain, which is what made the 32-row array unconvertible)."""
+    level = 0
+    while len(values) > 1:
+        nxt = []
+        for i, (a, b) in enumerate(zip(values[::2], values[1::2])):
+            node = Signal(3, name=f"slots_max_{level}_{i}")
+            m.d.comb += node.eq(Mux(a > b, a, b))
+            nxt.append(node)
+        values = nxt + ([values[-1]] if len(values) % 2 else [])
+        level += 1
+    return values[0]
+
+
+PE_MODULE = "bitmod_pe_datapath"
+
+
+def pe_blocks(p: EngineParams) -> tuple[Block, ...]:
+    """The PE datapath as one Verilog module (what a hierarchical array instantiates)."""
+    return (Block(PE_MODULE, lambda: PeDatapath(p)),)

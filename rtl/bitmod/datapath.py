@@ -15,6 +15,15 @@ from .layouts import acts_layout, result_layout, weight_row_layout
 from .params import SLOT_BITS, EngineParams
 
 
+def datapath_signature(p: EngineParams) -> wiring.Signature:
+    """The ports of :class:`PeDatapath` (also what a hierarchical array's PE instances expose)."""
+    return wiring.Signature({
+        "w": In(weight_row_layout(p)), "acts": In(acts_layout(p)), "slot": In(SLOT_BITS),
+        "step": In(1), "group_first": In(1), "group_end": In(1), "dot_last": In(1),
+        "can_step": Out(1), "slots": Out(3),
+        "o": Out(stream.Signature(result_layout(p)))})
+
+
 class PeDatapath(wiring.Component):
     """One PE's arithmetic (golden.bitserial.scalar: lane_cycle, accumulate, dequant, accumulate).
 
@@ -35,11 +44,7 @@ class PeDatapath(wiring.Component):
 
     def __init__(self, p: EngineParams):
         self.p = p
-        super().__init__({
-            "w": In(weight_row_layout(p)), "acts": In(acts_layout(p)), "slot": In(SLOT_BITS),
-            "step": In(1), "group_first": In(1), "group_end": In(1), "dot_last": In(1),
-            "can_step": Out(1), "slots": Out(3),
-            "o": Out(stream.Signature(result_layout(p)))})
+        super().__init__(datapath_signature(p))
 
     @property
     def latency(self) -> int:

@@ -13,7 +13,8 @@ def _pe(cfg):
 def _array(cfg):
     from .array import BitmodArray
     from .params import EngineParams
-    return BitmodArray(EngineParams.from_config(cfg))
+    # hierarchical: one PE module instantiated rows x cols times (see rtl/bitmod/hier.py)
+    return BitmodArray(EngineParams.from_config(cfg), hierarchical=True)
 
 
 TARGETS = [
