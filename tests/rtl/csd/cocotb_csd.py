@@ -9,46 +9,10 @@ import os
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
 from bitflight.rtl.csd import schedule
+from bitflight.sim.perf.calibrate_rtl.stream_driver import drive, reset
 from csd_cases import expected, geometry, make_case
-
-
-async def reset(dut):
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.rst.value = 1
-    dut.i__valid.value = 0
-    dut.o__ready.value = 0
-    for _ in range(2):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
-
-
-async def drive(dut, payloads, *, ready_prob=1.0, valid_prob=1.0, seed=0):
-    """Offer payloads; return (output bits, input handshake cycles, output handshake cycles)."""
-    rng = np.random.default_rng(seed)
-    outs, accepted, emitted = [], [], []
-    sent, cycle = 0, 0
-    while len(outs) < len(payloads):
-        await FallingEdge(dut.clk)
-        offer = sent < len(payloads) and rng.random() < valid_prob
-        dut.i__valid.value = int(offer)
-        if offer:
-            dut.i__payload.value = payloads[sent]
-        dut.o__ready.value = int(rng.random() < ready_prob)
-        await ReadOnly()
-        if dut.i__valid.value and dut.i__ready.value:
-            accepted.append(cycle)
-            sent += 1
-        if dut.o__valid.value and dut.o__ready.value:
-            outs.append(int(dut.o__payload.value))
-            emitted.append(cycle)
-        await RisingEdge(dut.clk)
-        cycle += 1
-        assert cycle < 200_000, f"no progress: {len(outs)}/{len(payloads)} beats out"
-    return outs, accepted, emitted
 
 
 def _runs():
