@@ -10,6 +10,9 @@ Per matrix operation, on the prefill array in prefill and the decode array in de
   attention when the config sets it (else the weight's cycles). N:M density shortens the input
   channel, assuming a sparse-MUX front end that feeds only kept weights (our assumption; the
   published BitMoD has no sparsity).
+* fill/drain: :func:`fill_drain_cycles` once per operation (overhead): the array's output
+  latency after the last tile, which the next operation waits for (tiles within an operation
+  overlap it; docs/results/calibration.md). Not in the authors' model (``fill_drain=False``).
 * memory cycles = (weights x fetches + activations x fetches + outputs) x 8 / (DRAM bits per
   cycle x efficiency; K/V-cache bytes at ``memory.kv_efficiency``), with the refetch rule of
   :mod:`.traffic` against ``weight_sram_kb`` and
@@ -81,7 +84,9 @@ def fill_drain_cycles(cfg: Config) -> int:
     return EngineParams.from_config(cfg).latency
 
 
-def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str,
+                fill_drain: int = 0) -> OpTiming:
+    """``fill_drain``: the array's output latency after the op's last tile, added as overhead."""
     eng = _require(cfg)
     compute = array_cycles(cfg, stage, op.tokens, op.cin, op.cout, op.batch,
                            policy.density_of(op), cycles_per_weight(cfg, policy, op))
@@ -93,7 +98,7 @@ def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTi
     memory = memory_cycles(traffic, op, dram_bits_per_cycle(cfg) / 8,
                            dram_bits_per_cycle(cfg, True) / 8)
     energy = energy_pj(cfg, policy, op, stage, compute, traffic.read, traffic.written)
-    return OpTiming(op.name, op.kind, "engine", op.count, op.macs, compute, memory,
+    return OpTiming(op.name, op.kind, "engine", op.count, op.macs, compute, memory, fill_drain,
                     bytes_read=traffic.read, bytes_written=traffic.written, energy_pj=energy)
 
 
@@ -128,8 +133,12 @@ def energy_pj(cfg: Config, policy: PerfPolicy, op: MatMul, stage: str, compute: 
     return energy
 
 
-def time_pass(p: Pass, cfg: Config, policy: PerfPolicy) -> PassTiming:
-    ops = tuple(time_matmul(op, cfg, policy, p.stage) for op in p.matmuls)
+def time_pass(p: Pass, cfg: Config, policy: PerfPolicy, fill_drain: bool = True) -> PassTiming:
+    """``fill_drain``: charge :func:`fill_drain_cycles` once per operation (tiles stream back
+    to back; the next operation waits for the last result). The authors' model has none, so
+    the BitMoD reproduction passes False."""
+    fd = fill_drain_cycles(cfg) if fill_drain else 0
+    ops = tuple(time_matmul(op, cfg, policy, p.stage, fd) for op in p.matmuls)
     vec = tuple(sfu_timing(v, cfg.sfu.lanes, cfg.energy.sfu_pj_per_element)
                 for v in p.vector_ops)
     return PassTiming(p.stage, p.tokens, p.kv_len, cfg.clock_hz, ops, vec)

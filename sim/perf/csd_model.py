@@ -22,8 +22,9 @@ inputs. The density applies before rounding: at N < p_K a chain pass carries p_K
 same K block (docs/rtl/csd.md), so rows share passes and only the tile's total rounds up
 (calibrated against the RTL chain: sim/perf/calibrate_csd.py). Each tile instruction
 (``batch * ceil(tokens / p_M) * ceil(cout / p_N)`` of them) adds ``instruction_overhead_cycles``.
-A run's first result leaves :func:`fill_drain_cycles` after its first pass (the chain's
-pipeline latency); back-to-back tiles overlap it, so it is charged once per run, not per tile.
+A run's last result leaves :func:`fill_drain_cycles` after its last pass (the chain's
+pipeline latency); back-to-back tiles overlap it, so it is charged once per operation (whose
+results the next operation waits for), not per tile.
 
 Memory: weights (policy bytes, N:M layout included) stream from HBM at ``bandwidth x
 efficiency``, the K/V cache (read by attention, appended by k/v_proj) at ``bandwidth x
@@ -107,9 +108,13 @@ def fill_drain_cycles(cfg: Config) -> int:
     return ChainGeometry.from_config(cfg).latency
 
 
-def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> OpTiming:
+def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str,
+                fill_drain: int = 0) -> OpTiming:
+    """``fill_drain``: pipeline cycles after the op's last pass before its last result (added to
+    the overhead: the next op consumes the results)."""
     compute, overhead = chain_cycles(cfg, stage, op.tokens, op.cin, op.cout, op.batch,
                                      policy.density_of(op))
+    overhead += fill_drain
     traffic = _traffic(op, cfg, policy, stage)
     moved = traffic.read + traffic.written
     memory = memory_cycles(traffic, op, hbm_bytes_per_cycle(cfg), hbm_bytes_per_cycle(cfg, True))
@@ -136,9 +141,12 @@ def quantize_ops(p: Pass, policy: PerfPolicy) -> tuple[VectorOp, ...]:
     return tuple(VectorOp("act_quant", "eltwise", n, count) for count, n in by_count.items() if n)
 
 
-def time_pass(p: Pass, cfg: Config, policy: PerfPolicy) -> PassTiming:
+def time_pass(p: Pass, cfg: Config, policy: PerfPolicy, fill_drain: bool = True) -> PassTiming:
+    """``fill_drain``: charge :func:`fill_drain_cycles` once per operation (its tiles stream
+    back to back; the next operation waits for its last result)."""
     c = _require(cfg)
-    ops = tuple(time_matmul(op, cfg, policy, p.stage) for op in p.matmuls)
+    fd = fill_drain_cycles(cfg) if fill_drain else 0
+    ops = tuple(time_matmul(op, cfg, policy, p.stage, fd) for op in p.matmuls)
     vec = tuple(sfu_timing(v, cfg.sfu.lanes * c.cores, cfg.energy.sfu_pj_per_element)
                 for v in p.vector_ops + quantize_ops(p, policy))
     return PassTiming(p.stage, p.tokens, p.kv_len, cfg.clock_hz, ops, vec)

@@ -9,7 +9,9 @@ with the earliest possible start (ties: lower queue index). LD and ST also hold 
 channel, so two DMAs on one channel serialize while DMAs on different channels overlap: a DMA
 queue issues in order but holds only the channel, not the queue (one DMA in flight per channel),
 and retires in order, so its tokens leave in program order. Instruction costs are
-:mod:`.instr_cost`.
+:mod:`.instr_cost`; an MM/MV frees its engine after its busy cycles and writes its last
+result ``fill_drain`` cycles later (the calibrated RTL pipeline latency), so back-to-back tiles
+hide the fill/drain and a consumer pays it once.
 
 Results: total cycles and seconds, busy cycles and utilization per queue, HBM bytes per channel,
 per-layer spans between ``SYS LAYER`` markers, and energy when the config gives the energies.
@@ -35,6 +37,7 @@ class Event:
     hbm_bytes: int = 0
     channel: int | None = None
     energy_pj: float | None = None
+    drain: float = 0.0  # end - drain: the unit is free; end: the results are written
 
 
 @dataclass
@@ -56,7 +59,7 @@ class ProgramTiming:
         and ST queues count the union of their intervals)."""
         spans: dict[str, list[tuple[float, float]]] = {q.name: [] for q in Queue}
         for e in self.events:
-            spans[isa.TYPES[e.kind].queue.name].append((e.start, e.end))
+            spans[isa.TYPES[e.kind].queue.name].append((e.start, e.end - e.drain))
         out = {}
         for q, iv in spans.items():
             total, reach = 0.0, float("-inf")
@@ -136,16 +139,18 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
             fifo[(p, q)].popleft()
         end = start + c.cycles
         # A DMA holds its channel, not its queue: the next DMA of the queue may start at once
-        # on another channel. Completions retire in program order, so tokens leave in order.
+        # on another channel. An engine takes its next tile after c.cycles, but the results
+        # land c.drain later (pipeline fill/drain). Completions retire in program order, so
+        # tokens leave in order.
         free[q] = start if c.channel is not None else end
-        retired[q] = max(retired[q], end)
+        retired[q] = max(retired[q], end + c.drain)
         if c.channel is not None:
             channel_free[c.channel] = end
         for r in isa.queues_of(instr.release):
             fifo.setdefault((q, r), deque()).append(retired[q])
         queues[q].popleft()
-        result.events.append(Event(i, instr.kind, start, end, c.hbm_bytes, c.channel,
-                                   c.energy_pj))
+        result.events.append(Event(i, instr.kind, start, end + c.drain, c.hbm_bytes, c.channel,
+                                   c.energy_pj, c.drain))
     result.events.sort(key=lambda e: e.index)
     result.layers = _layers(instrs, result.events)
     return result

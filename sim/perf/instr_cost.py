@@ -17,6 +17,9 @@ The engine formulas are the analytical ones (:func:`.bitmod_model.array_cycles`,
   zero-fill LD reads no HBM and writes one line per cycle.
 * MISC: ``rows x cols`` elements at ``sfu.lanes`` per cycle per pass (2 passes for SOFTMAX and
   RMSNORM). SYS: 0 cycles.
+* Fill/drain (MM/MV): the engine takes the next tile after its busy cycles, but the tile's last
+  result is written ``fill_drain_cycles`` later (the RTL pipeline latency calibrated in
+  docs/results/calibration.md), so back-to-back tiles hide it and a consumer waits for it.
 
 Energy (pJ), when the config gives it: BitMoD PE energy x ``pe_energy_factor`` x all PEs x
 cycles (SRAM accesses are charged by the analytical mode only); CSD ``energy.mac_pj``
@@ -43,10 +46,11 @@ TWO_PASS = (MiscOp.SOFTMAX, MiscOp.RMSNORM)
 
 
 class Cost(NamedTuple):
-    cycles: float
+    cycles: float                      # the unit is busy (takes no next instruction) this long
     hbm_bytes: int = 0
     channel: int | None = None
     energy_pj: float | None = None     # when the config gives the energies involved
+    drain: float = 0.0                 # after the busy cycles, until the last result is written
 
 
 def term_slots(cfg: Config, b_dt: int) -> int:
@@ -78,17 +82,31 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
             raise ValueError(f"config '{cfg.name}' has no bitmod engine for a BITMOD {instr.kind}")
         slots = 1 if not cfg.bitmod.bit_serial else term_slots(cfg, instr["b_dt"])
         cycles = bitmod_model.array_cycles(cfg, stage, m, k, n, 1, 1.0, slots)
+        drain = _fill_drain(cfg, bitmod_model)
         pe = cfg.bitmod.pe_energy_pj
         if pe is not None:
             pe *= cfg.bitmod.pe_energy_factor or 1.0
         return Cost(cycles, energy_pj=None if pe is None else pe * cfg.bitmod.prefill_array.pes
-                    * cycles)
+                    * cycles, drain=drain)
     if cfg.csd is None:
         raise ValueError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
     density = _sparse_density(instr) if engine == Engine.SPARSE else 1.0
     compute, overhead = csd_model.chain_cycles(cfg, stage, m, k, n, 1, density)
     mac = cfg.energy.mac_pj
-    return Cost(compute + overhead, energy_pj=None if mac is None else mac * m * n * k * density)
+    return Cost(compute + overhead, energy_pj=None if mac is None else mac * m * n * k * density,
+                drain=_fill_drain(cfg, csd_model))
+
+
+_FILL_DRAIN: dict[str, int] = {}
+
+
+def _fill_drain(cfg: Config, engine) -> int:
+    """The engine's pipeline fill/drain (``*_model.fill_drain_cycles``), once per engine
+    section (it elaborates RTL parameters, ~40 us)."""
+    key = repr(cfg.csd if engine is csd_model else cfg.bitmod)
+    if key not in _FILL_DRAIN:
+        _FILL_DRAIN[key] = engine.fill_drain_cycles(cfg)
+    return _FILL_DRAIN[key]
 
 
 def dma_cost(instr: isa.Instr, cfg: Config) -> Cost:

@@ -1,7 +1,8 @@
 """Event-level model over instruction streams: hand-timed programs on the tiny config.
 
 tiny: 100 MHz, 4 HBM channels of 3.2 GB/s = 32 B/cycle each; CSD decode mapping 16 inputs x
-2 chains per cycle; BitMoD arrays 2x2 (prefill) / 4x1 (decode), 4 lanes.
+2 chains per cycle, fill/drain FD = 18 cycles (dsps_per_chain + 2: results land 18 cycles after
+the chain's last pass); BitMoD arrays 2x2 (prefill) / 4x1 (decode), 4 lanes.
 """
 import pytest
 
@@ -13,6 +14,7 @@ from bitflight.sim.perf.events import simulate
 from bitflight.sim.perf.instr_cost import cost
 
 TINY = config.load("tiny")
+FD = 18
 
 
 def ld(nbytes, channel=0, **kw):
@@ -31,7 +33,8 @@ def mv(**kw):      # 4 outputs x 64 inputs: ceil(64/16) x ceil(4/2) = 8 cycles o
 def test_costs_by_hand():
     assert cost(ld(320), TINY).cycles == 10
     assert cost(mv(), TINY).cycles == 8
-    assert cost(ld(320, zero_fill=1), TINY) == (20, 0, None, 0.0)   # one 16-byte line per cycle
+    assert cost(ld(320, zero_fill=1), TINY) == (20, 0, None, 0.0, 0.0)  # a 16-byte line per cycle
+    assert cost(mv(), TINY).drain == FD == csd_model.fill_drain_cycles(TINY)
     soft = isa.make("MISC", op=MiscOp.SOFTMAX, dt_in=DType.FP16, dt_out=DType.FP16, rows=2,
                     cols=10)
     assert cost(soft, TINY).cycles == 10                        # 20 elements x 2 passes / 4 lanes
@@ -40,19 +43,20 @@ def test_costs_by_hand():
 def test_serial_chain_adds_up():
     prog = [ld(320, release=["MV"]), mv(wait=["LD"], release=["ST"]), st(64, wait=["MV"])]
     t = simulate(prog, TINY)
-    assert t.cycles == 10 + 8 + 2
-    assert [(e.start, e.end) for e in t.events] == [(0, 10), (10, 18), (18, 20)]
+    assert t.cycles == 10 + 8 + FD + 2
+    assert [(e.start, e.end) for e in t.events] == [(0, 10), (10, 18 + FD), (18 + FD, 20 + FD)]
     assert t.bytes_per_channel() == {0: 320, 1: 64}
 
 
 def test_double_buffering_overlaps_load_and_compute():
     """K weight tiles streamed while the previous one computes: K x max(load, compute) plus one
-    compute of drain -- the analytical model's K x max(...) plus exactly one tile of fill/drain."""
+    compute of drain -- the analytical model's K x max(...) plus exactly one tile of fill/drain
+    -- plus the chain's pipeline fill/drain once (the last tile's results)."""
     k = 3
     prog = [ld(320, release=["MV"]) for _ in range(k)] + [mv(wait=["LD"]) for _ in range(k)]
     t = simulate(prog, TINY)
-    assert t.cycles == k * 10 + 8
-    assert t.utilization()["LD"] == pytest.approx(30 / 38)
+    assert t.cycles == k * 10 + 8 + FD
+    assert t.utilization()["LD"] == pytest.approx(30 / (38 + FD))
     assert t.busy()["MV"] == 3 * 8
 
 
@@ -61,6 +65,16 @@ def test_dmas_share_a_channel_but_not_two():
     assert same.cycles == 20
     apart = simulate([ld(320, channel=2), st(320, channel=3)], TINY)
     assert apart.cycles == 10
+
+
+def test_back_to_back_tiles_hide_the_fill_drain_a_consumer_pays_it_once():
+    """Three MV tiles in a row: the chain takes each after 8 busy cycles (the RTL accepts the
+    next tile's first pass while the last drains), so 3 x 8 + FD, as the calibration's
+    `S + fill_drain`; the ST that waits for the last tile starts at 24 + FD."""
+    prog = [mv(), mv(), mv(release=["ST"]), st(64, wait=["MV"])]
+    t = simulate(prog, TINY)
+    assert [e.start for e in t.events] == [0, 8, 16, 24 + FD]
+    assert t.busy()["MV"] == 24 and t.cycles == 24 + FD + 2
 
 
 def test_token_fifo_pairs_kth_release_with_kth_wait():
@@ -83,8 +97,8 @@ def test_layers_between_markers():
             layer(1).replace(wait=isa.mask(["MV"]), release=isa.mask(["LD"])),
             ld(64, wait=["SYS"])]
     t = simulate(prog, TINY)
-    assert t.layers[0] == (0, 18)
-    assert t.layers[1] == (18, 20)
+    assert t.layers[0] == (0, 18 + FD)
+    assert t.layers[1] == (18 + FD, 20 + FD)
 
 
 def test_engine_costs_call_the_analytical_formulas():
@@ -133,5 +147,5 @@ def test_one_queue_overlaps_dmas_on_different_channels_and_retires_in_order():
     t = simulate(prog, TINY)
     spans = {e.index: (e.start, e.end) for e in t.events}
     assert spans[0] == (0, 100) and spans[1] == (0, 10)
-    assert spans[2] == (100, 108) and spans[3] == (108, 116)
+    assert spans[2] == (100, 108 + FD) and spans[3] == (108, 116 + FD)
     assert t.busy()["LD"] == 100                  # union of the two transfers

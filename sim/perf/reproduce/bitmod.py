@@ -3,7 +3,8 @@
 Workload: context 256, batch 1; discriminative = one 256-token prefill; generative = that
 prefill (at the discriminative precision, as the authors' notebook does) plus 20 decode steps at
 context 256. Attention shapes follow the artifact at the paper's commit (``bitmod-hpca``
-convention of :mod:`..workload`); softmax, norms and activations are ignored, as by the authors.
+convention of :mod:`..workload`); softmax, norms, activations and the engines' fill/drain are
+ignored, as by the authors.
 Per-accelerator weight precisions are the authors' (bitmod.md §3.3). Speed-ups are arithmetic
 means over the six models of per-model cycle ratios; "average of both" is the mean of the
 discriminative and generative means (bitmod.md §3.4).
@@ -69,8 +70,8 @@ def cycles(acc: str, model: str, kv_cycles: int | None = None,
             update={"kv_cycles": kv_cycles})})
     shape = load_shape(model)
     disc, gen = policies(acc, MODELS.index(model))
-    pre = bitmod_model.time_pass(prefill(shape, CONTEXT, attention, False), cfg, disc)
-    dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, attention, False), cfg, gen)
+    pre = bitmod_model.time_pass(prefill(shape, CONTEXT, attention, False), cfg, disc, False)
+    dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, attention, False), cfg, gen, False)
     return pre.cycles, dec.cycles
 
 
@@ -126,8 +127,10 @@ def energies(acc: str, model: str, sram_pj_per_bit: float | None = None) -> tupl
     cfg = with_sram_energy(config(acc), sram_pj_per_bit)
     shape = load_shape(model)
     disc, gen = policies(acc, MODELS.index(model))
-    pre = bitmod_model.time_pass(prefill(shape, CONTEXT, "bitmod-hpca", False), cfg, disc)
-    dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, "bitmod-hpca", False), cfg, gen)
+    pre = bitmod_model.time_pass(prefill(shape, CONTEXT, "bitmod-hpca", False), cfg, disc,
+                                 False)
+    dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, "bitmod-hpca", False), cfg, gen,
+                                 False)
     if pre.energy_pj is None or dec.energy_pj is None:
         raise ValueError(f"config '{cfg.name}' gives no PE or DRAM energy")
     return pre.energy_pj, pre.energy_pj + GENERATED * dec.energy_pj
