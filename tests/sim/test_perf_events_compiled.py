@@ -4,8 +4,8 @@ stay within TOLERANCE of the event model on every row, so a change to either sid
 drift apart fails here.
 
 Measured (``python -m bitflight.sim.perf.event_check``, shape-only tiny GQA LLaMA on tiny at KV
-16): bitmod-w4 decode -1.9%, prefill (16 tokens) +0.4%; flightllm (CSD) decode -8.6%, prefill
--13.1%; SmolLM2-135M on bitmod-asic decode at KV 128 -6.3%. The CSD prefill residue is the
+16): bitmod-w4 decode -1.9%, prefill (16 tokens) +0.2%; flightllm (CSD) decode -9.6%, prefill
+-13.8%; SmolLM2-135M on bitmod-asic decode at KV 128 -6.3%. The CSD prefill residue is the
 compiler re-quantizing the activation rows for each weight tile, which the analytical mode does
 not charge.
 """
