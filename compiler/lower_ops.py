@@ -252,10 +252,14 @@ def _lower_linear(step: Step, op: Op) -> None:
     else:
         rows = model.tiling.token_rows(step.T, plan.k, n_tile, op.weight)
         temps = []
+        if rows >= step.T:     # one row tile: load (and quantize) it once for every weight tile
+            a_line, s_line, temps = _activation_tile(step, x, plan, 0, step.T)
         for j, (region, n_rows) in enumerate(tiles):
             load_weight(j, region)
             for r0, n in step.row_tiles(rows):
-                a_line, s_line, tile_temps = _activation_tile(step, x, plan, r0, n)
+                tile_temps = []
+                if rows < step.T:
+                    a_line, s_line, tile_temps = _activation_tile(step, x, plan, r0, n)
                 o_line = step.alloc(Buf.OUT, n * n_rows * 2, f"{op.output} tile")
                 mm(j, region, n_rows, a_line, s_line, n, o_line)
                 step.store(out, r0, n, Buf.OUT, o_line, c0=j * n_tile, cols=n_rows)
