@@ -223,7 +223,8 @@ def _activation_tile(step: Step, x: Home, plan, r0: int, n: int) -> tuple[int, i
 def _lower_linear(step: Step, op: Op) -> None:
     """Weight tiles stream through two WGT slots. Decode: one token, result tiles side by side
     on chip. Prefill: weight tile outer, token row tiles inner, so each weight byte is loaded
-    once per step and the (smaller) activation rows are re-read per weight tile."""
+    once per step and the (smaller) activation rows are re-read per weight tile (unless all rows
+    are one row tile: then they are loaded and quantized once)."""
     model = step.model
     plan, tiles = model.plans[op.weight], model.tiles[op.weight]
     x = step.homes[op.inputs[0]]
