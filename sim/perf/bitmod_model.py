@@ -94,7 +94,6 @@ def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str,
     traffic = with_refetch(policy.weight_bytes(op), math.ceil(op.input_elements * act),
                            math.ceil(op.output_elements * act),
                            eng.weight_sram_kb * 1024, eng.act_sram_kb * 1024)
-    moved = traffic.read + traffic.written
     memory = memory_cycles(traffic, op, dram_bits_per_cycle(cfg) / 8,
                            dram_bits_per_cycle(cfg, True) / 8)
     energy = energy_pj(cfg, policy, op, stage, compute, traffic.read, traffic.written)
