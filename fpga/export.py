@@ -125,6 +125,22 @@ def atomic_write(path: Path, text: str) -> Path:
     return path
 
 
+VERILATOR_HIER_ARGS = ("--hierarchical",)
+
+
+def mark_hier_blocks(text: str, top: str) -> str:
+    """``text`` with ``/*verilator hier_block*/`` in every block module (plain-named modules
+    besides ``top``, see :func:`lint`). Built with :data:`VERILATOR_HIER_ARGS`, Verilator then
+    compiles each block once and links its instances to it, instead of flattening every copy
+    into the model (for a 32 x 32 BitMoD array the difference between minutes and hours)."""
+    out = text
+    for name in _module_chunks(text):
+        if name != top and not name.startswith("\\"):
+            out = re.sub(rf"^(module {name}\(.*?\);\n)", r"\1  /*verilator hier_block*/\n", out,
+                         count=1, flags=re.M | re.S)
+    return out
+
+
 def write_verilog(target: str, cfg, out_dir) -> Path:
     """Write ``<out_dir>/<target>.v`` (top module ``target`` with '-' -> '_'); returns its path."""
     component, top = elaborate(target, cfg)

@@ -7,6 +7,7 @@ arithmetic. Jobs are plain JSON so cocotb modules can load them.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -101,3 +102,20 @@ def make_job(seed: int, scheme: str, rows: int, cols: int, lanes: int, group: in
 def dump(jobs: list[dict], path) -> None:
     with open(path, "w") as f:
         json.dump(jobs, f)
+
+
+def array_jobs(p) -> list[dict]:
+    """The array bench's vectors: every scheme (3 groups, 2 dots) plus edge activations; shared
+    by the flat and the hierarchical array so both are held to the same cases."""
+    jobs = [make_job(300 + i, scheme, p.rows, p.cols, p.lanes, p.group_size, groups=3)
+            for i, scheme in enumerate(SCHEMES)]
+    jobs.append(make_job(399, "bitmod4", p.rows, p.cols, p.lanes, p.group_size, edge="acts"))
+    return jobs
+
+
+def cocotb_env(target: str, jobs: list[dict], path, p) -> dict[str, str]:
+    """Environment for cocotb_bitmod.py: the jobs (written to ``path``), target and params."""
+    dump(jobs, path)
+    fields = {f.name: getattr(p, f.name) for f in dataclasses.fields(p) if f.name != "dp"}
+    return {"BITMOD_JOBS": str(path), "BITMOD_TARGET": target, "BITMOD_LATENCY": str(p.latency),
+            "BITMOD_PARAMS": json.dumps(fields)}

@@ -73,6 +73,9 @@ async def _run_job(dut, job, target, p, latency):
     assert results == job["expected"], f"{job['scheme']}: {results} != {job['expected']}"
     gaps = {b - a for a, b in zip(accepts, accepts[1:])}
     assert gaps == {job["slots"]}, f"{job['scheme']}: chunk every {gaps} cycles"
+    per_group = next(i for i, w in enumerate(job["w"]) if w["last"]) + 1
+    measured = accepts[per_group] - accepts[0]      # first chunk of group 0 to that of group 1
+    assert measured == job["cycles_per_group"], f"{job['scheme']}: {measured} cycles per group"
     chunks = len(job["w"]) // len(job["expected"])
     assert outs[0] - accepts[chunks - 1] == latency, (outs[0], accepts[chunks - 1])
     return cycle

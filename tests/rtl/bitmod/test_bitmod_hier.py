@@ -1,0 +1,83 @@
+"""The hierarchical BitMoD array (one PE module, rows x cols Instances) in Verilator: the same
+vectors as the flat array at tiny size, and the bitmod-asic shape (32 rows, group 128) reduced to
+2 columns and in full (32 x 32), bit-exact against golden.bitserial with the paper's cycles."""
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from bitflight import config
+from bitflight.fpga import export
+from bitflight.rtl.bitmod.array import PE_MODULE, BitmodArray
+from bitflight.rtl.bitmod.params import EngineParams
+from bitflight.sim import hdl
+
+from bitmod_cases import array_jobs, cocotb_env, make_job
+
+HERE = Path(__file__).parent
+TINY = EngineParams.from_config(config.load("tiny"))
+ASIC = EngineParams.from_config(config.load("bitmod-asic"))
+REDUCED = dataclasses.replace(ASIC, cols=2)     # the full array's rows, group and PE; 2 tokens
+# bitmod.md §2.4: cycles per group of 128 = 32 chunks x (2 for 3/4-bit codes, 3 int6, 4 int8)
+PAPER_CYCLES_PER_GROUP_128 = {"bitmod3": 64, "bitmod4": 64, "fp3": 64, "fp4": 64, "int4": 64,
+                              "int6": 96, "int8": 128}
+
+
+def _hier_build(p: EngineParams, key: str) -> hdl.Build:
+    text = export.verilog_text(BitmodArray(p, hierarchical=True), "bitmod_array")
+    return hdl.build(export.mark_hier_blocks(text, "bitmod_array"), top="bitmod_array", key=key,
+                     build_args=export.VERILATOR_HIER_ARGS)
+
+
+def _asic_jobs(p: EngineParams) -> list[dict]:
+    """Seeded random groups of every datatype class plus edge cases, 2 groups of 128 each."""
+    shape = (p.rows, p.cols, p.lanes, p.group_size)
+    jobs = [make_job(500 + i, scheme, *shape, groups=2, dots=1)
+            for i, scheme in enumerate(PAPER_CYCLES_PER_GROUP_128)]
+    jobs += [make_job(600 + i, scheme, *shape, groups=2, dots=1, edge=edge)
+             for i, (scheme, edge) in enumerate([("bitmod4", "acts"), ("bitmod3", "special"),
+                                                 ("int8", "max"), ("bitmod4", "zero_groups"),
+                                                 ("int6", "subnormal"), ("fp4", "zero_scale")])]
+    for job in jobs:
+        assert job["cycles_per_group"] == PAPER_CYCLES_PER_GROUP_128[job["scheme"]]
+    return jobs
+
+
+def test_export_instantiates_one_pe_module_rows_x_cols_times():
+    text = export.verilog_text(BitmodArray(REDUCED, hierarchical=True), "bitmod_array")
+    assert text.count(f"module {PE_MODULE}(") == 1
+    instances = re.findall(rf"^\s*{PE_MODULE} (pe_\d+_\d+) \(", text, re.M)
+    assert sorted(instances) == sorted(f"pe_{r}_{c}" for r in range(32) for c in range(2))
+    assert "module \\bitmod_array.pe_" not in text          # no flattened PE copies
+    marked = export.mark_hier_blocks(text, "bitmod_array")
+    assert marked.count("/*verilator hier_block*/") == 1
+    assert re.search(rf"module {PE_MODULE}\(.*?\);\n  /\*verilator hier_block\*/", marked, re.S)
+
+
+@pytest.mark.verilator
+@pytest.mark.xdist_group("bitmod-verilator")
+def test_hierarchical_tiny_array_equals_golden_like_the_flat_one(tmp_path):
+    build = _hier_build(TINY, "bitmod-array-hier-tiny")
+    hdl.run(build, "cocotb_bitmod", test_dir=HERE,
+            env=cocotb_env("array", array_jobs(TINY), tmp_path / "jobs.json", TINY))
+
+
+@pytest.mark.verilator
+@pytest.mark.xdist_group("bitmod-verilator")
+def test_bitmod_asic_rows_and_group_reduced_to_two_columns(tmp_path):
+    build = _hier_build(REDUCED, "bitmod-array-hier-asic-32x2")
+    hdl.run(build, "cocotb_bitmod", test_dir=HERE,
+            env=cocotb_env("array", _asic_jobs(REDUCED), tmp_path / "jobs.json", REDUCED))
+
+
+@pytest.mark.slow
+@pytest.mark.verilator
+@pytest.mark.xdist_group("bitmod-verilator")
+def test_full_bitmod_asic_32x32_array(tmp_path):
+    assert (ASIC.rows, ASIC.cols, ASIC.group_size) == (32, 32, 128)
+    build = _hier_build(ASIC, "bitmod-array-hier-asic")
+    hdl.run(build, "cocotb_bitmod", test_dir=HERE,
+            env=cocotb_env("array", _asic_jobs(ASIC), tmp_path / "jobs.json", ASIC))
