@@ -171,14 +171,14 @@ def lint(path: Path, top: str) -> None:
         if not blocks:
             return _run_lint(path, top, [vlt, path], tmp)
         for block in blocks:
-            _run_lint(path, block, [vlt, path], tmp)
+            _run_lint(path, block, [vlt, path], tmp, f"block {block}")
         stubs, rest = Path(tmp) / "block_ports.v", Path(tmp) / f"{top}_without_blocks.v"
         stubs.write_text("".join(_port_stub(chunks[b]) for b in blocks))
         owned = tuple(f"\\{b}." for b in blocks)
         rest.write_text("".join(text for name, text in chunks.items()
                                 if name not in blocks and not name.startswith(owned)))
         vlt.write_text(waiver_config() + f'lint_off -rule UNDRIVEN -file "*/{stubs.name}"\n')
-        _run_lint(path, top, [vlt, stubs, rest], tmp)
+        _run_lint(path, top, [vlt, stubs, rest], tmp, f"{top} with port stubs of its blocks")
 
 
 def _module_chunks(text: str) -> dict[str, str]:
@@ -203,7 +203,7 @@ def _port_stub(module_text: str) -> str:
     return header + "".join(ports) + "endmodule\n"
 
 
-def _run_lint(path: Path, top: str, files: list[Path], cwd: str) -> None:
+def _run_lint(path: Path, top: str, files: list[Path], cwd: str, what: str = "") -> None:
     proc = subprocess.run(
         [str(verilator_exe()), "--lint-only", "-Wall", "--top-module", top, *map(str, files)],
         capture_output=True, text=True, env=tool_env(), cwd=cwd)
@@ -212,4 +212,5 @@ def _run_lint(path: Path, top: str, files: list[Path], cwd: str) -> None:
     if proc.returncode != 0 or found:
         first = found[0] if found else (proc.stderr.strip().splitlines() or ["no output"])[-1]
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-        raise LintError(f"{path}: verilator lint of module {top}: {first}{more}")
+        where = f" ({what})" if what else ""
+        raise LintError(f"{path}: verilator lint{where}: {first}{more}")

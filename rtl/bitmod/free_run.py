@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 from ...golden import formats
 from ...golden.bitserial import hw_index
 from . import layouts
-from .array import BitmodArray
+from .array import BitmodArray, pe_blocks
 from .layouts import array_act_layout, weight_row_layout
 from .params import EngineParams
 
@@ -37,17 +37,18 @@ class ArrayFreeRun(wiring.Component):
     ``count: Out(32)`` finished dot products,
     ``checksum: Out(32)``: XOR of the 32-bit folds of every result word. Every dot product has
     ``groups`` groups; the array and output are always ready/valid-driven at full rate.
+    ``hierarchical``: the array's PEs are Instances of one PE module (export and Verilator only).
     """
 
-    def __init__(self, p: EngineParams, groups: int = 4):
-        self.p, self.groups = p, groups
+    def __init__(self, p: EngineParams, groups: int = 4, *, hierarchical: bool = False):
+        self.p, self.groups, self.hierarchical = p, groups, hierarchical
         super().__init__({"dots": In(32), "done": Out(1), "count": Out(32),
                           "checksum": Out(32)})
 
     def elaborate(self, platform):
         m = Module()
         p = self.p
-        m.submodules.array = arr = BitmodArray(p)
+        m.submodules.array = arr = BitmodArray(p, hierarchical=self.hierarchical)
         row_bits = weight_row_layout(p).size
         a_bits = array_act_layout(p).size
         step = arr.w.ready
@@ -90,6 +91,11 @@ class ArrayFreeRun(wiring.Component):
             with m.If(self.count + 1 == self.dots):
                 m.d.sync += self.done.eq(1)
         return m
+
+    @property
+    def verilog_blocks(self):
+        """The PE module a hierarchical export emits (see :class:`~.array.BitmodArray`)."""
+        return pe_blocks(self.p) if self.hierarchical else ()
 
     def cycles(self, dots: int) -> int:
         return free_run_cycles(self.p, self.groups, dots)

@@ -1,0 +1,111 @@
+"""Hierarchical export: block modules written once next to the top, linted block-wise."""
+import pytest
+from amaranth import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from bitflight.fpga import export
+from bitflight.rtl.bitmod.hier import Block, place
+
+pytestmark = pytest.mark.verilator
+BLOCK = """module blk(a, y);
+  input [3:0] a;
+  output [3:0] y;
+  assign y = a + 4'd1;
+endmodule
+"""
+
+
+def _top(pins: str) -> str:
+    return ("module top(x, z);\n  input [3:0] x;\n  output [3:0] z;\n"
+            f"  blk u ({pins});\nendmodule\n")
+
+
+def test_block_and_top_lint_clean(tmp_path):
+    path = tmp_path / "ok.v"
+    path.write_text(BLOCK + _top(".a(x), .y(z)"))
+    export.lint(path, "top")
+
+
+def test_a_missing_pin_on_an_instance_is_reported(tmp_path):
+    path = tmp_path / "pin.v"
+    path.write_text(BLOCK + _top(".a(x)"))
+    with pytest.raises(export.LintError, match=r"top with port stubs of its blocks.*PINMISSING"):
+        export.lint(path, "top")
+
+
+def test_a_finding_inside_a_block_is_reported(tmp_path):
+    """The stubs' UNDRIVEN waiver must not reach the real block: its undriven output fails."""
+    path = tmp_path / "undriven.v"
+    path.write_text(BLOCK.replace("  assign y = a + 4'd1;\n", "") + _top(".a(x), .y(z)"))
+    with pytest.raises(export.LintError, match=r"block blk.*UNDRIVEN"):
+        export.lint(path, "top")
+
+
+INC = wiring.Signature({"a": In(4), "y": Out(4)})
+
+
+class _Inc(wiring.Component):
+    a: In(4)
+    y: Out(4)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += self.y.eq(self.a + 1)
+        return m
+
+
+class _Pair(wiring.Component):
+    """Two copies of _Inc in series, as Instances of one module ``inc`` (or as submodules)."""
+    a: In(4)
+    y: Out(4)
+
+    def __init__(self, hierarchical: bool, block=_Inc):
+        self.hierarchical, self.block = hierarchical, block
+        super().__init__()
+
+    @property
+    def verilog_blocks(self):
+        return (Block("inc", self.block),) if self.hierarchical else ()
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Signal
+        m = Module()
+        mid = Signal(4)
+        for name, ports in (("first", {"a": self.a, "y": mid}), ("second", {"a": mid, "y": self.y})):
+            if self.hierarchical:
+                place(m, name, ports, module="inc", signature=INC)
+            else:
+                place(m, name, ports, component=_Inc())
+        return m
+
+
+def test_hierarchical_export_writes_the_block_once_and_lints(tmp_path):
+    text = export.verilog_text(_Pair(True), "pair")
+    assert text.count("module inc(") == 1 and text.count("  inc ") == 2
+    assert "module \\pair.first" not in text
+    path = export.atomic_write(tmp_path / "pair.v", text)
+    export.lint(path, "pair")
+    flat = export.verilog_text(_Pair(False), "pair")
+    assert "module \\pair.first" in flat and "module inc(" not in flat
+
+
+def test_a_block_whose_ports_differ_from_its_instances_is_rejected():
+    with pytest.raises(ValueError, match="Verilog module 'inc': ports"):
+        export.verilog_text(_Pair(True, block=lambda: _Extra()), "pair")
+
+
+class _Extra(wiring.Component):
+    a: In(4)
+    y: Out(4)
+    spare: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [self.y.eq(self.a), self.spare.eq(self.a[0])]
+        return m
+
+
+def test_a_port_map_missing_a_port_is_rejected():
+    with pytest.raises(ValueError, match=r"first: port map misses \['y'\]"):
+        place(Module(), "first", {"a": 0}, module="inc", signature=INC)
