@@ -83,9 +83,7 @@ class ArrayFreeRun(wiring.Component):
                 with m.If(group == self.groups - 1):
                     m.d.sync += group.eq(0)
         word = arr.o.payload.as_value()
-        fold = Const(0, 32)
-        for i in range(0, len(word), 32):
-            fold = fold ^ word[i:i + 32]
+        fold = _xor_tree([word[i:i + 32] for i in range(0, len(word), 32)])
         with m.If(arr.o.valid):
             m.d.sync += [self.count.eq(self.count + 1), self.checksum.eq(self.checksum ^ fold)]
             with m.If(self.count + 1 == self.dots):
@@ -99,6 +97,15 @@ class ArrayFreeRun(wiring.Component):
 
     def cycles(self, dots: int) -> int:
         return free_run_cycles(self.p, self.groups, dots)
+
+
+def _xor_tree(values):
+    """XOR of ``values`` as a balanced tree: a 32 x 32 array's result word has 1472 32-bit
+    slices, and a left-leaning chain that deep overflows Python's recursion in Amaranth."""
+    while len(values) > 1:
+        values = [a ^ b for a, b in zip(values[::2], values[1::2])] + \
+                 ([values[-1]] if len(values) % 2 else [])
+    return values[0]
 
 
 def free_run_cycles(p: EngineParams, groups: int, dots: int) -> int:
