@@ -134,10 +134,9 @@ def mark_hier_blocks(text: str, top: str) -> str:
     compiles each block once and links its instances to it, instead of flattening every copy
     into the model (for a 32 x 32 BitMoD array the difference between minutes and hours)."""
     out = text
-    for name in _module_chunks(text):
-        if name != top and not name.startswith("\\"):
-            out = re.sub(rf"^(module {name}\(.*?\);\n)", r"\1  /*verilator hier_block*/\n", out,
-                         count=1, flags=re.M | re.S)
+    for name in _block_names(_module_chunks(text), top):
+        out = re.sub(rf"^(module {name}\(.*?\);\n)", r"\1  /*verilator hier_block*/\n", out,
+                     count=1, flags=re.M | re.S)
     return out
 
 
@@ -164,7 +163,7 @@ def lint(path: Path, top: str) -> None:
     if not path.is_file():
         raise LintError(f"{path}: Verilog file not found")
     chunks = _module_chunks(path.read_text())
-    blocks = [name for name in chunks if name != top and not name.startswith("\\")]
+    blocks = _block_names(chunks, top)
     with tempfile.TemporaryDirectory(prefix="bitflight-lint-") as tmp:
         vlt = Path(tmp) / "amaranth_waivers.vlt"
         vlt.write_text(waiver_config())
@@ -194,6 +193,12 @@ def _module_chunks(text: str) -> dict[str, str]:
             chunks[name.group(1)] = body
             lines = []
     return chunks
+
+
+def _block_names(chunks: dict[str, str], top: str) -> list[str]:
+    """Plain-named modules other than ``top``: Amaranth names its own submodules ``\\top.sub``,
+    so these are the blocks :func:`verilog_text` added."""
+    return [name for name in chunks if name != top and not name.startswith("\\")]
 
 
 def _port_stub(module_text: str) -> str:
