@@ -110,17 +110,23 @@ def _rowwise(step: Step, op: Op, misc: MiscOp, inputs: list[Home], cols: int,
             step.free(buf, line)
 
 
-def _gather_rows(step: Step, op: Op, r0: int, rows: int, buf: Buf, line: int) -> None:
+def _gather_rows(step: Step, op: Op, r0: int, rows: int, buf: Buf, line: int,
+                 out: Home | None = None) -> None:
     """Embedding rows of tokens r0..r0+rows of this step into ``buf``/``line``: LD their uint32
-    ids from the input region into META, then a gather LD of the fp16 table rows."""
-    layout = step.model.layout
-    ids, table = layout.regions["input"], layout.regions[op.weight]
-    row_bytes = op.attrs["hidden"] * 2
+    ids from the input region into META, then one gather LD per column slice of the fp16 table
+    (a table larger than a channel is split by columns, :func:`.target.place_embedding`).
+    Slice ``[c0, c0+w)`` lands at ``line + rows*c0*2`` bytes as a ``[rows, w]`` block, so for one
+    row the slices form the row; with ``out`` each block is also stored to its columns there."""
+    ids = step.model.layout.regions["input"]
     idx = step.alloc(Buf.META, 4 * rows, "token ids")
     step.emit("LD", buf=Buf.META, buf_addr=idx, channel=ids.channel,
               hbm_addr=ids.addr + 4 * (step.row0 + r0), length=4 * rows, count1=1)
-    step.emit("LD", buf=buf, buf_addr=line, channel=table.channel, hbm_addr=table.addr,
-              length=row_bytes, count1=rows, stride1=row_bytes, gather=1, idx_addr=idx)
+    for table, c0, cols in step.model.layout.embed[op.weight]:
+        at = line + rows * c0 * 2 // LINE_BYTES        # c0 is a multiple of 8 columns
+        step.emit("LD", buf=buf, buf_addr=at, channel=table.channel, hbm_addr=table.addr,
+                  length=2 * cols, count1=rows, stride1=2 * cols, gather=1, idx_addr=idx)
+        if out is not None:
+            step.store(out, r0, rows, buf, at, c0=c0, cols=cols)
     step.free(Buf.META, idx)
 
 
@@ -135,8 +141,7 @@ def _lower_embedding(step: Step, op: Op) -> None:
     out = step.hbm_home(op.output, hidden)
     for r0, n in step.row_tiles(_misc_rows(step, 1, hidden)):
         line = step.alloc(Buf.ACT, n * hidden * 2, "embedding rows")
-        _gather_rows(step, op, r0, n, Buf.ACT, line)
-        step.store(out, r0, n, Buf.ACT, line)
+        _gather_rows(step, op, r0, n, Buf.ACT, line, out)
         step.free(Buf.ACT, line)
 
 

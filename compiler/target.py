@@ -11,7 +11,7 @@ import torch
 from .ir import CompileError, Graph
 from .isa import DType
 from .passes.formats import FormatPolicy, LinearPlan
-from .passes.memory import HbmMap, HbmRegion
+from .passes.memory import ALIGN, HbmMap, HbmRegion
 from .passes.packing import WeightPacking
 from .passes.tiling import Tiling
 
@@ -22,6 +22,8 @@ class Layout:
     regions: dict[str, HbmRegion]
     scratch: list[HbmRegion]
     kv_dtype: DType
+    # embedding table -> its column slices (region, first column, columns); see place_embedding
+    embed: dict[str, list[tuple[HbmRegion, int, int]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,14 +122,45 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
             if weights is not None:
                 blobs[op.weight] = (weights[op.weight].to(torch.float16).numpy().tobytes()
                                     + np.float32(op.attrs["eps"]).tobytes())
+    embed = {}
     for op in graph.ops:
         if op.kind == "embedding":           # fp16 rows, read by the gather LD
-            regions[op.weight] = hbm.alloc(op.weight, 2 * dims.vocab * dims.hidden)
+            embed[op.weight] = place_embedding(hbm, op.weight, dims.vocab, dims.hidden)
             if weights is not None:
-                blobs[op.weight] = np.ascontiguousarray(
-                    weights[op.weight].to(torch.float16).numpy()).tobytes()
-    layout = Layout(hbm, {**hbm.regions, **regions}, scratch, kv_dtype)
+                table = weights[op.weight].to(torch.float16)
+                for region, c0, cols in embed[op.weight]:
+                    blobs[region.name] = np.ascontiguousarray(
+                        table[:, c0:c0 + cols].numpy()).tobytes()
+    layout = Layout(hbm, {**hbm.regions, **regions}, scratch, kv_dtype, embed)
     return Target(graph, cfg, policy, max_pos, max_prefill, plans, tiling, tiles, layout, blobs)
+
+
+def place_embedding(hbm: HbmMap, name: str, vocab: int, hidden: int
+                    ) -> list[tuple[HbmRegion, int, int]]:
+    """Place the fp16 ``[vocab, hidden]`` table as the fewest column slices that fit the free
+    space of the channels: slice ``j`` holds columns ``c0..c0+cols`` of every row, row-major.
+
+    Columns, not rows, because a gather LD reads one channel and its ids are data: with a row
+    split, no single LD could serve an id whose row lives in another channel. With a column split
+    every channel holds every row, so one gather LD per slice (same ids) fetches that slice of
+    each token's row, and slice widths are whole on-chip lines so the slices land side by side.
+    One slice (the region named ``name``) when the table fits a channel."""
+    eb, line_cols = 2, 8                       # fp16; 8 columns = one 16-byte on-chip line
+    for parts in range(1, -(-hidden // line_cols) + 1):
+        cols = -(-hidden // parts)
+        cols = -(-cols // line_cols) * line_cols
+        widths = [min(cols, hidden - c0) for c0 in range(0, hidden, cols)]
+        free = sorted((hbm.channel_bytes - u for u in hbm.used), reverse=True)
+        need = sorted((eb * vocab * w for w in widths), reverse=True)
+        if len(need) <= len(free) and all(n <= f - ALIGN for n, f in zip(need, free)):
+            break
+    else:
+        raise CompileError(f"embedding '{name}' ({eb * vocab * hidden} bytes) does not fit the "
+                           f"free space of the {hbm.channels} HBM channels")
+    if len(widths) == 1:
+        return [(hbm.alloc(name, eb * vocab * hidden), 0, hidden)]
+    return [(hbm.alloc(f"{name}[:,{c0}:{c0 + w}]", eb * vocab * w), c0, w)
+            for c0, w in zip(range(0, hidden, cols), widths)]
 
 
 def input_ids(target: Target, ids: torch.Tensor) -> bytes:
