@@ -224,8 +224,8 @@ class Step:
                 if layer == 1:
                     tmpl = LayerTemplate(1, i, end, state_of(self), len(self.segments) + 1)
                 elif tmpl is not None and tmpl.segments is not None and state_of(self) == \
-                        tmpl.state:
-                    regions = regions or RegionMap(self.model.layout.regions, 1)
+                        tmpl.state and (regions := regions or RegionMap(
+                            self.model.layout.regions, 1)).same_sizes(layer):
                     self.region_map = regions
                     self._replay(tmpl, layer, i, end)
                     i = end

@@ -67,6 +67,18 @@ class RegionMap:
             return f"kv.{dst}." + name[len(f"kv.{self.src}."):]
         return f"model.layers.{dst}." + name[len(f"model.layers.{self.src}."):]
 
+    def same_sizes(self, dst: int) -> bool:
+        """Whether every region of layer ``src`` has a layer ``dst`` twin of the same size. A
+        replay copies LD lengths and MM ``b_lines`` verbatim, and the packed size of an N:M
+        weight tile depends on its data (the per-block N of a density-pruned matrix is allocated
+        over the whole matrix, so its row tiles differ from layer to layer)."""
+        for spans in self.by_channel.values():
+            for start, end, name in spans:
+                twin = self.regions.get(self._rename(name, dst))
+                if twin is None or twin.size != end - start:
+                    return False
+        return True
+
     def move(self, channel: int, addr: int, dst: int) -> tuple[int, int]:
         spans = self.by_channel.get(channel)
         if spans:
