@@ -2,7 +2,8 @@
 
 Every decoder layer lowers to the same instructions except for the HBM addresses of its own
 regions (weight tiles, norm gains, KV cache), provided the on-chip arenas and the prefill scratch
-are in the same state when the layer starts. Layer 1 (not 0: the embedding leaves layer 0 with a
+are in the same state when the layer starts and its regions have layer 1's sizes (split N:M
+tiles pack to data-dependent sizes, and LD lengths and MM ``b_lines`` are copied, not moved). Layer 1 (not 0: the embedding leaves layer 0 with a
 different state) is lowered normally and recorded with that state; a later layer whose starting
 state is identical is produced by relocating the recorded segments, and its tokens are copied from
 layer 1's schedule (same instructions, same hazards: the relocated regions are disjoint exactly
