@@ -9,6 +9,7 @@ from .codegen import Home, Step
 from .footprint import nbytes
 from .ir import CompileError, Op
 from .isa import Buf, DType, MiscOp, LINE_BYTES
+from .target import logits_block
 
 
 def _lines(nbytes_: int) -> int:
@@ -46,9 +47,8 @@ def _output_home(step: Step, op: Op, cols: int, chip_buf: Buf) -> Home:
     scratch (prefill)."""
     layout = step.model.layout
     if op.output == step.graph.output:
-        region = layout.regions["logits"]
-        home = Home(cols, DType.FP16, channel=region.channel,
-                    addr=region.addr + step.row0 * cols * 2, pitch=cols * 2)
+        region, addr = logits_block(layout, step.row0, step.T)   # rows may span channels
+        home = Home(cols, DType.FP16, channel=region.channel, addr=addr, pitch=cols * 2)
         step.homes[op.output] = home
         return home
     users = _users(step, op.output)

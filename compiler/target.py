@@ -24,6 +24,8 @@ class Layout:
     kv_dtype: DType
     # embedding table -> its column slices (region, first column, columns); see place_embedding
     embed: dict[str, list[tuple[HbmRegion, int, int]]] = field(default_factory=dict)
+    # logits row blocks (region, first row, rows); see place_logits
+    logits: list[tuple[HbmRegion, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -87,9 +89,9 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
     largest = 2 * max_prefill * max(dims.hidden, dims.q_dim, dims.intermediate) + 4096
     chunk = max(largest, -(-total // mem.channels))
     scratch = [hbm.alloc(f"scratch.{i}", chunk) for i in range(-(-total // chunk))]
-    regions = {"input": hbm.alloc("input", 4 * max_prefill),       # uint32 token ids
-               "logits": hbm.alloc("logits", 2 * max_prefill * dims.vocab),
-               "rope": hbm.alloc("rope", 2 * max_pos * dims.head_dim)}
+    regions = {"input": hbm.alloc("input", 4 * max_prefill)}       # uint32 token ids
+    logits = place_logits(hbm, dims.vocab, max_prefill)
+    regions["rope"] = hbm.alloc("rope", 2 * max_pos * dims.head_dim)
     if weights is not None:
         blobs["rope"] = rope_table(dims, max_pos)
     eb = 2 if kv_dtype == DType.FP16 else 1
@@ -131,7 +133,7 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
                 for region, c0, cols in embed[op.weight]:
                     blobs[region.name] = np.ascontiguousarray(
                         table[:, c0:c0 + cols].numpy()).tobytes()
-    layout = Layout(hbm, {**hbm.regions, **regions}, scratch, kv_dtype, embed)
+    layout = Layout(hbm, {**hbm.regions, **regions}, scratch, kv_dtype, embed, logits)
     return Target(graph, cfg, policy, max_pos, max_prefill, plans, tiling, tiles, layout, blobs)
 
 
@@ -161,6 +163,51 @@ def place_embedding(hbm: HbmMap, name: str, vocab: int, hidden: int
         return [(hbm.alloc(name, eb * vocab * hidden), 0, hidden)]
     return [(hbm.alloc(f"{name}[:,{c0}:{c0 + w}]", eb * vocab * w), c0, w)
             for c0, w in zip(range(0, hidden, cols), widths)]
+
+
+LOGIT_BLOCK_ROWS = 128     # a multiple of every prefill chunk (build.PREFILL_STEP and divisors)
+
+
+def place_logits(hbm: HbmMap, vocab: int, rows: int) -> list[tuple[HbmRegion, int, int]]:
+    """fp16 logits rows ``[rows, vocab]`` of the largest prefill bucket: one region ``logits``
+    when they fit a channel, else blocks ``logits.i``, each as many multiples of
+    :data:`LOGIT_BLOCK_ROWS` rows as the freest channel holds (a prefill chunk's rows stay in
+    one block)."""
+    row_bytes = 2 * vocab
+    if rows * row_bytes <= hbm.channel_bytes - min(hbm.used):
+        return [(hbm.alloc("logits", rows * row_bytes), 0, rows)]
+    blocks: list[tuple[HbmRegion, int, int]] = []
+    r0 = 0
+    while r0 < rows:
+        free = hbm.channel_bytes - min(hbm.used)
+        n = min(rows - r0, free // row_bytes // LOGIT_BLOCK_ROWS * LOGIT_BLOCK_ROWS)
+        if n == 0:
+            raise CompileError(f"logits of {rows} prefill rows x {vocab} fp16 do not fit the "
+                               f"free HBM (rows {r0}..{rows} left); use a smaller --max-len")
+        blocks.append((hbm.alloc(f"logits.{len(blocks)}", n * row_bytes), r0, n))
+        r0 += n
+    return blocks
+
+
+def logits_block(layout: Layout, row0: int, rows: int) -> tuple[HbmRegion, int]:
+    """(region, byte address of row ``row0``) of logits rows ``row0..row0+rows``."""
+    for region, r0, n in layout.logits:
+        if r0 <= row0 < r0 + n:
+            if row0 + rows > r0 + n:
+                raise CompileError(f"prefill chunk rows {row0}..{row0 + rows} straddle logits "
+                                   f"block '{region.name}' (rows {r0}..{r0 + n})")
+            return region, region.addr + (row0 - r0) * region.size // n
+    raise CompileError(f"logits row {row0} is beyond the largest prefill bucket")
+
+
+def logits_spans(layout: Layout, rows: int) -> list[tuple[int, int, int]]:
+    """(channel, start, end) HBM byte spans holding logits rows ``0..rows`` in order."""
+    spans = []
+    for region, r0, n in layout.logits:
+        if r0 < rows:
+            take = min(n, rows - r0)
+            spans.append((region.channel, region.addr, region.addr + take * region.size // n))
+    return spans
 
 
 def input_ids(target: Target, ids: torch.Tensor) -> bytes:

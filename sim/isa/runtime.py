@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ...compiler import build, encoding
-from ...compiler.target import Target, input_ids
+from ...compiler.target import Target, input_ids, logits_spans
 from .machine import Machine
 
 
@@ -41,10 +41,9 @@ class Session:
                                "input")[:] = data
 
     def _logits(self, rows: int) -> torch.Tensor:
-        region = self.target.layout.regions["logits"]
         vocab = self.target.graph.dims.vocab
-        raw = self.machine.hbm_slice(region.channel, region.addr,
-                                     region.addr + 2 * rows * vocab, "logits")
+        raw = b"".join(bytes(self.machine.hbm_slice(ch, lo, hi, "logits"))
+                       for ch, lo, hi in logits_spans(self.target.layout, rows))
         return torch.from_numpy(np.frombuffer(raw, np.float16).reshape(rows, vocab)
                                 .astype(np.float32))
 
