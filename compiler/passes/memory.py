@@ -8,8 +8,8 @@ HBM (one map for every bucket program of a model, so they share one memory image
 * per layer a K and a V cache region ``[max_pos, kv_dim]``, the RoPE table ``[max_pos, head_dim]``
   (fp16 cos half then sin half per position), norm gains, the input token ids (uint32, written by
   the host), the logits rows (row blocks on several channels when larger than one:
-  :func:`..target.place_logits`) and the fp16 embedding table (split by columns over several channels
-  when it is larger than one: :func:`..target.place_embedding`);
+  :func:`..target.place_logits`) and the fp16 embedding table (split by columns over several
+  channels when it is larger than one: :func:`..target.place_embedding`);
 * prefill scratch (activations of the prefill programs, which do not fit on chip) is allocated per
   program from a shared scratch area with a liveness-based first-fit allocator.
 
