@@ -9,8 +9,8 @@ cut it into row tiles and pack each tile with the golden packed layouts.
 A tile is a row slice: output rows are independent in every engine, so slicing rows of the
 quantized matrix (codes, datatype ids and scales alike) loses nothing. Tiles hold full K: when the
 group does not divide K (BitMoD groups of 128 on SmolLM2's 576) each row's last group is stored
-zero-padded, as the code of 0 (golden.quant's layout), and the engine streams it whole. :func:`unpack_tile` is the
-inverse the ISA simulator uses.
+zero-padded, as the code of 0 (golden.quant's layout), and the engine streams it whole.
+:func:`unpack_tile` is the inverse the ISA simulator uses.
 """
 from __future__ import annotations
 
