@@ -176,7 +176,8 @@ def interactive(component_or_target_name, config=None, *, top: str | None = None
                 pyverilator.PyVerilator.build(str(source), build_dir=str(obj), args=BUILD_ARGS,
                                               cargs=CARGS, quiet=True, gen_only=True)
                 subprocess.run(["make", "-C", str(obj), "-f", f"V{top}.mk",
-                                "LDFLAGS=-fPIC -shared"], check=True, capture_output=True)
+                                "LDFLAGS=-fPIC -shared", hdl.PCH_FIX],  # large designs use PCH
+                               check=True, capture_output=True)
             except subprocess.CalledProcessError as exc:
                 err = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-15:]
                 raise RuntimeError(f"pyverilator build of '{top}' failed in {folder}:\n"
