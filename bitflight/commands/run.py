@@ -45,12 +45,12 @@ def _prompt_ids(args):
 
 
 def handler(args: argparse.Namespace) -> int:
-    import torch
-
     from .. import config
     from ..compiler import build, models, target as tg
     from ..golden.llm.accel import accelerator_model
+    from ..golden.llm.generate import greedy
     from ..golden.policy import load_policy
+    from ..sim.isa.lockstep import greedy_lockstep
     from ..sim.isa.runtime import Session
 
     cfg = config.load(args.config)
@@ -67,45 +67,21 @@ def handler(args: argparse.Namespace) -> int:
     store, _ = build.compile_buckets(target, max_len, only=sorted(set(needed)))
     sess = Session(target, store, max_len)
     golden = accelerator_model(source.golden, policy) if args.check else None
-    logits = sess.prefill(ids)
-    want, cache = golden.prefill(ids[None]) if golden else (None, None)
-    identical, first_diff = True, None
-
-    def compare(got, ref, step):
-        nonlocal identical, first_diff
-        if ref is not None and not torch.equal(got, ref[0].float()):
-            identical = False
-            first_diff = first_diff or (step, float((got - ref[0].float()).abs().max()))
-    compare(logits, want, 0)
-    out = []
-    for step in range(args.tokens):
-        token = int(logits[-1].argmax())
-        out.append(token)
-        if step == args.tokens - 1:
-            break
-        logits = sess.decode(token)
-        if golden:
-            want = golden.decode(torch.tensor([token]), cache)
-        compare(logits, want, step + 1)
+    result = greedy_lockstep(sess, golden, ids, args.tokens)
+    out = result.tokens
     text = tok.decode(out) if tok is not None else " ".join(map(str, out))
     print(f"prompt: {args.prompt if args.prompt is not None else args.ids}")
     print(f"generated ({len(out)} tokens): {text}")
     if args.stats:
         print(f"simulator: {sess.machine.counters.as_dict()}")
     if golden:
-        float_logits, fcache = source.golden.prefill(ids[None])
-        ftoks = []
-        for step in range(args.tokens):
-            t = int(float_logits[0, -1].argmax())
-            ftoks.append(t)
-            if step < args.tokens - 1:
-                float_logits = source.golden.decode(torch.tensor([t]), fcache)
+        ftoks = greedy(source.golden, ids.tolist(), args.tokens)
         ftext = tok.decode(ftoks) if tok is not None else " ".join(map(str, ftoks))
         print(f"float model ({len(ftoks)} tokens): {ftext}")
-        if identical:
+        if result.identical:
             print("check: every logit identical to the golden accelerator-numerics model")
         else:
-            print(f"check: FAILED, logits differ from golden at step {first_diff[0]} "
-                  f"(max |diff| {first_diff[1]:.3g})")
+            step, diff = result.first_diff
+            print(f"check: FAILED, logits differ from golden at step {step} (max |diff| {diff:.3g})")
             return 1
     return 0

@@ -16,6 +16,7 @@ from bitflight.golden.llm import LlamaConfig, LlamaModel
 from bitflight.golden.llm.accel import accelerator_model
 from bitflight.golden.llm.weights import random_weights
 from bitflight.golden.policy import load_policy
+from bitflight.sim.isa.lockstep import greedy_lockstep
 from bitflight.sim.isa.runtime import Session
 
 # hidden 160 = 128 + 32, intermediate 320 = 2 x 128 + 64: every K ends in a partial group
@@ -72,11 +73,6 @@ def test_isa_simulator_logits_identical_to_golden(source, policy_name):
     sess = Session(target, store, MAX_LEN)
     golden = accelerator_model(source.golden, policy)
     ids = torch.randint(0, 256, (9,), generator=torch.Generator().manual_seed(3))
-    got = sess.prefill(ids)
-    want, cache = golden.prefill(ids[None])
-    assert torch.equal(got, want[0].float())
-    for _ in range(2):
-        token = int(got[-1].argmax())
-        got = sess.decode(token)
-        assert torch.equal(got, golden.decode(torch.tensor([token]), cache)[0].float())
+    result = greedy_lockstep(sess, golden, ids, 3)
+    assert result.identical, f"logits differ from golden: {result.first_diff}"
     assert sess.machine.counters.instructions["MM"] > 0

@@ -9,6 +9,7 @@ from bitflight import config
 from bitflight.compiler import build, models, target as tg
 from bitflight.golden.llm.accel import accelerator_model
 from bitflight.golden.policy import load_policy
+from bitflight.sim.isa.lockstep import greedy_lockstep
 from bitflight.sim.isa.runtime import Session
 
 MAX_LEN = 64
@@ -38,14 +39,8 @@ def _session(tiny, policy_name):
 def test_logits_identical_to_golden_accelerator_numerics(tiny, policy_name):
     sess, golden = _session(tiny, policy_name)
     ids = torch.randint(0, 256, (13,), generator=torch.Generator().manual_seed(7))
-    got = sess.prefill(ids)
-    want, cache = golden.prefill(ids[None])
-    assert torch.equal(got, want[0].float())
-    for _ in range(5):                      # crosses from decode bucket 16 into bucket 32
-        token = int(got[-1].argmax())
-        got = sess.decode(token)
-        want = golden.decode(torch.tensor([token]), cache)
-        assert torch.equal(got, want[0].float())
+    result = greedy_lockstep(sess, golden, ids, 6)  # 5 decodes cross from bucket 16 into 32
+    assert result.identical, f"logits differ from golden: {result.first_diff}"
     assert sess.length == 18
     counters = sess.machine.counters
     assert counters.instructions["MV"] > 0 and counters.instructions["MM"] > 0

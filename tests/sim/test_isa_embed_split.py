@@ -13,6 +13,7 @@ from bitflight.compiler.ir import CompileError
 from bitflight.compiler.passes.memory import ALIGN, HbmMap
 from bitflight.golden.llm.accel import accelerator_model
 from bitflight.golden.policy import load_policy
+from bitflight.sim.isa.lockstep import greedy_lockstep
 from bitflight.sim.isa.runtime import Session
 
 MAX_LEN = 64
@@ -79,10 +80,5 @@ def test_split_table_logits_identical_to_golden(policy_name):
 
     sess, golden = Session(target, store, MAX_LEN), accelerator_model(tiny.golden, policy)
     ids = torch.randint(0, 256, (11,), generator=torch.Generator().manual_seed(3))
-    got = sess.prefill(ids)
-    want, cache = golden.prefill(ids[None])
-    assert torch.equal(got, want[0].float())
-    for _ in range(3):
-        token = int(got[-1].argmax())
-        got = sess.decode(token)
-        assert torch.equal(got, golden.decode(torch.tensor([token]), cache)[0].float())
+    result = greedy_lockstep(sess, golden, ids, 4)
+    assert result.identical, f"logits differ from golden: {result.first_diff}"

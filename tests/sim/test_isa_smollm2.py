@@ -10,6 +10,7 @@ from bitflight import config
 from bitflight.compiler import build, models, target as tg
 from bitflight.golden.llm.accel import accelerator_model
 from bitflight.golden.policy import load_policy
+from bitflight.sim.isa.lockstep import greedy_lockstep
 from bitflight.sim.isa.runtime import Session
 
 pytestmark = pytest.mark.slow
@@ -35,11 +36,5 @@ def test_smollm2_logits_identical(smollm2, policy_name, config_name):
     golden = accelerator_model(smollm2.golden, policy)
     ids = torch.randint(0, smollm2.graph.dims.vocab, (PROMPT,),
                         generator=torch.Generator().manual_seed(0))
-    got = sess.prefill(ids)
-    want, cache = golden.prefill(ids[None])
-    assert torch.equal(got, want[0].float())
-    for _ in range(NEW):
-        token = int(got[-1].argmax())
-        got = sess.decode(token)
-        want = golden.decode(torch.tensor([token]), cache)
-        assert torch.equal(got, want[0].float())
+    result = greedy_lockstep(sess, golden, ids, NEW + 1)
+    assert result.identical, f"logits differ from golden: {result.first_diff}"

@@ -1,0 +1,49 @@
+"""Greedy decoding on the ISA simulator, step for step against the golden accelerator model.
+
+This is the project's end-to-end check (``bitflight run --check`` and the ISA tests): the
+simulator's logits after the prefill and after every decode step must equal, bit for bit, the
+logits the golden accelerator-numerics model computes for the same tokens. The next token is the
+simulator's argmax, so both models always see the same sequence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class Lockstep:
+    tokens: list[int] = field(default_factory=list)
+    first_diff: tuple[int, float] | None = None    # (step, max |diff|); step 0 is the prefill
+
+    @property
+    def identical(self) -> bool:
+        return self.first_diff is None
+
+
+def greedy_lockstep(session, golden, ids: torch.Tensor, tokens: int) -> Lockstep:
+    """Prefill ``ids`` [T] on ``session`` (sim.isa.runtime.Session), then greedily pick ``tokens``
+    tokens (``tokens - 1`` decode steps). With ``golden`` (a golden.llm model, or None to skip the
+    comparison) every step's logits are compared; the first difference is recorded."""
+    result = Lockstep()
+
+    def compare(step: int, got: torch.Tensor, want: torch.Tensor | None) -> None:
+        if want is None or result.first_diff is not None:
+            return
+        ref = want[0].float()
+        if not torch.equal(got, ref):
+            result.first_diff = (step, float((got - ref).abs().max()))
+
+    logits = session.prefill(ids)
+    want, cache = golden.prefill(ids[None]) if golden is not None else (None, None)
+    compare(0, logits, want)
+    for step in range(1, tokens):
+        token = int(logits[-1].argmax())
+        result.tokens.append(token)
+        logits = session.decode(token)
+        want = golden.decode(torch.tensor([token]), cache) if golden is not None else None
+        compare(step, logits, want)
+    if tokens:
+        result.tokens.append(int(logits[-1].argmax()))
+    return result
