@@ -89,3 +89,17 @@ def array_weight_value(beat: dict) -> dict:
 def array_act_value(cols) -> dict:
     """``[[lane values] per column]`` -> :func:`array_act_layout` value."""
     return {col(c): acts_value(a) for c, a in enumerate(cols)}
+
+
+def array_words(p: EngineParams, weight_beat: dict, act_cols) -> tuple[int, int]:
+    """One chunk as the integers on the array's ``w`` and ``a`` stream payloads (for benches that
+    drive the ports directly: cocotb, sim.interactive)."""
+    return (array_weight_layout(p).const(array_weight_value(weight_beat)).as_value().value,
+            array_act_layout(p).const(array_act_value(act_cols)).as_value().value)
+
+
+def array_results(p: EngineParams, word: int) -> list:
+    """The array's ``o`` payload -> ``[[[mant, exp] per column] per row]``."""
+    out = array_out_layout(p).from_bits(word)
+    return [[[out[pe(r, c)].mant, out[pe(r, c)].exp] for c in range(p.cols)]
+            for r in range(p.rows)]

@@ -25,10 +25,7 @@ def _params() -> EngineParams:
 def _beats(job, target, p):
     """Packed stream words per chunk: (w or i word, a word or None)."""
     if target == "array":
-        wl, al = layouts.array_weight_layout(p), layouts.array_act_layout(p)
-        return [(wl.const(layouts.array_weight_value(w)).as_value().value,
-                 al.const(layouts.array_act_value(a)).as_value().value)
-                for w, a in zip(job["w"], job["a"])]
+        return [layouts.array_words(p, w, a) for w, a in zip(job["w"], job["a"])]
     il = layouts.pe_in_layout(p)
     return [(il.const({"w": w["rows"][0], "acts": layouts.acts_value(a[0]), "first": w["first"],
                        "last": w["last"], "dot_last": w["dot_last"]}).as_value().value, None)
@@ -37,7 +34,6 @@ def _beats(job, target, p):
 
 async def _run_job(dut, job, target, p, latency):
     beats = _beats(job, target, p)
-    out_layout = layouts.array_out_layout(p) if target == "array" else layouts.result_layout(p)
     src_valid = dut.w__valid if target == "array" else dut.i__valid
     src_ready = dut.w__ready if target == "array" else dut.i__ready
     src_payload = dut.w__payload if target == "array" else dut.i__payload
@@ -62,11 +58,10 @@ async def _run_job(dut, job, target, p, latency):
             i += 1
         if int(dut.o__valid.value):
             outs.append(cycle)
-            word = out_layout.from_bits(int(dut.o__payload.value))
             if target == "array":
-                results.append([[[word[layouts.pe(r, c)].mant, word[layouts.pe(r, c)].exp]
-                                 for c in range(p.cols)] for r in range(p.rows)])
+                results.append(layouts.array_results(p, int(dut.o__payload.value)))
             else:
+                word = layouts.result_layout(p).from_bits(int(dut.o__payload.value))
                 results.append([[[word.mant, word.exp]]])
         await RisingEdge(dut.clk)
         cycle += 1

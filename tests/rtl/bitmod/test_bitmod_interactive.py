@@ -25,11 +25,7 @@ def test_stepping_the_tiny_bitmod_array_matches_golden_bitserial():
     from bitflight.sim.interactive import interactive
     p = TINY
     job = make_job(7, "bitmod4", p.rows, p.cols, p.lanes, p.group_size)
-    wl, al, ol = (layouts.array_weight_layout(p), layouts.array_act_layout(p),
-                  layouts.array_out_layout(p))
-    beats = [(wl.const(layouts.array_weight_value(w)).as_value().value,
-              al.const(layouts.array_act_value(a)).as_value().value)
-             for w, a in zip(job["w"], job["a"])]
+    beats = [layouts.array_words(p, w, a) for w, a in zip(job["w"], job["a"])]
     sim = interactive("bitmod-array", "tiny")
     sim.reset()
     sim["o.ready"] = 1
@@ -41,9 +37,7 @@ def test_stepping_the_tiny_bitmod_array_matches_golden_bitserial():
             sim["w.payload"], sim["a.payload"] = beats[i]
         accepted = feeding and sim["w.ready"] == 1
         if sim["o.valid"]:
-            word = ol.from_bits(sim["o.payload"])
-            results.append([[[word[layouts.pe(r, c)].mant, word[layouts.pe(r, c)].exp]
-                             for c in range(p.cols)] for r in range(p.rows)])
+            results.append(layouts.array_results(p, sim["o.payload"]))
         sim.tick()
         i += accepted
         if len(results) == len(job["expected"]):
