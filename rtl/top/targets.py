@@ -1,0 +1,16 @@
+"""Registry target of the accelerator top, sized by the config."""
+from __future__ import annotations
+
+from ..registry import Target
+
+
+def _accelerator(cfg):
+    from .params import TopParams
+    from .top import Accelerator
+    return Accelerator(TopParams.from_config(cfg))
+
+
+TARGETS = [
+    Target("accelerator", _accelerator,
+           "accelerator top: fetch, six token queues, LD/ST DMA on AXI4, buffers, AXI4-Lite control"),
+]

@@ -1,0 +1,46 @@
+"""Build the accelerator top once per (config, engines) and run Jobs on it under cocotb."""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from ...compiler import isa
+from ...rtl.top.params import TopParams
+from ...rtl.top.top import Accelerator
+from .. import hdl
+from .job import Job, Result, load, save
+
+HERE = Path(__file__).parent
+TOP = "accelerator"
+
+
+def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tuple[hdl.Build,
+                                                                                   TopParams]:
+    """The Verilated top for ``cfg`` (cached by content; ``variant`` names the engine set in the
+    cache folder's name)."""
+    params = TopParams.from_config(cfg, **overrides)
+    key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")
+    b = hdl.build(lambda: Accelerator(params, units), top=TOP, key=key)
+    return b, params
+
+
+def run(built: tuple[hdl.Build, TopParams], job: Job, log: Path | None = None) -> Result:
+    """Run ``job``'s steps on the built top; the Result holds every channel and buffer."""
+    b, params = built
+    meta = {"channels": params.channels, "buffer_bytes": list(params.buffer_bytes)}
+    with tempfile.TemporaryDirectory(prefix="bitflight-top-") as tmp:
+        job_path, result_path = Path(tmp) / "job.pkl", Path(tmp) / "result.pkl"
+        save(job, job_path)
+        hdl.run(b, "cocotb_top", test_dir=HERE, log=log,
+                env={"TOP_JOB": job_path, "TOP_RESULT": result_path,
+                     "TOP_META": json.dumps(meta)})
+        return load(result_path)
+
+
+def buffer_names() -> list[str]:
+    return [b.name for b in isa.Buf]
+
+
+Factory = Callable
