@@ -122,7 +122,7 @@ class LoadEngine(wiring.Component):
                                 ld.channel)
                 with m.Elif(bad_resp & ~faulted):
                     pulse_fault(m, self.unit, Fault.AXI_RESP, self.axi.rresp, 0, ld.channel)
-                drained = ~walker.busy & ~bursts.r_rdy
+                drained = ~walker.busy & (bursts.level == 0)
                 with m.If(drained & ((remaining == 0) | faulted | walker.fault)):
                     m.next = "DONE"
             with m.State("DONE"):

@@ -126,7 +126,7 @@ class StoreEngine(wiring.Component):
                                 st.channel)
                 with m.Elif(bad_resp & ~faulted):
                     pulse_fault(m, self.unit, Fault.AXI_RESP, self.axi.bresp, 0, st.channel)
-                with m.If(~walker.busy & ~bursts.r_rdy & (pending == 0) & ~issued):
+                with m.If(~walker.busy & (bursts.level == 0) & (pending == 0) & ~issued):
                     m.d.sync += [to_read.eq(0), fed.eq(0)]
                     m.next = "FLUSH"
             with m.State("FLUSH"):              # lines read ahead of a faulted run

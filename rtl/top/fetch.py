@@ -75,10 +75,10 @@ class Fetch(wiring.Component):
         m.d.sync += inflight.eq(inflight + Mux(asked, burst, 0) - ar.rvalid)
         with m.If(self.start):
             m.d.sync += [next_addr.eq(self.addr), to_request.eq(self.words)]
+        with m.Elif(self.halt):
+            m.d.sync += to_request.eq(0)
         with m.Elif(asked):
             m.d.sync += [next_addr.eq(next_addr + (burst << 2)), to_request.eq(to_request - burst)]
-        with m.If(self.halt):
-            m.d.sync += to_request.eq(0)
 
         # assembly: words into a left-aligned instruction register, then check and dispatch
         instr = Signal(INSTR_BITS)

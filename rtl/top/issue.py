@@ -23,9 +23,11 @@ class IssueQueue(wiring.Component):
     """Ports: ``dispatch`` In(:func:`dispatch_signature`) from fetch; ``unit``
     Out(:func:`unit_signature`) to the unit (``start`` is registered: the cycle after issue);
     ``tokens_ok`` In(1) (the head's waits are available); ``halt`` In(1) (issue nothing more);
+    ``flush`` In(1) (drop the queued instructions: a faulted step ends with empty queues);
     ``head_valid``/``head_index``/``head_wait`` Out; ``issue`` Out(1) pulse; ``active`` Out(1)
     (an instruction is in the unit); ``release`` Out(6) (mask of the active instruction, to be
-    used with ``unit.done``); ``stalled`` Out(1) (the head waits for a token)."""
+    used with ``unit.done``); ``stalled`` Out(1) (the head waits for a token); ``queued`` Out(1)
+    (instructions wait, including one still moving to the head, which takes a cycle)."""
 
     def __init__(self, queue: isa.Queue, params: TopParams):
         self.queue, self.params = queue, params
@@ -33,9 +35,10 @@ class IssueQueue(wiring.Component):
         super().__init__({
             "dispatch": In(dispatch_signature(self.itype, params)),
             "unit": Out(unit_signature(self.itype, params)),
-            "tokens_ok": In(1), "halt": In(1),
+            "tokens_ok": In(1), "halt": In(1), "flush": In(1),
             "head_valid": Out(1), "head_index": Out(params.index_bits), "head_wait": Out(NQ),
-            "issue": Out(1), "active": Out(1), "release": Out(NQ), "stalled": Out(1)})
+            "issue": Out(1), "active": Out(1), "release": Out(NQ), "stalled": Out(1),
+            "queued": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -47,11 +50,11 @@ class IssueQueue(wiring.Component):
         head = data.View(layout(self.itype), q.r_data[:bits])
         cur = Signal(bits)
         cur_view = data.View(layout(self.itype), cur)
-        m.d.comb += [self.head_valid.eq(q.r_rdy), self.head_index.eq(q.r_data[bits:]),
+        m.d.comb += [self.head_valid.eq(q.r_rdy), self.queued.eq(q.level != 0), self.head_index.eq(q.r_data[bits:]),
                      self.head_wait.eq(head.wait), self.unit.instr.eq(cur),
                      self.release.eq(cur_view.release)]
         can = q.r_rdy & ~self.active & ~self.halt
-        m.d.comb += [self.issue.eq(can & self.tokens_ok), q.r_en.eq(self.issue),
+        m.d.comb += [self.issue.eq(can & self.tokens_ok), q.r_en.eq(self.issue | self.flush),
                      self.stalled.eq(can & ~self.tokens_ok)]
         m.d.sync += self.unit.start.eq(self.issue)
         with m.If(self.issue):

@@ -73,7 +73,7 @@ class Accelerator(wiring.Component):
         wiring.connect(m, fetch.axi, wiring.flipped(self.imem))
         self._route_hbm(m, ld, st)
 
-        running, halted, finished = Signal(), Signal(), Signal()
+        running, halted, finished, raised = Signal(), Signal(), Signal(), Signal()
         start = ctl.start
         code, queue, index = Signal(8), Signal(3), Signal(p.index_bits)
         args = Signal(ARGS)
@@ -83,7 +83,8 @@ class Accelerator(wiring.Component):
             wiring.connect(m, getattr(fetch.queues, q.name),
                            iq.dispatch)
             wiring.connect(m, iq.unit, units[q].unit)
-            m.d.comb += [iq.halt.eq(halted | ~running), iq.tokens_ok.eq(tokens.ok[q]),
+            m.d.comb += [iq.halt.eq(halted | ~running), iq.flush.eq(halted & ~raised),
+                         iq.tokens_ok.eq(tokens.ok[q]),
                          tokens.take[q].eq(iq.issue), tokens.wait[q].eq(iq.head_wait),
                          tokens.give[q].eq(units[q].unit.done),
                          tokens.release[q].eq(iq.release)]
@@ -96,7 +97,6 @@ class Accelerator(wiring.Component):
                 m.d.comb += unit.limits[c].eq(ctl.limits[c])
 
         # first fault wins: latch it and halt
-        raised = Signal()
         with m.If(start):
             m.d.sync += [code.eq(0), halted.eq(0)]
         with m.Elif(running & ~halted):
@@ -121,24 +121,29 @@ class Accelerator(wiring.Component):
 
         # end of step: every word dispatched and every queue empty and idle
         quiet = fetch.idle
-        empty = fetch.finished
+        no_heads = 1
         for iq in queues.values():
             quiet = quiet & ~iq.active & ~iq.unit.start
-            empty = empty & ~iq.head_valid
+            no_heads = no_heads & ~iq.queued
+        empty = fetch.finished & no_heads
         with m.If(start):
             m.d.sync += [running.eq(1), finished.eq(0)]
-        with m.Elif(running & halted & quiet & ~raised):
+        with m.Elif(running & halted & quiet & no_heads & ~raised):
             m.d.sync += [running.eq(0), finished.eq(1)]
         with m.Elif(running & ~halted & quiet & empty & ~raised):
             m.d.sync += [running.eq(0), finished.eq(1)]
             with m.If(tokens.left):
                 m.d.sync += [code.eq(Fault.TOKENS_LEFT), args.a0.eq(tokens.left_p),
                              args.a1.eq(tokens.left_q), queue.eq(isa.Queue.SYS)]
-        self._counters(m, ctl, queues, running, start)
+        self._counters(m, ctl, queues, running, start, raised)
         m.d.comb += [ctl.busy.eq(running), ctl.done.eq(finished), ctl.code.eq(code),
                      ctl.queue.eq(queue), ctl.index.eq(index), ctl.args.eq(args),
-                     ctl.blocked.eq(fetch.blocked), ctl.blocked_queue.eq(fetch.blocked_queue),
-                     ctl.blocked_index.eq(fetch.blocked_index), self.irq.eq(finished)]
+                     self.irq.eq(finished)]
+        with m.If(start):
+            m.d.sync += ctl.blocked.eq(0)
+        with m.Elif(raised):
+            m.d.sync += [ctl.blocked.eq(fetch.blocked), ctl.blocked_queue.eq(fetch.blocked_queue),
+                         ctl.blocked_index.eq(fetch.blocked_index)]
         return m
 
     def _route_hbm(self, m: Module, ld, st) -> None:
@@ -163,7 +168,7 @@ class Accelerator(wiring.Component):
         stuck = (fetch.finished | fetch.blocked) & ~fetch.fault
         some = 0
         for iq in queues.values():
-            stuck = stuck & ~iq.active & ~iq.unit.start & ~iq.issue
+            stuck = stuck & ~iq.active & ~iq.unit.start & ~iq.issue & (iq.queued == iq.head_valid)
             some = some | iq.head_valid
         stuck = stuck & some
         seen = Signal()
@@ -172,7 +177,7 @@ class Accelerator(wiring.Component):
             m.d.comb += raised.eq(1)
             m.d.sync += code.eq(Fault.DEADLOCK)
 
-    def _counters(self, m: Module, ctl, queues, running, start) -> None:
+    def _counters(self, m: Module, ctl, queues, running, start, raised) -> None:
         cycles = Signal(64)
         with m.If(start):
             m.d.sync += cycles.eq(0)
@@ -185,8 +190,13 @@ class Accelerator(wiring.Component):
                 m.d.sync += [stall.eq(0), active.eq(0)]
             with m.Elif(running):
                 m.d.sync += [stall.eq(stall + iq.stalled), active.eq(active + iq.active)]
-            m.d.comb += [ctl.stall[q].eq(stall), ctl.active[q].eq(active),
-                         ctl.head_valid[q].eq(iq.head_valid), ctl.head_index[q].eq(iq.head_index)]
+            m.d.comb += [ctl.stall[q].eq(stall), ctl.active[q].eq(active)]
+            # the heads when the fault was raised (the queues are flushed afterwards)
+            with m.If(start):
+                m.d.sync += ctl.head_valid[q].eq(0)
+            with m.Elif(raised):
+                m.d.sync += [ctl.head_valid[q].eq(iq.head_valid),
+                             ctl.head_index[q].eq(iq.head_index)]
 
 
 def route(m: Module, flow, engine_sig, port_sig, selected) -> None:

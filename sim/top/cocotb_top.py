@@ -11,7 +11,7 @@ from itertools import cycle
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, First, RisingEdge, Timer
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam, AxiRamRead, AxiReadBus
 
 from bitflight.compiler import isa
@@ -21,6 +21,7 @@ from bitflight.rtl.top.faults import Fault, message
 from bitflight.sim.top.job import MemoryModel, Result, StepResult, load, save
 
 PAGE = 4096
+PERIOD_NS = 10
 
 
 def _with_latency(ram: AxiRam, clock, latency: int) -> None:
@@ -59,7 +60,7 @@ class Host:
     async def wide(self, name):
         return await self.reg(f"{name}_LO") | await self.reg(f"{name}_HI") << 32
 
-    async def run_step(self, step) -> StepResult:
+    async def run_step(self, step, max_cycles: int) -> StepResult:
         for ch, addr, data in step.writes:
             self.hbm[ch].write(addr, data)
         self.imem.write(0, step.words)
@@ -68,8 +69,11 @@ class Host:
             await self.ctrl.write_dword(regs.offset(name), value)
         await self.ctrl.write_dword(regs.offset("CTRL"), 1)
         if not self.dut.irq.value:
-            await RisingEdge(self.dut.irq)
+            await First(RisingEdge(self.dut.irq), Timer(max_cycles * PERIOD_NS, "ns"))
         status = await self.reg("STATUS")
+        if not status & regs.STATUS_DONE:
+            return StepResult(cycles=await self.wide("CYCLES"), stalls={}, active={},
+                              error=f"step still running after {max_cycles} cycles (hung)")
         names = [q.name for q in isa.Queue]
         stalls = {n: await self.reg(regs.STALL_BASE + 4 * q) for q, n in enumerate(names)}
         active = {n: await self.reg(regs.BUSY_BASE + 4 * q) for q, n in enumerate(names)}
@@ -106,7 +110,7 @@ class Host:
 async def run_job(dut):
     job = load(os.environ["TOP_JOB"])
     meta = json.loads(os.environ["TOP_META"])
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
     host = Host(dut, meta)
     for ch in range(meta["channels"]):
         size = max(job.limits.get(ch, 0), PAGE)
@@ -128,8 +132,8 @@ async def run_job(dut):
     start = time.perf_counter()
     steps = []
     for step in job.steps:
-        steps.append(await host.run_step(step))
-        if steps[-1].error:
+        steps.append(await host.run_step(step, job.max_cycles))
+        if steps[-1].error and job.stop_on_error:
             break
     wall = time.perf_counter() - start
     hbm = {ch: bytes(host.hbm[ch].read(0, job.limits.get(ch, 0))) for ch in host.hbm}

@@ -33,6 +33,8 @@ class Job:
     steps: list[Step]
     memory: dict[int, MemoryModel] = field(default_factory=dict)   # default: MemoryModel()
     dump_buffers: bool = True
+    stop_on_error: bool = True                   # False: later steps still run (error tests)
+    max_cycles: int = 50_000_000                 # a step still running then is reported hung
 
 
 @dataclass
