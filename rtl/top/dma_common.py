@@ -1,12 +1,16 @@
 """Pieces the LD and ST engines share: the on-chip range check and the burst descriptor."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Elaboratable, Module, Mux, Signal
-from amaranth.lib import data
+from amaranth.lib import data, fifo
 
 from ...compiler import isa
+from .aligner import Aligner
+from .faults import Fault
 from .params import TopParams
-from .walker import LANES
+from .walker import LANES, RunWalker
 
 
 def burst_desc(p: TopParams) -> data.StructLayout:
@@ -56,3 +60,49 @@ class BufferRange(Elaboratable):
         m.d.comb += [self.ready.eq(step == 2), self.lo.eq(self.buf_addr * LANES),
                      self.hi.eq(self.lo + self.total), self.ok.eq(self.hi <= size)]
         return m
+
+
+def dma_front(m: Module, p: TopParams, view, limits, pos0, gather: bool) -> SimpleNamespace:
+    """The parts both engines have, wired to the instruction's fields: ``walker``, ``align``,
+    ``bursts`` (descriptor FIFO, written with each burst the walker hands over: the caller
+    drives ``bursts.w_en`` and the walker's ``ready``), ``range`` (the on-chip range check)."""
+    walker = m.submodules.walker = RunWalker(p, gather=gather)
+    align = m.submodules.align = Aligner()
+    bursts = m.submodules.bursts = fifo.SyncFIFOBuffered(width=burst_desc(p).size,
+                                                          depth=p.outstanding)
+    rng = m.submodules.range = BufferRange(p)
+    drive_walker(m, walker, view, limits)
+    b, w_desc = walker.bursts.payload, data.View(burst_desc(p), bursts.w_data)
+    m.d.comb += [walker.pos0.eq(pos0), w_desc.beats.eq(b.beats), w_desc.first.eq(b.first),
+                 w_desc.bytes.eq(b.bytes), rng.buf.eq(view.buf), rng.buf_addr.eq(view.buf_addr),
+                 rng.length.eq(view.length), rng.count1.eq(view.count1),
+                 rng.count2.eq(view.count2)]
+    return SimpleNamespace(walker=walker, align=align, bursts=bursts, range=rng)
+
+
+def burst_beats(m: Module, p: TopParams, bursts) -> SimpleNamespace:
+    """The beats of the burst at the head of ``bursts``: ``desc``, the current beat's byte lane
+    ``lane`` and byte ``count``, ``last`` (its last beat). The caller drives ``advance`` when a
+    beat passes; the descriptor is popped after its last beat."""
+    desc = data.View(burst_desc(p), bursts.r_data)
+    beat = Signal(range(p.max_burst_beats + 1))
+    left = Signal(range(LANES * p.max_burst_beats + 1))
+    advance = Signal()
+    first = beat == 0
+    rem = Mux(first, desc.bytes, left)
+    lane = Mux(first, desc.first, 0)
+    count = Mux(rem < LANES - lane, rem, LANES - lane)
+    last = beat + 1 == desc.beats
+    m.d.comb += bursts.r_en.eq(advance & last)
+    with m.If(advance):
+        m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), left.eq(rem - count)]
+    return SimpleNamespace(desc=desc, lane=lane, count=count, last=last, advance=advance)
+
+
+def run_faults(m: Module, unit, walker, bad_resp, faulted, resp, channel) -> None:
+    """While the runs go: a run outside its channel, or the first non-OKAY AXI response."""
+    from .unit import pulse_fault
+    with m.If(walker.fault):
+        pulse_fault(m, unit, Fault.HBM_RANGE, walker.fault_lo, walker.fault_hi, channel)
+    with m.Elif(bad_resp & ~faulted):
+        pulse_fault(m, unit, Fault.AXI_RESP, resp, 0, channel)

@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import data, fifo, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
-from .aligner import Aligner
 from .axi import BURST_INCR, RESP_OKAY, axi4
 from .buffers import read_port, write_port
-from .dma_common import BufferRange, burst_desc, drive_walker
+from .dma_common import burst_beats, burst_desc, dma_front, run_faults
 from .faults import Fault
 from .params import TopParams
 from .unit import fields, pulse_fault, sticky, unit_signature
-from .walker import LANES, RunWalker
+from .walker import LANES
 
 
 class LoadEngine(wiring.Component):
@@ -40,20 +39,14 @@ class LoadEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, ld = self.params, fields(self.unit, "LD")
-        m.submodules.walker = walker = RunWalker(p, gather=True)
-        m.submodules.align = align = Aligner()
-        m.submodules.bursts = bursts = fifo.SyncFIFOBuffered(width=burst_desc(p).size,
-                                                             depth=p.outstanding)
-        m.submodules.range = rng = BufferRange(p)
+        parts = dma_front(m, p, ld, self.limits, self.pos0, gather=True)
+        walker, align, bursts, rng = parts.walker, parts.align, parts.bursts, parts.range
         wiring.connect(m, wiring.flipped(self.ids), walker.ids)
-        m.d.comb += [self.channel.eq(ld.channel), walker.pos0.eq(self.pos0)]
-        drive_walker(m, walker, ld, self.limits)
+        m.d.comb += self.channel.eq(ld.channel)
 
         # bursts -> AR (unless zero_fill) + descriptor for the data side
         b = walker.bursts
-        w_desc = data.View(burst_desc(p), bursts.w_data)
-        m.d.comb += [w_desc.beats.eq(b.payload.beats), w_desc.first.eq(b.payload.first),
-                     w_desc.bytes.eq(b.payload.bytes), w_desc.zero.eq(ld.zero_fill),
+        m.d.comb += [data.View(burst_desc(p), bursts.w_data).zero.eq(ld.zero_fill),
                      self.axi.araddr.eq(b.payload.addr), self.axi.arlen.eq(b.payload.beats - 1),
                      self.axi.arsize.eq(4), self.axi.arburst.eq(BURST_INCR),
                      self.axi.arvalid.eq(b.valid & bursts.w_rdy & ~ld.zero_fill),
@@ -61,23 +54,14 @@ class LoadEngine(wiring.Component):
                      bursts.w_en.eq(b.valid & b.ready)]
 
         # data side: R beats (or zeros) -> aligner input
-        desc = data.View(burst_desc(p), bursts.r_data)
-        zero = desc.zero
-        beat = Signal(range(p.max_burst_beats + 1))
-        left = Signal(range(LANES * p.max_burst_beats + 1))
-        first = beat == 0
-        rem = Mux(first, desc.bytes, left)
-        lo = Mux(first, desc.first, 0)
-        count = Mux(rem < LANES - lo, rem, LANES - lo)
+        beats = burst_beats(m, p, bursts)
+        zero = beats.desc.zero
         m.d.comb += [align.i.payload.data.eq(Mux(zero, 0, self.axi.rdata)),
-                     align.i.payload.lo.eq(lo), align.i.payload.count.eq(count),
+                     align.i.payload.lo.eq(beats.lane), align.i.payload.count.eq(beats.count),
                      align.i.valid.eq(bursts.r_rdy & (zero | self.axi.rvalid)),
                      self.axi.rready.eq(bursts.r_rdy & ~zero & align.i.ready)]
         took = align.i.valid & align.i.ready
-        last_beat = beat + 1 == desc.beats
-        m.d.comb += bursts.r_en.eq(took & last_beat)
-        with m.If(took):
-            m.d.sync += [beat.eq(Mux(last_beat, 0, beat + 1)), left.eq(rem - count)]
+        m.d.comb += beats.advance.eq(took)
         bad_resp = took & ~zero & (self.axi.rresp != RESP_OKAY)
 
         # aligner output -> buffer lines, all full but the last
@@ -92,8 +76,6 @@ class LoadEngine(wiring.Component):
             m.d.sync += [line.eq(line + 1), remaining.eq(remaining - align.need.payload.c)]
 
         # control: check ranges, walk, drain
-        m.d.comb += [rng.buf.eq(ld.buf), rng.buf_addr.eq(ld.buf_addr), rng.length.eq(ld.length),
-                     rng.count1.eq(ld.count1), rng.count2.eq(ld.count2)]
         faulted = sticky(m, self.unit.start, walker.fault | bad_resp, "faulted")
         with m.FSM():
             with m.State("IDLE"):
@@ -117,11 +99,7 @@ class LoadEngine(wiring.Component):
                         m.d.sync += remaining.eq(rng.total)
                         m.next = "RUN"
             with m.State("RUN"):
-                with m.If(walker.fault):
-                    pulse_fault(m, self.unit, Fault.HBM_RANGE, walker.fault_lo, walker.fault_hi,
-                                ld.channel)
-                with m.Elif(bad_resp & ~faulted):
-                    pulse_fault(m, self.unit, Fault.AXI_RESP, self.axi.rresp, 0, ld.channel)
+                run_faults(m, self.unit, walker, bad_resp, faulted, self.axi.rresp, ld.channel)
                 drained = ~walker.busy & (bursts.level == 0)
                 with m.If(drained & ((remaining == 0) | faulted | walker.fault)):
                     m.next = "DONE"

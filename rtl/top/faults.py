@@ -19,6 +19,7 @@ class Fault(IntEnum):
     TOKEN_OVERFLOW = 7  # arg0 producer queue, arg1 consumer queue
     UNSUPPORTED = 8     # the instruction's queue has no engine that executes it
     TRUNCATED = 9       # arg0 words the instruction needs, arg1 words left, arg2 the word index
+    DTYPE = 10          # arg0 an element type the engine cannot read as a tensor
 
 
 def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
@@ -56,6 +57,9 @@ def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
         if fault == Fault.TOKENS_LEFT:
             return f"program ended with unconsumed tokens {p} -> {q}"
         return f"{what}: more tokens {p} -> {q} outstanding than the counter holds"
+    if fault == Fault.DTYPE:
+        name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
+        return f"{what}: element type {name} cannot be read as a tensor"
     if fault == Fault.UNSUPPORTED:
         return f"{what}: no engine of this top executes the instruction"
     return f"{what}: fault {fault}"

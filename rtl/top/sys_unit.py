@@ -54,8 +54,15 @@ class TokenOnly(wiring.Component):
     memory (tokens still flow), so the LD/ST/SYS part of a compiled program runs before its
     engines exist. Never used by the ``accelerator`` target. Timing: ``done`` with ``start``."""
 
+    rd: list = []
+    wr: list = []
+
     def __init__(self, queue: isa.Queue, params: TopParams):
         super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
+
+    @staticmethod
+    def accepts(view):
+        return 1                         # as the last engine of an EngineSet: everything else
 
     def elaborate(self, platform):
         m = Module()

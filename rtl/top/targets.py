@@ -5,9 +5,10 @@ from ..registry import Target
 
 
 def _accelerator(cfg):
+    from .engines import built_engines
     from .params import TopParams
     from .top import Accelerator
-    return Accelerator(TopParams.from_config(cfg))
+    return Accelerator(TopParams.from_config(cfg), built_engines())
 
 
 TARGETS = [

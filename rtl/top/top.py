@@ -3,7 +3,8 @@
 Engines plug in per queue: ``Accelerator(params, units={Queue.MV: factory, ...})`` where a
 factory takes the params and returns a component with a ``unit`` port (:mod:`.unit`) and,
 optionally, ``rd``/``wr`` buffer ports (lists of :func:`.buffers.read_port` /
-:func:`.buffers.write_port` clients). A queue without a factory gets :class:`Unsupported`.
+:func:`.buffers.write_port` clients) and ``pos0``/``ntok`` inputs (the launch arguments), or an
+:class:`.engines.EngineSet` of such engines. A queue without a factory gets :class:`Unsupported`.
 """
 from __future__ import annotations
 
@@ -91,10 +92,13 @@ class Accelerator(wiring.Component):
         m.d.comb += [fetch.start.eq(start), fetch.halt.eq(halted), fetch.addr.eq(ctl.prog_addr),
                      fetch.words.eq(ctl.prog_words), tokens.clear.eq(start),
                      sysu.clear.eq(start), ctl.layer.eq(sysu.layer)]
-        for unit in (ld, st):
-            m.d.comb += unit.pos0.eq(ctl.pos0)
-            for c in range(p.channels):
-                m.d.comb += unit.limits[c].eq(ctl.limits[c])
+        for c in range(p.channels):
+            m.d.comb += [ld.limits[c].eq(ctl.limits[c]), st.limits[c].eq(ctl.limits[c])]
+        for unit in units.values():            # launch arguments to every unit that takes them
+            for engine in getattr(unit, "engines", [unit]):
+                for name in ("pos0", "ntok"):
+                    if hasattr(engine, name):
+                        m.d.comb += getattr(engine, name).eq(getattr(ctl, name))
 
         # first fault wins: latch it and halt
         with m.If(start):

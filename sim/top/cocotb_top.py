@@ -5,8 +5,10 @@ Environment: TOP_JOB (pickled Job), TOP_RESULT (where the pickled Result goes), 
 waits for ``irq``; the memories are cocotbext-axi RAMs.
 """
 import json
+import logging
 import os
 import time
+import warnings
 from itertools import cycle
 
 import cocotb
@@ -109,6 +111,9 @@ class Host:
 @cocotb.test()
 async def run_job(dut):
     job = load(os.environ["TOP_JOB"])
+    # cocotbext-axi logs every burst at INFO: formatting them costs more than simulating them
+    logging.getLogger(f"cocotb.{dut._name}").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"cocotbext\.axi")
     meta = json.loads(os.environ["TOP_META"])
     cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
     host = Host(dut, meta)

@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Callable
-
-from ...compiler import isa
+from ...rtl.top.engines import built_engines
 from ...rtl.top.params import TopParams
 from ...rtl.top.top import Accelerator
 from .. import hdl
@@ -18,9 +16,11 @@ TOP = "accelerator"
 
 def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tuple[hdl.Build,
                                                                                    TopParams]:
-    """The Verilated top for ``cfg`` (cached by content; ``variant`` names the engine set in the
-    cache folder's name)."""
+    """The Verilated top for ``cfg`` with the engines of ``units`` (default: every engine built
+    so far, as the ``accelerator`` target); cached by content, ``variant`` names the engine set
+    in the cache folder's name."""
     params = TopParams.from_config(cfg, **overrides)
+    units = built_engines() if units is None else units
     key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")
     b = hdl.build(lambda: Accelerator(params, units), top=TOP, key=key)
     return b, params
@@ -38,9 +38,3 @@ def run(built: tuple[hdl.Build, TopParams], job: Job, log: Path | None = None) -
                      "TOP_META": json.dumps(meta)})
         return load(result_path)
 
-
-def buffer_names() -> list[str]:
-    return [b.name for b in isa.Buf]
-
-
-Factory = Callable

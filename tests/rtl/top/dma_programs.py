@@ -1,6 +1,6 @@
-"""Random LD/ST programs over every DMA mode (1-D/2-D/3-D strides, rel, zero_fill, gather, any
-byte alignment, bursts across 4 KiB pages), chained by tokens so sim.isa's order is the only
-legal one."""
+"""Random LD/ST/COPY programs over every DMA mode (1-D/2-D/3-D strides, rel, zero_fill, gather,
+any byte alignment, bursts across 4 KiB pages) and COPYs (every readable element type,
+overlapping blocks both ways), chained by tokens so sim.isa's order is the only legal one."""
 from __future__ import annotations
 
 import random
@@ -50,13 +50,38 @@ def _dma(rng, kind, sizes, buf_bytes, pos0):
     return args
 
 
-def random_program(seed: int, sizes: list[int], buf_bytes, pos0: int, count: int = 12):
-    """``count`` DMAs after the ids load; each waits for the one before it when queues differ."""
+COPY_TYPES = {isa.DType.INT8: 1, isa.DType.FP16: 2, isa.DType.INT32: 4, isa.DType.FP32: 4}
+
+
+def _copy(rng, buf_bytes):
+    """A MISC COPY inside both buffers; half of them overlap within one buffer."""
+    dt = rng.choice(list(COPY_TYPES))
+    rows, cols = rng.randint(0, 5), rng.randint(1, 40)
+    lines = -(-rows * cols * COPY_TYPES[dt] // isa.LINE_BYTES)
+    a_buf = rng.choice([b for b in isa.Buf])
+    o_buf = a_buf if rng.random() < 0.5 else rng.choice([b for b in isa.Buf if b != isa.Buf.META])
+    low = {b: IDS_BYTES // isa.LINE_BYTES if b == isa.Buf.META else 0 for b in isa.Buf}
+    top = {b: buf_bytes[b] // isa.LINE_BYTES - lines for b in isa.Buf}
+    if top[a_buf] < 0 or top[o_buf] < low[o_buf]:
+        return None
+    a_addr = rng.randint(0, top[a_buf])
+    o_addr = rng.randint(low[o_buf], top[o_buf])
+    if a_buf == o_buf and rng.random() < 0.7:              # overlap, either direction
+        o_addr = min(max(a_addr + rng.randint(-lines, lines), low[o_buf]), top[o_buf])
+    return dict(op=isa.MiscOp.COPY, dt_in=dt, dt_out=dt, a_buf=a_buf, a_addr=a_addr,
+                o_buf=o_buf, o_addr=o_addr, rows=rows, cols=cols)
+
+
+def random_program(seed: int, sizes: list[int], buf_bytes, pos0: int, count: int = 12,
+                   kinds=("LD", "ST")):
+    """``count`` instructions of ``kinds`` after the ids load; each waits for the one before it
+    when their queues differ."""
     rng = random.Random(seed)
     specs = [("LD", dict(buf=isa.Buf.META, channel=0, length=IDS_BYTES))]
     while len(specs) < count + 1:
-        kind = rng.choice(["LD", "ST"])
-        args = _dma(rng, kind, sizes, buf_bytes, pos0)
+        kind = rng.choice(kinds)
+        args = _copy(rng, buf_bytes) if kind == "MISC" else _dma(rng, kind, sizes, buf_bytes,
+                                                                   pos0)
         if args is not None:
             specs.append((kind, args))
     program = []

@@ -1,4 +1,5 @@
-"""The accelerator top's data movement against sim.isa, bit for bit (Verilator + cocotb).
+"""The accelerator top's data movement (LD, ST, MISC COPY) against sim.isa, bit for bit
+(Verilator + cocotb).
 
 One Verilated top per engine set, shared by every test here (sim/hdl.py's cache).
 """
@@ -44,7 +45,8 @@ def test_random_dma_programs_match_isa(top, seed):
     sizes = [SIZES[c] for c in sorted(SIZES)]
     bufs = top[1].buffer_bytes
     launches = [dict(pos0=p, ntok=1) for p in (0, 3, 1, 7)]
-    programs = [random_program(100 * seed + k, sizes, bufs, launch["pos0"], count=14)
+    programs = [random_program(100 * seed + k, sizes, bufs, launch["pos0"], count=14,
+                               kinds=("LD", "ST", "MISC"))
                 for k, launch in enumerate(launches)]
     _check(top, _image(seed, seed), programs, launches)
 

@@ -32,6 +32,11 @@ SAME_AS_ISA = [
         LD buf=ACT channel=0 length=16 wait=ST
         SYS op=END wait=LD"""),
     ("tokens_left", "LD buf=ACT channel=0 length=16 release=ST,SYS\nSYS op=END wait=LD"),
+    ("copy_dtype", "MISC op=COPY dt_in=INT4 dt_out=INT4 a_buf=ACT o_buf=OUT rows=1 cols=8"),
+    ("copy_source_range", "MISC op=COPY dt_in=FP32 dt_out=FP32 a_buf=BIAS a_addr=250 o_buf=ACT "
+                          "rows=5 cols=5"),
+    ("copy_target_range", "MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=ACT o_buf=META o_addr=255 "
+                          "rows=2 cols=9"),
 ]
 
 
@@ -60,9 +65,11 @@ def test_faults_match_isa_and_the_top_recovers():
                                        + [encoding.encode(isa.make("ST", length=16))[-1] | 1])
     truncated = encoding.words_to_bytes(encoding.encode(isa.make("SYS"))
                                         + encoding.encode(isa.make("LD", length=16))[:3])
+    add = words([isa.make("MISC", op=isa.MiscOp.ADD, dt_in=isa.DType.FP16,
+                          dt_out=isa.DType.FP16, rows=1, cols=8)])
     steps = [Step(words=words(p)) for p in programs] + [
         Step(words=w) for w in (bad_opcode, own_queue, bytes(bad_enum), reserved, truncated,
-                                words([isa.make("SYS")]) + encoding.words_to_bytes(mm))
+                                words([isa.make("SYS")]) + encoding.words_to_bytes(mm), add)
     ] + [Step(words=words(ok))]
     job = Job(channels=image, limits={ch: len(d) for ch, d in image.items()}, steps=steps,
               stop_on_error=False)
@@ -82,6 +89,7 @@ def test_faults_match_isa_and_the_top_recovers():
         "the last word are not zero",
         "instruction #1 (word 1): instruction truncated (needs 7 words, 3 remain)",
         "#1 MM: no engine of this top executes the instruction",
+        "#0 MISC: no engine of this top executes the instruction",
     ]
     assert result.steps[-1].error is None
     assert result.hbm[2][5:53] == image[1][:48]

@@ -10,10 +10,10 @@ from bitflight import config
 from bitflight.compiler import asm, encoding, isa
 from bitflight.sim.isa import execute as isa_execute
 from bitflight.sim.isa.machine import Machine, SimError
+from bitflight.sim.top.compiled import has_engine
 from bitflight.sim.top.job import Job, Step
 
 CFG = config.load("tiny")
-COMPUTE = ("MM", "MV", "MISC")
 
 
 def random_image(seed: int, sizes: dict[int, int]) -> dict[int, bytes]:
@@ -27,11 +27,12 @@ def words(program: list[isa.Instr]) -> bytes:
 
 @contextmanager
 def token_only_compute():
-    """sim.isa with MM/MV/MISC completing without touching memory (the TokenOnly double)."""
+    """sim.isa with the instructions the top has no engine for completing without touching
+    memory (what the TokenOnly double does)."""
     real = isa_execute.execute
 
     def execute(m, instr, index):
-        if instr.kind not in COMPUTE:
+        if has_engine(instr):
             real(m, instr, index)
     with mock.patch.object(isa_execute, "execute", execute):
         yield
