@@ -1,4 +1,5 @@
-"""``bitflight run``: compile, then generate on the ISA simulator (optionally checked)."""
+"""``bitflight run``: compile, then generate on the ISA simulator or the RTL top (optionally
+checked)."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--check", action="store_true",
                         help="compare every logit with the golden accelerator-numerics model")
     parser.add_argument("--stats", action="store_true", help="print simulator counters")
+    parser.add_argument("--engine", choices=("isa", "rtl"), default="isa",
+                        help="isa: the ISA simulator (default); rtl: the accelerator top "
+                             "(rtl/top) in Verilator, one cocotb run per step "
+                             "(docs/rtl/top.md)")
     parser.set_defaults(func=handler)
 
 
@@ -65,14 +70,20 @@ def handler(args: argparse.Namespace) -> int:
     needed = [build.bucket_for("prefill", n, max_len)] + [
         build.bucket_for("decode", length, max_len) for length in range(n + 1, n + args.tokens)]
     store, _ = build.compile_buckets(target, max_len, only=sorted(set(needed)))
-    sess = Session(target, store, max_len)
+    if args.engine == "rtl":
+        from ..sim.top.machine import RtlSession
+        sess = RtlSession(target, store, max_len)
+    else:
+        sess = Session(target, store, max_len)
     golden = accelerator_model(source.golden, policy) if args.check else None
     result = greedy_lockstep(sess, golden, ids, args.tokens)
     out = result.tokens
     text = tok.decode(out) if tok is not None else " ".join(map(str, out))
     print(f"prompt: {args.prompt if args.prompt is not None else args.ids}")
     print(f"generated ({len(out)} tokens): {text}")
-    if args.stats:
+    if args.stats and args.engine == "rtl":
+        print("rtl cycles per step: " + ", ".join(str(s.cycles) for s in sess.machine.steps))
+    elif args.stats:
         print(f"simulator: {sess.machine.counters.as_dict()}")
     if golden:
         ftoks = greedy(source.golden, ids.tolist(), args.tokens)

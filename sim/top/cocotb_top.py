@@ -98,14 +98,24 @@ class Host:
         return message(code, await self.reg("ERR_INDEX"), queue, args, heads,
                        tuple(self.meta["buffer_bytes"]), FIELD_IDS, blocked)
 
+    def _memory(self, b: isa.Buf):
+        return (getattr(self.dut.buffers, f"mem_{b.name.lower()}"),
+                self.meta["buffer_bytes"][b] // isa.LINE_BYTES)
+
     def buffers(self) -> dict[str, bytes]:
         out = {}
         for b in isa.Buf:
-            mem = getattr(self.dut.buffers, f"mem_{b.name.lower()}")
-            lines = self.meta["buffer_bytes"][b] // isa.LINE_BYTES
+            mem, lines = self._memory(b)
             out[b.name] = b"".join(int(mem[i].value).to_bytes(isa.LINE_BYTES, "little")
                                    for i in range(lines))
         return out
+
+    def load_buffers(self, contents: dict[str, bytes]) -> None:
+        for b in isa.Buf:
+            mem, lines = self._memory(b)
+            data = contents[b.name]
+            for i in range(lines):
+                mem[i].value = int.from_bytes(data[16 * i:16 * i + 16], "little")
 
 
 @cocotb.test()
@@ -127,6 +137,8 @@ async def run_job(dut):
         if model.bandwidth < 1:
             _throttle(ram, model.bandwidth)
         host.hbm[ch] = ram
+    if job.buffers is not None:
+        host.load_buffers(job.buffers)
     dut.rst.value = 1
     await ClockCycles(dut.clk, 4)
     dut.rst.value = 0

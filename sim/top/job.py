@@ -35,6 +35,7 @@ class Job:
     dump_buffers: bool = True
     stop_on_error: bool = True                   # False: later steps still run (error tests)
     max_cycles: int = 50_000_000                 # a step still running then is reported hung
+    buffers: dict[str, bytes] | None = None      # initial buffer contents (Buf name -> bytes)
 
 
 @dataclass

@@ -26,13 +26,17 @@ def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tup
     return b, params
 
 
-def run(built: tuple[hdl.Build, TopParams], job: Job, log: Path | None = None) -> Result:
-    """Run ``job``'s steps on the built top; the Result holds every channel and buffer."""
+def run(built: tuple[hdl.Build, TopParams], job: Job, log: Path | None = None,
+        quiet: bool = False) -> Result:
+    """Run ``job``'s steps on the built top; the Result holds every channel and buffer. The
+    simulator's output goes to ``log``, or to stdout unless ``quiet``."""
     b, params = built
     meta = {"channels": params.channels, "buffer_bytes": list(params.buffer_bytes)}
     with tempfile.TemporaryDirectory(prefix="bitflight-top-") as tmp:
         job_path, result_path = Path(tmp) / "job.pkl", Path(tmp) / "result.pkl"
         save(job, job_path)
+        if log is None and quiet:
+            log = Path(tmp) / "sim.log"
         hdl.run(b, "cocotb_top", test_dir=HERE, log=log,
                 env={"TOP_JOB": job_path, "TOP_RESULT": result_path,
                      "TOP_META": json.dumps(meta)})
