@@ -45,8 +45,10 @@ class LineReader(wiring.Component):
         with m.If(self.start):
             m.d.sync += [addr.eq(self.first), left.eq(self.count), down.eq(self.down),
                          buf.eq(self.buf)]
-        with m.Elif(self.flush):
-            m.d.sync += left.eq(0)
-        with m.Elif(took):
-            m.d.sync += [addr.eq(Mux(down, addr - 1, addr + 1)), left.eq(left - 1)]
+        with m.Else():
+            # one Mux rather than If/Elif: an engine that never flushes leaves `flush` constant,
+            # and a priority case on a constant bit is a CASEOVERLAP lint finding
+            m.d.sync += left.eq(Mux(self.flush, 0, Mux(took, left - 1, left)))
+            with m.If(took):
+                m.d.sync += addr.eq(Mux(down, addr - 1, addr + 1))
         return m
