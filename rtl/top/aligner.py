@@ -42,7 +42,8 @@ class Aligner(wiring.Component):
         have = n >= need.c
         m.d.comb += [self.o.valid.eq(self.need.valid & have),
                      self.o.payload.data.eq((win[:8 * LANES] << (need.o * 8))[:8 * LANES]),
-                     self.o.payload.strb.eq((~(Const((1 << LANES) - 1, LANES) << need.c))[:LANES] << need.o),
+                     self.o.payload.strb.eq(
+                         (~(Const((1 << LANES) - 1, LANES) << need.c))[:LANES] << need.o),
                      self.o.payload.tag.eq(need.tag),
                      self.need.ready.eq(self.o.ready & have)]
         emit = self.need.valid & self.need.ready

@@ -23,7 +23,7 @@ class Control(wiring.Component):
         super().__init__({
             "bus": In(axi4_lite(regs.ADDR_BITS)),
             "start": Out(1), "prog_addr": Out(32), "prog_words": Out(32), "pos0": Out(32),
-            "ntok": Out(32), "limits": Out(64).array(channels),
+            "ntok": Out(32), "limits": Out(64).array(channels), "skip_missing": Out(1),
             "busy": In(1), "done": In(1), "code": In(8), "queue": In(3), "index": In(index_bits),
             "args": In(ARGS), "layer": In(12), "cycles": In(64),
             "stall": In(32).array(NQ), "active": In(32).array(NQ),
@@ -34,6 +34,7 @@ class Control(wiring.Component):
         r = {regs.offset("ID"): regs.ID_VALUE, regs.offset("PROG_ADDR"): self.prog_addr,
              regs.offset("PROG_WORDS"): self.prog_words, regs.offset("POS0"): self.pos0,
              regs.offset("NTOK"): self.ntok, regs.offset("LAYER"): self.layer,
+             regs.offset("MODE"): self.skip_missing,
              regs.offset("CYCLES_LO"): self.cycles[:32], regs.offset("CYCLES_HI"): self.cycles[32:],
              regs.offset("ERR_INDEX"): self.index,
              regs.offset("ERR_ARG0_LO"): self.args.a0[:32],
@@ -76,6 +77,8 @@ class Control(wiring.Component):
                                      ("POS0", self.pos0), ("NTOK", self.ntok)):
                     with m.Case(regs.offset(name) >> 2):
                         m.d.sync += target.eq(bus.wdata)
+                with m.Case(regs.offset("MODE") >> 2):
+                    m.d.sync += self.skip_missing.eq(bus.wdata[0])
                 for c in range(self.channels):
                     with m.Case(regs.limit(c) >> 2):
                         m.d.sync += self.limits[c].eq(bus.wdata)

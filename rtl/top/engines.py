@@ -13,21 +13,23 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from ...compiler import isa
-from .faults import Fault
 from .params import TopParams
-from .unit import fields, pulse_fault, unit_signature
+from .sys_unit import missing
+from .unit import fields, unit_signature
 
 
 class EngineSet(wiring.Component):
-    """Ports: ``unit`` (:func:`unit_signature` of ``queue``); ``rd``/``wr``: the engines' buffer
-    ports, concatenated (the top connects them). Timing: the selected engine's own, plus
-    nothing (routing is combinational; the selection is held until its ``done``)."""
+    """Ports: ``unit`` (:func:`unit_signature` of ``queue``); ``skip`` In(1) (an instruction no
+    engine accepts completes instead of faulting: MODE register, bring-up); ``rd``/``wr``: the
+    engines' buffer ports, concatenated (the top connects them). Timing: the selected engine's
+    own (routing is combinational; the selection is held until its ``done``)."""
 
     def __init__(self, queue: isa.Queue, params: TopParams, engines: list):
         self.queue, self.engines = queue, list(engines)
         self.rd = [r for e in self.engines for r in e.rd]
         self.wr = [w for e in self.engines for w in e.wr]
-        super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
+        super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params)),
+                          "skip": In(1)})
 
     def elaborate(self, platform):
         m = Module()
@@ -51,9 +53,7 @@ class EngineSet(wiring.Component):
             with m.If(chosen == k):
                 m.d.comb += [self.unit.done.eq(e.done), self.unit.fault.eq(e.fault),
                              self.unit.code.eq(e.code), self.unit.args.eq(e.args)]
-        with m.If(self.unit.start & (pick == len(self.engines))):
-            pulse_fault(m, self.unit, Fault.UNSUPPORTED)
-            m.d.comb += self.unit.done.eq(1)
+        missing(m, self.unit, self.skip, self.unit.start & (pick == len(self.engines)))
         return m
 
 

@@ -50,7 +50,8 @@ class IssueQueue(wiring.Component):
         head = data.View(layout(self.itype), q.r_data[:bits])
         cur = Signal(bits)
         cur_view = data.View(layout(self.itype), cur)
-        m.d.comb += [self.head_valid.eq(q.r_rdy), self.queued.eq(q.level != 0), self.head_index.eq(q.r_data[bits:]),
+        m.d.comb += [self.head_valid.eq(q.r_rdy), self.queued.eq(q.level != 0),
+                     self.head_index.eq(q.r_data[bits:]),
                      self.head_wait.eq(head.wait), self.unit.instr.eq(cur),
                      self.release.eq(cur_view.release)]
         can = q.r_rdy & ~self.active & ~self.halt

@@ -32,7 +32,8 @@ class TopParams:
             raise ValueError(f"memory.channels: {self.channels} does not fit the ISA's channel "
                              "field")
         if len(self.buffer_lines) != len(isa.Buf):
-            raise ValueError(f"buffer_lines: need {len(isa.Buf)} sizes, got {len(self.buffer_lines)}")
+            raise ValueError(f"buffer_lines: need {len(isa.Buf)} sizes, got "
+                             f"{len(self.buffer_lines)}")
         if not 1 <= self.max_burst_beats <= 256:
             raise ValueError(f"max_burst_beats {self.max_burst_beats} is not in 1..256 (AXI4)")
 

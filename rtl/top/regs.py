@@ -25,6 +25,7 @@ REGS: dict[str, tuple[int, bool]] = {
     "ERR_ARG1_HI": (0x38, False),
     "ERR_ARG2": (0x3C, False),
     "DISPATCH": (0x40, False),     # bit 31: dispatch blocked; [30:28] queue; [23:0] index
+    "MODE": (0x44, True),          # bit 0: skip instructions without an engine (bring-up)
 }
 STALL_BASE = 0x80      # + 4q: cycles queue q's head waited for a token (Queue order)
 BUSY_BASE = 0xA0       # + 4q: cycles queue q's unit held an instruction

@@ -1,4 +1,4 @@
-"""The SYS unit and the two stand-ins for queues without an engine."""
+"""The SYS unit and the stand-in for queues without an engine."""
 from __future__ import annotations
 
 from amaranth.hdl import Module
@@ -36,35 +36,23 @@ class SysUnit(wiring.Component):
 
 class Unsupported(wiring.Component):
     """A queue whose instructions no engine of this top executes: each one faults UNSUPPORTED
-    (the step stops with a one-line error naming it). Timing: fault and ``done`` with ``start``."""
+    (the step stops with a one-line error naming it), or, with ``skip`` In(1) (MODE register,
+    bring-up), completes without touching memory. Timing: fault and ``done`` with ``start``."""
 
     def __init__(self, queue: isa.Queue, params: TopParams):
-        super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
+        super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params)),
+                          "skip": In(1)})
 
     def elaborate(self, platform):
         m = Module()
-        with m.If(self.unit.start):
-            pulse_fault(m, self.unit, Fault.UNSUPPORTED)
-            m.d.comb += self.unit.done.eq(1)
+        missing(m, self.unit, self.skip, self.unit.start)
         return m
 
 
-class TokenOnly(wiring.Component):
-    """Test double for the data-movement bench: completes each instruction without touching
-    memory (tokens still flow), so the LD/ST/SYS part of a compiled program runs before its
-    engines exist. Never used by the ``accelerator`` target. Timing: ``done`` with ``start``."""
+def missing(m: Module, unit, skip, when) -> None:
+    """An instruction no engine executes: fault UNSUPPORTED, or just complete when ``skip``."""
+    with m.If(when):
+        with m.If(~skip):
+            pulse_fault(m, unit, Fault.UNSUPPORTED)
+        m.d.comb += unit.done.eq(1)
 
-    rd: list = []
-    wr: list = []
-
-    def __init__(self, queue: isa.Queue, params: TopParams):
-        super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
-
-    @staticmethod
-    def accepts(view):
-        return 1                         # as the last engine of an EngineSet: everything else
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.comb += self.unit.done.eq(self.unit.start)
-        return m

@@ -13,5 +13,6 @@ def _accelerator(cfg):
 
 TARGETS = [
     Target("accelerator", _accelerator,
-           "accelerator top: fetch, six token queues, LD/ST DMA on AXI4, buffers, AXI4-Lite control"),
+           "accelerator top: fetch, six token queues, LD/ST DMA on AXI4, buffers, engines, "
+           "AXI4-Lite control"),
 ]

@@ -23,7 +23,7 @@ from .dma_load import LoadEngine
 from .dma_store import StoreEngine
 from .faults import Fault
 from .fetch import Fetch
-from .issue import NQ, IssueQueue, Tokens
+from .issue import IssueQueue, Tokens
 from .params import TopParams
 from .sys_unit import SysUnit, Unsupported
 from .unit import ARGS
@@ -94,6 +94,9 @@ class Accelerator(wiring.Component):
                      sysu.clear.eq(start), ctl.layer.eq(sysu.layer)]
         for c in range(p.channels):
             m.d.comb += [ld.limits[c].eq(ctl.limits[c]), st.limits[c].eq(ctl.limits[c])]
+        for unit in units.values():
+            if hasattr(unit, "skip"):
+                m.d.comb += unit.skip.eq(ctl.skip_missing)
         for unit in units.values():            # launch arguments to every unit that takes them
             for engine in getattr(unit, "engines", [unit]):
                 for name in ("pos0", "ntok"):

@@ -87,7 +87,8 @@ class Host:
     async def _fault_message(self, status) -> str:
         code = Fault(status >> regs.STATUS_CODE_SHIFT & 0xFF)
         queue = status >> regs.STATUS_QUEUE_SHIFT & 7
-        args = (await self.wide("ERR_ARG0"), await self.wide("ERR_ARG1"), await self.reg("ERR_ARG2"))
+        args = (await self.wide("ERR_ARG0"), await self.wide("ERR_ARG1"),
+                await self.reg("ERR_ARG2"))
         heads = {}
         for q in isa.Queue:
             head = await self.reg(regs.HEAD_BASE + 4 * q)
@@ -146,6 +147,7 @@ async def run_job(dut):
     assert await host.reg("ID") == regs.ID_VALUE, "control port does not answer with the top's ID"
     for ch in range(meta["channels"]):
         await host.ctrl.write_dword(regs.limit(ch), job.limits.get(ch, 0))
+    await host.ctrl.write_dword(regs.offset("MODE"), int(job.skip_missing))
     start = time.perf_counter()
     steps = []
     for step in job.steps:

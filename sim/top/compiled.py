@@ -1,14 +1,11 @@
 """Compiled programs as RTL jobs: a model's prefill and decode steps with the host's input
-writes, and the engine set that runs them before every engine exists in RTL."""
+writes, and which of their instructions the top executes today."""
 from __future__ import annotations
 
 import torch
 
 from ...compiler import build, isa, models, target as tg
 from ...golden.policy import load_policy
-from ...rtl.top.copy_engine import CopyEngine
-from ...rtl.top.engines import EngineSet
-from ...rtl.top.sys_unit import TokenOnly
 from ..isa.runtime import Session
 from .job import Step
 
@@ -41,18 +38,9 @@ def steps_for(model: str, cfg, policy: str, prompt: list[int], decode: list[int]
     return target.image(), sizes, out
 
 
-TOKEN_ONLY = ("MM", "MV", "MISC")
-
 
 def has_engine(instr: isa.Instr) -> bool:
-    """Executed by an engine of the top today (TokenOnly stands in for the rest)."""
-    return instr.kind not in TOKEN_ONLY or (instr.kind == "MISC"
-                                            and instr["op"] == isa.MiscOp.COPY)
-
-
-def token_only_units() -> dict:
-    """The top's engines, with TokenOnly for every instruction they do not execute yet."""
-    units = {isa.Queue[k]: (lambda p, q=isa.Queue[k]: TokenOnly(q, p)) for k in TOKEN_ONLY}
-    units[isa.Queue.MISC] = lambda p: EngineSet(isa.Queue.MISC, p, [
-        CopyEngine(p), TokenOnly(isa.Queue.MISC, p)])
-    return units
+    """Executed by an engine of the top today; with MODE skip_missing the rest completes
+    without touching memory."""
+    return instr.kind in ("LD", "ST", "SYS") or (instr.kind == "MISC"
+                                                 and instr["op"] == isa.MiscOp.COPY)

@@ -36,6 +36,7 @@ class Job:
     stop_on_error: bool = True                   # False: later steps still run (error tests)
     max_cycles: int = 50_000_000                 # a step still running then is reported hung
     buffers: dict[str, bytes] | None = None      # initial buffer contents (Buf name -> bytes)
+    skip_missing: bool = False                   # MODE bit 0: no-engine instructions complete
 
 
 @dataclass

@@ -20,9 +20,9 @@ class RtlMachine:
     hbm_slice = Machine.hbm_slice
 
     def __init__(self, cfg, image: dict[int, bytes], channel_bytes: dict[int, int],
-                 units: dict | None = None, variant: str = ""):
-        self.cfg = cfg
-        self.built = runner.build(cfg, units, variant=variant)
+                 skip_missing: bool = False):
+        self.cfg, self.skip_missing = cfg, skip_missing
+        self.built = runner.build(cfg)
         self.hbm = {ch: bytearray(data) for ch, data in image.items()}
         for ch, size in channel_bytes.items():
             mem = self.hbm.setdefault(ch, bytearray())
@@ -34,7 +34,8 @@ class RtlMachine:
         words = encoding.words_to_bytes(encoding.encode_words(program))
         job = Job(channels={ch: bytes(m) for ch, m in self.hbm.items()},
                   limits={ch: len(m) for ch, m in self.hbm.items()},
-                  steps=[Step(words=words, pos0=pos0, ntok=ntok)], buffers=self.buffers)
+                  steps=[Step(words=words, pos0=pos0, ntok=ntok)], buffers=self.buffers,
+                  skip_missing=self.skip_missing)
         result = runner.run(self.built, job, quiet=True)
         self.steps.extend(result.steps)
         if result.error:
@@ -46,10 +47,9 @@ class RtlMachine:
 class RtlSession(Session):
     """Prefill then decode one sequence on the RTL top (buckets and host I/O as in sim.isa)."""
 
-    def __init__(self, target, store, max_len: int, units: dict | None = None,
-                 variant: str = ""):
+    def __init__(self, target, store, max_len: int, skip_missing: bool = False):
         super().__init__(target, store, max_len)
         hbm = target.layout.hbm
         self.machine = RtlMachine(target.cfg, target.image(),
                                   {ch: hbm.used[ch] for ch in range(hbm.channels)
-                                   if hbm.used[ch]}, units, variant)
+                                   if hbm.used[ch]}, skip_missing)

@@ -17,8 +17,8 @@ TOP = "accelerator"
 def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tuple[hdl.Build,
                                                                                    TopParams]:
     """The Verilated top for ``cfg`` with the engines of ``units`` (default: every engine built
-    so far, as the ``accelerator`` target); cached by content, ``variant`` names the engine set
-    in the cache folder's name."""
+    so far, as the ``accelerator`` target, which all tests share); cached by content,
+    ``variant`` names another engine set in the cache folder's name."""
     params = TopParams.from_config(cfg, **overrides)
     units = built_engines() if units is None else units
     key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")

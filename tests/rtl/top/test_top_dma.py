@@ -5,7 +5,6 @@ One Verilated top per engine set, shared by every test here (sim/hdl.py's cache)
 """
 import pytest
 
-from bitflight.compiler import isa
 from bitflight.sim.top import runner
 from bitflight.sim.top.job import MemoryModel
 

@@ -28,7 +28,7 @@ def words(program: list[isa.Instr]) -> bytes:
 @contextmanager
 def token_only_compute():
     """sim.isa with the instructions the top has no engine for completing without touching
-    memory (what the TokenOnly double does)."""
+    memory (what the top's MODE skip_missing does)."""
     real = isa_execute.execute
 
     def execute(m, instr, index):
