@@ -1,7 +1,7 @@
 """The accelerator top's data movement (LD, ST, MISC COPY) against sim.isa, bit for bit
 (Verilator + cocotb).
 
-One Verilated top per engine set, shared by every test here (sim/hdl.py's cache).
+One Verilated top per config, shared by every top test (sim/hdl.py's cache).
 """
 import pytest
 
