@@ -134,12 +134,8 @@ def _load_tokenizer(kind: str, where: str):
     from .gguf_file import read_gguf
     read_gguf(path)   # one-line errors for a bad file before transformers sees it
     tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
-    tok.save_pretrained(str(tmp))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        tmp.rename(cached)
-    except OSError:   # another process won the race; its copy is equivalent
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+    from ..atomic_file import replacing_folder
+    # another process may have written the same key meanwhile: its copy is equivalent
+    with replacing_folder(cached, replaceable=lambda _: True) as tmp:
+        tok.save_pretrained(str(tmp))
     return tok
