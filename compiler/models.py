@@ -29,6 +29,7 @@ class ModelSource:
     graph: Graph
     weights: dict[str, torch.Tensor] | None      # IR weight name -> float32 tensor
     golden: object | None                        # golden.llm.LlamaModel (float numerics)
+    hf: object | None = None                     # the transformers model it came from, if any
 
     @property
     def embed_table(self) -> torch.Tensor:
@@ -97,7 +98,7 @@ def load(spec: str, weights: bool = True, seed: int = 0) -> ModelSource:
         from . import interp
         hf = tiny_llama_hf(seed=seed)
         return ModelSource(spec, frontend.from_hf(hf), interp.hf_weights(hf) if weights else None,
-                           golden_from_hf(hf))
+                           golden_from_hf(hf), hf)
     if not weights:
         from ..golden import model_shapes
         try:

@@ -20,6 +20,8 @@ from .config import LlamaConfig
 from .model import LlamaModel
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Any one of these lets transformers build a tokenizer for a Hugging Face folder.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 
 
 def smollm2_path() -> Path:
@@ -113,7 +115,7 @@ def load_tokenizer(spec):
     under :func:`cache_dir`/tokenizers/."""
     kind, where = resolve(spec)
     if kind == "shape":
-        raise ValueError(f"{spec}: a shape-only model config has no tokenizer")
+        raise ValueError(f"{spec}: a shape-only model config has no tokenizer (random weights)")
     return _load_tokenizer(kind, str(where))
 
 
@@ -122,6 +124,9 @@ def _load_tokenizer(kind: str, where: str):
     from transformers import AutoTokenizer
     path = Path(where)
     if kind == "hf":
+        if not any((path / name).is_file() for name in TOKENIZER_FILES):
+            raise ValueError(f"{path}: no tokenizer in the folder (none of "
+                             f"{', '.join(TOKENIZER_FILES)})")
         try:
             return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as exc:
