@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..golden.atomic_file import os_cause, write_atomic  # noqa: F401  (re-exported for the CLI)
+from ..golden.atomic_file import os_cause
 
 
 def read_bytes(path: str | Path, what: str = "file") -> bytes:
