@@ -125,10 +125,18 @@ def mark_hier_blocks(text: str, top: str) -> str:
     return out
 
 
+WAIVER_FILE = "waivers.vlt"
+
+
 def write_verilog(target: str, cfg, out_dir) -> Path:
-    """Write ``<out_dir>/<target>.v`` (top module ``target`` with '-' -> '_'); returns its path."""
+    """Write ``<out_dir>/<target>.v`` (top module ``target`` with '-' -> '_') and, next to it,
+    :data:`WAIVER_FILE` (:func:`waiver_config`), so that plain
+    ``verilator --lint-only -Wall waivers.vlt <target>.v`` reproduces the lint; returns the
+    Verilog's path."""
     component, top = elaborate(target, cfg)
-    return write_atomic(Path(out_dir) / f"{target}.v", verilog_text(component, top))
+    path = write_atomic(Path(out_dir) / f"{target}.v", verilog_text(component, top))
+    write_atomic(Path(out_dir) / WAIVER_FILE, waiver_config())
+    return path
 
 
 _DIAG = re.compile(r"^%(Warning|Error)(-[A-Z0-9_]+)?: .*$", re.M)
