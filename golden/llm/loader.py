@@ -49,11 +49,14 @@ def _shape_config(spec: str) -> LlamaConfig | None:
     if not (text.endswith((".yaml", ".yml")) or text in model_shapes.available()):
         return None
     s = model_shapes.load_shape(text)
-    if (s.arch, s.norm, s.activation, s.gated_mlp, s.positional) != \
-            ("llama", "rmsnorm", "silu", True, "rope") or s.parallel_block or s.attn_bias \
-            or s.mlp_bias or s.rotary_fraction != 1.0:
-        raise ValueError(f"{text}: unsupported architecture '{s.arch}' for the golden model "
-                         "(supported: llama with RMSNorm, SwiGLU, full RoPE, no biases)")
+    golden = {"arch": "llama", "norm": "rmsnorm", "activation": "silu", "gated_mlp": True,
+              "positional": "rope", "parallel_block": False, "attn_bias": False,
+              "mlp_bias": False, "lm_head_bias": False, "final_norm": True,
+              "rotary_fraction": 1.0}
+    for field, value in golden.items():
+        if getattr(s, field) != value:
+            raise ValueError(f"{text}: {field} = {getattr(s, field)} is not supported by the "
+                             f"golden model (it computes {field} = {value})")
     return LlamaConfig(name=s.name, layers=s.layers, hidden=s.hidden, heads=s.heads,
                        kv_heads=s.kv_heads, head_dim=s.head_dim, intermediate=s.intermediate,
                        vocab=s.vocab, max_position=s.max_position, rope_theta=s.rope_theta,

@@ -171,3 +171,21 @@ def test_gguf_without_scaling_spelled_out_is_accepted(tmp_path):
     path = _gguf(tmp_path, [("llama.rope.scaling.type", "none"),
                             ("llama.rope.scaling.factor", 1.0)])
     assert load_model(str(path)).config.layers == 1
+
+
+# -- shape-only configs --------------------------------------------------------------------------
+@pytest.mark.parametrize("edit, pattern", [
+    (("attn_bias: false", "attn_bias: true"), r"attn_bias = True is not supported by the golden"),
+    (("activation: silu", "activation: gelu"), r"activation = gelu is not supported"),
+])
+def test_shape_config_names_the_unsupported_feature(tmp_path, edit, pattern):
+    from bitflight.golden.model_shapes import MODELS_DIR
+    text = (MODELS_DIR / "smollm2-135m.yaml").read_text()
+    if edit[0] not in text:
+        text += f"\n{edit[0]}\n"
+    path = tmp_path / "mini.yaml"
+    path.write_text(text.replace(edit[0], edit[1]))
+    with pytest.raises(ValueError, match=pattern):
+        load_model(str(path))
+    with pytest.raises(ValueError, match=r"phi-2: arch = phi is not supported"):
+        load_model("phi-2")
