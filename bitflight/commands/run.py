@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-len", type=int, default=None,
                         help="context the compiled buckets cover (default: prompt + tokens)")
     parser.add_argument("--check", action="store_true",
-                        help="compare every logit with the golden accelerator-numerics model")
+                        help="compare every logit with the golden accelerator-numerics model, "
+                        "and the float golden model with transformers")
     parser.add_argument("--stats", action="store_true", help="print simulator counters")
     parser.set_defaults(func=handler)
 
