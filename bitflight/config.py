@@ -21,7 +21,7 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloa
 from .errors import ConfigError
 from .golden import yaml_model
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = yaml_model.package_dir("bitflight.configs")
 
 
 def _is_pow2(value: int) -> bool:

@@ -61,7 +61,8 @@ def _scratch_bytes(dims, tokens: int) -> int:
 def rope_table(dims, max_pos: int) -> bytes:
     """fp16 rows [max_pos, head_dim]: cos of the head_dim/2 frequencies, then their sin."""
     from ..golden.llm.float_numerics import rope_tables
-    cos, sin = rope_tables(torch.arange(max_pos), dims.head_dim, dims.rope_theta)
+    cos, sin = rope_tables(torch.arange(max_pos), dims.head_dim, dims.rope_theta,
+                           dims.rope_scaling)
     half = dims.head_dim // 2
     rows = torch.cat((cos[:, :half], sin[:, :half]), dim=1).to(torch.float16)
     return rows.contiguous().numpy().tobytes()

@@ -39,7 +39,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-POLICIES_DIR = Path(__file__).resolve().parent.parent / "configs" / "policies"
+from . import yaml_model
+
+POLICIES_DIR = yaml_model.package_dir("bitflight.configs.policies")
 SCHEMES = ("fp16", "int_sym", "int_asym", "fp", "ant", "mx", "nf4", "bitmod")
 BITMOD_ENGINE_SCHEMES = {"bitmod": (3, 4), "fp": (3, 4), "int_sym": (4, 6, 8), "fp16": (16,)}
 CSD_ENGINE_SCHEMES = {"int_sym": (4, 8), "fp16": (16,)}

@@ -25,8 +25,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...golden.yaml_model import package_dir
+
 MAX_CYCLES = 1_000_000
-HERE = Path(__file__).parent / "calibrate_rtl"
+HERE = package_dir("bitflight.sim.perf.calibrate_rtl")      # the cocotb test modules
 
 
 @dataclass(frozen=True)
