@@ -58,7 +58,7 @@ class ArrayOutput(wiring.Component):
 
         advance = Signal()       # the whole pipeline moves (its output is free or taken)
         feed, last_col = Signal(), Signal()
-        col = Signal(range(p.cols))
+        col = Signal(range(max(p.cols, 2)))     # 1 bit for a single column (no 0-bit signal)
         m.d.comb += [advance.eq(~self.o.valid | self.o.ready),
                      feed.eq(self.results_valid & scales.r_rdy & advance),
                      last_col.eq(col == p.cols - 1),
