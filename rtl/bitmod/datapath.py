@@ -6,12 +6,12 @@ from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ...golden.bitserial.weights import MIN_GROUP_EXP
+from . import layouts
 from .align_add import AlignAdd
 from .decoder import CodeUnpack, TermDecoder
 from .dequant import Dequant
 from .lane import Lane
-from ...golden.bitserial.weights import MIN_GROUP_EXP
-from . import layouts
 from .layouts import acts_layout, result_layout
 from .params import CODE_BITS, FMT_BITS, SCALE_EXP_BITS, SLOT_BITS, EngineParams
 
