@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..golden.policy import check_engine_groups
 from .ir import CompileError, Graph
 from .isa import DType
 from .passes.formats import FormatPolicy, LinearPlan
@@ -81,6 +82,7 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
         raise CompileError(f"policy '{policy.name}' needs the {policy.engine} engine, which "
                            f"config '{cfg.name}' does not have")
     plans = FormatPolicy(policy).run(graph)
+    check_engine_groups(policy, ((p.name, p.k) for p in plans.values()), cfg)
     tiling = Tiling.from_config(cfg)
     mem = cfg.memory
     hbm = HbmMap(mem.channels, int(mem.capacity_gb * 1e9) // mem.channels)

@@ -164,3 +164,27 @@ def load_policy(name_or_path: str | Path) -> Policy:
         loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
         msg = first["msg"].removeprefix("Value error, ")
         raise PolicyError(f"{path}: {loc}: {msg}") from None
+
+
+def check_engine_groups(policy: Policy, layers, cfg) -> None:
+    """Every quantized layer's group must run on the config's engine, else one-line
+    :class:`PolicyError` naming the policy, the layer and the config field.
+
+    ``layers``: (layer name, K) pairs; ``cfg``: a hardware Config (read duck-typed: golden
+    imports nothing from the rest of the project). The BitMoD array takes its group length per
+    weight from the stream's first/last flags (docs/rtl/bitmod.md), so any group that is a
+    whole number of ``bitmod.lanes``-weight chunks runs; ``bitmod.group_size`` is only the
+    reference group of the benches and the calibration.
+    """
+    if policy.engine != "bitmod" or cfg.bitmod is None:
+        return
+    lanes = cfg.bitmod.lanes
+    for name, k in layers:
+        spec = policy.weight_for(name)
+        group = spec.group_size if spec.group_size is not None else k
+        if spec.scheme != "fp16" and group % lanes:
+            what = (f"group_size {group}" if spec.group_size is not None
+                    else f"group_size null (one group of K = {k})")
+            raise PolicyError(f"policy '{policy.name}', layer '{name}': {what} cannot run on "
+                              f"config '{cfg.name}': bitmod.lanes = {lanes} does not divide it "
+                              "(the BitMoD array streams a group in chunks of lanes weights)")
