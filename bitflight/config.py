@@ -21,7 +21,7 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloa
 from .errors import ConfigError
 from .golden import yaml_model
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = yaml_model.package_dir("bitflight.configs")
 
 
 def _is_pow2(value: int) -> bool:
@@ -48,7 +48,9 @@ class BitmodEngine(_Strict):
     prefill_array: ArrayShape
     decode_array: ArrayShape
     lanes: PositiveInt = Field(4, description="dot-product lanes per PE (pe_dp_size)")
-    group_size: PositiveInt = Field(128, description="weights per quantization group")
+    group_size: PositiveInt = Field(128, description="reference quantization group (RTL "
+                                    "benches, calibration); the engine runs any multiple of "
+                                    "lanes, per weight (golden.policy.check_engine_groups)")
     scale_bits: PositiveInt = Field(8, description="unsigned per-group integer scale width")
     act_bits: Literal[16] = 16
     weight_sram_kb: PositiveInt

@@ -27,18 +27,12 @@ __all__ = ["ModelDims", "dims_from_hf", "from_golden", "from_hf", "lift"]
 
 
 def dims_from_hf(config) -> ModelDims:
-    """ModelDims from a transformers LlamaConfig."""
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    theta = getattr(config, "rope_theta", None)
-    if theta is None:
-        theta = (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0)
-    return ModelDims(
-        name=getattr(config, "name_or_path", "") or config.model_type,
-        layers=config.num_hidden_layers, hidden=config.hidden_size,
-        heads=config.num_attention_heads, kv_heads=config.num_key_value_heads, head_dim=head_dim,
-        intermediate=config.intermediate_size, vocab=config.vocab_size,
-        max_position=config.max_position_embeddings, rope_theta=float(theta),
-        norm_eps=float(config.rms_norm_eps))
+    """ModelDims from a transformers LlamaConfig (read, and refused field by field, as the golden
+    model reads config.json: golden.llm.hf_config)."""
+    from ..golden.llm.hf_config import llama_config
+    from .llama_ir import dims_from_golden
+    name = getattr(config, "name_or_path", "") or config.model_type
+    return dims_from_golden(llama_config(config.to_dict(), name, f"model {name}"))
 
 
 def lift(exported, dims: ModelDims, prefix: str = "") -> Graph:

@@ -113,7 +113,7 @@ class Patterns:
                 {"x_cos", "rot_sin"} and a.value == b.value):
             heads = self._heads_of(node)
             return self._emit("rope", (a.value,), node, heads=heads,
-                              head_dim=self.dims.head_dim, theta=self.dims.rope_theta)
+                              head_dim=self.dims.head_dim, **self.dims.rope_attrs())
         if _is(a, "mean") and _number(node.args[1]) and not node.kwargs.get("alpha"):
             return Part("ms_eps", a.value, float(node.args[1]))
         return None

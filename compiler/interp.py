@@ -74,7 +74,8 @@ class Interpreter:
     def _rope(self, op, args, start, cache):
         x = args[0]
         d = op.attrs["head_dim"]
-        cos, sin = rope_tables(torch.arange(start, start + x.shape[0]), d, op.attrs["theta"])
+        cos, sin = rope_tables(torch.arange(start, start + x.shape[0]), d, op.attrs["theta"],
+                               op.attrs.get("scaling"))
         h = _heads(x, op.attrs["heads"], d)
         return _merge(h * cos + rotate_half(h) * sin)
 

@@ -14,7 +14,8 @@ kind           inputs                                 attributes
 embedding      ids                                    weight, vocab, hidden
 linear         x [T, K]                               weight, in_features, out_features
 rmsnorm        x [T, D]                               weight (gain), eps
-rope           x [T, H*d]                             heads, head_dim, theta
+rope           x [T, H*d]                             heads, head_dim, theta, scaling (LLaMA-3
+                                                      RoPE scaling, only when the model has it)
 kv_append      x [T, KVH*d]                           layer, which ("k" or "v"); output is the
                                                       whole cache [S, KVH*d] after appending
 attn_score     q [T, H*d], k [S, KVH*d]               heads, kv_heads, head_dim, scale
@@ -80,6 +81,13 @@ class ModelDims(AttentionDims):
     max_position: int
     rope_theta: float
     norm_eps: float
+    rope_scaling: object = None      # golden.llm.rope_scaling.Llama3RopeScaling, or None
+
+    def rope_attrs(self) -> dict:
+        """A rope op's theta, and its scaling only when there is one (so the graphs of unscaled
+        models are what they were)."""
+        scaling = {} if self.rope_scaling is None else {"scaling": self.rope_scaling}
+        return {"theta": self.rope_theta, **scaling}
 
 
 @dataclass

@@ -31,7 +31,7 @@ def dims_from_golden(config) -> ModelDims:
     """ModelDims of a golden.llm.LlamaConfig."""
     return ModelDims(config.name, config.layers, config.hidden, config.heads, config.kv_heads,
                      config.head_dim, config.intermediate, config.vocab, config.max_position,
-                     float(config.rope_theta), float(config.norm_eps))
+                     float(config.rope_theta), float(config.norm_eps), config.rope_scaling)
 
 
 def build(dims: ModelDims) -> Graph:
@@ -61,7 +61,7 @@ def build(dims: ModelDims) -> Graph:
         q = linear(h, f"{p}.self_attn.q_proj", q_dim, d, L + "q")
         k = linear(h, f"{p}.self_attn.k_proj", kv_dim, d, L + "k")
         v = linear(h, f"{p}.self_attn.v_proj", kv_dim, d, L + "v")
-        rope = {"head_dim": hd, "theta": dims.rope_theta}
+        rope = {"head_dim": hd, **dims.rope_attrs()}
         ops.append(Op("rope", (q,), L + "q_rope", {"heads": dims.heads, **rope}, L + "q_rope"))
         ops.append(Op("rope", (k,), L + "k_rope", {"heads": dims.kv_heads, **rope},
                       L + "k_rope"))

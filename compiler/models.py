@@ -29,6 +29,7 @@ class ModelSource:
     graph: Graph
     weights: dict[str, torch.Tensor] | None      # IR weight name -> float32 tensor
     golden: object | None                        # golden.llm.LlamaModel (float numerics)
+    hf: object | None = None                     # the transformers model it came from, if any
 
     @property
     def embed_table(self) -> torch.Tensor:
@@ -71,14 +72,10 @@ def tiny_golden(layers: int = 2, seed: int = 0):
 
 def golden_from_hf(model):
     """A golden.llm LlamaModel with the weights of a transformers LLaMA."""
-    from ..golden.llm import LlamaConfig, LlamaModel
-    c = model.config
-    cfg = LlamaConfig(getattr(c, "name_or_path", "") or "hf", c.num_hidden_layers, c.hidden_size,
-                      c.num_attention_heads, c.num_key_value_heads,
-                      getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
-                      c.intermediate_size, c.vocab_size, c.max_position_embeddings,
-                      float(getattr(c, "rope_theta", None) or 10000.0), float(c.rms_norm_eps),
-                      tied_embeddings=bool(c.tie_word_embeddings))
+    from ..golden.llm import LlamaModel
+    from ..golden.llm.hf_config import llama_config
+    name = getattr(model.config, "name_or_path", "") or "hf"
+    cfg = llama_config(model.config.to_dict(), name, f"model {name}")
     weights = {k: v.detach().float() for k, v in model.state_dict().items()}
     return LlamaModel(cfg, weights)
 
@@ -101,7 +98,7 @@ def load(spec: str, weights: bool = True, seed: int = 0) -> ModelSource:
         from . import interp
         hf = tiny_llama_hf(seed=seed)
         return ModelSource(spec, frontend.from_hf(hf), interp.hf_weights(hf) if weights else None,
-                           golden_from_hf(hf))
+                           golden_from_hf(hf), hf)
     if not weights:
         from ..golden import model_shapes
         try:

@@ -1,18 +1,25 @@
 """Writing and reading a compiled model: ``OUT/manifest.json``, ``OUT/segments.bin`` (the program
 store: every distinct segment's instruction words) and ``OUT/image/ch<N>.bin`` (the memory image,
-absent with ``--no-weights``). Every file is written to a temporary name and renamed.
+absent with ``--no-weights``).
+
+The folder is whole or absent: it is built as a temporary sibling and renamed over ``OUT`` at the
+end (golden.atomic_file.replacing_folder), so a failed compile leaves the previous output intact
+and never mixes new and old files. The manifest records every file's length and SHA-256; readers
+refuse a file that was truncated, extended or altered, and every segment slice must lie inside
+``segments.bin``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+from ..golden.atomic_file import os_cause, replacing_folder
 from . import isa
 from .build import ProgramStore
-from .progfile import write_atomic
 from .target import Target
 
-FORMAT = "bitflight-compiled/1"
+FORMAT = "bitflight-compiled/2"     # /2: the manifest lists files with lengths and checksums
 
 
 def stats(store: ProgramStore, seconds: float, target: Target) -> dict:
@@ -31,49 +38,123 @@ def stats(store: ProgramStore, seconds: float, target: Target) -> dict:
             "image_bytes": target.layout.hbm.total, "per_bucket": per_bucket}
 
 
+def is_output(folder: Path) -> bool:
+    """True for a folder an earlier ``bitflight compile`` wrote (it may be replaced)."""
+    return (Path(folder) / "manifest.json").is_file()
+
+
 def write(out: Path, target: Target, store: ProgramStore, info: dict, weights: bool) -> dict:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    offsets, pos = [], 0
-    for seg in store.segments:
-        offsets.append(pos)
-        pos += len(seg)
-    write_atomic(out / "segments.bin", b"".join(store.segments))
-    image_files = {}
-    if weights:
-        for ch, data in target.image().items():
-            name = f"image/ch{ch}.bin"
-            write_atomic(out / name, data)
-            image_files[str(ch)] = name
-    manifest = {
-        "format": FORMAT, "isa_version": isa.ISA_VERSION, **info,
-        "prefill_step": store.prefill_step, "decode_step": store.decode_step,
-        "segments": [{"offset": o, "bytes": len(s), "label": lbl, "instructions": c}
-                     for o, s, lbl, c in zip(offsets, store.segments, store.labels,
-                                             store.counts)],
-        "programs": store.programs,
-        "regions": {r.name: {"channel": r.channel, "addr": r.addr, "size": r.size}
-                    for r in target.layout.hbm.regions.values()},
-        "channel_bytes": {str(ch): n for ch, n in enumerate(target.layout.hbm.used) if n},
-        "image": image_files,
-    }
-    write_atomic(out / "manifest.json", json.dumps(manifest, indent=1))
+    """Write the compiled model to the folder ``out`` (replacing an earlier output whole)."""
+    with replacing_folder(out, is_output) as tmp:
+        files: dict[str, dict] = {}
+
+        def put(name: str, data: bytes) -> None:
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / name).write_bytes(data)
+            files[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+        offsets, pos = [], 0
+        for seg in store.segments:
+            offsets.append(pos)
+            pos += len(seg)
+        put("segments.bin", b"".join(store.segments))
+        image_files = {}
+        if weights:
+            for ch, data in target.image().items():
+                image_files[str(ch)] = name = f"image/ch{ch}.bin"
+                put(name, data)
+        manifest = {
+            "format": FORMAT, "isa_version": isa.ISA_VERSION, **info,
+            "prefill_step": store.prefill_step, "decode_step": store.decode_step,
+            "files": files,
+            "segments": [{"offset": o, "bytes": len(s), "label": lbl, "instructions": c}
+                         for o, s, lbl, c in zip(offsets, store.segments, store.labels,
+                                                 store.counts)],
+            "programs": store.programs,
+            "regions": {r.name: {"channel": r.channel, "addr": r.addr, "size": r.size}
+                        for r in target.layout.hbm.regions.values()},
+            "channel_bytes": {str(ch): n for ch, n in enumerate(target.layout.hbm.used) if n},
+            "image": image_files,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def read_manifest(out: Path) -> dict:
+    """The manifest of a compiled folder; one-line errors naming the file."""
+    out = Path(out)
+    path = out / "manifest.json"
+    if not path.is_file():
+        raise ValueError(f"{out}: no manifest.json (not a `bitflight compile` output)")
+    try:
+        manifest = json.loads(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({os_cause(exc)})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ValueError(f"{path}: not valid JSON{line}") from None
+    found = manifest.get("format") if isinstance(manifest, dict) else None
+    if found != FORMAT:
+        raise ValueError(f"{path}: format {found!r}, this bitflight reads {FORMAT!r} "
+                         "(compile the model again)")
+    for key in ("files", "segments", "programs"):
+        if not isinstance(manifest.get(key), (dict, list)):
+            raise ValueError(f"{path}: field '{key}' missing or malformed")
+    return manifest
+
+
+def read_file(out: Path, manifest: dict, name: str) -> bytes:
+    """A file of the folder, checked against the length and SHA-256 in the manifest."""
+    path = Path(out) / name
+    record = manifest["files"].get(name)
+    if not isinstance(record, dict) or not {"bytes", "sha256"} <= set(record):
+        raise ValueError(f"{Path(out) / 'manifest.json'}: no length and checksum for '{name}'")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read ({os_cause(exc)})") from None
+    if len(data) != record["bytes"]:
+        raise ValueError(f"{path}: {len(data)} bytes, manifest.json says {record['bytes']} "
+                         "(truncated or extended; compile again)")
+    if hashlib.sha256(data).hexdigest() != record["sha256"]:
+        raise ValueError(f"{path}: SHA-256 differs from manifest.json (the file was altered; "
+                         "compile again)")
+    return data
 
 
 def read_program(out: Path, bucket: str) -> bytes:
     """Instruction words of one bucket program of a compiled output folder."""
     out = Path(out)
-    manifest_path = out / "manifest.json"
-    if not manifest_path.is_file():
-        raise FileNotFoundError(f"{out}: no manifest.json (not a `bitflight compile` output)")
-    manifest = json.loads(manifest_path.read_text())
-    if bucket not in manifest["programs"]:
-        known = ", ".join(list(manifest["programs"])[:6])
+    manifest = read_manifest(out)
+    programs, segments = manifest["programs"], manifest["segments"]
+    if bucket not in programs:
+        known = ", ".join(list(programs)[:6])
         raise ValueError(f"{out}: no bucket '{bucket}' (buckets: {known}, ...)")
-    data = (out / "segments.bin").read_bytes()
+    data = read_file(out, manifest, "segments.bin")
     parts = []
-    for i in manifest["programs"][bucket]:
-        seg = manifest["segments"][i]
-        parts.append(data[seg["offset"]:seg["offset"] + seg["bytes"]])
+    for i in programs[bucket]:
+        seg = segments[i] if isinstance(i, int) and 0 <= i < len(segments) else None
+        start, size = (seg.get("offset"), seg.get("bytes")) if isinstance(seg, dict) else (0, 0)
+        if seg is None or not isinstance(start, int) or not isinstance(size, int) or start < 0 \
+                or size < 0 or size % 4 or start + size > len(data):
+            raise ValueError(f"{out / 'manifest.json'}: bucket '{bucket}' segment {i} does not "
+                             f"lie inside segments.bin ({len(data)} bytes)")
+        parts.append(data[start:start + size])
     return b"".join(parts)
+
+
+def program_file(path: str | Path, bucket: str | None = None) -> bytes:
+    """A program file's bytes: ``path`` is a program file (.bfp), or a compiled folder together
+    with ``bucket`` (its program wrapped as a program file)."""
+    from .encoding import wrap
+    from .progfile import read_bytes
+    p = Path(path)
+    if p.is_dir():
+        if not bucket:
+            buckets = ", ".join(list(read_manifest(p)["programs"])[:6])
+            raise ValueError(f"{p} is a compiled folder: name a program with --bucket "
+                             f"(buckets: {buckets}, ...)")
+        return wrap(read_program(p, bucket))
+    if bucket:
+        raise ValueError(f"--bucket {bucket}: {p} is a program file, not a compiled folder")
+    return read_bytes(p, "program file")

@@ -1,28 +1,16 @@
-"""Reading and writing program files atomically (shared by the CLI commands and the compiler)."""
+"""Reading program files with one-line errors (writing goes through golden.atomic_file)."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-
-def write_atomic(path: str | Path, data: bytes | str) -> None:
-    """Write to a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+from ..golden.atomic_file import os_cause
 
 
 def read_bytes(path: str | Path, what: str = "file") -> bytes:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {what} not found")
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read {what} ({os_cause(exc)})") from None

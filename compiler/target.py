@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..golden.policy import check_engine_groups
 from .ir import CompileError, Graph
 from .isa import DType
 from .passes.formats import FormatPolicy, LinearPlan
@@ -61,7 +62,8 @@ def _scratch_bytes(dims, tokens: int) -> int:
 def rope_table(dims, max_pos: int) -> bytes:
     """fp16 rows [max_pos, head_dim]: cos of the head_dim/2 frequencies, then their sin."""
     from ..golden.llm.float_numerics import rope_tables
-    cos, sin = rope_tables(torch.arange(max_pos), dims.head_dim, dims.rope_theta)
+    cos, sin = rope_tables(torch.arange(max_pos), dims.head_dim, dims.rope_theta,
+                           dims.rope_scaling)
     half = dims.head_dim // 2
     rows = torch.cat((cos[:, :half], sin[:, :half]), dim=1).to(torch.float16)
     return rows.contiguous().numpy().tobytes()
@@ -80,6 +82,7 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
         raise CompileError(f"policy '{policy.name}' needs the {policy.engine} engine, which "
                            f"config '{cfg.name}' does not have")
     plans = FormatPolicy(policy).run(graph)
+    check_engine_groups(policy, ((p.name, p.k) for p in plans.values()), cfg)
     tiling = Tiling.from_config(cfg)
     mem = cfg.memory
     hbm = HbmMap(mem.channels, int(mem.capacity_gb * 1e9) // mem.channels)

@@ -9,7 +9,6 @@ truncations, multiple drivers, latches, undeclared modules or missing pins of an
 """
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BitflightError
+from ..golden.atomic_file import write_atomic
 from .tools import tool_env, verilator_exe
 
 
@@ -110,21 +110,6 @@ def elaborate(target: str, cfg):
     return spec.build(config), spec.top
 
 
-def atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 VERILATOR_HIER_ARGS = ("--hierarchical",)
 
 
@@ -140,10 +125,18 @@ def mark_hier_blocks(text: str, top: str) -> str:
     return out
 
 
+WAIVER_FILE = "waivers.vlt"
+
+
 def write_verilog(target: str, cfg, out_dir) -> Path:
-    """Write ``<out_dir>/<target>.v`` (top module ``target`` with '-' -> '_'); returns its path."""
+    """Write ``<out_dir>/<target>.v`` (top module ``target`` with '-' -> '_') and, next to it,
+    :data:`WAIVER_FILE` (:func:`waiver_config`), so that plain
+    ``verilator --lint-only -Wall waivers.vlt <target>.v`` reproduces the lint; returns the
+    Verilog's path."""
     component, top = elaborate(target, cfg)
-    return atomic_write(Path(out_dir) / f"{target}.v", verilog_text(component, top))
+    path = write_atomic(Path(out_dir) / f"{target}.v", verilog_text(component, top))
+    write_atomic(Path(out_dir) / WAIVER_FILE, waiver_config())
+    return path
 
 
 _DIAG = re.compile(r"^%(Warning|Error)(-[A-Z0-9_]+)?: .*$", re.M)

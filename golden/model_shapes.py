@@ -48,7 +48,7 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloa
 from . import yaml_model
 from .dims import AttentionDims
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "configs" / "models"
+MODELS_DIR = yaml_model.package_dir("bitflight.configs.models")
 
 
 class ModelShapeError(ValueError):

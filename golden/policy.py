@@ -39,7 +39,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-POLICIES_DIR = Path(__file__).resolve().parent.parent / "configs" / "policies"
+from . import yaml_model
+
+POLICIES_DIR = yaml_model.package_dir("bitflight.configs.policies")
 SCHEMES = ("fp16", "int_sym", "int_asym", "fp", "ant", "mx", "nf4", "bitmod")
 BITMOD_ENGINE_SCHEMES = {"bitmod": (3, 4), "fp": (3, 4), "int_sym": (4, 6, 8), "fp16": (16,)}
 CSD_ENGINE_SCHEMES = {"int_sym": (4, 8), "fp16": (16,)}
@@ -162,3 +164,27 @@ def load_policy(name_or_path: str | Path) -> Policy:
         loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
         msg = first["msg"].removeprefix("Value error, ")
         raise PolicyError(f"{path}: {loc}: {msg}") from None
+
+
+def check_engine_groups(policy: Policy, layers, cfg) -> None:
+    """Every quantized layer's group must run on the config's engine, else one-line
+    :class:`PolicyError` naming the policy, the layer and the config field.
+
+    ``layers``: (layer name, K) pairs; ``cfg``: a hardware Config (read duck-typed: golden
+    imports nothing from the rest of the project). The BitMoD array takes its group length per
+    weight from the stream's first/last flags (docs/rtl/bitmod.md), so any group that is a
+    whole number of ``bitmod.lanes``-weight chunks runs; ``bitmod.group_size`` is only the
+    reference group of the benches and the calibration.
+    """
+    if policy.engine != "bitmod" or cfg.bitmod is None:
+        return
+    lanes = cfg.bitmod.lanes
+    for name, k in layers:
+        spec = policy.weight_for(name)
+        group = spec.group_size if spec.group_size is not None else k
+        if spec.scheme != "fp16" and group % lanes:
+            what = (f"group_size {group}" if spec.group_size is not None
+                    else f"group_size null (one group of K = {k})")
+            raise PolicyError(f"policy '{policy.name}', layer '{name}': {what} cannot run on "
+                              f"config '{cfg.name}': bitmod.lanes = {lanes} does not divide it "
+                              "(the BitMoD array streams a group in chunks of lanes weights)")

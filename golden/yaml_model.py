@@ -9,10 +9,18 @@ the CLI still reports every failure as ``bitflight CMD: error: <file>: <key>: <p
 """
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
+
+def package_dir(package: str, *parts: str) -> Path:
+    """A data folder shipped inside an installed package, found with ``importlib.resources``
+    (never relative to the source tree, so a regular ``pip install`` finds it as well as an
+    editable one; both install packages as real folders)."""
+    return Path(str(resources.files(package).joinpath(*parts)))
 
 
 def available(directory: Path) -> list[str]:

@@ -19,15 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    from ..compiler import asm, encoding, progfile
-    from pathlib import Path
-    if Path(args.program).is_dir():
-        if not args.bucket:
-            raise ValueError(f"{args.program} is a compiled folder: name a program with --bucket")
-        from ..compiler import output
-        data = encoding.wrap(output.read_program(Path(args.program), args.bucket))
-    else:
-        data = progfile.read_bytes(args.program, "program file")
+    from ..compiler import asm, encoding, output
+    from ..golden.atomic_file import write_atomic
+    data = output.program_file(args.program, args.bucket)
     try:
         instrs = encoding.decode_program(data)
     except encoding.ProgramFormatError as exc:
@@ -36,7 +30,7 @@ def handler(args: argparse.Namespace) -> int:
     text = asm.format_program(instrs, offsets=not args.no_offsets,
                               base_offset=encoding.HEADER_BYTES)
     if args.output:
-        progfile.write_atomic(args.output, text)
+        write_atomic(args.output, text)
     else:
         print(text, end="")
     return 0

@@ -5,7 +5,8 @@ Modes:
   bitflight perf --model M --device a6000 --prompt-len P --gen-len G   (roofline only, GPUs)
   bitflight perf --reproduce {bitmod,flightllm,llm-viewer} [--json] [--plot F]
   bitflight perf --compare [--json] [--plot F]        (our design against FlightLLM on the U280)
-  bitflight perf --program PROG.bin --config C [--json] (event-level: six queues, tokens)
+  bitflight perf --program PROG.bfp --config C [--json] (event-level: six queues, tokens)
+  bitflight perf --program OUT --bucket decode:512 --config C   (a `bitflight compile` folder)
 Conventions are in docs/perf.md.
 """
 from __future__ import annotations
@@ -39,7 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("--compare", action="store_true",
                    help="our BitMoD design against FlightLLM on the U280 (LLaMA-2-7B decode)")
     p.add_argument("--program", metavar="FILE",
-                   help="event-level timing of a compiled program file on --config")
+                   help="event-level timing on --config of a program file, or of a "
+                   "`bitflight compile` output folder together with --bucket")
+    p.add_argument("--bucket", help="bucket program of a compiled folder, e.g. decode:16")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--plot", metavar="FILE", help="write a plot (PNG/PDF/SVG) to FILE")
     p.set_defaults(func=handler)
@@ -52,6 +55,8 @@ def handler(args) -> int:
         return _compare(args)
     if args.program:
         return _program(args)
+    if args.bucket:
+        raise ValueError("--bucket needs --program (a compiled folder)")
     if not args.model or not (args.config or args.device):
         raise ValueError("give --model and --config (or --device), or --reproduce / --compare")
     args.attention = args.attention or "exact"
@@ -93,16 +98,17 @@ def _compare(args) -> int:
 def _program(args) -> int:
     from .. import config
     from ..compiler.encoding import decode_program
-    from ..compiler.progfile import read_bytes
+    from ..compiler.output import program_file
     from ..sim.perf.events import simulate
     if not args.config:
         raise ValueError("--program needs --config")
     cfg = config.load(args.config)
-    timing = simulate(decode_program(read_bytes(args.program, "program")), cfg)
+    timing = simulate(decode_program(program_file(args.program, args.bucket)), cfg)
     if args.json:
         print(json.dumps(timing.to_dict(), indent=1))
         return 0
-    print(f"{args.program} on {cfg.name}: {len(timing.events)} instructions, "
+    what = f"{args.program} {args.bucket}" if args.bucket else args.program
+    print(f"{what} on {cfg.name}: {len(timing.events)} instructions, "
           f"{timing.cycles:.0f} cycles, {timing.seconds * 1e6:.2f} us")
     if timing.energy_pj is not None:
         print(f"  energy {timing.energy_pj / 1e6:.3f} uJ")

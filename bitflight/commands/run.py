@@ -11,8 +11,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Compile MODEL for CONFIG under POLICY (only the buckets the run needs), run "
                     "prefill and greedy decode on the ISA simulator and print the result. With "
                     "--check the golden accelerator-numerics model runs alongside: every logit "
-                    "must be identical (exit status 1 otherwise); the float model's tokens are "
-                    "printed for comparison.")
+                    "must be identical, and the float golden model must match transformers' "
+                    "LlamaForCausalLM on the same tokens within float32 round-off (exit status "
+                    "1 otherwise); the float model's tokens are printed for comparison. "
+                    "Progress goes to stderr, one line per stage.")
     parser.add_argument("--model", required=True,
                         help="smollm2, tiny-llama, tiny-golden, a .gguf or HF folder")
     parser.add_argument("--config", required=True, help="hardware config name or YAML path")
@@ -24,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-len", type=int, default=None,
                         help="context the compiled buckets cover (default: prompt + tokens)")
     parser.add_argument("--check", action="store_true",
-                        help="compare every logit with the golden accelerator-numerics model")
+                        help="compare every logit with the golden accelerator-numerics model, "
+                        "and the float golden model with transformers")
     parser.add_argument("--stats", action="store_true", help="print simulator counters")
     parser.add_argument("--engine", choices=("isa", "rtl"), default="isa",
                         help="isa: the ISA simulator (default); rtl: the accelerator top "
@@ -43,13 +46,48 @@ def _prompt_ids(args):
                 from None
         return torch.tensor(ids), None
     if args.model.startswith("tiny-"):
-        raise ValueError(f"--prompt: model {args.model} has no tokenizer; use --ids")
+        raise ValueError(f"--prompt: model {args.model} has no tokenizer (random weights); "
+                         "give the prompt as token ids with --ids 1,2,3")
     from ..golden.llm import load_tokenizer
-    tok = load_tokenizer(args.model)
+    try:
+        tok = load_tokenizer(args.model)
+    except ValueError as exc:
+        raise ValueError(f"--prompt: {exc}; give the prompt as token ids with --ids 1,2,3") \
+            from None
     return torch.tensor(tok(args.prompt)["input_ids"]), tok
 
 
+class _Log:
+    """One line per stage on stderr, flushed, whether or not stderr is a terminal."""
+
+    def __init__(self) -> None:
+        import time
+        self.clock, self.start = time.perf_counter, time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        import sys
+        print(f"bitflight run [{self.clock() - self.start:7.1f} s] {message}", file=sys.stderr,
+              flush=True)
+
+
+def _reference_check(source, ids, log):
+    """(golden.llm.reference.ReferenceCheck or None, why it was skipped)."""
+    from ..golden.llm import reference
+    hf, what = source.hf, "the transformers model tiny-llama was built from"
+    if hf is None and not source.name.startswith("tiny-golden"):
+        log("loading the model in transformers for the reference check")
+        hf, what = reference.load_transformers(source.name)
+        if hf is None and what != reference.SHAPE_ONLY:
+            return None, what
+    if hf is None:
+        hf, what = reference.from_golden(source.golden), "built from the golden config and weights"
+    log("reference logits (transformers)")
+    return reference.compare(source.golden, hf, ids, what), ""
+
+
 def handler(args: argparse.Namespace) -> int:
+    import torch
+
     from .. import config
     from ..compiler import build, models, target as tg
     from ..golden.llm.accel import accelerator_model
@@ -58,25 +96,34 @@ def handler(args: argparse.Namespace) -> int:
     from ..sim.isa.lockstep import greedy_lockstep
     from ..sim.isa.runtime import Session
 
+    log = _Log()
     cfg = config.load(args.config)
     policy = load_policy(args.policy)
-    source = models.load(args.model)
     ids, tok = _prompt_ids(args)
+    log(f"loading model {args.model}")
+    source = models.load(args.model)
     n = ids.numel()
     if n == 0 or args.tokens < 0:
         raise ValueError("need a non-empty prompt and --tokens >= 0")
     max_len = args.max_len or n + args.tokens
     target = tg.build_target(source.graph, cfg, policy, source.weights, max_pos=max_len)
-    needed = [build.bucket_for("prefill", n, max_len)] + [
-        build.bucket_for("decode", length, max_len) for length in range(n + 1, n + args.tokens)]
-    store, _ = build.compile_buckets(target, max_len, only=sorted(set(needed)))
+    needed = sorted(set([build.bucket_for("prefill", n, max_len)] + [
+        build.bucket_for("decode", length, max_len) for length in range(n + 1, n + args.tokens)]))
+    log(f"compiling {len(needed)} bucket programs ({', '.join(needed)}) for {cfg.name}")
+    store, _ = build.compile_buckets(target, max_len, only=needed)
     if args.engine == "rtl":
         from ..sim.top.machine import RtlSession
+        log("building the RTL top (Verilator, cached per config)")
         sess = RtlSession(target, store, max_len)
     else:
         sess = Session(target, store, max_len)
     golden = accelerator_model(source.golden, policy) if args.check else None
-    result = greedy_lockstep(sess, golden, ids, args.tokens)
+
+    def step(i: int) -> None:
+        log(f"prefill of {n} tokens, token 1 of {args.tokens}" if i == 0
+            else f"token {i + 1} of {args.tokens}")
+
+    result = greedy_lockstep(sess, golden, ids, args.tokens, on_step=step)
     out = result.tokens
     text = tok.decode(out) if tok is not None else " ".join(map(str, out))
     print(f"prompt: {args.prompt if args.prompt is not None else args.ids}")
@@ -85,14 +132,27 @@ def handler(args: argparse.Namespace) -> int:
         print("rtl cycles per step: " + ", ".join(str(s.cycles) for s in sess.machine.steps))
     elif args.stats:
         print(f"simulator: {sess.machine.counters.as_dict()}")
-    if golden:
-        ftoks = greedy(source.golden, ids.tolist(), args.tokens)
-        ftext = tok.decode(ftoks) if tok is not None else " ".join(map(str, ftoks))
-        print(f"float model ({len(ftoks)} tokens): {ftext}")
-        if result.identical:
-            print("check: every logit identical to the golden accelerator-numerics model")
-        else:
-            step, diff = result.first_diff
-            print(f"check: FAILED, logits differ from golden at step {step} (max |diff| {diff:.3g})")
-            return 1
-    return 0
+    if not golden:
+        return 0
+    log("float golden model")
+    ftoks = greedy(source.golden, ids.tolist(), args.tokens)
+    ftext = tok.decode(ftoks) if tok is not None else " ".join(map(str, ftoks))
+    print(f"float model ({len(ftoks)} tokens): {ftext}")
+    failed = False
+    if result.identical:
+        print("check: every logit identical to the golden accelerator-numerics model")
+    else:
+        step_at, diff = result.first_diff
+        print(f"check: FAILED, logits differ from golden at step {step_at} "
+              f"(max |diff| {diff:.3g})")
+        failed = True
+    context = torch.cat((ids.long(), torch.tensor(out[:-1], dtype=torch.long)))
+    ref, what = _reference_check(source, context, log)
+    if ref is None:
+        print(f"reference: skipped ({what})")
+    elif ref.ok:
+        print(f"reference: {ref.line()}")
+    else:
+        print(f"check: FAILED, {ref.line()}: the golden model computes this model wrongly")
+        failed = True
+    return 1 if failed else 0

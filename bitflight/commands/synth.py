@@ -35,7 +35,7 @@ def handler(args: argparse.Namespace) -> int:
     print(f"bitflight synth: synth_xilinx -family {args.family} for {args.target} "
           f"(config {args.config}) ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
-        path = export.atomic_write(Path(tmp) / f"{args.target}.v",
+        path = export.write_atomic(Path(tmp) / f"{args.target}.v",
                                    export.verilog_text(component, top))
         res = synth.synthesize(path, top, args.family, dsp_details=args.dsp or bool(args.json),
                                log=Path(args.log) if args.log else None)
@@ -52,6 +52,6 @@ def handler(args: argparse.Namespace) -> int:
                   f"OPMODE={opmode} PCIN={'cascade' if d.pcin_cascaded else 'no'}")
     if args.json:
         meta = {"target": args.target, "config": str(args.config), "dsp_designed": designed}
-        export.atomic_write(Path(args.json), res.to_json(**meta))
+        export.write_atomic(Path(args.json), res.to_json(**meta))
         print(f"wrote {args.json}")
     return 0

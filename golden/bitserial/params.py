@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 FP16_BIAS = 15
 FP16_FRAC = 10
+FP16_SIG_BITS = FP16_FRAC + 1   # significand with the hidden bit
 FP16_EXP_MAX = 30          # largest finite exponent field; 31 is inf/NaN (rejected)
 
 
@@ -26,6 +27,8 @@ class Datapath:
     acc_bits: int = 24        # signed group-accumulator mantissa (17-bit partials, 2^7 of headroom)
     out_bits: int = 40        # signed cross-group accumulator mantissa (32-bit dequantized sums)
     exp_bits: int = 6         # unsigned exponent registers: 30 (fp16) + 7 (int8 Booth) + growth
+    out_exp_bits: int = 8     # signed exponent of a dequantized group and of the output
+    #                           accumulator: group exponent 0..63 + fp16 group scale -24..5
 
     def __post_init__(self) -> None:
         if self.lanes < 1 or self.guard_bits < 0:
@@ -51,6 +54,16 @@ class Datapath:
     def dequant_bits(self, scale_bits: int) -> int:
         """Signed width of a group sum times an unsigned ``scale_bits``-bit integer scale."""
         return self.acc_bits + scale_bits
+
+    def check_exp(self, exp: int, what: str, signed: bool = False) -> int:
+        """``exp`` if it fits the hardware's exponent register, else ValueError: golden computes
+        with unbounded integers, so a value the RTL would wrap must not pass silently."""
+        bits = self.out_exp_bits if signed else self.exp_bits
+        lo, hi = (-(1 << bits - 1), (1 << bits - 1) - 1) if signed else (0, (1 << bits) - 1)
+        if not lo <= exp <= hi:
+            raise ValueError(f"{what} exponent {exp} leaves the {bits}-bit "
+                             f"{'signed' if signed else 'unsigned'} register [{lo}, {hi}]")
+        return exp
 
 
 DEFAULT = Datapath()

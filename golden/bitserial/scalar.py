@@ -13,11 +13,12 @@ whole matrices. Per PE and output element (docs/rtl/bitmod.md has the diagram):
    increment the exponent (normalization is right-only). A zero operand has no exponent (it
    counts as the floor, 0), so zero partials never coarsen the sum and zero is always (0, 0).
 3. ``dequant`` (bit-serial dequant unit): ``R = A * s_int`` by MSB-first shift-and-add, one scale
-   bit per cycle; exact. The exponent gets the group's scale exponent (0 in integer-scale mode).
-4. Cross-group accumulation: ``accumulate`` again, ``out_bits`` wide, from (0, floor); the floor
-   is 0 with integer group scales and MIN_GROUP_EXP with fp16 group scales (``exp_floor``).
-5. ``finalize``: ``O * 2**(Y - lsb_offset) * row_scale * unit`` is exact in float64 and is rounded
-   once to fp16, round-to-nearest-even, overflow to inf (IEEE).
+   bit per cycle; exact. The exponent gets the group's scale exponent (0 in integer-scale mode,
+   the fp16 group scale's exponent in fp16 mode: signed, ``out_exp_bits``).
+4. Cross-group accumulation: ``accumulate`` again, ``out_bits`` wide, from (0, MIN_GROUP_EXP):
+   zero has the smallest exponent a dequantized group can have (``exp_floor``).
+5. ``finalize`` (:mod:`.output`): ``O * 2**(Y - lsb_offset) * row_scale * unit`` rounded once
+   to fp16, round-to-nearest-even, overflow to inf (IEEE), by the output unit's integer algorithm.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .output import finalize
 from .params import DEFAULT, Datapath, fp16_fields
 from .terms import TermTable
 from .weights import EngineWeight, engine_weight
@@ -93,16 +95,6 @@ def group_sum(act_bits: Sequence[int], codes: Sequence[int], table: TermTable,
     return acc, exp, cycles
 
 
-def finalize(acc: int, exp: int, row_scale: float, unit: float, dp: Datapath = DEFAULT) -> int:
-    """Dot-product accumulator -> fp16 bit pattern (exact float64 product, one RNE rounding)."""
-    if abs(acc) >= 1 << 42:
-        raise ValueError("output accumulator wider than 42 bits: float64 product not exact")
-    value = np.float64(acc) * np.float64(row_scale) * np.float64(unit)
-    value = np.ldexp(value, exp - dp.lsb_offset)
-    with np.errstate(over="ignore"):
-        return int(np.float64(value).astype(np.float16).view(np.uint16))
-
-
 def dot_accumulator(act_bits: Sequence[int], ew: EngineWeight, row: int,
                     dp: Datapath = DEFAULT) -> tuple[int, int, int]:
     """One output element before finalize: (mantissa O, exponent Y, PE cycles of all groups)."""
@@ -112,9 +104,11 @@ def dot_accumulator(act_bits: Sequence[int], ew: EngineWeight, row: int,
         table = ew.tables[ew.fmt_index[row, grp]]
         acc, exp, n = group_sum(act_bits[grp * g:(grp + 1) * g],
                                 ew.codes[row, grp * g:(grp + 1) * g], table, dp)
+        dp.check_exp(exp, "group accumulator")
         r = dequant(acc, int(ew.s_int[row, grp]), ew.scale_bits)
         out, out_exp = accumulate(out, out_exp, r, exp + int(ew.s_exp[row, grp]), dp.out_bits,
                                   ew.exp_floor)
+        dp.check_exp(out_exp, "output accumulator", signed=True)
         cycles += n
     return out, out_exp, cycles
 
@@ -123,7 +117,7 @@ def dot(act_bits: Sequence[int], ew: EngineWeight, row: int,
         dp: Datapath = DEFAULT) -> int:
     """One output element: fp16 activations (bit patterns) . weight row -> fp16 bit pattern."""
     out, out_exp, _ = dot_accumulator(act_bits, ew, row, dp)
-    return finalize(out, out_exp, float(ew.row_scale[row]), ew.unit, dp)
+    return finalize(out, out_exp, int(ew.row_scale_bits[row]), ew.unit_shift, dp)
 
 
 def linear_scalar(x_fp16, qw, dp: Datapath = DEFAULT):

@@ -190,6 +190,7 @@ def dot_accumulators(x_fp16: torch.Tensor, ew: EngineWeight,
         for p_j, e_j in zip(p.permute(2, 0, 1, 3, 4).unbind(0), e.permute(2, 0, 1, 3, 4).unbind(0)):
             for p_js, e_js in zip(p_j.unbind(0), e_j.unbind(0)):     # PE cycle order
                 exp = _align_add(acc, exp, p_js, e_js, dp.acc_bits, 0, acc_over)
+        dp.check_exp(int(exp.max()), "group accumulator")
         r = acc.to(torch.int64).mul_(s_int[:, None, sl])
         r_exp = exp.to(torch.int64).add_(s_exp[:, None, sl])
         r_exp.masked_fill_(r == 0, ew.exp_floor)   # canonical zero (scale 0 or A = 0)
@@ -197,12 +198,16 @@ def dot_accumulators(x_fp16: torch.Tensor, ew: EngineWeight,
         for g in range(groups):
             o_exp.copy_(_align_add(o, o_exp.clone(), r[g], r_exp[g], dp.out_bits,
                                    ew.exp_floor, True))
+    for y in (out_exp.min(), out_exp.max()):
+        dp.check_exp(int(y), "output accumulator", signed=True)
     return out, out_exp
 
 
 def finalize(out: torch.Tensor, out_exp: torch.Tensor, ew: EngineWeight,
              dp: Datapath = DEFAULT) -> torch.Tensor:
-    """Vector form of scalar.finalize. numpy rounds float64 -> fp16 once (torch rounds twice)."""
+    """Vector form of :func:`.output.finalize_float64`, which gives the bits of the integer
+    ``finalize`` (tests/golden/test_bitserial_finalize.py). numpy rounds float64 -> fp16 once
+    (torch would round twice, through float32)."""
     value = out.numpy().astype(np.float64) * (ew.row_scale * ew.unit)[None, :]
     value = np.ldexp(value, out_exp.numpy() - dp.lsb_offset)
     with np.errstate(over="ignore"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..dims import AttentionDims
+from .rope_scaling import Llama3RopeScaling
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class LlamaConfig(AttentionDims):
     tied_embeddings: bool = True
     bos_token_id: int | None = None
     eos_token_id: int | None = None
+    rope_scaling: Llama3RopeScaling | None = None     # LLaMA-3 frequency scaling, or none
 
     def __post_init__(self):
         for field in ("layers", "hidden", "heads", "kv_heads", "head_dim", "intermediate", "vocab"):

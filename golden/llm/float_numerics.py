@@ -11,11 +11,18 @@ import math
 import torch
 import torch.nn.functional as F
 
+from .rope_scaling import inverse_frequencies
 
-def rope_tables(positions: torch.Tensor, head_dim: int, theta: float):
-    """cos/sin of shape [T, head_dim] for the half-split RoPE convention (HF ``rotate_half``)."""
-    exponents = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
-    inv_freq = 1.0 / (theta ** exponents)
+
+def rope_tables(positions: torch.Tensor, head_dim: int, theta: float, scaling=None):
+    """cos/sin of shape [T, head_dim] for the half-split RoPE convention (HF ``rotate_half``).
+    ``scaling`` (a :class:`.rope_scaling.Llama3RopeScaling`) rescales the frequencies."""
+    if scaling is None:
+        exponents = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
+        inv_freq = 1.0 / (theta ** exponents)
+    else:   # plain floats: constants under torch.export, float64 until the final rounding
+        inv_freq = torch.tensor(inverse_frequencies(head_dim, theta, scaling),
+                                dtype=torch.float32)
     freqs = positions.float()[:, None] * inv_freq[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
     return emb.cos(), emb.sin()

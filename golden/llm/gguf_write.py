@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_file import replacing
 from .config import LlamaConfig
 from .weights import _GGUF_BLOCK, permute_rope_rows
 
@@ -18,10 +19,16 @@ def write_llama_gguf(path: str | os.PathLike, config: LlamaConfig, weights: dict
     """Write ``weights`` (HF names) as a GGUF file; 2-D weights are stored as ``tensor_type``
     (F32, F16, Q8_0, Q4_0, Q4_1, ...), norm gains always as F32. Written via a temp file + rename."""
     import gguf
+    if config.rope_scaling is not None:
+        raise ValueError(f"{path}: GGUF export of a model with RoPE scaling is not supported")
     qtype = gguf.GGMLQuantizationType[tensor_type]
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    w = gguf.GGUFWriter(str(tmp), arch)
+    with replacing(path) as tmp:
+        _write(gguf.GGUFWriter(str(tmp), arch), config, weights, qtype)
+    return Path(path)
+
+
+def _write(w, config: LlamaConfig, weights: dict, qtype) -> None:
+    import gguf
     w.add_name(config.name)
     w.add_block_count(config.layers)
     w.add_context_length(config.max_position)
@@ -57,5 +64,3 @@ def write_llama_gguf(path: str | os.PathLike, config: LlamaConfig, weights: dict
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
-    tmp.rename(path)
-    return path

@@ -20,6 +20,8 @@ from .config import LlamaConfig
 from .model import LlamaModel
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Any one of these lets transformers build a tokenizer for a Hugging Face folder.
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "tokenizer_config.json")
 
 
 def smollm2_path() -> Path:
@@ -47,11 +49,14 @@ def _shape_config(spec: str) -> LlamaConfig | None:
     if not (text.endswith((".yaml", ".yml")) or text in model_shapes.available()):
         return None
     s = model_shapes.load_shape(text)
-    if (s.arch, s.norm, s.activation, s.gated_mlp, s.positional) != \
-            ("llama", "rmsnorm", "silu", True, "rope") or s.parallel_block or s.attn_bias \
-            or s.mlp_bias or s.rotary_fraction != 1.0:
-        raise ValueError(f"{text}: unsupported architecture '{s.arch}' for the golden model "
-                         "(supported: llama with RMSNorm, SwiGLU, full RoPE, no biases)")
+    golden = {"arch": "llama", "norm": "rmsnorm", "activation": "silu", "gated_mlp": True,
+              "positional": "rope", "parallel_block": False, "attn_bias": False,
+              "mlp_bias": False, "lm_head_bias": False, "final_norm": True,
+              "rotary_fraction": 1.0}
+    for field, value in golden.items():
+        if getattr(s, field) != value:
+            raise ValueError(f"{text}: {field} = {getattr(s, field)} is not supported by the "
+                             f"golden model (it computes {field} = {value})")
     return LlamaConfig(name=s.name, layers=s.layers, hidden=s.hidden, heads=s.heads,
                        kv_heads=s.kv_heads, head_dim=s.head_dim, intermediate=s.intermediate,
                        vocab=s.vocab, max_position=s.max_position, rope_theta=s.rope_theta,
@@ -113,7 +118,7 @@ def load_tokenizer(spec):
     under :func:`cache_dir`/tokenizers/."""
     kind, where = resolve(spec)
     if kind == "shape":
-        raise ValueError(f"{spec}: a shape-only model config has no tokenizer")
+        raise ValueError(f"{spec}: a shape-only model config has no tokenizer (random weights)")
     return _load_tokenizer(kind, str(where))
 
 
@@ -122,6 +127,9 @@ def _load_tokenizer(kind: str, where: str):
     from transformers import AutoTokenizer
     path = Path(where)
     if kind == "hf":
+        if not any((path / name).is_file() for name in TOKENIZER_FILES):
+            raise ValueError(f"{path}: no tokenizer in the folder (none of "
+                             f"{', '.join(TOKENIZER_FILES)})")
         try:
             return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as exc:
@@ -134,12 +142,8 @@ def _load_tokenizer(kind: str, where: str):
     from .gguf_file import read_gguf
     read_gguf(path)   # one-line errors for a bad file before transformers sees it
     tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    tmp = cached.with_name(cached.name + f".tmp{os.getpid()}")
-    tok.save_pretrained(str(tmp))
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        tmp.rename(cached)
-    except OSError:   # another process won the race; its copy is equivalent
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+    from ..atomic_file import replacing_folder
+    # another process may have written the same key meanwhile: its copy is equivalent
+    with replacing_folder(cached, replaceable=lambda _: True) as tmp:
+        tok.save_pretrained(str(tmp))
     return tok

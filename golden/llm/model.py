@@ -90,7 +90,8 @@ class LlamaModel:
         cfg, nx, w = self.config, self.numerics, self.weights
         bsz, seq = ids.shape
         start = cache.length if cache is not None else 0
-        cos, sin = rope_tables(torch.arange(start, start + seq), cfg.head_dim, cfg.rope_theta)
+        cos, sin = rope_tables(torch.arange(start, start + seq), cfg.head_dim, cfg.rope_theta,
+                               cfg.rope_scaling)
         mask = causal_mask(seq, start + seq)
         x = nx.embed(w["model.embed_tokens.weight"], ids)
         for i in range(cfg.layers):

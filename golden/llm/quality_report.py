@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from ..atomic_file import save_figure, write_atomic
 
 LAYER_TYPES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
                "lm_head")
-
-
-def _write(path: Path, data: bytes | str) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    (tmp.write_bytes if isinstance(data, bytes) else tmp.write_text)(data)
-    tmp.rename(path)
 
 
 def markdown_table(results: list[dict]) -> str:
@@ -58,24 +53,22 @@ def plot(results: list[dict], path: Path, title: str) -> None:
     axes[0][0].set_ylabel("perplexity (log scale)")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}.png")
-    fig.savefig(tmp, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
-    tmp.rename(path)
 
 
 def write_report(results: list[dict], out_dir: Path, meta: dict) -> dict[str, Path]:
     """quantization.{md,json,png} under ``out_dir``; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / f"quantization.{k}" for k in ("md", "json", "png")}
-    _write(paths["json"], json.dumps({"meta": meta, "results": results}, indent=1))
+    write_atomic(paths["json"], json.dumps({"meta": meta, "results": results}, indent=1))
     md = (f"# Weight-only quantization quality: {meta['model']}\n\n"
           f"Command: `{meta['command']}`\n\n"
           f"Corpus: {meta['corpus']}; {meta['tokens']} tokens in windows of {meta['seq_len']}.\n"
           "Perplexity with weight-only fake quantization of every linear layer incl. lm_head, "
           "float32 activations. MSE: mean squared weight error per layer type.\n\n"
           + markdown_table(results) + f"\n![perplexity vs bits per weight]({paths['png'].name})\n")
-    _write(paths["md"], md)
+    write_atomic(paths["md"], md)
     if results:
         plot(results, paths["png"], f"{meta['model']}: perplexity vs bits/weight "
                                     f"({meta['tokens']} tokens)")

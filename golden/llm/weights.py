@@ -10,13 +10,14 @@ j + d/2. :func:`unpermute_rope_rows` undoes that, so one model (the HF conventio
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from . import gguf_fields
 from .config import LlamaConfig
+from .hf_config import config_from_hf  # noqa: F401  (the loader reads both sources from here)
 
 _GGUF_BLOCK = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
                "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
@@ -50,12 +51,19 @@ def config_from_gguf(gf) -> LlamaConfig:
     path = gf.path
     if gf.architecture != "llama":
         raise ValueError(f"{path}: unsupported architecture '{gf.architecture}' (supported: llama)")
+    gguf_fields.check_metadata(gf)
     hidden = int(_meta(gf, "embedding_length", path))
     heads = int(_meta(gf, "attention.head_count", path))
     emb = gf.tensors.get("token_embd.weight")
     if emb is None:
         raise ValueError(f"{path}: tensor 'token_embd.weight' missing")
     head_dim = int(gf.metadata.get("llama.attention.key_length", hidden // heads))
+    for key, value in (("attention.value_length", head_dim), ("rope.dimension_count", head_dim),
+                       ("vocab_size", emb.shape[0])):
+        if int(gf.metadata.get(f"llama.{key}", value)) != value:
+            raise ValueError(f"{path}: GGUF metadata 'llama.{key}' = "
+                             f"{gf.metadata[f'llama.{key}']} differs from {value} (head width "
+                             "or embedding rows); bitflight supports only that value")
     return LlamaConfig(
         name=str(gf.metadata.get("general.name", path.stem)),
         layers=int(_meta(gf, "block_count", path)), hidden=hidden, heads=heads,
@@ -77,6 +85,7 @@ def weights_from_gguf(gf, cfg: LlamaConfig, progress: bool = False) -> dict[str,
     for i in range(cfg.layers):
         names += [(f"blk.{i}.{g}.weight", f"model.layers.{i}.{h}.weight")
                   for g, h in _GGUF_BLOCK.items()]
+    gguf_fields.check_tensors(gf, {g for g, _ in names})
     out = {}
     it = names
     if progress:
@@ -92,34 +101,8 @@ def weights_from_gguf(gf, cfg: LlamaConfig, progress: bool = False) -> dict[str,
     return out
 
 
-def config_from_hf(folder: Path) -> LlamaConfig:
-    path = folder / "config.json"
-    try:
-        c = json.loads(path.read_text())
-    except OSError:
-        raise ValueError(f"{path}: not found (a Hugging Face folder needs config.json)") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON (line {exc.lineno})") from None
-    # Only plain LLaMA: relatives (Qwen2 biases, Mistral sliding windows) compute differently.
-    if c.get("model_type") != "llama" or c.get("hidden_act", "silu") != "silu" \
-            or c.get("attention_bias") or c.get("mlp_bias"):
-        raise ValueError(f"{path}: unsupported architecture '{c.get('model_type')}' "
-                         "(supported: llama)")
-    rope = c.get("rope_parameters") or {}
-    theta = rope.get("rope_theta", c.get("rope_theta", 10000.0))
-    heads = c["num_attention_heads"]
-    try:
-        return LlamaConfig(
-            name=folder.name, layers=c["num_hidden_layers"], hidden=c["hidden_size"], heads=heads,
-            kv_heads=c.get("num_key_value_heads", heads),
-            head_dim=c.get("head_dim") or c["hidden_size"] // heads,
-            intermediate=c["intermediate_size"], vocab=c["vocab_size"],
-            max_position=c.get("max_position_embeddings", 2048), rope_theta=float(theta),
-            norm_eps=float(c.get("rms_norm_eps", 1e-6)),
-            tied_embeddings=bool(c.get("tie_word_embeddings", False)),
-            bos_token_id=c.get("bos_token_id"), eos_token_id=c.get("eos_token_id"))
-    except KeyError as exc:
-        raise ValueError(f"{path}: field {exc.args[0]} missing") from None
+# Buffers older checkpoints stored: transformers recomputes them from the config, and so do we.
+_IGNORED = (".rotary_emb.inv_freq",)
 
 
 def weights_from_hf(folder: Path, cfg: LlamaConfig) -> dict[str, torch.Tensor]:
@@ -134,10 +117,23 @@ def weights_from_hf(folder: Path, cfg: LlamaConfig) -> dict[str, torch.Tensor]:
             out.update({k: v.float() for k, v in load_file(str(f)).items()})
         except (SafetensorError, OSError) as exc:
             raise ValueError(f"{f}: cannot read safetensors ({exc})") from None
-    if cfg.tied_embeddings:
-        out.pop("lm_head.weight", None)
+    _check_head_tying(out, cfg, folder)
     check_weights(out, cfg, str(folder))
     return out
+
+
+def _check_head_tying(w: dict, cfg: LlamaConfig, folder: Path) -> None:
+    """config.json's tie_word_embeddings must agree with the tensors: transformers would tie
+    over a different stored head, or initialise a missing untied head at random."""
+    head, emb = w.get("lm_head.weight"), w.get("model.embed_tokens.weight")
+    if cfg.tied_embeddings and head is not None:
+        if emb is None or not torch.equal(head, emb):
+            raise ValueError(f"{folder}: config.json says tie_word_embeddings = true, but the "
+                             "safetensors hold an lm_head.weight different from the embedding")
+        del w["lm_head.weight"]
+    if not cfg.tied_embeddings and head is None:
+        raise ValueError(f"{folder}: config.json says tie_word_embeddings = false, but the "
+                         "safetensors hold no lm_head.weight")
 
 
 def random_weights(cfg: LlamaConfig, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -153,8 +149,13 @@ def random_weights(cfg: LlamaConfig, seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def check_weights(w: dict, cfg: LlamaConfig, source: str) -> None:
-    """Every tensor the forward pass reads is present with the right shape."""
+    """Every tensor the forward pass reads is present with the right shape, and no other
+    (a bias or an extra projection would be silently dropped)."""
     expect = {name: shape for name, shape in weight_shapes(cfg)}
+    extra = sorted(name for name in w if name not in expect and not name.endswith(_IGNORED))
+    if extra:
+        raise ValueError(f"{source}: unexpected tensor '{extra[0]}' (the golden LLaMA reads no "
+                         "such tensor)")
     for name, shape in expect.items():
         if name not in w:
             raise ValueError(f"{source}: weight '{name}' missing")

@@ -9,23 +9,31 @@ from . import layouts
 from .datapath import PeDatapath, datapath_signature
 from .hier import Block, place
 from .layouts import array_act_layout, array_out_layout, array_weight_layout
+from .output import ArrayOutput
 from .params import EngineParams, slots_of
+from .scale import RowScaleDecode
 from .sequencer import Sequencer
 
 
 class BitmodArray(wiring.Component):
     """``rows x cols`` PEs in lockstep: row r's weights are shared along the row, column c's
-    activations along the column; PE (r, c) computes output channel r of token c.
+    activations along the column; PE (r, c) computes output channel r of token c. One scale
+    decoder per row (:class:`~.scale.RowScaleDecode`) and one fp16 output conversion per row
+    (:class:`~.output.ArrayOutput`).
 
     Ports:
       - ``w: In(stream(array_weight_layout))``: per row one chunk (packed codes, datatype,
-        group scale) plus the first/last/dot_last flags shared by all rows.
+        stored group scale, row scale) plus the flags shared by all rows (first, last,
+        dot_last, fp16_scale).
       - ``a: In(stream(array_act_layout))``: per column ``lanes`` fp16 activations.
-      - ``o: Out(stream(array_out_layout))``: field ``r{row}c{col}`` = (mant, exp) of each PE, one
-        beat per finished dot product.
+      - ``o: Out(stream(array_out_layout))``: per finished tile ``cols`` beats, column c's beat
+        holding the fp16 result of every row (``r0`` ...), ``last`` on column cols-1.
     Timing: a (w, a) beat pair is consumed every ``slots`` cycles, slots = the largest of the
-    rows' datatypes (all rows of one quantized matrix have the same); latency and cycles per
-    group as :class:`~.pe.BitmodPe`. Every PE stalls when any dequant unit or the output is busy.
+    rows' datatypes (all rows of one quantized matrix have the same); the group length is the
+    stream's (first/last flags, any multiple of lanes); column 0 of a tile is on ``o``
+    :attr:`result_latency` cycles after the step that closes its last group, column c c cycles
+    later (:attr:`latency`: the last column). Every PE stalls when any dequant unit or the
+    output is busy.
 
     ``hierarchical=True`` is for Verilog export: each PE is an ``Instance`` of the module
     :data:`PE_MODULE` (listed in :attr:`verilog_blocks`, converted once by
@@ -46,11 +54,15 @@ class BitmodArray(wiring.Component):
         return pe_blocks(self.p) if self.hierarchical else ()
 
     @property
+    def result_latency(self) -> int:
+        return self.p.result_latency
+
+    @property
     def latency(self) -> int:
         return self.p.latency
 
-    def cycles_per_group(self, fmt: str) -> int:
-        return self.p.cycles_per_group(fmt)
+    def cycles_per_group(self, fmt: str, group_size: int | None = None) -> int:
+        return self.p.cycles_per_group(fmt, group_size)
 
     def throughput(self, fmt: str) -> float:
         """Weight x activation products per cycle over the whole array."""
@@ -60,22 +72,28 @@ class BitmodArray(wiring.Component):
         m = Module()
         p = self.p
         m.submodules.seq = seq = Sequencer()
+        m.submodules.out = out = ArrayOutput(p)
         n = p.rows * p.cols
         # per-PE outputs land in vectors, not per-PE signals: a hierarchical export then has no
         # per-instance wires at all (only the Instance connections)
         can_step, out_valid = Signal(n), Signal(n)
         pe_slots = Signal(3 * n)       # only column 0's are read: rows share their datatype
-        take = Signal()
         sig = datapath_signature(p)
+        flags = self.w.payload
         for r in range(p.rows):
+            w = self.w.payload[layouts.row(r)]
+            dec = m.submodules[f"scale_{r}"] = RowScaleDecode(p)
+            m.d.comb += [dec.scale.eq(w.scale), dec.row_scale.eq(w.row_scale),
+                         dec.fmt.eq(w.fmt), dec.fp16_scale.eq(flags.fp16_scale),
+                         out.push_data[layouts.row(r)].eq(dec.out)]
             for c in range(p.cols):
                 i = r * p.cols + c
-                ports = {"w": self.w.payload[layouts.row(r)],
-                         "acts": self.a.payload[layouts.col(c)],
-                         "dot_last": self.w.payload.dot_last, "step": seq.step,
+                ports = {"codes": w.codes, "fmt": w.fmt, "scale": dec.sig,
+                         "scale_exp": dec.exp, "acts": self.a.payload[layouts.col(c)],
+                         "dot_last": flags.dot_last, "step": seq.step,
                          "slot": seq.slot, "group_first": seq.group_first,
-                         "group_end": seq.group_end, "o__ready": take,
-                         "o__payload": self.o.payload[layouts.pe(r, c)],
+                         "group_end": seq.group_end, "o__ready": out.take,
+                         "o__payload": out.results[layouts.pe(r, c)],
                          "o__valid": out_valid[i], "can_step": can_step[i],
                          "slots": pe_slots[3 * i:3 * i + 3]}
                 if self.hierarchical:
@@ -84,11 +102,14 @@ class BitmodArray(wiring.Component):
                     place(m, f"pe_{r}_{c}", ports, component=PeDatapath(p))
         row_slots = [pe_slots[3 * r * p.cols:3 * r * p.cols + 3] for r in range(p.rows)]
         slots = _widest(m, row_slots)
-        m.d.comb += [take.eq(self.o.ready & self.o.valid), seq.slots.eq(slots),
-                     seq.valid.eq(self.w.valid & self.a.valid), seq.first.eq(self.w.payload.first),
-                     seq.last.eq(self.w.payload.last), seq.can_step.eq(can_step.all()),
-                     self.w.ready.eq(seq.ready), self.a.ready.eq(seq.ready),
-                     self.o.valid.eq(out_valid.all())]
+        closes_dot = seq.group_end & flags.dot_last
+        m.d.comb += [seq.slots.eq(slots),
+                     seq.valid.eq(self.w.valid & self.a.valid), seq.first.eq(flags.first),
+                     seq.last.eq(flags.last),
+                     seq.can_step.eq(can_step.all() & (out.can_push | ~closes_dot)),
+                     out.push.eq(seq.step & closes_dot), out.results_valid.eq(out_valid.all()),
+                     self.w.ready.eq(seq.ready), self.a.ready.eq(seq.ready)]
+        wiring.connect(m, out.o, wiring.flipped(self.o))
         return m
 
 

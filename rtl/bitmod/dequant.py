@@ -8,26 +8,33 @@ from amaranth.lib.wiring import In, Out
 
 class Dequant(wiring.Component):
     """MSB-first shift-and-add (``R = (R << 1) + (scale_bit ? acc : 0)``), as golden
-    ``bitserial.dequant``; the exponent passes through (BitMoD dequant.v, bitmod.md §2.3).
+    ``bitserial.dequant`` (BitMoD dequant.v, bitmod.md §2.3); the result's exponent is the group
+    exponent plus the scale's exponent (0 for an integer scale, the fp16 group scale's exponent
+    in fp16 mode: golden.bitserial.weights), signed.
 
     Ports:
       - ``start: In(1)``, ``acc: In(signed(acc_bits))``, ``exp: In(exp_bits)``,
-        ``scale: In(scale_bits)``, ``tag: In(1)``: a finished group; accepted when ``idle``.
+        ``scale: In(scale_bits)``, ``scale_exp: In(signed(scale_exp_bits))``, ``tag: In(1)``:
+        a finished group; accepted when ``idle``.
       - ``idle: Out(1)``: can take ``start`` this cycle (also in the cycle ``done`` is consumed).
-      - ``done: Out(1)``, ``result: Out(signed(acc_bits + scale_bits))``, ``res_exp``,
-        ``res_tag``: the product, held until ``take``.
+      - ``done: Out(1)``, ``result: Out(signed(acc_bits + scale_bits))``,
+        ``res_exp: Out(signed(out_exp_bits))``, ``res_tag``: the product, held until ``take``.
       - ``take: In(1)``: the consumer takes ``result`` this cycle.
     Timing: ``start`` high in cycle c -> ``done`` high from cycle c + scale_bits + 1
     (:attr:`latency`); a new ``start`` is accepted in the cycle ``done`` is taken, so one group
-    every scale_bits + 1 cycles at most (:attr:`interval`).
+    every scale_bits + 1 cycles at most (:attr:`interval`). ``scale_bits`` is the same in both
+    scale modes (an integer scale is zero-extended), so the timing does not depend on the mode.
     """
 
-    def __init__(self, acc_bits: int, exp_bits: int, scale_bits: int):
+    def __init__(self, acc_bits: int, exp_bits: int, scale_bits: int, scale_exp_bits: int,
+                 out_exp_bits: int):
         self.scale_bits = scale_bits
         super().__init__({"start": In(1), "acc": In(signed(acc_bits)), "exp": In(exp_bits),
-                          "scale": In(scale_bits), "tag": In(1), "idle": Out(1),
-                          "done": Out(1), "result": Out(signed(acc_bits + scale_bits)),
-                          "res_exp": Out(exp_bits), "res_tag": Out(1), "take": In(1)})
+                          "scale": In(scale_bits), "scale_exp": In(signed(scale_exp_bits)),
+                          "tag": In(1), "idle": Out(1), "done": Out(1),
+                          "result": Out(signed(acc_bits + scale_bits)),
+                          "res_exp": Out(signed(out_exp_bits)), "res_tag": Out(1),
+                          "take": In(1)})
 
     @property
     def latency(self) -> int:
@@ -53,6 +60,6 @@ class Dequant(wiring.Component):
             m.d.sync += busy.eq(0)
         with m.If(self.start & self.idle):
             m.d.sync += [mult.eq(self.acc), bits.eq(self.scale), left.eq(sb),
-                         self.result.eq(0), self.res_exp.eq(self.exp), self.res_tag.eq(self.tag),
-                         busy.eq(1)]
+                         self.result.eq(0), self.res_exp.eq(self.exp + self.scale_exp),
+                         self.res_tag.eq(self.tag), busy.eq(1)]
         return m

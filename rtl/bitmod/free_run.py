@@ -31,11 +31,12 @@ def _xorshift(m: Module, seed: int, advance) -> Signal:
 
 
 class ArrayFreeRun(wiring.Component):
-    """BitmodArray fed by on-chip generators (4-bit BitMoD grids, random datatype ids).
+    """BitmodArray fed by on-chip generators (4-bit BitMoD grids, random datatype ids, random
+    finite group and row scales; the scale mode alternates between int and fp16 per tile).
 
-    Ports: ``dots: In(32)`` dot products to run (hold it from reset), ``done: Out(1)`` (sticky),
-    ``count: Out(32)`` finished dot products,
-    ``checksum: Out(32)``: XOR of the 32-bit folds of every result word. Every dot product has
+    Ports: ``dots: In(32)`` tiles to run (hold it from reset), ``done: Out(1)`` (sticky),
+    ``count: Out(32)`` finished tiles (output beats with ``last``),
+    ``checksum: Out(32)``: XOR of the 32-bit folds of every output beat. Every dot product has
     ``groups`` groups; the array and output are always ready/valid-driven at full rate.
     ``hierarchical``: the array's PEs are Instances of one PE module (export and Verilator only).
     """
@@ -59,35 +60,40 @@ class ArrayFreeRun(wiring.Component):
         for r in range(p.rows):
             bits = w_rand[r * row_bits:(r + 1) * row_bits]
             row = arr.w.payload[layouts.row(r)]
-            m.d.comb += [row.codes.eq(bits[:len(row.codes)]),
-                         row.fmt.eq(FP4_BASE + bits[len(row.codes):len(row.codes) + 2]),
-                         row.scale.eq(bits[-p.scale_bits:])]
+            n_codes, n_scale = len(row.codes), len(row.scale)
+            scale = bits[n_codes + 2:n_codes + 2 + n_scale]
+            m.d.comb += [row.codes.eq(bits[:n_codes]),
+                         row.fmt.eq(FP4_BASE + bits[n_codes:n_codes + 2]),
+                         row.scale.eq(_finite_fp16(scale)),
+                         row.row_scale.eq(_finite_fp16(bits[-16:]))]
         for c in range(p.cols):
             for j in range(p.lanes):
                 word = a_rand[(c * p.lanes + j) * 16:(c * p.lanes + j + 1) * 16]
-                # exponent field below 31 (finite activations): clear its top bit
-                act = arr.a.payload[layouts.col(c)][layouts.lane(j)]
-                m.d.comb += act.eq(Cat(word[:14], Const(0, 1), word[15]))
+                m.d.comb += arr.a.payload[layouts.col(c)][layouts.lane(j)].eq(_finite_fp16(word))
         chunks = p.group_size // p.lanes
         chunk = Signal(range(chunks))
         group = Signal(range(self.groups))
+        fp16_scale = Signal()
         m.d.comb += [arr.w.valid.eq(~self.done), arr.a.valid.eq(~self.done),
                      arr.w.payload.first.eq(chunk == 0),
                      arr.w.payload.last.eq(chunk == chunks - 1),
                      arr.w.payload.dot_last.eq(group == self.groups - 1),
+                     arr.w.payload.fp16_scale.eq(fp16_scale),
                      arr.o.ready.eq(1)]
         with m.If(step):
             m.d.sync += chunk.eq(chunk + 1)
             with m.If(chunk == chunks - 1):
                 m.d.sync += [chunk.eq(0), group.eq(group + 1)]
                 with m.If(group == self.groups - 1):
-                    m.d.sync += group.eq(0)
+                    m.d.sync += [group.eq(0), fp16_scale.eq(~fp16_scale)]
         word = arr.o.payload.as_value()
         fold = _xor_tree([word[i:i + 32] for i in range(0, len(word), 32)])
         with m.If(arr.o.valid):
-            m.d.sync += [self.count.eq(self.count + 1), self.checksum.eq(self.checksum ^ fold)]
-            with m.If(self.count + 1 == self.dots):
-                m.d.sync += self.done.eq(1)
+            m.d.sync += self.checksum.eq(self.checksum ^ fold)
+            with m.If(arr.o.payload.last):
+                m.d.sync += self.count.eq(self.count + 1)
+                with m.If(self.count + 1 == self.dots):
+                    m.d.sync += self.done.eq(1)
         return m
 
     @property
@@ -97,6 +103,11 @@ class ArrayFreeRun(wiring.Component):
 
     def cycles(self, dots: int) -> int:
         return free_run_cycles(self.p, self.groups, dots)
+
+
+def _finite_fp16(word):
+    """A random 16-bit word as a finite fp16: the top exponent bit cleared (field <= 15)."""
+    return Cat(word[:14], Const(0, 1), word[15])
 
 
 def _xor_tree(values):
@@ -109,7 +120,8 @@ def _xor_tree(values):
 
 
 def free_run_cycles(p: EngineParams, groups: int, dots: int) -> int:
-    """Cycles until ``done`` (2 term slots per 4-bit weight, no stalls, plus the latency)."""
+    """Cycles until ``done`` (2 term slots per 4-bit weight, no stalls, plus the latency to the
+    last output beat of the last tile)."""
     return dots * groups * p.cycles_per_group(formats.BITMOD_CANDIDATES[4][0]) + p.latency
 
 

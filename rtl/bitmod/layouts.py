@@ -7,25 +7,33 @@ Repeated fields are named (``l0``.., ``r0``.., ``c0``.., ``r0c0``..) instead of 
 fail (``count_id(wire->name) == 0``) when it names a mapped bit ``name[i]`` as well.
 
 ``fmt`` is the hardware datatype index (golden.bitserial.HW_FORMATS; a BitMoD group's index is
-``HW_FORMATS.index(qw.formats[dtype_id])``), ``scale`` the unsigned per-group integer scale.
+``HW_FORMATS.index(qw.formats[dtype_id])``); ``scale`` the group scale as a packed tile stores it
+(golden.bitserial.EngineWeight.scale_fields: the u8 integer scale, or the fp16 bits of the
+per-level scale when the flag ``fp16_scale`` is set); ``row_scale`` the row's fp16 scale (int
+mode only; ignored in fp16 mode). Results leave the array as fp16 bit patterns.
 """
 from __future__ import annotations
 
 from amaranth.hdl import signed, unsigned
 from amaranth.lib.data import StructLayout
 
-from .params import ACT_BITS, CODE_BITS, FMT_BITS, EngineParams
+from .params import ACT_BITS, CODE_BITS, FMT_BITS, FP16_BITS, UNIT_SHIFT_BITS, EngineParams
+
+
+FLAGS = ("first", "last", "dot_last", "fp16_scale")
 
 
 def flags_layout() -> dict:
     """``first``/``last``: the chunk opens/closes a group; ``dot_last``: the group is the last one
-    of the dot product (meaningful with ``last``)."""
-    return {"first": unsigned(1), "last": unsigned(1), "dot_last": unsigned(1)}
+    of the dot product (meaningful with ``last``); ``fp16_scale``: the weight's scale mode is
+    fp16 (read with ``last``: it applies to the group being closed and, with ``dot_last``, to
+    the dot product's output conversion)."""
+    return {name: unsigned(1) for name in FLAGS}
 
 
 def weight_row_layout(p: EngineParams) -> StructLayout:
     return StructLayout({"codes": unsigned(CODE_BITS * p.lanes), "fmt": unsigned(FMT_BITS),
-                         "scale": unsigned(p.scale_bits)})
+                         "scale": unsigned(p.scale_field_bits), "row_scale": unsigned(FP16_BITS)})
 
 
 def lane(j: int) -> str:
@@ -55,8 +63,14 @@ def pe_in_layout(p: EngineParams) -> StructLayout:
 
 
 def result_layout(p: EngineParams) -> StructLayout:
-    """A finished dot product in the internal format: value = mant * 2**(exp - lsb_offset)."""
-    return StructLayout({"mant": signed(p.dp.out_bits), "exp": unsigned(p.dp.exp_bits)})
+    """A PE's finished dot product, internal format: value = mant * 2**(exp - lsb_offset)."""
+    return StructLayout({"mant": signed(p.dp.out_bits), "exp": signed(p.dp.out_exp_bits)})
+
+
+def out_scale_layout() -> StructLayout:
+    """What the output unit needs of a row besides the PE results: the fp16 row scale and the
+    format unit as a right shift (unit = 2**-unit_shift), both 1 in fp16 scale mode."""
+    return StructLayout({"row_scale": unsigned(FP16_BITS), "unit_shift": unsigned(UNIT_SHIFT_BITS)})
 
 
 def array_weight_layout(p: EngineParams) -> StructLayout:
@@ -70,9 +84,16 @@ def array_act_layout(p: EngineParams) -> StructLayout:
     return StructLayout({col(c): acts_layout(p) for c in range(p.cols)})
 
 
-def array_out_layout(p: EngineParams) -> StructLayout:
-    """Fields ``r{row}c{col}``: the result of each PE."""
+def array_results_layout(p: EngineParams) -> StructLayout:
+    """Fields ``r{row}c{col}``: the (mant, exp) of each PE."""
     return StructLayout({pe(r, c): result_layout(p) for r in range(p.rows) for c in range(p.cols)})
+
+
+def array_out_layout(p: EngineParams) -> StructLayout:
+    """One output beat = one column (token): fields ``r0`` ... the fp16 result of each row, and
+    ``last``: the beat of the last column of a finished tile."""
+    return StructLayout({**{row(r): unsigned(FP16_BITS) for r in range(p.rows)},
+                         "last": unsigned(1)})
 
 
 def acts_value(values) -> dict:
@@ -81,9 +102,15 @@ def acts_value(values) -> dict:
 
 
 def array_weight_value(beat: dict) -> dict:
-    """``{"rows": [row dicts], "first", "last", "dot_last"}`` -> :func:`array_weight_layout` value."""
-    return {**{row(r): w for r, w in enumerate(beat["rows"])},
-            **{k: beat[k] for k in ("first", "last", "dot_last")}}
+    """``{"rows": [row dicts], "first", "last", "dot_last", "fp16_scale"}`` ->
+    :func:`array_weight_layout` value."""
+    return {**{row(r): w for r, w in enumerate(beat["rows"])}, **{k: beat[k] for k in FLAGS}}
+
+
+def pe_in_value(weight_beat: dict, acts) -> dict:
+    """The 1 x 1 case of a weight beat and its activations -> :func:`pe_in_layout` value."""
+    return {"w": weight_beat["rows"][0], "acts": acts_value(acts[0]),
+            **{k: weight_beat[k] for k in FLAGS}}
 
 
 def array_act_value(cols) -> dict:
@@ -98,8 +125,7 @@ def array_words(p: EngineParams, weight_beat: dict, act_cols) -> tuple[int, int]
             array_act_layout(p).const(array_act_value(act_cols)).as_value().value)
 
 
-def array_results(p: EngineParams, word: int) -> list:
-    """The array's ``o`` payload -> ``[[[mant, exp] per column] per row]``."""
+def array_beat(p: EngineParams, word: int) -> tuple[list[int], int]:
+    """The array's ``o`` payload -> (fp16 bit pattern per row, last)."""
     out = array_out_layout(p).from_bits(word)
-    return [[[out[pe(r, c)].mant, out[pe(r, c)].exp] for c in range(p.cols)]
-            for r in range(p.rows)]
+    return [int(out[row(r)]) for r in range(p.rows)], int(out.last)

@@ -1,16 +1,33 @@
 """Engine parameters: the config's bitmod section plus golden.bitserial's datapath widths."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 from ...golden import formats
 from ...golden.bitserial import HW_FORMATS, Datapath, term_table
+from ...golden.bitserial.params import FP16_SIG_BITS
 
 CODE_BITS = max(formats.get(name).bits for name in HW_FORMATS)   # 8: int8
 FMT_BITS = (len(HW_FORMATS) - 1).bit_length()                   # hardware datatype index
 SLOT_BITS = 2                                                    # up to 4 term slots
 SHIFT_BITS = 3                                                   # term shift 0..7
 ACT_BITS = 16
+FP16_BITS = 16
+SCALE_EXP_BITS = 6          # signed exponent of an fp16 group scale, -24 .. 5 (rtl/bitmod/scale.py)
+FINALIZE_LATENCY = 2                                             # rtl/bitmod/finalize.py
+
+
+def unit_shift_of(name: str) -> int:
+    """A format's unit (real value of one integer level) as a right shift: unit = 2**-shift."""
+    unit = float(formats.get(name).unit)
+    shift = -math.log2(unit)
+    if shift != int(shift) or shift < 0:
+        raise ValueError(f"format '{name}': unit {unit} is not 2**-k")
+    return int(shift)
+
+
+UNIT_SHIFT_BITS = max(1, max(unit_shift_of(n) for n in HW_FORMATS).bit_length())
 
 
 def slots_of(name: str) -> int:
@@ -29,9 +46,7 @@ class EngineParams:
 
     def __post_init__(self) -> None:
         if self.dp.lanes != self.lanes:
-            object.__setattr__(self, "dp", Datapath(lanes=self.lanes, guard_bits=self.dp.guard_bits,
-                                                    acc_bits=self.dp.acc_bits,
-                                                    out_bits=self.dp.out_bits))
+            object.__setattr__(self, "dp", replace(self.dp, lanes=self.lanes))
         if self.group_size % self.lanes:
             raise ValueError(f"bitmod.group_size {self.group_size} is not a multiple of "
                              f"bitmod.lanes {self.lanes}")
@@ -49,15 +64,42 @@ class EngineParams:
         return cls(b.lanes, b.group_size, b.scale_bits, shape.rows, shape.cols)
 
     @property
+    def scale_int_bits(self) -> int:
+        """Width of the dequant unit's integer: the int-mode scale or an fp16 significand."""
+        return max(self.scale_bits, FP16_SIG_BITS)
+
+    @property
+    def scale_field_bits(self) -> int:
+        """Width of the stored group scale on the weight stream: u8 (int) or fp16 bits."""
+        return max(self.scale_bits, FP16_BITS)
+
+    @property
+    def dequant_cycles(self) -> int:
+        """One scale bit per cycle, MSB first, in both scale modes (an int-mode scale's leading
+        zeros add nothing), so the timing does not depend on the mode."""
+        return self.scale_int_bits
+
+    @property
     def result_bits(self) -> int:
         """Signed width of a dequantized group sum."""
-        return self.dp.dequant_bits(self.scale_bits)
+        return self.dp.dequant_bits(self.scale_int_bits)
+
+    @property
+    def pe_latency(self) -> int:
+        """Cycles from the step that closes a dot product's last group to its (mant, exp) on a
+        PE datapath's ``o``: dequant cycles, one output-accumulate cycle, one output register."""
+        return self.dequant_cycles + 2
+
+    @property
+    def result_latency(self) -> int:
+        """... to the array's first output beat (column 0): the output unit's two stages."""
+        return self.pe_latency + FINALIZE_LATENCY
 
     @property
     def latency(self) -> int:
-        """Cycles from the step that closes a dot product's last group to its result on ``o``:
-        scale_bits dequant cycles, one output-accumulate cycle, one output register."""
-        return self.scale_bits + 2
+        """... to the last output beat of the tile (column cols-1): one beat per column."""
+        return self.result_latency + self.cols - 1
 
-    def cycles_per_group(self, name: str) -> int:
-        return self.group_size // self.lanes * slots_of(name)
+    def cycles_per_group(self, name: str, group_size: int | None = None) -> int:
+        """Cycles of one group of ``group_size`` weights (default: the config's)."""
+        return (group_size or self.group_size) // self.lanes * slots_of(name)

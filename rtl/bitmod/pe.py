@@ -1,34 +1,39 @@
 """A stand-alone BitMoD PE with stream ports (registry target ``bitmod-pe``)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .datapath import PeDatapath
-from .layouts import pe_in_layout, result_layout
-from .params import EngineParams, slots_of
-from .sequencer import Sequencer
+from . import layouts
+from .array import BitmodArray
+from .layouts import FLAGS, pe_in_layout
+from .params import FP16_BITS, EngineParams, slots_of
 
 
 class BitmodPe(wiring.Component):
-    """4-lane bit-serial dot-product PE with bit-serial dequant (docs/rtl/bitmod.md).
+    """4-lane bit-serial dot-product PE with bit-serial dequant and its fp16 output conversion
+    (docs/rtl/bitmod.md): the 1 x 1 case of :class:`~.array.BitmodArray` behind one input
+    stream, so the PE and the array are one design.
 
     Ports:
       - ``i: In(stream(pe_in_layout))``: one chunk per beat: ``lanes`` packed weight codes,
-        datatype, group scale, ``lanes`` fp16 activations, first/last/dot_last flags.
-      - ``o: Out(stream(result_layout))``: one finished dot product (mant, exp) per beat;
-        value = mant * 2**(exp - lsb_offset) * row_scale * unit (golden.bitserial.finalize).
+        datatype, stored group scale, row scale, ``lanes`` fp16 activations, first/last/dot_last
+        and fp16_scale flags.
+      - ``o: Out(stream(unsigned(16)))``: one finished dot product per beat, fp16 bits
+        (golden.bitserial.dot).
     Timing: a chunk is accepted every ``slots`` cycles (:meth:`cycles_per_chunk`), so a group of
-    ``group_size`` weights takes :meth:`cycles_per_group` cycles; the result is on ``o``
-    :attr:`latency` cycles after the last chunk's final step. :attr:`throughput`: weights per
-    cycle = lanes / slots.
+    G weights takes ``G / lanes * slots`` cycles (:meth:`cycles_per_group`); the result is on
+    ``o`` :attr:`latency` cycles after the last chunk's final step. :attr:`throughput`: weights
+    per cycle = lanes / slots.
     """
 
     def __init__(self, p: EngineParams):
-        self.p = p
-        super().__init__({"i": In(stream.Signature(pe_in_layout(p))),
-                          "o": Out(stream.Signature(result_layout(p)))})
+        self.p = replace(p, rows=1, cols=1)
+        super().__init__({"i": In(stream.Signature(pe_in_layout(self.p))),
+                          "o": Out(stream.Signature(FP16_BITS))})
 
     @property
     def latency(self) -> int:
@@ -37,22 +42,21 @@ class BitmodPe(wiring.Component):
     def cycles_per_chunk(self, fmt: str) -> int:
         return slots_of(fmt)
 
-    def cycles_per_group(self, fmt: str) -> int:
-        return self.p.cycles_per_group(fmt)
+    def cycles_per_group(self, fmt: str, group_size: int | None = None) -> int:
+        return self.p.cycles_per_group(fmt, group_size)
 
     def throughput(self, fmt: str) -> float:
         return self.p.lanes / slots_of(fmt)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.seq = seq = Sequencer()
-        m.submodules.dp = dp = PeDatapath(self.p)
+        m.submodules.array = arr = BitmodArray(self.p)
         pay = self.i.payload
-        m.d.comb += [dp.w.eq(pay.w), dp.acts.eq(pay.acts), dp.dot_last.eq(pay.dot_last),
-                     seq.valid.eq(self.i.valid), seq.slots.eq(dp.slots), seq.first.eq(pay.first),
-                     seq.last.eq(pay.last), seq.can_step.eq(dp.can_step),
-                     dp.step.eq(seq.step), dp.slot.eq(seq.slot),
-                     dp.group_first.eq(seq.group_first), dp.group_end.eq(seq.group_end),
-                     self.i.ready.eq(seq.ready)]
-        wiring.connect(m, dp.o, wiring.flipped(self.o))
+        m.d.comb += [arr.w.payload[layouts.row(0)].eq(pay.w),
+                     arr.a.payload[layouts.col(0)].eq(pay.acts),
+                     *[arr.w.payload[name].eq(pay[name]) for name in FLAGS],
+                     arr.w.valid.eq(self.i.valid), arr.a.valid.eq(self.i.valid),
+                     self.i.ready.eq(arr.w.ready),
+                     self.o.valid.eq(arr.o.valid), self.o.payload.eq(arr.o.payload[layouts.row(0)]),
+                     arr.o.ready.eq(self.o.ready)]
         return m

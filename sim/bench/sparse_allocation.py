@@ -8,8 +8,6 @@ Writes allocation.png (relative Frobenius error vs density) and allocation.txt (
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ def main() -> None:
     from tqdm import tqdm
 
     from ...golden import sparse
+    from ...golden.atomic_file import save_figure, write_atomic
     from ...golden.llm import loader
     from ...golden.llm import weights as llm_weights
     from ...golden.llm.gguf_file import read_gguf
@@ -60,7 +59,7 @@ def main() -> None:
         lines.append(f"{d:7.4f}  {np.mean(greedy[d]):18.4f}  {uni}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
-    (out / "allocation.txt").write_text(text)
+    write_atomic(out / "allocation.txt", text)
 
     import matplotlib
     matplotlib.use("Agg")
@@ -75,11 +74,8 @@ def main() -> None:
                  fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend()
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=out)
-    os.close(fd)
     fig.tight_layout()
-    fig.savefig(tmp, dpi=120)
-    os.replace(tmp, out / "allocation.png")
+    save_figure(fig, out / "allocation.png")
     print(f"wrote {out / 'allocation.png'}")
 
 

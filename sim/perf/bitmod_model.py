@@ -75,13 +75,14 @@ def array_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batc
             * math.ceil(tokens / array.cols) * cycles_per_weight)
 
 
-def fill_drain_cycles(cfg: Config) -> int:
-    """Cycles from a dot product's last weight step to its result: the RTL array's output latency
-    (``scale_bits`` dequantization cycles + accumulate + output register; rtl/bitmod/params.py).
-    Back-to-back tiles overlap it, so a run pays it once (sim/perf/calibrate.py)."""
+def fill_drain_cycles(cfg: Config, stage: str = "prefill") -> int:
+    """Cycles from a tile's last weight step to its last result: the RTL array's output latency
+    (dequantization, accumulate, output register, the fp16 conversion and one output beat per
+    column of the stage's array; rtl/bitmod/params.py ``latency``). Back-to-back tiles overlap
+    it, so a run pays it once (sim/perf/calibrate.py)."""
     from ...rtl.bitmod.params import EngineParams
     _require(cfg)
-    return EngineParams.from_config(cfg).latency
+    return EngineParams.from_config(cfg, stage).latency
 
 
 def time_matmul(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str,
@@ -136,7 +137,7 @@ def time_pass(p: Pass, cfg: Config, policy: PerfPolicy, fill_drain: bool = True)
     """``fill_drain``: charge :func:`fill_drain_cycles` once per operation (tiles stream back
     to back; the next operation waits for the last result). The authors' model has none, so
     the BitMoD reproduction passes False."""
-    fd = fill_drain_cycles(cfg) if fill_drain else 0
+    fd = fill_drain_cycles(cfg, p.stage) if fill_drain else 0
     ops = tuple(time_matmul(op, cfg, policy, p.stage, fd) for op in p.matmuls)
     vec = tuple(sfu_timing(v, cfg.sfu.lanes, cfg.energy.sfu_pj_per_element)
                 for v in p.vector_ops)

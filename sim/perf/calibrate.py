@@ -10,8 +10,9 @@ product over ``groups`` groups of 4-bit BitMoD weights, i.e. the matrix product
   from reset until ``done``, not taken from the component's own formula.
 * Model: the compute cycles of ``bitmod_model.time_matmul`` (the array alone: the RTL bench has
   no memory system, so memory cycles are not part of the comparison) plus
-  :func:`.bitmod_model.fill_drain_cycles`, the array's output latency (``scale_bits + 2``
-  cycles of dequantization and output registers), which a run pays once.
+  :func:`.bitmod_model.fill_drain_cycles`, the array's output latency (dequantization, output
+  registers, the fp16 conversion and one beat per column; rtl/bitmod/params.py), which a run
+  pays once.
 
 With that term the two agree exactly; tests/sim/test_perf_calibration.py fails on any other
 difference. ``python -m bitflight.sim.perf.calibrate [--verilator]`` prints the table; the CSD
@@ -25,8 +26,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...golden.yaml_model import package_dir
+
 MAX_CYCLES = 1_000_000
-HERE = Path(__file__).parent / "calibrate_rtl"
+HERE = package_dir("bitflight.sim.perf.calibrate_rtl")      # the cocotb test modules
 
 
 @dataclass(frozen=True)
@@ -135,7 +138,7 @@ def calibrate(cfg, groups: int = 4, dots: int = 8, array: str = "prefill",
     else:
         raise ValueError(f"simulator: expected 'amaranth' or 'verilator', got {simulator!r}")
     shape = getattr(cfg.bitmod, f"{array}_array")
-    drain = bitmod_model.fill_drain_cycles(cfg)
+    drain = bitmod_model.fill_drain_cycles(cfg, array)
     workload = (f"{array} {shape.rows}x{shape.cols} array, {dots} tiles x {groups} groups of "
                 f"{cfg.bitmod.group_size} BitMoD-4")
     return Calibration(cfg.name, workload, rtl, model_cycles(cfg, groups, dots, array) + drain,

@@ -32,10 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from ...config import Config
+from ...golden.yaml_model import package_dir
 from .calibrate import Calibration
 
 MAX_CYCLES = 200_000
-HERE = Path(__file__).parent / "calibrate_rtl"
+HERE = package_dir("bitflight.sim.perf.calibrate_rtl")      # the cocotb test modules
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from ...golden import yaml_model
 
-DEVICES_DIR = Path(__file__).resolve().parents[2] / "configs" / "devices"
+DEVICES_DIR = yaml_model.package_dir("bitflight.configs.devices")
 
 
 class Device(BaseModel):

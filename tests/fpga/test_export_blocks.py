@@ -84,7 +84,7 @@ def test_hierarchical_export_writes_the_block_once_and_lints(tmp_path):
     text = export.verilog_text(_Pair(True), "pair")
     assert text.count("module inc(") == 1 and text.count("  inc ") == 2
     assert "module \\pair.first" not in text
-    path = export.atomic_write(tmp_path / "pair.v", text)
+    path = export.write_atomic(tmp_path / "pair.v", text)
     export.lint(path, "pair")
     flat = export.verilog_text(_Pair(False), "pair")
     assert "module \\pair.first" in flat and "module inc(" not in flat

@@ -77,7 +77,7 @@ def test_broken_verilog_reports_the_yosys_error(tmp_path):
 
 @pytest.mark.synth
 def test_two_stage_mac_chain_packs_into_cascaded_dsp48e1(tmp_path):
-    path = export.atomic_write(tmp_path / "chain.v", export.verilog_text(MacChain(2), "chain"))
+    path = export.write_atomic(tmp_path / "chain.v", export.verilog_text(MacChain(2), "chain"))
     r = synth.synthesize(path, "chain", "xc7", dsp_details=True)
     assert (r.dsp, r.lut, r.ff, r.carry) == (2, 0, 0, 0)  # registers and adder absorbed
     first, second = sorted(r.dsps, key=lambda d: d.pcin_cascaded)

@@ -34,12 +34,14 @@ def make_qw(rng: np.random.Generator, n: int, k: int, g: int, names: tuple[str, 
     if zero_group:
         zero = fmts[ids[0, 0]].encode([0.0])[0]
         codes[0, :g] = zero
+    # fp16 mode: the per-level scale (scale x unit, what golden.quant packs) is an fp16 value
+    per_level = (rng.random((n, k // g)) * 1e-2).astype(np.float16).astype(np.float64)
     return SimpleNamespace(
         scheme="test", shape=(n, k), group_size=g, codes=codes, formats=tuple(names),
         dtype_ids=ids.astype(np.uint8), scale_mode=mode, zero_points=None,
         int_scales=rng.integers(0, 256, (n, k // g)).astype(np.uint8),
         row_scales=(rng.random(n) * 1e-2).astype(np.float16),
-        scales=(rng.random((n, k // g)) * 1e-2).astype(np.float16).astype(np.float32))
+        scales=(per_level / fmts[0].unit).astype(np.float32))
 
 
 def random_acts(rng: np.random.Generator, t: int, k: int, edge_fraction: float = 0.2,

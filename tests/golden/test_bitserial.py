@@ -68,12 +68,18 @@ def test_bit_serial_dequant_is_the_product(acc, scale):
 
 def test_finalize_rounds_once_to_nearest_even():
     lsb = bs.DEFAULT.lsb_offset
-    # 1 + 2^-11 + 2^-40 must round up to 1 + 2^-10 (a float32 detour would round to 1.0)
-    acc = (1 << 40) + (1 << 29) + 1
-    assert bs.finalize(acc, lsb - 40, 1.0, 1.0) == 0x3C01
-    assert bs.finalize((1 << 40) + (1 << 29), lsb - 40, 1.0, 1.0) == 0x3C00   # tie -> even
-    assert bs.finalize(3, lsb - 1, 1.0, 0.5) == 0x3A00                          # 3/2*0.5 = 0.75
-    assert bs.finalize(65520, lsb, 1.0, 1.0) == 0x7C00                          # overflow -> inf
+    one, half = 0x3C00, 1                       # row scale 1.0; unit 0.5 = 2**-1
+    # 1 + 2^-11 + 2^-38 must round up to 1 + 2^-10 (a float32 detour would round to 1.0)
+    assert bs.finalize((1 << 38) + (1 << 27) + 1, lsb - 38, one, 0) == 0x3C01
+    assert bs.finalize((1 << 38) + (1 << 27), lsb - 38, one, 0) == 0x3C00   # tie -> even
+    with pytest.raises(ValueError, match="40 signed bits"):
+        bs.finalize(1 << 39, lsb - 39, one, 0)
+    assert bs.finalize(3, lsb - 1, one, half) == 0x3A00                      # 3/2*0.5 = 0.75
+    assert bs.finalize(65520, lsb, one, 0) == 0x7C00                         # overflow -> inf
+    assert bs.finalize(-65519, lsb, one, 0) == 0xFBFF                        # just below: max
+    assert bs.finalize(-3, lsb - 26, one, 0) == 0x8001     # -3 * 2^-26 -> -2^-24 (subnormal)
+    assert bs.finalize(-1, lsb - 26, one, 0) == 0x8000     # -2^-26 -> -0 (sign kept)
+    assert bs.finalize(5, lsb, 0x0000, 0) == 0x0000 and bs.finalize(-5, lsb, 0, 0) == 0x8000
 
 
 def _check_same(x, qw):

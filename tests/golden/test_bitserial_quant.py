@@ -7,6 +7,7 @@ import torch
 
 from bitflight.golden import bitserial as bs
 from bitflight.golden import quant
+from bitflight.golden.quant import packing
 from bitserial_cases import exact_dequant
 
 ENGINE_SCHEMES = [("bitmod", 3), ("bitmod", 4), ("fp", 3), ("fp", 4), ("int_sym", 4),
@@ -34,3 +35,25 @@ def test_schemes_outside_the_engine_are_refused(scheme, bits, scale_mode):
     qw = quant.quantize(torch.randn(2, 32), scheme, bits, group_size=32, scale_mode=scale_mode)
     with pytest.raises(ValueError, match="not bit-serial|zero points|scale_mode"):
         bs.linear(torch.zeros(1, 32, dtype=torch.float16), qw)
+
+
+@pytest.mark.parametrize("scheme,bits", ENGINE_SCHEMES)
+def test_fp16_group_scale_is_the_packed_per_level_scale(scheme, bits):
+    """In fp16 mode the engine applies the u16 a packed tile stores (scale x unit) and nothing
+    else: the tile's scales section is EngineWeight.scale_fields bit for bit, and the engine
+    computes the same bits from the unpacked tile (what the ISA simulator runs) as from the
+    quantizer's weight, also for subnormal per-level scales (an odd one for fp4 grids, whose
+    real scale 2 x that is not what the tile holds)."""
+    gen = torch.Generator().manual_seed(bits * 7 + len(scheme))
+    qw = quant.quantize(torch.randn(5, 72, generator=gen) * 0.05, scheme, bits, group_size=32,
+                        scale_mode="fp16", pad=True)
+    qw.scales[0, :2] = np.float32(np.array([3, 1023], np.float64) * 2.0 ** -24 / qw.unit)
+    ew = bs.engine_weight(qw)
+    _, sections = packing.parse(qw.pack())
+    stored = np.frombuffer(sections[2], "<u2").reshape(ew.scale_fields.shape)
+    np.testing.assert_array_equal(ew.scale_fields, stored)
+    assert (ew.unit, ew.scale_bits) == (1.0, 11) and np.all(ew.row_scale_bits == 0x3C00)
+    np.testing.assert_array_equal(ew.s_int[0, :2], [3, 1023])
+    x = (torch.randn(3, 72, generator=gen) * 4).half()
+    from_tile = bs.linear(x, quant.QuantizedWeight.unpack(qw.pack()))
+    assert torch.equal(bs.linear(x, ew).view(torch.int16), from_tile.view(torch.int16))

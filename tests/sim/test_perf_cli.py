@@ -72,7 +72,7 @@ def test_program_file_event_timing(tmp_path, capsys):
     # LD 320 B at 32 B/cycle, MV 8 passes, the chain's fill/drain (18 on tiny)
     assert out["cycles"] == 10 + 8 + 18 and out["hbm_bytes_per_channel"] == {"0": 320}
     assert main(["perf", "--program", str(tmp_path / "none.bin"), "--config", "tiny"]) == 2
-    assert "program not found" in capsys.readouterr().err
+    assert "none.bin: program file not found" in capsys.readouterr().err
 
 
 def test_project_policy_from_the_cli(capsys):

@@ -1,12 +1,15 @@
-"""cocotb bench of the BitMoD PE / array under Verilator (run by test_bitmod_verilator.py).
+"""cocotb bench of the BitMoD PE / array under Verilator (run by test_bitmod_verilator.py and
+test_bitmod_hier.py).
 
 Env: BITMOD_JOBS = path of a JSON list of bitmod_cases jobs; BITMOD_TARGET = "pe" | "array";
-BITMOD_PARAMS = JSON of EngineParams fields; BITMOD_LATENCY = the component's latency property.
-Per job: results equal golden.bitserial.dot_accumulator bit for bit, chunks are accepted exactly
-every ``slots`` cycles, and the first result appears ``latency`` cycles after its last chunk.
+BITMOD_PARAMS = JSON of EngineParams fields (the PE is their 1 x 1 case). Per job
+(bitmod_cases.check_run): the fp16 results equal golden.bitserial.dot bit for bit, chunks are
+accepted exactly every ``slots`` cycles, a group takes its paper cycle count, and the first and
+last beat of the first tile appear ``result_latency`` / ``latency`` cycles after its last chunk.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -17,9 +20,12 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from bitflight.rtl.bitmod import layouts
 from bitflight.rtl.bitmod.params import EngineParams
 
+from bitmod_cases import check_run
 
-def _params() -> EngineParams:
-    return EngineParams(**json.loads(os.environ["BITMOD_PARAMS"]))
+
+def _params(target: str) -> EngineParams:
+    p = EngineParams(**json.loads(os.environ["BITMOD_PARAMS"]))
+    return p if target == "array" else dataclasses.replace(p, rows=1, cols=1)
 
 
 def _beats(job, target, p):
@@ -27,59 +33,48 @@ def _beats(job, target, p):
     if target == "array":
         return [layouts.array_words(p, w, a) for w, a in zip(job["w"], job["a"])]
     il = layouts.pe_in_layout(p)
-    return [(il.const({"w": w["rows"][0], "acts": layouts.acts_value(a[0]), "first": w["first"],
-                       "last": w["last"], "dot_last": w["dot_last"]}).as_value().value, None)
+    return [(il.const(layouts.pe_in_value(w, a)).as_value().value, None)
             for w, a in zip(job["w"], job["a"])]
 
 
-async def _run_job(dut, job, target, p, latency):
-    beats = _beats(job, target, p)
+async def _run_job(dut, job, target, p):
+    words = _beats(job, target, p)
     src_valid = dut.w__valid if target == "array" else dut.i__valid
     src_ready = dut.w__ready if target == "array" else dut.i__ready
     src_payload = dut.w__payload if target == "array" else dut.i__payload
-    results, accepts, outs = [], [], []
+    want = sum(len(tile) for tile in job["expected"])
+    beats, accepts = [], []
     i = cycle = 0
-    while len(results) < len(job["expected"]):
+    while len(beats) < want:
         assert cycle < 100_000, "timeout waiting for results"
         await FallingEdge(dut.clk)
-        if i < len(beats):
-            src_payload.value = beats[i][0]
+        if i < len(words):
+            src_payload.value = words[i][0]
             src_valid.value = 1
             if target == "array":
-                dut.a__payload.value = beats[i][1]
+                dut.a__payload.value = words[i][1]
                 dut.a__valid.value = 1
         else:
             src_valid.value = 0
             if target == "array":
                 dut.a__valid.value = 0
         await ReadOnly()
-        if i < len(beats) and int(src_ready.value):
+        if i < len(words) and int(src_ready.value):
             accepts.append(cycle)
             i += 1
         if int(dut.o__valid.value):
-            outs.append(cycle)
-            if target == "array":
-                results.append(layouts.array_results(p, int(dut.o__payload.value)))
-            else:
-                word = layouts.result_layout(p).from_bits(int(dut.o__payload.value))
-                results.append([[[word.mant, word.exp]]])
+            word = int(dut.o__payload.value)
+            beats.append((cycle, *layouts.array_beat(p, word)) if target == "array"
+                         else (cycle, [word], 1))
         await RisingEdge(dut.clk)
         cycle += 1
-    assert results == job["expected"], f"{job['scheme']}: {results} != {job['expected']}"
-    gaps = {b - a for a, b in zip(accepts, accepts[1:])}
-    assert gaps == {job["slots"]}, f"{job['scheme']}: chunk every {gaps} cycles"
-    per_group = next(i for i, w in enumerate(job["w"]) if w["last"]) + 1
-    measured = accepts[per_group] - accepts[0]      # first chunk of group 0 to that of group 1
-    assert measured == job["cycles_per_group"], f"{job['scheme']}: {measured} cycles per group"
-    chunks = len(job["w"]) // len(job["expected"])
-    assert outs[0] - accepts[chunks - 1] == latency, (outs[0], accepts[chunks - 1])
-    return cycle
+    check_run(job, beats, accepts, p.result_latency, p.latency)
 
 
 @cocotb.test()
 async def bitmod_jobs(dut):
-    p, target = _params(), os.environ["BITMOD_TARGET"]
-    latency = int(os.environ["BITMOD_LATENCY"])
+    target = os.environ["BITMOD_TARGET"]
+    p = _params(target)
     with open(os.environ["BITMOD_JOBS"]) as f:
         jobs = json.load(f)
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
@@ -90,4 +85,4 @@ async def bitmod_jobs(dut):
     await FallingEdge(dut.clk)
     dut.rst.value = 0
     for job in jobs:
-        await _run_job(dut, job, target, p, latency)
+        await _run_job(dut, job, target, p)

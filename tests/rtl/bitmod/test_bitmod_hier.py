@@ -15,7 +15,7 @@ from bitflight.rtl.bitmod.array import PE_MODULE, BitmodArray
 from bitflight.rtl.bitmod.params import EngineParams
 from bitflight.sim import hdl
 
-from bitmod_cases import array_jobs, cocotb_env, make_job
+from bitmod_cases import MODES, array_jobs, cocotb_env, make_job
 
 HERE = Path(__file__).parent
 TINY = EngineParams.from_config(config.load("tiny"))
@@ -33,14 +33,19 @@ def _hier_build(p: EngineParams, key: str) -> hdl.Build:
 
 
 def _asic_jobs(p: EngineParams) -> list[dict]:
-    """Seeded random groups of every datatype class plus edge cases, 2 groups of 128 each."""
+    """Seeded random groups of every datatype class in both scale modes plus edge cases, 2
+    groups of 128 each."""
     shape = (p.rows, p.cols, p.lanes, p.group_size)
-    jobs = [make_job(500 + i, scheme, *shape, groups=2, dots=1)
-            for i, scheme in enumerate(PAPER_CYCLES_PER_GROUP_128)]
-    jobs += [make_job(600 + i, scheme, *shape, groups=2, dots=1, edge=edge)
-             for i, (scheme, edge) in enumerate([("bitmod4", "acts"), ("bitmod3", "special"),
-                                                 ("int8", "max"), ("bitmod4", "zero_groups"),
-                                                 ("int6", "subnormal"), ("fp4", "zero_scale")])]
+    jobs = [make_job(500 + i, scheme, *shape, groups=2, dots=1, mode=mode)
+            for i, (scheme, mode) in enumerate(
+                (s, m) for s in PAPER_CYCLES_PER_GROUP_128 for m in MODES)]
+    jobs += [make_job(600 + i, scheme, *shape, groups=2, dots=1, edge=edge, mode=mode)
+             for i, (scheme, edge, mode) in enumerate([
+                 ("bitmod4", "acts", "fp16"), ("bitmod3", "special", "int"),
+                 ("int8", "max", "int"), ("bitmod4", "zero_groups", "fp16"),
+                 ("int6", "subnormal", "int"), ("fp4", "zero_scale", "fp16"),
+                 ("bitmod4", "tiny", "fp16"), ("bitmod3", "overflow", "int")])]
+    jobs.append(make_job(700, "bitmod4", *shape, groups=5, dots=1, mode="fp16", k=576))
     for job in jobs:
         assert job["cycles_per_group"] == PAPER_CYCLES_PER_GROUP_128[job["scheme"]]
     return jobs

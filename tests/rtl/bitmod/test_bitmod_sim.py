@@ -1,6 +1,7 @@
 """amaranth.sim benches of the BitMoD RTL: bit-exact against golden.bitserial, cycles asserted."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
@@ -13,8 +14,8 @@ from bitflight.rtl.bitmod.decoder import TermDecoder
 from bitflight.rtl.bitmod.params import EngineParams
 from bitflight.rtl.bitmod.pe import BitmodPe
 
+from bitmod_cases import EDGES, MODES, SCHEMES, check_run, make_job, tiles
 from bitmod_driver import run_job
-from bitmod_cases import SCHEMES, make_job
 
 P = EngineParams.from_config(config.load("tiny"))
 EXPECTED_SLOTS = {"bitmod3": 2, "bitmod4": 2, "fp3": 2, "fp4": 2, "int4": 2, "int6": 3, "int8": 4}
@@ -48,35 +49,54 @@ def test_decoder_matches_golden_table_for_every_datatype_code_and_slot():
 
 def _check(dut, job):
     state = run_job(dut, job)
-    assert state["results"] == job["expected"]
-    slots = job["slots"]
-    assert slots == EXPECTED_SLOTS[job["scheme"]]                      # bitmod.md §2.4
-    gaps = {b - a for a, b in zip(state["accept"], state["accept"][1:])}
-    assert gaps == {slots}, f"chunks accepted every {gaps} cycles, expected {slots}"
-    per_group = P.group_size // P.lanes
-    assert job["cycles_per_group"] == per_group * slots
-    chunks = len(job["w"]) // len(job["expected"])
-    first_out = state["out"][0]
-    assert first_out - state["accept"][chunks - 1] == dut.latency
+    assert job["slots"] == EXPECTED_SLOTS[job["scheme"]]                  # bitmod.md §2.4
+    check_run(job, state["beats"], state["accept"], dut.p.result_latency, dut.latency)
     return state
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scheme", SCHEMES)
-def test_pe_bit_exact_and_cycles(scheme):
-    _check(BitmodPe(P), make_job(sum(map(ord, scheme)), scheme, 1, 1, P.lanes, P.group_size))
+def test_pe_bit_exact_and_cycles(scheme, mode):
+    _check(BitmodPe(P), make_job(sum(map(ord, scheme + mode)), scheme, 1, 1, P.lanes,
+                                 P.group_size, mode=mode))
 
 
-@pytest.mark.parametrize("edge", ["acts", "max", "zero_acts", "subnormal", "special",
-                                  "zero_groups", "zero_scale"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("edge", EDGES)
 @pytest.mark.parametrize("scheme", ["bitmod4", "bitmod3", "int8"])
-def test_pe_edge_cases(scheme, edge):
-    _check(BitmodPe(P), make_job(11, scheme, 1, 1, P.lanes, P.group_size, edge=edge))
+def test_pe_edge_cases(scheme, edge, mode):
+    _check(BitmodPe(P), make_job(11, scheme, 1, 1, P.lanes, P.group_size, edge=edge, mode=mode))
+
+
+def test_edge_jobs_reach_the_fp16_output_edges():
+    """The output edge cases are what they claim: subnormal results in "tiny", inf in
+    "overflow", zeros and finite results elsewhere (so the benches above cover them)."""
+    def kinds(edge):
+        v = np.array([x for mode in MODES for s in SCHEMES for x in np.ravel(
+            make_job(3, s, 2, 2, P.lanes, P.group_size, edge=edge, mode=mode)["expected"])],
+            np.uint16)
+        e = v >> 10 & 0x1F
+        return {"sub": np.mean((e == 0) & (v & 0x3FF != 0)), "inf": np.mean(e == 31)}
+    assert kinds("tiny")["sub"] > 0.5 and kinds("overflow")["inf"] > 0.8
+    assert kinds("acts")["inf"] == 0 and kinds("max")["inf"] < 0.1
 
 
 def test_array_bit_exact_every_pe():
     dut = BitmodArray(P)
-    for scheme in ("bitmod4", "int6"):
-        _check(dut, make_job(5, scheme, P.rows, P.cols, P.lanes, P.group_size, groups=3))
+    for scheme, mode in (("bitmod4", "fp16"), ("int6", "int")):
+        _check(dut, make_job(5, scheme, P.rows, P.cols, P.lanes, P.group_size, groups=3,
+                             mode=mode))
+
+
+@pytest.mark.parametrize("scheme", ["bitmod4", "bitmod3"])
+def test_shipped_policy_group_128_with_a_partial_group_on_the_tiny_array(scheme):
+    """The shipped policies (fp16 group scales, groups of 128) on the tiny array: the group
+    length is the stream's, not the config's (32); K = 576 as SmolLM2's width ends with half a
+    group, zero-padded; 64 cycles per group (bitmod.md §2.4)."""
+    job = make_job(17, scheme, P.rows, P.cols, P.lanes, 128, groups=5, dots=1, mode="fp16",
+                   k=576)
+    assert len(job["w"]) == 5 * 128 // P.lanes and job["cycles_per_group"] == 64
+    _check(BitmodArray(P), job)
 
 
 def test_properties_match_the_paper_cycle_counts():
@@ -86,27 +106,31 @@ def test_properties_match_the_paper_cycle_counts():
         bits = formats.get(name).bits
         assert pe.cycles_per_chunk(name) == {6: 3, 8: 4}.get(bits, 2)
         assert pe.cycles_per_group(name) == P.group_size // P.lanes * pe.cycles_per_chunk(name)
+        assert pe.cycles_per_group(name, 128) == 32 * pe.cycles_per_chunk(name)
         assert pe.throughput(name) == P.lanes / pe.cycles_per_chunk(name)
+    # 11 dequant cycles (an fp16 significand), output accumulate, PE register, 2 output stages
+    assert (pe.latency, P.latency) == (15, 15 + P.cols - 1)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scheme", ["bitmod4", "int8"])
-def test_pe_bitmod_asic_config_group_128(scheme):
+def test_pe_bitmod_asic_config_group_128(scheme, mode):
     asic = EngineParams.from_config(config.load("bitmod-asic"))
     assert (asic.group_size, asic.rows, asic.cols) == (128, 32, 32)
-    job = make_job(41, scheme, 1, 1, asic.lanes, asic.group_size, groups=2, dots=1, edge="acts")
-    state = run_job(BitmodPe(asic), job)
-    assert state["results"] == job["expected"]
-    assert {b - a for a, b in zip(state["accept"], state["accept"][1:])} == {job["slots"]}
+    job = make_job(41, scheme, 1, 1, asic.lanes, asic.group_size, groups=2, dots=1, edge="acts",
+                   mode=mode)
+    _check(BitmodPe(asic), job)
     assert asic.cycles_per_group(SCHEMES[scheme][0]) == 128 // 4 * job["slots"]   # 64 or 128
 
 
 @pytest.mark.parametrize("scheme", ["bitmod4", "int8"])
 def test_short_groups_and_output_back_pressure_stall_but_stay_exact(scheme):
-    """Group 8: 2 chunks x slots cycles < the 9-cycle dequant, so the PE must wait (can_step);
+    """Group 8: 2 chunks x slots cycles < the 12-cycle dequant, so the PE must wait (can_step);
     the output is taken only every 7th cycle. Results stay bit-exact; nothing is lost."""
     short = EngineParams(lanes=4, group_size=8, scale_bits=8, rows=2, cols=2)
-    job = make_job(77, scheme, 2, 2, 4, 8, groups=3, dots=3, edge="zero_scale")
-    state = run_job(BitmodArray(short), job, ready_every=7)
-    assert state["results"] == job["expected"]
-    gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
-    assert max(gaps) > job["slots"]          # it did stall
+    for mode in MODES:
+        job = make_job(77, scheme, 2, 2, 4, 8, groups=3, dots=3, edge="zero_scale", mode=mode)
+        state = run_job(BitmodArray(short), job, ready_every=7)
+        assert tiles(state["beats"]) == job["expected"]
+        gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
+        assert max(gaps) > job["slots"]          # it did stall
