@@ -1,4 +1,5 @@
-"""``bitflight run``: compile, then generate on the ISA simulator (optionally checked)."""
+"""``bitflight run``: compile, then generate on the ISA simulator or the RTL top (optionally
+checked)."""
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="compare every logit with the golden accelerator-numerics model, "
                         "and the float golden model with transformers")
     parser.add_argument("--stats", action="store_true", help="print simulator counters")
+    parser.add_argument("--engine", choices=("isa", "rtl"), default="isa",
+                        help="isa: the ISA simulator (default); rtl: the accelerator top "
+                             "(rtl/top) in Verilator, one cocotb run per step "
+                             "(docs/rtl/top.md)")
     parser.set_defaults(func=handler)
 
 
@@ -106,7 +111,12 @@ def handler(args: argparse.Namespace) -> int:
         build.bucket_for("decode", length, max_len) for length in range(n + 1, n + args.tokens)]))
     log(f"compiling {len(needed)} bucket programs ({', '.join(needed)}) for {cfg.name}")
     store, _ = build.compile_buckets(target, max_len, only=needed)
-    sess = Session(target, store, max_len)
+    if args.engine == "rtl":
+        from ..sim.top.machine import RtlSession
+        log("building the RTL top (Verilator, cached per config)")
+        sess = RtlSession(target, store, max_len)
+    else:
+        sess = Session(target, store, max_len)
     golden = accelerator_model(source.golden, policy) if args.check else None
 
     def step(i: int) -> None:
@@ -118,7 +128,9 @@ def handler(args: argparse.Namespace) -> int:
     text = tok.decode(out) if tok is not None else " ".join(map(str, out))
     print(f"prompt: {args.prompt if args.prompt is not None else args.ids}")
     print(f"generated ({len(out)} tokens): {text}")
-    if args.stats:
+    if args.stats and args.engine == "rtl":
+        print("rtl cycles per step: " + ", ".join(str(s.cycles) for s in sess.machine.steps))
+    elif args.stats:
         print(f"simulator: {sess.machine.counters.as_dict()}")
     if not golden:
         return 0

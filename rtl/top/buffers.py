@@ -1,0 +1,101 @@
+"""On-chip buffers (ACT, WGT, OUT, META, BIAS) with round-robin arbitration between clients.
+
+Each buffer is one Amaranth ``Memory`` of 16-byte lines with one read port and one byte-enabled
+write port (a simple dual-port BRAM/URAM). Clients never conflict on bytes (the program's tokens
+order every hazard), so arbitration only shares ports: each cycle every buffer grants one read
+and one write, round-robin over the clients that ask for it.
+"""
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Signal
+from amaranth.lib import memory, wiring
+from amaranth.lib.wiring import In, Out
+
+from ...compiler import isa
+from .params import TopParams
+
+BUF_BITS = 3
+
+
+def read_port(p: TopParams) -> wiring.Signature:
+    """A client's read port: request ``buf``/``addr`` with ``valid`` until ``ready``; the line
+    arrives on ``rdata`` with ``rvalid`` the cycle after the grant (the client must take it)."""
+    return wiring.Signature({"valid": Out(1), "buf": Out(BUF_BITS), "addr": Out(p.line_addr_bits),
+                             "ready": In(1), "rvalid": In(1), "rdata": In(p.line_bits)})
+
+
+def write_port(p: TopParams) -> wiring.Signature:
+    """A client's write port: ``buf``/``addr``/``data``/``be`` (byte enables) held with ``valid``
+    until ``ready``; the bytes are in the memory from the cycle after the grant."""
+    return wiring.Signature({"valid": Out(1), "buf": Out(BUF_BITS), "addr": Out(p.line_addr_bits),
+                             "data": Out(p.line_bits), "be": Out(p.line_bits // 8),
+                             "ready": In(1)})
+
+
+def round_robin(m: Module, requests: list, name: str) -> list[Signal]:
+    """One-hot grants over ``requests``; priority rotates past the last winner."""
+    n = len(requests)
+    grants = [Signal(name=f"{name}_grant{i}") for i in range(n)]
+    if n == 1:
+        m.d.comb += grants[0].eq(requests[0])
+        return grants
+    last = Signal(range(n), name=f"{name}_last")
+    with m.Switch(last):
+        for prev in range(n):
+            with m.Case(prev):
+                taken = Const(0)
+                for k in range(1, n + 1):
+                    i = (prev + k) % n
+                    m.d.comb += grants[i].eq(requests[i] & ~taken)
+                    taken = taken | requests[i]
+    for i in range(n):
+        with m.If(grants[i]):
+            m.d.sync += last.eq(i)
+    return grants
+
+
+class Buffers(wiring.Component):
+    """The five on-chip buffers, depth ``params.buffer_lines[b]`` lines each.
+
+    Ports: ``rd[i]`` (:func:`read_port`, flipped) for ``reads`` clients, ``wr[i]``
+    (:func:`write_port`, flipped) for ``writes`` clients. Timing: read latency 1 cycle after the
+    grant; a write lands at the clock edge that grants it. A request naming no buffer (buf >= 5)
+    is never granted; units check their ranges before asking.
+    """
+
+    def __init__(self, params: TopParams, reads: int, writes: int):
+        self.params = params
+        super().__init__({"rd": In(read_port(params)).array(reads),
+                          "wr": In(write_port(params)).array(writes)})
+
+    @property
+    def latency(self) -> int:
+        return 1
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        served = [Signal(BUF_BITS, name=f"rd{i}_served") for i in range(len(self.rd))]
+        rdata = {}
+        for b in isa.Buf:
+            mem = m.submodules[f"mem_{b.name.lower()}"] = memory.Memory(
+                shape=p.line_bits, depth=p.buffer_lines[b], init=[])
+            abits = max(p.buffer_lines[b] - 1, 1).bit_length()
+            rp, wp = mem.read_port(), mem.write_port(granularity=8)
+            rdata[b] = rp.data
+            grants = round_robin(m, [c.valid & (c.buf == b) for c in self.rd], f"{b.name}_rd")
+            for c, g in zip(self.rd, grants):
+                with m.If(g):
+                    m.d.comb += [rp.addr.eq(c.addr[:abits]), rp.en.eq(1), c.ready.eq(1)]
+            wgrants = round_robin(m, [c.valid & (c.buf == b) for c in self.wr], f"{b.name}_wr")
+            for c, g in zip(self.wr, wgrants):
+                with m.If(g):
+                    m.d.comb += [wp.addr.eq(c.addr[:abits]), wp.data.eq(c.data), wp.en.eq(c.be),
+                                 c.ready.eq(1)]
+        for c, srv in zip(self.rd, served):
+            m.d.sync += [c.rvalid.eq(c.valid & c.ready), srv.eq(c.buf)]
+            with m.Switch(srv):
+                for b in isa.Buf:
+                    with m.Case(b):
+                        m.d.comb += c.rdata.eq(rdata[b])
+        return m

@@ -1,0 +1,100 @@
+"""MISC COPY: move ``rows x cols`` elements of ``dt_in`` from one buffer block to another."""
+from __future__ import annotations
+
+from amaranth.hdl import Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ...compiler import isa
+from .buffers import write_port
+from .faults import Fault
+from .lines import LineReader
+from .params import TopParams
+from .unit import fields, pulse_fault, unit_signature
+
+LANES = isa.LINE_BYTES
+# element bytes of the types sim.isa can read as a tensor (others fault DTYPE, as there)
+ELEMENT_BYTES = {isa.DType.INT8: 1, isa.DType.FP16: 2, isa.DType.INT32: 4, isa.DType.FP32: 4}
+
+
+class CopyEngine(wiring.Component):
+    """``nbytes(dt_in, rows*cols)`` bytes from line ``a_addr`` of ``a_buf`` to line ``o_addr`` of
+    ``o_buf`` (``dt_out`` is not used: sim.isa writes the block as read). Overlapping blocks are
+    copied as if read first: downwards when the destination starts above the source.
+
+    Ports: ``unit`` (MISC); ``rd`` / ``wr``: one buffer read and one write client. Checks as
+    sim.isa: the element type, the source range, the destination range. Timing: one line per
+    cycle when both ports are free, ``done`` the cycle after the last line is written."""
+
+    def __init__(self, params: TopParams):
+        self.params = params
+        super().__init__({"unit": In(unit_signature(isa.TYPES["MISC"], params)),
+                          "wr_port": Out(write_port(params))})
+        self._reader = LineReader(params)
+        self.rd = [self._reader.rd]
+        self.wr = [self.wr_port]
+
+    @staticmethod
+    def accepts(view):
+        return view.op == isa.MiscOp.COPY
+
+    def elaborate(self, platform):
+        m = Module()
+        p, misc = self.params, fields(self.unit, "MISC")
+        reader = m.submodules.reader = self._reader
+        size = Signal(3)
+        for dt, n in ELEMENT_BYTES.items():
+            with m.If(misc.dt_in == dt):
+                m.d.comb += size.eq(n)
+        total = Signal(40)
+        a_lo, o_lo = misc.a_addr * LANES, misc.o_addr * LANES
+        lines = (total + LANES - 1) >> 4
+        tail = total[:4]
+        down = (misc.a_buf == misc.o_buf) & (misc.o_addr > misc.a_addr)
+        m.d.comb += [reader.buf.eq(misc.a_buf), reader.down.eq(down), reader.count.eq(lines),
+                     reader.first.eq(Mux(down, misc.a_addr + lines - 1, misc.a_addr))]
+        line, left = Signal(p.line_addr_bits + 1), Signal(p.line_addr_bits + 1)
+        last = Mux(down, left == lines, left == 1)           # the block's last line
+        w = self.wr_port
+        m.d.comb += [w.buf.eq(misc.o_buf), w.addr.eq(line), w.data.eq(reader.lines.payload),
+                     w.be.eq(Mux(last & (tail != 0), ((Const(1, LANES + 1) << tail) - 1)[:LANES],
+                                 (1 << LANES) - 1)),
+                     w.valid.eq(reader.lines.valid), reader.lines.ready.eq(w.ready)]
+        with m.If(w.valid & w.ready):
+            m.d.sync += [line.eq(Mux(down, line - 1, line + 1)), left.eq(left - 1)]
+
+        def size_of(buf):
+            out = Signal(range(max(p.buffer_bytes) + 1))
+            with m.Switch(buf):
+                for b in isa.Buf:
+                    with m.Case(b):
+                        m.d.comb += out.eq(p.buffer_bytes[b])
+            return out
+        a_size, o_size = size_of(misc.a_buf), size_of(misc.o_buf)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.unit.start):
+                    m.d.sync += total.eq(misc.rows * misc.cols * size)
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                with m.If(size == 0):
+                    pulse_fault(m, self.unit, Fault.DTYPE, misc.dt_in)
+                    m.next = "DONE"
+                with m.Elif(a_lo + total > a_size):
+                    pulse_fault(m, self.unit, Fault.BUFFER_RANGE, a_lo, a_lo + total, misc.a_buf)
+                    m.next = "DONE"
+                with m.Elif(o_lo + total > o_size):
+                    pulse_fault(m, self.unit, Fault.BUFFER_RANGE, o_lo, o_lo + total, misc.o_buf)
+                    m.next = "DONE"
+                with m.Else():
+                    m.d.comb += reader.start.eq(1)
+                    m.d.sync += [line.eq(Mux(down, misc.o_addr + lines - 1, misc.o_addr)),
+                                 left.eq(lines)]
+                    m.next = "COPY"
+            with m.State("COPY"):
+                with m.If((left == 0) & reader.idle):
+                    m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += self.unit.done.eq(1)
+                m.next = "IDLE"
+        return m

@@ -1,0 +1,108 @@
+"""Pieces the LD and ST engines share: the on-chip range check and the burst descriptor."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from amaranth.hdl import Elaboratable, Module, Mux, Signal
+from amaranth.lib import data, fifo
+
+from ...compiler import isa
+from .aligner import Aligner
+from .faults import Fault
+from .params import TopParams
+from .walker import LANES, RunWalker
+
+
+def burst_desc(p: TopParams) -> data.StructLayout:
+    """What the data side of an engine needs of an issued burst (``zero``: LD zero_fill)."""
+    return data.StructLayout({"beats": range(p.max_burst_beats + 1), "first": range(LANES),
+                              "bytes": range(LANES * p.max_burst_beats + 1), "zero": 1})
+
+
+def drive_walker(m: Module, walker, view, limits) -> None:
+    """Connect a DMA instruction's fields and its channel's size to a RunWalker."""
+    for name in walker.cmd.shape().members:
+        m.d.comb += getattr(walker.cmd, name).eq(view[name] if name in dict(iter(view.shape()))
+                                                 else 0)
+    with m.Switch(view.channel):
+        for c, limit in enumerate(limits):
+            with m.Case(c):
+                m.d.comb += walker.limit.eq(limit)
+
+
+class BufferRange(Elaboratable):
+    """Byte range ``[lo, hi)`` of a DMA's on-chip side and whether it fits its buffer:
+    ``lo = buf_addr * 16``, ``hi = lo + total`` with ``total = length * count1 * count2`` (counts
+    of 0 mean 1). Inputs are held from the ``start`` pulse on; ``ready`` rises 2 cycles later
+    (two registered multiplies) and stays until the next ``start``."""
+
+    def __init__(self, p: TopParams):
+        self.p = p
+        self.start = Signal()
+        self.buf, self.buf_addr = Signal(3), Signal(20)
+        self.length, self.count1, self.count2 = Signal(24), Signal(16), Signal(16)
+        self.ready, self.ok = Signal(), Signal()
+        self.lo, self.hi, self.total = Signal(64), Signal(64), Signal(56)
+
+    def elaborate(self, platform):
+        m = Module()
+        part = Signal(40)
+        step = Signal(2)
+        with m.If(self.start):
+            m.d.sync += [step.eq(1), part.eq(self.length * Mux(self.count1 == 0, 1, self.count1))]
+        with m.Elif(step == 1):
+            m.d.sync += [step.eq(2), self.total.eq(part * Mux(self.count2 == 0, 1, self.count2))]
+        size = Signal(range(max(self.p.buffer_bytes) + 1))
+        with m.Switch(self.buf):
+            for b in isa.Buf:
+                with m.Case(b):
+                    m.d.comb += size.eq(self.p.buffer_bytes[b])
+        m.d.comb += [self.ready.eq(step == 2), self.lo.eq(self.buf_addr * LANES),
+                     self.hi.eq(self.lo + self.total), self.ok.eq(self.hi <= size)]
+        return m
+
+
+def dma_front(m: Module, p: TopParams, view, limits, pos0, gather: bool) -> SimpleNamespace:
+    """The parts both engines have, wired to the instruction's fields: ``walker``, ``align``,
+    ``bursts`` (descriptor FIFO, written with each burst the walker hands over: the caller
+    drives ``bursts.w_en`` and the walker's ``ready``), ``range`` (the on-chip range check)."""
+    walker = m.submodules.walker = RunWalker(p, gather=gather)
+    align = m.submodules.align = Aligner()
+    bursts = m.submodules.bursts = fifo.SyncFIFOBuffered(width=burst_desc(p).size,
+                                                          depth=p.outstanding)
+    rng = m.submodules.range = BufferRange(p)
+    drive_walker(m, walker, view, limits)
+    b, w_desc = walker.bursts.payload, data.View(burst_desc(p), bursts.w_data)
+    m.d.comb += [walker.pos0.eq(pos0), w_desc.beats.eq(b.beats), w_desc.first.eq(b.first),
+                 w_desc.bytes.eq(b.bytes), rng.buf.eq(view.buf), rng.buf_addr.eq(view.buf_addr),
+                 rng.length.eq(view.length), rng.count1.eq(view.count1),
+                 rng.count2.eq(view.count2)]
+    return SimpleNamespace(walker=walker, align=align, bursts=bursts, range=rng)
+
+
+def burst_beats(m: Module, p: TopParams, bursts) -> SimpleNamespace:
+    """The beats of the burst at the head of ``bursts``: ``desc``, the current beat's byte lane
+    ``lane`` and byte ``count``, ``last`` (its last beat). The caller drives ``advance`` when a
+    beat passes; the descriptor is popped after its last beat."""
+    desc = data.View(burst_desc(p), bursts.r_data)
+    beat = Signal(range(p.max_burst_beats + 1))
+    left = Signal(range(LANES * p.max_burst_beats + 1))
+    advance = Signal()
+    first = beat == 0
+    rem = Mux(first, desc.bytes, left)
+    lane = Mux(first, desc.first, 0)
+    count = Mux(rem < LANES - lane, rem, LANES - lane)
+    last = beat + 1 == desc.beats
+    m.d.comb += bursts.r_en.eq(advance & last)
+    with m.If(advance):
+        m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), left.eq(rem - count)]
+    return SimpleNamespace(desc=desc, lane=lane, count=count, last=last, advance=advance)
+
+
+def run_faults(m: Module, unit, walker, bad_resp, faulted, resp, channel) -> None:
+    """While the runs go: a run outside its channel, or the first non-OKAY AXI response."""
+    from .unit import pulse_fault
+    with m.If(walker.fault):
+        pulse_fault(m, unit, Fault.HBM_RANGE, walker.fault_lo, walker.fault_hi, channel)
+    with m.Elif(bad_resp & ~faulted):
+        pulse_fault(m, unit, Fault.AXI_RESP, resp, 0, channel)

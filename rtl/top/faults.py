@@ -1,0 +1,65 @@
+"""Why a step stopped early: the fault codes the top reports in its status register, and their
+one-line messages (formatted on the host from the fault registers, in sim.isa's words)."""
+from __future__ import annotations
+
+from enum import IntEnum
+
+from ...compiler import isa
+
+
+class Fault(IntEnum):
+    """Fault code (STATUS[15:8]); ERR_ARG0..2 carry the details named per code."""
+    NONE = 0
+    DECODE = 1          # arg0 field id (decoder.FIELD_IDS), arg1 the value, arg2 the word index
+    BUFFER_RANGE = 2    # arg0 lo, arg1 hi (bytes), arg2 the buffer
+    HBM_RANGE = 3       # arg0 lo, arg1 hi (bytes), arg2 the channel
+    AXI_RESP = 4        # arg0 the response code, arg2 the channel
+    DEADLOCK = 5        # heads of the stuck queues in HEAD[q]
+    TOKENS_LEFT = 6     # arg0 producer queue, arg1 consumer queue
+    TOKEN_OVERFLOW = 7  # arg0 producer queue, arg1 consumer queue
+    UNSUPPORTED = 8     # the instruction's queue has no engine that executes it
+    TRUNCATED = 9       # arg0 words the instruction needs, arg1 words left, arg2 the word index
+    DTYPE = 10          # arg0 an element type the engine cannot read as a tensor
+
+
+def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
+            heads: dict[int, int], buffer_bytes: tuple[int, ...], field_ids,
+            dispatch: tuple[int, int] | None = None) -> str:
+    """The one-line error for a fault (same text as sim.isa where sim.isa has the same error)."""
+    from .decoder import field_why
+    what = f"#{index} {isa.BY_QUEUE[isa.Queue(queue)].name}"
+    a0, a1, a2 = args
+    if fault == Fault.DECODE:
+        kind, name = field_ids[a0]
+        return (f"instruction #{index} (word {a2}): field '{name}': "
+                f"{field_why(kind, name, a1)}")
+    if fault == Fault.TRUNCATED:
+        return (f"instruction #{index} (word {a2}): instruction truncated (needs {a0} words, "
+                f"{a1} remain)")
+    if fault == Fault.BUFFER_RANGE:
+        buf = isa.Buf(a2) if a2 in isa.Buf._value2member_map_ else a2
+        size = buffer_bytes[a2] if a2 < len(buffer_bytes) else 0
+        return (f"{what}: buffer {getattr(buf, 'name', buf)} bytes [{a0}, {a1}) exceed its "
+                f"{size} bytes")
+    if fault == Fault.HBM_RANGE:
+        return f"{what}: HBM channel {a2} bytes [{a0}, {a1}) are outside the memory image"
+    if fault == Fault.AXI_RESP:
+        return f"{what}: HBM channel {a2} answered with AXI response {a0} (not OKAY)"
+    if fault == Fault.DEADLOCK:
+        stuck = ", ".join(f"#{i} ({isa.Queue(q).name})" for q, i in sorted(heads.items()))
+        text = f"deadlock: every queue waits for a token ({stuck})"
+        if dispatch is not None:
+            text += (f"; dispatch of #{dispatch[0]} waits for room in the full "
+                     f"{isa.Queue(dispatch[1]).name} queue")
+        return text
+    if fault in (Fault.TOKENS_LEFT, Fault.TOKEN_OVERFLOW):
+        p, q = isa.Queue(a0).name, isa.Queue(a1).name
+        if fault == Fault.TOKENS_LEFT:
+            return f"program ended with unconsumed tokens {p} -> {q}"
+        return f"{what}: more tokens {p} -> {q} outstanding than the counter holds"
+    if fault == Fault.DTYPE:
+        name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
+        return f"{what}: element type {name} cannot be read as a tensor"
+    if fault == Fault.UNSUPPORTED:
+        return f"{what}: no engine of this top executes the instruction"
+    return f"{what}: fault {fault}"

@@ -1,0 +1,135 @@
+"""Instruction fetch and dispatch: program words over AXI4, assembled, checked, and pushed in
+program order into the queue of their type."""
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import fifo, wiring
+from amaranth.lib.wiring import In, Out
+
+from ...compiler import isa
+from .axi import BURST_INCR, axi4
+from .decoder import INSTR_BITS, OPCODE_BITS, DecodeCheck, type_bits
+from .faults import Fault
+from .params import TopParams
+from .unit import ARGS
+
+WORD = isa.WORD_BITS
+MAX_BURST = 16
+
+
+def dispatch_signature(itype: isa.InstrType, p: TopParams) -> wiring.Signature:
+    """Fetch -> queue: the instruction's words (left-aligned) and its program index."""
+    return wiring.Signature({"valid": Out(1), "instr": Out(type_bits(itype)),
+                             "index": Out(p.index_bits), "ready": In(1)})
+
+
+class Fetch(wiring.Component):
+    """Reads ``words`` 32-bit instruction words from byte address ``addr`` of the instruction
+    port and dispatches each instruction to ``queues[q]`` in program order.
+
+    Ports: ``start`` In(1) pulse (``addr``, ``words`` held meanwhile); ``halt`` In(1) (stop
+    requesting, discard what arrives); ``axi`` Out(AXI4 read, 32-bit data); ``queues[q]``
+    Out(:func:`dispatch_signature`) per Queue; ``fault`` Out(1) pulse with ``code``/``args``/
+    ``index`` (DECODE or TRUNCATED); ``finished`` Out(1) (every word dispatched); ``idle`` Out(1)
+    (nothing in flight or buffered); ``blocked`` Out(1) with ``blocked_index``/``blocked_queue``
+    (a complete instruction waits for room in its queue). Timing: bursts of up to 16 words, up
+    to ``params.fetch_fifo_words`` words ahead; an instruction of n words dispatches n + 1
+    cycles after its first word arrived."""
+
+    def __init__(self, params: TopParams):
+        self.params = params
+        super().__init__({
+            "start": In(1), "halt": In(1), "addr": In(params.imem_addr_bits), "words": In(32),
+            "axi": Out(axi4(params.imem_addr_bits, WORD, write=False)),
+            "queues": Out(wiring.Signature({
+                q.name: Out(dispatch_signature(isa.BY_QUEUE[q], params)) for q in isa.Queue})),
+            "fault": Out(1), "code": Out(8), "args": Out(ARGS), "index": Out(params.index_bits),
+            "finished": Out(1), "idle": Out(1), "blocked": Out(1),
+            "blocked_index": Out(params.index_bits), "blocked_queue": Out(range(len(isa.Queue)))})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.params
+        depth = p.fetch_fifo_words
+        m.submodules.words = words = fifo.SyncFIFOBuffered(width=WORD, depth=depth)
+        m.submodules.check = check = DecodeCheck()
+
+        # requests: bursts within 4 KiB pages, only as much as the word FIFO can take
+        next_addr, to_request = Signal(p.imem_addr_bits), Signal(32)
+        inflight = Signal(range(depth + 1))
+        page_left = (4096 - next_addr[:12]) >> 2
+        burst = Signal(range(MAX_BURST + 1))
+        m.d.comb += burst.eq(MAX_BURST)
+        with m.If(to_request < MAX_BURST):
+            m.d.comb += burst.eq(to_request)
+        with m.If((page_left < MAX_BURST) & (page_left < to_request)):
+            m.d.comb += burst.eq(page_left)
+        ar = self.axi
+        m.d.comb += [ar.araddr.eq(next_addr), ar.arlen.eq(burst - 1), ar.arsize.eq(2),
+                     ar.arburst.eq(BURST_INCR),
+                     ar.arvalid.eq((to_request != 0) & ~self.halt
+                                   & (words.level + inflight + burst <= depth)),
+                     ar.rready.eq(1), words.w_data.eq(ar.rdata),
+                     words.w_en.eq(ar.rvalid & ~self.halt)]
+        asked = ar.arvalid & ar.arready
+        m.d.sync += inflight.eq(inflight + Mux(asked, burst, 0) - ar.rvalid)
+        with m.If(self.start):
+            m.d.sync += [next_addr.eq(self.addr), to_request.eq(self.words)]
+        with m.Elif(self.halt):
+            m.d.sync += to_request.eq(0)
+        with m.Elif(asked):
+            m.d.sync += [next_addr.eq(next_addr + (burst << 2)), to_request.eq(to_request - burst)]
+
+        # assembly: words into a left-aligned instruction register, then check and dispatch
+        instr = Signal(INSTR_BITS)
+        have, need = Signal(range(8)), Signal(range(8))
+        left = Signal(32)               # words not yet taken from the FIFO
+        word_base = Signal(32)          # index of the instruction's first word
+        index = Signal(p.index_bits)
+        opcode_in = words.r_data[WORD - OPCODE_BITS:]
+        complete = (have != 0) & (have == need)
+        m.d.comb += [check.instr.eq(instr), self.index.eq(index),
+                     self.finished.eq((left == 0) & (have == 0)),
+                     self.idle.eq((inflight == 0) & ~words.r_rdy)]
+        with m.If(self.start):
+            m.d.sync += [left.eq(self.words), have.eq(0), word_base.eq(0), index.eq(0)]
+        with m.Elif(self.halt):
+            m.d.comb += words.r_en.eq(1)
+            m.d.sync += [have.eq(0), left.eq(0)]
+        with m.Elif(~complete & words.r_rdy & (left != 0)):
+            m.d.comb += words.r_en.eq(1)
+            m.d.sync += [left.eq(left - 1), have.eq(have + 1)]
+            with m.Switch(have):
+                for k in range(max(t.words for t in isa.TYPES.values())):
+                    with m.Case(k):
+                        m.d.sync += instr[INSTR_BITS - WORD * (k + 1):INSTR_BITS - WORD * k].eq(
+                            words.r_data)
+            with m.If(have == 0):
+                m.d.sync += need.eq(1)
+                with m.Switch(opcode_in):
+                    for itype in isa.TYPES.values():
+                        with m.Case(itype.opcode):
+                            m.d.sync += need.eq(itype.words)
+        with m.Elif((have != 0) & (have < need) & (left == 0)):
+            self._fault(m, Fault.TRUNCATED, need, have, word_base)
+        with m.Elif(complete & ~check.ok):
+            self._fault(m, Fault.DECODE, check.field_id, check.value, word_base + check.word)
+        with m.Elif(complete):
+            opcode = instr[INSTR_BITS - OPCODE_BITS:]
+            with m.Switch(opcode):
+                for itype in isa.TYPES.values():
+                    port = getattr(self.queues, itype.queue.name)
+                    m.d.comb += [port.instr.eq(instr[INSTR_BITS - type_bits(itype):]),
+                                 port.index.eq(index)]
+                    with m.Case(itype.opcode):
+                        m.d.comb += [port.valid.eq(1), self.blocked.eq(~port.ready),
+                                     self.blocked_queue.eq(itype.queue)]
+                        with m.If(port.ready):
+                            m.d.sync += [have.eq(0), index.eq(index + 1),
+                                         word_base.eq(word_base + itype.words)]
+        m.d.comb += self.blocked_index.eq(index)
+        return m
+
+    def _fault(self, m: Module, code: Fault, a0, a1, a2) -> None:
+        m.d.comb += [self.fault.eq(1), self.code.eq(code), self.args.a0.eq(a0),
+                     self.args.a1.eq(a1), self.args.a2.eq(a2)]

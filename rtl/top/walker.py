@@ -1,0 +1,137 @@
+"""DMA run walker shared by the LD and ST engines: HBM runs of up to three dimensions (``rel``,
+``gather``) cut into AXI INCR bursts, each run checked against its channel's size first.
+
+Runs come in ``compiler.footprint.dma_runs`` order (dimension 2 outer, dimension 1 inner); run
+``(j, i)`` starts at ``hbm_addr + j*stride2 + row*stride1 (+ pos0*stride1 when rel)`` with
+``row = i``, or ``row = ids[i]`` (the i-th uint32 at META line ``idx_addr``) with ``gather``.
+A burst never crosses a 4 KiB boundary (AXI4) nor exceeds ``max_burst_beats`` beats.
+"""
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ...compiler import isa
+from .buffers import read_port
+from .params import TopParams
+
+WIDE = 68            # run arithmetic: pos0 x stride1 + ids x stride1 + ... cannot wrap
+LANES = isa.LINE_BYTES
+
+
+def burst_layout(p: TopParams) -> data.StructLayout:
+    """One burst: beat-aligned ``addr``, ``beats`` (1..max), byte lane ``first`` of its first
+    byte and ``bytes`` it carries (from ``first`` of beat 0 on, contiguous)."""
+    return data.StructLayout({"addr": p.hbm_addr_bits, "beats": range(p.max_burst_beats + 1),
+                              "first": range(LANES), "bytes": range(LANES * p.max_burst_beats + 1)})
+
+
+def dma_cmd_layout() -> data.StructLayout:
+    fields = {f.name: f.width for f in isa.TYPES["LD"].fields if f.name not in ("buf", "buf_addr")}
+    return data.StructLayout(fields)
+
+
+class RunWalker(wiring.Component):
+    """Ports: ``start`` In(1) (pulse; ``cmd`` (the DMA fields of the instruction), ``pos0``,
+    ``limit`` (bytes of the instruction's channel; 0 = no such channel) must then hold until
+    ``busy`` falls); ``bursts`` Out(stream of :func:`burst_layout`); ``ids`` Out(read port) for
+    gather row ids (META); ``busy`` Out(1); ``fault`` Out(1) (one-cycle pulse: run
+    ``[fault_lo, fault_hi)`` lies outside the channel; the walker stops). With ``cmd.zero_fill``
+    runs are not range-checked (they read no HBM), as in sim.isa.
+    Timing: 3 cycles per run (4 more with gather) plus one cycle per burst; runs and bursts do
+    not overlap, which costs nothing when bursts are long and a few cycles per short run."""
+
+    def __init__(self, params: TopParams, gather: bool):
+        self.params, self.gather = params, gather
+        super().__init__({
+            "start": In(1), "cmd": In(dma_cmd_layout()), "pos0": In(32), "limit": In(64),
+            "bursts": Out(stream.Signature(burst_layout(params))),
+            "ids": Out(read_port(params)),
+            "busy": Out(1), "fault": Out(1), "fault_lo": Out(64), "fault_hi": Out(64)})
+
+    def elaborate(self, platform):
+        m = Module()
+        p, cmd = self.params, self.cmd
+        plane, row_off, cur, hi = (Signal(WIDE, name=n) for n in ("plane", "row_off", "cur", "hi"))
+        i, j = Signal(16), Signal(16)
+        row_id = Signal(32)
+        c1 = Mux(cmd.count1 == 0, 1, cmd.count1)
+        c2 = Mux(cmd.count2 == 0, 1, cmd.count2)
+        lo = plane + row_off
+        # burst arithmetic (combinational from cur and hi)
+        beat_addr = Signal(WIDE)
+        m.d.comb += beat_addr.eq(cur & ~(LANES - 1))
+        to_4k = 256 - ((cur >> 4) & 255)
+        needed = (hi - beat_addr + LANES - 1) >> 4
+        beats = Signal(range(p.max_burst_beats + 1))
+        m.d.comb += beats.eq(p.max_burst_beats)
+        with m.If(needed < p.max_burst_beats):
+            m.d.comb += beats.eq(needed)
+        with m.If((to_4k < needed) & (to_4k < p.max_burst_beats)):
+            m.d.comb += beats.eq(to_4k)
+        burst_end = beat_addr + beats * LANES
+        nxt = Signal(WIDE)
+        m.d.comb += nxt.eq(Mux(burst_end < hi, burst_end, hi))
+        out = self.bursts.payload
+        m.d.comb += [out.addr.eq(beat_addr), out.beats.eq(beats), out.first.eq(cur[:4]),
+                     out.bytes.eq(nxt - cur)]
+        m.d.comb += [self.ids.buf.eq(isa.Buf.META), self.ids.addr.eq(cmd.idx_addr + (i >> 2))]
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [i.eq(0), j.eq(0), row_off.eq(0),
+                                 plane.eq(cmd.hbm_addr + Mux(cmd.rel, self.pos0 * cmd.stride1, 0))]
+                    m.next = "ROW"
+            with m.State("ROW"):
+                m.d.comb += self.busy.eq(1)
+                if self.gather:
+                    with m.If(cmd.gather):
+                        m.next = "ID"
+                    with m.Else():
+                        m.next = "CHECK"
+                else:
+                    m.next = "CHECK"
+            if self.gather:
+                with m.State("ID"):
+                    m.d.comb += [self.busy.eq(1), self.ids.valid.eq(1)]
+                    with m.If(self.ids.ready):
+                        m.next = "ID_WAIT"
+                with m.State("ID_WAIT"):
+                    m.d.comb += self.busy.eq(1)
+                    with m.If(self.ids.rvalid):
+                        m.d.sync += row_id.eq(self.ids.rdata.word_select(i[:2], 32))
+                        m.next = "ID_MUL"
+                with m.State("ID_MUL"):
+                    m.d.comb += self.busy.eq(1)
+                    m.d.sync += row_off.eq(row_id * cmd.stride1)
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [cur.eq(lo), hi.eq(lo + cmd.length)]
+                m.next = "RANGE"
+            with m.State("RANGE"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(~cmd.zero_fill & ((self.limit == 0) | (hi > self.limit))):
+                    m.d.comb += [self.fault.eq(1), self.fault_lo.eq(cur), self.fault_hi.eq(hi)]
+                    m.next = "IDLE"
+                with m.Else():
+                    m.next = "BURST"
+            with m.State("BURST"):
+                m.d.comb += [self.busy.eq(1), self.bursts.valid.eq(cur < hi)]
+                with m.If(cur >= hi):
+                    m.next = "NEXT"
+                with m.Elif(self.bursts.ready):
+                    m.d.sync += cur.eq(nxt)
+            with m.State("NEXT"):
+                m.d.comb += self.busy.eq(1)
+                with m.If(i + 1 < c1):
+                    m.d.sync += [i.eq(i + 1), row_off.eq(row_off + cmd.stride1)]
+                    m.next = "ROW"
+                with m.Elif(j + 1 < c2):
+                    m.d.sync += [i.eq(0), j.eq(j + 1), row_off.eq(0),
+                                 plane.eq(plane + cmd.stride2)]
+                    m.next = "ROW"
+                with m.Else():
+                    m.next = "IDLE"
+        return m

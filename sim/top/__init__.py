@@ -1,0 +1,1 @@
+"""Running compiled programs on the Verilated accelerator top (rtl/top) under cocotb."""

@@ -1,0 +1,55 @@
+"""sim.isa's Machine interface on the Verilated top, so the host runtime runs on RTL.
+
+Each ``run`` is one cocotb process on the shared build; the HBM channels and the five buffers
+are carried from one process to the next (the buffers are written back into the memories
+before the reset is released), so a sequence of steps sees exactly the state one long simulation
+would. ``RtlSession`` is sim.isa's Session with this machine: ``bitflight run --engine rtl``.
+"""
+from __future__ import annotations
+
+from ...compiler import encoding
+from ..isa.machine import Machine, SimError
+from ..isa.runtime import Session
+from . import runner
+from .job import Job, Step
+
+
+class RtlMachine:
+    """HBM image, buffers and per-step cycle counts; ``run`` executes one program on RTL."""
+
+    hbm_slice = Machine.hbm_slice
+
+    def __init__(self, cfg, image: dict[int, bytes], channel_bytes: dict[int, int],
+                 skip_missing: bool = False):
+        self.cfg, self.skip_missing = cfg, skip_missing
+        self.built = runner.build(cfg)
+        self.hbm = {ch: bytearray(data) for ch, data in image.items()}
+        for ch, size in channel_bytes.items():
+            mem = self.hbm.setdefault(ch, bytearray())
+            mem.extend(bytes(max(0, size - len(mem))))
+        self.buffers: dict[str, bytes] | None = None
+        self.steps = []                                   # StepResult per run
+
+    def run(self, program, pos0: int, ntok: int) -> None:
+        words = encoding.words_to_bytes(encoding.encode_words(program))
+        job = Job(channels={ch: bytes(m) for ch, m in self.hbm.items()},
+                  limits={ch: len(m) for ch, m in self.hbm.items()},
+                  steps=[Step(words=words, pos0=pos0, ntok=ntok)], buffers=self.buffers,
+                  skip_missing=self.skip_missing)
+        result = runner.run(self.built, job, quiet=True)
+        self.steps.extend(result.steps)
+        if result.error:
+            raise SimError(result.error)
+        self.hbm = {ch: bytearray(data) for ch, data in result.hbm.items()}
+        self.buffers = result.buffers
+
+
+class RtlSession(Session):
+    """Prefill then decode one sequence on the RTL top (buckets and host I/O as in sim.isa)."""
+
+    def __init__(self, target, store, max_len: int, skip_missing: bool = False):
+        super().__init__(target, store, max_len)
+        hbm = target.layout.hbm
+        self.machine = RtlMachine(target.cfg, target.image(),
+                                  {ch: hbm.used[ch] for ch in range(hbm.channels)
+                                   if hbm.used[ch]}, skip_missing)

@@ -1,0 +1,44 @@
+"""Build the accelerator top once per (config, engines) and run Jobs on it under cocotb."""
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from ...rtl.top.engines import built_engines
+from ...rtl.top.params import TopParams
+from ...rtl.top.top import Accelerator
+from .. import hdl
+from .job import Job, Result, load, save
+
+HERE = Path(__file__).parent
+TOP = "accelerator"
+
+
+def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tuple[hdl.Build,
+                                                                                   TopParams]:
+    """The Verilated top for ``cfg`` with the engines of ``units`` (default: every engine built
+    so far, as the ``accelerator`` target, which all tests share); cached by content,
+    ``variant`` names another engine set in the cache folder's name."""
+    params = TopParams.from_config(cfg, **overrides)
+    units = built_engines() if units is None else units
+    key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")
+    b = hdl.build(lambda: Accelerator(params, units), top=TOP, key=key)
+    return b, params
+
+
+def run(built: tuple[hdl.Build, TopParams], job: Job, log: Path | None = None,
+        quiet: bool = False) -> Result:
+    """Run ``job``'s steps on the built top; the Result holds every channel and buffer. The
+    simulator's output goes to ``log``, or to stdout unless ``quiet``."""
+    b, params = built
+    meta = {"channels": params.channels, "buffer_bytes": list(params.buffer_bytes)}
+    with tempfile.TemporaryDirectory(prefix="bitflight-top-") as tmp:
+        job_path, result_path = Path(tmp) / "job.pkl", Path(tmp) / "result.pkl"
+        save(job, job_path)
+        if log is None and quiet:
+            log = Path(tmp) / "sim.log"
+        hdl.run(b, "cocotb_top", test_dir=HERE, log=log,
+                env={"TOP_JOB": job_path, "TOP_RESULT": result_path,
+                     "TOP_META": json.dumps(meta)})
+        return load(result_path)
+

@@ -1,0 +1,21 @@
+"""The accelerator target exports lint-clean Verilog (verilator --lint-only -Wall, project
+waivers) whose ports are the ones the bench and a board wrapper connect by name."""
+import re
+
+import pytest
+
+from bitflight import config
+from bitflight.fpga.export import lint, write_verilog
+
+pytestmark = [pytest.mark.verilator]
+
+
+def test_accelerator_verilog_is_lint_clean(tmp_path):
+    path = write_verilog("accelerator", config.load("tiny"), tmp_path)
+    lint(path, "accelerator")
+    header = re.search(r"^module accelerator\((.*?)\);", path.read_text(), re.M | re.S).group(1)
+    ports = {p.strip() for p in header.split(",")}
+    for prefix in ("ctrl__", "imem__", *(f"hbm{c}__" for c in range(4))):
+        assert any(p.startswith(prefix) for p in ports), prefix
+    assert {"irq", "clk", "rst", "hbm3__awaddr", "hbm0__rdata", "imem__araddr"} <= ports
+    assert not any(p.startswith("hbm4__") for p in ports)

@@ -1,0 +1,88 @@
+"""Shared helpers of the accelerator-top benches: the sim.isa reference and the comparison."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from unittest import mock
+
+import numpy as np
+
+from bitflight import config
+from bitflight.compiler import asm, encoding, isa
+from bitflight.sim.isa import execute as isa_execute
+from bitflight.sim.isa.machine import Machine, SimError
+from bitflight.sim.top.compiled import has_engine
+from bitflight.sim.top.job import Job, Step
+
+CFG = config.load("tiny")
+
+
+def random_image(seed: int, sizes: dict[int, int]) -> dict[int, bytes]:
+    rng = np.random.default_rng(seed)
+    return {ch: rng.integers(0, 256, size, dtype=np.uint8).tobytes() for ch, size in sizes.items()}
+
+
+def words(program: list[isa.Instr]) -> bytes:
+    return encoding.words_to_bytes(encoding.encode_words(program))
+
+
+@contextmanager
+def token_only_compute():
+    """sim.isa with the instructions the top has no engine for completing without touching
+    memory (what the top's MODE skip_missing does)."""
+    real = isa_execute.execute
+
+    def execute(m, instr, index):
+        if has_engine(instr):
+            real(m, instr, index)
+    with mock.patch.object(isa_execute, "execute", execute):
+        yield
+
+
+def reference(image: dict[int, bytes], steps: list[Step], programs: list[list[isa.Instr]],
+              token_only: bool = False) -> tuple[Machine, str | None]:
+    """sim.isa's final state (and its error message, if a step fails) for the same job."""
+    machine = Machine(CFG, image, {ch: len(data) for ch, data in image.items()})
+    error = None
+    with token_only_compute() if token_only else _nothing():
+        for step, program in zip(steps, programs):
+            for ch, addr, data in step.writes:
+                machine.hbm[ch][addr:addr + len(data)] = data
+            try:
+                machine.run(program, step.pos0, step.ntok)
+            except SimError as exc:
+                error = str(exc)
+                break
+    return machine, error
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
+def job_for(image: dict[int, bytes], programs: list[list[isa.Instr]], launches=None,
+            **kw) -> tuple[Job, list[Step]]:
+    launches = launches or [dict() for _ in programs]
+    steps = [Step(words=words(p), **launch) for p, launch in zip(programs, launches)]
+    return Job(channels=image, limits={ch: len(d) for ch, d in image.items()}, steps=steps,
+               **kw), steps
+
+
+def assert_same_state(result, machine: Machine) -> None:
+    """Every HBM channel and every buffer bit for bit."""
+    for ch, mem in machine.hbm.items():
+        got = result.hbm[ch]
+        if got != bytes(mem):
+            bad = next(i for i in range(len(mem)) if got[i] != mem[i])
+            raise AssertionError(f"HBM channel {ch}: first difference at byte {bad}: "
+                                 f"rtl {got[bad]:#04x}, sim.isa {mem[bad]:#04x}")
+    for b in isa.Buf:
+        want, got = bytes(machine.bufs[b]), result.buffers[b.name]
+        if got != want:
+            bad = next(i for i in range(len(want)) if got[i] != want[i])
+            raise AssertionError(f"buffer {b.name}: first difference at byte {bad} (line "
+                                 f"{bad // 16}): rtl {got[bad]:#04x}, sim.isa {want[bad]:#04x}")
+
+
+def program(text: str) -> list[isa.Instr]:
+    return asm.parse(text)
