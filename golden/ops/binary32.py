@@ -85,18 +85,26 @@ class StreamingTree:
     """The same tree fed one term (an array of independent sums) at a time, as the hardware's
     streaming reducer does: one pending partial per level, combined as soon as its right sibling
     is complete. ``result()`` finishes the padded tree (a pending partial whose right sibling is
-    all padding is added to +0). Bit-identical to :func:`tree` over the terms in feed order."""
+    all padding is added to +0). Bit-identical to :func:`tree` over the terms in feed order.
+    ``add`` takes ownership of the term array and works in place (arrays from :meth:`buffer`
+    are recycled); call it inside :func:`quiet` to silence IEEE overflow warnings."""
 
     def __init__(self) -> None:
         self.pending: dict[int, np.ndarray] = {}
         self.count = 0
+        self.spare: list[np.ndarray] = []
+
+    def buffer(self, shape) -> np.ndarray:
+        """A binary32 array of ``shape`` to fill with the next term (recycled storage)."""
+        return self.spare.pop() if self.spare else np.empty(shape, F32)
 
     def add(self, term: np.ndarray) -> None:
         level = 0
-        with quiet():
-            while level in self.pending:
-                term = self.pending.pop(level) + term
-                level += 1
+        while level in self.pending:
+            left = self.pending.pop(level)
+            np.add(left, term, out=term)          # IEEE addition commutes: left + right
+            self.spare.append(left)
+            level += 1
         self.pending[level] = term
         self.count += 1
 

@@ -13,7 +13,7 @@ from correctly rounded 60-digit decimal logarithms; both are then rounded to bin
 comparison with the midpoints, and the result is checked against :data:`CHECKSUM` at import.
 The RTL elaborates its ROM from :data:`TABLE_BITS` and its constants from :data:`CONSTANT_BITS`.
 
-Error bound (``sfu_bounds.exp_bound``, tested with hypothesis against float64 ``exp``), for
+Error bound (``sfu_bounds.exp_relative``, tested with hypothesis against float64 ``exp``), for
 -125 <= y: with L = LOG2E = log2(e) (1 + λ), |λ| <= 1.34e-8, the product rounding gives
 y = t log2(e) (1 + λ)(1 + δ), |δ| <= 2^-24, so the exponent is off by |Δy| <= |t| (1.93e-8 +
 1.4427 * 2^-24) = 1.052e-7 |t|, a relative error of ln 2 * |Δy| <= 1.23 * 2^-24 |t| in 2^y.

@@ -21,7 +21,7 @@ import numpy as np
 from .binary32 import F32, StreamingTree, f, h, quiet
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-BLOCK = 1 << 16                   # output elements per streaming block (fits the L2 cache)
+BLOCK = 1 << 17                   # output elements per streaming block (measured fastest)
 
 
 def tree_matmul(a, b) -> np.ndarray:
@@ -40,10 +40,13 @@ def tree_matmul(a, b) -> np.ndarray:
     rows = max(1, BLOCK // per_row)
     with quiet():
         for r0 in range(0, m, rows):
+            block = out[..., r0:r0 + rows, :]
             acc = StreamingTree()
             for kk in range(k):
-                acc.add(at[kk, ..., r0:r0 + rows, None] * bt[kk, ..., None, :])
-            out[..., r0:r0 + rows, :] = acc.result(out[..., r0:r0 + rows, :].shape)
+                term = acc.buffer(block.shape)
+                np.multiply(at[kk, ..., r0:r0 + rows, None], bt[kk, ..., None, :], out=term)
+                acc.add(term)
+            block[...] = acc.result(block.shape)
     return out
 
 
