@@ -50,6 +50,23 @@ def test_elementwise_ops_within_bounds(scale):
 
 
 @settings(max_examples=80)
+@given(fp16_rows, st.integers(0, 2**16 - 1), st.sampled_from([2, 4, 8]))
+def test_hypothesis_add_mul_scale_rope(x, seed, d):
+    y = rows(x.shape, 100.0, seed)
+    x64, y64 = x.astype(np.float64), y.astype(np.float64)
+    s = rows((1,), 2.0, seed + 1)[0]
+    with np.errstate(all="ignore"):
+        assert within(sfu.add_rows(x, y), (x64 + y64, sb.elementwise_bound(x64 + y64)))
+        assert within(sfu.mul_rows(x, y), (x64 * y64, sb.elementwise_bound(x64 * y64)))
+        ref = x64 * float(s)
+        assert within(sfu.scale_rows(x, int(bits(s))), (ref, sb.elementwise_bound(ref)))
+        xr = x[..., :x.shape[-1] // d * d]
+        if xr.shape[-1]:
+            table = rows(x.shape[:-1] + (d,), 1.0, seed + 2)
+            assert within(sfu.rope_rows(xr, table, d), sb.rope_bound(xr, table, d))
+
+
+@settings(max_examples=80)
 @given(fp16_rows, st.integers(0, 2**16 - 1))
 def test_hypothesis_silu_swiglu_rmsnorm(x, seed):
     g = rows(x.shape[-1:], 1.0, seed)
