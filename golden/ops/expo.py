@@ -38,25 +38,32 @@ FLUSH_Y = F32(-125)
 CHECKSUM = "136f565f3363872a"          # sha256 of TABLE_BITS then CONSTANT_BITS (little-endian)
 
 
-def _nearest_f32(below) -> F32:
+def _value(bits: int) -> Fraction:
+    return Fraction(np.uint32(bits).view(F32).item())
+
+
+def _nearest_f32(below, guess: float) -> F32:
     """The binary32 value nearest a positive real x given only the exact predicate
-    ``below(c) == (c < x)`` for rationals c (x must not be a midpoint: irrational or exact)."""
-    lo, hi = 0, 0x7F800000          # bit patterns; positive binary32 values order as integers
+    ``below(c) == (c < x)`` for rationals c (x must not be a midpoint: irrational or exact).
+    ``guess`` (any approximation) only sets where the exact search starts."""
+    lo = hi = int(np.float32(guess).view(np.uint32))   # positive binary32 order as integers
+    step = 1
+    while lo > 0 and not below(_value(lo)):
+        lo, step = max(lo - step, 0), 2 * step
+    step = 1
+    while below(_value(hi)):
+        hi, step = hi + step, 2 * step
     while hi - lo > 1:              # invariant: value(lo) < x <= value(hi)
         mid = (lo + hi) // 2
-        if below(Fraction(np.uint32(mid).view(F32).item())):
-            lo = mid
-        else:
-            hi = mid
-    a, b = (Fraction(np.uint32(bits).view(F32).item()) for bits in (lo, hi))
-    return np.uint32(hi if below((a + b) / 2) else lo).view(F32)
+        lo, hi = (mid, hi) if below(_value(mid)) else (lo, mid)
+    return np.uint32(hi if below((_value(lo) + _value(hi)) / 2) else lo).view(F32)
 
 
 def _table() -> np.ndarray:
     out = []
     for j in range(-32, 33):
         two_j = Fraction(2) ** j
-        out.append(_nearest_f32(lambda c, t=two_j: c ** 64 < t))
+        out.append(_nearest_f32(lambda c, t=two_j: c ** 64 < t, 2.0 ** (j / 64)))
     return np.array(out, dtype=F32)
 
 
@@ -67,7 +74,7 @@ def _constants() -> np.ndarray:
     out = []
     for v in values:
         x = Fraction(v)
-        c = _nearest_f32(lambda c, x=x: c < x)
+        c = _nearest_f32(lambda c, x=x: c < x, float(x))
         # the 60-digit value must not be within its own error of a binary32 midpoint
         ulp = Fraction(np.spacing(c).item())
         assert abs(abs(x - Fraction(c.item())) - ulp / 2) > x * Fraction(1, 10 ** 50)
