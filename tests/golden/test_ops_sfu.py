@@ -181,7 +181,7 @@ def test_requant_hand_cases():
               elements=st.floats(-1e6, 1e6, width=32)))
 def test_requant_bound_and_grid(x):
     """The bound needs a normal scale (absmax >= 127 * 2^-126, docs/numerics.md); fp16 inputs
-    (absmax >= 2^-24) and the folded V products (>= 2^-41) always have one."""
+    (absmax >= 2^-24) and the folded V products (>= 2^-47) always have one."""
     x = np.where(np.abs(x).max(-1, keepdims=True) < 2.0 ** -110, 0, x).astype(np.float32)
     q, s = sfu.requant_rows(x)
     err = np.abs(q.astype(np.float64) * s[:, None] - x)
