@@ -11,10 +11,10 @@ absolute 2^-150; the ops below never get there (their intermediates stay >= 2^-4
   A = 2^-124.99 only where E flushes (derivation in :mod:`.expo`).
 * ADD / MUL / SCALE: one binary32 op (u) then h: |err| <= (u + 2^-11 (1 + u)) |r| + 2^-25.
 * ROPE: two products and a sum (γ_3 of |x c| + |rot s|), then h.
-* SILU: e = e^{-|x|} (1 + η), |η| <= ε_E(|x|); for x >= 0, σ = 1 / (1 + w) changes by the factor
-  (1 + w(1 + η)) / (1 + w) in [1 - |η|/2, 1 + |η|/2] (w <= 1); for x < 0 the numerator adds
-  (1 + η). Two roundings in σ, one in x σ: ρ = (1 + |η|) / (1 - |η|/2) (1 + u)^3 / (1 - u) - 1,
-  then h. SWIGLU multiplies by u once more (one more rounding) before h. Beyond the flush (|x| >
+* SILU: e = e^{-|x|} (1 + η), |η| <= ε_E(|x|); for x >= 0, σ = 1 / (1 + w) changes by the
+  factor (1 + w(1 + η)) / (1 + w) in [1 - |η|/2, 1 + |η|/2] (w <= 1); for x < 0 the numerator
+  adds (1 + η). Two roundings in σ, one in x σ:
+  ρ = (1 + |η|) / (1 - |η|/2) (1 + u)^3 / (1 - u) - 1, then h. SWIGLU multiplies by u once more (one more rounding) before h. Beyond the flush (|x| >
   86.6) σ is 0 or 1 exactly, off by at most A, an absolute error A |x| (A |x u| for SWIGLU).
 * RMSNORM: the squares are exact and non-negative, so tree(q) = Q (1 + θ), |θ| <= γ_L
   (L = ceil(log2 n) levels); the division and the eps add are two more roundings of non-negative
