@@ -179,7 +179,8 @@ _ENGINE = (
     Field("acc", 1, "1: add into the existing result (k split over tiles)"),
     Field("b_trans", 1, "1: B is stored [k, n] (e.g. V cache); 0: [n, k]"),
     Field("skip_pad", 1, "1: KV positions >= pos0 + ntok are padding and skipped (attention)"),
-    Field("qk_dim", 16, "nonzero: the result is divided by sqrt(qk_dim) before rounding"),
+    Field("qk_dim", 16, "nonzero: the dot products are multiplied by the binary32 c = 1 / "
+          "sqrt(qk_dim) before rounding (docs/numerics.md)"),
 )
 
 _MISC = (

@@ -60,13 +60,14 @@ def _scratch_bytes(dims, tokens: int) -> int:
 
 
 def rope_table(dims, max_pos: int) -> bytes:
-    """fp16 rows [max_pos, head_dim]: cos of the head_dim/2 frequencies, then their sin."""
-    from ..golden.llm.float_numerics import rope_tables
-    cos, sin = rope_tables(torch.arange(max_pos), dims.head_dim, dims.rope_theta,
-                           dims.rope_scaling)
-    half = dims.head_dim // 2
-    rows = torch.cat((cos[:, :half], sin[:, :half]), dim=1).to(torch.float16)
-    return rows.contiguous().numpy().tobytes()
+    """fp16 rows [max_pos, head_dim]: cos of the head_dim/2 frequencies, then their sin; host
+    constants from ``golden.ops.rope_table`` (float64 math rounded once to fp16), the same rows
+    the golden accelerator model uses."""
+    from ..golden.llm.rope_scaling import inverse_frequencies
+    from ..golden.ops import rope_table as rt
+    inv_freq = inverse_frequencies(dims.head_dim, dims.rope_theta, dims.rope_scaling)
+    rows = rt.table_rows(range(max_pos), inv_freq)
+    return rows.astype("<f2").tobytes()
 
 
 def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | None = None,

@@ -1,4 +1,5 @@
-"""``bitflight eval``: perplexity of a model under every weight format (weight-only fake quant)."""
+"""``bitflight eval``: perplexity of a model under every weight format (weight-only fake quant),
+or under the accelerator numerics of whole policies (``--numerics accel``)."""
 from __future__ import annotations
 
 import shlex
@@ -14,7 +15,10 @@ def register(subparsers) -> None:
         "eval", help="perplexity of a model under each weight quantization scheme",
         description="Weight-only fake quantization of every linear layer (lm_head included, "
                     "float activations, BitMoD's protocol) and perplexity on the shipped English "
-                    "corpus. Writes quantization.md (table), .json and .png (plot) to --out.")
+                    "corpus. Writes quantization.md (table), .json and .png (plot) to --out. "
+                    "With --numerics accel: perplexity and the greedy tokens of --prompt under "
+                    "the accelerator numerics of each of --policies (golden.llm.accel: every "
+                    "activation op as the engine computes it); writes accel.md and accel.json.")
     p.add_argument("--model", default="smollm2",
                    help="smollm2, a .gguf file or a Hugging Face folder (default: smollm2)")
     p.add_argument("--schemes", default=DEFAULT_SCHEMES,
@@ -27,6 +31,20 @@ def register(subparsers) -> None:
     p.add_argument("--seq-len", type=int, default=1024, help="window length (default 1024)")
     p.add_argument("--out", type=Path, default=Path("results/eval"),
                    help="output folder (default results/eval)")
+    p.add_argument("--numerics", choices=("fake-quant", "accel"), default="fake-quant",
+                   help="fake-quant (default): float model with quantized-dequantized weights; "
+                        "accel: the golden accelerator-numerics model of each --policies entry")
+    p.add_argument("--policies", default="bitmod-fp16,bitmod-w4",
+                   help="--numerics accel: comma-separated policy names or YAML paths "
+                        "(default bitmod-fp16,bitmod-w4)")
+    p.add_argument("--linear", choices=("dequant", "bitserial"), default="dequant",
+                   help="--numerics accel, BitMoD linears: 'dequant' (default; fp16 of the exact "
+                        "product with the dequantized weights, fast) or 'bitserial' (the "
+                        "bit-accurate datapath, about 100x slower)")
+    p.add_argument("--prompt", default="The capital of France is",
+                   help="--numerics accel: prompt of the greedy-token check")
+    p.add_argument("--gen-tokens", type=int, default=12,
+                   help="--numerics accel: greedy tokens generated from --prompt (default 12)")
     p.set_defaults(func=handler)
 
 
@@ -40,7 +58,63 @@ def _parse_list(text: str, what: str, cast=str) -> list:
     return items
 
 
+def _command() -> str:
+    return "bitflight eval " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["eval"]
+                                          else sys.argv[1:])
+
+
 def handler(args) -> int:
+    if args.tokens < 2 or args.seq_len < 2:
+        raise ValueError("--tokens and --seq-len must be at least 2")
+    if args.numerics == "accel":
+        return _accel(args)
+    return _fake_quant(args)
+
+
+def _accel(args) -> int:
+    """Perplexity and greedy tokens under each policy's accelerator numerics."""
+    import json
+
+    from bitflight.golden.atomic_file import write_atomic
+    from bitflight.golden.llm import load_model, load_tokenizer
+    from bitflight.golden.llm.accel import accelerator_model
+    from bitflight.golden.llm.corpus import CORPUS_NAME, corpus_tokens
+    from bitflight.golden.llm.generate import greedy
+    from bitflight.golden.llm.perplexity import perplexity
+    from bitflight.golden.policy import load_policy
+
+    policies = [load_policy(p) for p in _parse_list(args.policies, "policies")]
+    if args.gen_tokens < 0:
+        raise ValueError("--gen-tokens must be at least 0")
+    model = load_model(args.model, progress=True)
+    tok = load_tokenizer(args.model)
+    tokens = corpus_tokens(tok, args.tokens)
+    prompt_ids = tok(args.prompt)["input_ids"]
+    meta = {"model": str(args.model), "corpus": CORPUS_NAME, "tokens": len(tokens),
+            "seq_len": args.seq_len, "linear": args.linear, "prompt": args.prompt,
+            "command": _command()}
+    results = []
+    for policy in policies:
+        t0 = time.time()
+        acc = accelerator_model(model, policy, linear=args.linear, progress=True)
+        ppl = perplexity(acc, tokens, args.seq_len, progress=True, desc=policy.name)
+        ids = greedy(acc, prompt_ids, args.gen_tokens, model.config.eos_token_id) \
+            if args.gen_tokens else []
+        results.append({"policy": policy.name, "perplexity": ppl, "greedy_ids": ids,
+                        "greedy_text": tok.decode(ids), "seconds": round(time.time() - t0, 1)})
+        print(f"{policy.name}: perplexity {ppl:.4f}, greedy {ids}", file=sys.stderr)
+        rows = "".join(f"| {r['policy']} | {r['perplexity']:.4f} | {r['greedy_ids']} | "
+                       f"{json.dumps(r['greedy_text'])} |\n" for r in results)
+        write_atomic(args.out / "accel.json", json.dumps({**meta, "results": results}, indent=1))
+        write_atomic(args.out / "accel.md",         # partial results survive a stop
+                     f"`{meta['command']}` ({len(tokens)} tokens, windows of {args.seq_len}, "
+                     f"{args.linear} linears)\n\n| policy | perplexity | greedy ids of "
+                     f"{json.dumps(args.prompt)} | text |\n|---|---|---|---|\n" + rows)
+    print(f"wrote {args.out / 'accel.md'}, {args.out / 'accel.json'}")
+    return 0
+
+
+def _fake_quant(args) -> int:
     from bitflight.golden import quant
     from bitflight.golden.llm import load_model, load_tokenizer
     from bitflight.golden.llm.corpus import CORPUS_NAME, corpus_tokens
@@ -53,8 +127,6 @@ def handler(args) -> int:
         if s != "fp16" and s not in quant.SCHEMES:
             raise ValueError(f"--schemes: unknown scheme '{s}' (known: fp16, "
                              f"{', '.join(quant.SCHEMES)})")
-    if args.tokens < 2 or args.seq_len < 2:
-        raise ValueError("--tokens and --seq-len must be at least 2")
     runs = []
     for s in schemes:
         if s == "fp16":
@@ -70,8 +142,7 @@ def handler(args) -> int:
     tokens = corpus_tokens(load_tokenizer(args.model), args.tokens)
     meta = {"model": str(args.model), "corpus": CORPUS_NAME, "tokens": len(tokens),
             "seq_len": args.seq_len, "group_size": args.group_size,
-            "command": "bitflight eval " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["eval"]
-                                                      else sys.argv[1:])}
+            "command": _command()}
     from tqdm import tqdm
     results = []
     for scheme, b in tqdm(runs, desc="schemes", unit="scheme"):

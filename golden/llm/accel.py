@@ -1,26 +1,35 @@
 """Accelerator numerics: the decoder computed as an engine computes it, from a policy.
 
 ``AcceleratorNumerics(policy, model)`` quantizes every linear layer as the policy says (golden.quant
-schemes; golden.sparse N:M for the csd engine) and supplies the engine's activation numerics:
+schemes; golden.sparse N:M for the csd engine) and supplies the engine's activation numerics, every
+one a golden/ops function of docs/numerics.md:
 
 =========  ====================================================================================
 engine     ops
 =========  ====================================================================================
 bitmod     fp16 activations everywhere; linears ``ops.linear_bitmod`` (golden.bitserial.linear,
            bit-accurate) or, with ``linear="dequant"``, the fp16-rounded exact product with the
-           dequantized weights (``ops.bitmod_linear.reference``: ~100x faster, for long runs);
-           RMSNorm/SwiGLU/RoPE/residual ``ops.fp16``; attention ``ops.attention_fp16``.
-csd        FlightLLM: per-token INT8 activations into every linear, INT32 accumulation
-           (``ops.int_linear`` dense, ``ops.sparse_linear`` N:M via golden.sparse.matmul),
-           requantization to fp16; fp16 SFU ops; ``ops.attention_int8``.
+           dequantized weights (``ops.bitmod_linear.reference``: ~100x faster, for long runs; it
+           is a stand-in, not the engine's arithmetic).
+csd        FlightLLM: per-token INT8 activations into every linear (REQUANT), exact INT32
+           accumulation (``ops.int_linear`` dense, ``ops.sparse_linear`` N:M via
+           golden.sparse.matmul), binary32 requantization to fp16.
+both       fp16-weight layers (scheme fp16): the tree product ``ops.fp16_linear``; RMSNorm,
+           SwiGLU, RoPE, residual add: the SFU row functions (``ops.fp16``); attention by the KV
+           cache type: ``ops.attention_fp16`` (fp16 cache) or ``ops.attention_int8`` (int8 cache:
+           stored codes and scales, INT8 Q/P, INT32 products), as the ISA's attention MMs do.
 =========  ====================================================================================
+
+RoPE uses the host's fp16 tables (``ops.rope_table``, the rows ``compiler.target.rope_table``
+writes into the memory image), not the float model's float32 ones.
 
 Quantized weights come from the process-level cache (``quant_cache``): a second model built from
 the same weights with the same formats (``make demo`` runs generate, eval and run --check in one
 process) re-quantizes nothing.
 
-The KV cache holds fp16 values (``kv_cache: fp16``) or per-token INT8 (``ops.kv_int8``).
-Embedding lookups return the float table row rounded to fp16; logits are returned as float32.
+The KV cache holds fp16 values (``kv_cache: fp16``) or per-token-and-head INT8 entries
+(``ops.kv_int8``: codes and binary32 scale). Embedding lookups return the float table row rounded
+to fp16; logits are returned as float32.
 """
 from __future__ import annotations
 
@@ -29,7 +38,8 @@ from typing import NamedTuple
 import torch
 
 from .. import ops
-from ..ops import bitmod_linear
+from ..ops import bitmod_linear, rope_table
+from .rope_scaling import inverse_frequencies
 
 
 class BitmodWeight(NamedTuple):
@@ -90,12 +100,10 @@ class AcceleratorNumerics:
     # -- linears ----------------------------------------------------------------------------
     def linear(self, name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         w = self.weights[name]
+        if isinstance(w, torch.Tensor):               # fp16 layer: the tree product
+            return bitmod_linear.linear_fp16(x, w)
         if self.policy.engine == "csd":
-            if isinstance(w, torch.Tensor):           # fp16 layer: fp16 product on the SFU path
-                return ops.to_fp16(ops.to_fp16(x).float() @ w.float().T)
             return ops.sparse_linear(x, w) if hasattr(w, "block_n") else ops.int_linear(x, w)
-        if isinstance(w, torch.Tensor):
-            return ops.linear_bitmod(x, w)
         if w.dequantized is not None:
             return bitmod_linear.reference(x, w.dequantized)
         return ops.linear_bitmod(x, w.engine)
@@ -107,14 +115,21 @@ class AcceleratorNumerics:
     def rmsnorm(self, x, gain, eps):
         return ops.rmsnorm_fp16(x, gain, eps)
 
+    def rope_tables(self, positions: torch.Tensor, config):
+        """The host's fp16 tables: cosines [T, head_dim/2] and sines [T, head_dim/2]."""
+        inv_freq = inverse_frequencies(config.head_dim, config.rope_theta, config.rope_scaling)
+        rows = torch.from_numpy(rope_table.table_rows(positions.tolist(), inv_freq))
+        half = config.head_dim // 2
+        return rows[:, :half], rows[:, half:]
+
     def rope(self, x, cos, sin):
-        return ops.rope_fp16(x, cos, sin)
+        return ops.rope_fp16(x, torch.cat((cos, sin), dim=-1))
 
     def kv_store(self, t):
         return ops.kv_int8(t) if self.policy.kv_cache == "int8" else ops.to_fp16(t)
 
     def attention(self, q, k, v, mask):
-        if self.policy.engine == "csd":
+        if self.policy.kv_cache == "int8":
             return ops.attention_int8(q, k, v, mask)
         return ops.attention_fp16(q, k, v, mask)
 

@@ -48,6 +48,11 @@ class FloatNumerics:
     def embed(self, table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         return F.embedding(ids, table)
 
+    def rope_tables(self, positions: torch.Tensor, config):
+        """(cos, sin) [T, head_dim] of the positions (accelerator numerics use the host's fp16
+        tables instead)."""
+        return rope_tables(positions, config.head_dim, config.rope_theta, config.rope_scaling)
+
     def linear(self, name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         return F.linear(x, weight)
 

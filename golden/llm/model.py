@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .config import LlamaConfig
-from .float_numerics import FloatNumerics, causal_mask, rope_tables
+from .float_numerics import FloatNumerics, causal_mask
 
 
 @dataclass
@@ -90,8 +90,7 @@ class LlamaModel:
         cfg, nx, w = self.config, self.numerics, self.weights
         bsz, seq = ids.shape
         start = cache.length if cache is not None else 0
-        cos, sin = rope_tables(torch.arange(start, start + seq), cfg.head_dim, cfg.rope_theta,
-                               cfg.rope_scaling)
+        cos, sin = nx.rope_tables(torch.arange(start, start + seq), cfg)
         mask = causal_mask(seq, start + seq)
         x = nx.embed(w["model.embed_tokens.weight"], ids)
         for i in range(cfg.layers):

@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..ops.rope_table import default_inv_freq
+
 
 @dataclass(frozen=True)
 class Llama3RopeScaling:
@@ -53,5 +55,5 @@ def inverse_frequencies(head_dim: int, theta: float,
                         scaling: Llama3RopeScaling | None = None) -> list[float]:
     """The ``head_dim / 2`` RoPE inverse frequencies ``theta ** (-2i / head_dim)`` as floats,
     each scaled by ``scaling`` when given."""
-    freqs = [1.0 / theta ** (2 * i / head_dim) for i in range(head_dim // 2)]
+    freqs = default_inv_freq(head_dim, theta)
     return freqs if scaling is None else [scaling.scale(f) for f in freqs]

@@ -1,34 +1,41 @@
-"""Per-token symmetric INT8 activations (FlightLLM: every IR tensor is int8, flightllm.md §3.5).
+"""Per-token symmetric INT8 activations: the REQUANT op (FlightLLM: every IR tensor is int8,
+flightllm.md §3.5; docs/numerics.md, REQUANT).
 
-For each vector along the last dim: ``scale = max|x| / 127`` (float32; 1.0 for an all-zero
-vector), ``q = clamp(round_half_even(x / scale), -127, 127)`` as int8. The code -128 is never
-produced, so the grid is symmetric.
+For each vector along the last dim: ``a = max|x|``, ``s = (a == 0 ? 1 : a / 127)`` (binary32),
+``q = clamp(rint(x / s), -127, 127)`` as int8 (:func:`golden.ops.sfu.requant_rows`). The code -128
+is never produced, so the grid is symmetric. The represented value is ``q * s`` (binary32).
 
-Bound (tested): ``|x - q * scale| <= scale * (1/2 + 2^-15)``, the dequantized value computed in
-float32. Proof: scale = fl(max|x| / 127) so |x| / scale <= 127 (1 + 2^-23); the clamp therefore
-moves no value by more than 127 * 2^-23 steps, rounding to nearest by at most 1/2 step, the
-float32 division by 127 * 2^-24 steps and the float32 product q * scale by 127 * 2^-24 steps:
-1/2 + 127 * (2^-23 + 2^-24 + 2^-24) < 1/2 + 2^-15.
+Bound (tested, ``act_int8_bounds``): ``|x - q * s| <= s * (1/2 + 2^-15)`` with the product in
+binary32. Proof: s = fl(a / 127) so |x| / s <= 127 (1 + 2^-23); the quotient x / s is rounded
+(127 * 2^-24 steps), rint moves it by at most 1/2 step, the clamp by at most 127 * 2^-23 steps
+and the binary32 product q * s by 127 * 2^-24 steps: 1/2 + 127 * (2^-23 + 2^-24 + 2^-24) <
+1/2 + 2^-15.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-QMAX = 127
+from .binary32 import f
+from .sfu import QMAX, requant_rows
+
+__all__ = ["QMAX", "dequantize_per_token", "quantize_per_token"]
+
+
+def _rows(x: torch.Tensor) -> np.ndarray:
+    """fp16 stays fp16 (the MISC REQUANT input); anything else is binary32 (a folded product)."""
+    if x.dtype == torch.float16:
+        return x.detach().cpu().numpy()
+    return x.detach().cpu().float().numpy()
 
 
 def quantize_per_token(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(int8 codes, float32 scales with a trailing dim of 1)."""
-    x32 = x.float()
-    absmax = x32.abs().amax(dim=-1, keepdim=True)
-    scale = torch.where(absmax > 0, absmax / QMAX, torch.ones_like(absmax))
-    q = torch.clamp(torch.round(x32 / scale), -QMAX, QMAX).to(torch.int8)
-    return q, scale
+    """(int8 codes, binary32 scales with a trailing dim of 1) of REQUANT along the last dim."""
+    q, s = requant_rows(_rows(x))
+    return torch.from_numpy(q), torch.from_numpy(s[..., None])
 
 
 def dequantize_per_token(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    return q.float() * scale
-
-
-def error_bound(scale: torch.Tensor) -> torch.Tensor:
-    return scale * (0.5 + 2.0 ** -15)
+    """``q * s`` in binary32 (how an INT8 value is read back)."""
+    with np.errstate(all="ignore"):
+        return torch.from_numpy(f(q.numpy()) * scale.float().numpy())

@@ -1,124 +1,112 @@
-"""Attention as the engines compute it, and the int8 KV cache.
+"""Attention as the engines compute it, and the int8 KV cache (docs/numerics.md, "Matrix
+products").
 
 Shapes: q [B, H, S, d], k and v [B, H, T, d] (GQA already expanded), mask bool [S, T] (True =
 visible). Each function returns fp16 [B, H, S, d]. Bounds against exact float64 attention on the
-same inputs are in :mod:`.attention_bounds` (derivations there).
+same inputs are in :mod:`.attention_bounds`.
 
-The two products are golden functions of their own, with a defined summation order, so every
-tool computes them identically whatever the row (token) tiling: the ISA simulator calls them on
-each MM/MV tile, the golden LLM on the whole sequence, and the results agree bit for bit.
+The products are golden functions of their own with a defined arithmetic per output element, so
+every tool computes them identically whatever the row (token) tiling: the ISA simulator calls
+them on each MM/MV tile, the golden LLM on the whole sequence, and the results agree bit for bit.
 
-fp16 (BitMoD engine vector unit): :func:`score_fp16` = fp16(tree((q·k) over head_dim) / sqrt(d)),
-softmax_fp16, :func:`value_fp16` = fp16(tree((p·v) over tokens)). ``tree`` is the engine's fp32
-adder tree (:func:`sum_fp32`): the fp16 x fp16 products are exact in float32, the reduction pads
-to a power of two with +0 and adds adjacent pairs level by level, each addition rounded to
-float32. Every output element depends only on its own row of A and column of B, so a row tile of
-any size (7 tokens in tiles of 4, 33 in tiles of 16) reproduces the whole product exactly.
+``c(d) = 1 / sqrt(f(d))`` in binary32 (:func:`score_scale`; exactly 1/8 for d = 64).
 
-int8 (FlightLLM, flightllm.md §3.5: all IR tensors int8, softmax fp16 in the SFU):
-  q8, k8, v8 per-token (per head vector) INT8; :func:`score_int8` = fp16(INT32(q8·k8) * s_q * s_k
-  / sqrt(d)); p = softmax_fp16(scores); :func:`value_int8`: the per-token V scale is folded into
-  the probabilities (u[t] = p[t] * s_v[t], float32) because the P·V sum runs over tokens whose V
-  scales differ; u is quantized per row to INT8 (p8, s_p); out = fp16(INT32(p8·v8) * s_p). The
-  INT32 sums are exact (any order gives the same integer), the scaling is element-wise.
+fp16 (KV cache fp16): :func:`score_fp16` = ``h(tree_j(q_j k_j) * c(d))``, SOFTMAX, then
+:func:`value_fp16` = ``h(tree_t(p_t v_t))`` over the valid tokens; fp16 x fp16 products are exact
+in binary32 and ``tree`` is the fixed adder tree (:func:`golden.ops.products.tree_matmul`).
+
+int8 (KV cache int8, FlightLLM, flightllm.md §3.5: all IR tensors int8, softmax fp16 in the SFU):
+the query rows are REQUANTized per head; K and V come from the cache as stored INT8 codes with
+their binary32 per-token scales (:func:`kv_int8`, never requantized).
+:func:`score_int8` = ``h(((f(acc) * s_q) * s_k) * c(d))``, acc the exact INT32 q8·k8;
+:func:`value_int8`: the per-token V scale is folded into the probabilities (``u_t = p_t * s_v[t]``,
+binary32) because the P·V sum runs over tokens whose V scales differ; ``(p8, s_p) = REQUANT(u)``;
+out = ``h(f(acc) * s_p)``, acc the exact INT32 p8·v8.
 """
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 
-from .act_int8 import dequantize_per_token, quantize_per_token
-from .fp16 import softmax_fp16, to_fp16
+from .act_int8 import quantize_per_token
+from .binary32 import F32, f, h, quiet
+from .fp16 import np16, softmax_fp16, tensor
+from .products import int_dot, tree_matmul
+from .sfu import requant_rows
 
 
-def kv_int8(t: torch.Tensor) -> torch.Tensor:
-    """How the int8 KV cache holds K or V [B, H, T, d]: per token and head symmetric INT8. Returns
-    the represented values (q * s, float32); re-quantizing them gives back the same codes."""
-    return dequantize_per_token(*quantize_per_token(t))
+def score_scale(d: int) -> np.float32:
+    """c(d) = 1 / sqrt(f(d)), binary32."""
+    with quiet():
+        return F32(1) / np.sqrt(F32(d))
 
 
-def _masked(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return scores.masked_fill(~mask, float("-inf"))
-
-
-_CHUNK = 1 << 22          # float32 products held at once (row chunks; results do not change)
-
-
-def sum_fp32(x: torch.Tensor) -> torch.Tensor:
-    """Sum over the last dim as the fp32 adder tree does: pad the length n to the next power of
-    two with +0.0, then add adjacent pairs (0+1, 2+3, ...) level by level in float32. An empty
-    sum is +0. Error: ceil(log2 n) float32 roundings along any path, <= ceil(log2 n) 2^-24
-    sum |x| (first order), below the sequential (n - 1) 2^-24 the bounds assume."""
-    return _tree(x.float().movedim(-1, 0))
-
-
-def _tree(x: torch.Tensor) -> torch.Tensor:
-    """:func:`sum_fp32` over dim 0 (the leading dim keeps every level's adds contiguous)."""
-    n = x.shape[0]
-    width = 1 << max(n - 1, 0).bit_length()
-    if width != n:
-        x = torch.cat((x, x.new_zeros(width - n, *x.shape[1:])))
-    while x.shape[0] > 1:
-        x = x[0::2] + x[1::2]
-    return x[0]
-
-
-def _rowwise(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """tree sum over the last dim of a[..., i, None, :] * b[..., None, j, :] -> [..., i, j],
-    computed in row chunks of a (each element depends only on its own row and column)."""
-    a, b = a.float().movedim(-1, 0), b.float().movedim(-1, 0)       # [d, ..., rows]
-    shape = torch.broadcast_shapes(a.shape[1:-1], b.shape[1:-1])
-    per_row = max(1, b.shape[0] * b.shape[-1] * math.prod(shape))
-    step = max(1, _CHUNK // per_row)
-    rows = [_tree(a[..., r:r + step, None] * b[..., None, :])
-            for r in range(0, a.shape[-1], step)]
-    return torch.cat(rows, dim=-2) if rows else a.new_zeros(*shape, 0, b.shape[-1])
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def score_fp16(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """Scores [..., S, T] = fp16(sum_fp32(q_s * k_t over head_dim) / sqrt(head_dim)) from fp16
-    q [..., S, d] and k [..., T, d] (inputs rounded to fp16 first)."""
-    d = q.shape[-1]
-    return to_fp16(_rowwise(to_fp16(q), to_fp16(k)) / math.sqrt(d))
+    """Scores [..., S, T] from fp16 q [..., S, d] and k [..., T, d] (rounded to fp16 first)."""
+    c = score_scale(q.shape[-1])
+    with quiet():
+        return tensor(h(tree_matmul(f(np16(q)), f(np16(k))) * c))
 
 
 def value_fp16(p: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Output [..., S, d] = fp16(sum_fp32(p_t * v_t over tokens t)) from fp16 probabilities
-    p [..., S, T] and values v [..., T, d]."""
-    return to_fp16(_rowwise(to_fp16(p), to_fp16(v).transpose(-1, -2)))
-
-
-def _int_matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Exact integer product of int8 tensors (float64 is exact below 2^53: |sum| <= 127^2 K)."""
-    return torch.matmul(a.double(), b.double())
+    """Output [..., S, d] from fp16 probabilities p [..., S, T] and values v [..., T, d]."""
+    return tensor(h(tree_matmul(f(np16(p)), np.swapaxes(f(np16(v)), -1, -2))))
 
 
 def score_int8(q8: torch.Tensor, sq: torch.Tensor, k8: torch.Tensor,
                sk: torch.Tensor) -> torch.Tensor:
-    """Scores [..., S, T] = fp16(INT32(q8·k8) * s_q * s_k / sqrt(d)) from INT8 codes q8
-    [..., S, d], k8 [..., T, d] and their float32 per-row scales [..., S, 1], [..., T, 1]."""
-    acc = _int_matmul(q8, k8.transpose(-1, -2))
-    return to_fp16(acc * sq.double() * sk.double().transpose(-1, -2) / math.sqrt(q8.shape[-1]))
+    """Scores [..., S, T] from INT8 codes q8 [..., S, d], k8 [..., T, d] and their binary32
+    per-row scales sq [..., S, 1], sk [..., T, 1]."""
+    acc = int_dot(_np(q8), _np(k8))
+    c = score_scale(q8.shape[-1])
+    sq32, sk32 = _np(sq).astype(F32), np.swapaxes(_np(sk).astype(F32), -1, -2)
+    with quiet():
+        return tensor(h(((f(acc) * sq32) * sk32) * c))
 
 
 def value_int8(p: torch.Tensor, v8: torch.Tensor, sv: torch.Tensor) -> torch.Tensor:
-    """Output [..., S, d] from fp16 probabilities p [..., S, T] and INT8 values v8 [..., T, d]
-    with float32 scales sv [..., T, 1]: fold u = p * s_v (float32), quantize u per row (p8, s_p),
-    fp16(INT32(p8·v8) * s_p)."""
-    u = p.float() * sv.transpose(-1, -2)
-    p8, sp = quantize_per_token(u)
-    return to_fp16(_int_matmul(p8, v8) * sp.double())
+    """Output [..., S, d] from fp16 probabilities p [..., S, T], INT8 values v8 [..., T, d] and
+    their binary32 scales sv [..., T, 1]."""
+    with quiet():
+        u = f(np16(p)) * np.swapaxes(_np(sv).astype(F32), -1, -2)
+    p8, sp = requant_rows(u)
+    acc = int_dot(p8, np.swapaxes(_np(v8), -1, -2))
+    with quiet():
+        return tensor(h(f(acc) * sp[..., None]))
+
+
+def kv_int8(t: torch.Tensor) -> torch.Tensor:
+    """How the int8 KV cache holds K or V [..., T, d] (rounded to fp16, then REQUANT per token
+    and head): float32 [..., T, d + 1] = the d int8 codes, then the binary32 scale (all exact).
+    :func:`kv_unpack` splits it; :func:`kv_values` reads it back as ``q * s``."""
+    q, s = quantize_per_token(tensor(np16(t)))
+    return torch.cat((q.float(), s), dim=-1)
+
+
+def kv_unpack(stored: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(int8 codes [..., d], binary32 scales [..., 1]) of a :func:`kv_int8` entry."""
+    return stored[..., :-1].to(torch.int8), stored[..., -1:].contiguous()
+
+
+def kv_values(stored: torch.Tensor) -> torch.Tensor:
+    """The values a :func:`kv_int8` entry represents, ``q * s`` in binary32."""
+    from .act_int8 import dequantize_per_token
+    return dequantize_per_token(*kv_unpack(stored))
 
 
 def attention_fp16(q, k, v, mask) -> torch.Tensor:
-    p = softmax_fp16(_masked(score_fp16(q, k).float(), mask))
-    return value_fp16(p, v)
+    """fp16 attention: scores, causal SOFTMAX with ``mask`` [S, T], values."""
+    return value_fp16(softmax_fp16(score_fp16(q, k), mask), v)
 
 
-def attention_int8(q, k, v, mask) -> torch.Tensor:
-    q8, sq = quantize_per_token(q)
-    k8, sk = quantize_per_token(k)
-    v8, sv = quantize_per_token(v)
-    p = softmax_fp16(_masked(score_int8(q8, sq, k8, sk).float(), mask))
+def attention_int8(q, k_stored, v_stored, mask) -> torch.Tensor:
+    """INT8 attention with the K/V cache entries of :func:`kv_int8`."""
+    q8, sq = quantize_per_token(tensor(np16(q)))
+    k8, sk = kv_unpack(k_stored)
+    v8, sv = kv_unpack(v_stored)
+    p = softmax_fp16(score_int8(q8, sq, k8, sk), mask)
     return value_int8(p, v8, sv)

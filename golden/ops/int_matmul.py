@@ -1,31 +1,26 @@
-"""FlightLLM linear layers: per-token INT8 activations x INT weights, INT32 accumulation,
-requantization to fp16 (flightllm.md §3.5: INT8 activations, INT4/INT8 weights, INT32 bias/acc).
+"""FlightLLM linear layers: per-token INT8 activations x INT weights, exact INT32 accumulation,
+requantization to fp16 (flightllm.md §3.5; docs/numerics.md, "INT linear (CSD)").
 
 Dense weights are a golden.quant ``int_sym`` QuantizedWeight (integer levels L, one real scale per
-row and group of G input channels). For token t, output row n and group g:
-    acc[t, n, g] = sum_{k in g} q[t, k] * L[n, k]                 (exact INT32)
-    y[t, n]      = fp16( s_x[t] * sum_g scale[n, g] * acc[t, n, g] )   (requantize)
-N:M sparse weights are a golden.sparse NMSparse with INT values and per-row scales; the INT32
-accumulation is ``golden.sparse.matmul`` (the CSD chain's gather by 4-bit index).
+row and group of G input channels); N:M sparse weights a golden.sparse NMSparse with INT values
+and per-row scales (the CSD chain's gather by 4-bit index, ``golden.sparse.matmul``). The two
+steps, each a golden function the ISA simulator and the RTL bench call:
 
-Requantization is evaluated in float64 and rounded once to fp16. With per-row scales (one group)
-it is exact before that rounding (acc < 2^31, fp16 scale 11 bits, float32 s_x 24 bits: 66 bits
-can round once in float64, 2^-53 relative, far below fp16's 2^-11).
+    acc[t, n, g] = sum_{k in g} q[t, k] L[n, k]           :func:`accumulate` (exact INT32; a
+                                                           result outside INT32 is an error)
+    y[t, n] = h(tree_g(f(acc[t, n, g]) * w_scale[n, g]) * s_x[t])     :func:`requantize`
 
-Bound against the float product with the same (dequantized) weights, x·W^T, derived from the INT8
-activation bound e_x = s_x (1/2 + 2^-15) (act_int8): the integer part is exact, so
-    |y - x·W^T| <= e_x * sum_k |W[n, k]| + 2^-11 |x·W^T| + 2^-11 e_x sum_k |W[n,k]| + 2^-25
-(the last two terms: fp16 output rounding of the perturbed value). ``bound(x, w)`` evaluates it.
+with one group ``h((f(acc) * w_scale) * s_x)`` (binary32 products, the tree of
+``binary32.tree``). The bound against the float product is in :mod:`.int_matmul_bounds`.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .act_int8 import error_bound, quantize_per_token
-from .fp16 import EPS16, SUB16
-
-INT32_MAX = (1 << 31) - 1
+from .act_int8 import quantize_per_token
+from .binary32 import F32, f, h, quiet, tree
+from .products import int_dot
 
 
 def integer_levels(qw) -> np.ndarray:
@@ -37,46 +32,59 @@ def integer_levels(qw) -> np.ndarray:
     return np.rint(fmt.decode(qw.codes) * fmt.unit).astype(np.int64)
 
 
-def requantize(acc: torch.Tensor, x_scale: torch.Tensor, w_scale: torch.Tensor) -> torch.Tensor:
-    """acc [T, N, G] (exact integers), x_scale [T, 1], w_scale [N, G] -> fp16 [T, N]."""
-    y = (acc.double() * w_scale.double()[None]).sum(-1) * x_scale.double()
-    return y.to(torch.float16)
+def accumulate(q8, levels, group: int) -> np.ndarray:
+    """INT8 activations q8 [T, K] and integer weight levels [N, K] -> exact int64 [T, N, G]
+    per group of ``group`` input channels; ValueError when a sum leaves INT32."""
+    q8, levels = np.asarray(q8), np.asarray(levels)
+    t, k = q8.shape
+    n = levels.shape[0]
+    if k % group:
+        raise ValueError(f"accumulate: K={k} is not a whole number of groups of {group}")
+    qg = q8.reshape(t, k // group, group).transpose(1, 0, 2)          # [G, T, g]
+    lg = levels.reshape(n, k // group, group).transpose(1, 0, 2)      # [G, N, g]
+    return int_dot(qg, lg).transpose(1, 2, 0)
 
 
-def _check_acc(acc: torch.Tensor) -> None:
-    if acc.numel() and float(acc.abs().max()) > INT32_MAX:
-        raise ValueError("x: a dot product overflows the INT32 accumulator")
+def requantize(acc, x_scale, w_scale) -> np.ndarray:
+    """acc [T, N, G] (exact INT32 values), binary32 x_scale [T] or [T, 1], binary32 w_scale
+    [N, G] -> fp16 [T, N] = h(tree_g(f(acc) * w_scale) * s_x)."""
+    acc = np.asarray(acc)
+    sx = np.asarray(x_scale, dtype=F32).reshape(-1, 1)
+    ws = np.asarray(w_scale, dtype=F32)
+    with quiet():
+        return h(tree(f(acc) * ws[None]) * sx)
+
+
+def _np(x):
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 
 def int_linear(x: torch.Tensor, qw) -> torch.Tensor:
-    """x [..., K] (float) -> fp16 [..., N] for a dense int_sym QuantizedWeight ``qw``."""
+    """x [..., K] (rounded to fp16, then REQUANT) -> fp16 [..., N] for a dense int_sym
+    QuantizedWeight ``qw``."""
+    from .fp16 import to_fp16
     n, k = qw.shape
     lead = x.shape[:-1]
-    q, sx = quantize_per_token(x.reshape(-1, k))
-    g = qw.group_size
-    levels = torch.from_numpy(integer_levels(qw)).double().view(n, k // g, g)
-    # Integers below 2^53 are exact in float64, so this BLAS product is the INT32 sum itself.
-    acc = torch.einsum("tgk,ngk->tng", q.double().view(-1, k // g, g), levels)
-    _check_acc(acc)
-    scales = torch.from_numpy(np.array(qw.scales, dtype=np.float32))
-    return requantize(acc, sx, scales).reshape(*lead, n)
+    q, sx = quantize_per_token(to_fp16(x).reshape(-1, k))
+    acc = accumulate(_np(q), integer_levels(qw), qw.group_size)
+    y = requantize(acc, _np(sx), np.asarray(qw.scales, dtype=F32))
+    return torch.from_numpy(y).reshape(*lead, n)
+
+
+def sparse_accumulate(spq, q8) -> np.ndarray:
+    """N:M INT weights x INT8 activations q8 [T, K] -> int64 [T, N, 1] (one group: per-row
+    scales), by ``golden.sparse.matmul`` (which raises on INT32 overflow)."""
+    from .. import sparse
+    return sparse.matmul(spq, np.asarray(q8)).astype(np.int64)[..., None]
 
 
 def sparse_linear(x: torch.Tensor, spq) -> torch.Tensor:
-    """x [..., K] (float) -> fp16 [..., N] for an INT NMSparse with per-row scales."""
-    from .. import sparse
+    """x [..., K] (rounded to fp16, then REQUANT) -> fp16 [..., N] for an INT NMSparse with
+    per-row scales."""
+    from .fp16 import to_fp16
     n, k = spq.shape
     lead = x.shape[:-1]
-    q, sx = quantize_per_token(x.reshape(-1, k))
-    acc = torch.from_numpy(sparse.matmul(spq, q.numpy()).astype(np.int64))[..., None]
-    scales = torch.from_numpy(np.array(spq.scales, dtype=np.float32))[:, None]
-    return requantize(acc, sx, scales).reshape(*lead, n)
-
-
-def bound(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Elementwise bound of the module docstring; ``w`` the dequantized weight [N, K]."""
-    _, sx = quantize_per_token(x.reshape(-1, x.shape[-1]))
-    ex = error_bound(sx).double()
-    wsum = w.double().abs().sum(-1)[None, :]
-    ref = x.reshape(-1, x.shape[-1]).double() @ w.double().T
-    return ((ex * wsum) * (1 + EPS16) + EPS16 * ref.abs() + SUB16).reshape(*x.shape[:-1], -1)
+    q, sx = quantize_per_token(to_fp16(x).reshape(-1, k))
+    y = requantize(sparse_accumulate(spq, _np(q)), _np(sx),
+                   np.asarray(spq.scales, dtype=F32)[:, None])
+    return torch.from_numpy(y).reshape(*lead, n)

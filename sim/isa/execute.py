@@ -1,46 +1,35 @@
 """Semantics of each instruction, with every number computed by golden/ functions.
 
 * MM/MV BITMOD: ``golden.ops.linear_bitmod`` on the tile (the bit-serial engine model).
-* MM/MV DENSE/SPARSE with INT8 A: the INT32 accumulators per group (exact integers; dense by a
-  float64 product of the golden integer levels, exact below 2^53 as in golden's int_linear, N:M
-  by ``golden.sparse.matmul``) then
-  ``golden.ops.requantize`` with the activation scales written by REQUANT.
-* MM/MV with fp16 A and fp16 B (attention): ``golden.ops.score_fp16`` / ``value_fp16`` on the
-  tile; with an INT8 K/V cache ``golden.ops.score_int8`` / ``value_int8``. Their summation order
-  is defined per output element, so the result does not depend on the row tiling.
-* MISC: ``golden.ops`` rmsnorm_fp16, softmax_fp16, rope_fp16, add_fp16, swiglu_fp16,
-  quantize_per_token; COPY moves bytes.
+* MM/MV DENSE/SPARSE with INT8 A: ``golden.ops.accumulate`` (dense: exact INT32 per group of the
+  golden integer levels) or ``int_matmul.sparse_accumulate`` (N:M, ``golden.sparse.matmul``),
+  both raising on INT32 overflow, then ``golden.ops.requantize`` with the activation scales
+  written by REQUANT.
+* MM/MV DENSE with fp16 A and fp16 B: attention products ``golden.ops.score_fp16`` /
+  ``value_fp16`` on the tile (``skip_pad``), else the fp16-weight linear
+  ``golden.ops.fp16_linear``; with an INT8 K/V cache ``golden.ops.score_int8`` / ``value_int8``
+  on the stored codes and scales. Their arithmetic is defined per output element, so the result
+  does not depend on the row tiling.
+* MISC: :mod:`.misc`, the row functions of ``golden.ops.sfu``.
 Weight tiles are unpacked with ``compiler.passes.packing.unpack_tile`` (golden unpackers).
 """
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 import torch
 
 from ...compiler import isa
-from ...compiler.footprint import dma_runs, is_gather, misc_b_bytes, nbytes
-from ...compiler.isa import Buf, DType, Engine, MiscOp
+from ...compiler.footprint import dma_runs, is_gather
+from ...compiler.isa import Buf, DType, Engine
 from ...compiler.passes.packing import unpack_tile
 from ...golden import ops
+from ...golden.ops import int_matmul
 from .machine import Machine, SimError
-
-_NP = {DType.FP16: np.float16, DType.INT8: np.int8, DType.FP32: np.float32, DType.INT32: np.int32}
+from .misc import execute_misc, read, write
 
 
 def _read(m: Machine, buf: int, line: int, dt: int, shape: tuple[int, ...], what: str):
-    if DType(dt) not in _NP:
-        raise SimError(f"{what}: element type {DType(dt).name} cannot be read as a tensor")
-    count = int(np.prod(shape))
-    raw = m.buf_slice(buf, line, nbytes(dt, count), what)
-    return torch.from_numpy(np.frombuffer(raw, dtype=_NP[DType(dt)], count=count)
-                            .reshape(shape).copy())
-
-
-def _write(m: Machine, buf: int, line: int, t: torch.Tensor, what: str) -> None:
-    data = np.ascontiguousarray(t.numpy()).tobytes()
-    m.buf_slice(buf, line, len(data), what)[:] = data
+    return torch.from_numpy(read(m, buf, line, dt, shape, what))
 
 
 def _dma(m: Machine, instr: isa.Instr, index: int) -> None:
@@ -82,20 +71,17 @@ def _weight(m: Machine, instr: isa.Instr, what: str):
 
 
 def _int_linear(m: Machine, instr: isa.Instr, q: torch.Tensor, w, what: str) -> torch.Tensor:
-    sx = _read(m, Buf.BIAS, instr["s_addr"], DType.FP32, (instr["m"], 1), what)
-    if instr["engine"] == Engine.SPARSE:
-        from ...golden import sparse
-        acc = torch.from_numpy(sparse.matmul(w, q.numpy()).astype(np.int64))[..., None]
-        scales = torch.from_numpy(np.array(w.scales, dtype=np.float32))[:, None]
-    else:
-        # integer_levels lives next to golden's int_linear (whatever that module is called)
-        integer_levels = sys.modules[ops.int_linear.__module__].integer_levels
-        g = w.group_size
-        levels = torch.from_numpy(integer_levels(w)).double().view(w.shape[0], -1, g)
-        # exact: every product and partial sum is an integer below 2^53
-        acc = torch.einsum("tgk,ngk->tng", q.double().view(q.shape[0], -1, g), levels)
-        scales = torch.from_numpy(np.array(w.scales, dtype=np.float32))
-    return ops.requantize(acc, sx, scales)
+    sx = read(m, Buf.BIAS, instr["s_addr"], DType.FP32, (instr["m"],), what)
+    try:
+        if instr["engine"] == Engine.SPARSE:
+            acc = int_matmul.sparse_accumulate(w, q.numpy())
+            scales = np.asarray(w.scales, dtype=np.float32)[:, None]
+        else:
+            acc = ops.accumulate(q.numpy(), int_matmul.integer_levels(w), w.group_size)
+            scales = np.asarray(w.scales, dtype=np.float32)
+    except ValueError as exc:
+        raise SimError(f"{what}: {exc}") from None
+    return torch.from_numpy(ops.requantize(acc, sx, scales))
 
 
 def _attention_fp16(m: Machine, instr: isa.Instr, a: torch.Tensor, valid: int,
@@ -121,11 +107,11 @@ def _attention_fp16(m: Machine, instr: isa.Instr, a: torch.Tensor, valid: int,
 
 
 def _kv_int8(m: Machine, instr: isa.Instr, rows: int, cols: int, valid: int, what: str):
-    """INT8 K/V rows of the cache (codes x stored scale, ``golden.ops.kv_int8``'s values),
-    requantized per row as ``golden.ops.attention_int8`` does: (codes, float32 scales)."""
+    """The INT8 K/V rows of the cache as stored: (int8 codes, binary32 per-row scales), the
+    ``golden.ops.kv_int8`` entries the products read directly."""
     codes = _read(m, Buf.WGT, instr["b_addr"], DType.INT8, (rows, cols), what)[:valid]
     scales = _read(m, Buf.META, instr["t_addr"], DType.FP32, (rows, 1), what)[:valid]
-    return ops.quantize_per_token(ops.dequantize_per_token(codes, scales))
+    return codes, scales
 
 
 def _attention_int8(m: Machine, instr: isa.Instr, a: torch.Tensor, valid: int,
@@ -158,8 +144,8 @@ def _matmul(m: Machine, instr: isa.Instr, index: int) -> None:
         out = _attention_fp16(m, instr, a, valid, what)
     elif instr["b_dt"] == DType.FP16 and instr["a_dt"] == DType.FP16 and instr["engine"] == \
             Engine.DENSE:                         # fp16 linear (scheme fp16 on the csd engine)
-        b = _read(m, Buf.WGT, instr["b_addr"], DType.FP16, (n, k), what)
-        out = ops.to_fp16(a.float() @ b.float().T)
+        b = read(m, Buf.WGT, instr["b_addr"], DType.FP16, (n, k), what)
+        out = torch.from_numpy(ops.fp16_linear(a.numpy(), b))
     else:
         w = _weight(m, instr, what)
         if instr["a_dt"] == DType.INT8:
@@ -173,50 +159,8 @@ def _matmul(m: Machine, instr: isa.Instr, index: int) -> None:
         raise SimError(f"{what}: result type {DType(instr['o_dt']).name} is not supported")
     if instr["acc"]:
         raise SimError(f"{what}: accumulating MMs are not emitted by the compiler")
-    _write(m, Buf.OUT, instr["o_addr"], out.to(torch.float16), what)
+    write(m, Buf.OUT, instr["o_addr"], out.to(torch.float16).numpy(), what)
     m.counters.macs[Engine(instr["engine"]).name] += rows * n * k
-
-
-def _misc(m: Machine, instr: isa.Instr, index: int) -> None:
-    what = f"#{index} MISC"
-    op, rows, cols = MiscOp(instr["op"]), instr["rows"], instr["cols"]
-    a = _read(m, instr["a_buf"], instr["a_addr"], instr["dt_in"], (rows, cols), what)
-
-    def b_tensor(dt, shape):
-        return _read(m, instr["b_buf"], instr["b_addr"], dt, shape, what)
-    if op == MiscOp.COPY:
-        out = a
-    elif op == MiscOp.ADD:
-        out = ops.add_fp16(a, b_tensor(DType.FP16, (rows, cols)))
-    elif op == MiscOp.SWIGLU:
-        out = ops.swiglu_fp16(a, b_tensor(DType.FP16, (rows, cols)))
-    elif op == MiscOp.RMSNORM:
-        raw = bytes(m.buf_slice(instr["b_buf"], instr["b_addr"], misc_b_bytes(instr), what))
-        gain = torch.from_numpy(np.frombuffer(raw, np.float16, cols).copy())
-        eps = float(np.frombuffer(raw, np.float32, 1, 2 * cols)[0])
-        out = ops.rmsnorm_fp16(a, gain, eps)
-    elif op == MiscOp.ROPE:
-        d = instr["imm"]
-        table = b_tensor(DType.FP16, (rows, d))
-        cos = torch.cat((table[:, :d // 2], table[:, :d // 2]), 1)[:, None, :]
-        sin = torch.cat((table[:, d // 2:], table[:, d // 2:]), 1)[:, None, :]
-        out = ops.rope_fp16(a.view(rows, cols // d, d), cos, sin).reshape(rows, cols)
-    elif op == MiscOp.SOFTMAX:
-        period = instr["imm"] or rows
-        valid = min(cols, m.pos0 + m.ntok)
-        pos = m.pos0 + instr["pos"] + torch.arange(rows) % period
-        mask = torch.arange(valid)[None, :] <= pos[:, None]
-        out = torch.zeros(rows, cols, dtype=torch.float16)
-        out[:, :valid] = ops.softmax_fp16(a[:, :valid].float().masked_fill(~mask,
-                                                                           float("-inf")))
-    elif op == MiscOp.REQUANT:
-        q, scale = ops.quantize_per_token(a)
-        _write(m, instr["b_buf"], instr["b_addr"], scale.float().reshape(rows), what)
-        out = q
-    else:
-        raise SimError(f"{what}: MISC {op.name} is not supported by the simulator")
-    _write(m, instr["o_buf"], instr["o_addr"], out, what)
-    m.counters.sfu_elements[op.name] += rows * cols
 
 
 def execute(m: Machine, instr: isa.Instr, index: int) -> None:
@@ -226,4 +170,4 @@ def execute(m: Machine, instr: isa.Instr, index: int) -> None:
     elif kind in ("MM", "MV"):
         _matmul(m, instr, index)
     elif kind == "MISC":
-        _misc(m, instr, index)
+        execute_misc(m, instr, index)

@@ -89,3 +89,39 @@ def test_w3_is_worse_than_w4(model, w4):
 def test_bad_linear_mode(model):
     with pytest.raises(ValueError, match="linear: expected bitserial or dequant"):
         accelerator_model(model, "bitmod-w4", linear="fast")
+
+
+def test_rope_uses_the_host_fp16_tables(model):
+    """The accelerator model's RoPE rows are the rows compiler.target writes into HBM."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from bitflight.compiler.target import rope_table
+    nx = AcceleratorNumerics(load_policy("bitmod-w4"), model, "dequant")
+    cos, sin = nx.rope_tables(torch.arange(3, 9), CFG)
+    dims = SimpleNamespace(head_dim=CFG.head_dim, rope_theta=CFG.rope_theta)
+    host = np.frombuffer(rope_table(dims, 9), np.float16).reshape(9, CFG.head_dim)
+    assert cos.dtype == torch.float16
+    assert np.array_equal(torch.cat((cos, sin), 1).numpy(), host[3:9])
+
+
+def test_attention_follows_the_kv_cache_type(model, tmp_path):
+    """The attention MMs take the KV cache type (fp16 or INT8 products) on either engine, as the
+    ISA's attention instructions do; an int8 cache stores codes and scales."""
+    text = ("name: x\nengine: {e}\nactivations: {a}\nkv_cache: {kv}\n"
+            "default: {{scheme: fp16, bits: 16}}\n")
+    csd16 = policy_file(tmp_path, text.format(e="csd", a="int8", kv="fp16"))
+    bm8 = policy_file(tmp_path, text.format(e="bitmod", a="fp16", kv="int8"))
+    q, k, v = (torch.randn(1, 2, 5, 32, generator=torch.Generator().manual_seed(i))
+               for i in range(3))
+    from bitflight.golden import ops
+    from bitflight.golden.llm.float_numerics import causal_mask
+    mask = causal_mask(5, 5)
+    nx16 = AcceleratorNumerics(csd16, model)
+    assert torch.equal(nx16.attention(q, nx16.kv_store(k), nx16.kv_store(v), mask),
+                       ops.attention_fp16(q, k, v, mask))
+    nx8 = AcceleratorNumerics(bm8, model, "dequant")
+    ks, vs = nx8.kv_store(k), nx8.kv_store(v)
+    assert ks.shape[-1] == 33
+    assert torch.equal(nx8.attention(q, ks, vs, mask), ops.attention_int8(q, ks, vs, mask))

@@ -69,6 +69,8 @@ def test_corpus_is_english_and_long_enough():
     (["eval", "--schemes", "int_sym,bogus"], "unknown scheme 'bogus'"),
     (["eval", "--bits", "four"], "--bits: cannot parse"),
     (["eval", "--model", "/nonexistent/m.gguf", "--schemes", "fp16"], "m.gguf: GGUF file not found"),
+    (["eval", "--numerics", "accel", "--policies", "bitmod-w4,nope"], "unknown policy 'nope'"),
+    (["eval", "--numerics", "accel", "--gen-tokens", "-1"], "--gen-tokens must be at least 0"),
     (["generate", "--bits", "5"], "--scheme/--bits"),
     (["generate", "--policy", "nope"], "unknown policy 'nope'"),
     (["generate", "--tokens", "0"], "--tokens must be at least 1"),
@@ -91,3 +93,26 @@ def test_eval_command_on_smollm2(tmp_path, capsys):
     res = json.loads((tmp_path / "quantization.json").read_text())["results"]
     # 8-bit weights barely move perplexity
     assert abs(res[1]["perplexity"] - res[0]["perplexity"]) < 0.05 * res[0]["perplexity"]
+
+
+@pytest.mark.slow
+def test_eval_accel_numerics_on_smollm2(tmp_path):
+    """--numerics accel: the perplexity is the golden accelerator model's, the greedy ids are
+    golden.llm.generate.greedy's; both files are written."""
+    import json
+
+    from bitflight.golden.llm import load_model, load_tokenizer
+    from bitflight.golden.llm.accel import accelerator_model
+    from bitflight.golden.llm.corpus import corpus_tokens
+    rc = main(["eval", "--numerics", "accel", "--policies", "bitmod-fp16", "--tokens", "48",
+               "--seq-len", "24", "--gen-tokens", "3", "--out", str(tmp_path)])
+    assert rc == 0
+    res = json.loads((tmp_path / "accel.json").read_text())
+    assert res["linear"] == "dequant" and res["tokens"] == 48
+    row = res["results"][0]
+    model, tok = load_model("smollm2"), load_tokenizer("smollm2")
+    acc = accelerator_model(model, "bitmod-fp16", linear="dequant")
+    assert row["perplexity"] == perplexity(acc, corpus_tokens(tok, 48), 24)
+    assert row["greedy_ids"] == greedy(acc, tok("The capital of France is")["input_ids"], 3,
+                                       model.config.eos_token_id)
+    assert "| bitmod-fp16 |" in (tmp_path / "accel.md").read_text()

@@ -1,59 +1,60 @@
-"""The attention score / value products: defined summation order, exact under any row tiling."""
+"""The attention score / value products: defined arithmetic per element, exact under any row
+tiling, the INT8 products without any float64."""
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
 
 from bitflight.golden import ops
 from bitflight.golden.llm.float_numerics import causal_mask
-
-
-def tree_reference(values) -> np.float32:
-    """The adder tree written out with numpy float32 scalars: pad to a power of two with +0,
-    add adjacent pairs level by level."""
-    level = [np.float32(v) for v in values] or [np.float32(0)]
-    while len(level) & (len(level) - 1):
-        level.append(np.float32(0))
-    while len(level) > 1:
-        level = [np.float32(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
-
-
-def test_sum_fp32_adds_adjacent_pairs_first():
-    # (2^-24 + 2^-24) + (1 + 0) = 1 + 2^-23; a sequential right-to-left sum or the interleaved
-    # halving (2^-24 + 1) + (2^-24 + 0) would both give 1.0
-    x = torch.tensor([2.0 ** -24, 2.0 ** -24, 1.0, 0.0])
-    assert float(ops.sum_fp32(x)) == 1 + 2.0 ** -23
-    assert float(ops.sum_fp32(torch.zeros(0))) == 0.0
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(-1e4, 1e4, width=32), min_size=1, max_size=70))
-def test_sum_fp32_is_the_tree(values):
-    got = ops.sum_fp32(torch.tensor(values, dtype=torch.float32))
-    assert got.item() == float(tree_reference(values))
+from bitflight.golden.ops import binary32, products
 
 
 def test_score_and_value_fp16_elementwise_against_written_out_tree():
     g = torch.Generator().manual_seed(5)
-    q, k = (ops.to_fp16(torch.randn(3, 16, generator=g) * 3) for _ in range(2))
-    p, v = ops.to_fp16(torch.rand(3, 5, generator=g)), ops.to_fp16(torch.randn(5, 16, generator=g))
+    q, k = (ops.to_fp16(torch.randn(3, 48, generator=g) * 3) for _ in range(2))
+    p, v = ops.to_fp16(torch.rand(3, 5, generator=g)), ops.to_fp16(torch.randn(5, 48, generator=g))
     s = ops.score_fp16(q, k)
     o = ops.value_fp16(p, v)
+    c = np.float32(1) / np.sqrt(np.float32(48))
     for i in range(3):
         for j in range(3):
-            dot = tree_reference([np.float32(a) * np.float32(b)
-                                  for a, b in zip(q[i].float().numpy(), k[j].float().numpy())])
-            want = np.float16(np.float32(dot) / np.float32(math.sqrt(16)))
-            assert s[i, j].item() == float(want)
-        for c in range(16):
-            acc = tree_reference([np.float32(a) * np.float32(b) for a, b in
-                                  zip(p[i].float().numpy(), v[:, c].float().numpy())])
-            assert o[i, c].item() == float(np.float16(acc))
+            dot = binary32.tree(q[i].float().numpy() * k[j].float().numpy())
+            assert s[i, j].item() == float(np.float16(np.float32(dot) * c))
+        for col in range(48):
+            acc = binary32.tree(p[i].float().numpy() * v[:, col].float().numpy())
+            assert o[i, col].item() == float(np.float16(acc))
+
+
+def test_int8_products_against_integer_arithmetic():
+    g = np.random.default_rng(3)
+    q8 = torch.from_numpy(g.integers(-127, 128, (2, 4, 64), dtype=np.int8))
+    k8 = torch.from_numpy(g.integers(-127, 128, (2, 6, 64), dtype=np.int8))
+    sq, sk = (torch.from_numpy(g.random((2, n, 1), dtype=np.float32) / 50) for n in (4, 6))
+    got = ops.score_int8(q8, sq, k8, sk).numpy()
+    for b in range(2):
+        for i in range(4):
+            for j in range(6):
+                acc = int(sum(int(x) * int(y) for x, y in zip(q8[b, i], k8[b, j])))
+                want = np.float16(((np.float32(acc) * sq[b, i, 0].numpy()) * sk[b, j, 0].numpy())
+                                  * np.float32(0.125))
+                assert got[b, i, j] == want
+    p = ops.to_fp16(torch.rand(2, 3, 6))
+    sv = torch.from_numpy(g.random((2, 6, 1), dtype=np.float32))
+    v8 = torch.from_numpy(g.integers(-127, 128, (2, 6, 16), dtype=np.int8))
+    out = ops.value_int8(p, v8, sv).numpy()
+    u = p.float().numpy() * sv.numpy().transpose(0, 2, 1)
+    p8, sp = ops.quantize_per_token(torch.from_numpy(u))
+    acc = p8.numpy().astype(np.int64) @ v8.numpy().astype(np.int64)
+    assert np.array_equal(out, (acc.astype(np.float32) * sp.numpy()).astype(np.float16))
+
+
+def test_int_dot_overflow_is_an_error():
+    a = np.full((1, 2**18), 127, np.int8)
+    with pytest.raises(ValueError, match="overflows the INT32"):
+        products.int_dot(a, a)
+    assert products.int_dot(a[:, :1000], a[:, :1000])[0, 0] == 127 * 127 * 1000
 
 
 def _qkv(s, seed):
@@ -71,7 +72,7 @@ def test_products_do_not_depend_on_row_tiles(tokens, tile):
     q, k, v = _qkv(tokens, tokens)
     s = ops.score_fp16(q, k)
     assert torch.equal(_tiled(ops.score_fp16, q, tile, k), s)
-    p = ops.softmax_fp16(s.float().masked_fill(~causal_mask(tokens, tokens), float("-inf")))
+    p = ops.softmax_fp16(s, causal_mask(tokens, tokens))
     assert torch.equal(_tiled(ops.value_fp16, p, tile, v), ops.value_fp16(p, v))
     q8, sq = ops.quantize_per_token(q)
     k8, sk = ops.quantize_per_token(k)
@@ -86,17 +87,19 @@ def test_products_do_not_depend_on_row_tiles(tokens, tile):
 @pytest.mark.parametrize("kind", ["fp16", "int8"])
 def test_attention_of_row_tiles_equals_whole(kind):
     """Whole attention of 33 tokens vs its rows computed in tiles of 16 (causal mask rows)."""
-    fn = ops.attention_fp16 if kind == "fp16" else ops.attention_int8
     q, k, v = _qkv(33, 9)
+    if kind == "fp16":
+        fn, k, v = ops.attention_fp16, k, v
+    else:
+        fn, k, v = ops.attention_int8, ops.kv_int8(k), ops.kv_int8(v)
     mask = causal_mask(33, 33)
     whole = fn(q, k, v, mask)
     parts = [fn(q[..., r:r + 16, :], k, v, mask[r:r + 16]) for r in range(0, 33, 16)]
     assert torch.equal(torch.cat(parts, dim=-2), whole)
 
 
-def test_large_products_are_chunked_without_changing_results(monkeypatch):
-    from bitflight.golden.ops import attention
+def test_streaming_blocks_do_not_change_results(monkeypatch):
     q, k, _ = _qkv(20, 3)
     want = ops.score_fp16(q, k)
-    monkeypatch.setattr(attention, "_CHUNK", 1)          # one row per chunk
+    monkeypatch.setattr(products, "BLOCK", 1)          # one output row per block
     assert torch.equal(ops.score_fp16(q, k), want)

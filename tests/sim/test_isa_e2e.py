@@ -35,7 +35,7 @@ def _session(tiny, policy_name):
                                                                                  policy)
 
 
-@pytest.mark.parametrize("policy_name", ["bitmod-w4", "bitmod-w3", "flightllm"])
+@pytest.mark.parametrize("policy_name", ["bitmod-w4", "bitmod-w3", "flightllm", "bitmod-fp16"])
 def test_logits_identical_to_golden_accelerator_numerics(tiny, policy_name):
     sess, golden = _session(tiny, policy_name)
     ids = torch.randint(0, 256, (13,), generator=torch.Generator().manual_seed(7))
