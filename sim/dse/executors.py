@@ -3,15 +3,14 @@
 Both take :class:`Task` s and yield ``(task, result)`` as tasks finish, in any order; the result
 is :func:`.evaluate.run_task`'s dict. A task whose worker process dies is retried on a fresh
 worker; after :data:`ATTEMPTS` deaths its result is ``error: worker process died``, so a crash
-costs that task only. Ray is imported only when asked for (it is a heavy import).
+costs that task only (the pool runs one task per worker, so every death is attributed). Ray is imported only when asked for (it is a heavy import).
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import connection
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from .evaluate import run_task
@@ -26,68 +25,94 @@ class Task(NamedTuple):
     cpus: float = 1.0
 
 
-def _died(task: Task, detail: str) -> dict:
+def _died(detail: str) -> dict:
     return {"status": "error", "reason": f"worker process died {ATTEMPTS} times ({detail})",
             "seconds": None}
 
 
+class _Worker:
+    """One spawned process running one task at a time (spawn: no inherited threads or torch
+    state), so a death is always the death of one known task."""
+
+    def __init__(self, ctx, fn: Callable):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(child, fn), daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: Task | None = None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join()
+        self.conn.close()
+
+
+def _serve(conn, fn: Callable) -> None:
+    while True:
+        try:
+            item = conn.recv()
+        except EOFError:
+            return
+        if item is None:
+            return
+        conn.send(fn(*item))
+
+
 class LocalExecutor:
-    """``workers`` spawned processes (spawn: no inherited threads or torch state). A task asks
-    for ``ceil(cpus)`` of them in the sense that at most ``workers`` CPUs' worth of tasks run at
-    once; here every task takes one worker."""
+    """``workers`` processes on this machine (default: the CPU count), each running one task at
+    a time; a task's ``cpus`` is not enforced here (it is on Ray)."""
 
     def __init__(self, workers: int | None = None):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.name = f"local process pool ({self.workers} workers)"
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self._ctx = multiprocessing.get_context("spawn")
+        self._idle: list[_Worker] = []
+        self._fn: Callable | None = None
 
     def run(self, tasks: Iterable[Task], fn: Callable = run_task) -> Iterator[tuple[Task, dict]]:
-        # A dead worker breaks the whole pool and fails every task in flight; those tasks are
-        # then rerun one at a time ("suspects"), so a death is only counted against the task
-        # that was alone when it happened.
-        pending, suspects, inflight, deaths = deque(tasks), deque(), {}, {}
-        self._pool = self._pool or self._new_pool()
+        if fn is not self._fn:                    # workers are bound to one function
+            self.close()
+            self._fn = fn
+        pending, busy, deaths = deque(tasks), {}, {}
         try:
-            while pending or suspects or inflight:
-                if suspects and not inflight:
-                    task = suspects.popleft()
-                    inflight[self._pool.submit(fn, task.kind, task.payload)] = task
-                while not suspects and pending and len(inflight) < 2 * self.workers:
-                    task = pending.popleft()
-                    inflight[self._pool.submit(fn, task.kind, task.payload)] = task
-                solo = len(inflight) == 1
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                broken = False
-                for future in done:
-                    task = inflight.pop(future)
+            while pending or busy:
+                while pending and len(busy) < self.workers:
+                    w = self._idle.pop() if self._idle else _Worker(self._ctx, fn)
+                    w.task = pending.popleft()
+                    w.conn.send((w.task.kind, w.task.payload))
+                    busy[w.conn] = w
+                for conn in connection.wait(list(busy)):
+                    w = busy.pop(conn)
                     try:
-                        result = future.result()
-                    except BrokenProcessPool as exc:
-                        broken = True
-                        deaths[task.id] = deaths.get(task.id, 0) + solo
-                        if deaths[task.id] >= ATTEMPTS:
-                            yield task, _died(task, str(exc).split(".")[0])
+                        result = conn.recv()
+                    except (EOFError, OSError):   # the process died with the task
+                        w.proc.join()
+                        n = deaths[w.task.id] = deaths.get(w.task.id, 0) + 1
+                        if n < ATTEMPTS:
+                            pending.appendleft(w.task)
                         else:
-                            suspects.append(task)
+                            yield w.task, _died(f"exit code {w.proc.exitcode}")
+                        w.conn.close()
                         continue
+                    task, w.task = w.task, None
+                    self._idle.append(w)
                     yield task, result
-                if broken:
-                    suspects.extend(inflight.values())
-                    inflight.clear()
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = self._new_pool()
         finally:
-            if inflight:                          # interrupted: do not wait for the stragglers
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            for w in busy.values():              # interrupted: stop the tasks in flight
+                w.proc.terminate()
+                w.proc.join()
+                w.conn.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for w in self._idle:
+            w.stop()
+        self._idle = []
 
 
 class RayExecutor:
@@ -130,7 +155,7 @@ class RayExecutor:
                     try:
                         yield task, ray.get(ref)
                     except ray.exceptions.RayError as exc:
-                        yield task, _died(task, type(exc).__name__)
+                        yield task, _died(type(exc).__name__)
         finally:
             for ref in refs:
                 ray.cancel(ref, force=True)
