@@ -32,6 +32,7 @@ def test_shipped_u280_spec_has_at_least_500_grid_points():
 def test_shipped_ci_spec_loads():
     spec = load_spec(SWEEPS / "ci-tiny.yaml")
     assert spec.metrics.area is not None and spec.metrics.perplexity is not None
+    assert [space.grid_size(s.parsed) for s in spec.space] == [6, 4, 2]
 
 
 @pytest.mark.parametrize("body, where, message", [
