@@ -153,9 +153,15 @@ class RayExecutor:
                 for ref in done:
                     task = refs.pop(ref)
                     try:
-                        yield task, ray.get(ref)
-                    except ray.exceptions.RayError as exc:
-                        yield task, _died(type(exc).__name__)
+                        result = ray.get(ref)
+                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+                            ray.exceptions.OutOfMemoryError) as exc:
+                        result = _died(type(exc).__name__)
+                    except ray.exceptions.RayError as exc:  # e.g. a payload that cannot load
+                        result = {"status": "error", "seconds": None,
+                                  "reason": f"Ray: {type(exc).__name__}: "
+                                            f"{str(exc).strip().splitlines()[-1]}"}
+                    yield task, result
         finally:
             for ref in refs:
                 ray.cancel(ref, force=True)

@@ -15,18 +15,7 @@ from bitflight.sim.dse.store import Store
 from bitflight.sim.perf.analyze import analyze
 from bitflight.sim.perf.policy import load_policy
 
-CI_SPEC = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "ci-tiny.yaml"
-
-
-def perf_only_spec(tmp_path: Path, **changes) -> Path:
-    """The CI spec without area and perplexity (fast), with ``changes`` to its top level."""
-    data = yaml.safe_load(CI_SPEC.read_text())
-    data["metrics"] = {"compile": True}
-    data.pop("choose")
-    data.update(changes)
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+from dse_helpers import CI_SPEC, comparable, perf_only_spec
 
 
 def run(spec_path: Path, out: Path, executor=None) -> Sweep:
@@ -38,11 +27,6 @@ def run(spec_path: Path, out: Path, executor=None) -> Sweep:
     finally:
         executor.close()
     return sweep
-
-
-def comparable(records: list[dict]) -> list[dict]:
-    return sorted(({k: v for k, v in r.items() if k != "seconds"} for r in records),
-                  key=lambda r: r["key"])
 
 
 class StopAfter:
