@@ -3,7 +3,8 @@
 Both take :class:`Task` s and yield ``(task, result)`` as tasks finish, in any order; the result
 is :func:`.evaluate.run_task`'s dict. A task whose worker process dies is retried on a fresh
 worker; after :data:`ATTEMPTS` deaths its result is ``error: worker process died``, so a crash
-costs that task only (the pool runs one task per worker, so every death is attributed). Ray is imported only when asked for (it is a heavy import).
+costs that task only (a local worker runs one task at a time, so every death is attributed).
+Ray is imported only when asked for (it is a heavy import).
 """
 from __future__ import annotations
 
@@ -84,8 +85,13 @@ class LocalExecutor:
             while pending or busy:
                 while pending and len(busy) < self.workers:
                     w = self._idle.pop() if self._idle else _Worker(self._ctx, fn)
+                    try:
+                        w.conn.send((pending[0].kind, pending[0].payload))
+                    except OSError:               # it died while idle: not the task's fault
+                        w.proc.join()
+                        w.conn.close()
+                        continue
                     w.task = pending.popleft()
-                    w.conn.send((w.task.kind, w.task.payload))
                     busy[w.conn] = w
                 for conn in connection.wait(list(busy)):
                     w = busy.pop(conn)

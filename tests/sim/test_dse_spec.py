@@ -75,3 +75,13 @@ def test_cli_reports_a_bad_spec_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("bitflight sweep: error: ") and "clockmhz" in err and "\n" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_does_not_import_ray_optuna_or_the_sweep_package():
+    import subprocess
+    import sys
+    code = ("import sys; from bitflight.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('ray', 'optuna', 'bitflight.sim.dse', 'torch') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
