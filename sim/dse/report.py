@@ -120,7 +120,8 @@ def write_report(store, spec, folder: Path, wall_s: float | None = None) -> list
     if chosen is not None:
         lines += ["| field | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(chosen.get(k))} |" for k in NAME_COLUMNS]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(chosen["params"].items())]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in sorted(chosen["params"].items())
+                  if k not in NAME_COLUMNS]
         lines += [f"| {m} | {_fmt(chosen.get(m))} |" for m in METRICS
                   if chosen.get(m) is not None]
         lines += [f"| area basis | {chosen.get('area_note', '-')} |", f"| key | {chosen['key']} |"]
