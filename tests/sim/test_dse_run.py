@@ -130,3 +130,20 @@ def test_nsga2_asks_generations_and_a_rerun_continues_the_study(tmp_path):
     more = run(spec, tmp_path / "out")
     assert len(optuna.load_study(study_name="ci-tiny", storage=url).trials) == 12
     assert more.ran["point"] <= 4                  # repeated points come from the store
+
+
+def test_random_search_draws_the_same_points_for_a_seed_and_resumes(tmp_path):
+    data = yaml.safe_load(perf_only_spec(tmp_path).read_text())
+    data["space"] = [{"name": "csd", "axes": {
+        "policy": "flightllm", "clock_mhz": {"uniform": [100.0, 300.0]},
+        "policy.rules.0.weight.sparsity.density": [0.25, 0.5, 1.0]}}]
+    data["search"] = {"method": "random", "samples": 5, "seed": 3}
+    spec = tmp_path / "random.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    first = run(spec, tmp_path / "out")
+    drawn = first.candidates()
+    assert drawn == run(spec, tmp_path / "other").candidates()
+    assert len(drawn) == 5 and all(100.0 <= p["clock_mhz"] <= 300.0 for _, p in drawn)
+    clocks = {r["params"]["clock_mhz"] for r in first.store.records()}
+    assert clocks == {p["clock_mhz"] for _, p in drawn}
+    assert run(spec, tmp_path / "out").ran["point"] == 0
