@@ -16,7 +16,7 @@ from . import evaluate, space
 from .executors import Task
 from .points import Invalid, Point, Resolver
 from .store import FINAL, Store
-from .synth_cache import SynthFileCache
+from .file_cache import ResultFileCache
 
 
 class Sweep:
@@ -26,7 +26,7 @@ class Sweep:
         self.store = Store(results)
         self.store.set_meta("spec", spec_text)
         self.resolver = Resolver(spec, spec_dir)
-        self.synth_files = SynthFileCache()
+        self.files = {kind: ResultFileCache(kind) for kind in ("synth", "perplexity")}
         self.ran: dict[str, int] = {"point": 0, "synth": 0, "perplexity": 0}
 
     # -- which points ---------------------------------------------------------------------------
@@ -96,22 +96,30 @@ class Sweep:
                 self.store.link(key, *links[key])
             else:
                 tasks.append(Task(key, "point", p, self.spec.cpus.point))
-        done_synth = self.store.synth_done()
-        for key, job in synth_jobs.items():
-            if key in done_synth:
-                continue
-            cached = self.synth_files.get(key)
-            if cached is not None:
-                self.store.put_synth(key, job.target, job.family, cached)
-            else:
-                tasks.insert(0, Task(key, "synth", job, self.spec.cpus.synth))
-        done_ppl = self.store.perplexity_done()
-        for key, job in ppl_jobs.items():
-            if key not in done_ppl:
-                tasks.insert(0, Task(key, "perplexity", job, float(job.threads)))
+        self._schedule("synth", synth_jobs, self.store.synth_done(), tasks)
+        self._schedule("perplexity", ppl_jobs, self.store.perplexity_done(), tasks)
         self._run(tasks, unique, links)
         wanted = set(unique)
         return {r["key"]: r for r in self.store.records() if r["key"] in wanted}
+
+    def _schedule(self, kind: str, jobs: dict, done: set, tasks: list[Task]) -> None:
+        """Queue the jobs neither the store nor the shared file cache holds, longest kinds
+        first (a synthesis or a perplexity run takes minutes, a point a fraction of a second)."""
+        for key, job in jobs.items():
+            if key in done:
+                continue
+            cached = self.files[kind].get(key)
+            if cached is not None:
+                self._store_job(kind, job, cached)
+            else:
+                cpus = self.spec.cpus.synth if kind == "synth" else float(job.threads)
+                tasks.insert(0, Task(key, kind, job, cpus))
+
+    def _store_job(self, kind: str, job, result: dict) -> None:
+        if kind == "synth":
+            self.store.put_synth(job.key, job.target, job.family, result)
+        else:
+            self.store.put_perplexity(job, result)
 
     def _run(self, tasks: list[Task], points: dict, links: dict) -> None:
         if not tasks:
@@ -139,13 +147,9 @@ class Sweep:
             self.store.put_point(task.id, p.space, result["status"], result.get("reason"),
                                  p.params, p.names, result.get("metrics"), area, ppl,
                                  result.get("seconds"))
-        elif task.kind == "synth":
-            job = task.payload
-            self.store.put_synth(job.key, job.target, job.family, result)
-            if result["status"] == "ok":
-                self.synth_files.put(job.key, result)
         else:
-            self.store.put_perplexity(task.payload, result)
+            self._store_job(task.kind, task.payload, result)
+            self.files[task.kind].put(task.payload.key, result)
 
     def close(self) -> None:
         self.store.close()
