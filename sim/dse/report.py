@@ -38,7 +38,9 @@ def varying_params(records: list[dict]) -> list[str]:
 
 
 def _design(r: dict, keys: list[str]) -> str:
-    return ", ".join(f"{k}={_fmt(r['params'].get(k))}" for k in keys if k in r["params"])
+    """The point's varying parameters, except those with a column of their own."""
+    return ", ".join(f"{k}={_fmt(r['params'].get(k))}" for k in keys
+                     if k in r["params"] and k not in NAME_COLUMNS)
 
 
 def plot_front(usable: list, best: list, x: str, y: str, chosen: dict | None, infeasible: list,
