@@ -161,7 +161,7 @@ class Search(_Strict):
     method: Literal["grid", "random", "nsga2"] = "grid"
     samples: PositiveInt | None = Field(None, description="random: points; nsga2: trials")
     seed: int = 0
-    population: PositiveInt = Field(20, description="nsga2 generation size")
+    population: int = Field(20, ge=2, description="nsga2 generation size")
     objectives: tuple[Objective, ...] = Field((), strict=False)
 
     @model_validator(mode="after")
