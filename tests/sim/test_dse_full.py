@@ -45,6 +45,11 @@ def test_ci_spec_end_to_end(tmp_path, monkeypatch, capsys):
     from bitflight.golden.llm.corpus import corpus_tokens
     from bitflight.golden.llm.perplexity import perplexity
     from bitflight.golden.policy import load_policy
+    from bitflight.golden.llm.loader import cache_dir
+    tokenizers = cache_dir() / "tokenizers"     # fresh DSE caches, the user's tokenizer cache
+    tokenizers.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "tokenizers").symlink_to(tokenizers, target_is_directory=True)
     monkeypatch.setenv("BITFLIGHT_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
     assert main(["sweep", str(CI_SPEC), "-o", str(out), "--workers", "2", "--no-progress"]) == 0
@@ -68,8 +73,7 @@ def test_ci_spec_end_to_end(tmp_path, monkeypatch, capsys):
     tokens = corpus_tokens(load_tokenizer("smollm2"), 64)
     want = perplexity(accelerator_model(model, load_policy("bitmod-w4"), linear="dequant"),
                       tokens, 32)
-    got = {r["perplexity"] for r in recs.values() if r["policy"] == "bitmod-w4"
-           and r["status"] == "ok"}
+    got = {r["perplexity"] for r in recs.values() if r.get("policy") == "bitmod-w4"}
     assert got == {want} and math.isfinite(want)
     report = (out / "report.md").read_text()
     assert "## Chosen design" in report and "pareto-perplexity-decode_tokens_per_s.png" in report
