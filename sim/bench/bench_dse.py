@@ -54,23 +54,24 @@ def _sweep(spec_path: Path, executor, compile_check: bool) -> None:
     data.pop("choose", None)
     data.pop("constraints", None)
     with tempfile.TemporaryDirectory(prefix="bench-dse-") as tmp:
-        path = spec_path.parent / f".bench-{spec_path.name}"   # relative file names still resolve
+        path = Path(tmp) / spec_path.name
         path.write_text(yaml.safe_dump(data))
         try:
             spec = load_spec(path)
             start = time.monotonic()
-            sweep = Sweep(spec, path.read_text(), path.parent, Path(tmp), executor,
-                          progress=False)
+            # file names in the spec stay relative to the original spec's folder
+            sweep = Sweep(spec, path.read_text(), spec_path.parent, Path(tmp) / "results",
+                          executor, progress=False)
             sweep.run()
             wall = time.monotonic() - start
         finally:
-            path.unlink()
             executor.close()
         n = sweep.ran["point"]
         counts = sweep.store.counts()
         print(f"{executor.name}, compile check {'on' if compile_check else 'off'}: {n} point "
               f"tasks ({counts.get('ok', 0)} ok, {counts.get('invalid', 0)} invalid) in "
               f"{wall:.1f} s = {n / wall:.2f} points/s (start-up included)")
+        sweep.close()
 
 
 def main() -> None:
