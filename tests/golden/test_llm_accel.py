@@ -100,7 +100,7 @@ def test_rope_uses_the_host_fp16_tables(model):
     from bitflight.compiler.target import rope_table
     nx = AcceleratorNumerics(load_policy("bitmod-w4"), model, "dequant")
     cos, sin = nx.rope_tables(torch.arange(3, 9), CFG)
-    dims = SimpleNamespace(head_dim=CFG.head_dim, rope_theta=CFG.rope_theta)
+    dims = SimpleNamespace(head_dim=CFG.head_dim, rope_theta=CFG.rope_theta, rope_scaling=None)
     host = np.frombuffer(rope_table(dims, 9), np.float16).reshape(9, CFG.head_dim)
     assert cos.dtype == torch.float16
     assert np.array_equal(torch.cat((cos, sin), 1).numpy(), host[3:9])
