@@ -13,7 +13,7 @@ import pkgutil
 import sys
 
 from . import __version__
-from .errors import BitflightError
+from .base.errors import BitflightError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BitflightError, ValueError, OSError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         if type(exc).__module__ == "builtins" and isinstance(exc, OSError) and exc.filename:
-            from .golden.atomic_file import os_cause     # "path: cause", never "[Errno N]"
+            from .base.atomic_file import os_cause     # "path: cause", never "[Errno N]"
             message = f"{exc.filename}: {os_cause(exc)}"
         print(f"bitflight {args.command}: error: {message}", file=sys.stderr)
         return 2

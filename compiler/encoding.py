@@ -21,7 +21,7 @@ import struct
 import zlib
 from typing import Iterable, Sequence
 
-from ..errors import BitflightError
+from ..base.errors import BitflightError
 from . import isa
 
 MAGIC = b"BFPG"

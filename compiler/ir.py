@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BitflightError
+from ..base.errors import BitflightError
 from ..golden.dims import AttentionDims
 
 OP_KINDS: dict[str, int] = {       # kind -> number of value inputs

@@ -3,7 +3,7 @@ store: every distinct segment's instruction words) and ``OUT/image/ch<N>.bin`` (
 absent with ``--no-weights``).
 
 The folder is whole or absent: it is built as a temporary sibling and renamed over ``OUT`` at the
-end (golden.atomic_file.replacing_folder), so a failed compile leaves the previous output intact
+end (bitflight.base.atomic_file.replacing_folder), so a failed compile leaves the previous output intact
 and never mixes new and old files. The manifest records every file's length and SHA-256; readers
 refuse a file that was truncated, extended or altered, and every segment slice must lie inside
 ``segments.bin``.
@@ -14,7 +14,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..golden.atomic_file import os_cause, replacing_folder
+from ..base.atomic_file import os_cause, replacing_folder
 from . import isa
 from .build import ProgramStore
 from .target import Target

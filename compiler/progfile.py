@@ -1,9 +1,9 @@
-"""Reading program files with one-line errors (writing goes through golden.atomic_file)."""
+"""Reading program files with one-line errors (writing goes through bitflight.base.atomic_file)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..golden.atomic_file import os_cause
+from ..base.atomic_file import os_cause
 
 
 def read_bytes(path: str | Path, what: str = "file") -> bytes:

@@ -22,7 +22,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..golden.atomic_file import write_atomic
+from ..base.atomic_file import write_atomic
 from .tools import ToolError
 
 FAMILIES = ("xc7", "xcup")

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import BitflightError
+from ..base.errors import BitflightError
 
 
 class ToolError(BitflightError):

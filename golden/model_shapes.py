@@ -45,7 +45,7 @@ from typing import Literal, NamedTuple
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
                       model_validator)
 
-from . import yaml_model
+from ..base import yaml_model
 from .dims import AttentionDims
 
 MODELS_DIR = yaml_model.package_dir("bitflight.configs.models")

@@ -39,7 +39,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import yaml_model
+from ..base import yaml_model
 
 POLICIES_DIR = yaml_model.package_dir("bitflight.configs.policies")
 SCHEMES = ("fp16", "int_sym", "int_asym", "fp", "ant", "mx", "nf4", "bitmod")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from amaranth.lib import wiring
 
-    from ..config import Config
+    from ..base.config import Config
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def handler(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from .. import config
+    from ..base import config
     from ..compiler import build, models, output, target as tg
     from ..golden.policy import load_policy
 

@@ -96,7 +96,7 @@ def _compare(args) -> int:
 
 
 def _program(args) -> int:
-    from .. import config
+    from ..base import config
     from ..compiler.encoding import decode_program
     from ..compiler.output import program_file
     from ..sim.perf.events import simulate
@@ -127,7 +127,7 @@ def _default_policy(cfg):
 
 
 def _analyze(args) -> int:
-    from .. import config
+    from ..base import config
     from ..golden.model_shapes import load_shape
     from ..sim.perf import plots, roofline
     from ..sim.perf.analyze import analyze

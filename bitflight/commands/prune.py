@@ -31,7 +31,7 @@ def register(sub) -> None:
 def _options(args) -> tuple[int, tuple[int, ...]]:
     m, n_options = 16, (2, 4, 8, 16)
     if args.config:
-        from .. import config
+        from ..base import config
         cfg = config.load(args.config)
         if cfg.csd is None:
             raise ValueError(f"--config: '{args.config}' has no csd engine (no N:M sparsity)")
@@ -68,7 +68,7 @@ def _plot(path: str, maps: dict) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ..golden.atomic_file import save_figure
+    from ..base.atomic_file import save_figure
 
     names = list(maps)[:12]
     cols = min(3, len(names))
@@ -93,7 +93,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..golden import sparse
-    from ..golden.quant import tensor_io
+    from ..golden.llm import tensor_io
 
     m, n_options = _options(args)
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)

@@ -52,7 +52,8 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..golden import quant
-    from ..golden.quant import stats, tensor_io
+    from ..golden.llm import tensor_io
+    from ..golden.quant import stats
     from ..golden.quant.plot import plot_stats
 
     schemes = _schemes(args.scheme)

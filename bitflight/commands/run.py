@@ -83,7 +83,7 @@ def _reference_check(source, ids, log):
 def handler(args: argparse.Namespace) -> int:
     import torch
 
-    from .. import config
+    from ..base import config
     from ..compiler import build, models, target as tg
     from ..golden.llm.accel import accelerator_model
     from ..golden.llm.generate import greedy

@@ -19,7 +19,7 @@ from collections import deque
 from typing import Sequence
 
 from .. import isa
-from ...errors import BitflightError
+from ...base.errors import BitflightError
 from ..footprint import DEFAULT_MAX_POS, accesses
 from .hazards import AccessMap, Clocks
 

@@ -12,7 +12,7 @@ between weight formats on the same tokens are what the evaluation reports.
 """
 from __future__ import annotations
 
-from ..yaml_model import package_dir
+from ...base.yaml_model import package_dir
 
 CORPUS_PATH = package_dir("bitflight.golden.data", "python_reference.txt")
 CORPUS_NAME = "CPython 3.11 pydoc topics (Python Language/Library Reference), PSF License v2"

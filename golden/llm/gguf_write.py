@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic_file import replacing
+from ...base.atomic_file import replacing
 from .config import LlamaConfig
 from .weights import _GGUF_BLOCK, permute_rope_rows
 

@@ -142,7 +142,7 @@ def _load_tokenizer(kind: str, where: str):
     from .gguf_file import read_gguf
     read_gguf(path)   # one-line errors for a bad file before transformers sees it
     tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    from ..atomic_file import replacing_folder
+    from ...base.atomic_file import replacing_folder
     # another process may have written the same key meanwhile: its copy is equivalent
     with replacing_folder(cached, replaceable=lambda _: True) as tmp:
         tok.save_pretrained(str(tmp))

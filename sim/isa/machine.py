@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ...compiler import isa
 from ...compiler.footprint import dma_bytes
-from ...errors import BitflightError
+from ...base.errors import BitflightError
 
 
 class SimError(BitflightError, RuntimeError):

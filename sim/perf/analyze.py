@@ -6,7 +6,7 @@ step ``i`` (from 0) feeds the token at position ``prompt_len + i`` and attends
 """
 from __future__ import annotations
 
-from ...config import Config
+from ...base.config import Config
 from ...golden.model_shapes import ModelShape
 from . import bitmod_model, csd_model
 from .policy import PerfPolicy

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 
-from ...config import Config
+from ...base.config import Config
 from .policy import PerfPolicy
 from .result import OpTiming, PassTiming
 from .traffic import memory_cycles, sfu_timing, with_refetch
@@ -78,7 +78,7 @@ def array_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batc
 def fill_drain_cycles(cfg: Config) -> int:
     """Cycles from a dot product's last weight step to its result: the RTL array's output latency
     (``scale_bits`` dequantization cycles + accumulate + output register; rtl/bitmod/params.py).
-    Back-to-back tiles overlap it, so a run pays it once (sim/perf/calibrate.py)."""
+    Back-to-back tiles overlap it, so a run pays it once (sim/hdl/calibrate.py)."""
     from ...rtl.bitmod.params import EngineParams
     _require(cfg)
     return EngineParams.from_config(cfg).latency

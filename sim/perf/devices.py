@@ -1,6 +1,6 @@
 """Roofline-only devices (GPUs): peak bandwidth and peak OPs/s per datatype, nothing else.
 
-Accelerator configs (bitflight/config.py) describe an engine the model can time; a GPU has no
+Accelerator configs (bitflight/base/config.py) describe an engine the model can time; a GPU has no
 such engine here, so GPUs live in this small separate schema under ``configs/devices/``.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
-from ...golden import yaml_model
+from ...base import yaml_model
 
 DEVICES_DIR = yaml_model.package_dir("bitflight.configs.devices")
 

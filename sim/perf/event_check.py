@@ -67,7 +67,7 @@ def check(target, cfg, shape: ModelShape, mode: str, tokens: int, kv_len: int,
 
 
 def main() -> None:
-    from ...config import load
+    from ...base.config import load
     from ...golden.model_shapes import load_shape
     tiny = load("tiny")
     t = target_for(TINY_LLAMA, tiny, 64)

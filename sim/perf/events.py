@@ -24,7 +24,7 @@ from typing import Sequence
 
 from ...compiler import isa
 from ...compiler.isa import Queue, SysOp
-from ...config import Config
+from ...base.config import Config
 from .instr_cost import cost
 
 

@@ -33,7 +33,7 @@ from typing import NamedTuple
 from ...compiler import isa
 from ...compiler.footprint import DTYPE_BITS, dma_bytes
 from ...compiler.isa import DType, Engine, MiscOp
-from ...config import Config
+from ...base.config import Config
 from ...golden import formats
 from ...golden.sparse import packing as sparse_packing
 from . import bitmod_model, csd_model

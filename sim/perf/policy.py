@@ -30,7 +30,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from ...golden import formats, yaml_model
+from ...base import yaml_model
+from ...golden import formats
 from ...golden.model_shapes import ModelShape
 from .workload import MatMul
 

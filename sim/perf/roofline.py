@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config import Config
+from ...base.config import Config
 from .devices import Device
 from .policy import PerfPolicy
 from .workload import MatMul, Pass

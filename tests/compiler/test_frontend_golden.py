@@ -131,7 +131,7 @@ def test_every_weight_is_used_and_repeated_layers_have_layer_zero_shapes(golden)
 @pytest.mark.parametrize("policy_name", ["bitmod-w4", "flightllm"])
 def test_exported_and_built_graphs_compile_to_the_same_image_and_programs(golden, golden_graph,
                                                                           policy_name):
-    from bitflight import config
+    from bitflight.base import config
     from bitflight.compiler import build, target as tg
     from bitflight.golden.policy import load_policy
     weights = models._ir_weights(golden)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, isa, llama_ir, models, target as tg
 from bitflight.compiler.ir import CompileError, ModelDims
 from bitflight.compiler.isa import Buf, DType, Engine

@@ -16,7 +16,7 @@ from bisect import bisect_right
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, models, target as tg
 from bitflight.compiler.isa import Buf
 from bitflight.golden.llm.accel import accelerator_model

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.perf import bitmod_model
 from bitflight.sim.perf.policy import PerfPolicy
 from bitflight.sim.perf.workload import MatMul

@@ -11,7 +11,7 @@ operations per segment.
 """
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.perf import event_check
 
 TOLERANCE = 0.15

@@ -72,7 +72,7 @@ def test_roofline_point_conventions():
 
 
 def test_config_roof_peaks():
-    from bitflight import config
+    from bitflight.base import config
     asic = config.load("bitmod-asic")
     r = roofline.config_roof(asic, PRESETS["bitmod-w4-g128"], "prefill")
     assert r.peak_ops == 2 * 1024 * 4 / 2 * 1e9      # 1024 PEs x 4 lanes / 2 cycles, 1 GHz

@@ -1,7 +1,7 @@
 """The reproductions stay within their tolerances; fitted parameters are what the configs hold."""
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.perf import analyze, compare
 from bitflight.sim.perf.reproduce import bitmod, flightllm, run
 

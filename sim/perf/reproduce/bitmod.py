@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 from statistics import mean
 
-from ....config import CONFIG_DIR, Config, load
+from ....base.config import CONFIG_DIR, Config, load
 from ....golden.model_shapes import load_shape
 from .. import bitmod_model
 from ..policy import PerfPolicy

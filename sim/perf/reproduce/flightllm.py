@@ -16,7 +16,7 @@ row. A decode step at "KV n" attends n positions.
 """
 from __future__ import annotations
 
-from ....config import Config, load
+from ....base.config import Config, load
 from ....golden.model_shapes import load_shape
 from ..analyze import time_pass
 from ..policy import PRESETS

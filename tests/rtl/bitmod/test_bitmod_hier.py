@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.fpga import export
 from bitflight.rtl.bitmod.array import PE_MODULE, BitmodArray
 from bitflight.rtl.bitmod.params import EngineParams

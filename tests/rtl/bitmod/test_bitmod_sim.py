@@ -5,7 +5,7 @@ import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.golden import bitserial as bs
 from bitflight.golden import formats
 from bitflight.rtl.bitmod.array import BitmodArray

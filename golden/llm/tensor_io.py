@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic_file import write_atomic  # noqa: F401  (re-exported for the CLI)
-
 SUFFIXES = (".pt", ".pth", ".bin", ".npy", ".safetensors")
 
 
@@ -28,7 +26,7 @@ def _model_tensors(spec: str) -> dict[str, torch.Tensor] | None:
     as Hugging Face names them; None when ``spec`` is not a model."""
     if spec != "smollm2" and not spec.endswith(".gguf") and not Path(spec).is_dir():
         return None
-    from ..llm import load_model
+    from .loader import load_model
     return dict(load_model(spec).weights)
 
 

@@ -2,8 +2,8 @@
 
 A reader (or a crashed run) never sees half a file, and a failed run leaves the previous result
 in place. The project's one implementation: packed weights, plots, reports, program files,
-Verilog, GGUF files and compiled-model folders all go through it. golden/ holds it because
-golden's own writers need it and golden/ imports nothing from the rest of the project.
+Verilog, GGUF files and compiled-model folders all go through it. It lives in the base package
+because writers in every folder (golden/ included) need it.
 
 Files and folders get the modes any other output gets (0666 / 0777 minus the umask; ``mkstemp``
 and ``mkdtemp`` would leave 0600 / 0700). Every OS failure becomes a ``ValueError`` naming the

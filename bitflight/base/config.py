@@ -18,8 +18,8 @@ from typing import Literal, Union, get_args, get_origin
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
                       field_validator, model_validator)
 
+from . import yaml_model
 from .errors import ConfigError
-from .golden import yaml_model
 
 CONFIG_DIR = yaml_model.package_dir("bitflight.configs")
 
