@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 
 from . import encoding, isa
-from .codegen import Step  # noqa: F401  (re-exported for tests)
+from .codegen import Step
+from .lower import segments
 from .passes import tokens
 from .target import Target
 
@@ -129,7 +130,7 @@ def compile_step(target: Target, mode: str, tokens_: int, keys: int, row0: int =
     (their effect on buffers matters) but not scheduled or relocated: they come back as None."""
     out = []
     step = Step(target.graph, target, mode, tokens_, keys, row0, attn_rows)
-    for label, instrs, replay in step.run():
+    for label, instrs, replay in segments(step):
         if skip is not None and skip(label):
             out.append((label, None))
             continue

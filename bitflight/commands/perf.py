@@ -131,7 +131,7 @@ def _analyze(args) -> int:
     from ..golden.model_shapes import load_shape
     from ..sim.perf import plots, roofline
     from ..sim.perf.analyze import analyze
-    from ..sim.perf.policy import load_policy
+    from ..sim.perf.policy_loader import load_policy
     from ..sim.perf.workload import decode_step, prefill
     shape, cfg = load_shape(args.model), config.load(args.config)
     policy = load_policy(args.policy, shape) if args.policy else _default_policy(cfg)
@@ -163,7 +163,7 @@ def _device_roofline(args) -> int:
     from ..golden.model_shapes import load_shape
     from ..sim.perf import plots, roofline
     from ..sim.perf.devices import load_device
-    from ..sim.perf.policy import load_policy
+    from ..sim.perf.policy_loader import load_policy
     from ..sim.perf.workload import decode_step, prefill
     shape, device = load_shape(args.model), load_device(args.device)
     policy = load_policy(args.policy or "fp16", shape)

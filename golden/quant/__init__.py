@@ -5,7 +5,7 @@
 
 Modules: ``search`` (the BitMoD artifact's absmax grid rounding and per-group search),
 ``schemes`` (one entry per scheme), ``scales`` (the 8-bit x per-row fp16 "int" scale mode),
-``qweight`` (the result type), ``packing`` / ``packed_io`` (the binary layout), ``api``.
+``qweight`` (the result type, its pack/unpack), ``packing`` (the binary layout), ``api``.
 """
 from .api import quantize
 from .qweight import QuantizedWeight

@@ -17,10 +17,16 @@ Error bound (tested, as for the dense scheme): ``|value - q * scale| <= scale / 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-from .nmsparse import INT_BITS, NMSparse
+from .nm_params import INT_BITS
+
+if TYPE_CHECKING:
+    from .nmsparse import NMSparse
 
 
 def quantize_int(sp: NMSparse, bits: int) -> NMSparse:
@@ -41,5 +47,4 @@ def quantize_int(sp: NMSparse, bits: int) -> NMSparse:
         levels = formats.get(qw.formats[0]).decode(qw.codes)
         q = levels.reshape(sp.values.shape).astype(np.int8)
         scales = np.ascontiguousarray(qw.scales[:, 0], dtype=np.float32)
-    return NMSparse(values=q, indices=sp.indices, block_n=sp.block_n, m=sp.m,
-                    block=sp.block, bits=bits, scales=scales)
+    return replace(sp, values=q, bits=bits, scales=scales)

@@ -30,10 +30,14 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .nmsparse import NMSparse, check_m, check_n
+from .nm_params import check_m, check_n
+
+if TYPE_CHECKING:
+    from .nmsparse import NMSparse
 
 MAGIC = b"BFNM"
 VERSION = 1
@@ -140,8 +144,9 @@ def pack(sp: NMSparse) -> bytes:
     return bytes(out)
 
 
-def unpack(data: bytes) -> NMSparse:
-    """Parse bytes written by ``pack``; any inconsistency raises a one-line ValueError."""
+def decode(data: bytes) -> dict:
+    """The ``NMSparse`` fields of bytes written by ``pack`` (``NMSparse.unpack`` builds the
+    container from them); any inconsistency raises a one-line ValueError."""
     data = bytes(data)
     if len(data) < HEADER.size:
         raise ValueError(f"packed N:M data: {len(data)} bytes is shorter than the header")
@@ -194,6 +199,6 @@ def unpack(data: bytes) -> NMSparse:
     scales = None
     if scale_off:
         scales = np.frombuffer(data, dtype="<f4", count=n_out, offset=scale_off).astype(np.float32)
-    return NMSparse(values=values.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
-                    indices=indices.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
-                    block_n=block_n.copy(), m=m, block=block, bits=bits, scales=scales)
+    return dict(values=values.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
+                indices=indices.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
+                block_n=block_n.copy(), m=m, block=block, bits=bits, scales=scales)

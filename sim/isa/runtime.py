@@ -9,6 +9,7 @@ import torch
 
 from ...compiler import build, encoding
 from ...compiler.target import Target, input_ids, logits_spans
+from . import scheduler
 from .machine import Machine
 
 
@@ -59,7 +60,7 @@ class Session:
         padded = torch.zeros(tokens, dtype=torch.long)
         padded[:n] = ids
         self._write_input(padded)
-        self.machine.run(self._program(bucket), pos0=self.length, ntok=n)
+        scheduler.run(self.machine, self._program(bucket), pos0=self.length, ntok=n)
         self.length += n
         return self._logits(n)
 
@@ -68,6 +69,6 @@ class Session:
         bucket = build.bucket_for("decode", self.length + 1, self.max_len,
                                   self.store.prefill_step, self.store.decode_step)
         self._write_input(torch.tensor([int(token)]))
-        self.machine.run(self._program(bucket), pos0=self.length, ntok=1)
+        scheduler.run(self.machine, self._program(bucket), pos0=self.length, ntok=1)
         self.length += 1
         return self._logits(1)

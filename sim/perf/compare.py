@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ...base.config import CONFIG_DIR, load
 from ...golden.model_shapes import load_shape
 from .analyze import time_pass
-from .policy import load_policy
+from .policy_loader import load_policy
 from .workload import decode_step
 
 MODEL = "llama2-7b"

@@ -6,7 +6,7 @@ A :class:`PerfPolicy` names the engine (``bitmod`` or ``csd``), the weight schem
 widths. Built-in presets cover the designs docs/perf.md compares; any YAML file with the same keys
 works too (``--policy FILE``).
 
-Real policies are ``golden.policy`` files: ``load_policy`` reads them through
+Real policies are ``golden.policy`` files: ``policy_loader.load_policy`` reads them through
 ``project_policy.from_project_policy``, so ``perf --policy NAME`` times what ``compile --policy
 NAME`` builds. This schema exists only for what golden.policy cannot express because golden
 cannot compute it: the paper baselines (``ant``/``olive`` with fractional ``weight_bits`` from the
@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from ...base import yaml_model
 from ...golden import formats
 from ...golden.model_shapes import ModelShape
 from .workload import MatMul
@@ -184,26 +182,3 @@ PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
     PerfPolicy(name="flightllm-int8", engine="csd", scheme="int_sym", bits=8, scale_mode="fp16",
                kv_bits=8, act_bits=8, description="CSD engine with INT8 weights"),
 )}
-
-
-def load_policy(name_or_path: str | Path, shape: ModelShape | None = None) -> PerfPolicy:
-    """A perf preset, a project policy (``configs/policies`` name or a YAML with its schema,
-    read for the operations of ``shape``), or a YAML with :class:`PerfPolicy` keys.
-    Errors are one line naming the file and key."""
-    text = str(name_or_path)
-    if text in PRESETS:
-        return PRESETS[text]
-    path = Path(text)
-    is_file = path.suffix in (".yaml", ".yml") or path.exists()
-    data = yaml_model.read_mapping(path) if is_file else None
-    if data is None or "default" in data:          # the project's policy schema
-        from ...golden import policy as project
-        from .project_policy import from_project_policy
-        if not is_file and text not in project.available():
-            raise ValueError(f"unknown policy '{text}' (perf presets: {', '.join(PRESETS)}; "
-                             f"project policies: {', '.join(project.available())}; "
-                             "or give a .yaml path)")
-        if shape is None:
-            raise ValueError(f"policy '{text}': a project policy needs the model shape")
-        return from_project_policy(project.load_policy(name_or_path), shape)
-    return yaml_model.validate(path, data, PerfPolicy)  # type: ignore[return-value]
