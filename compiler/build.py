@@ -1,6 +1,7 @@
 """Length-adaptive compilation: one program per bucket, built from shared segments.
 
-Buckets (flightllm.md §5.3, the artifact's rule): prefill lengths rounded up to multiples of
+Buckets (docs/references.md#flightllm-5.3, the artifact's rule): prefill lengths rounded up to
+multiples of
 ``prefill_step`` (128) and decode KV lengths rounded up to multiples of ``decode_step`` (16), up to
 the maximum context. Prefill buckets are made of 128-row chunks, each shared by every bucket that
 contains it. A program is a list of segments (:mod:`.codegen`); segments are scheduled

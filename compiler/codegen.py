@@ -3,7 +3,8 @@ of the IR lowered to LD/ST/MM/MV/MISC/SYS instructions, in segments.
 
 Where values live:
 
-* **decode** (MV): every activation stays on chip between ops and layers (flightllm.md §4,
+* **decode** (MV): every activation stays on chip between ops and layers
+(docs/references.md#flightllm-4,
   always-on-chip decode); only weights, K/V rows and the RoPE row are loaded, only the new K/V
   rows and the logits are stored. MM/MV results land in OUT, SFU results in ACT (the engines
   read A from ACT), and a COPY moves a value when its consumer needs the other buffer.

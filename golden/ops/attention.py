@@ -15,7 +15,7 @@ to a power of two with +0 and adds adjacent pairs level by level, each addition 
 float32. Every output element depends only on its own row of A and column of B, so a row tile of
 any size (7 tokens in tiles of 4, 33 in tiles of 16) reproduces the whole product exactly.
 
-int8 (FlightLLM, flightllm.md §3.5: all IR tensors int8, softmax fp16 in the SFU):
+int8 (FlightLLM, docs/references.md#flightllm-3.5: all IR tensors int8, softmax fp16 in the SFU):
   q8, k8, v8 per-token (per head vector) INT8; :func:`score_int8` = fp16(INT32(q8·k8) * s_q * s_k
   / sqrt(d)); p = softmax_fp16(scores); :func:`value_int8`: the per-token V scale is folded into
   the probabilities (u[t] = p[t] * s_v[t], float32) because the P·V sum runs over tokens whose V

@@ -1,4 +1,5 @@
-"""fp16 element-wise and reduction ops (the SFU of FlightLLM, flightllm.md §3.4; the vector unit
+"""fp16 element-wise and reduction ops (the SFU of FlightLLM, docs/references.md#flightllm-3.4; the
+vector unit
 of the BitMoD engine). Contract of every op: inputs are rounded to fp16, the op is evaluated in
 float32 from those fp16 values, and the result is rounded once to fp16 (nearest even).
 

@@ -1,5 +1,6 @@
 """FlightLLM linear layers: per-token INT8 activations x INT weights, INT32 accumulation,
-requantization to fp16 (flightllm.md §3.5: INT8 activations, INT4/INT8 weights, INT32 bias/acc).
+requantization to fp16 (docs/references.md#flightllm-3.5: INT8 activations, INT4/INT8 weights, INT32
+bias/acc).
 
 Dense weights are a golden.quant ``int_sym`` QuantizedWeight (integer levels L, one real scale per
 row and group of G input channels). For token t, output row n and group g:

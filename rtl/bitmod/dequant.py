@@ -8,7 +8,8 @@ from amaranth.lib.wiring import In, Out
 
 class Dequant(wiring.Component):
     """MSB-first shift-and-add (``R = (R << 1) + (scale_bit ? acc : 0)``), as golden
-    ``bitserial.dequant``; the exponent passes through (BitMoD dequant.v, bitmod.md §2.3).
+    ``bitserial.dequant``; the exponent passes through (BitMoD dequant.v,
+    docs/references.md#bitmod-2.3).
 
     Ports:
       - ``start: In(1)``, ``acc: In(signed(acc_bits))``, ``exp: In(exp_bits)``,

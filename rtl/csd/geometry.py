@@ -10,7 +10,8 @@ product over N kept pairs (or, when N > slices, a partial over ``slices`` of the
 needs ``N / slices`` passes). A pass therefore yields ``slices / S`` results per token. (The
 cascade itself is never cut; reduction.py takes segments as differences of group taps.)
 
-FlightLLM (flightllm.md §3.1) says "N outputs per cycle under N:M". A chain of M slices that
+FlightLLM (docs/references.md#flightllm-3.1) says "N outputs per cycle under N:M". A chain of M
+slices that
 keeps every DSP busy gives M / N, which equals N only for the paper's 2:4 figure and for 4:16; we
 build ``slices / S``, and docs/rtl/csd.md discusses the difference.
 """

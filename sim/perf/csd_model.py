@@ -1,7 +1,8 @@
-"""Analytical timing of the FlightLLM engine: configurable sparse DSP chains (flightllm.md §3.3).
+"""Analytical timing of the FlightLLM engine: configurable sparse DSP chains
+(docs/references.md#flightllm-3.3).
 
 Parallelism per core (our mapping of the config's chain counts; the paper's unit counts were not
-recovered, flightllm.md §3.6):
+recovered, docs/references.md#flightllm-3.6):
 
 * MV mode (decode, one token): ``p_K = dsps_per_chain``, ``p_N = macs_per_dsp * mv_vpus``: a
   chain's DSPs reduce ``dsps_per_chain`` inputs, and a packed DSP's two products (WP486) share

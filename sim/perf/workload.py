@@ -15,7 +15,8 @@ Conventions (docs/perf.md states them next to every result):
   score.V is ``cin = kv_len, cout = head_dim``. Prefill attends the full ``tokens x tokens`` square
   (no causal skipping), as the BitMoD and LLM-Viewer models do.
 * ``attention="bitmod-hpca"`` reproduces the shapes of the BitMoD artifact at the paper's commit
-  (bitmod.md §3.3): QK^T as a ``[ctx, hidden]`` operand against ``heads * ctx`` rows, score.V as a
+  (docs/references.md#bitmod-3.3): QK^T as a ``[ctx, hidden]`` operand against ``heads * ctx`` rows,
+  score.V as a
   ``[heads * ctx, ctx]`` operand against ``ctx`` rows (prefill); in decode QK^T is a ``[1, hidden]``
   operand against ``heads`` rows and score.V a ``[heads, ctx]`` operand against one row, and the
   bytes read as input are the ``ctx x kv_dim`` cache in every case. These

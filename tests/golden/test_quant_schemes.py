@@ -173,7 +173,8 @@ def test_int_asym_hand_worked():
 
 
 def _mx_reference(block):
-    """OCP MXFP4 by the microxcaling recipe (bitmod.md §5), element by element: shared exponent
+    """OCP MXFP4 by the microxcaling recipe (docs/references.md#bitmod-5), element by element:
+    shared exponent
     floor(log2 absmax) - 2, then per element a private exponent max(floor(log2|x|), 0), one
     mantissa bit rounded half away from zero, clamp at 6."""
     amax = max(abs(v) for v in block)

@@ -1,4 +1,5 @@
-"""Energy of the BitMoD engine model (the authors' formula, bitmod.md §3.3) on a hand-worked case,
+"""Energy of the BitMoD engine model (the authors' formula, docs/references.md#bitmod-3.3) on a
+hand-worked case,
 and energy in `bitflight perf` output when the config gives energies."""
 import json
 

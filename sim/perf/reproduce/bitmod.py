@@ -1,13 +1,14 @@
-"""BitMoD's analytical results in their configuration (bitmod.md §3.3-3.4).
+"""BitMoD's analytical results in their configuration (docs/references.md#bitmod-3.3 to 3.4).
 
 Workload: context 256, batch 1; discriminative = one 256-token prefill; generative = that
 prefill (at the discriminative precision, as the authors' notebook does) plus 20 decode steps at
 context 256. Attention shapes follow the artifact at the paper's commit (``bitmod-hpca``
 convention of :mod:`..workload`); softmax, norms, activations and the engines' fill/drain are
 ignored, as by the authors.
-Per-accelerator weight precisions are the authors' (bitmod.md §3.3). Speed-ups are arithmetic
+Per-accelerator weight precisions are the authors' (docs/references.md#bitmod-3.3). Speed-ups are
+arithmetic
 means over the six models of per-model cycle ratios; "average of both" is the mean of the
-discriminative and generative means (bitmod.md §3.4).
+discriminative and generative means (docs/references.md#bitmod-3.4).
 """
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def speedups(base: str, acc: str, attention: str = "bitmod-hpca") -> dict[str, f
     return {k: mean(v) for k, v in out.items()}
 
 
-# Published numbers (bitmod.md §3.3 check and §3.4 tables).
+# Published numbers (docs/references.md#bitmod-3.3 check and §3.4 tables).
 PUBLISHED_CYCLES = {("opt-1.3b", "FP16"): 669_255_680, ("opt-1.3b", "ANT"): 440_975_360,
                     ("opt-1.3b", "OliVe"): 403_718_144,
                     ("llama2-7b", "FP16"): 3_156_574_208, ("llama2-7b", "ANT"): 1_949_564_928,
@@ -100,7 +101,8 @@ PUBLISHED_SPEEDUP_OVER_FP16 = {"ANT": (1.64, 2.52, 3.23), "OliVe": (1.81, 3.01, 
 PUBLISHED_LOSSY_OVER = {"ANT": (1.72, 1.66, 1.69), "OliVe": (1.56, 1.39, 1.48)}
 
 
-# Energy normalised to FP16, mean of the six models (bitmod.md §3.4): (discriminative, generative).
+# Energy normalised to FP16, mean of the six models (docs/references.md#bitmod-3.4):
+# (discriminative, generative).
 PUBLISHED_ENERGY_OVER_FP16 = {"ANT": (0.474, 0.379), "OliVe": (0.441, 0.324),
                               "BitMoD-lossless": (0.457, 0.410), "BitMoD-lossy": (0.339, 0.241)}
 # energy.sram_*_pj_per_bit is fitted on ANT's discriminative ratio, the published energy number

@@ -50,7 +50,7 @@ def _check(dut, job):
     state = run_job(dut, job)
     assert state["results"] == job["expected"]
     slots = job["slots"]
-    assert slots == EXPECTED_SLOTS[job["scheme"]]                      # bitmod.md §2.4
+    assert slots == EXPECTED_SLOTS[job["scheme"]]       # docs/references.md#bitmod-2.4
     gaps = {b - a for a, b in zip(state["accept"], state["accept"][1:])}
     assert gaps == {slots}, f"chunks accepted every {gaps} cycles, expected {slots}"
     per_group = P.group_size // P.lanes
