@@ -14,7 +14,8 @@ Where values live:
 
 This module holds the bookkeeping: value homes, on-chip arenas, loads/stores of row tiles and
 segment boundaries. The op lowerings (the rules) live in :mod:`.lower_ops` and
-:mod:`.lower_attention`, and the driver that walks the graph through them in :mod:`.lower`. Segments start at each
+:mod:`.lower_attention`, and the driver that walks the graph through them in :mod:`.lower`. Segments
+start at each
 layer, at each attention core and after it, and at the head; each is wrapped in SYS barriers and
 scheduled on its own, so a segment whose bytes do not depend on the length is shared by every
 bucket program (length-adaptive compilation).

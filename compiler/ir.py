@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..base.errors import BitflightError
+from ..base.errors import CompileError
 from ..golden.dims import AttentionDims
 
 OP_KINDS: dict[str, int] = {       # kind -> number of value inputs
@@ -40,9 +40,6 @@ OP_KINDS: dict[str, int] = {       # kind -> number of value inputs
 }
 WEIGHTED = ("embedding", "linear", "rmsnorm")
 
-
-class CompileError(BitflightError, ValueError):
-    """The model cannot be compiled; the message names the graph node and op at fault."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..base.errors import ModelError
 from .ir import CompileError, Graph
 from .isa import DType
 from .passes.formats import FormatPolicy, LinearPlan
@@ -217,5 +218,5 @@ def input_ids(target: Target, ids: torch.Tensor) -> bytes:
     ids = ids.long().reshape(-1)
     vocab = target.graph.dims.vocab
     if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
-        raise ValueError(f"token id out of range 0..{vocab - 1}")
+        raise ModelError(f"token id out of range 0..{vocab - 1}")
     return np.ascontiguousarray(ids.numpy().astype("<u4")).tobytes()

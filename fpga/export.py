@@ -15,12 +15,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base.errors import BitflightError
+from ..base.errors import HardwareFlowError
 from ..base.atomic_file import write_atomic
 from .tools import tool_env, verilator_exe
 
 
-class LintError(BitflightError):
+class LintError(HardwareFlowError):
     """Verilator reported a warning that no waiver covers; the message quotes the first one."""
 
 

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..base.errors import UsageError
 from ..base.atomic_file import write_atomic
 from .tools import ToolError
 
@@ -124,10 +125,10 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
     (about 70 s, cached in ~/.cache/YoWASP).
     """
     if family not in FAMILIES:
-        raise ValueError(f"unknown FPGA family '{family}' (known: {', '.join(FAMILIES)})")
+        raise UsageError(f"unknown FPGA family '{family}' (known: {', '.join(FAMILIES)})")
     verilog = Path(verilog)
     if not verilog.is_file():
-        raise ValueError(f"{verilog}: Verilog file not found")
+        raise UsageError(f"{verilog}: Verilog file not found")
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
         work = Path(tmp)

@@ -13,10 +13,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..base.errors import BitflightError
+from ..base.errors import HardwareFlowError
 
 
-class ToolError(BitflightError):
+class ToolError(HardwareFlowError):
     """An external tool is missing or failed; the message says which and why."""
 
 

@@ -88,7 +88,8 @@ def split_lanes(p: int) -> tuple[int, int]:
 def oau_split(p: int) -> tuple[int, int, int]:
     """Overflow adjust unit: (cascade value with the low field cleared, LSP, borrow).
 
-    ``cascade + sext18(LSP-field) + borrow * 2**18 == p`` — nothing is lost, so adding the LSP to the
+    ``cascade + sext18(LSP-field) + borrow * 2**18 == p`` — nothing is lost, so adding the LSP to
+    the
     lower lane and the borrow to the upper lane at the reduction node restores both lanes.
     """
     p = wrap(p, P_BITS)

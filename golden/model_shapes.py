@@ -46,12 +46,13 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloa
                       model_validator)
 
 from ..base import yaml_model
+from ..base.errors import ModelError
 from .dims import AttentionDims
 
 MODELS_DIR = yaml_model.package_dir("bitflight.configs.models")
 
 
-class ModelShapeError(ValueError):
+class ModelShapeError(ModelError):
     """A shape config is missing, malformed or inconsistent (message names file and key)."""
 
 

@@ -5,6 +5,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from ..base.errors import UsageError
 
 DEFAULT_SCHEMES = "fp16,int_sym,int_asym,fp,ant,mx,nf4,bitmod"
 
@@ -34,9 +35,9 @@ def _parse_list(text: str, what: str, cast=str) -> list:
     try:
         items = [cast(t.strip()) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise ValueError(f"--{what}: cannot parse '{text}'") from None
+        raise UsageError(f"--{what}: cannot parse '{text}'") from None
     if not items:
-        raise ValueError(f"--{what}: empty list")
+        raise UsageError(f"--{what}: empty list")
     return items
 
 
@@ -51,10 +52,10 @@ def handler(args) -> int:
     bits = _parse_list(args.bits, "bits", int)
     for s in schemes:
         if s != "fp16" and s not in quant.SCHEMES:
-            raise ValueError(f"--schemes: unknown scheme '{s}' (known: fp16, "
+            raise UsageError(f"--schemes: unknown scheme '{s}' (known: fp16, "
                              f"{', '.join(quant.SCHEMES)})")
     if args.tokens < 2 or args.seq_len < 2:
-        raise ValueError("--tokens and --seq-len must be at least 2")
+        raise UsageError("--tokens and --seq-len must be at least 2")
     runs = []
     for s in schemes:
         if s == "fp16":

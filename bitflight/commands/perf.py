@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from ..base.errors import UsageError
 
 REPRODUCTIONS = ("bitmod", "flightllm", "llm-viewer")
 
@@ -56,9 +57,9 @@ def handler(args) -> int:
     if args.program:
         return _program(args)
     if args.bucket:
-        raise ValueError("--bucket needs --program (a compiled folder)")
+        raise UsageError("--bucket needs --program (a compiled folder)")
     if not args.model or not (args.config or args.device):
-        raise ValueError("give --model and --config (or --device), or --reproduce / --compare")
+        raise UsageError("give --model and --config (or --device), or --reproduce / --compare")
     args.attention = args.attention or "exact"
     if args.device:
         return _device_roofline(args)
@@ -101,7 +102,7 @@ def _program(args) -> int:
     from ..compiler.output import program_file
     from ..sim.perf.events import simulate
     if not args.config:
-        raise ValueError("--program needs --config")
+        raise UsageError("--program needs --config")
     cfg = config.load(args.config)
     timing = simulate(decode_program(program_file(args.program, args.bucket)), cfg)
     if args.json:

@@ -1,6 +1,7 @@
 """``bitflight prune``: N:M-prune weight tensors from a file, report the result, pack it."""
 from __future__ import annotations
 
+from ..base.errors import ModelError, UsageError
 from . import _tensor_file
 
 
@@ -34,13 +35,13 @@ def _options(args) -> tuple[int, tuple[int, ...]]:
         from ..base import config
         cfg = config.load(args.config)
         if cfg.csd is None:
-            raise ValueError(f"--config: '{args.config}' has no csd engine (no N:M sparsity)")
+            raise UsageError(f"--config: '{args.config}' has no csd engine (no N:M sparsity)")
         m, n_options = cfg.csd.m, tuple(cfg.csd.n_options)
     if args.n_options:
         try:
             n_options = tuple(int(t) for t in args.n_options.split(",") if t.strip())
         except ValueError:
-            raise ValueError(f"--n-options: expected integers, got '{args.n_options}'") from None
+            raise UsageError(f"--n-options: expected integers, got '{args.n_options}'") from None
     return m, n_options
 
 
@@ -102,7 +103,7 @@ def run(args) -> int:
         try:
             sp = sparse.prune_nm(w, n=args.n, density=args.density, m=m, n_options=n_options)
         except ValueError as exc:
-            raise ValueError(f"{args.file}: tensor '{name}': {exc}") from None
+            raise ModelError(f"{args.file}: tensor '{name}': {exc}") from None
         stored = sp.quantize_int(args.bits) if args.bits else sp
         print(_report(name, w, sp, stored))
         maps[name] = sp.block_n

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ...base.errors import UsageError
 from .model import LlamaModel
 
 LAYER_TYPE = re.compile(r"(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj|lm_head)$")
@@ -65,7 +66,7 @@ def perplexity(model: LlamaModel, tokens: list[int], seq_len: int = 1024,
                progress: bool = False, desc: str = "perplexity") -> float:
     """exp(mean NLL) over non-overlapping windows of ``seq_len`` (a shorter tail window counts)."""
     if len(tokens) < 2:
-        raise ValueError("perplexity needs at least 2 tokens")
+        raise UsageError("perplexity needs at least 2 tokens")
     ids = torch.tensor(tokens, dtype=torch.long)
     windows = [ids[i:i + seq_len] for i in range(0, len(ids), seq_len)]
     windows = [w for w in windows if len(w) > 1]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ...base.errors import ModelError
 
 SUFFIXES = (".pt", ".pth", ".bin", ".npy", ".safetensors")
 
@@ -38,7 +39,7 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         return model
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"{p}: no such file")
+        raise ModelError(f"{p}: no such file")
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
@@ -50,8 +51,8 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             return _flatten(torch.load(p, map_location="cpu", weights_only=True))
     except Exception as exc:        # pickle, zip, safetensors and numpy each raise their own
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{p}: cannot read tensors ({first})") from None
-    raise ValueError(f"{p}: unsupported file type '{p.suffix}' (use {', '.join(SUFFIXES)})")
+        raise ModelError(f"{p}: cannot read tensors ({first})") from None
+    raise ModelError(f"{p}: unsupported file type '{p.suffix}' (use {', '.join(SUFFIXES)})")
 
 
 def select(tensors: dict[str, torch.Tensor], path, name: str | None) -> dict[str, torch.Tensor]:
@@ -59,11 +60,11 @@ def select(tensors: dict[str, torch.Tensor], path, name: str | None) -> dict[str
     if name is not None:
         if name not in tensors:
             known = ", ".join(list(tensors)[:8]) + (", ..." if len(tensors) > 8 else "")
-            raise ValueError(f"{path}: no tensor '{name}' (has: {known})")
+            raise ModelError(f"{path}: no tensor '{name}' (has: {known})")
         return {name: tensors[name]}
     chosen = {k: v for k, v in tensors.items() if v.dim() == 2 and v.dtype.is_floating_point}
     if not chosen:
-        raise ValueError(f"{path}: no 2-D floating-point tensor (an [N out, K in] weight)")
+        raise ModelError(f"{path}: no 2-D floating-point tensor (an [N out, K in] weight)")
     return chosen
 
 

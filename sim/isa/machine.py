@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 
 from ...compiler import isa
 from ...compiler.footprint import dma_bytes
-from ...base.errors import BitflightError
+from ...base.errors import SimError
 
-
-class SimError(BitflightError, RuntimeError):
-    """The program cannot run (deadlock, out-of-range access, unsupported operand types)."""
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...base.errors import SimError
 from ...compiler import build, encoding
 from ...compiler.target import Target, input_ids, logits_spans
 from . import scheduler
@@ -28,7 +29,7 @@ class Session:
         prog = self._programs.get(bucket)
         if prog is None:
             if bucket not in self.store.programs:
-                raise ValueError(f"no program for bucket {bucket} (compiled up to "
+                raise SimError(f"no program for bucket {bucket} (compiled up to "
                                  f"{self.max_len} tokens; continuation buckets prefill:T@S are "
                                  "compiled only when named)")
             words = np.frombuffer(self.store.program_words(bucket), dtype="<u4")

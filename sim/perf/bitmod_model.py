@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 
+from ...base.errors import ConfigError, PolicyError
 from ...base.config import Config
 from .policy import PerfPolicy
 from .result import OpTiming, PassTiming
@@ -43,7 +44,7 @@ from .workload import MatMul, Pass
 
 def _require(cfg: Config):
     if cfg.bitmod is None:
-        raise ValueError(f"config '{cfg.name}' has no bitmod engine")
+        raise ConfigError(f"config '{cfg.name}' has no bitmod engine")
     return cfg.bitmod
 
 
@@ -53,7 +54,7 @@ def cycles_per_weight(cfg: Config, policy: PerfPolicy, op: MatMul) -> int:
         return 1
     slots = policy.term_slots_of(op)
     if slots is None:
-        raise ValueError(f"policy '{policy.name}': {op.name} ({policy.numerics_of(op).scheme}) "
+        raise PolicyError(f"policy '{policy.name}': {op.name} ({policy.numerics_of(op).scheme}) "
                          "has no bit-serial term slots; set cycles_per_weight")
     if op.kind != "linear" and eng.kv_cycles is not None:
         return eng.kv_cycles

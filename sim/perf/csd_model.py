@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 
+from ...base.errors import ConfigError
 from ...base.config import Config
 from .policy import PerfPolicy
 from .result import OpTiming, PassTiming
@@ -46,7 +47,7 @@ from .workload import MatMul, Pass, VectorOp
 
 def _require(cfg: Config):
     if cfg.csd is None:
-        raise ValueError(f"config '{cfg.name}' has no csd engine")
+        raise ConfigError(f"config '{cfg.name}' has no csd engine")
     return cfg.csd
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from ...base.errors import ConfigError
 from ...compiler import isa
 from ...compiler.footprint import DTYPE_BITS, dma_bytes
 from ...compiler.isa import DType, Engine, MiscOp
@@ -60,7 +61,7 @@ def term_slots(cfg: Config, b_dt: int) -> int:
         return formats.get(_FORMAT_OF[dt]).term_slots
     if cfg.bitmod is not None and cfg.bitmod.kv_cycles is not None:
         return cfg.bitmod.kv_cycles
-    raise ValueError(f"config '{cfg.name}': an {dt.name} operand on the BitMoD array needs "
+    raise ConfigError(f"config '{cfg.name}': an {dt.name} operand on the BitMoD array needs "
                      "bitmod.kv_cycles")
 
 
@@ -79,7 +80,7 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
     m, n, k, engine = instr["m"], instr["n"], instr["k"], Engine(instr["engine"])
     if engine == Engine.BITMOD or (engine == Engine.DENSE and cfg.csd is None):
         if cfg.bitmod is None:
-            raise ValueError(f"config '{cfg.name}' has no bitmod engine for a BITMOD {instr.kind}")
+            raise ConfigError(f"config '{cfg.name}' has no bitmod engine for a BITMOD {instr.kind}")
         slots = 1 if not cfg.bitmod.bit_serial else term_slots(cfg, instr["b_dt"])
         cycles = bitmod_model.array_cycles(cfg, stage, m, k, n, 1, 1.0, slots)
         drain = _fill_drain(cfg, bitmod_model)
@@ -89,7 +90,7 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
         return Cost(cycles, energy_pj=None if pe is None else pe * cfg.bitmod.prefill_array.pes
                     * cycles, drain=drain)
     if cfg.csd is None:
-        raise ValueError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
+        raise ConfigError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
     density = _sparse_density(instr) if engine == Engine.SPARSE else 1.0
     compute, overhead = csd_model.chain_cycles(cfg, stage, m, k, n, 1, density)
     mac = cfg.energy.mac_pj

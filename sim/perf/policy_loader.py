@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...base.errors import PolicyError
 from ...base import yaml_model
 from ...golden import policy as project
 from ...golden.model_shapes import ModelShape
@@ -21,13 +22,13 @@ def load_policy(name_or_path: str | Path, shape: ModelShape | None = None) -> Pe
         return PRESETS[text]
     path = Path(text)
     is_file = path.suffix in (".yaml", ".yml") or path.exists()
-    data = yaml_model.read_mapping(path) if is_file else None
+    data = yaml_model.read_mapping(path, PolicyError) if is_file else None
     if data is None or "default" in data:          # the project's policy schema
         if not is_file and text not in project.available():
-            raise ValueError(f"unknown policy '{text}' (perf presets: {', '.join(PRESETS)}; "
+            raise PolicyError(f"unknown policy '{text}' (perf presets: {', '.join(PRESETS)}; "
                              f"project policies: {', '.join(project.available())}; "
                              "or give a .yaml path)")
         if shape is None:
-            raise ValueError(f"policy '{text}': a project policy needs the model shape")
+            raise PolicyError(f"policy '{text}': a project policy needs the model shape")
         return from_project_policy(project.load_policy(name_or_path), shape)
-    return yaml_model.validate(path, data, PerfPolicy)  # type: ignore[return-value]
+    return yaml_model.validate(path, data, PerfPolicy, PolicyError)  # type: ignore[return-value]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 from statistics import mean
 
+from ....base.errors import ConfigError
 from ....base.config import CONFIG_DIR, Config, load
 from ....golden.model_shapes import load_shape
 from .. import bitmod_model
@@ -134,7 +135,7 @@ def energies(acc: str, model: str, sram_pj_per_bit: float | None = None) -> tupl
     dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, "bitmod-hpca", False), cfg, gen,
                                  False)
     if pre.energy_pj is None or dec.energy_pj is None:
-        raise ValueError(f"config '{cfg.name}' gives no PE or DRAM energy")
+        raise ConfigError(f"config '{cfg.name}' gives no PE or DRAM energy")
     return pre.energy_pj, pre.energy_pj + GENERATED * dec.energy_pj
 
 
@@ -154,7 +155,7 @@ def fit_sram_pj_per_bit(lo: float = 0.0, hi: float = 10.0, tol: float = 1e-6) ->
     target = PUBLISHED_ENERGY_OVER_FP16[acc][index]
     f = lambda e: energy_over_fp16(acc, e)[index] - target
     if f(lo) * f(hi) > 0:
-        raise ValueError(f"no SRAM energy in [{lo}, {hi}] pJ/bit reproduces {target}")
+        raise ConfigError(f"no SRAM energy in [{lo}, {hi}] pJ/bit reproduces {target}")
     while hi - lo > tol:
         mid = (lo + hi) / 2
         if f(lo) * f(mid) <= 0:
