@@ -6,8 +6,9 @@ import sys
 import time
 from pathlib import Path
 from ..base.errors import UsageError
+from ..golden.quant.names import SCHEME_NAMES, UNQUANTIZED
 
-DEFAULT_SCHEMES = "fp16,int_sym,int_asym,fp,ant,mx,nf4,bitmod"
+DEFAULT_SCHEMES = ",".join((UNQUANTIZED,) + SCHEME_NAMES)
 
 
 def register(subparsers) -> None:
@@ -51,9 +52,9 @@ def handler(args) -> int:
     schemes = _parse_list(args.schemes, "schemes")
     bits = _parse_list(args.bits, "bits", int)
     for s in schemes:
-        if s != "fp16" and s not in quant.SCHEMES:
-            raise UsageError(f"--schemes: unknown scheme '{s}' (known: fp16, "
-                             f"{', '.join(quant.SCHEMES)})")
+        if s != UNQUANTIZED and s not in SCHEME_NAMES:
+            raise UsageError(f"--schemes: unknown scheme '{s}' (known: {UNQUANTIZED}, "
+                             f"{', '.join(SCHEME_NAMES)})")
     if args.tokens < 2 or args.seq_len < 2:
         raise UsageError("--tokens and --seq-len must be at least 2")
     runs = []

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from ..base.errors import ModelError, UsageError
+from ..golden.quant.names import SCHEME_NAMES
 from . import _tensor_file
-
-SCHEME_NAMES = ("bitmod", "int_sym", "int_asym", "fp", "ant", "mx", "nf4")
 
 
 def register(sub) -> None:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .nm_params import check_m, check_n
+from .nm_params import INDEX_BITS, check_m, check_n
 
 if TYPE_CHECKING:
     from .nmsparse import NMSparse
@@ -118,6 +118,22 @@ def _layout(n_blocks: int, n_beats: int, bits: int | None, n_out: int, scales: b
     scale_off = _align(value_end) if scales else 0
     end = scale_off + 4 * n_out if scales else value_end
     return index_off, value_off, scale_off, end
+
+
+def packed_size(n_out: int, k: int, kept: int, bits: int | None, scales: bool = True,
+                m: int = 16, block: int = 16) -> int:
+    """Bytes ``pack`` writes for an ``[n_out, k]`` matrix keeping ``kept`` weights, exactly when
+    every block's pairs fill whole beats (always for 16-row blocks). The compiler sizes N:M tiles
+    with it before they are packed."""
+    n_blocks = -(-n_out // block) * -(-k // m)
+    return _layout(n_blocks, -(-kept // BEAT), bits, n_out, scales)[3]
+
+
+def metadata_bits(n_out: int, k: int, kept: float, m: int = 16, block: int = 16) -> float:
+    """The N:M metadata of an ``[n_out, k]`` matrix keeping ``kept`` weights: an
+    ``INDEX_BITS``-bit in-block index per kept weight plus a one-byte descriptor per block (no
+    header, alignment or beat padding). The performance model adds it to the values' bits."""
+    return kept * INDEX_BITS + 8 * -(-n_out // block) * -(-k // m)
 
 
 def pack(sp: NMSparse) -> bytes:

@@ -26,7 +26,7 @@ from ...compiler.passes.packing import unpack_tile
 from ...golden import ops
 from .machine import Machine, SimError
 
-_NP = {DType.FP16: np.float16, DType.INT8: np.int8, DType.FP32: np.float32, DType.INT32: np.int32}
+_NP = {dt: np.dtype(info.numpy).type for dt, info in isa.DTYPES.items() if info.numpy is not None}
 
 
 def _read(m: Machine, buf: int, line: int, dt: int, shape: tuple[int, ...], what: str):

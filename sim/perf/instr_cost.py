@@ -33,16 +33,14 @@ from typing import NamedTuple
 from ...base.errors import ConfigError
 from ...compiler import isa
 from ...compiler.footprint import DTYPE_BITS, dma_bytes
-from ...compiler.isa import DType, Engine, MiscOp
+from ...compiler.isa import DTYPES, DType, Engine, MiscOp
 from ...base.config import Config
 from ...golden import formats
 from ...golden.sparse import packing as sparse_packing
 from . import bitmod_model, csd_model
 
-_FORMAT_OF = {DType.BM4: formats.BITMOD_CANDIDATES[4][0],
-              DType.BM3: formats.BITMOD_CANDIDATES[3][0],
-              DType.INT3: "int3", DType.INT4: "int4", DType.INT6: "int6", DType.INT8: "int8",
-              DType.FP4: "fp4_e2m1", DType.FP3: "fp3"}
+_FORMAT_OF = {dt: info.golden_format for dt, info in DTYPES.items()
+              if info.golden_format is not None and dt != DType.FP16}
 TWO_PASS = (MiscOp.SOFTMAX, MiscOp.RMSNORM)
 
 

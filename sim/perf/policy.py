@@ -33,8 +33,6 @@ from ...golden import formats
 from ...golden.model_shapes import ModelShape
 from .workload import MatMul
 
-SPARSE_INDEX_BITS = 4           # golden.sparse packed layout: 4-bit in-block index per kept weight
-SPARSE_BLOCK = 16               # one descriptor byte per 16 x 16 block
 
 
 class WeightNumerics(BaseModel):
@@ -145,9 +143,9 @@ class PerfPolicy(WeightNumerics):
         d = self.density_of(op)
         if d == 1.0:
             return dense
-        value_bits = 8 * dense / (op.cin * op.cout)
-        blocks = math.ceil(op.cin / SPARSE_BLOCK) * math.ceil(op.cout / SPARSE_BLOCK)
-        return (d * op.cin * op.cout * (value_bits + SPARSE_INDEX_BITS) + 8 * blocks) / 8
+        from ...golden.sparse import packing as sparse_packing   # imports torch: only when sparse
+        kept = d * op.cin * op.cout
+        return (8 * dense * d + sparse_packing.metadata_bits(op.cout, op.cin, kept)) / 8
 
     def stored_bits_per_weight(self, op: MatMul) -> float:
         return 8 * self.weight_bytes(op) / (op.cin * op.cout * op.batch)
