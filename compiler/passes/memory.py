@@ -38,6 +38,8 @@ class HbmRegion:
     channel: int
     addr: int
     size: int
+    layer: int | None = None   # the decoder layer whose data it holds (None: shared)
+    role: str = ""             # what it is within its layer: the same in every layer
 
 
 @dataclass
@@ -51,7 +53,8 @@ class HbmMap:
     def __post_init__(self) -> None:
         self.used = [0] * self.channels
 
-    def alloc(self, name: str, size: int, channel: int | None = None) -> HbmRegion:
+    def alloc(self, name: str, size: int, channel: int | None = None, layer: int | None = None,
+              role: str = "") -> HbmRegion:
         if name in self.regions:
             raise CompileError(f"HBM region '{name}' allocated twice")
         ch = min(range(self.channels), key=lambda c: (self.used[c], c)) if channel is None \
@@ -61,7 +64,7 @@ class HbmMap:
             raise CompileError(f"HBM channel {ch} is full: '{name}' needs {size} bytes at "
                                f"{addr}, the channel holds {self.channel_bytes}")
         self.used[ch] = _align(addr + size)
-        region = HbmRegion(name, ch, addr, size)
+        region = HbmRegion(name, ch, addr, size, layer, role)
         self.regions[name] = region
         return region
 
