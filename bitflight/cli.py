@@ -13,7 +13,7 @@ import pkgutil
 import sys
 
 from . import __version__
-from .errors import BitflightError
+from .base.errors import BitflightError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A :class:`BitflightError` (bad input: config, model, policy, program,
+    argument, output path) and an OS error on a named file are printed as one line with exit
+    status 2; any other exception is a bug in bitflight and propagates with its traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -40,12 +43,14 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
         sys.stderr.close()
         return 0
-    except (BitflightError, ValueError, OSError, KeyError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        if type(exc).__module__ == "builtins" and isinstance(exc, OSError) and exc.filename:
-            from .golden.atomic_file import os_cause     # "path: cause", never "[Errno N]"
-            message = f"{exc.filename}: {os_cause(exc)}"
-        print(f"bitflight {args.command}: error: {message}", file=sys.stderr)
+    except BitflightError as exc:
+        print(f"bitflight {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        from .base.atomic_file import os_cause     # "path: cause", never "[Errno N]"
+        print(f"bitflight {args.command}: error: {exc.filename}: {os_cause(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bitflight: interrupted", file=sys.stderr)

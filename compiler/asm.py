@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..base.errors import ProgramError
 from . import isa
 
 
-class AsmError(ValueError):
+class AsmError(ProgramError):
     """A line of assembly that does not parse; names the file, line and field."""
 
 

@@ -1,6 +1,7 @@
 """Length-adaptive compilation: one program per bucket, built from shared segments.
 
-Buckets (flightllm.md §5.3, the artifact's rule): prefill lengths rounded up to multiples of
+Buckets (docs/references.md#flightllm-5.3, the artifact's rule): prefill lengths rounded up to
+multiples of
 ``prefill_step`` (128) and decode KV lengths rounded up to multiples of ``decode_step`` (16), up to
 the maximum context. Prefill buckets are made of 128-row chunks, each shared by every bucket that
 contains it. A program is a list of segments (:mod:`.codegen`); segments are scheduled
@@ -14,8 +15,10 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
+from ..base.errors import CompileError
 from . import encoding, isa
-from .codegen import Step  # noqa: F401  (re-exported for tests)
+from .codegen import Step
+from .lower import segments
 from .passes import tokens
 from .target import Target
 
@@ -53,12 +56,12 @@ def bucket_for(mode: str, length: int, max_len: int, prefill_step: int = PREFILL
     (T, S) pair."""
     if pos0:
         if pos0 < 0 or not 0 < length <= max_len - pos0:
-            raise ValueError(f"prefill of {length} tokens after {pos0} cached positions does "
+            raise CompileError(f"prefill of {length} tokens after {pos0} cached positions does "
                              f"not fit the maximum length {max_len}")
         return (f"prefill:{_round(length, prefill_step, max_len - pos0)}"
                 f"@{_round(pos0 + length, decode_step, max_len)}")
     if not 0 < length <= max_len:
-        raise ValueError(f"length {length} is outside 1..{max_len}")
+        raise CompileError(f"length {length} is outside 1..{max_len}")
     return f"{mode}:{_round(length, prefill_step if mode == 'prefill' else decode_step, max_len)}"
 
 
@@ -70,10 +73,10 @@ def parse_bucket(name: str) -> tuple[str, int, int]:
         t = int(tokens)
         s = int(keys) if keys else t
     except ValueError:
-        raise ValueError(f"bad bucket name '{name}' (prefill:T, prefill:T@S or decode:S)") \
+        raise CompileError(f"bad bucket name '{name}' (prefill:T, prefill:T@S or decode:S)") \
             from None
     if mode not in ("prefill", "decode") or (mode == "decode" and keys) or t <= 0 or s <= 0:
-        raise ValueError(f"bad bucket name '{name}' (prefill:T, prefill:T@S or decode:S)")
+        raise CompileError(f"bad bucket name '{name}' (prefill:T, prefill:T@S or decode:S)")
     return mode, (1 if mode == "decode" else t), s
 
 
@@ -129,7 +132,7 @@ def compile_step(target: Target, mode: str, tokens_: int, keys: int, row0: int =
     (their effect on buffers matters) but not scheduled or relocated: they come back as None."""
     out = []
     step = Step(target.graph, target, mode, tokens_, keys, row0, attn_rows)
-    for label, instrs, replay in step.run():
+    for label, instrs, replay in segments(step):
         if skip is not None and skip(label):
             out.append((label, None))
             continue

@@ -3,7 +3,8 @@ of the IR lowered to LD/ST/MM/MV/MISC/SYS instructions, in segments.
 
 Where values live:
 
-* **decode** (MV): every activation stays on chip between ops and layers (flightllm.md §4,
+* **decode** (MV): every activation stays on chip between ops and layers
+(docs/references.md#flightllm-4,
   always-on-chip decode); only weights, K/V rows and the RoPE row are loaded, only the new K/V
   rows and the logits are stored. MM/MV results land in OUT, SFU results in ACT (the engines
   read A from ACT), and a COPY moves a value when its consumer needs the other buffer.
@@ -11,8 +12,10 @@ Where values live:
   tiles through the buffers (LD, compute, ST), like the FlightLLM artifact's prefill programs.
   K rows after RoPE and V rows are written straight into the layer's KV cache (``rel`` ST).
 
-The op lowerings themselves live in :mod:`.lower_ops`; this module holds the bookkeeping: value
-homes, on-chip arenas, loads/stores of row tiles and segment boundaries. Segments start at each
+This module holds the bookkeeping: value homes, on-chip arenas, loads/stores of row tiles and
+segment boundaries. The op lowerings (the rules) live in :mod:`.lower_ops` and
+:mod:`.lower_attention`, and the driver that walks the graph through them in :mod:`.lower`. Segments
+start at each
 layer, at each attention core and after it, and at the head; each is wrapped in SYS barriers and
 scheduled on its own, so a segment whose bytes do not depend on the length is shared by every
 bucket program (length-adaptive compilation).
@@ -202,63 +205,3 @@ class Step:
     def row_tiles(self, rows_per_tile: int):
         for r0 in range(0, self.T, rows_per_tile):
             yield r0, min(rows_per_tile, self.T - r0)
-
-    # -- driver -------------------------------------------------------------------------------
-    def run(self) -> list[tuple[str, list[isa.Instr] | None, tuple[int, int] | None]]:
-        """Segments as (label, instructions, replay). A replayed segment has no instructions of
-        its own: ``replay = (index of the segment it copies, layer)``, and its instructions are
-        that segment's relocated with ``self.region_map`` (after scheduling, so tokens carry
-        over; see :func:`compiler.build.compile_step`)."""
-        from .lower_ops import LOWER, segment_labels
-        from .relocate import LayerTemplate, RegionMap, snapshot, state_of
-        ops = self.graph.ops
-        labels = segment_labels(ops)
-        starts = [i for i, lbl in enumerate(labels) if lbl and lbl.endswith(".pre")]
-        bounds = starts + [next((i for i, lbl in enumerate(labels) if lbl == "head"), len(ops))]
-        layer_at = {s: (int(labels[s][1:].split(".")[0]), e) for s, e in zip(bounds, bounds[1:])}
-        self.replays: list[int | None] = []
-        tmpl, regions, i = None, None, 0
-        while i < len(ops):
-            if i in layer_at:
-                layer, end = layer_at[i]
-                if layer == 1:
-                    tmpl = LayerTemplate(1, i, end, state_of(self), len(self.segments) + 1)
-                elif tmpl is not None and tmpl.segments is not None and state_of(self) == \
-                        tmpl.state and (regions := regions or RegionMap(
-                            self.model.layout.regions, 1)).same_sizes(layer):
-                    self.region_map = regions
-                    self._replay(tmpl, layer, i, end)
-                    i = end
-                    continue
-            if labels[i] is not None:
-                self.begin(f"{self.mode}@{self.row0}:{labels[i]}" if self.row0 else
-                           f"{self.mode}:{labels[i]}")
-            LOWER[ops[i].kind](self, ops[i])
-            self.release_dead(i)
-            if tmpl is not None and tmpl.segments is None and i == tmpl.end - 1:
-                self.end()
-                tmpl.segments = self.segments[tmpl.first_segment - 1:]
-                tmpl.first_segment -= 1
-                tmpl.after = snapshot(self)
-                tmpl.out_homes = {op_i - tmpl.start: self.homes[ops[op_i].output]
-                                  for op_i in range(tmpl.start, tmpl.end)
-                                  if ops[op_i].output in self.homes}
-            i += 1
-        self.end()
-        replays = self.replays + [None] * (len(self.segments) - len(self.replays))
-        return [(label, instrs, rep) for (label, instrs), rep in zip(self.segments, replays)]
-
-    def _replay(self, tmpl, layer: int, start: int, end: int) -> None:
-        import copy
-        self.end()
-        self.replays += [None] * (len(self.segments) - len(self.replays))
-        for k, (label, _) in enumerate(tmpl.segments):
-            self.segments.append((label.replace(":L1.", f":L{layer}."), None))
-            self.replays.append((tmpl.first_segment + k, layer))
-        for index in range(start, end):
-            for name in self.dying.get(index, ()):
-                self.homes.pop(name, None)
-        arenas, scratch = copy.deepcopy(tmpl.after)
-        self.arenas, self.scratch = arenas, scratch
-        for rel, home in tmpl.out_homes.items():
-            self.homes[self.graph.ops[start + rel].output] = home

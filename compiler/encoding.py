@@ -21,7 +21,7 @@ import struct
 import zlib
 from typing import Iterable, Sequence
 
-from ..errors import BitflightError
+from ..base.errors import ProgramError
 from . import isa
 
 MAGIC = b"BFPG"
@@ -29,7 +29,7 @@ HEADER_BYTES = 16
 _HEADER = struct.Struct("<4sHHII")
 
 
-class ProgramFormatError(BitflightError, ValueError):
+class ProgramFormatError(ProgramError):
     """A program file is truncated or corrupt; names the byte offset and the field."""
 
     def __init__(self, offset: int, field: str, message: str) -> None:

@@ -28,10 +28,7 @@ from typing import NamedTuple
 from . import isa
 from .isa import Buf, DType, MiscOp
 
-DTYPE_BITS: dict[DType, int] = {
-    DType.INT8: 8, DType.FP16: 16, DType.INT32: 32, DType.FP32: 32, DType.INT4: 4,
-    DType.INT3: 3, DType.INT6: 6, DType.BM4: 4, DType.BM3: 3, DType.FP4: 4, DType.FP3: 3,
-}
+DTYPE_BITS: dict[DType, int] = {dt: info.bits for dt, info in isa.DTYPES.items()}
 EVERYTHING = ("all", 0)
 
 

@@ -19,15 +19,16 @@ target (:class:`~.ir.CompileError`). Shape-only models (no weights) get their IR
 """
 from __future__ import annotations
 
+from ..golden.llm.config import LlamaConfig
 from .frontend_layers import repeat_layer
 from .frontend_lift import Lifter
-from .ir import Graph, ModelDims
+from .ir import Graph
 
-__all__ = ["ModelDims", "dims_from_hf", "from_golden", "from_hf", "lift"]
+__all__ = ["dims_from_hf", "from_golden", "from_hf", "lift"]
 
 
-def dims_from_hf(config) -> ModelDims:
-    """ModelDims from a transformers LlamaConfig (read, and refused field by field, as the golden
+def dims_from_hf(config) -> LlamaConfig:
+    """LlamaConfig from a transformers LlamaConfig (read, and refused field by field, as the golden
     model reads config.json: golden.llm.hf_config)."""
     from ..golden.llm.hf_config import llama_config
     from .llama_ir import dims_from_golden
@@ -35,7 +36,7 @@ def dims_from_hf(config) -> ModelDims:
     return dims_from_golden(llama_config(config.to_dict(), name, f"model {name}"))
 
 
-def lift(exported, dims: ModelDims, prefix: str = "") -> Graph:
+def lift(exported, dims: LlamaConfig, prefix: str = "") -> Graph:
     """Lift a ``torch.export.ExportedProgram`` into the IR (parameter names lose ``prefix``)."""
     return Lifter(exported, dims, prefix).run()
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .ir import CompileError, Graph, ModelDims, Op
+from ..golden.llm.config import LlamaConfig
+from .ir import CompileError, Graph, Op
 
 LAYER0 = "model.layers.0."
 
@@ -29,7 +30,8 @@ def _layer_span(ops: list[Op]) -> tuple[int, int]:
     return start, end
 
 
-def repeat_layer(graph: Graph, dims: ModelDims, shapes: dict[str, tuple[int, ...]]) -> Graph:
+def repeat_layer(graph: Graph, dims: LlamaConfig,
+                 shapes: dict[str, tuple[int, ...]]) -> Graph:
     """``graph`` (one traced layer) -> the ``dims.layers``-layer graph. ``shapes`` maps every
     weight of the model (IR names) to its shape: each repeated weight must exist with layer 0's
     shape, and every model weight must end up in the graph."""
@@ -63,7 +65,7 @@ def repeat_layer(graph: Graph, dims: ModelDims, shapes: dict[str, tuple[int, ...
             if op.kind == "kv_append":
                 attrs["layer"] = layer
             out_ops.append(replace(op, inputs=tuple(names[v] for v in op.inputs),
-                                   output=names[op.output], attrs=attrs))
+                                   output=names[op.output], attrs=attrs, layer=layer))
         x = names[x_out]
     for op in ops[end:]:
         out_ops.append(replace(op, inputs=tuple(x if v == x_out else v for v in op.inputs)))

@@ -3,16 +3,18 @@
 recognised dataflow patterns (:mod:`.frontend_patterns`)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from ..golden.llm.config import LlamaConfig
 from .frontend_leaf import LeafModules, leaf_groups
 from .frontend_patterns import Patterns
 from .frontend_values import IGNORED, LAYOUT, Act, Aux, Param, Part, op_name
-from .ir import CompileError, Graph, ModelDims, Op
+from .ir import CompileError, Graph, Op
 
 
 class Lifter(LeafModules, Patterns):
-    def __init__(self, ep, dims: ModelDims, prefix: str) -> None:
+    def __init__(self, ep, dims: LlamaConfig, prefix: str) -> None:
         self.ep, self.dims, self.prefix = ep, dims, prefix
         self.ops: list[Op] = []
         self.env: dict[str, Any] = {}
@@ -92,7 +94,7 @@ class Lifter(LeafModules, Patterns):
         unused = [name for name in self.params if self.storage[name] not in used]
         if unused:
             raise CompileError(f"parameter '{unused[0]}' is not used by any IR op")
-        graph = Graph(self.dims, self.ops, self.params, "ids", output.value)
+        graph = Graph(self.dims, stamp_layers(self.ops), self.params, "ids", output.value)
         graph.validate()
         return graph
 
@@ -117,3 +119,19 @@ class Lifter(LeafModules, Patterns):
         if result is None:
             raise self._fail(node, "operands do not match a supported LLM pattern")
         return result
+
+
+LAYER_PREFIX = "model.layers."
+
+
+def stamp_layers(ops: list[Op]) -> list[Op]:
+    """Each op with the decoder layer it belongs to: the layer of the last weight read so far
+    (``model.layers.{i}.*``), None outside the layers (embedding, final norm, head). The only place
+    the compiler reads a layer out of a weight name; later passes use ``Op.layer``."""
+    out, layer = [], None
+    for op in ops:
+        if op.weight:
+            layer = (int(op.weight[len(LAYER_PREFIX):].split(".")[0])
+                     if op.weight.startswith(LAYER_PREFIX) else None)
+        out.append(replace(op, layer=layer))
+    return out

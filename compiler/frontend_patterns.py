@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from .ir import Op
+from .ir import Op, rope_attrs
 from .frontend_values import Act, Aux, Param, Part
 
 
@@ -113,7 +113,7 @@ class Patterns:
                 {"x_cos", "rot_sin"} and a.value == b.value):
             heads = self._heads_of(node)
             return self._emit("rope", (a.value,), node, heads=heads,
-                              head_dim=self.dims.head_dim, **self.dims.rope_attrs())
+                              head_dim=self.dims.head_dim, **rope_attrs(self.dims))
         if _is(a, "mean") and _number(node.args[1]) and not node.kwargs.get("alpha"):
             return Part("ms_eps", a.value, float(node.args[1]))
         return None

@@ -31,8 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import BitflightError
-from ..golden.dims import AttentionDims
+from ..base.errors import CompileError
+from ..golden.llm.config import LlamaConfig
 
 OP_KINDS: dict[str, int] = {       # kind -> number of value inputs
     "embedding": 1, "linear": 1, "rmsnorm": 1, "rope": 1, "kv_append": 1, "attn_score": 2,
@@ -40,9 +40,6 @@ OP_KINDS: dict[str, int] = {       # kind -> number of value inputs
 }
 WEIGHTED = ("embedding", "linear", "rmsnorm")
 
-
-class CompileError(BitflightError, ValueError):
-    """The model cannot be compiled; the message names the graph node and op at fault."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +49,7 @@ class Op:
     output: str
     attrs: dict[str, Any] = field(default_factory=dict)
     node: str = ""          # source node (fx node name) for error messages
+    layer: int | None = None  # decoder layer of the op, set by the front end (None: embed/head)
 
     def __post_init__(self) -> None:
         if self.kind not in OP_KINDS:
@@ -67,33 +65,17 @@ class Op:
         return self.attrs.get("weight")
 
 
-@dataclass(frozen=True)
-class ModelDims(AttentionDims):
-    """The dimensions the IR and the back end need (from the traced model's config)."""
-    name: str
-    layers: int
-    hidden: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    intermediate: int
-    vocab: int
-    max_position: int
-    rope_theta: float
-    norm_eps: float
-    rope_scaling: object = None      # golden.llm.rope_scaling.Llama3RopeScaling, or None
-
-    def rope_attrs(self) -> dict:
-        """A rope op's theta, and its scaling only when there is one (so the graphs of unscaled
-        models are what they were)."""
-        scaling = {} if self.rope_scaling is None else {"scaling": self.rope_scaling}
-        return {"theta": self.rope_theta, **scaling}
+def rope_attrs(dims: LlamaConfig) -> dict:
+    """A rope op's theta, and its scaling only when there is one (so the graphs of unscaled
+    models are what they were)."""
+    scaling = {} if dims.rope_scaling is None else {"scaling": dims.rope_scaling}
+    return {"theta": dims.rope_theta, **scaling}
 
 
 @dataclass
 class Graph:
     """Ops in execution order; ``params`` maps weight name -> shape (tensors live elsewhere)."""
-    dims: ModelDims
+    dims: LlamaConfig
     ops: list[Op]
     params: dict[str, tuple[int, ...]]
     input: str = "ids"
@@ -132,3 +114,22 @@ class Graph:
             attrs = " ".join(f"{k}={v}" for k, v in op.attrs.items())
             lines.append(f"{op.output} = {op.kind}({', '.join(op.inputs)}) {attrs}".rstrip())
         return "\n".join(lines + [f"return {self.output}"])
+
+
+def weight_roles(graph: Graph) -> tuple[dict[str, int | None], dict[str, str]]:
+    """Each weight's decoder layer (``Op.layer``) and its role there: the position of the op that
+    reads it among its layer's weighted ops (``w0``, ``w1``...), the same in every layer, so the
+    regions of one layer map one to one onto another's (relocation). Weights outside the layers
+    keep their name as role."""
+    layer_of: dict[str, int | None] = {}
+    role_of: dict[str, str] = {}
+    seen: dict[int | None, int] = {}
+    for op in graph.ops:
+        if op.weight and op.weight not in layer_of:
+            layer_of[op.weight] = op.layer
+            if op.layer is None:
+                role_of[op.weight] = op.weight
+            else:
+                role_of[op.weight] = f"w{seen.setdefault(op.layer, 0)}"
+                seen[op.layer] += 1
+    return layer_of, role_of

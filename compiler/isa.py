@@ -1,7 +1,8 @@
 """The bitflight instruction set: the one definition every other tool derives from.
 
 Six instruction types (LD, ST, MM, MV, MISC, SYS) run on six in-order queues, one per type, as in
-FlightLLM's decoupled access/execute design (flightllm.md §5.2). Instructions are 1..N little-endian
+FlightLLM's decoupled access/execute design (docs/references.md#flightllm-5.2). Instructions are
+1..N little-endian
 32-bit words. Word 0 always starts with the 16-bit header:
 
 * ``opcode`` (4 bits, [31:28]) selects the type and therefore the queue;
@@ -33,6 +34,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Iterable, Mapping
+
+from ..golden import formats
 
 ISA_VERSION = 1
 WORD_BITS = 32
@@ -79,6 +82,32 @@ class DType(IntEnum):
     BM3 = 8     # BitMoD 3-bit mixture
     FP4 = 9     # plain 4-bit float grid (golden.quant scheme fp)
     FP3 = 10    # plain 3-bit float grid
+
+
+@dataclass(frozen=True)
+class DTypeInfo:
+    """The facts of one element type, in one table (:data:`DTYPES`) that the footprint, the
+    packing pass, the simulator and the performance model all read."""
+    bits: int                            # stored bits per element
+    golden_format: str | None            # golden.formats name of an element (a BitMoD mixture:
+                                         # its first candidate, datatype id 0); None: not a grid
+    numpy: str | None                    # numpy dtype of a buffer element; None: packed tiles only
+    scheme: tuple[str, int] | None       # the golden.quant (scheme, bits) stored as this type
+
+
+DTYPES: Mapping[DType, DTypeInfo] = {
+    DType.INT8: DTypeInfo(8, "int8", "int8", ("int_sym", 8)),
+    DType.FP16: DTypeInfo(16, "fp16", "float16", ("fp16", 16)),
+    DType.INT32: DTypeInfo(32, None, "int32", None),
+    DType.FP32: DTypeInfo(32, None, "float32", None),
+    DType.INT4: DTypeInfo(4, "int4", None, ("int_sym", 4)),
+    DType.INT3: DTypeInfo(3, "int3", None, None),
+    DType.INT6: DTypeInfo(6, "int6", None, ("int_sym", 6)),
+    DType.BM4: DTypeInfo(4, formats.BITMOD_CANDIDATES[4][0], None, ("bitmod", 4)),
+    DType.BM3: DTypeInfo(3, formats.BITMOD_CANDIDATES[3][0], None, ("bitmod", 3)),
+    DType.FP4: DTypeInfo(4, "fp4_e2m1", None, ("fp", 4)),
+    DType.FP3: DTypeInfo(3, "fp3", None, ("fp", 3)),
+}
 
 
 class MiscOp(IntEnum):

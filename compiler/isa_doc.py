@@ -15,7 +15,8 @@ _INTRO = """\
      Do not edit by hand: tests/compiler/test_isa_doc.py fails when this file is stale. -->
 
 Six instruction types run on six in-order queues, one queue per type (decoupled
-access/execute, after FlightLLM, flightllm.md §5.2). Instructions are 1..N little-endian 32-bit
+access/execute, after FlightLLM, docs/references.md#flightllm-5.2). Instructions are 1..N
+little-endian 32-bit
 words; fields are packed MSB-first from bit 31 of word 0 as one bit stream (a field may straddle
 two words) and the unused low bits of the last word are reserved (must be zero). On-chip buffer
 addresses count {line}-byte lines; HBM addresses, strides and DMA lengths count bytes inside one

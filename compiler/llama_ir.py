@@ -7,12 +7,14 @@ LlamaForCausalLM.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
-from .ir import CompileError, Graph, ModelDims, Op
+from ..golden.llm.config import LlamaConfig
+from .ir import CompileError, Graph, Op, rope_attrs
 
 
-def dims_from_shape(shape) -> ModelDims:
-    """ModelDims of a golden.model_shapes.ModelShape (LLaMA architecture only)."""
+def dims_from_shape(shape) -> LlamaConfig:
+    """The LLaMA dimensions of a golden.model_shapes.ModelShape (LLaMA architecture only)."""
     unsupported = [what for what, bad in (
         ("arch", shape.arch != "llama"), ("positional", shape.positional != "rope"),
         ("norm", shape.norm != "rmsnorm"), ("activation", shape.activation != "silu"),
@@ -22,19 +24,19 @@ def dims_from_shape(shape) -> ModelDims:
     if unsupported:
         raise CompileError(f"model '{shape.name}': {unsupported[0]} is not supported by the "
                            "LLaMA lowering")
-    return ModelDims(shape.name, shape.layers, shape.hidden, shape.heads, shape.kv_heads,
-                     shape.head_dim, shape.intermediate, shape.vocab, shape.max_position,
-                     float(shape.rope_theta or 10000.0), float(shape.norm_eps))
+    return LlamaConfig(shape.name, shape.layers, shape.hidden, shape.heads, shape.kv_heads,
+                       shape.head_dim, shape.intermediate, shape.vocab, shape.max_position,
+                       float(shape.rope_theta or 10000.0), float(shape.norm_eps),
+                       shape.tied_embeddings)
 
 
-def dims_from_golden(config) -> ModelDims:
-    """ModelDims of a golden.llm.LlamaConfig."""
-    return ModelDims(config.name, config.layers, config.hidden, config.heads, config.kv_heads,
-                     config.head_dim, config.intermediate, config.vocab, config.max_position,
-                     float(config.rope_theta), float(config.norm_eps), config.rope_scaling)
+def dims_from_golden(config: LlamaConfig) -> LlamaConfig:
+    """The golden config with its constants as Python floats (GGUF stores them as float32), the
+    form the IR's attributes and the compiled tables are computed from."""
+    return replace(config, rope_theta=float(config.rope_theta), norm_eps=float(config.norm_eps))
 
 
-def build(dims: ModelDims) -> Graph:
+def build(dims: LlamaConfig) -> Graph:
     """The decoder graph: embedding, layers (attention with KV cache, SwiGLU MLP), norm, head."""
     ops: list[Op] = []
     params: dict[str, tuple[int, ...]] = {}
@@ -57,11 +59,12 @@ def build(dims: ModelDims) -> Graph:
     x = "x0"
     for i in range(dims.layers):
         p, L = f"model.layers.{i}", f"L{i}."
+        first = len(ops)
         h = rmsnorm(x, f"{p}.input_layernorm", L + "attn_norm")
         q = linear(h, f"{p}.self_attn.q_proj", q_dim, d, L + "q")
         k = linear(h, f"{p}.self_attn.k_proj", kv_dim, d, L + "k")
         v = linear(h, f"{p}.self_attn.v_proj", kv_dim, d, L + "v")
-        rope = {"head_dim": hd, **dims.rope_attrs()}
+        rope = {"head_dim": hd, **rope_attrs(dims)}
         ops.append(Op("rope", (q,), L + "q_rope", {"heads": dims.heads, **rope}, L + "q_rope"))
         ops.append(Op("rope", (k,), L + "k_rope", {"heads": dims.kv_heads, **rope},
                       L + "k_rope"))
@@ -83,6 +86,7 @@ def build(dims: ModelDims) -> Graph:
         dn = linear(L + "swiglu", f"{p}.mlp.down_proj", d, dims.intermediate, L + "down")
         ops.append(Op("add", (L + "x_attn", dn), L + "x_out", {"residual": True}, L + "x_out"))
         x = L + "x_out"
+        ops[first:] = [replace(op, layer=i) for op in ops[first:]]
     h = rmsnorm(x, "model.norm", "final_norm")
     linear(h, "lm_head", dims.vocab, d, "logits")
     graph = Graph(dims, ops, params, "ids", "logits")

@@ -19,20 +19,19 @@ def _lines(nbytes_: int) -> int:
 def segment_labels(ops: list[Op]) -> list[str | None]:
     """The segment each op starts (None: it continues the current one)."""
     labels: list[str | None] = []
-    layer, prev = 0, None
+    prev = None
     for op in ops:
         label = None
         if prev is None:
             label = "embed"
-        if op.kind == "rmsnorm" and op.weight.endswith("input_layernorm"):
-            layer = int(op.weight.split(".")[2])
-            label = f"L{layer}.pre"
-        elif op.kind == "rmsnorm" and not op.weight.startswith("model.layers."):
+        if op.layer is not None and (prev is None or prev.layer != op.layer):
+            label = f"L{op.layer}.pre"
+        elif op.layer is None and prev is not None and prev.layer is not None:
             label = "head"
         elif op.kind == "attn_score":
-            label = f"L{layer}.attn"
+            label = f"L{op.layer}.attn"
         elif prev is not None and prev.kind == "attn_value":
-            label = f"L{layer}.post"
+            label = f"L{op.layer}.post"
         labels.append(label)
         prev = op
     return labels

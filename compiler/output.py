@@ -3,7 +3,8 @@ store: every distinct segment's instruction words) and ``OUT/image/ch<N>.bin`` (
 absent with ``--no-weights``).
 
 The folder is whole or absent: it is built as a temporary sibling and renamed over ``OUT`` at the
-end (golden.atomic_file.replacing_folder), so a failed compile leaves the previous output intact
+end (bitflight.base.atomic_file.replacing_folder), so a failed compile leaves the previous output
+intact
 and never mixes new and old files. The manifest records every file's length and SHA-256; readers
 refuse a file that was truncated, extended or altered, and every segment slice must lie inside
 ``segments.bin``.
@@ -14,7 +15,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..golden.atomic_file import os_cause, replacing_folder
+from ..base.errors import ProgramError
+from ..base.atomic_file import os_cause, replacing_folder
 from . import isa
 from .build import ProgramStore
 from .target import Target
@@ -85,21 +87,21 @@ def read_manifest(out: Path) -> dict:
     out = Path(out)
     path = out / "manifest.json"
     if not path.is_file():
-        raise ValueError(f"{out}: no manifest.json (not a `bitflight compile` output)")
+        raise ProgramError(f"{out}: no manifest.json (not a `bitflight compile` output)")
     try:
         manifest = json.loads(path.read_text())
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({os_cause(exc)})") from None
+        raise ProgramError(f"{path}: cannot read ({os_cause(exc)})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ValueError(f"{path}: not valid JSON{line}") from None
+        raise ProgramError(f"{path}: not valid JSON{line}") from None
     found = manifest.get("format") if isinstance(manifest, dict) else None
     if found != FORMAT:
-        raise ValueError(f"{path}: format {found!r}, this bitflight reads {FORMAT!r} "
+        raise ProgramError(f"{path}: format {found!r}, this bitflight reads {FORMAT!r} "
                          "(compile the model again)")
     for key in ("files", "segments", "programs"):
         if not isinstance(manifest.get(key), (dict, list)):
-            raise ValueError(f"{path}: field '{key}' missing or malformed")
+            raise ProgramError(f"{path}: field '{key}' missing or malformed")
     return manifest
 
 
@@ -108,16 +110,16 @@ def read_file(out: Path, manifest: dict, name: str) -> bytes:
     path = Path(out) / name
     record = manifest["files"].get(name)
     if not isinstance(record, dict) or not {"bytes", "sha256"} <= set(record):
-        raise ValueError(f"{Path(out) / 'manifest.json'}: no length and checksum for '{name}'")
+        raise ProgramError(f"{Path(out) / 'manifest.json'}: no length and checksum for '{name}'")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({os_cause(exc)})") from None
+        raise ProgramError(f"{path}: cannot read ({os_cause(exc)})") from None
     if len(data) != record["bytes"]:
-        raise ValueError(f"{path}: {len(data)} bytes, manifest.json says {record['bytes']} "
+        raise ProgramError(f"{path}: {len(data)} bytes, manifest.json says {record['bytes']} "
                          "(truncated or extended; compile again)")
     if hashlib.sha256(data).hexdigest() != record["sha256"]:
-        raise ValueError(f"{path}: SHA-256 differs from manifest.json (the file was altered; "
+        raise ProgramError(f"{path}: SHA-256 differs from manifest.json (the file was altered; "
                          "compile again)")
     return data
 
@@ -129,7 +131,7 @@ def read_program(out: Path, bucket: str) -> bytes:
     programs, segments = manifest["programs"], manifest["segments"]
     if bucket not in programs:
         known = ", ".join(list(programs)[:6])
-        raise ValueError(f"{out}: no bucket '{bucket}' (buckets: {known}, ...)")
+        raise ProgramError(f"{out}: no bucket '{bucket}' (buckets: {known}, ...)")
     data = read_file(out, manifest, "segments.bin")
     parts = []
     for i in programs[bucket]:
@@ -137,7 +139,7 @@ def read_program(out: Path, bucket: str) -> bytes:
         start, size = (seg.get("offset"), seg.get("bytes")) if isinstance(seg, dict) else (0, 0)
         if seg is None or not isinstance(start, int) or not isinstance(size, int) or start < 0 \
                 or size < 0 or size % 4 or start + size > len(data):
-            raise ValueError(f"{out / 'manifest.json'}: bucket '{bucket}' segment {i} does not "
+            raise ProgramError(f"{out / 'manifest.json'}: bucket '{bucket}' segment {i} does not "
                              f"lie inside segments.bin ({len(data)} bytes)")
         parts.append(data[start:start + size])
     return b"".join(parts)
@@ -152,9 +154,9 @@ def program_file(path: str | Path, bucket: str | None = None) -> bytes:
     if p.is_dir():
         if not bucket:
             buckets = ", ".join(list(read_manifest(p)["programs"])[:6])
-            raise ValueError(f"{p} is a compiled folder: name a program with --bucket "
+            raise ProgramError(f"{p} is a compiled folder: name a program with --bucket "
                              f"(buckets: {buckets}, ...)")
         return wrap(read_program(p, bucket))
     if bucket:
-        raise ValueError(f"--bucket {bucket}: {p} is a program file, not a compiled folder")
+        raise ProgramError(f"--bucket {bucket}: {p} is a program file, not a compiled folder")
     return read_bytes(p, "program file")

@@ -12,7 +12,6 @@ where the originals were). This is what keeps a 32-layer compile close to the co
 from __future__ import annotations
 
 import copy
-import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
@@ -52,21 +51,18 @@ class RegionMap:
 
     def __init__(self, regions: dict, src: int) -> None:
         self.regions = regions
-        pattern = re.compile(rf"^(model\.layers\.{src}\.|kv\.{src}\.)")
+        # regions of every layer by (layer, role): a role names the same data in every layer
+        self.twins = {(r.layer, r.role): r for r in regions.values() if r.layer is not None}
         self.by_channel: dict[int, list[tuple[int, int, str]]] = {}
         for r in regions.values():
-            if pattern.match(r.name):
-                self.by_channel.setdefault(r.channel, []).append((r.addr, r.addr + r.size, r.name))
+            if r.layer == src:
+                self.by_channel.setdefault(r.channel, []).append((r.addr, r.addr + r.size, r.role))
         for spans in self.by_channel.values():
             spans.sort()
         self.starts = {ch: [s[0] for s in spans] for ch, spans in self.by_channel.items()}
         self.src = src
         self._moved: dict[tuple[str, int], tuple[int, int]] = {}
 
-    def _rename(self, name: str, dst: int) -> str:
-        if name.startswith("kv."):
-            return f"kv.{dst}." + name[len(f"kv.{self.src}."):]
-        return f"model.layers.{dst}." + name[len(f"model.layers.{self.src}."):]
 
     def same_sizes(self, dst: int) -> bool:
         """Whether every region of layer ``src`` has a layer ``dst`` twin of the same size. A
@@ -74,8 +70,8 @@ class RegionMap:
         weight tile depends on its data (the per-block N of a density-pruned matrix is allocated
         over the whole matrix, so its row tiles differ from layer to layer)."""
         for spans in self.by_channel.values():
-            for start, end, name in spans:
-                twin = self.regions.get(self._rename(name, dst))
+            for start, end, role in spans:
+                twin = self.twins.get((dst, role))
                 if twin is None or twin.size != end - start:
                     return False
         return True
@@ -88,7 +84,7 @@ class RegionMap:
                 key = (spans[i][2], dst)
                 moved = self._moved.get(key)
                 if moved is None:
-                    target = self.regions[self._rename(spans[i][2], dst)]
+                    target = self.twins[(dst, spans[i][2])]
                     moved = self._moved[key] = (target.channel, target.addr - spans[i][0])
                 return moved[0], addr + moved[1]
         return channel, addr

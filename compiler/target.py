@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..base.errors import ModelError
 from ..golden.policy import check_engine_groups
-from .ir import CompileError, Graph
+from .ir import CompileError, Graph, weight_roles
 from .isa import DType
 from .passes.formats import FormatPolicy, LinearPlan
 from .passes.memory import ALIGN, HbmMap, HbmRegion
@@ -102,10 +103,13 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
     for layer in range(dims.layers):
         for which in ("k", "v"):
             name = f"kv.{layer}.{which}"
-            regions[name] = hbm.alloc(name, eb * max_pos * dims.kv_dim)
+            regions[name] = hbm.alloc(name, eb * max_pos * dims.kv_dim, layer=layer,
+                                      role=f"kv.{which}")
             if kv_dtype == DType.INT8:
                 regions[name + ".scale"] = hbm.alloc(name + ".scale",
-                                                     4 * max_pos * dims.kv_heads)
+                                                     4 * max_pos * dims.kv_heads, layer=layer,
+                                                     role=f"kv.{which}.scale")
+    layer_of, role_of = weight_roles(graph)
     packer = WeightPacking(policy.engine)
     tiles: dict[str, list[tuple[HbmRegion, int]]] = {}
     for index, (name, plan) in enumerate(plans.items()):
@@ -118,13 +122,15 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
         for j, blob in enumerate(data):
             n_rows = min(rows, plan.n - j * rows)
             size = len(blob) if blob is not None else plan.packed_bytes(n_rows)
-            region = hbm.alloc(f"{name}#{j}", size, channel=(index + j) % mem.channels)
+            region = hbm.alloc(f"{name}#{j}", size, channel=(index + j) % mem.channels,
+                               layer=layer_of[name], role=f"{role_of[name]}#{j}")
             tiles[name].append((region, n_rows))
             if blob is not None:
                 blobs[region.name] = blob
     for op in graph.ops:
         if op.kind == "rmsnorm":
-            regions[op.weight] = hbm.alloc(op.weight, 2 * dims.hidden + 4)
+            regions[op.weight] = hbm.alloc(op.weight, 2 * dims.hidden + 4, layer=op.layer,
+                                           role=role_of[op.weight])
             if weights is not None:
                 blobs[op.weight] = (weights[op.weight].to(torch.float16).numpy().tobytes()
                                     + np.float32(op.attrs["eps"]).tobytes())
@@ -220,5 +226,5 @@ def input_ids(target: Target, ids: torch.Tensor) -> bytes:
     ids = ids.long().reshape(-1)
     vocab = target.graph.dims.vocab
     if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= vocab):
-        raise ValueError(f"token id out of range 0..{vocab - 1}")
+        raise ModelError(f"token id out of range 0..{vocab - 1}")
     return np.ascontiguousarray(ids.numpy().astype("<u4")).tobytes()

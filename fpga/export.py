@@ -15,12 +15,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BitflightError
-from ..golden.atomic_file import write_atomic
+from ..base.errors import HardwareFlowError
+from ..base.atomic_file import write_atomic
 from .tools import tool_env, verilator_exe
 
 
-class LintError(BitflightError):
+class LintError(HardwareFlowError):
     """Verilator reported a warning that no waiver covers; the message quotes the first one."""
 
 
@@ -103,7 +103,7 @@ def _block_text(block) -> str:
 
 def elaborate(target: str, cfg):
     """(component, top module name) for a registry target under a config (name, path or Config)."""
-    from ..config import Config, load
+    from ..base.config import Config, load
     from ..rtl import registry
     spec = registry.get(target)
     config = cfg if isinstance(cfg, Config) else load(cfg)

@@ -8,7 +8,8 @@ report, per DSP slice, its pipeline registers, constant OPMODE and whether PCIN 
 slice's PCOUT (the cascade a systolic MAC chain should use).
 
 Yosys is not Vivado: it does not place, route or time the design, and its DSP48E2 packing is
-weaker than its DSP48E1 packing (toolchain.md §8). The counts are post-synthesis estimates.
+weaker than its DSP48E1 packing (docs/references.md#toolchain-8). The counts are post-synthesis
+estimates.
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..golden.atomic_file import write_atomic
+from ..base.errors import UsageError
+from ..base.atomic_file import write_atomic
 from .tools import ToolError
 
 FAMILIES = ("xc7", "xcup")
@@ -123,10 +125,10 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
     (about 70 s, cached in ~/.cache/YoWASP).
     """
     if family not in FAMILIES:
-        raise ValueError(f"unknown FPGA family '{family}' (known: {', '.join(FAMILIES)})")
+        raise UsageError(f"unknown FPGA family '{family}' (known: {', '.join(FAMILIES)})")
     verilog = Path(verilog)
     if not verilog.is_file():
-        raise ValueError(f"{verilog}: Verilog file not found")
+        raise UsageError(f"{verilog}: Verilog file not found")
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
         work = Path(tmp)

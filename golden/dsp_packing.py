@@ -1,6 +1,7 @@
 """Two INT8 MACs per DSP slice: packed arithmetic, lane decode and the overflow adjust unit.
 
-FlightLLM (flightllm.md §3.1) packs two INT8 multiply-accumulates into one DSP48 following Xilinx
+FlightLLM (docs/references.md#flightllm-3.1) packs two INT8 multiply-accumulates into one DSP48
+following Xilinx
 WP486: two activations ``a_hi`` and ``a_lo`` that share one weight ``w`` enter the multiplier as
 one wide operand, so one product carries both lane products::
 
@@ -32,7 +33,8 @@ lower lane restarts from zero and never needs more than one OAU interval of head
 removes ``L_seg mod 2**18`` = ``sext18(P[17:0]) + 2**18 * P[17]``, so the reduction node adds back
 ``sext18(P[17:0])`` to the lower lane and ``P[17]`` (the borrow) to the upper lane
 (:func:`oau_split`, :func:`packed_dot`). This is our reading of "the MSP cascades on with limited
-bits, the LSP goes to the reduction node": the paper gives no offsets (flightllm.md §8 item 5).
+bits, the LSP goes to the reduction node": the paper gives no offsets
+(docs/references.md#flightllm-8 item 5).
 """
 from __future__ import annotations
 
@@ -86,7 +88,8 @@ def split_lanes(p: int) -> tuple[int, int]:
 def oau_split(p: int) -> tuple[int, int, int]:
     """Overflow adjust unit: (cascade value with the low field cleared, LSP, borrow).
 
-    ``cascade + sext18(LSP-field) + borrow * 2**18 == p`` — nothing is lost, so adding the LSP to the
+    ``cascade + sext18(LSP-field) + borrow * 2**18 == p`` — nothing is lost, so adding the LSP to
+    the
     lower lane and the borrow to the upper lane at the reduction node restores both lanes.
     """
     p = wrap(p, P_BITS)

@@ -9,7 +9,7 @@ Code layouts
 * fp3 / fp4 grids (plain and BitMoD): sign-magnitude, ``code = sign << (bits-1) | m`` with ``m``
   indexing the non-negative magnitudes in ascending order, which equals the E2M1 (E2M0 for fp3) bit
   patterns. The -0 code ``1 << (bits-1)`` carries the BitMoD special value; it is unused in plain
-  fp3 / fp4_e2m1 (bitmod.md §1.2).
+  fp3 / fp4_e2m1 (docs/references.md#bitmod-1.2).
 * flint4 (ANT): sign-magnitude over magnitudes 0, 1, 2, 3, 4, 6, 8, 16; -0 unused.
 * intB: two's complement with symmetric levels ±(2^(B-1)-1); the code of -2^(B-1) is unused.
 * nf4: code = index into the 16 ascending QLoRA levels.
@@ -34,11 +34,11 @@ import numpy as np
 
 Term = tuple[int, int]
 
-# Integer-scaled non-negative magnitudes, in code order (bitmod.md §1.1, §1.2, §5).
+# Integer-scaled non-negative magnitudes, in code order (docs/references.md#bitmod-1.1, §1.2, §5).
 _FP3_MAGS = (0, 1, 2, 4)
 _FP4_MAGS = (0, 1, 2, 3, 4, 6, 8, 12)          # E2M1 x 2
 _FLINT4_MAGS = (0, 1, 2, 3, 4, 6, 8, 16)
-# QLoRA NF4 table (bitsandbytes functional.py, quoted in bitmod.md §5).
+# QLoRA NF4 table (bitsandbytes functional.py, quoted in docs/references.md#bitmod-5).
 _NF4_LEVELS = (-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
                -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
                0.07958029955625534, 0.16093020141124725, 0.24611230194568634,
@@ -50,7 +50,7 @@ BITMOD_CANDIDATES: dict[int, tuple[str, ...]] = {
     3: ("fp3_er_pos", "fp3_er_neg", "fp3_ea_pos", "fp3_ea_neg"),
     4: ("fp4_er_pos", "fp4_er_neg", "fp4_ea_pos", "fp4_ea_neg"),
 }
-# Integer-scaled special values stored in the -0 code (bitmod.md §1.2).
+# Integer-scaled special values stored in the -0 code (docs/references.md#bitmod-1.2).
 _BITMOD_SPECIALS = {"fp3_er_pos": 3, "fp3_er_neg": -3, "fp3_ea_pos": 6, "fp3_ea_neg": -6,
                     "fp4_er_pos": 10, "fp4_er_neg": -10, "fp4_ea_pos": 16, "fp4_ea_neg": -16}
 
@@ -291,7 +291,8 @@ def _build_registry() -> dict[str, Format | BlockFormat]:
         mags, unit = (_FP3_MAGS, 1.0) if bits == 3 else (_FP4_MAGS, 0.5)
         for dtype_id, name in enumerate(names):
             reg[name] = _sign_magnitude(name, mags, unit, _BITMOD_SPECIALS[name], dtype_id,
-                                        "BitMoD HPCA'25 quant_weight.py (bitmod.md §1.2)")
+                                        "BitMoD HPCA'25 quant_weight.py "
+                                        "(docs/references.md#bitmod-1.2)")
     reg["flint4"] = _sign_magnitude("flint4", _FLINT4_MAGS, 1.0, source="ANT MICRO'22 flint")
     nf4_table = np.array(_NF4_LEVELS, dtype=np.float64)
     reg["nf4"] = Format("nf4", 4, "lut", nf4_table, source="QLoRA NF4 (bitsandbytes table)")

@@ -45,13 +45,14 @@ from typing import Literal, NamedTuple
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
                       model_validator)
 
-from . import yaml_model
+from ..base import yaml_model
+from ..base.errors import ModelError
 from .dims import AttentionDims
 
 MODELS_DIR = yaml_model.package_dir("bitflight.configs.models")
 
 
-class ModelShapeError(ValueError):
+class ModelShapeError(ModelError):
     """A shape config is missing, malformed or inconsistent (message names file and key)."""
 
 

@@ -39,16 +39,15 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from . import yaml_model
+from ..base import yaml_model
+from ..base.errors import PolicyError
+from .quant.names import SCHEME_NAMES, UNQUANTIZED
 
 POLICIES_DIR = yaml_model.package_dir("bitflight.configs.policies")
-SCHEMES = ("fp16", "int_sym", "int_asym", "fp", "ant", "mx", "nf4", "bitmod")
+SCHEMES = (UNQUANTIZED,) + SCHEME_NAMES
 BITMOD_ENGINE_SCHEMES = {"bitmod": (3, 4), "fp": (3, 4), "int_sym": (4, 6, 8), "fp16": (16,)}
 CSD_ENGINE_SCHEMES = {"int_sym": (4, 8), "fp16": (16,)}
 
-
-class PolicyError(ValueError):
-    """A policy file is missing or invalid (the message names the file and the field)."""
 
 
 class _Strict(BaseModel):

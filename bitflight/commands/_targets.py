@@ -6,6 +6,7 @@ commands (every ``bitflight`` run) never imports Amaranth or the RTL packages.
 from __future__ import annotations
 
 import argparse
+from ..base.errors import UsageError
 
 
 def add_target_args(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,6 @@ def list_or_require_target(args: argparse.Namespace) -> bool:
         return True
     if not args.target:
         names = ", ".join(registry.targets()) or "none"
-        raise ValueError(f"give a TARGET (known targets: {names})")
+        raise UsageError(f"give a TARGET (known targets: {names})")
     registry.get(args.target)  # ValueError naming the known targets
     return False

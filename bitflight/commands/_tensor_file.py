@@ -17,7 +17,8 @@ def add_output(p) -> None:
 
 def write_packed(path: str, blobs: dict[str, bytes]) -> None:
     """Write the packed tensors atomically and say so."""
-    from ..golden.quant import tensor_io
+    from ..base.atomic_file import write_atomic
+    from ..golden.llm import tensor_io
     data = next(iter(blobs.values())) if len(blobs) == 1 else tensor_io.packed_container(blobs)
-    tensor_io.write_atomic(path, data)
+    write_atomic(path, data)
     print(f"wrote {path} ({len(data)} bytes)")

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handler(args: argparse.Namespace) -> int:
     from ..compiler import asm, encoding, progfile
-    from ..golden.atomic_file import write_atomic
+    from ..base.atomic_file import write_atomic
     text = progfile.read_bytes(args.file, "assembly file").decode()
     instrs = asm.parse(text, args.file)
     data = encoding.encode_program(instrs)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from ..base.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +34,7 @@ def handler(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from .. import config
+    from ..base import config
     from ..compiler import build, models, output, target as tg
     from ..golden.policy import load_policy
 
@@ -43,7 +44,7 @@ def handler(args: argparse.Namespace) -> int:
     source = models.load(args.model, weights=not args.no_weights)
     max_len = args.max_len or source.graph.dims.max_position
     if max_len < 1:
-        raise ValueError(f"--max-len must be positive, got {max_len}")
+        raise UsageError(f"--max-len must be positive, got {max_len}")
     target = tg.build_target(source.graph, cfg, policy, source.weights, max_pos=max_len)
     store, _ = build.compile_buckets(target, max_len, check=args.check,
                                      progress=sys.stderr.isatty())

@@ -19,7 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from .. import config
+    from ..base import config
 
     if args.action == "list":
         for name in config.available():

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handler(args: argparse.Namespace) -> int:
     from ..compiler import asm, encoding, output
-    from ..golden.atomic_file import write_atomic
+    from ..base.atomic_file import write_atomic
     data = output.program_file(args.program, args.bucket)
     try:
         instrs = encoding.decode_program(data)

@@ -6,8 +6,10 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from ..base.errors import UsageError
+from ..golden.quant.names import SCHEME_NAMES, UNQUANTIZED
 
-DEFAULT_SCHEMES = "fp16,int_sym,int_asym,fp,ant,mx,nf4,bitmod"
+DEFAULT_SCHEMES = ",".join((UNQUANTIZED,) + SCHEME_NAMES)
 
 
 def register(subparsers) -> None:
@@ -52,9 +54,9 @@ def _parse_list(text: str, what: str, cast=str) -> list:
     try:
         items = [cast(t.strip()) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise ValueError(f"--{what}: cannot parse '{text}'") from None
+        raise UsageError(f"--{what}: cannot parse '{text}'") from None
     if not items:
-        raise ValueError(f"--{what}: empty list")
+        raise UsageError(f"--{what}: empty list")
     return items
 
 
@@ -75,7 +77,7 @@ def _accel(args) -> int:
     """Perplexity and greedy tokens under each policy's accelerator numerics."""
     import json
 
-    from bitflight.golden.atomic_file import write_atomic
+    from bitflight.base.atomic_file import write_atomic
     from bitflight.golden.llm import load_model, load_tokenizer
     from bitflight.golden.llm.accel import accelerator_model
     from bitflight.golden.llm.corpus import CORPUS_NAME, corpus_tokens
@@ -124,9 +126,11 @@ def _fake_quant(args) -> int:
     schemes = _parse_list(args.schemes, "schemes")
     bits = _parse_list(args.bits, "bits", int)
     for s in schemes:
-        if s != "fp16" and s not in quant.SCHEMES:
-            raise ValueError(f"--schemes: unknown scheme '{s}' (known: fp16, "
-                             f"{', '.join(quant.SCHEMES)})")
+        if s != UNQUANTIZED and s not in SCHEME_NAMES:
+            raise UsageError(f"--schemes: unknown scheme '{s}' (known: {UNQUANTIZED}, "
+                             f"{', '.join(SCHEME_NAMES)})")
+    if args.tokens < 2 or args.seq_len < 2:
+        raise UsageError("--tokens and --seq-len must be at least 2")
     runs = []
     for s in schemes:
         if s == "fp16":

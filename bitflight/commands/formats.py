@@ -1,6 +1,8 @@
 """``bitflight formats``: the table of number formats (golden.formats)."""
 from __future__ import annotations
 
+from ..base.errors import UsageError
+
 MAX_LISTED = 16     # longer level lists (int6, int8, fp16) are summarized
 
 
@@ -53,6 +55,9 @@ def run(args) -> int:
     from ..golden import formats
 
     names = args.names or formats.names()
+    unknown = [n for n in names if n not in formats.names()]
+    if unknown:
+        raise UsageError(f"unknown format '{unknown[0]}' (known: {', '.join(formats.names())})")
     table = rows(names)
     head = ("name", "bits", "levels (real units, * = special)", "special", "slots", "source")
     widths = [max(len(r[i]) for r in table + [head]) for i in range(5)]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from ..base.errors import UsageError
 
 BITMOD_ENGINE = ("bitmod", "fp", "int_sym")
 
@@ -53,11 +54,11 @@ def handler(args) -> int:
     from bitflight.golden.llm.generate import compare_generation, side_by_side
 
     if args.tokens < 1:
-        raise ValueError("--tokens must be at least 1")
+        raise UsageError("--tokens must be at least 1")
     try:
         policy = _policy(args)
     except ValidationError as err:
-        raise ValueError(f"--scheme/--bits: {err.errors()[0]['msg']}") from None
+        raise UsageError(f"--scheme/--bits: {err.errors()[0]['msg']}") from None
     model = load_model(args.model, progress=True)
     tok = load_tokenizer(args.model)
     prompt = args.prompt

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from ..base.errors import UsageError
 
 REPRODUCTIONS = ("bitmod", "flightllm", "llm-viewer")
 
@@ -56,9 +57,9 @@ def handler(args) -> int:
     if args.program:
         return _program(args)
     if args.bucket:
-        raise ValueError("--bucket needs --program (a compiled folder)")
+        raise UsageError("--bucket needs --program (a compiled folder)")
     if not args.model or not (args.config or args.device):
-        raise ValueError("give --model and --config (or --device), or --reproduce / --compare")
+        raise UsageError("give --model and --config (or --device), or --reproduce / --compare")
     args.attention = args.attention or "exact"
     if args.device:
         return _device_roofline(args)
@@ -96,12 +97,12 @@ def _compare(args) -> int:
 
 
 def _program(args) -> int:
-    from .. import config
+    from ..base import config
     from ..compiler.encoding import decode_program
     from ..compiler.output import program_file
     from ..sim.perf.events import simulate
     if not args.config:
-        raise ValueError("--program needs --config")
+        raise UsageError("--program needs --config")
     cfg = config.load(args.config)
     timing = simulate(decode_program(program_file(args.program, args.bucket)), cfg)
     if args.json:
@@ -127,11 +128,11 @@ def _default_policy(cfg):
 
 
 def _analyze(args) -> int:
-    from .. import config
+    from ..base import config
     from ..golden.model_shapes import load_shape
     from ..sim.perf import plots, roofline
     from ..sim.perf.analyze import analyze
-    from ..sim.perf.policy import load_policy
+    from ..sim.perf.policy_loader import load_policy
     from ..sim.perf.workload import decode_step, prefill
     shape, cfg = load_shape(args.model), config.load(args.config)
     policy = load_policy(args.policy, shape) if args.policy else _default_policy(cfg)
@@ -163,7 +164,7 @@ def _device_roofline(args) -> int:
     from ..golden.model_shapes import load_shape
     from ..sim.perf import plots, roofline
     from ..sim.perf.devices import load_device
-    from ..sim.perf.policy import load_policy
+    from ..sim.perf.policy_loader import load_policy
     from ..sim.perf.workload import decode_step, prefill
     shape, device = load_shape(args.model), load_device(args.device)
     policy = load_policy(args.policy or "fp16", shape)

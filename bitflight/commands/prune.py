@@ -1,6 +1,7 @@
 """``bitflight prune``: N:M-prune weight tensors from a file, report the result, pack it."""
 from __future__ import annotations
 
+from ..base.errors import ModelError, UsageError
 from . import _tensor_file
 
 
@@ -31,16 +32,16 @@ def register(sub) -> None:
 def _options(args) -> tuple[int, tuple[int, ...]]:
     m, n_options = 16, (2, 4, 8, 16)
     if args.config:
-        from .. import config
+        from ..base import config
         cfg = config.load(args.config)
         if cfg.csd is None:
-            raise ValueError(f"--config: '{args.config}' has no csd engine (no N:M sparsity)")
+            raise UsageError(f"--config: '{args.config}' has no csd engine (no N:M sparsity)")
         m, n_options = cfg.csd.m, tuple(cfg.csd.n_options)
     if args.n_options:
         try:
             n_options = tuple(int(t) for t in args.n_options.split(",") if t.strip())
         except ValueError:
-            raise ValueError(f"--n-options: expected integers, got '{args.n_options}'") from None
+            raise UsageError(f"--n-options: expected integers, got '{args.n_options}'") from None
     return m, n_options
 
 
@@ -68,7 +69,7 @@ def _plot(path: str, maps: dict) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ..golden.atomic_file import save_figure
+    from ..base.atomic_file import save_figure
 
     names = list(maps)[:12]
     cols = min(3, len(names))
@@ -93,7 +94,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..golden import sparse
-    from ..golden.quant import tensor_io
+    from ..golden.llm import tensor_io
 
     m, n_options = _options(args)
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
@@ -102,7 +103,7 @@ def run(args) -> int:
         try:
             sp = sparse.prune_nm(w, n=args.n, density=args.density, m=m, n_options=n_options)
         except ValueError as exc:
-            raise ValueError(f"{args.file}: tensor '{name}': {exc}") from None
+            raise ModelError(f"{args.file}: tensor '{name}': {exc}") from None
         stored = sp.quantize_int(args.bits) if args.bits else sp
         print(_report(name, w, sp, stored))
         maps[name] = sp.block_n

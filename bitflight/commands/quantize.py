@@ -1,9 +1,9 @@
 """``bitflight quantize``: quantize weight tensors from a file and report the error."""
 from __future__ import annotations
 
+from ..base.errors import ModelError, UsageError
+from ..golden.quant.names import SCHEME_NAMES
 from . import _tensor_file
-
-SCHEME_NAMES = ("bitmod", "int_sym", "int_asym", "fp", "ant", "mx", "nf4")
 
 
 def register(sub) -> None:
@@ -34,9 +34,9 @@ def _schemes(text: str) -> list[str]:
     schemes = [s.strip() for s in text.split(",") if s.strip()]
     for s in schemes:
         if s not in SCHEME_NAMES:
-            raise ValueError(f"--scheme: unknown '{s}' (known: {', '.join(SCHEME_NAMES)})")
+            raise UsageError(f"--scheme: unknown '{s}' (known: {', '.join(SCHEME_NAMES)})")
     if not schemes:
-        raise ValueError("--scheme: empty")
+        raise UsageError("--scheme: empty")
     return schemes
 
 
@@ -52,14 +52,15 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..golden import quant
-    from ..golden.quant import stats, tensor_io
+    from ..golden.llm import tensor_io
+    from ..golden.quant import stats
     from ..golden.quant.plot import plot_stats
 
     schemes = _schemes(args.scheme)
     if args.output and len(schemes) > 1:
-        raise ValueError("-o: give a single --scheme to write a packed result")
+        raise UsageError("-o: give a single --scheme to write a packed result")
     if "mx" in schemes and args.scale_mode == "int":
-        raise ValueError("--scale-mode: mx stores E8M0 block scales, not 'int'")
+        raise UsageError("--scale-mode: mx stores E8M0 block scales, not 'int'")
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
     blobs, results = {}, []
     for name, w in tqdm(tensors.items(), disable=len(tensors) < 4, desc="quantize", unit="tensor"):
@@ -69,7 +70,7 @@ def run(args) -> int:
                 qw = quant.quantize(w, scheme, args.bits, group_size=args.group_size,
                                     scale_mode=mode, pad=args.pad)
             except ValueError as exc:
-                raise ValueError(f"{args.file}: tensor '{name}': {exc}") from None
+                raise ModelError(f"{args.file}: tensor '{name}': {exc}") from None
             st = stats.error_stats(w, qw)
             results.append((name, scheme, args.bits, st))
             _report(name, tuple(w.shape), scheme, args.bits, st)

@@ -3,6 +3,7 @@ checked)."""
 from __future__ import annotations
 
 import argparse
+from ..base.errors import UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,17 +43,17 @@ def _prompt_ids(args):
         try:
             ids = [int(t) for t in args.ids.split(",") if t.strip()]
         except ValueError:
-            raise ValueError(f"--ids: expected comma-separated integers, got '{args.ids}'") \
+            raise UsageError(f"--ids: expected comma-separated integers, got '{args.ids}'") \
                 from None
         return torch.tensor(ids), None
     if args.model.startswith("tiny-"):
-        raise ValueError(f"--prompt: model {args.model} has no tokenizer (random weights); "
+        raise UsageError(f"--prompt: model {args.model} has no tokenizer (random weights); "
                          "give the prompt as token ids with --ids 1,2,3")
     from ..golden.llm import load_tokenizer
     try:
         tok = load_tokenizer(args.model)
     except ValueError as exc:
-        raise ValueError(f"--prompt: {exc}; give the prompt as token ids with --ids 1,2,3") \
+        raise UsageError(f"--prompt: {exc}; give the prompt as token ids with --ids 1,2,3") \
             from None
     return torch.tensor(tok(args.prompt)["input_ids"]), tok
 
@@ -88,7 +89,7 @@ def _reference_check(source, ids, log):
 def handler(args: argparse.Namespace) -> int:
     import torch
 
-    from .. import config
+    from ..base import config
     from ..compiler import build, models, target as tg
     from ..golden.llm.accel import accelerator_model
     from ..golden.llm.generate import greedy
@@ -104,7 +105,7 @@ def handler(args: argparse.Namespace) -> int:
     source = models.load(args.model)
     n = ids.numel()
     if n == 0 or args.tokens < 0:
-        raise ValueError("need a non-empty prompt and --tokens >= 0")
+        raise UsageError("need a non-empty prompt and --tokens >= 0")
     max_len = args.max_len or n + args.tokens
     target = tg.build_target(source.graph, cfg, policy, source.weights, max_pos=max_len)
     needed = sorted(set([build.bucket_for("prefill", n, max_len)] + [

@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ir import CompileError, Graph
-from ..isa import DType, Engine
+from ..isa import DTYPES, DType, Engine
 
-_B_DTYPE = {("bitmod", 4): DType.BM4, ("bitmod", 3): DType.BM3, ("fp", 4): DType.FP4,
-            ("fp", 3): DType.FP3, ("int_sym", 4): DType.INT4, ("int_sym", 6): DType.INT6,
-            ("int_sym", 8): DType.INT8, ("fp16", 16): DType.FP16}
+_B_DTYPE = {info.scheme: dt for dt, info in DTYPES.items() if info.scheme is not None}
 
 
 @dataclass(frozen=True)
@@ -50,9 +48,7 @@ class LinearPlan:
         if self.engine == Engine.SPARSE:
             sp = self.spec.sparsity
             density = sp.density if sp.density is not None else sp.n / 16
-            blocks = -(-rows // 16) * -(-self.k // 16)
-            kept = int(rows * self.k * density)
-            return spack.HEADER.size + blocks + kept * (self.spec.bits + 4) // 8 + 4 * rows + 64
+            return spack.packed_size(rows, self.k, int(rows * self.k * density), self.spec.bits)
         id_bits = 2 if self.spec.scheme == "bitmod" else 0
         _, total = qpack.layout(rows, self.groups, self.group, self.spec.bits, id_bits,
                                 self.spec.scale_mode, self.spec.scheme == "int_asym")

@@ -4,7 +4,8 @@ HBM (one map for every bucket program of a model, so they share one memory image
 
 * weight tiles are spread round-robin over the channels, tile ``j`` of a layer on channel
   ``(first + j) % channels`` with ``first`` rotating per layer, so the tiles one MM sequence
-  streams come from different channels (FlightLLM partitions HBM data by channel, flightllm.md §4);
+  streams come from different channels (FlightLLM partitions HBM data by channel,
+  docs/references.md#flightllm-4);
 * per layer a K and a V cache region ``[max_pos, kv_dim]``, the RoPE table ``[max_pos, head_dim]``
   (fp16 cos half then sin half per position), norm gains, the input token ids (uint32, written by
   the host), the logits rows (row blocks on several channels when larger than one:
@@ -37,6 +38,8 @@ class HbmRegion:
     channel: int
     addr: int
     size: int
+    layer: int | None = None   # the decoder layer whose data it holds (None: shared)
+    role: str = ""             # what it is within its layer: the same in every layer
 
 
 @dataclass
@@ -50,7 +53,8 @@ class HbmMap:
     def __post_init__(self) -> None:
         self.used = [0] * self.channels
 
-    def alloc(self, name: str, size: int, channel: int | None = None) -> HbmRegion:
+    def alloc(self, name: str, size: int, channel: int | None = None, layer: int | None = None,
+              role: str = "") -> HbmRegion:
         if name in self.regions:
             raise CompileError(f"HBM region '{name}' allocated twice")
         ch = min(range(self.channels), key=lambda c: (self.used[c], c)) if channel is None \
@@ -60,7 +64,7 @@ class HbmMap:
             raise CompileError(f"HBM channel {ch} is full: '{name}' needs {size} bytes at "
                                f"{addr}, the channel holds {self.channel_bytes}")
         self.used[ch] = _align(addr + size)
-        region = HbmRegion(name, ch, addr, size)
+        region = HbmRegion(name, ch, addr, size, layer, role)
         self.regions[name] = region
         return region
 

@@ -19,12 +19,12 @@ from collections import deque
 from typing import Sequence
 
 from .. import isa
-from ...errors import BitflightError
+from ...base.errors import CompileError
 from ..footprint import DEFAULT_MAX_POS, accesses
 from .hazards import AccessMap, Clocks
 
 
-class TokenError(BitflightError, ValueError):
+class TokenError(CompileError):
     """A program whose tokens do not order a consumer after its producer (or do not pair)."""
 
 

@@ -1,4 +1,5 @@
-"""Bit-accurate model of the BitMoD bit-serial engine (bitmod.md §2; docs/rtl/bitmod.md).
+"""Bit-accurate model of the BitMoD bit-serial engine (docs/references.md#bitmod-2;
+docs/rtl/bitmod.md).
 
 * :mod:`.params`  — widths, the internal (mantissa, exponent) format, fp16 field decoding
 * :mod:`.terms`   — weight code -> per-cycle term slots (the RTL decoder's table)

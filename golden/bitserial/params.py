@@ -21,7 +21,8 @@ FP16_EXP_MAX = 30          # largest finite exponent field; 31 is inf/NaN (rejec
 
 @dataclass(frozen=True)
 class Datapath:
-    """Parameters of one PE. Defaults follow BitMoD's PE (bitmod.md §2.3) where it states them."""
+    """Parameters of one PE. Defaults follow BitMoD's PE (docs/references.md#bitmod-2.3) where it
+    states them."""
     lanes: int = 4            # dot-product lanes per PE (pe_dp_size)
     guard_bits: int = 3       # bs_mul: 11-bit significand right-aligned into 14 bits
     acc_bits: int = 24        # signed group-accumulator mantissa (17-bit partials, 2^7 of headroom)

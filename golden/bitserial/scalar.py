@@ -3,7 +3,8 @@
 This is the model the RTL testbenches compare against; :mod:`.vector` computes the same bits for
 whole matrices. Per PE and output element (docs/rtl/bitmod.md has the diagram):
 
-1. ``lane_cycle`` (exp_match + bs_mul + adder tree, bitmod.md §2.3): lane l multiplies fp16
+1. ``lane_cycle`` (exp_match + bs_mul + adder tree, docs/references.md#bitmod-2.3): lane l
+multiplies fp16
    activation (s, e, sig) by its weight term (neg, shift): product exponent ``e + shift``; the
    cycle's exponent E is the max over live lanes (non-zero activation and a term present); each
    live lane's ``±(sig << guard)`` is arithmetically right-shifted by ``E - e - shift`` (floor);

@@ -1,7 +1,8 @@
 """A QuantizedWeight as the BitMoD engine consumes it: per-group term tables and integer scales.
 
 Where each scale is applied (docs/rtl/bitmod.md):
-* ``scale_mode == "int"`` (BitMoD's two-level scale, bitmod.md §1.4): the unsigned per-group integer
+* ``scale_mode == "int"`` (BitMoD's two-level scale, docs/references.md#bitmod-1.4): the unsigned
+per-group integer
   scale multiplies the finished group sum in the bit-serial dequant unit (one scale bit per cycle);
   the per-row fp16 scale and the format unit (0.5 for fp4 grids) multiply the finished dot product
   once, in the output conversion.

@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import torch
 
+from ...base.errors import PolicyError
 from .. import ops
 from ..ops import bitmod_linear, rope_table
 from .rope_scaling import inverse_frequencies
@@ -63,7 +64,7 @@ def prepare_weight(w: torch.Tensor, spec, engine: str, linear: str = "bitserial"
     from .quant_cache import quantize
     group = spec.group_size if spec.group_size is not None else w.shape[1]
     if engine != "bitmod" and w.shape[1] % group:
-        raise ValueError(f"weight: K={w.shape[1]} is not a whole number of groups of {group}; the "
+        raise PolicyError(f"weight: K={w.shape[1]} is not a whole number of groups of {group}; the "
                          "INT engine needs whole groups (group_size: null gives per-row scales)")
     # A width that is not a multiple of the group (SmolLM2: 576 = 4.5 x 128) ends each row with a
     # zero-padded partial group; the padding is the code of 0 and cannot move a group's scale.
@@ -95,7 +96,7 @@ class AcceleratorNumerics:
                 self.weights[name] = prepare_weight(model.linear_weight(name),
                                                     policy.weight_for(name), policy.engine, linear)
             except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+                raise PolicyError(f"{name}: {exc}") from None
 
     # -- linears ----------------------------------------------------------------------------
     def linear(self, name: str, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...base.errors import ModelError
 from ..dims import AttentionDims
 from .rope_scaling import Llama3RopeScaling
 
@@ -34,12 +35,12 @@ class LlamaConfig(AttentionDims):
     def __post_init__(self):
         for field in ("layers", "hidden", "heads", "kv_heads", "head_dim", "intermediate", "vocab"):
             if getattr(self, field) <= 0:
-                raise ValueError(f"model config {self.name}: {field} must be positive")
+                raise ModelError(f"model config {self.name}: {field} must be positive")
         if self.heads % self.kv_heads:
-            raise ValueError(f"model config {self.name}: kv_heads {self.kv_heads} does not divide "
+            raise ModelError(f"model config {self.name}: kv_heads {self.kv_heads} does not divide "
                              f"heads {self.heads}")
         if self.head_dim % 2:
-            raise ValueError(f"model config {self.name}: head_dim {self.head_dim} must be even (RoPE)")
+            raise ModelError(f"model config {self.name}: head_dim {self.head_dim} must be even (RoPE)")
 
     def linear_names(self) -> list[str]:
         """Every linear layer in execution order, named as Hugging Face names the modules."""

@@ -12,7 +12,8 @@ between weight formats on the same tokens are what the evaluation reports.
 """
 from __future__ import annotations
 
-from ..yaml_model import package_dir
+from ...base.errors import ModelError, UsageError
+from ...base.yaml_model import package_dir
 
 CORPUS_PATH = package_dir("bitflight.golden.data", "python_reference.txt")
 CORPUS_NAME = "CPython 3.11 pydoc topics (Python Language/Library Reference), PSF License v2"
@@ -20,7 +21,7 @@ CORPUS_NAME = "CPython 3.11 pydoc topics (Python Language/Library Reference), PS
 
 def corpus_text() -> str:
     if not CORPUS_PATH.is_file():
-        raise ValueError(f"{CORPUS_PATH}: evaluation corpus missing from the installation")
+        raise ModelError(f"{CORPUS_PATH}: evaluation corpus missing from the installation")
     return CORPUS_PATH.read_text(encoding="utf-8")
 
 
@@ -29,6 +30,6 @@ def corpus_tokens(tokenizer, n_tokens: int | None = None) -> list[int]:
     ids = tokenizer(corpus_text())["input_ids"]
     if n_tokens is not None:
         if n_tokens > len(ids):
-            raise ValueError(f"--tokens {n_tokens}: the corpus has only {len(ids)} tokens")
+            raise UsageError(f"--tokens {n_tokens}: the corpus has only {len(ids)} tokens")
         ids = ids[:n_tokens]
     return list(ids)

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import torch
 
+from ...base.errors import CompileError
 from .float_numerics import FloatNumerics
 from .model import LlamaModel
 
@@ -32,7 +33,7 @@ class ExportView(torch.nn.Module):
         super().__init__()
         layers = model.config.layers if layers is None else layers
         if not 0 < layers <= model.config.layers:
-            raise ValueError(f"model {model.config.name}: cannot trace {layers} of "
+            raise CompileError(f"model {model.config.name}: cannot trace {layers} of "
                              f"{model.config.layers} layers")
         weights = {name: w for name, w in model.weights.items()
                    if not name.startswith("model.layers.") or int(name.split(".")[2]) < layers}

@@ -5,13 +5,14 @@ import textwrap
 import time
 
 import torch
+from ...base.errors import UsageError
 
 
 @torch.no_grad()
 def greedy(model, prompt_ids: list[int], n_tokens: int, eos_id: int | None = None) -> list[int]:
     """Greedy continuation (prefill once, then one decode step per token); stops at ``eos_id``."""
     if not prompt_ids:
-        raise ValueError("prompt: empty after tokenization")
+        raise UsageError("prompt: empty after tokenization")
     logits, cache = model.prefill(torch.tensor([prompt_ids]))
     out = []
     for _ in range(n_tokens):

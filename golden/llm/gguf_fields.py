@@ -7,6 +7,7 @@ the value the golden model computes; an unknown ``llama.*`` key or an unexpected
 ``rope_freqs.weight``, MoE experts, ...) is refused with a one-line error naming it.
 """
 from __future__ import annotations
+from ...base.errors import ModelError
 
 # Read by weights.config_from_gguf.
 IMPLEMENTED = frozenset({
@@ -37,10 +38,10 @@ def check_metadata(gf) -> None:
         key = full.removeprefix("llama.")
         if key in REQUIRED_VALUE and value not in REQUIRED_VALUE[key]:
             allowed = " or ".join(map(repr, REQUIRED_VALUE[key]))
-            raise ValueError(f"{gf.path}: GGUF metadata '{full}' = {value!r} is not supported "
+            raise ModelError(f"{gf.path}: GGUF metadata '{full}' = {value!r} is not supported "
                              f"(bitflight computes {allowed})")
         if key not in IMPLEMENTED and key not in REQUIRED_VALUE and key not in IGNORED:
-            raise ValueError(f"{gf.path}: GGUF metadata '{full}' is not a LLaMA key bitflight "
+            raise ModelError(f"{gf.path}: GGUF metadata '{full}' is not a LLaMA key bitflight "
                              "implements (it may change the numerics; see docs/llm.md)")
 
 
@@ -49,4 +50,4 @@ def check_tensors(gf, expected: set[str]) -> None:
     extra = sorted(set(gf.tensors) - expected)
     if extra:
         what = _WHAT.get(extra[0], "the golden LLaMA reads no such tensor")
-        raise ValueError(f"{gf.path}: unexpected tensor '{extra[0]}' ({what})")
+        raise ModelError(f"{gf.path}: unexpected tensor '{extra[0]}' ({what})")

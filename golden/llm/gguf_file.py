@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from ...base.errors import ModelError
 
 SUPPORTED_TYPES = ("F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
                    "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K")
@@ -48,10 +49,10 @@ class GGUFFile:
         from gguf import quants
         info = self.tensors.get(name)
         if info is None:
-            raise ValueError(f"{self.path}: tensor '{name}' not found")
+            raise ModelError(f"{self.path}: tensor '{name}' not found")
         t = self._reader.tensors[self._index[name]]
         if info.type_name not in SUPPORTED_TYPES:
-            raise ValueError(f"{self.path}: tensor '{name}' has unsupported type {info.type_name} "
+            raise ModelError(f"{self.path}: tensor '{name}' has unsupported type {info.type_name} "
                              f"(supported: {', '.join(SUPPORTED_TYPES)})")
         out = quants.dequantize(t.data, t.tensor_type)
         return np.array(out, dtype=np.float32, copy=True).reshape(info.shape)
@@ -64,18 +65,18 @@ def read_gguf(path: str | os.PathLike) -> GGUFFile:
     """Open and validate a GGUF file; see the module docstring for the errors it raises."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: GGUF file not found")
+        raise ModelError(f"{path}: GGUF file not found")
     size = path.stat().st_size
     try:
         from gguf import GGUFReader
         reader = GGUFReader(str(path))
     except (ValueError, IndexError, KeyError, OverflowError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"{path}: corrupt or truncated GGUF file ({reason})") from None
+        raise ModelError(f"{path}: corrupt or truncated GGUF file ({reason})") from None
     tensors = {}
     for t in reader.tensors:
         if t.data_offset + int(t.n_bytes) > size:
-            raise ValueError(f"{path}: truncated GGUF file (tensor '{t.name}' ends at byte "
+            raise ModelError(f"{path}: truncated GGUF file (tensor '{t.name}' ends at byte "
                              f"{t.data_offset + int(t.n_bytes)}, file has {size})")
         # GGUF lists dimensions fastest-first; numpy order reverses them.
         shape = tuple(int(d) for d in reversed(list(t.shape)))
@@ -87,5 +88,5 @@ def read_gguf(path: str | os.PathLike) -> GGUFFile:
         try:
             metadata[key] = _field_value(fld)
         except (ValueError, IndexError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: corrupt GGUF metadata field '{key}' ({exc})") from None
+            raise ModelError(f"{path}: corrupt GGUF metadata field '{key}' ({exc})") from None
     return GGUFFile(path=path, metadata=metadata, tensors=tensors, _reader=reader)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic_file import replacing
+from ...base.errors import ModelError
+from ...base.atomic_file import replacing
 from .config import LlamaConfig
 from .weights import _GGUF_BLOCK, permute_rope_rows
 
@@ -20,7 +21,7 @@ def write_llama_gguf(path: str | os.PathLike, config: LlamaConfig, weights: dict
     (F32, F16, Q8_0, Q4_0, Q4_1, ...), norm gains always as F32. Written via a temp file + rename."""
     import gguf
     if config.rope_scaling is not None:
-        raise ValueError(f"{path}: GGUF export of a model with RoPE scaling is not supported")
+        raise ModelError(f"{path}: GGUF export of a model with RoPE scaling is not supported")
     qtype = gguf.GGMLQuantizationType[tensor_type]
     with replacing(path) as tmp:
         _write(gguf.GGUFWriter(str(tmp), arch), config, weights, qtype)

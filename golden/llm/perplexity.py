@@ -1,4 +1,5 @@
-"""Perplexity under weight-only fake quantization (the BitMoD protocol, bitmod.md §3.1).
+"""Perplexity under weight-only fake quantization (the BitMoD protocol,
+docs/references.md#bitmod-3.1).
 
 Every linear layer, ``lm_head`` included, gets weights quantized and dequantized by golden.quant;
 activations stay float32. Tied embeddings are untied for this: the input embedding table stays
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ...base.errors import UsageError
 from .model import LlamaModel
 
 LAYER_TYPE = re.compile(r"(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj|lm_head)$")
@@ -64,7 +66,7 @@ def perplexity(model: LlamaModel, tokens: list[int], seq_len: int = 1024,
                progress: bool = False, desc: str = "perplexity") -> float:
     """exp(mean NLL) over non-overlapping windows of ``seq_len`` (a shorter tail window counts)."""
     if len(tokens) < 2:
-        raise ValueError("perplexity needs at least 2 tokens")
+        raise UsageError("perplexity needs at least 2 tokens")
     ids = torch.tensor(tokens, dtype=torch.long)
     windows = [ids[i:i + seq_len] for i in range(0, len(ids), seq_len)]
     windows = [w for w in windows if len(w) > 1]

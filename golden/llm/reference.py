@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from ...base.errors import ModelError
 
 UNIT_ROUNDOFF = 2.0 ** -24
 FLOOR = 1e-4
@@ -97,7 +98,7 @@ def from_golden(golden):
     state["lm_head.weight"] = golden.linear_weight("lm_head")
     missing, unexpected = hf.load_state_dict(state, strict=False)
     if unexpected or any("rotary" not in k for k in missing):
-        raise ValueError(f"model {c.name}: transformers' LlamaForCausalLM has other tensors "
+        raise ModelError(f"model {c.name}: transformers' LlamaForCausalLM has other tensors "
                          f"(missing {missing[:2]}, unexpected {unexpected[:2]})")
     return hf.eval()
 

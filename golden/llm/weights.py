@@ -6,7 +6,8 @@ Face folder (config.json + *.safetensors) and seeded random weights for a shape-
 llama.cpp's converter reorders the rows of every attention head of ``q_proj`` and ``k_proj`` so
 that its RoPE can rotate adjacent pairs (x0, x1), (x2, x3), ...; Hugging Face's RoPE rotates
 (x_i, x_{i+d/2}). Within one head of width d, GGUF row 2j is HF row j and GGUF row 2j+1 is HF row
-j + d/2. :func:`unpermute_rope_rows` undoes that, so one model (the HF convention) serves all sources.
+j + d/2. :func:`unpermute_rope_rows` undoes that, so one model (the HF convention) serves all
+sources.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ...base.errors import ModelError
 from . import gguf_fields
 from .config import LlamaConfig
 from .hf_config import config_from_hf  # noqa: F401  (the loader reads both sources from here)
@@ -43,25 +45,25 @@ def _meta(gf, key, path, default=None):
     arch = gf.architecture
     value = gf.metadata.get(f"{arch}.{key}", default)
     if value is None:
-        raise ValueError(f"{path}: GGUF metadata '{arch}.{key}' missing")
+        raise ModelError(f"{path}: GGUF metadata '{arch}.{key}' missing")
     return value
 
 
 def config_from_gguf(gf) -> LlamaConfig:
     path = gf.path
     if gf.architecture != "llama":
-        raise ValueError(f"{path}: unsupported architecture '{gf.architecture}' (supported: llama)")
+        raise ModelError(f"{path}: unsupported architecture '{gf.architecture}' (supported: llama)")
     gguf_fields.check_metadata(gf)
     hidden = int(_meta(gf, "embedding_length", path))
     heads = int(_meta(gf, "attention.head_count", path))
     emb = gf.tensors.get("token_embd.weight")
     if emb is None:
-        raise ValueError(f"{path}: tensor 'token_embd.weight' missing")
+        raise ModelError(f"{path}: tensor 'token_embd.weight' missing")
     head_dim = int(gf.metadata.get("llama.attention.key_length", hidden // heads))
     for key, value in (("attention.value_length", head_dim), ("rope.dimension_count", head_dim),
                        ("vocab_size", emb.shape[0])):
         if int(gf.metadata.get(f"llama.{key}", value)) != value:
-            raise ValueError(f"{path}: GGUF metadata 'llama.{key}' = "
+            raise ModelError(f"{path}: GGUF metadata 'llama.{key}' = "
                              f"{gf.metadata[f'llama.{key}']} differs from {value} (head width "
                              "or embedding rows); bitflight supports only that value")
     return LlamaConfig(
@@ -110,13 +112,13 @@ def weights_from_hf(folder: Path, cfg: LlamaConfig) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
     files = sorted(folder.glob("*.safetensors"))
     if not files:
-        raise ValueError(f"{folder}: no *.safetensors file")
+        raise ModelError(f"{folder}: no *.safetensors file")
     out = {}
     for f in files:
         try:
             out.update({k: v.float() for k, v in load_file(str(f)).items()})
         except (SafetensorError, OSError) as exc:
-            raise ValueError(f"{f}: cannot read safetensors ({exc})") from None
+            raise ModelError(f"{f}: cannot read safetensors ({exc})") from None
     _check_head_tying(out, cfg, folder)
     check_weights(out, cfg, str(folder))
     return out
@@ -128,11 +130,11 @@ def _check_head_tying(w: dict, cfg: LlamaConfig, folder: Path) -> None:
     head, emb = w.get("lm_head.weight"), w.get("model.embed_tokens.weight")
     if cfg.tied_embeddings and head is not None:
         if emb is None or not torch.equal(head, emb):
-            raise ValueError(f"{folder}: config.json says tie_word_embeddings = true, but the "
+            raise ModelError(f"{folder}: config.json says tie_word_embeddings = true, but the "
                              "safetensors hold an lm_head.weight different from the embedding")
         del w["lm_head.weight"]
     if not cfg.tied_embeddings and head is None:
-        raise ValueError(f"{folder}: config.json says tie_word_embeddings = false, but the "
+        raise ModelError(f"{folder}: config.json says tie_word_embeddings = false, but the "
                          "safetensors hold no lm_head.weight")
 
 
@@ -154,13 +156,13 @@ def check_weights(w: dict, cfg: LlamaConfig, source: str) -> None:
     expect = {name: shape for name, shape in weight_shapes(cfg)}
     extra = sorted(name for name in w if name not in expect and not name.endswith(_IGNORED))
     if extra:
-        raise ValueError(f"{source}: unexpected tensor '{extra[0]}' (the golden LLaMA reads no "
+        raise ModelError(f"{source}: unexpected tensor '{extra[0]}' (the golden LLaMA reads no "
                          "such tensor)")
     for name, shape in expect.items():
         if name not in w:
-            raise ValueError(f"{source}: weight '{name}' missing")
+            raise ModelError(f"{source}: weight '{name}' missing")
         if tuple(w[name].shape) != shape:
-            raise ValueError(f"{source}: weight '{name}' has shape {tuple(w[name].shape)}, "
+            raise ModelError(f"{source}: weight '{name}' has shape {tuple(w[name].shape)}, "
                              f"expected {shape}")
 
 

@@ -1,5 +1,5 @@
 """Per-token symmetric INT8 activations: the REQUANT op (FlightLLM: every IR tensor is int8,
-flightllm.md §3.5; docs/numerics.md, REQUANT).
+docs/references.md#flightllm-3.5; docs/numerics.md, REQUANT).
 
 For each vector along the last dim: ``a = max|x|``, ``s = (a == 0 ? 1 : a / 127)`` (binary32),
 ``q = clamp(rint(x / s), -127, 127)`` as int8 (:func:`golden.ops.sfu.requant_rows`). The code -128

@@ -15,7 +15,7 @@ fp16 (KV cache fp16): :func:`score_fp16` = ``h(tree_j(q_j k_j) * c(d))``, SOFTMA
 :func:`value_fp16` = ``h(tree_t(p_t v_t))`` over the valid tokens; fp16 x fp16 products are exact
 in binary32 and ``tree`` is the fixed adder tree (:func:`golden.ops.products.tree_matmul`).
 
-int8 (KV cache int8, FlightLLM, flightllm.md §3.5: all IR tensors int8, softmax fp16 in the SFU):
+int8 (KV cache int8, FlightLLM, docs/references.md#flightllm-3.5: all IR tensors int8, softmax fp16 in the SFU):
 the query rows are REQUANTized per head; K and V come from the cache as stored INT8 codes with
 their binary32 per-token scales (:func:`kv_int8`, never requantized).
 :func:`score_int8` = ``h(((f(acc) * s_q) * s_k) * c(d))``, acc the exact INT32 q8·k8;

@@ -1,4 +1,5 @@
-"""BitMoD-engine linear layers: fp16 activations x bit-serial quantized weights (bitmod.md §2).
+"""BitMoD-engine linear layers: fp16 activations x bit-serial quantized weights
+(docs/references.md#bitmod-2).
 
 ``linear_bitmod(x, qw)`` rounds x to fp16 and calls ``golden.bitserial.linear(x_fp16, qw)``, the
 bit-accurate model of the PE array (owned by the BitMoD-RTL work; its module documents the

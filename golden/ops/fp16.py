@@ -1,4 +1,4 @@
-"""Torch-facing SFU ops of the golden LLM (FlightLLM's SFU, flightllm.md §3.4; the BitMoD
+"""Torch-facing SFU ops of the golden LLM (FlightLLM's SFU, docs/references.md#flightllm-3.4; the BitMoD
 engine's vector unit): tensors in, fp16 tensors out, computed by the row functions of
 :mod:`.sfu` (docs/numerics.md). Inputs are rounded to fp16 first (:func:`to_fp16`); the last
 dim is the row. Bounds against float64 are in :mod:`.sfu_bounds`.

@@ -1,5 +1,5 @@
 """FlightLLM linear layers: per-token INT8 activations x INT weights, exact INT32 accumulation,
-requantization to fp16 (flightllm.md §3.5; docs/numerics.md, "INT linear (CSD)").
+requantization to fp16 (docs/references.md#flightllm-3.5; docs/numerics.md, "INT linear (CSD)").
 
 Dense weights are a golden.quant ``int_sym`` QuantizedWeight (integer levels L, one real scale per
 row and group of G input channels); N:M sparse weights a golden.sparse NMSparse with INT values

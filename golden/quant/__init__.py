@@ -5,10 +5,24 @@
 
 Modules: ``search`` (the BitMoD artifact's absmax grid rounding and per-group search),
 ``schemes`` (one entry per scheme), ``scales`` (the 8-bit x per-row fp16 "int" scale mode),
-``qweight`` (the result type), ``packing`` / ``packed_io`` (the binary layout), ``api``.
+``qweight`` (the result type, its pack/unpack), ``packing`` (the binary layout), ``api``,
+``names`` (the scheme names).
 """
-from .api import quantize
-from .qweight import QuantizedWeight
-from .schemes import SCHEMES
+from .names import SCHEME_NAMES
 
-__all__ = ["quantize", "QuantizedWeight", "SCHEMES"]
+__all__ = ["quantize", "QuantizedWeight", "SCHEMES", "SCHEME_NAMES"]
+
+
+def __getattr__(name: str):
+    # The quantizers import torch; the names above do not, so importing the package for them
+    # (the CLI's --help, the policy schema) stays light.
+    if name == "quantize":
+        from .api import quantize
+        return quantize
+    if name == "QuantizedWeight":
+        from .qweight import QuantizedWeight
+        return QuantizedWeight
+    if name == "SCHEMES":
+        from .schemes import SCHEMES
+        return SCHEMES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

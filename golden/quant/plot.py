@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from ..atomic_file import save_figure
+from ...base.atomic_file import save_figure
 from .stats import ErrorStats
 
 

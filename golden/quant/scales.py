@@ -1,4 +1,4 @@
-"""Second-level scale quantization: the hardware ("int") scale mode (bitmod.md §1.4).
+"""Second-level scale quantization: the hardware ("int") scale mode (docs/references.md#bitmod-1.4).
 
 Per output row ``s_row = fp16(max(group scales in the row) / (2**8 - 1))`` and per group an 8-bit
 unsigned ``q = round(s_g / s_row)``; the scale the hardware applies is ``q * s_row``. Both are in

@@ -5,10 +5,11 @@ marks the real elements) and returns a :class:`Raw` result whose scales are per 
 level (``real scale x unit``). ``recode`` re-rounds the codes with a given effective real scale per
 group; the "int" scale mode uses it (see ``scales.py``).
 
-Sources (bitmod.md): ``bitmod``/``fp``/``ant`` = ``search_datatype``/``quant_datatype`` (§1.3,
-§1.5); ``int_sym``/``int_asym`` = ``quant_int``/``quant_int_asym`` (§1.5; their ``torch.round``
-rounds ties to even, unlike the grid schemes); ``mx`` = OCP MXFP4 as RaZeR's ``quant_mxfp4``
-emulates it (§5: shared_exp = floor(log2 absmax) - 2, E2M1 ties away from zero, clamp at ±6);
+Sources (the BitMoD artifact, docs/references.md#bitmod-1.3 and #bitmod-1.5): ``bitmod``/``fp``/
+``ant`` = ``search_datatype``/``quant_datatype``; ``int_sym``/``int_asym`` = ``quant_int``/
+``quant_int_asym`` (their ``torch.round`` rounds ties to even, unlike the grid schemes); ``mx`` =
+OCP MXFP4 as RaZeR's ``quant_mxfp4`` emulates it (#bitmod-1.5: shared_exp = floor(log2 absmax) - 2,
+E2M1 ties away from zero, clamp at ±6);
 ``nf4`` = QLoRA table with an absmax scale, rounded like the grid schemes.
 """
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Absmax grid quantization and the per-group datatype search of the BitMoD artifact.
 
 This reproduces ``quant_datatype`` + ``search_datatype`` of BitMoD-HPCA-25
-``bitmod_quant/quant_utils/quant_weight.py`` (bitmod.md §1.3) operation for operation, including
+``bitmod_quant/quant_utils/quant_weight.py`` (docs/references.md#bitmod-1.3) operation for
+operation, including
 the precision of every step, because the datatype a group picks depends on it:
 
 * the group is cast to fp16; ``scale = absmax / qmax`` is an fp16 division (qmax in integer-scaled

@@ -15,8 +15,8 @@ docs/sparsity.md describes the scheme and the packed layout bit by bit.
 from .attention import BlockMask, BlockPattern, causal_block_mask, layout_from_scores
 from .intquant import quantize_int
 from .matmul import matmul
-from .nmsparse import NMSparse
-from .packing import Beats, beats, pack, unpack
+from .nmsparse import NMSparse, unpack
+from .packing import Beats, beats, pack
 from .prune import DEFAULT_N_OPTIONS, allocate_block_n, prune_nm
 
 __all__ = ["Beats", "BlockMask", "BlockPattern", "DEFAULT_N_OPTIONS", "NMSparse",

@@ -6,7 +6,8 @@ policy), so an N:M matrix with N = M gets the same integers and scales as the de
 CSD chain's requantization sees fp16 per-row scales either way (``golden.ops.int_matmul`` relies on
 an 11-bit scale for its single-rounding argument). Per row r, with ``qmax = 2^(bits-1) - 1``:
 ``scale[r] = fp16(max |fp16(kept value)| / qmax)`` clamped to [1e-5, 1e4] and
-``q = clip(round_half_even(fp16(fp16(value) / scale[r])), -qmax, qmax)`` (bitmod.md §1.5
+``q = clip(round_half_even(fp16(fp16(value) / scale[r])), -qmax, qmax)``
+(docs/references.md#bitmod-1.5
 ``quant_int``). The padding slots of the container are zeros, which cannot raise a row's absmax,
 and stay 0. The sparsity structure is unchanged: a kept weight that rounds to 0 stays a kept pair
 with value 0. The code -2^(bits-1) is not produced, although the packed 4/8-bit fields can hold it.
@@ -17,10 +18,16 @@ Error bound (tested, as for the dense scheme): ``|value - q * scale| <= scale / 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
-from .nmsparse import INT_BITS, NMSparse
+from .nm_params import INT_BITS
+
+if TYPE_CHECKING:
+    from .nmsparse import NMSparse
 
 
 def quantize_int(sp: NMSparse, bits: int) -> NMSparse:
@@ -41,5 +48,4 @@ def quantize_int(sp: NMSparse, bits: int) -> NMSparse:
         levels = formats.get(qw.formats[0]).decode(qw.codes)
         q = levels.reshape(sp.values.shape).astype(np.int8)
         scales = np.ascontiguousarray(qw.scales[:, 0], dtype=np.float32)
-    return NMSparse(values=q, indices=sp.indices, block_n=sp.block_n, m=sp.m,
-                    block=sp.block, bits=bits, scales=scales)
+    return replace(sp, values=q, bits=bits, scales=scales)

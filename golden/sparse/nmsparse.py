@@ -21,27 +21,8 @@ from functools import cached_property
 import numpy as np
 import torch
 
-INDEX_BITS = 4
-MAX_M = 1 << INDEX_BITS
-INT_BITS = (4, 8)
-
-
-def int_range(bits: int) -> tuple[int, int]:
-    """Inclusive range of a ``bits``-bit two's-complement integer."""
-    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-
-
-def check_m(m: int) -> None:
-    if not isinstance(m, (int, np.integer)) or m < 1 or m & (m - 1):
-        raise ValueError(f"m: must be a power of two, got {m!r}")
-    if m > MAX_M:
-        raise ValueError(f"m: at most {MAX_M} (the in-block index is {INDEX_BITS} bits), got {m}")
-
-
-def check_n(n: int, m: int, what: str = "n") -> None:
-    """N must be 0 (block skipped) or a divisor of M (hence a power of two)."""
-    if not isinstance(n, (int, np.integer)) or n < 0 or n > m or (n and m % n):
-        raise ValueError(f"{what}: N={n!r} is not 0 or a divisor of M={m}")
+from . import packing
+from .nm_params import INT_BITS, check_m, check_n, int_range
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -197,14 +178,12 @@ class NMSparse:
 
     def pack(self) -> bytes:
         """The FlightLLM-style packed byte stream (layout in docs/sparsity.md and ``packing``)."""
-        from .packing import pack
-        return pack(self)
+        return packing.pack(self)
 
     @classmethod
     def unpack(cls, data: bytes) -> "NMSparse":
         """Inverse of ``pack`` (exact)."""
-        from .packing import unpack
-        return unpack(data)
+        return cls(**packing.decode(data))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NMSparse):
@@ -225,3 +204,8 @@ class NMSparse:
         counts = {int(n): int(c) for n, c in zip(*np.unique(self.block_n, return_counts=True))}
         return (f"NMSparse(shape={self.shape}, m={self.m}, block={self.block}, {kind}, "
                 f"density={self.density:.4f}, blocks_by_n={counts})")
+
+
+def unpack(data: bytes) -> NMSparse:
+    """Parse bytes written by ``pack``; any inconsistency raises a one-line ValueError."""
+    return NMSparse.unpack(data)

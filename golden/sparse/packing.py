@@ -30,10 +30,14 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .nmsparse import NMSparse, check_m, check_n
+from .nm_params import INDEX_BITS, check_m, check_n
+
+if TYPE_CHECKING:
+    from .nmsparse import NMSparse
 
 MAGIC = b"BFNM"
 VERSION = 1
@@ -116,6 +120,22 @@ def _layout(n_blocks: int, n_beats: int, bits: int | None, n_out: int, scales: b
     return index_off, value_off, scale_off, end
 
 
+def packed_size(n_out: int, k: int, kept: int, bits: int | None, scales: bool = True,
+                m: int = 16, block: int = 16) -> int:
+    """Bytes ``pack`` writes for an ``[n_out, k]`` matrix keeping ``kept`` weights, exactly when
+    every block's pairs fill whole beats (always for 16-row blocks). The compiler sizes N:M tiles
+    with it before they are packed."""
+    n_blocks = -(-n_out // block) * -(-k // m)
+    return _layout(n_blocks, -(-kept // BEAT), bits, n_out, scales)[3]
+
+
+def metadata_bits(n_out: int, k: int, kept: float, m: int = 16, block: int = 16) -> float:
+    """The N:M metadata of an ``[n_out, k]`` matrix keeping ``kept`` weights: an
+    ``INDEX_BITS``-bit in-block index per kept weight plus a one-byte descriptor per block (no
+    header, alignment or beat padding). The performance model adds it to the values' bits."""
+    return kept * INDEX_BITS + 8 * -(-n_out // block) * -(-k // m)
+
+
 def pack(sp: NMSparse) -> bytes:
     """Serialize ``sp`` to bytes; ``unpack`` inverts it exactly."""
     n_out, k = sp.shape
@@ -140,8 +160,9 @@ def pack(sp: NMSparse) -> bytes:
     return bytes(out)
 
 
-def unpack(data: bytes) -> NMSparse:
-    """Parse bytes written by ``pack``; any inconsistency raises a one-line ValueError."""
+def decode(data: bytes) -> dict:
+    """The ``NMSparse`` fields of bytes written by ``pack`` (``NMSparse.unpack`` builds the
+    container from them); any inconsistency raises a one-line ValueError."""
     data = bytes(data)
     if len(data) < HEADER.size:
         raise ValueError(f"packed N:M data: {len(data)} bytes is shorter than the header")
@@ -194,6 +215,6 @@ def unpack(data: bytes) -> NMSparse:
     scales = None
     if scale_off:
         scales = np.frombuffer(data, dtype="<f4", count=n_out, offset=scale_off).astype(np.float32)
-    return NMSparse(values=values.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
-                    indices=indices.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
-                    block_n=block_n.copy(), m=m, block=block, bits=bits, scales=scales)
+    return dict(values=values.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
+                indices=indices.transpose(0, 2, 1, 3).reshape(n_out, kb, m),
+                block_n=block_n.copy(), m=m, block=block, bits=bits, scales=scales)

@@ -27,7 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .nmsparse import INT_BITS, NMSparse, check_m, check_n, int_range
+from .nm_params import INT_BITS, check_m, check_n, int_range
+from .nmsparse import NMSparse
 
 DEFAULT_N_OPTIONS = (2, 4, 8, 16)
 

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 class Dequant(wiring.Component):
     """MSB-first shift-and-add (``R = (R << 1) + (scale_bit ? acc : 0)``), as golden
-    ``bitserial.dequant`` (BitMoD dequant.v, bitmod.md §2.3); the result's exponent is the group
+    ``bitserial.dequant`` (BitMoD dequant.v, docs/references.md#bitmod-2.3); the result's exponent is the group
     exponent plus the scale's exponent (0 for an integer scale, the fp16 group scale's exponent
     in fp16 mode: golden.bitserial.weights), signed.
 

@@ -11,7 +11,8 @@ from .params import ACT_BITS, SHIFT_BITS
 
 
 class Lane(wiring.Component):
-    """exp_match + bs_mul of BitMoD's PE (bitmod.md §2.3), as golden.bitserial.lane_cycle.
+    """exp_match + bs_mul of BitMoD's PE (docs/references.md#bitmod-2.3), as
+    golden.bitserial.lane_cycle.
 
     Ports:
       - ``act: In(16)``: fp16 bit pattern (subnormals: exponent 1, no hidden bit).

@@ -120,7 +120,7 @@ def array_act_value(cols) -> dict:
 
 def array_words(p: EngineParams, weight_beat: dict, act_cols) -> tuple[int, int]:
     """One chunk as the integers on the array's ``w`` and ``a`` stream payloads (for benches that
-    drive the ports directly: cocotb, sim.interactive)."""
+    drive the ports directly: cocotb, bitflight.sim.hdl.interactive)."""
     return (array_weight_layout(p).const(array_weight_value(weight_beat)).as_value().value,
             array_act_layout(p).const(array_act_value(act_cols)).as_value().value)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
+from ...base.errors import ConfigError
 from ...golden import formats
 from ...golden.bitserial import HW_FORMATS, Datapath, term_table
 from ...golden.bitserial.params import FP16_SIG_BITS
@@ -48,7 +49,7 @@ class EngineParams:
         if self.dp.lanes != self.lanes:
             object.__setattr__(self, "dp", replace(self.dp, lanes=self.lanes))
         if self.group_size % self.lanes:
-            raise ValueError(f"bitmod.group_size {self.group_size} is not a multiple of "
+            raise ConfigError(f"bitmod.group_size {self.group_size} is not a multiple of "
                              f"bitmod.lanes {self.lanes}")
         if self.dp.out_bits < self.result_bits + 1:
             raise ValueError(f"out_bits {self.dp.out_bits} cannot hold a dequantized group "
@@ -58,7 +59,7 @@ class EngineParams:
     def from_config(cls, cfg, array: str = "prefill") -> "EngineParams":
         """From ``cfg.bitmod`` (ValueError when the config has no BitMoD engine)."""
         if cfg.bitmod is None:
-            raise ValueError(f"config '{cfg.name}': no 'bitmod' section, so no BitMoD engine")
+            raise ConfigError(f"config '{cfg.name}': no 'bitmod' section, so no BitMoD engine")
         shape = getattr(cfg.bitmod, f"{array}_array")
         b = cfg.bitmod
         return cls(b.lanes, b.group_size, b.scale_bits, shape.rows, shape.cols)

@@ -10,7 +10,7 @@ from .mac_slice import MacSlice
 
 
 class DspGroup(wiring.Component):
-    """``size`` MAC slices in cascade (flightllm.md §3.1: a DG of 2 DSP48s).
+    """``size`` MAC slices in cascade (docs/references.md#flightllm-3.1: a DG of 2 DSP48s).
 
     Ports: ``en`` In(1); ``a`` In(size x tokens x signed(8)) and ``w`` In(size x signed(8)), already
     skewed so slice k sees its operands k cycles after slice 0; ``pcin`` In(signed(p_bits)) the

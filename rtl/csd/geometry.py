@@ -10,7 +10,8 @@ product over N kept pairs (or, when N > slices, a partial over ``slices`` of the
 needs ``N / slices`` passes). A pass therefore yields ``slices / S`` results per token. (The
 cascade itself is never cut; reduction.py takes segments as differences of group taps.)
 
-FlightLLM (flightllm.md §3.1) says "N outputs per cycle under N:M". A chain of M slices that
+FlightLLM (docs/references.md#flightllm-3.1) says "N outputs per cycle under N:M". A chain of M
+slices that
 keeps every DSP busy gives M / N, which equals N only for the paper's 2:4 figure and for 4:16; we
 build ``slices / S``, and docs/rtl/csd.md discusses the difference.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...base.errors import ConfigError
 from ...golden import dsp_packing
 
 MAC_PIPELINE = 3          # A/B register, M register, P register of every slice
@@ -36,7 +38,7 @@ class ChainGeometry:
     @classmethod
     def from_config(cls, cfg) -> "ChainGeometry":
         if cfg.csd is None:
-            raise ValueError(f"config '{cfg.name}': csd: this config has no CSD engine")
+            raise ConfigError(f"config '{cfg.name}': csd: this config has no CSD engine")
         c = cfg.csd
         geo = cls(slices=c.dsps_per_chain, group=c.dsps_per_group, m=c.m,
                   n_options=tuple(sorted(c.n_options)), packed=c.pack_two_macs,
@@ -48,7 +50,7 @@ class ChainGeometry:
         for n in self.n_options:
             seg = self.segment(n)
             if seg % self.group or self.slices % seg:
-                raise ValueError(f"{name}: csd.n_options: N={n} gives segments of {seg} slices, "
+                raise ConfigError(f"{name}: csd.n_options: N={n} gives segments of {seg} slices, "
                                  f"which do not tile a chain of {self.slices} slices in groups "
                                  f"of {self.group}")
 
@@ -131,7 +133,8 @@ class ChainGeometry:
     def latency(self) -> int:
         """Cycles from a pass being accepted to its results being valid (no stalls).
 
-        Slice i sees the pass i cycles late (input skew), registers it (A/B), multiplies (M) and adds
+        Slice i sees the pass i cycles late (input skew), registers it (A/B), multiplies (M) and
+        adds
         the cascade (P): its P holds the pass at cycle i + 3. The last slice closes every pass;
         the taps of earlier groups are delayed to line up with it, and the reduction network that
         forms the results from the aligned taps is combinational.

@@ -11,7 +11,8 @@ from .layouts import mpu_in_layout, mpu_out_layout
 
 
 class Mpu(wiring.Component):
-    """``vpus`` CSD chains that share each beat's activation block(s) (flightllm.md §3.1).
+    """``vpus`` CSD chains that share each beat's activation block(s)
+    (docs/references.md#flightllm-3.1).
 
     Ports: ``i`` In(stream of :func:`mpu_in_layout`): ``act`` (shared) and ``lanes[v]`` (VPU v's
     weights, indices, ``nlog``, ``w4``; VPUs may run blocks with different N in the same beat);

@@ -3,7 +3,8 @@
 The cascade never breaks: every slice adds PCIN, so the P of group g's last slice is the prefix
 sum ``Q[g]`` of the pass over slices 0..end(g). A segment (one row's N kept products) is then
 ``Q[end] - Q[start]``. This is the reduction node's "break the cascade and start a new sum"
-(flightllm.md §3.1) done arithmetically: Yosys only infers the PCOUT->PCIN cascade through
+(docs/references.md#flightllm-3.1) done arithmetically: Yosys only infers the PCOUT->PCIN cascade
+through
 constant Z-muxes, so the paper's dynamic zero-select would push every group link into fabric
 (docs/rtl/csd.md, "Why differences").
 

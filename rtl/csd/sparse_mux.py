@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 
 class SparseMux(wiring.Component):
-    """M:1 select in front of one DSP slice (flightllm.md §3.1, unit 1).
+    """M:1 select in front of one DSP slice (docs/references.md#flightllm-3.1, unit 1).
 
     Ports: ``cand`` In(M x signed(8)): the token's activation block; ``idx`` In(log2 M): the kept
     weight's in-block position; ``y`` Out(signed(8)) = ``cand[idx]``.

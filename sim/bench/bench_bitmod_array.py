@@ -53,7 +53,7 @@ def _verilator(build, dots: int) -> dict:
 
 
 def main() -> None:
-    from ... import config
+    from ...base import config
     from ...rtl.bitmod.free_run import free_run_cycles
     from ...rtl.bitmod.params import EngineParams
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -98,7 +98,7 @@ def main() -> None:
 
 def _build(p, groups: int, config_name: str, hierarchical: bool):
     """The free-running array's Verilator build; the flat one's key is shared with
-    sim/perf/calibrate.py (one compile for both)."""
+    sim/hdl/calibrate.py (one compile for both)."""
     from ...fpga import export
     from ...rtl.bitmod.free_run import ArrayFreeRun
     from .. import hdl

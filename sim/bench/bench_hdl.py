@@ -36,7 +36,7 @@ def _amaranth_cycles_per_s(cycles: int) -> float:
 
 def _stepping_cycles_per_s(cycles: int) -> float:
     from ...rtl.examples.counter import Counter
-    from ..interactive import interactive
+    from ..hdl.interactive import interactive
     sim = interactive(Counter(8))
     sim.reset()
     sim["en"] = 1

@@ -15,7 +15,7 @@ import time
 def main() -> None:
     import torch
 
-    from bitflight import config
+    from bitflight.base import config
     from bitflight.compiler import build, models, target as tg
     from bitflight.golden.llm.accel import accelerator_model
     from bitflight.golden.policy import load_policy

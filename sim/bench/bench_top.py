@@ -15,7 +15,7 @@ import platform
 
 
 def main() -> None:
-    from ... import config
+    from ...base import config
     from ..top import runner
     from ..top.compiled import steps_for
     from ..top.job import Job

@@ -27,7 +27,7 @@ def main() -> None:
     from tqdm import tqdm
 
     from ...golden import sparse
-    from ...golden.atomic_file import save_figure, write_atomic
+    from ...base.atomic_file import save_figure, write_atomic
     from ...golden.llm import loader
     from ...golden.llm import weights as llm_weights
     from ...golden.llm.gguf_file import read_gguf

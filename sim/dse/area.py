@@ -42,7 +42,7 @@ class Provider:
 
 
 def _bitmod_part(cfg, opts: dict) -> AreaPart:
-    from ...config import ArrayShape
+    from ...base.config import ArrayShape
     shape = cfg.bitmod.prefill_array
     r, c = min(shape.rows, opts["max_rows"]), min(shape.cols, opts["max_cols"])
     engine = cfg.bitmod.model_copy(update={"prefill_array": ArrayShape(rows=r, cols=c),

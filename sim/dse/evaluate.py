@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any, NamedTuple
 
-from ...errors import BitflightError
+from ...base.errors import BitflightError
 from . import area
 from .points import PROVENANCE, Point
 

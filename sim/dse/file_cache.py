@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ...golden.atomic_file import write_atomic
+from ...base.atomic_file import write_atomic
 
 
 class ResultFileCache:

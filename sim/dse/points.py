@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ...golden import yaml_model
+from ...base import yaml_model
 from .space import SPECIAL
 
 POINT_VERSION = 1                       # bump when a point's metrics change meaning
@@ -116,7 +116,7 @@ class Resolver:
         return str(local) if name.endswith((".yaml", ".yml")) and local.is_file() else name
 
     def _config_raw(self, name: str) -> dict:
-        from ...config import resolve
+        from ...base.config import resolve
         if ("config", name) not in self._raw:
             self._raw["config", name] = yaml_model.read_mapping(resolve(self._path(name)))
         return copy.deepcopy(self._raw["config", name])
@@ -155,7 +155,7 @@ class Resolver:
                                     "params": params}), space, params, str(exc).split("\n")[0])
 
     def _resolve(self, space: str, params: dict) -> Point:
-        from ...config import Config
+        from ...base.config import Config
         from ...golden.policy import Policy
         from ..perf.policy import PerfPolicy
         from ..perf.project_policy import from_project_policy

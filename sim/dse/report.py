@@ -9,7 +9,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
-from ...golden.atomic_file import save_figure, write_atomic
+from ...base.atomic_file import save_figure, write_atomic
 from . import pareto
 from .metrics import METRICS, within
 

@@ -40,7 +40,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
                       field_validator, model_validator)
 
-from ...golden import yaml_model
+from ...base import yaml_model
 from .area import PROVIDERS
 from .metrics import METRICS
 from .space import SPECIAL, Axis, parse_axis
@@ -88,7 +88,7 @@ def schema_has(model: type[BaseModel], dotted: str) -> bool:
 
 def check_key(key: str) -> None:
     """A ValueError unless ``key`` is a special key, a policy field or a config field."""
-    from ...config import Config
+    from ...base.config import Config
     from ...golden.policy import Policy
     from ..perf.policy import PerfPolicy
     if key in SPECIAL:

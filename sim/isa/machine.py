@@ -9,16 +9,13 @@ Arithmetic is delegated to :mod:`.execute`, which calls golden/ functions only.
 """
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ...compiler import isa
 from ...compiler.footprint import dma_bytes
-from ...errors import BitflightError
+from ...base.errors import SimError
 
-
-class SimError(BitflightError, RuntimeError):
-    """The program cannot run (deadlock, out-of-range access, unsupported operand types)."""
 
 
 @dataclass
@@ -72,43 +69,6 @@ class Machine:
             raise SimError(f"{what}: HBM channel {channel} bytes [{lo}, {hi}) are outside the "
                            "memory image")
         return memoryview(mem)[lo:hi]
-
-    # -- running ------------------------------------------------------------------------------
-    def run(self, program: list[isa.Instr], pos0: int, ntok: int) -> None:
-        """Execute one program with launch arguments ``pos0`` and ``ntok``."""
-        from .execute import execute
-        self.pos0, self.ntok = pos0, ntok
-        queues = {q: deque() for q in isa.Queue}
-        for index, instr in enumerate(program):
-            queues[instr.queue].append((index, instr))
-        tokens: Counter = Counter()
-        order = list(isa.Queue)
-        turn = 0
-        remaining = len(program)
-        while remaining:
-            for step in range(len(order)):
-                q = order[(turn + step) % len(order)]
-                if not queues[q]:
-                    continue
-                index, instr = queues[q][0]
-                if all(tokens[(p, q)] > 0 for p in isa.queues_of(instr.wait)):
-                    break
-            else:
-                stuck = ", ".join(f"#{queues[q][0][0]} ({q.name})" for q in order if queues[q])
-                raise SimError(f"deadlock: every queue waits for a token ({stuck})")
-            for p in isa.queues_of(instr.wait):
-                tokens[(p, q)] -= 1
-            queues[q].popleft()
-            execute(self, instr, index)
-            self.counters.instructions[instr.kind] += 1
-            for r in isa.queues_of(instr.release):
-                tokens[(q, r)] += 1
-            remaining -= 1
-            turn += 1
-        leftover = {k: v for k, v in tokens.items() if v}
-        if leftover:
-            (p, q), _ = next(iter(leftover.items()))
-            raise SimError(f"program ended with unconsumed tokens {p.name} -> {q.name}")
 
     def count_dma(self, instr: isa.Instr) -> None:
         if instr.kind == "LD" and not instr["zero_fill"]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from ...compiler.footprint import misc_b_bytes, nbytes
+from ...compiler import isa
 from ...compiler.isa import DType, MiscOp
 from ...golden.ops import causal, sfu
 from .machine import Machine, SimError
 
-NP = {DType.FP16: np.float16, DType.INT8: np.int8, DType.FP32: np.float32, DType.INT32: np.int32}
+NP = {dt: np.dtype(info.numpy).type for dt, info in isa.DTYPES.items() if info.numpy is not None}
 
 _BINARY = {MiscOp.ADD: sfu.add_rows, MiscOp.MUL: sfu.mul_rows, MiscOp.SWIGLU: sfu.swiglu_rows}
 

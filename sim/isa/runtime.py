@@ -7,8 +7,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ...base.errors import SimError
 from ...compiler import build, encoding
 from ...compiler.target import Target, input_ids, logits_spans
+from . import scheduler
 from .machine import Machine
 
 
@@ -27,7 +29,7 @@ class Session:
         prog = self._programs.get(bucket)
         if prog is None:
             if bucket not in self.store.programs:
-                raise ValueError(f"no program for bucket {bucket} (compiled up to "
+                raise SimError(f"no program for bucket {bucket} (compiled up to "
                                  f"{self.max_len} tokens; continuation buckets prefill:T@S are "
                                  "compiled only when named)")
             words = np.frombuffer(self.store.program_words(bucket), dtype="<u4")
@@ -59,7 +61,7 @@ class Session:
         padded = torch.zeros(tokens, dtype=torch.long)
         padded[:n] = ids
         self._write_input(padded)
-        self.machine.run(self._program(bucket), pos0=self.length, ntok=n)
+        scheduler.run(self.machine, self._program(bucket), pos0=self.length, ntok=n)
         self.length += n
         return self._logits(n)
 
@@ -68,6 +70,6 @@ class Session:
         bucket = build.bucket_for("decode", self.length + 1, self.max_len,
                                   self.store.prefill_step, self.store.decode_step)
         self._write_input(torch.tensor([int(token)]))
-        self.machine.run(self._program(bucket), pos0=self.length, ntok=1)
+        scheduler.run(self.machine, self._program(bucket), pos0=self.length, ntok=1)
         self.length += 1
         return self._logits(1)

@@ -6,7 +6,8 @@ step ``i`` (from 0) feeds the token at position ``prompt_len + i`` and attends
 """
 from __future__ import annotations
 
-from ...config import Config
+from ...base.errors import PolicyError, UsageError
+from ...base.config import Config
 from ...golden.model_shapes import ModelShape
 from . import bitmod_model, csd_model
 from .policy import PerfPolicy
@@ -20,7 +21,7 @@ def engine_for(cfg: Config, policy: PerfPolicy):
     """The engine model the policy asks for; a one-line error when the config lacks it."""
     if getattr(cfg, policy.engine) is None:
         have = [e for e in ENGINES if getattr(cfg, e) is not None]
-        raise ValueError(f"policy '{policy.name}' needs a {policy.engine} engine but config "
+        raise PolicyError(f"policy '{policy.name}' needs a {policy.engine} engine but config "
                          f"'{cfg.name}' has only: {', '.join(have)}")
     return ENGINES[policy.engine]
 
@@ -44,9 +45,9 @@ def analyze(shape: ModelShape, cfg: Config, policy: PerfPolicy, prompt_len: int,
             progress: bool = False) -> RunTiming:
     """Prefill plus ``gen_len`` decode steps (see the module docstring)."""
     if gen_len < 0:
-        raise ValueError(f"gen_len must be >= 0, got {gen_len}")
+        raise UsageError(f"gen_len must be >= 0, got {gen_len}")
     if prompt_len + gen_len > shape.max_position:
-        raise ValueError(f"prompt_len + gen_len = {prompt_len + gen_len} exceeds the model's "
+        raise UsageError(f"prompt_len + gen_len = {prompt_len + gen_len} exceeds the model's "
                          f"max_position {shape.max_position} ({shape.name})")
     model = engine_for(cfg, policy)
     first = model.time_pass(prefill(shape, prompt_len, attention, vector_ops), cfg, policy)

@@ -1,4 +1,4 @@
-"""Analytical timing of the BitMoD bit-serial engine (bitmod.md §2.4-2.6, §3.3).
+"""Analytical timing of the BitMoD bit-serial engine (docs/references.md#bitmod-2.4 to 2.6, §3.3).
 
 Per matrix operation, on the prefill array in prefill and the decode array in decode
 (``rows`` = output channels, ``cols`` = tokens, ``lanes`` input channels per PE):
@@ -18,7 +18,8 @@ Per matrix operation, on the prefill array in prefill and the decode array in de
   :mod:`.traffic` against ``weight_sram_kb`` and
   ``act_sram_kb``. Activations and outputs move at ``policy.act_bits``; every operation streams
   its activations from DRAM (the authors' model; no layer fusion).
-* energy (pJ; the authors' model, bitmod.md §3.3) = PE energy x ``pe_energy_factor`` (their
+* energy (pJ; the authors' model, docs/references.md#bitmod-3.3) = PE energy x ``pe_energy_factor``
+(their
   place-and-route 1.5) x all PEs x compute cycles (no utilization gating) + DRAM bits read and
   written x ``memory.energy_pj_per_bit`` + SRAM: per tile step (``compute / cycles per weight``
   of them) one weight-SRAM read of ``lanes x w x rows`` bits and one input-SRAM read of
@@ -33,7 +34,8 @@ from __future__ import annotations
 
 import math
 
-from ...config import Config
+from ...base.errors import ConfigError, PolicyError
+from ...base.config import Config
 from .policy import PerfPolicy
 from .result import OpTiming, PassTiming
 from .traffic import memory_cycles, sfu_timing, with_refetch
@@ -42,7 +44,7 @@ from .workload import MatMul, Pass
 
 def _require(cfg: Config):
     if cfg.bitmod is None:
-        raise ValueError(f"config '{cfg.name}' has no bitmod engine")
+        raise ConfigError(f"config '{cfg.name}' has no bitmod engine")
     return cfg.bitmod
 
 
@@ -52,7 +54,7 @@ def cycles_per_weight(cfg: Config, policy: PerfPolicy, op: MatMul) -> int:
         return 1
     slots = policy.term_slots_of(op)
     if slots is None:
-        raise ValueError(f"policy '{policy.name}': {op.name} ({policy.numerics_of(op).scheme}) "
+        raise PolicyError(f"policy '{policy.name}': {op.name} ({policy.numerics_of(op).scheme}) "
                          "has no bit-serial term slots; set cycles_per_weight")
     if op.kind != "linear" and eng.kv_cycles is not None:
         return eng.kv_cycles
@@ -79,7 +81,7 @@ def fill_drain_cycles(cfg: Config, stage: str = "prefill") -> int:
     """Cycles from a tile's last weight step to its last result: the RTL array's output latency
     (dequantization, accumulate, output register, the fp16 conversion and one output beat per
     column of the stage's array; rtl/bitmod/params.py ``latency``). Back-to-back tiles overlap
-    it, so a run pays it once (sim/perf/calibrate.py)."""
+    it, so a run pays it once (sim/hdl/calibrate.py)."""
     from ...rtl.bitmod.params import EngineParams
     _require(cfg)
     return EngineParams.from_config(cfg, stage).latency

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config import CONFIG_DIR, load
+from ...base.config import CONFIG_DIR, load
 from ...golden.model_shapes import load_shape
 from .analyze import time_pass
-from .policy import load_policy
+from .policy_loader import load_policy
 from .workload import decode_step
 
 MODEL = "llama2-7b"

@@ -1,7 +1,8 @@
-"""Analytical timing of the FlightLLM engine: configurable sparse DSP chains (flightllm.md §3.3).
+"""Analytical timing of the FlightLLM engine: configurable sparse DSP chains
+(docs/references.md#flightllm-3.3).
 
 Parallelism per core (our mapping of the config's chain counts; the paper's unit counts were not
-recovered, flightllm.md §3.6):
+recovered, docs/references.md#flightllm-3.6):
 
 * MV mode (decode, one token): ``p_K = dsps_per_chain``, ``p_N = macs_per_dsp * mv_vpus``: a
   chain's DSPs reduce ``dsps_per_chain`` inputs, and a packed DSP's two products (WP486) share
@@ -20,7 +21,7 @@ Cores split the output channels; their combined speed-up is ``cores * parallel_e
 N:M sparsity (density = N/M) shortens each row's K work, as one chain handles N of every M
 inputs. The density applies before rounding: at N < p_K a chain pass carries p_K / N rows of the
 same K block (docs/rtl/csd.md), so rows share passes and only the tile's total rounds up
-(calibrated against the RTL chain: sim/perf/calibrate_csd.py). Each tile instruction
+(calibrated against the RTL chain: sim/hdl/calibrate_csd.py). Each tile instruction
 (``batch * ceil(tokens / p_M) * ceil(cout / p_N)`` of them) adds ``instruction_overhead_cycles``.
 A run's last result leaves :func:`fill_drain_cycles` after its last pass (the chain's
 pipeline latency); back-to-back tiles overlap it, so it is charged once per operation (whose
@@ -36,7 +37,8 @@ from __future__ import annotations
 
 import math
 
-from ...config import Config
+from ...base.errors import ConfigError
+from ...base.config import Config
 from .policy import PerfPolicy
 from .result import OpTiming, PassTiming
 from .traffic import Traffic, memory_cycles, sfu_timing, with_refetch
@@ -45,7 +47,7 @@ from .workload import MatMul, Pass, VectorOp
 
 def _require(cfg: Config):
     if cfg.csd is None:
-        raise ValueError(f"config '{cfg.name}' has no csd engine")
+        raise ConfigError(f"config '{cfg.name}' has no csd engine")
     return cfg.csd
 
 

@@ -1,6 +1,6 @@
 """Roofline-only devices (GPUs): peak bandwidth and peak OPs/s per datatype, nothing else.
 
-Accelerator configs (bitflight/config.py) describe an engine the model can time; a GPU has no
+Accelerator configs (bitflight/base/config.py) describe an engine the model can time; a GPU has no
 such engine here, so GPUs live in this small separate schema under ``configs/devices/``.
 """
 from __future__ import annotations
@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
-from ...golden import yaml_model
+from ...base.errors import ConfigError
+from ...base import yaml_model
 
 DEVICES_DIR = yaml_model.package_dir("bitflight.configs.devices")
 
@@ -27,7 +28,7 @@ class Device(BaseModel):
 
     def peak_ops(self, dtype: str) -> float:
         if dtype not in self.peak_tops:
-            raise ValueError(f"device '{self.name}' has no peak for {dtype} "
+            raise ConfigError(f"device '{self.name}' has no peak for {dtype} "
                              f"(has: {', '.join(self.peak_tops)})")
         return self.peak_tops[dtype] * 1e12
 
@@ -42,5 +43,5 @@ def available() -> list[str]:
 
 def load_device(name_or_path: str | Path) -> Device:
     """A device by name (``a6000``) or YAML path; one-line errors naming file and key."""
-    path = yaml_model.resolve(name_or_path, DEVICES_DIR, "device")
-    return yaml_model.load(path, Device)  # type: ignore[return-value]
+    path = yaml_model.resolve(name_or_path, DEVICES_DIR, "device", ConfigError)
+    return yaml_model.load(path, Device, ConfigError)  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 
 Both sides use the same project policy (``configs/policies``, ``bitmod-w4`` unless given): the
 compiler builds the program with it, and the analytical mode reads it through
-``policy.load_policy(name, shape)``.
+``policy_loader.load_policy(name, shape)``.
 Run ``python -m bitflight.sim.perf.event_check`` to print the table's rows.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def check(target, cfg, shape: ModelShape, mode: str, tokens: int, kv_len: int,
     from ...compiler import build
     from . import analyze, workload
     from .events import simulate
-    from .policy import load_policy
+    from .policy_loader import load_policy
     if segments is None:
         segments = build.compile_step(target, mode, tokens, kv_len)
     event = simulate([i for _, seg in segments for i in seg], cfg)
@@ -67,7 +67,7 @@ def check(target, cfg, shape: ModelShape, mode: str, tokens: int, kv_len: int,
 
 
 def main() -> None:
-    from ...config import load
+    from ...base.config import load
     from ...golden.model_shapes import load_shape
     tiny = load("tiny")
     t = target_for(TINY_LLAMA, tiny, 64)

@@ -22,9 +22,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ...base.errors import ProgramError
 from ...compiler import isa
 from ...compiler.isa import Queue, SysOp
-from ...config import Config
+from ...base.config import Config
 from .instr_cost import cost
 
 
@@ -128,7 +129,7 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
             if best is None or start < best[0]:
                 best = (start, q, i)
         if best is None:
-            raise ValueError("program deadlocks: " + "; ".join(
+            raise ProgramError("program deadlocks: " + "; ".join(
                 f"{_describe(instrs, qs[0])} waits for a token from "
                 + ", ".join(p.name for p in isa.queues_of(instrs[qs[0]].wait)
                             if not fifo.get((p, q)))

@@ -30,18 +30,17 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from ...base.errors import ConfigError
 from ...compiler import isa
 from ...compiler.footprint import DTYPE_BITS, dma_bytes
-from ...compiler.isa import DType, Engine, MiscOp
-from ...config import Config
+from ...compiler.isa import DTYPES, DType, Engine, MiscOp
+from ...base.config import Config
 from ...golden import formats
 from ...golden.sparse import packing as sparse_packing
 from . import bitmod_model, csd_model
 
-_FORMAT_OF = {DType.BM4: formats.BITMOD_CANDIDATES[4][0],
-              DType.BM3: formats.BITMOD_CANDIDATES[3][0],
-              DType.INT3: "int3", DType.INT4: "int4", DType.INT6: "int6", DType.INT8: "int8",
-              DType.FP4: "fp4_e2m1", DType.FP3: "fp3"}
+_FORMAT_OF = {dt: info.golden_format for dt, info in DTYPES.items()
+              if info.golden_format is not None and dt != DType.FP16}
 TWO_PASS = (MiscOp.SOFTMAX, MiscOp.RMSNORM)
 
 
@@ -60,7 +59,7 @@ def term_slots(cfg: Config, b_dt: int) -> int:
         return formats.get(_FORMAT_OF[dt]).term_slots
     if cfg.bitmod is not None and cfg.bitmod.kv_cycles is not None:
         return cfg.bitmod.kv_cycles
-    raise ValueError(f"config '{cfg.name}': an {dt.name} operand on the BitMoD array needs "
+    raise ConfigError(f"config '{cfg.name}': an {dt.name} operand on the BitMoD array needs "
                      "bitmod.kv_cycles")
 
 
@@ -79,7 +78,7 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
     m, n, k, engine = instr["m"], instr["n"], instr["k"], Engine(instr["engine"])
     if engine == Engine.BITMOD or (engine == Engine.DENSE and cfg.csd is None):
         if cfg.bitmod is None:
-            raise ValueError(f"config '{cfg.name}' has no bitmod engine for a BITMOD {instr.kind}")
+            raise ConfigError(f"config '{cfg.name}' has no bitmod engine for a BITMOD {instr.kind}")
         slots = 1 if not cfg.bitmod.bit_serial else term_slots(cfg, instr["b_dt"])
         cycles = bitmod_model.array_cycles(cfg, stage, m, k, n, 1, 1.0, slots)
         drain = _fill_drain(cfg, bitmod_model)
@@ -89,7 +88,7 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
         return Cost(cycles, energy_pj=None if pe is None else pe * cfg.bitmod.prefill_array.pes
                     * cycles, drain=drain)
     if cfg.csd is None:
-        raise ValueError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
+        raise ConfigError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
     density = _sparse_density(instr) if engine == Engine.SPARSE else 1.0
     compute, overhead = csd_model.chain_cycles(cfg, stage, m, k, n, 1, density)
     mac = cfg.energy.mac_pj

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ...golden.atomic_file import save_figure
+from ...base.atomic_file import save_figure
 from .roofline import Roof, RooflinePoint
 
 

@@ -6,7 +6,7 @@ A :class:`PerfPolicy` names the engine (``bitmod`` or ``csd``), the weight schem
 widths. Built-in presets cover the designs docs/perf.md compares; any YAML file with the same keys
 works too (``--policy FILE``).
 
-Real policies are ``golden.policy`` files: ``load_policy`` reads them through
+Real policies are ``golden.policy`` files: ``policy_loader.load_policy`` reads them through
 ``project_policy.from_project_policy``, so ``perf --policy NAME`` times what ``compile --policy
 NAME`` builds. This schema exists only for what golden.policy cannot express because golden
 cannot compute it: the paper baselines (``ant``/``olive`` with fractional ``weight_bits`` from the
@@ -25,17 +25,14 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from ...golden import formats, yaml_model
+from ...golden import formats
 from ...golden.model_shapes import ModelShape
 from .workload import MatMul
 
-SPARSE_INDEX_BITS = 4           # golden.sparse packed layout: 4-bit in-block index per kept weight
-SPARSE_BLOCK = 16               # one descriptor byte per 16 x 16 block
 
 
 class WeightNumerics(BaseModel):
@@ -146,9 +143,9 @@ class PerfPolicy(WeightNumerics):
         d = self.density_of(op)
         if d == 1.0:
             return dense
-        value_bits = 8 * dense / (op.cin * op.cout)
-        blocks = math.ceil(op.cin / SPARSE_BLOCK) * math.ceil(op.cout / SPARSE_BLOCK)
-        return (d * op.cin * op.cout * (value_bits + SPARSE_INDEX_BITS) + 8 * blocks) / 8
+        from ...golden.sparse import packing as sparse_packing   # imports torch: only when sparse
+        kept = d * op.cin * op.cout
+        return (8 * dense * d + sparse_packing.metadata_bits(op.cout, op.cin, kept)) / 8
 
     def stored_bits_per_weight(self, op: MatMul) -> float:
         return 8 * self.weight_bytes(op) / (op.cin * op.cout * op.batch)
@@ -183,26 +180,3 @@ PRESETS: dict[str, PerfPolicy] = {p.name: p for p in (
     PerfPolicy(name="flightllm-int8", engine="csd", scheme="int_sym", bits=8, scale_mode="fp16",
                kv_bits=8, act_bits=8, description="CSD engine with INT8 weights"),
 )}
-
-
-def load_policy(name_or_path: str | Path, shape: ModelShape | None = None) -> PerfPolicy:
-    """A perf preset, a project policy (``configs/policies`` name or a YAML with its schema,
-    read for the operations of ``shape``), or a YAML with :class:`PerfPolicy` keys.
-    Errors are one line naming the file and key."""
-    text = str(name_or_path)
-    if text in PRESETS:
-        return PRESETS[text]
-    path = Path(text)
-    is_file = path.suffix in (".yaml", ".yml") or path.exists()
-    data = yaml_model.read_mapping(path) if is_file else None
-    if data is None or "default" in data:          # the project's policy schema
-        from ...golden import policy as project
-        from .project_policy import from_project_policy
-        if not is_file and text not in project.available():
-            raise ValueError(f"unknown policy '{text}' (perf presets: {', '.join(PRESETS)}; "
-                             f"project policies: {', '.join(project.available())}; "
-                             "or give a .yaml path)")
-        if shape is None:
-            raise ValueError(f"policy '{text}': a project policy needs the model shape")
-        return from_project_policy(project.load_policy(name_or_path), shape)
-    return yaml_model.validate(path, data, PerfPolicy)  # type: ignore[return-value]

@@ -11,6 +11,7 @@ int8 -> 8 bits.
 """
 from __future__ import annotations
 
+from ...base.errors import PolicyError
 from ...golden.model_shapes import ModelShape
 from .policy import PerfPolicy, WeightNumerics
 
@@ -27,7 +28,7 @@ def layer_name(op: str, layer: int) -> str:
 
 def _numerics(spec, where: str) -> WeightNumerics:
     if spec.scheme not in _SCHEMES:
-        raise ValueError(f"{where}: scheme {spec.scheme} has no performance model "
+        raise PolicyError(f"{where}: scheme {spec.scheme} has no performance model "
                          f"(known: {', '.join(_SCHEMES)})")
     return WeightNumerics(scheme=spec.scheme, bits=spec.bits,
                           group_size=spec.group_size, scale_mode=spec.scale_mode)
@@ -49,7 +50,7 @@ def from_project_policy(policy, shape: ModelShape) -> PerfPolicy:
         first = specs[layers[0]]
         for i, spec in specs.items():
             if spec != first:
-                raise ValueError(f"policy '{policy.name}': {layer_name(op, i)} has a different "
+                raise PolicyError(f"policy '{policy.name}': {layer_name(op, i)} has a different "
                                  f"format from layer 0; the analytical mode needs one per {op}")
         overrides[op] = _numerics(first, f"policy '{policy.name}': {layer_name(op, 0)}")
         if _density(first) < 1:

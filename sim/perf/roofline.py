@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config import Config
+from ...base.errors import ConfigError
+from ...base.config import Config
 from .devices import Device
 from .policy import PerfPolicy
 from .workload import MatMul, Pass
@@ -77,7 +78,7 @@ def config_roof(cfg: Config, policy: PerfPolicy, stage: str) -> Roof:
     else:
         eng = cfg.bitmod
         if eng is None:
-            raise ValueError(f"config '{cfg.name}' has no bitmod engine")
+            raise ConfigError(f"config '{cfg.name}' has no bitmod engine")
         cycles = 1 if not eng.bit_serial else (policy.term_slots or 1)
         macs = eng.prefill_array.pes * eng.lanes / cycles
     return Roof(f"{cfg.name} ({policy.engine}, {stage})", 2 * macs * cfg.clock_hz, bandwidth)

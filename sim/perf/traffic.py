@@ -1,6 +1,7 @@
 """Off-chip traffic of one matrix operation, with the on-chip buffer refetch rule.
 
-Rule (the BitMoD artifact's, bitmod.md §3.3): when the stationary operand (weights or K/V) fits its
+Rule (the BitMoD artifact's, docs/references.md#bitmod-3.3): when the stationary operand (weights or
+K/V) fits its
 buffer, or the activations fit theirs, each is read once. When neither fits, the operation is
 tiled so that one operand is re-read: either all weights once per activation buffer-full
 (``ceil(input / act_buffer)`` times) or all activations once per weight buffer-full

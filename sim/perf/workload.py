@@ -15,7 +15,8 @@ Conventions (docs/perf.md states them next to every result):
   score.V is ``cin = kv_len, cout = head_dim``. Prefill attends the full ``tokens x tokens`` square
   (no causal skipping), as the BitMoD and LLM-Viewer models do.
 * ``attention="bitmod-hpca"`` reproduces the shapes of the BitMoD artifact at the paper's commit
-  (bitmod.md §3.3): QK^T as a ``[ctx, hidden]`` operand against ``heads * ctx`` rows, score.V as a
+  (docs/references.md#bitmod-3.3): QK^T as a ``[ctx, hidden]`` operand against ``heads * ctx`` rows,
+  score.V as a
   ``[heads * ctx, ctx]`` operand against ``ctx`` rows (prefill); in decode QK^T is a ``[1, hidden]``
   operand against ``heads`` rows and score.V a ``[heads, ctx]`` operand against one row, and the
   bytes read as input are the ``ctx x kv_dim`` cache in every case. These
@@ -28,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ...base.errors import UsageError
 from ...golden.model_shapes import ModelShape
 
 Attention = Literal["exact", "bitmod-hpca"]
@@ -122,7 +124,7 @@ def _attention(shape: ModelShape, q_tokens: int, kv_len: int, convention: Attent
                            input_override=cache)]
         return [MatMul("attn_qk", "attn_qk", heads, h, 1, count=n, input_override=cache),
                 MatMul("attn_sv", "attn_sv", 1, kv_len, heads, count=n, input_override=cache)]
-    raise ValueError(f"unknown attention convention '{convention}' "
+    raise UsageError(f"unknown attention convention '{convention}' "
                      f"(known: {', '.join(ATTENTION_CONVENTIONS)})")
 
 
@@ -142,7 +144,7 @@ def _vector_ops(shape: ModelShape, q_tokens: int, kv_len: int) -> list[VectorOp]
 
 def _check(name: str, value: int) -> None:
     if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        raise UsageError(f"{name} must be a positive integer, got {value!r}")
 
 
 def prefill(shape: ModelShape, tokens: int, attention: Attention = "exact",

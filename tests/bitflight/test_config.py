@@ -5,8 +5,8 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from bitflight import config
-from bitflight.errors import BitflightError, ConfigError
+from bitflight.base import config
+from bitflight.base.errors import BitflightError, ConfigError
 
 TINY = (config.CONFIG_DIR / "tiny.yaml").read_text()
 

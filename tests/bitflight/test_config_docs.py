@@ -1,7 +1,7 @@
 """docs/config.md carries the generated schema tables; they must not drift from the code."""
 from pathlib import Path
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.cli import main
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "config.md"

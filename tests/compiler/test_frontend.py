@@ -6,6 +6,7 @@ import torch
 
 from bitflight.compiler import frontend, interp
 from bitflight.compiler.ir import CompileError
+from bitflight.golden.llm.config import LlamaConfig
 
 # Tolerance: the interpreter computes attention as matmul -> softmax -> matmul while the model
 # uses a fused scaled_dot_product_attention kernel; everything else is the same float32 op
@@ -68,6 +69,6 @@ class _Gelu(torch.nn.Module):
 
 def test_unsupported_op_names_node_and_op():
     ep = torch.export.export(_Gelu(), (torch.zeros(1, 4, dtype=torch.long),))
-    dims = frontend.ModelDims("x", 1, 8, 1, 1, 8, 8, 16, 16, 1e4, 1e-5)
+    dims = LlamaConfig("x", 1, 8, 1, 1, 8, 8, 16, 16, 1e4, 1e-5)
     with pytest.raises(CompileError, match=r"node 'gelu' \(aten\.gelu\.default\): unsupported"):
         frontend.lift(ep, dims)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, llama_ir, models, target as tg
 from bitflight.compiler.passes.formats import FormatPolicy
 from bitflight.compiler.passes.packing import WeightPacking, prepare, unpack_tile

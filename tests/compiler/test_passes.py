@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, isa, llama_ir, models, target as tg
-from bitflight.compiler.ir import CompileError, ModelDims
+from bitflight.compiler.ir import CompileError
+from bitflight.golden.llm.config import LlamaConfig
 from bitflight.compiler.isa import Buf, DType, Engine
 from bitflight.compiler.passes.formats import FormatPolicy
 from bitflight.compiler.passes.memory import Arena, HbmMap
@@ -16,7 +17,7 @@ from bitflight.compiler.passes.packing import WeightPacking, prepare, unpack_til
 from bitflight.compiler.passes.tiling import Tiling
 from bitflight.golden.policy import load_policy
 
-DIMS = ModelDims("t", 2, 64, 4, 2, 16, 128, 256, 512, 1e4, 1e-6)
+DIMS = LlamaConfig("t", 2, 64, 4, 2, 16, 128, 256, 512, 1e4, 1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_format_policy_before_after():
 
 
 def test_format_policy_pads_bitmod_partial_groups_and_rejects_int_ones(tmp_path):
-    dims = ModelDims("odd", 1, 96, 4, 2, 24, 128, 256, 512, 1e4, 1e-6)
+    dims = LlamaConfig("odd", 1, 96, 4, 2, 24, 128, 256, 512, 1e4, 1e-6)
     plans = FormatPolicy(load_policy("bitmod-w4")).run(llama_ir.build(dims))
     q = plans["model.layers.0.self_attn.q_proj"]
     assert (q.k, q.group, q.groups) == (96, 128, 1)            # one group, 32 columns of padding

@@ -5,7 +5,7 @@ import textwrap
 import pytest
 
 import bitflight.rtl
-from bitflight.config import load
+from bitflight.base.config import load
 from bitflight.fpga import export
 from bitflight.rtl import registry
 

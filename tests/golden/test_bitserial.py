@@ -18,7 +18,7 @@ ONE, HALF, MAXH = (0, 15, 1024), (0, 14, 1024), (0, 30, 2047)   # fp16 fields of
 def test_slot_terms_sum_to_the_level(name):
     fmt = formats.get(name)
     table = bs.term_table(name)
-    expected_slots = {"int6": 3, "int8": 4}.get(name, 2)        # bitmod.md §2.4
+    expected_slots = {"int6": 3, "int8": 4}.get(name, 2)        # docs/references.md#bitmod-2.4
     assert table.slots == expected_slots
     for code in fmt.codes:
         slots = bs.slot_terms(fmt, int(code))

@@ -1,4 +1,5 @@
-"""golden.formats against bitmod.md §1.1-1.2 / §5, the OCP bit patterns and radix-4 Booth.
+"""golden.formats against docs/references.md#bitmod-1.1 to 1.2 / #bitmod-5, the OCP bit patterns and
+radix-4 Booth.
 
 Every expected value here is written out from the reference text or computed by an independent
 formula (E2M1 / E2M0 bit fields, two's complement, Booth recoding), never read from the module.
@@ -10,7 +11,8 @@ from hypothesis import given, strategies as st
 from bitflight.golden import formats
 
 E2M1_X2 = [-12, -8, -6, -4, -3, -2, -1, 0, 1, 2, 3, 4, 6, 8, 12]
-# Integer-scaled levels exactly as bitmod.md §1.1 / §1.2 list them; fp4 real = integer / 2.
+# Integer-scaled levels exactly as docs/references.md#bitmod-1.1 / #bitmod-1.2 list them; fp4 real =
+# integer / 2.
 LISTED = {
     "fp3": ([-4, -2, -1, 0, 1, 2, 4], 1.0),
     "fp3_er_pos": ([-4, -2, -1, 0, 1, 2, 3, 4], 1.0),

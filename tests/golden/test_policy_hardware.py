@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import llama_ir, target as tg
 from bitflight.golden.llm import LlamaConfig
 from bitflight.golden.policy import PolicyError, check_engine_groups, load_policy

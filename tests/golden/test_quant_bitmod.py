@@ -1,6 +1,7 @@
 """BitMoD per-group datatype selection against hand-worked cases and a loop-based reference.
 
-The reference below is written from bitmod.md §1.2-1.3 alone (its own level lists, plain Python
+The reference below is written from docs/references.md#bitmod-1.2 to 1.3 alone (its own level lists,
+plain Python
 loops over elements and candidates); it shares no code with golden.quant or golden.formats.
 """
 import numpy as np

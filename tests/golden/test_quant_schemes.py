@@ -173,7 +173,8 @@ def test_int_asym_hand_worked():
 
 
 def _mx_reference(block):
-    """OCP MXFP4 by the microxcaling recipe (bitmod.md §5), element by element: shared exponent
+    """OCP MXFP4 by the microxcaling recipe (docs/references.md#bitmod-5), element by element:
+    shared exponent
     floor(log2 absmax) - 2, then per element a private exponent max(floor(log2|x|), 0), one
     mantissa bit rounded half away from zero, clamp at 6."""
     amax = max(abs(v) for v in block)
@@ -219,3 +220,23 @@ def test_ant_picks_int_or_flint():
     assert qw.dtype_ids[0, 0] == 1 and torch.equal(qw.dequantize(), on_flint)
     assert qw.formats == ("int4", "flint4")
     assert quant.quantize(on_int, "ant", 3).formats == ("int3", "fp3")
+
+
+
+def test_scheme_names_are_one_list():
+    """golden.quant.names is the list; the implementations, the policy schema and the CLI read it,
+    and reading it does not load torch (the CLI lists the names in --help)."""
+    import subprocess
+    import sys
+
+    from bitflight.commands import eval as eval_cmd, quantize as quantize_cmd
+    from bitflight.golden import policy
+    from bitflight.golden.quant.names import SCHEME_NAMES, UNQUANTIZED
+
+    assert set(SCHEME_NAMES) == set(quant.SCHEMES)
+    assert policy.SCHEMES == (UNQUANTIZED,) + SCHEME_NAMES
+    assert quantize_cmd.SCHEME_NAMES is SCHEME_NAMES
+    assert eval_cmd.DEFAULT_SCHEMES.split(",") == [UNQUANTIZED, *SCHEME_NAMES]
+    probe = "import sys, bitflight.golden.quant.names; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

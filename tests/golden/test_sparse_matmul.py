@@ -120,7 +120,8 @@ def test_quantize_int_grid_and_error_bound(bits):
     rows = np.arange(32) != 5
     assert np.all(np.abs(vals).reshape(32, -1).max(1)[rows] == qmax)
     assert np.all(vals[5] == 0)
-    # quant_int (bitmod.md §1.5): the scale is an fp16 division of the fp16 absmax, clamped
+    # quant_int (docs/references.md#bitmod-1.5): the scale is an fp16 division of the fp16 absmax,
+    # clamped
     absmax16 = np.abs(sp.values.astype(np.float16)).reshape(32, -1).max(1)
     expected_scale = np.maximum(absmax16 / np.float16(qmax), np.float16(1e-5)).astype(np.float16)
     assert np.array_equal(q.scales, expected_scale.astype(np.float32))

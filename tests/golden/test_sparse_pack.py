@@ -198,3 +198,25 @@ def test_beats_follow_the_stream_and_compute_the_matmul(sp):
             n = int(sp.block_n.ravel()[stream.block[t]])
             counts = np.unique(stream.rows[t], return_counts=True)[1]
             assert np.all(counts == n) and len(counts) == 16 // n
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.sampled_from([16, 32, 48]),
+       kb=st.integers(1, 6), bits=st.sampled_from([None, 4, 8]))
+def test_packed_size_is_the_length_pack_writes(seed, rows, kb, bits):
+    """The size the compiler tiles with is the size of the bytes, and the metadata the performance
+    model counts is the index and descriptor regions of those bytes (without their alignment)."""
+    from bitflight.golden.sparse import packing
+
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((rows, 16 * kb)).astype(np.float32)
+    sp = sparse.prune_nm(w, n=rng.choice([0, 2, 4, 8, 16], size=(rows // 16, kb)))
+    if bits is not None:
+        sp = sp.quantize_int(bits)
+    kept = int(sp.block_n.sum()) * sp.block
+    data = sp.pack()
+    assert packing.packed_size(rows, 16 * kb, kept, bits, sp.scales is not None) == len(data)
+    n_beats = packing.HEADER.unpack_from(data, 0)[7]
+    assert n_beats * packing.BEAT == kept                      # 16-row blocks fill whole beats
+    # one descriptor byte per block + the index stream's 4 bits per kept pair
+    assert packing.metadata_bits(rows, 16 * kb, kept) == 8 * (rows // 16) * kb + 8 * (kept // 2)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.dse import space
 from bitflight.sim.dse.points import Invalid, Point, Resolver, set_dotted
 from bitflight.sim.dse.spec import SweepSpec

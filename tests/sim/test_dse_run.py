@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.cli import main
 from bitflight.golden.model_shapes import load_shape
 from bitflight.sim.dse.executors import LocalExecutor
@@ -13,7 +13,7 @@ from bitflight.sim.dse.runner import Sweep
 from bitflight.sim.dse.spec import load_spec
 from bitflight.sim.dse.store import Store
 from bitflight.sim.perf.analyze import analyze
-from bitflight.sim.perf.policy import load_policy
+from bitflight.sim.perf.policy_loader import load_policy
 
 from dse_helpers import CI_SPEC, comparable, perf_only_spec
 

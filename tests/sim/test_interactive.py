@@ -1,11 +1,10 @@
-"""bitflight.sim.interactive: step a component from Python on a pyverilator-mm model."""
+"""bitflight.sim.hdl.interactive: step a component from Python on a pyverilator-mm model."""
 import pytest
 from amaranth import Module, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from bitflight.sim import interactive
-from bitflight.sim.interactive import Stepper
+from bitflight.sim.hdl.interactive import Stepper, interactive
 
 pytestmark = pytest.mark.verilator
 

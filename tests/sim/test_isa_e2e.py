@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, models, target as tg
+from bitflight.compiler.lower import segments
 from bitflight.golden.llm.accel import accelerator_model
 from bitflight.golden.policy import load_policy
 from bitflight.sim.isa.lockstep import greedy_lockstep
@@ -67,7 +68,7 @@ def test_replayed_layers_run_exactly():
     policy = load_policy("flightllm")
     target = tg.build_target(deep.graph, config.load("tiny"), policy, deep.weights,
                              max_pos=MAX_LEN)
-    labels = [lbl for lbl, _, rep in build.Step(deep.graph, target, "decode", 1, 16).run()
+    labels = [lbl for lbl, _, rep in segments(build.Step(deep.graph, target, "decode", 1, 16))
               if rep is not None]
     assert labels == ["decode:L2.pre", "decode:L2.attn", "decode:L2.post", "decode:L3.pre",
                       "decode:L3.attn", "decode:L3.post"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, encoding, models, target as tg
 from bitflight.compiler.ir import CompileError
 from bitflight.compiler.passes.memory import ALIGN, HbmMap

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, footprint, isa, models, target as tg
 from bitflight.compiler.isa import Buf
 from bitflight.golden.policy import load_policy

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, models, target as tg
 from bitflight.compiler.ir import CompileError
 from bitflight.compiler.passes.memory import HbmMap

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import isa
 from bitflight.compiler.isa import Buf, DType, MiscOp
 from bitflight.golden import ops

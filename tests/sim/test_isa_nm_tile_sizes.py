@@ -16,9 +16,10 @@ from bisect import bisect_right
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, models, target as tg
 from bitflight.compiler.isa import Buf
+from bitflight.compiler.lower import segments
 from bitflight.golden.llm.accel import accelerator_model
 from bitflight.golden.policy import load_policy
 from bitflight.sim.isa.runtime import Session
@@ -54,7 +55,7 @@ def test_split_nm_tiles_differ_between_layers(skewed):
 
 def test_layers_with_other_tile_sizes_are_lowered_not_replayed(skewed):
     deep, _, target = skewed
-    replayed = [lbl for lbl, _, rep in build.Step(deep.graph, target, "prefill", 16, 16).run()
+    replayed = [lbl for lbl, _, rep in segments(build.Step(deep.graph, target, "prefill", 16, 16))
                 if rep is not None]
     assert replayed == ["prefill:L3.pre", "prefill:L3.attn", "prefill:L3.post"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import build, models, target as tg
 from bitflight.golden.llm.accel import accelerator_model
 from bitflight.golden.policy import load_policy

@@ -1,4 +1,4 @@
-"""The BitMoD engine model against the RTL PE array on the same workload (sim.perf.calibrate).
+"""The BitMoD engine model against the RTL PE array on the same workload (bitflight.sim.hdl.calibrate).
 
 The model's only term beyond its compute cycles is the array's output latency
 (``bitmod_model.fill_drain_cycles``: 11 dequantization cycles (an fp16 significand), the
@@ -9,8 +9,8 @@ on either side) fails here; the issue's goal of 5% is checked too.
 """
 import pytest
 
-from bitflight import config
-from bitflight.sim.perf import calibrate
+from bitflight.base import config
+from bitflight.sim.hdl import calibrate
 
 TINY = config.load("tiny")
 

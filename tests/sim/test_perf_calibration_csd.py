@@ -1,5 +1,5 @@
 """The CSD-chain engine model against the RTL chain and MPU on the same workloads
-(sim.perf.calibrate_csd).
+(bitflight.sim.hdl.calibrate_csd).
 
 The model's only term beyond its compute passes is the chain's pipeline latency
 (``csd_model.fill_drain_cycles`` = ``dsps_per_chain + 2``), paid once per run. With it the model
@@ -12,8 +12,8 @@ import math
 
 import pytest
 
-from bitflight import config
-from bitflight.sim.perf import calibrate_csd as cal
+from bitflight.base import config
+from bitflight.sim.hdl import calibrate_csd as cal
 
 TINY = config.load("tiny")
 

@@ -1,10 +1,11 @@
-"""Energy of the BitMoD engine model (the authors' formula, bitmod.md §3.3) on a hand-worked case,
+"""Energy of the BitMoD engine model (the authors' formula, docs/references.md#bitmod-3.3) on a
+hand-worked case,
 and energy in `bitflight perf` output when the config gives energies."""
 import json
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.perf import bitmod_model
 from bitflight.sim.perf.policy import PerfPolicy
 from bitflight.sim.perf.workload import MatMul

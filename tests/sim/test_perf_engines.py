@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.perf import bitmod_model, csd_model
 from bitflight.sim.perf.policy import PRESETS, PerfPolicy
 from bitflight.sim.perf.traffic import with_refetch

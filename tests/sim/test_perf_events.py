@@ -6,7 +6,7 @@ the chain's last pass); BitMoD arrays 2x2 (prefill) / 4x1 (decode), 4 lanes.
 """
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import isa
 from bitflight.compiler.isa import Buf, DType, Engine, MiscOp, SysOp
 from bitflight.sim.perf import bitmod_model, csd_model

@@ -11,7 +11,7 @@ operations per segment.
 """
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.perf import event_check
 
 TOLERANCE = 0.15
@@ -48,7 +48,7 @@ def test_smollm2_decode_analytical_within_10_percent_of_event_model():
     from bitflight.golden.model_shapes import load_shape
     from bitflight.sim.perf import analyze, workload
     from bitflight.sim.perf.events import simulate_segments
-    from bitflight.sim.perf.policy import load_policy
+    from bitflight.sim.perf.policy_loader import load_policy
     cfg, shape = config.load("bitmod-asic"), load_shape("smollm2-135m")
     target = event_check.target_for(shape, cfg, 256)
     segments = build.compile_step(target, "decode", 1, 128)

@@ -1,5 +1,5 @@
 """sim.perf.point: a point's flat metrics are RunTiming's numbers, renamed and divided."""
-from bitflight import config
+from bitflight.base import config
 from bitflight.golden.model_shapes import load_shape
 from bitflight.sim.perf.analyze import analyze
 from bitflight.sim.perf.point import point_metrics

@@ -5,7 +5,8 @@ from bitflight.golden import quant
 from bitflight.golden.model_shapes import load_shape
 from bitflight.sim.perf import roofline
 from bitflight.sim.perf.devices import load_device
-from bitflight.sim.perf.policy import PRESETS, PerfPolicy, load_policy
+from bitflight.sim.perf.policy import PRESETS, PerfPolicy
+from bitflight.sim.perf.policy_loader import load_policy
 from bitflight.sim.perf.workload import MatMul, decode_step
 
 
@@ -72,7 +73,7 @@ def test_roofline_point_conventions():
 
 
 def test_config_roof_peaks():
-    from bitflight import config
+    from bitflight.base import config
     asic = config.load("bitmod-asic")
     r = roofline.config_roof(asic, PRESETS["bitmod-w4-g128"], "prefill")
     assert r.peak_ops == 2 * 1024 * 4 / 2 * 1e9      # 1024 PEs x 4 lanes / 2 cycles, 1 GHz
@@ -121,7 +122,8 @@ def test_int_scheme_names_are_golden_policys(tmp_path):
     """The perf schema says int_sym / int_asym, as golden.policy; the old 'int' is refused with
     a one-line error naming the file and the new names; int_asym stores zero points too."""
     import pytest as _pytest
-    from bitflight.sim.perf.policy import PerfPolicy, load_policy
+    from bitflight.sim.perf.policy import PerfPolicy
+    from bitflight.sim.perf.policy_loader import load_policy
     from bitflight.sim.perf.workload import MatMul
     bad = tmp_path / "old.yaml"
     bad.write_text("name: old\nengine: csd\nscheme: int\nbits: 4\n")

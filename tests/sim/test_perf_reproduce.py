@@ -1,7 +1,7 @@
 """The reproductions stay within their tolerances; fitted parameters are what the configs hold."""
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.sim.perf import analyze, compare
 from bitflight.sim.perf.reproduce import bitmod, flightllm, run
 
@@ -18,7 +18,8 @@ def test_reproduction_within_tolerance(name):
 @pytest.mark.parametrize("model, acc", [("opt-1.3b", "FP16"), ("opt-1.3b", "ANT"),
                                         ("opt-1.3b", "OliVe"), ("llama2-7b", "FP16")])
 def test_bitmod_cycles_exact(model, acc):
-    """bitmod.md §3.3-3.4 exact cycle counts of the authors' model (256-token prefill)."""
+    """Exact cycle counts of the authors' model (256-token prefill; docs/references.md#bitmod-3.3
+    to 3.4)."""
     assert bitmod.cycles(acc, model)[0] == bitmod.PUBLISHED_CYCLES[(model, acc)]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from ....base.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ NAMES = tuple(MODULES)
 
 def module(name: str):
     if name not in MODULES:
-        raise ValueError(f"unknown reproduction '{name}' (known: {', '.join(NAMES)})")
+        raise UsageError(f"unknown reproduction '{name}' (known: {', '.join(NAMES)})")
     return import_module(f"{__name__}.{MODULES[name]}")
 
 
@@ -45,5 +46,5 @@ def run(name: str, attention: str | None = None) -> list[Row]:
     """The rows of reproduction ``name`` (one of :data:`NAMES`); ``attention`` overrides the
     BitMoD reproduction's attention convention (to show its effect)."""
     if attention is not None and name != "bitmod":
-        raise ValueError("--attention applies to --reproduce bitmod only")
+        raise UsageError("--attention applies to --reproduce bitmod only")
     return module(name).rows(attention) if attention else module(name).rows()

@@ -1,20 +1,22 @@
-"""BitMoD's analytical results in their configuration (bitmod.md §3.3-3.4).
+"""BitMoD's analytical results in their configuration (docs/references.md#bitmod-3.3 to 3.4).
 
 Workload: context 256, batch 1; discriminative = one 256-token prefill; generative = that
 prefill (at the discriminative precision, as the authors' notebook does) plus 20 decode steps at
 context 256. Attention shapes follow the artifact at the paper's commit (``bitmod-hpca``
 convention of :mod:`..workload`); softmax, norms, activations and the engines' fill/drain are
 ignored, as by the authors.
-Per-accelerator weight precisions are the authors' (bitmod.md §3.3). Speed-ups are arithmetic
+Per-accelerator weight precisions are the authors' (docs/references.md#bitmod-3.3). Speed-ups are
+arithmetic
 means over the six models of per-model cycle ratios; "average of both" is the mean of the
-discriminative and generative means (bitmod.md §3.4).
+discriminative and generative means (docs/references.md#bitmod-3.4).
 """
 from __future__ import annotations
 
 from functools import lru_cache
 from statistics import mean
 
-from ....config import CONFIG_DIR, Config, load
+from ....base.errors import ConfigError
+from ....base.config import CONFIG_DIR, Config, load
 from ....golden.model_shapes import load_shape
 from .. import bitmod_model
 from ..policy import PerfPolicy
@@ -86,7 +88,7 @@ def speedups(base: str, acc: str, attention: str = "bitmod-hpca") -> dict[str, f
     return {k: mean(v) for k, v in out.items()}
 
 
-# Published numbers (bitmod.md §3.3 check and §3.4 tables).
+# Published numbers (docs/references.md#bitmod-3.3 check and §3.4 tables).
 PUBLISHED_CYCLES = {("opt-1.3b", "FP16"): 669_255_680, ("opt-1.3b", "ANT"): 440_975_360,
                     ("opt-1.3b", "OliVe"): 403_718_144,
                     ("llama2-7b", "FP16"): 3_156_574_208, ("llama2-7b", "ANT"): 1_949_564_928,
@@ -100,7 +102,8 @@ PUBLISHED_SPEEDUP_OVER_FP16 = {"ANT": (1.64, 2.52, 3.23), "OliVe": (1.81, 3.01, 
 PUBLISHED_LOSSY_OVER = {"ANT": (1.72, 1.66, 1.69), "OliVe": (1.56, 1.39, 1.48)}
 
 
-# Energy normalised to FP16, mean of the six models (bitmod.md §3.4): (discriminative, generative).
+# Energy normalised to FP16, mean of the six models (docs/references.md#bitmod-3.4):
+# (discriminative, generative).
 PUBLISHED_ENERGY_OVER_FP16 = {"ANT": (0.474, 0.379), "OliVe": (0.441, 0.324),
                               "BitMoD-lossless": (0.457, 0.410), "BitMoD-lossy": (0.339, 0.241)}
 # energy.sram_*_pj_per_bit is fitted on ANT's discriminative ratio, the published energy number
@@ -132,7 +135,7 @@ def energies(acc: str, model: str, sram_pj_per_bit: float | None = None) -> tupl
     dec = bitmod_model.time_pass(decode_step(shape, CONTEXT, "bitmod-hpca", False), cfg, gen,
                                  False)
     if pre.energy_pj is None or dec.energy_pj is None:
-        raise ValueError(f"config '{cfg.name}' gives no PE or DRAM energy")
+        raise ConfigError(f"config '{cfg.name}' gives no PE or DRAM energy")
     return pre.energy_pj, pre.energy_pj + GENERATED * dec.energy_pj
 
 
@@ -152,7 +155,7 @@ def fit_sram_pj_per_bit(lo: float = 0.0, hi: float = 10.0, tol: float = 1e-6) ->
     target = PUBLISHED_ENERGY_OVER_FP16[acc][index]
     f = lambda e: energy_over_fp16(acc, e)[index] - target
     if f(lo) * f(hi) > 0:
-        raise ValueError(f"no SRAM energy in [{lo}, {hi}] pJ/bit reproduces {target}")
+        raise ConfigError(f"no SRAM energy in [{lo}, {hi}] pJ/bit reproduces {target}")
     while hi - lo > tol:
         mid = (lo + hi) / 2
         if f(lo) * f(mid) <= 0:

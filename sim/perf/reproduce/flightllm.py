@@ -1,4 +1,4 @@
-"""FlightLLM LLaMA-2-7B decode, batch 1 (flightllm.md §3.3, §5.5, §6.3).
+"""FlightLLM LLaMA-2-7B decode, batch 1 (docs/references.md#flightllm-3.3, §5.5, §6.3).
 
 * U280 (``configs/u280.yaml``): the board measurements of one decode step at KV 128 (17.50 ms,
   57.1 tokens/s) and KV 512 (18.99 ms, 52.7 tokens/s). The one fitted parameter is the HBM
@@ -10,13 +10,14 @@
 
 Numerics: the perf preset ``flightllm-int4`` (dense INT4 weights with fp16 per-group scales, g128;
 INT8 activations and KV cache), because the artifact's timing model treats every weight as INT4
-(flightllm.md §1 fact 4). It is not the project policy ``configs/policies/flightllm.yaml``
+(docs/references.md#flightllm-facts). It is not the project policy
+``configs/policies/flightllm.yaml``
 (per-row INT4, 50% N:M MLP, INT8 lm_head), which ``bitflight perf --compare`` times as a separate
 row. A decode step at "KV n" attends n positions.
 """
 from __future__ import annotations
 
-from ....config import Config, load
+from ....base.config import Config, load
 from ....golden.model_shapes import load_shape
 from ..analyze import time_pass
 from ..policy import PRESETS

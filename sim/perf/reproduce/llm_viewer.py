@@ -1,4 +1,5 @@
-"""LLM-Viewer's LLaMA-2-7B roofline rows on an A6000 (peers.md §3.3), as a check of the roofline.
+"""LLM-Viewer's LLaMA-2-7B roofline rows on an A6000 (docs/references.md#peers-3.3), as a check of
+the roofline.
 
 Device: ``configs/devices/a6000.yaml`` (LLM-Viewer's own parameters). Numerics W16A16 (``fp16``
 policy), batch 1, sequence 2048: prefill of 2048 tokens; decode of one token. Conventions (both
@@ -16,7 +17,7 @@ from . import Row
 
 TOLERANCE = 0.005               # the published rows are rounded to 4 significant digits
 SEQ = 2048
-# (op, stage) -> (OPs, bytes, intensity OP/B, time us) from peers.md §3.3.
+# (op, stage) -> (OPs, bytes, intensity OP/B, time us) from docs/references.md#peers-3.3.
 PUBLISHED = {("q_proj", "decode"): (33.55e6, 33.57e6, 0.9995, 43.71),
              ("q_proj", "prefill"): (68.72e9, 67.11e6, 1024, 443.8),
              ("gate_proj", "decode"): (90.18e6, 90.21e6, 0.9997, 117.5),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.fpga import export
 from bitflight.rtl.bitmod.array import PE_MODULE, BitmodArray
 from bitflight.rtl.bitmod.params import EngineParams
@@ -21,7 +21,8 @@ HERE = Path(__file__).parent
 TINY = EngineParams.from_config(config.load("tiny"))
 ASIC = EngineParams.from_config(config.load("bitmod-asic"))
 REDUCED = dataclasses.replace(ASIC, cols=2)     # the full array's rows, group and PE; 2 tokens
-# bitmod.md §2.4: cycles per group of 128 = 32 chunks x (2 for 3/4-bit codes, 3 int6, 4 int8)
+# docs/references.md#bitmod-2.4: cycles per group of 128 = 32 chunks x (2 for 3/4-bit codes, 3 int6,
+# 4 int8)
 PAPER_CYCLES_PER_GROUP_128 = {"bitmod3": 64, "bitmod4": 64, "fp3": 64, "fp4": 64, "int4": 64,
                               "int6": 96, "int8": 128}
 

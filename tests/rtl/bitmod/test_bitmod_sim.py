@@ -6,7 +6,7 @@ import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.golden import bitserial as bs
 from bitflight.golden import formats
 from bitflight.rtl.bitmod.array import BitmodArray
@@ -49,7 +49,7 @@ def test_decoder_matches_golden_table_for_every_datatype_code_and_slot():
 
 def _check(dut, job):
     state = run_job(dut, job)
-    assert job["slots"] == EXPECTED_SLOTS[job["scheme"]]                  # bitmod.md §2.4
+    assert job["slots"] == EXPECTED_SLOTS[job["scheme"]]                  # docs/references.md#bitmod-2.4
     check_run(job, state["beats"], state["accept"], dut.p.result_latency, dut.latency)
     return state
 
@@ -92,7 +92,7 @@ def test_array_bit_exact_every_pe():
 def test_shipped_policy_group_128_with_a_partial_group_on_the_tiny_array(scheme):
     """The shipped policies (fp16 group scales, groups of 128) on the tiny array: the group
     length is the stream's, not the config's (32); K = 576 as SmolLM2's width ends with half a
-    group, zero-padded; 64 cycles per group (bitmod.md §2.4)."""
+    group, zero-padded; 64 cycles per group (docs/references.md#bitmod-2.4)."""
     job = make_job(17, scheme, P.rows, P.cols, P.lanes, 128, groups=5, dots=1, mode="fp16",
                    k=576)
     assert len(job["w"]) == 5 * 128 // P.lanes and job["cycles_per_group"] == 64

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.rtl.bitmod.array import BitmodArray
 from bitflight.rtl.bitmod.params import EngineParams
 from bitflight.rtl.bitmod.pe import BitmodPe

@@ -11,7 +11,7 @@ import cocotb
 import numpy as np
 
 from bitflight.rtl.csd import schedule
-from bitflight.sim.perf.calibrate_rtl.stream_driver import drive, reset
+from bitflight.sim.hdl.calibrate_rtl.stream_driver import drive, reset
 from csd_cases import expected, geometry, make_case
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.golden import sparse
 from bitflight.rtl.csd.geometry import ChainGeometry
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.fpga.export import lint, write_verilog
 
 pytestmark = [pytest.mark.verilator]

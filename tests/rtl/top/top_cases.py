@@ -6,7 +6,7 @@ from unittest import mock
 
 import numpy as np
 
-from bitflight import config
+from bitflight.base import config
 from bitflight.compiler import asm, encoding, isa
 from bitflight.sim.isa import execute as isa_execute
 from bitflight.sim.isa.machine import Machine, SimError

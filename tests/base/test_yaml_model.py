@@ -1,8 +1,8 @@
-"""golden.yaml_model: the one-line messages every schema loader (config, shapes, devices) shares."""
+"""bitflight.base.yaml_model: the one-line messages every schema loader (config, shapes, devices) shares."""
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from bitflight.golden import yaml_model
+from bitflight.base import yaml_model
 
 
 class _Point(BaseModel):

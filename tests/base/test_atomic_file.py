@@ -1,10 +1,10 @@
-"""golden.atomic_file: results appear whole or not at all, and failures name the user's path."""
+"""bitflight.base.atomic_file: results appear whole or not at all, and failures name the user's path."""
 import errno
 import os
 
 import pytest
 
-from bitflight.golden.atomic_file import replacing_folder, save_figure, write_atomic
+from bitflight.base.atomic_file import replacing_folder, save_figure, write_atomic
 
 
 def test_write_creates_parents_and_leaves_no_temporary(tmp_path):

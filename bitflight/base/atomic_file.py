@@ -2,8 +2,8 @@
 
 A reader (or a crashed run) never sees half a file, and a failed run leaves the previous result
 in place. The project's one implementation: packed weights, plots, reports, program files,
-Verilog, GGUF files and compiled-model folders all go through it. golden/ holds it because
-golden's own writers need it and golden/ imports nothing from the rest of the project.
+Verilog, GGUF files and compiled-model folders all go through it. It lives in the base package
+because writers in every folder (golden/ included) need it.
 
 Files and folders get the modes any other output gets (0666 / 0777 minus the umask; ``mkstemp``
 and ``mkdtemp`` would leave 0600 / 0700). Every OS failure becomes a ``ValueError`` naming the
@@ -19,6 +19,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+from .errors import OutputError
 
 _CAUSES = {errno.ENOTDIR: "a parent is not a folder", errno.EEXIST: "a parent is not a folder",
            errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on device",
@@ -48,7 +49,7 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
         fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
         os.close(fd)
     except OSError as exc:
-        raise ValueError(f"{p}: cannot write ({os_cause(exc)})") from None
+        raise OutputError(f"{p}: cannot write ({os_cause(exc)})") from None
     tmp = Path(name)
     try:
         yield tmp
@@ -56,7 +57,7 @@ def replacing(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, p)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise ValueError(f"{p}: cannot write ({os_cause(exc)})") from None
+        raise OutputError(f"{p}: cannot write ({os_cause(exc)})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -80,22 +81,22 @@ def replacing_folder(path: str | os.PathLike,
     """
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise ValueError(f"{p}: cannot write a folder there (a file of that name exists)")
+        raise OutputError(f"{p}: cannot write a folder there (a file of that name exists)")
     if p.is_dir() and any(p.iterdir()) and not replaceable(p):
-        raise ValueError(f"{p}: folder exists and does not hold an earlier result; "
+        raise OutputError(f"{p}: folder exists and does not hold an earlier result; "
                          "refusing to replace it (remove it or choose another folder)")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent))
     except OSError as exc:
-        raise ValueError(f"{p}: cannot write ({os_cause(exc)})") from None
+        raise OutputError(f"{p}: cannot write ({os_cause(exc)})") from None
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())
         _swap_in(tmp, p)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError(f"{p}: cannot write ({os_cause(exc)})") from None
+        raise OutputError(f"{p}: cannot write ({os_cause(exc)})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -125,5 +126,5 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     try:
         fig.savefig(buf, format=suffix, dpi=dpi)
     except ValueError as exc:                    # matplotlib: unsupported format
-        raise ValueError(f"{path}: cannot save a figure as '.{suffix}' ({exc})") from None
+        raise OutputError(f"{path}: cannot save a figure as '.{suffix}' ({exc})") from None
     return write_atomic(path, buf.getvalue())

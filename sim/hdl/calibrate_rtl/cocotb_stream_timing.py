@@ -1,4 +1,4 @@
-"""cocotb module for sim.perf.calibrate_csd: stream passes into a Verilated CSD chain at full
+"""cocotb module for bitflight.sim.hdl.calibrate_csd: stream passes into a Verilated CSD chain at full
 rate (output always ready) and record each run's handshake cycles and output beats.
 
 Environment: CAL_IN (JSON ``{"runs": [[payload hex, ...], ...]}``), CAL_OUT (JSON written here:
@@ -10,7 +10,7 @@ import os
 
 import cocotb
 
-from bitflight.sim.perf.calibrate_rtl.stream_driver import drive, reset
+from bitflight.sim.hdl.calibrate_rtl.stream_driver import drive, reset
 
 
 @cocotb.test()

@@ -19,7 +19,7 @@ With the fill/drain term the two agree exactly in the MM mapping and in the MV m
 unpacked chains; tests/sim/test_perf_calibration_csd.py fails on any other difference. The one
 known difference: in the MV mapping the model reduces ``chain_macs`` inputs per chain per cycle
 (the FlightLLM artifact's MV parallelism), but a packed RTL chain (``chain_macs / 2`` DSPs) with
-one token leaves its second token lane idle and needs ``macs_per_dsp`` x the model's passes. ``python -m bitflight.sim.perf.calibrate_csd [--verilator]`` prints the table.
+one token leaves its second token lane idle and needs ``macs_per_dsp`` x the model's passes. ``python -m bitflight.sim.hdl.calibrate_csd [--verilator]`` prints the table.
 """
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ...config import Config
-from ...golden.yaml_model import package_dir
+from ...base.config import Config
+from ...base.yaml_model import package_dir
 from .calibrate import Calibration
 
 MAX_CYCLES = 200_000
-HERE = package_dir("bitflight.sim.perf.calibrate_rtl")      # the cocotb test modules
+HERE = package_dir("bitflight.sim.hdl.calibrate_rtl")      # the cocotb test modules
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def model_cycles(cfg: Config, w: CsdWorkload, packed: bool, target: str = "chain
                  density: float | None = None) -> int:
     """Model cycles of the workload: compute passes + the pipeline fill/drain. ``density``:
     kept / all weights (default: ``N / M`` of the workload's fixed N)."""
-    from . import csd_model
+    from ..perf import csd_model
     hw = target_config(cfg, packed, target)
     if density is None:
         density = w.n / hw.csd.m
@@ -217,7 +217,7 @@ def calibrate(cfg: Config, packed: bool, loads: list[CsdWorkload], simulator: st
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ...config import load
+    from ...base.config import load
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--verilator", action="store_true", help="Verilator instead of Amaranth")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from ..atomic_file import write_atomic  # noqa: F401  (re-exported for the CLI)
+from ...base.errors import ModelError
 
 SUFFIXES = (".pt", ".pth", ".bin", ".npy", ".safetensors")
 
@@ -28,7 +27,7 @@ def _model_tensors(spec: str) -> dict[str, torch.Tensor] | None:
     as Hugging Face names them; None when ``spec`` is not a model."""
     if spec != "smollm2" and not spec.endswith(".gguf") and not Path(spec).is_dir():
         return None
-    from ..llm import load_model
+    from .loader import load_model
     return dict(load_model(spec).weights)
 
 
@@ -40,7 +39,7 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         return model
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"{p}: no such file")
+        raise ModelError(f"{p}: no such file")
     suffix = p.suffix.lower()
     try:
         if suffix == ".npy":
@@ -52,8 +51,8 @@ def load_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             return _flatten(torch.load(p, map_location="cpu", weights_only=True))
     except Exception as exc:        # pickle, zip, safetensors and numpy each raise their own
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"{p}: cannot read tensors ({first})") from None
-    raise ValueError(f"{p}: unsupported file type '{p.suffix}' (use {', '.join(SUFFIXES)})")
+        raise ModelError(f"{p}: cannot read tensors ({first})") from None
+    raise ModelError(f"{p}: unsupported file type '{p.suffix}' (use {', '.join(SUFFIXES)})")
 
 
 def select(tensors: dict[str, torch.Tensor], path, name: str | None) -> dict[str, torch.Tensor]:
@@ -61,11 +60,11 @@ def select(tensors: dict[str, torch.Tensor], path, name: str | None) -> dict[str
     if name is not None:
         if name not in tensors:
             known = ", ".join(list(tensors)[:8]) + (", ..." if len(tensors) > 8 else "")
-            raise ValueError(f"{path}: no tensor '{name}' (has: {known})")
+            raise ModelError(f"{path}: no tensor '{name}' (has: {known})")
         return {name: tensors[name]}
     chosen = {k: v for k, v in tensors.items() if v.dim() == 2 and v.dtype.is_floating_point}
     if not chosen:
-        raise ValueError(f"{path}: no 2-D floating-point tensor (an [N out, K in] weight)")
+        raise ModelError(f"{path}: no 2-D floating-point tensor (an [N out, K in] weight)")
     return chosen
 
 

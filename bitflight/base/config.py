@@ -18,8 +18,8 @@ from typing import Literal, Union, get_args, get_origin
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt,
                       field_validator, model_validator)
 
+from . import yaml_model
 from .errors import ConfigError
-from .golden import yaml_model
 
 CONFIG_DIR = yaml_model.package_dir("bitflight.configs")
 
@@ -44,7 +44,7 @@ class ArrayShape(_Strict):
 
 
 class BitmodEngine(_Strict):
-    """BitMoD bit-serial engine (bitmod.md §2)."""
+    """BitMoD bit-serial engine (docs/references.md#bitmod-2)."""
     prefill_array: ArrayShape
     decode_array: ArrayShape
     lanes: PositiveInt = Field(4, description="dot-product lanes per PE (pe_dp_size)")
@@ -61,7 +61,7 @@ class BitmodEngine(_Strict):
                                                    "(place-and-route overhead); None: 1")
     pe_area_um2: PositiveFloat | None = None
     bit_serial: bool = Field(True, description="False: a bit-parallel baseline PE that takes one "
-                             "weight per lane per cycle (FP16/ANT/OliVe in bitmod.md §2.4)")
+                             "weight per lane per cycle (FP16/ANT/OliVe, references.md#bitmod-2.4)")
     kv_cycles: PositiveInt | None = Field(None, description="cycles per FP16 K/V element per lane "
                                           "in attention; None: the same as a weight's cycles")
 
@@ -77,7 +77,7 @@ class BitmodEngine(_Strict):
 
 
 class CsdEngine(_Strict):
-    """FlightLLM configurable sparse DSP chain engine (flightllm.md §3)."""
+    """FlightLLM configurable sparse DSP chain engine (docs/references.md#flightllm-3)."""
     chain_macs: PositiveInt = Field(16, description="MACs per CSD chain (one VPU)")
     dsps_per_group: PositiveInt = Field(2, description="DSP slices per DSP group")
     pack_two_macs: bool = Field(False, description="two INT8 MACs per DSP sharing a weight")

@@ -1,4 +1,4 @@
-"""cocotb module for sim.perf.calibrate: run the self-driving BitMoD array
+"""cocotb module for bitflight.sim.hdl.calibrate: run the self-driving BitMoD array
 (rtl/bitmod/free_run.py) until ``done`` with no per-cycle Python and report the cycles, counted
 like the Amaranth run: clock edges after reset up to and including the one that raises ``done``.
 

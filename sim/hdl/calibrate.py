@@ -15,7 +15,7 @@ product over ``groups`` groups of 4-bit BitMoD weights, i.e. the matrix product
   pays once.
 
 With that term the two agree exactly; tests/sim/test_perf_calibration.py fails on any other
-difference. ``python -m bitflight.sim.perf.calibrate [--verilator]`` prints the table; the CSD
+difference. ``python -m bitflight.sim.hdl.calibrate [--verilator]`` prints the table; the CSD
 chain's calibration is :mod:`.calibrate_csd`.
 """
 from __future__ import annotations
@@ -26,10 +26,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...golden.yaml_model import package_dir
+from ...base.yaml_model import package_dir
 
 MAX_CYCLES = 1_000_000
-HERE = package_dir("bitflight.sim.perf.calibrate_rtl")      # the cocotb test modules
+HERE = package_dir("bitflight.sim.hdl.calibrate_rtl")      # the cocotb test modules
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,9 @@ def verilator_cycles(params, groups: int, dots: int, config_name: str,
 
 def model_cycles(cfg, groups: int, dots: int, array: str = "prefill") -> int:
     """Compute cycles of the equivalent matrix product on the BitMoD engine model (no drain)."""
-    from . import bitmod_model
-    from .policy import PerfPolicy
-    from .workload import MatMul
+    from ..perf import bitmod_model
+    from ..perf.policy import PerfPolicy
+    from ..perf.workload import MatMul
     shape = getattr(cfg.bitmod, f"{array}_array")
     op = MatMul("calibration", "linear", tokens=shape.cols, cin=groups * cfg.bitmod.group_size,
                 cout=dots * shape.rows)
@@ -129,7 +129,7 @@ def model_cycles(cfg, groups: int, dots: int, array: str = "prefill") -> int:
 def calibrate(cfg, groups: int = 4, dots: int = 8, array: str = "prefill",
               simulator: str = "amaranth") -> Calibration:
     from ...rtl.bitmod.params import EngineParams
-    from . import bitmod_model
+    from ..perf import bitmod_model
     params = EngineParams.from_config(cfg, array)
     if simulator == "verilator":
         rtl = verilator_cycles(params, groups, dots, cfg.name, array)
@@ -146,7 +146,7 @@ def calibrate(cfg, groups: int = 4, dots: int = 8, array: str = "prefill",
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ...config import load
+    from ...base.config import load
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--verilator", action="store_true",

@@ -1,10 +1,9 @@
 """YAML files validated into pydantic models, with one-line errors naming the file and the key.
 
 Every schema of the project (hardware configs, model shapes, policies, roofline devices) is a
-directory of ``NAME.yaml`` files selected by name or by path, so they share these helpers. The
-helpers live in golden/ because golden's own schemas (model shapes, policies) need them and golden/
-imports nothing from the rest of the project; ``bitflight.config`` and ``sim.perf`` import them
-from here. Each caller passes its own exception class (``ConfigError``, ``ModelShapeError``...), so
+directory of ``NAME.yaml`` files selected by name or by path, so they share these helpers. They
+live in the base package, which every folder may import and which imports nothing else of the
+project (golden's own schemas, the hardware config and sim.perf all need them). Each caller passes its own exception class (``ConfigError``, ``ModelShapeError``...), so
 the CLI still reports every failure as ``bitflight CMD: error: <file>: <key>: <problem>``.
 """
 from __future__ import annotations

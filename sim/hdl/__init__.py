@@ -35,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator, Union
 
-from ..fpga.tools import activate_verilator, have_ccache
+from ...fpga.tools import activate_verilator, have_ccache
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def cache_root() -> Path:
 
 
 def verilog_of(source: Source, top: str) -> str:
-    from ..fpga.export import verilog_text
+    from ...fpga.export import verilog_text
     if isinstance(source, Path):
         return source.read_text()
     if isinstance(source, str):
@@ -177,7 +177,7 @@ def build(source: Source, top: str, key: str, *, waves: bool | str = False,
 def build_target(target: str, cfg, *, waves: bool | str = False,
                  build_args: tuple[str, ...] | list[str] = ()) -> Build:
     """:func:`build` for a registry target under a config (name, YAML path or Config)."""
-    from ..fpga.export import elaborate
+    from ...fpga.export import elaborate
     component, top = elaborate(target, cfg)
     config_name = getattr(cfg, "name", None) or Path(str(cfg)).stem
     return build(component, top, key=f"{target}-{config_name}", waves=waves, build_args=build_args)

@@ -1,0 +1,1 @@
+"""cocotb modules the RTL calibration (sim/hdl/calibrate*.py) runs against Verilator builds."""

@@ -1,1 +1,0 @@
-"""cocotb modules the RTL calibration (sim/perf/calibrate*.py) runs against Verilator builds."""
