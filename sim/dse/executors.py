@@ -14,6 +14,7 @@ from collections import deque
 from multiprocessing import connection
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
+from ...base.errors import UsageError
 from .evaluate import run_task
 
 ATTEMPTS = 3
@@ -131,7 +132,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ValueError("--ray: Ray is not installed (pip install 'bitflight[dse]')") \
+            raise UsageError("--ray: Ray is not installed (pip install 'bitflight[dse]')") \
                 from None
         self._ray = ray
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
@@ -143,7 +144,7 @@ class RayExecutor:
         try:
             ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ValueError(f"--ray {address}: cannot start or reach Ray "
+            raise UsageError(f"--ray {address}: cannot start or reach Ray "
                              f"({str(exc).splitlines()[0]})") from None
         total = int(ray.cluster_resources().get("CPU", 0))
         self.name = f"Ray ({'local runtime' if address == 'local' else address}, {total} CPUs)"

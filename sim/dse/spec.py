@@ -41,12 +41,13 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloa
                       field_validator, model_validator)
 
 from ...base import yaml_model
+from ...base.errors import ConfigError
 from .area import PROVIDERS
 from .metrics import METRICS
 from .space import SPECIAL, Axis, parse_axis
 
 
-class SpecError(ValueError):
+class SpecError(ConfigError):
     """A sweep spec is missing or invalid (the message names the file and the key)."""
 
 

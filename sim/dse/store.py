@@ -19,6 +19,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from ...base.errors import OutputError, UsageError
 from . import metrics as M
 
 SCHEMA = """
@@ -42,14 +43,14 @@ class Store:
         self.folder = Path(folder)
         self.path = self.folder / FILE
         if not create and not self.path.is_file():
-            raise ValueError(f"{self.path}: no sweep results here")
+            raise UsageError(f"{self.path}: no sweep results here")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=60)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise ValueError(f"{self.path}: cannot open the results store ({exc})") from None
+            raise OutputError(f"{self.path}: cannot open the results store ({exc})") from None
 
     def close(self) -> None:
         self.db.close()

@@ -3,7 +3,7 @@ functions, independent of torch's thread count and of the tensor shape, within t
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from bitflight.golden import ops
 from bitflight.golden.llm.float_numerics import FloatNumerics
@@ -91,9 +91,19 @@ def test_results_do_not_depend_on_torch_threads_or_batch():
 @given(st.lists(st.floats(-1e4, 1e4, allow_nan=False, width=32), min_size=1, max_size=40))
 def test_int8_per_token_bound(values):
     x = torch.tensor(values, dtype=torch.float32)[None]
+    # the bound needs a normal scale (docs/numerics.md, REQUANT): absmax >= 127 * 2^-126
+    assume(float(x.abs().max()) == 0 or float(x.abs().max()) >= 127 * 2.0 ** -126)
     q, s = ops.quantize_per_token(x)
     assert q.dtype == torch.int8 and int(q.abs().max()) <= 127
     err = (ops.dequantize_per_token(q, s).double() - x.double()).abs()
     assert (err.numpy() <= requant_bound(s.numpy())).all()
     if float(x.abs().max()) > 0:
         assert int(q.abs().max()) == 127           # absmax maps to the grid's end
+
+
+def test_requant_of_a_row_whose_scale_underflows_is_defined():
+    """a / 127 below the smallest binary32 subnormal: s = +0 and the codes are +-127
+    (x / 0 = +-inf, clamped), as docs/numerics.md states."""
+    tiny = np.float32(2.0 ** -149)
+    q, s = ops.quantize_per_token(torch.tensor([[tiny, -tiny, 0.0]]))
+    assert float(s) == 0.0 and q.tolist() == [[127, -127, 0]]
