@@ -49,6 +49,9 @@ class Session:
         return torch.from_numpy(np.frombuffer(raw, np.float16).reshape(rows, vocab)
                                 .astype(np.float32))
 
+    def _launch(self, program, pos0: int, ntok: int) -> None:
+        scheduler.run(self.machine, program, pos0, ntok)
+
     def prefill(self, ids: torch.Tensor) -> torch.Tensor:
         """Logits [len(ids), vocab] (float32 of the fp16 results). After a prefill or decode the
         tokens continue the sequence (positions ``length..``, attending to the cached keys) in a
@@ -61,7 +64,7 @@ class Session:
         padded = torch.zeros(tokens, dtype=torch.long)
         padded[:n] = ids
         self._write_input(padded)
-        scheduler.run(self.machine, self._program(bucket), pos0=self.length, ntok=n)
+        self._launch(self._program(bucket), pos0=self.length, ntok=n)
         self.length += n
         return self._logits(n)
 
@@ -70,6 +73,6 @@ class Session:
         bucket = build.bucket_for("decode", self.length + 1, self.max_len,
                                   self.store.prefill_step, self.store.decode_step)
         self._write_input(torch.tensor([int(token)]))
-        scheduler.run(self.machine, self._program(bucket), pos0=self.length, ntok=1)
+        self._launch(self._program(bucket), pos0=self.length, ntok=1)
         self.length += 1
         return self._logits(1)

@@ -53,3 +53,6 @@ class RtlSession(Session):
         self.machine = RtlMachine(target.cfg, target.image(),
                                   {ch: hbm.used[ch] for ch in range(hbm.channels)
                                    if hbm.used[ch]}, skip_missing)
+
+    def _launch(self, program, pos0: int, ntok: int) -> None:
+        self.machine.run(program, pos0, ntok)

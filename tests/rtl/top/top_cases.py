@@ -8,7 +8,7 @@ import numpy as np
 
 from bitflight.base import config
 from bitflight.compiler import asm, encoding, isa
-from bitflight.sim.isa import execute as isa_execute
+from bitflight.sim.isa import scheduler
 from bitflight.sim.isa.machine import Machine, SimError
 from bitflight.sim.top.compiled import has_engine
 from bitflight.sim.top.job import Job, Step
@@ -29,12 +29,12 @@ def words(program: list[isa.Instr]) -> bytes:
 def token_only_compute():
     """sim.isa with the instructions the top has no engine for completing without touching
     memory (what the top's MODE skip_missing does)."""
-    real = isa_execute.execute
+    real = scheduler.execute
 
     def execute(m, instr, index):
         if has_engine(instr):
             real(m, instr, index)
-    with mock.patch.object(isa_execute, "execute", execute):
+    with mock.patch.object(scheduler, "execute", execute):
         yield
 
 
@@ -48,7 +48,7 @@ def reference(image: dict[int, bytes], steps: list[Step], programs: list[list[is
             for ch, addr, data in step.writes:
                 machine.hbm[ch][addr:addr + len(data)] = data
             try:
-                machine.run(program, step.pos0, step.ntok)
+                scheduler.run(machine, program, step.pos0, step.ntok)
             except SimError as exc:
                 error = str(exc)
                 break
