@@ -24,16 +24,13 @@ def dims_from_shape(shape) -> LlamaConfig:
     if unsupported:
         raise CompileError(f"model '{shape.name}': {unsupported[0]} is not supported by the "
                            "LLaMA lowering")
-    return LlamaConfig(shape.name, shape.layers, shape.hidden, shape.heads, shape.kv_heads,
-                       shape.head_dim, shape.intermediate, shape.vocab, shape.max_position,
-                       float(shape.rope_theta or 10000.0), float(shape.norm_eps),
-                       shape.tied_embeddings)
+    return LlamaConfig.from_shape(shape)
 
 
 def dims_from_golden(config: LlamaConfig) -> LlamaConfig:
     """The golden config with its constants as Python floats (GGUF stores them as float32), the
     form the IR's attributes and the compiled tables are computed from."""
-    return replace(config, rope_theta=float(config.rope_theta), norm_eps=float(config.norm_eps))
+    return config.replace(rope_theta=float(config.rope_theta), norm_eps=float(config.norm_eps))
 
 
 def build(dims: LlamaConfig) -> Graph:

@@ -50,8 +50,9 @@ def tiny_golden(layers: int = 2, seed: int = 0):
     """The same tiny GQA LLaMA as :func:`tiny_llama_hf`, directly as a golden.llm model with
     random weights (no transformers import: fast, for CI)."""
     from ..golden.llm import LlamaConfig, LlamaModel
-    cfg = LlamaConfig("tiny-golden", layers, 64, 4, 2, 16, 128, 256, 512, 10000.0, 1e-6,
-                      tied_embeddings=False)
+    cfg = LlamaConfig(name="tiny-golden", layers=layers, hidden=64, heads=4, kv_heads=2,
+                      head_dim=16, intermediate=128, vocab=256, max_position=512,
+                      rope_theta=10000.0, norm_eps=1e-6, tied_embeddings=False)
     gen = torch.Generator().manual_seed(seed)
     shapes = {"model.embed_tokens.weight": (256, 64), "model.norm.weight": (64,),
               "lm_head.weight": (256, 64)}

@@ -1,6 +1,5 @@
-"""Attention dimensions derived from head counts: one definition for every model description
-(golden.llm.LlamaConfig, which the compiler also uses as its model dimensions, and
-golden.model_shapes.ModelShape, the multi-architecture shape files of the performance model)."""
+"""Attention dimensions derived from head counts, for golden.model_shapes.ModelShape (the one
+class of model dimensions; golden.llm.LlamaConfig is its LLaMA specialisation)."""
 from __future__ import annotations
 
 

@@ -114,6 +114,8 @@ class ModelShape(AttentionDims, BaseModel):
         if self.positional == "learned" and self.rotary_fraction != 1.0:
             raise ValueError("rotary_fraction given but positional is learned")
         rotary = self.head_dim * self.rotary_fraction
+        if self.positional == "rope" and self.rotary_fraction == 1 and self.head_dim % 2:
+            raise ValueError(f"head_dim {self.head_dim} must be even (RoPE rotates pairs)")
         if self.positional == "rope" and (rotary != int(rotary) or int(rotary) % 2):
             raise ValueError(f"rotary_fraction {self.rotary_fraction} of head_dim {self.head_dim} "
                              "is not an even whole number of dimensions")

@@ -16,7 +16,6 @@ takes ~10 s, one layer well under 1 s).
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 import torch
 
@@ -39,7 +38,7 @@ class ExportView(torch.nn.Module):
                    if not name.startswith("model.layers.") or int(name.split(".")[2]) < layers}
         if model.config.tied_embeddings:
             weights.setdefault("lm_head.weight", model.linear_weight("lm_head"))
-        self.config = replace(model.config, tied_embeddings=False, layers=layers)
+        self.config = model.config.replace(tied_embeddings=False, layers=layers)
         for name, tensor in weights.items():
             *path, leaf = name.split(".")
             module = self

@@ -58,10 +58,7 @@ def _shape_config(spec: str) -> LlamaConfig | None:
         if getattr(s, field) != value:
             raise ModelError(f"{text}: {field} = {getattr(s, field)} is not supported by the "
                              f"golden model (it computes {field} = {value})")
-    return LlamaConfig(name=s.name, layers=s.layers, hidden=s.hidden, heads=s.heads,
-                       kv_heads=s.kv_heads, head_dim=s.head_dim, intermediate=s.intermediate,
-                       vocab=s.vocab, max_position=s.max_position, rope_theta=s.rope_theta,
-                       norm_eps=s.norm_eps, tied_embeddings=s.tied_embeddings)
+    return LlamaConfig.from_shape(s)
 
 
 def resolve(spec) -> tuple[str, object]:

@@ -9,7 +9,6 @@ predicted position (seq_len - 1 per window).
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -55,7 +54,7 @@ def fake_quantize(model: LlamaModel, scheme: str, bits: int, group_size: int | N
         count[kind] = count.get(kind, 0) + w.numel()
         total_bits += bpw * w.numel()
         weights[name + ".weight"] = deq
-    config = dataclasses.replace(cfg, tied_embeddings=False)
+    config = cfg.replace(tied_embeddings=False)
     return FakeQuantResult(LlamaModel(config, weights),
                            total_bits / sum(count.values()),
                            {k: sq[k] / count[k] for k in sq})

@@ -69,6 +69,7 @@ class _Gelu(torch.nn.Module):
 
 def test_unsupported_op_names_node_and_op():
     ep = torch.export.export(_Gelu(), (torch.zeros(1, 4, dtype=torch.long),))
-    dims = LlamaConfig("x", 1, 8, 1, 1, 8, 8, 16, 16, 1e4, 1e-5)
+    dims = LlamaConfig(name="x", layers=1, hidden=8, heads=1, kv_heads=1, head_dim=8,
+                       intermediate=8, vocab=16, max_position=16, rope_theta=1e4, norm_eps=1e-5)
     with pytest.raises(CompileError, match=r"node 'gelu' \(aten\.gelu\.default\): unsupported"):
         frontend.lift(ep, dims)

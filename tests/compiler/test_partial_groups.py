@@ -20,7 +20,7 @@ from bitflight.sim.isa.lockstep import greedy_lockstep
 from bitflight.sim.isa.runtime import Session
 
 # hidden 160 = 128 + 32, intermediate 320 = 2 x 128 + 64: every K ends in a partial group
-CFG = LlamaConfig("partial", layers=1, hidden=160, heads=10, kv_heads=2, head_dim=16,
+CFG = LlamaConfig(name="partial", layers=1, hidden=160, heads=10, kv_heads=2, head_dim=16,
                   intermediate=320, vocab=256, max_position=512, tied_embeddings=False)
 MAX_LEN = 32
 

@@ -17,7 +17,8 @@ from bitflight.compiler.passes.packing import WeightPacking, prepare, unpack_til
 from bitflight.compiler.passes.tiling import Tiling
 from bitflight.golden.policy import load_policy
 
-DIMS = LlamaConfig("t", 2, 64, 4, 2, 16, 128, 256, 512, 1e4, 1e-6)
+DIMS = LlamaConfig(name="t", layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16,
+                   intermediate=128, vocab=256, max_position=512, rope_theta=1e4, norm_eps=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,9 @@ def test_format_policy_before_after():
 
 
 def test_format_policy_pads_bitmod_partial_groups_and_rejects_int_ones(tmp_path):
-    dims = LlamaConfig("odd", 1, 96, 4, 2, 24, 128, 256, 512, 1e4, 1e-6)
+    dims = LlamaConfig(name="odd", layers=1, hidden=96, heads=4, kv_heads=2, head_dim=24,
+                       intermediate=128, vocab=256, max_position=512, rope_theta=1e4,
+                       norm_eps=1e-6)
     plans = FormatPolicy(load_policy("bitmod-w4")).run(llama_ir.build(dims))
     q = plans["model.layers.0.self_attn.q_proj"]
     assert (q.k, q.group, q.groups) == (96, 128, 1)            # one group, 32 columns of padding

@@ -2,7 +2,6 @@
 compiled RoPE table."""
 import json
 import math
-from dataclasses import replace
 
 import pytest
 import torch
@@ -77,7 +76,7 @@ def test_golden_matches_transformers_llama3_model():
         ref = hf_llama3(TINY, w)(ids).logits
     # float32 round-off as in test_llm_model (|logits| < ~1, two layers), here over 150 positions
     assert torch.allclose(ours, ref, atol=2e-5, rtol=1e-5), (ours - ref).abs().max()
-    unscaled = LlamaModel(replace(TINY, rope_scaling=None), w)(ids)
+    unscaled = LlamaModel(TINY.replace(rope_scaling=None), w)(ids)
     assert (unscaled - ref).abs().max() > 1e-3        # the scaling matters on these positions
 
 
@@ -119,7 +118,7 @@ def test_compiled_rope_table_carries_the_scaling():
     # host tables are float64 math rounded once to fp16; the float32 tables differ by < 1 ulp
     ref = torch.cat((cos[:, :8], sin[:, :8]), 1).double().numpy()
     assert np.abs(table.astype(np.float64) - ref).max() <= 2.0 ** -11 + 2.0 ** -16
-    plain = np.frombuffer(rope_table(replace(dims, rope_scaling=None), 128), dtype=np.float16)
+    plain = np.frombuffer(rope_table(dims.replace(rope_scaling=None), 128), dtype=np.float16)
     assert not np.array_equal(table.reshape(-1), plain)
 
 

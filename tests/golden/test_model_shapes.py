@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from bitflight.golden import model_shapes
-from bitflight.golden.model_shapes import ModelShapeError, load_shape
+from bitflight.golden.model_shapes import ModelShape, ModelShapeError, load_shape
 
 # Parameter counts as the published checkpoints report them (model cards / safetensors index,
 # counting tied matrices once). They are an independent check of every dimension in the YAMLs.
@@ -127,3 +127,21 @@ def test_edit_is_seen_after_reload(tmp_path):
     path.write_text(path.read_text().replace("layers: 30", "layers: 2"))
     os.utime(path, ns=(1, 1))  # force a different mtime even on coarse filesystems
     assert load_shape(path).layers == 2
+
+
+def test_llama_config_is_the_shape_class_specialised():
+    """One class holds model dimensions: a LLaMA shape file becomes a LlamaConfig field for field,
+    and a shape of another family is refused naming the first field that is not LLaMA's."""
+    from bitflight.base.errors import ModelError
+    from bitflight.golden.llm.config import LlamaConfig
+    shape = load_shape("llama2-7b")
+    cfg = LlamaConfig.from_shape(shape)
+    assert isinstance(cfg, ModelShape)
+    assert cfg.model_dump(exclude={"bos_token_id", "eos_token_id", "rope_scaling"}) == \
+        shape.model_dump()
+    assert (cfg.q_dim, cfg.kv_dim, cfg.parameter_count()) == \
+        (shape.q_dim, shape.kv_dim, shape.parameter_count())
+    with pytest.raises(ModelError, match=r"model config phi-2: arch: Input should be 'llama'"):
+        LlamaConfig.from_shape(load_shape("phi-2"))
+    with pytest.raises(ModelError, match=r"model config t: head_dim 15 must be even"):
+        cfg.replace(name="t", head_dim=15, heads=1, kv_heads=1)

@@ -52,7 +52,7 @@ def test_per_row_groups_use_k_and_fp16_layers_have_no_group(tmp_path):
 
 
 def test_compiler_refuses_the_policy_before_packing(tmp_path):
-    cfg = LlamaConfig("small", layers=1, hidden=64, heads=4, kv_heads=2, head_dim=16,
+    cfg = LlamaConfig(name="small", layers=1, hidden=64, heads=4, kv_heads=2, head_dim=16,
                       intermediate=128, vocab=64, max_position=32, tied_embeddings=False)
     graph = llama_ir.build(llama_ir.dims_from_golden(cfg))
     pol = _policy(tmp_path, "{scheme: bitmod, bits: 4, group_size: 18}")
