@@ -1,0 +1,8 @@
+"""binary32 / binary16 arithmetic units: the elementary operations of docs/numerics.md in RTL
+(docs/rtl/fp.md). Every unit works on raw bit patterns and equals golden/ops/binary32.py."""
+from .add import Fp32Add
+from .compare import Fp32Max
+from .convert import F16ToF32, F32Rint, F32ToF16, I32ToF32
+from .mul import Fp32Mul
+
+__all__ = ["F16ToF32", "F32Rint", "F32ToF16", "Fp32Add", "Fp32Max", "Fp32Mul", "I32ToF32"]

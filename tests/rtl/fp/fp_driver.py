@@ -1,0 +1,40 @@
+"""Drive an fp unit in amaranth.sim: one vector per cycle, outputs collected ``latency`` cycles
+later (for combinational units the same cycle)."""
+from __future__ import annotations
+
+import numpy as np
+from amaranth.sim import Simulator
+
+
+def run_unit(dut, inputs: dict[str, np.ndarray], outputs: tuple[str, ...] = ("y",),
+             latency: int | None = None) -> dict[str, np.ndarray]:
+    """Apply ``inputs[port][i]`` in cycle i; return ``{port: values}`` read in cycle i + latency."""
+    latency = dut.latency if latency is None else latency
+    n = len(next(iter(inputs.values())))
+    cols = {name: [int(v) for v in vals] for name, vals in inputs.items()}
+    got = {name: [] for name in outputs}
+
+    async def bench(ctx):
+        for i in range(n + latency):
+            if i < n:
+                for name, vals in cols.items():
+                    ctx.set(getattr(dut, name), vals[i])
+            if i >= latency:
+                for name in outputs:
+                    got[name].append(ctx.get(getattr(dut, name)))
+            if latency:
+                await ctx.tick()
+
+    sim = Simulator(dut)
+    if latency:
+        sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return {name: np.array(vals, dtype=np.int64) for name, vals in got.items()}
+
+
+def mismatches(ins: dict[str, np.ndarray], got: np.ndarray, want: np.ndarray, n: int = 5):
+    """The first few failing vectors, readable in an assertion message."""
+    bad = np.flatnonzero(np.asarray(got, np.int64) != np.asarray(want, np.int64))
+    return [({k: hex(int(v[i])) for k, v in ins.items()}, hex(int(got[i])), hex(int(want[i])))
+            for i in bad[:n]]
