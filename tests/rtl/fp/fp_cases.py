@@ -84,3 +84,13 @@ def rint(a):
     nan = np.isnan(r)
     y = np.clip(np.where(nan, 0, r), -2.0**31, 2.0**31 - 1).astype(np.int64)
     return y, nan.astype(np.int64)
+
+
+def div(a, b):
+    with b32.quiet():
+        return bits(b32.canon(a.view(np.float32) / b.view(np.float32)))
+
+
+def sqrt(a):
+    with b32.quiet():
+        return bits(b32.canon(np.sqrt(a.view(np.float32))))
