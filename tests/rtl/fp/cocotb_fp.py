@@ -19,8 +19,8 @@ DRAIN = 64                     # > every latency in the top
 
 def _snapshot(dut, names):
     return {"n": int(dut.n.value),
-            **{name: [int(getattr(dut, f"cnt_{name}").value), int(getattr(dut, f"sig_{name}").value)]
-               for name in names}}
+            **{name: [int(getattr(dut, f"cnt_{name}").value),
+                      int(getattr(dut, f"sig_{name}").value)] for name in names}}
 
 
 @cocotb.test()

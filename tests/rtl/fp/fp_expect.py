@@ -47,6 +47,8 @@ def results(seed: int, count: int, latency: dict[str, int]) -> dict[str, np.ndar
         "i2f": cases.i32_to_f32(ints),
         "rint": rint_y & 0xFFFFFFFF,
         "rintnan": rint_nan,
-        "div": div[::latency["div"]], "divfast": div[n % latency["divfast"] < top.FAST_COPIES],
-        "sqrt": sqrt[::latency["sqrt"]], "sqrtfast": sqrt[n % latency["sqrtfast"] < top.FAST_COPIES],
+        "div": div[::latency["div"]],
+        "divfast": div[n % latency["divfast"] < top.FAST_COPIES],
+        "sqrt": sqrt[::latency["sqrt"]],
+        "sqrtfast": sqrt[n % latency["sqrtfast"] < top.FAST_COPIES],
     }

@@ -54,7 +54,8 @@ def test_hardware_streams_equal_their_numpy_replica():
     modes = set()
     for st in STREAMS:
         want = np_stream(st, seed, n.astype(np.uint32))
-        np.testing.assert_array_equal(np.array(got[st], np.uint32), want, err_msg=f"stream {st.sid}")
+        np.testing.assert_array_equal(np.array(got[st], np.uint32), want,
+                                      err_msg=f"stream {st.sid}")
         modes |= set(np.unique(want >> 23 & 0xFF).tolist())
     assert 0 in modes and 255 in modes                       # subnormals/zeros and inf/NaN occur
 
