@@ -20,6 +20,9 @@ class Fault(IntEnum):
     UNSUPPORTED = 8     # the instruction's queue has no engine that executes it
     TRUNCATED = 9       # arg0 words the instruction needs, arg1 words left, arg2 the word index
     DTYPE = 10          # arg0 an element type the engine cannot read as a tensor
+    TILE = 11           # a packed weight tile the engine cannot run: arg2 bitmod.tile.TileFault
+    RESULT_TYPE = 12    # arg0 an MM/MV result type other than FP16
+    ACCUMULATE = 13     # an MM/MV with acc = 1
 
 
 def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
@@ -60,6 +63,14 @@ def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
     if fault == Fault.DTYPE:
         name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
         return f"{what}: element type {name} cannot be read as a tensor"
+    if fault == Fault.TILE:
+        from .bitmod.tile import fault_text
+        return f"{what}: {fault_text(a2, a0, a1)}"
+    if fault == Fault.RESULT_TYPE:
+        name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
+        return f"{what}: result type {name} is not supported"
+    if fault == Fault.ACCUMULATE:
+        return f"{what}: accumulating MMs are not emitted by the compiler"
     if fault == Fault.UNSUPPORTED:
         return f"{what}: no engine of this top executes the instruction"
     return f"{what}: fault {fault}"
