@@ -1,0 +1,61 @@
+"""The BITMOD engine on the top (MM: prefill array, MV: decode array) against sim.isa, every
+buffer bit for bit: every scheme/bits the array decodes in both scale modes, partial last
+groups, zero / max-magnitude / mixed edge activations, several shapes; and its faults."""
+import numpy as np
+import pytest
+
+from bitflight.compiler import isa
+from bitflight.sim.top import runner
+
+from bitflight.rtl.top.bitmod.tile import TileFault, fault_text
+from bitmod_programs import job, product, program, reference
+from top_cases import CFG, assert_same_state
+
+pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-verilator")]
+
+SCHEMES = [("bitmod", 3), ("bitmod", 4), ("fp", 3), ("fp", 4), ("int_sym", 4), ("int_sym", 6),
+           ("int_sym", 8)]
+
+
+def _run(programs, buffers):
+    result = runner.run(runner.build(CFG), job(programs, buffers), quiet=True)
+    machine, error = reference(programs, buffers)
+    if error is None:       # the products wrote results (the comparison is not of zeros)
+        assert any(machine.bufs[isa.Buf.OUT]) and all(s.active["MM"] and s.active["MV"]
+                                                      for s in result.steps)
+    return result, machine, error
+
+
+def test_every_datatype_both_modes_partial_groups():
+    rng = np.random.default_rng(1)
+    prods = []
+    for i, (scheme, bits) in enumerate(SCHEMES):
+        for mode in ("fp16", "int"):
+            kind = "MM" if (i + len(prods)) % 2 else "MV"
+            g = int(rng.choice([8, 16, 32]))
+            k = int(g * rng.integers(1, 3) + rng.choice([0, 4, g // 2]))     # partial last group
+            m = int(rng.integers(1, 4)) if kind == "MM" else 1
+            n = int(rng.integers(1, 7))
+            prods.append(product(rng, kind, scheme, bits, mode, m, n, k, g))
+    instrs, buffers = program(prods, rng)
+    result, machine, error = _run([instrs], buffers)
+    assert error is None and result.error is None, (error, result.error)
+    assert_same_state(result, machine)
+
+
+def test_edge_activations_and_shapes():
+    """Zero (signed) and max-magnitude activations, edge values mixed in, max-magnitude and
+    all-zero weight groups, the policies' group 128 with a zero-padded half group, MM shapes
+    that leave rows and columns of the last array tile empty, an MV with several rows."""
+    rng = np.random.default_rng(2)
+    prods = [product(rng, "MM", "bitmod", 4, "fp16", 3, 5, 40, 16, a_edge="zero"),
+             product(rng, "MV", "bitmod", 4, "fp16", 1, 6, 40, 16, a_edge="max", w_edge="max"),
+             product(rng, "MM", "bitmod", 3, "int", 2, 3, 36, 8, a_edge="max", w_edge="max"),
+             product(rng, "MM", "int_sym", 8, "fp16", 5, 3, 24, 8, a_edge="mixed",
+                     w_edge="zero_groups"),
+             product(rng, "MV", "bitmod", 4, "fp16", 2, 9, 192, 128, a_edge="mixed"),
+             product(rng, "MM", "bitmod", 4, "fp16", 3, 4, 192, 128)]
+    instrs, buffers = program(prods, rng)
+    result, machine, error = _run([instrs], buffers)
+    assert error is None and result.error is None, (error, result.error)
+    assert_same_state(result, machine)
