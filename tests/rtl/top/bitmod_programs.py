@@ -103,9 +103,9 @@ def _buffer_lines():
 HBM = {0: bytes(4096)}
 
 
-def job(programs: list[list[isa.Instr]], buffers: dict[str, bytes]) -> Job:
+def job(programs: list[list[isa.Instr]], buffers: dict[str, bytes], **kw) -> Job:
     return Job(channels=HBM, limits={c: len(d) for c, d in HBM.items()},
-               steps=[Step(words=words(p)) for p in programs], buffers=buffers)
+               steps=[Step(words=words(p)) for p in programs], buffers=buffers, **kw)
 
 
 def reference(programs, buffers) -> tuple[Machine, str | None]:

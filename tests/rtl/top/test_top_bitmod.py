@@ -59,3 +59,44 @@ def test_edge_activations_and_shapes():
     result, machine, error = _run([instrs], buffers)
     assert error is None and result.error is None, (error, result.error)
     assert_same_state(result, machine)
+
+
+def _with(instr, **changes):
+    return isa.Instr(instr.kind, {**instr.args, **changes})
+
+
+def test_faults_match_isa_and_tile_faults():
+    """sim.isa's range / type faults with its words; tiles the array cannot run (int3 codes,
+    E8M0 scales, a header that is not a tile, a tile of another shape) fault TILE with the
+    engine's words; a good product afterwards still runs."""
+    rng = np.random.default_rng(3)
+    good, int3, mx = [product(rng, "MM", "bitmod", 4, "fp16", 2, 3, 40, 16),
+                      product(rng, "MV", "int_sym", 3, "fp16", 1, 2, 16, 8),
+                      product(rng, "MV", "mx", 4, "fp16", 1, 2, 32, 32)]
+    instrs, buffers = program([good, int3, mx], rng)
+    mm, i3, x4 = instrs[:3]
+    end = instrs[-1]
+    lines = {b: len(buffers[b.name]) // 16 for b in isa.Buf}
+    same_as_isa = [_with(mm, a_dt=isa.DType.INT4), _with(mm, a_addr=lines[isa.Buf.ACT] - 2),
+                   _with(mm, b_addr=lines[isa.Buf.WGT] - 3), _with(mm, o_dt=isa.DType.FP32),
+                   _with(mm, acc=1), _with(mm, o_addr=lines[isa.Buf.OUT])]
+    tile = [(i3, TileFault.FORMAT, 1, 3), (x4, TileFault.SCALE, 2, 0),
+            (_with(mm, b_addr=mm["b_addr"] + 1), TileFault.MAGIC, None, None),
+            (_with(mm, n=2), TileFault.SHAPE, 3 << 32 | 40, 2 << 32 | 40)]
+    programs = [[i, end] for i in same_as_isa] + [[i, end] for i, *_ in tile] + [[mm, end]]
+    top = runner.build(CFG)
+    result = runner.run(top, job(programs, buffers, stop_on_error=False), quiet=True)
+    got = [s.error for s in result.steps]
+    for prog, err in zip(programs[:len(same_as_isa)], got):
+        _, want = reference([prog], buffers)
+        assert want is not None and err == want, (prog[0], err, want)
+    for (instr, reason, a0, a1), err in zip(tile, got[len(same_as_isa):]):
+        assert err is not None and err.startswith(f"#0 {instr.kind}: "), err
+        if a0 is not None:
+            assert err == f"#0 {instr.kind}: {fault_text(reason, a0, a1)}"
+        else:
+            assert "is not a packed weight tile" in err
+    assert got[-1] is None
+    machine, error = reference([[mm, end]], buffers)
+    assert error is None
+    assert_same_state(result, machine)
