@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from bitflight.compiler import isa
+from bitflight.golden.bitserial import term_table
 from bitflight.golden.quant.api import quantize
 from bitflight.sim.isa import scheduler
 from bitflight.sim.isa.machine import Machine, SimError
@@ -31,10 +32,12 @@ class Product:
     acts: np.ndarray
     tile: bytes
     extra: dict
+    group: int = 0
+    slots: int = 0              # term slots per weight of the tile's datatypes
 
 
 def weight_tile(rng, scheme: str, bits: int, mode: str, n: int, k: int, g: int,
-                edge: str | None = None) -> bytes:
+                edge: str | None = None):
     w = rng.standard_normal((n, k)) * 2.0 ** rng.uniform(-6, 6)
     if edge == "max":                         # a large outlier per group: max-magnitude codes
         w[:, ::max(g // 2, 1)] *= 64
@@ -42,7 +45,7 @@ def weight_tile(rng, scheme: str, bits: int, mode: str, n: int, k: int, g: int,
         w[:, :g] = 0
     qw = quantize(torch.from_numpy(w).float(), scheme, bits, group_size=g, scale_mode=mode,
                   pad=True)
-    return qw.pack()
+    return qw
 
 
 def activations(rng, m: int, k: int, edge: str | None = None) -> np.ndarray:
@@ -59,8 +62,9 @@ def activations(rng, m: int, k: int, edge: str | None = None) -> np.ndarray:
 
 
 def product(rng, kind, scheme, bits, mode, m, n, k, g, w_edge=None, a_edge=None, **extra):
-    return Product(kind, m, n, k, activations(rng, m, k, a_edge),
-                   weight_tile(rng, scheme, bits, mode, n, k, g, w_edge), extra)
+    qw = weight_tile(rng, scheme, bits, mode, n, k, g, w_edge)
+    slots = max(term_table(name).slots for name in qw.formats)
+    return Product(kind, m, n, k, activations(rng, m, k, a_edge), qw.pack(), extra, g, slots)
 
 
 def _lines(nbytes: int) -> int:

@@ -7,6 +7,7 @@ import pytest
 from bitflight.compiler import isa
 from bitflight.sim.top import runner
 
+from bitflight.rtl.top.bitmod import timing
 from bitflight.rtl.top.bitmod.tile import TileFault, fault_text
 from bitmod_programs import job, product, program, reference
 from top_cases import CFG, assert_same_state
@@ -100,3 +101,23 @@ def test_faults_match_isa_and_tile_faults():
     machine, error = reference([[mm, end]], buffers)
     assert error is None
     assert_same_state(result, machine)
+
+
+def test_cycles_within_timing_bounds():
+    """Each product alone in its step: the unit's busy cycles lie within timing.py's bounds."""
+    rng = np.random.default_rng(4)
+    prods = [product(rng, "MM", "bitmod", 4, "fp16", 4, 16, 64, 32),
+             product(rng, "MV", "bitmod", 4, "fp16", 1, 32, 128, 128),
+             product(rng, "MM", "int_sym", 8, "int", 3, 5, 72, 16),
+             product(rng, "MV", "int_sym", 6, "fp16", 1, 7, 24, 8)]
+    instrs, buffers = program(prods, rng)
+    programs = [[i, instrs[-1]] for i in instrs[:-1]]
+    result = runner.run(runner.build(CFG), job(programs, buffers), quiet=True)
+    assert result.error is None, result.error
+    params = runner.build(CFG)[1]
+    for p, step in zip(prods, result.steps):
+        ep = params.bitmod[0 if p.kind == "MM" else 1]
+        shape = timing.Product(p.m, p.n, p.k, p.group, p.slots)
+        cycles = step.active[p.kind]
+        print(p.kind, shape, timing.lower(ep, shape), cycles, timing.upper(ep, shape))
+        assert timing.lower(ep, shape) <= cycles <= timing.upper(ep, shape)
