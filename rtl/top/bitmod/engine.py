@@ -113,22 +113,75 @@ class BitmodEngine(wiring.Component):
         g = Signal(20)                           # group of the dot product
         jn = Signal(32)                          # element within the group
         e = Signal(32)                           # element within the dot product
-        mr, mi = Signal(range(R + 1)), Signal(2)  # metadata: row, item (id, scale, row scale)
         hword = Signal(range(HEADER_WORDS + 1))
-        fmt = [Signal(4, name=f"fmt{r}") for r in range(R)]
-        scale = [Signal(16, name=f"scale{r}") for r in range(R)]
-        row_scale = [Signal(16, name=f"row_scale{r}") for r in range(R)]
-        code_base = [Signal(AB, name=f"code_base{r}") for r in range(R)]
         act_base = [Signal(AB, name=f"act_base{c}") for c in range(C)]
         n_last, m_last = ins.n - 1, ins.m - 1
 
         def clamp(v, last):
             return Mux(v > last, last, v)
+
+        # -- metadata of the next group, fetched while the current one streams --------------
+        # per row: hardware format, stored group scale, row scale, bit address of the record
+        regs = (("fmt", 4), ("scale", 16), ("row_scale", 16), ("code_base", AB))
+        cur = [[Signal(w, name=f"{name}{r}") for name, w in regs] for r in range(R)]
+        nxt = [[Signal(w, name=f"next_{name}{r}") for name, w in regs] for r in range(R)]
+        fmt, scale, row_scale, code_base = zip(*cur)
+        nxt_valid, take, meta_go = Signal(), Signal(), Signal()
+        mg, mr0, mc0 = Signal(20), Signal(16), Signal(16)      # the group being fetched
+        mr, mi = Signal(range(R)), Signal(2)     # row, item (0 id, 1 group scale, 2 row scale)
         meta_row = Signal(16)
-        m.d.comb += meta_row.eq(clamp(r0 + mr, n_last))
+        m.d.comb += meta_row.eq(clamp(mr0 + mr, n_last))
         gi = Signal(AB)                          # group index n * ng + g, as far as addresses need
-        m.d.comb += gi.eq(meta_row * ng + g)
+        m.d.comb += gi.eq(meta_row * ng + mg)
         scale_step = Mux(fp16_mode, 16, 8)
+        last_item = Mux(fp16_mode, 1, 2)         # fp16 mode has no row scales
+        with m.FSM(name="meta_fsm"):
+            with m.State("WAIT"):
+                with m.If(meta_go):
+                    m.d.sync += [mg.eq(0), mr0.eq(0), mc0.eq(0), mr.eq(0), mi.eq(0),
+                                 nxt_valid.eq(0)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += [meta.req.eq(1),
+                             gid.eq(Mux(id_bits == 0, 0, Mux(id_bits == 1, meta.data[0],
+                                                               meta.data[:2])))]
+                with m.Switch(mi):
+                    with m.Case(0):
+                        m.d.comb += meta.addr.eq(ids_bit + gi * id_bits[:2])
+                    with m.Case(1):
+                        m.d.comb += meta.addr.eq(scales_bit + gi * scale_step)
+                    with m.Default():
+                        m.d.comb += meta.addr.eq(rows_bit + (meta_row << 4))
+                with m.If(meta.hit):
+                    for r in range(R):
+                        with m.If(mr == r):
+                            with m.Switch(mi):
+                                with m.Case(0):
+                                    m.d.sync += [nxt[r][0].eq(fmt_of_id),
+                                                 nxt[r][3].eq(codes_bit + gi * record * 8)]
+                                with m.Case(1):
+                                    m.d.sync += nxt[r][1].eq(
+                                        Mux(fp16_mode, meta.data[:16], meta.data[:8]))
+                                with m.Default():
+                                    m.d.sync += nxt[r][2].eq(meta.data[:16])
+                    m.d.sync += mr.eq(mr + 1)
+                    with m.If(mr == R - 1):
+                        m.d.sync += [mr.eq(0), mi.eq(mi + 1)]
+                        with m.If(mi == last_item):
+                            m.d.sync += [mi.eq(0), nxt_valid.eq(1)]
+                            m.next = "FULL"
+            with m.State("FULL"):
+                with m.If(take):
+                    m.d.sync += nxt_valid.eq(0)
+                    m.next = "FETCH"
+                    with m.If(mg + 1 != ng):
+                        m.d.sync += mg.eq(mg + 1)
+                    with m.Elif(mr0 + R < ins.n):
+                        m.d.sync += [mg.eq(0), mr0.eq(mr0 + R)]
+                    with m.Elif(mc0 + C < ins.m):
+                        m.d.sync += [mg.eq(0), mr0.eq(0), mc0.eq(mc0 + C)]
+                    with m.Else():
+                        m.next = "WAIT"
 
         # -- beat to the array ---------------------------------------------------------------
         first, last = jn == 0, jn + lanes == group
@@ -251,50 +304,28 @@ class BitmodEngine(wiring.Component):
                 with m.Elif((ins.m == 0) | (ins.n == 0)):
                     m.next = "DONE"
                 with m.Else():
+                    m.d.comb += meta_go.eq(1)
                     m.d.sync += [r0.eq(0), c0.eq(0)]
                     m.next = "TILE"
             with m.State("TILE"):
                 for c in range(C):
                     m.d.sync += act_base[c].eq((ins.a_addr << 7)
                                                + ((clamp(c0 + c, m_last) * ins.k) << 4))
-                m.d.sync += [g.eq(0), jn.eq(0), e.eq(0), mr.eq(0), mi.eq(0)]
-                m.next = "META"
-            with m.State("META"):
-                m.d.comb += [meta.req.eq(1), gid.eq(Mux(id_bits == 0, 0, Mux(id_bits == 1, meta.data[0],
-                                                                     meta.data[:2])))]
-                with m.Switch(mi):
-                    with m.Case(0):
-                        m.d.comb += meta.addr.eq(ids_bit + gi * id_bits[:2])
-                    with m.Case(1):
-                        m.d.comb += meta.addr.eq(scales_bit + gi * scale_step)
-                    with m.Default():
-                        m.d.comb += meta.addr.eq(rows_bit + (meta_row << 4))
-                with m.If(meta.hit):
+                m.d.sync += [g.eq(0), jn.eq(0), e.eq(0)]
+                m.next = "GROUP"
+            with m.State("GROUP"):
+                with m.If(nxt_valid):
+                    m.d.comb += take.eq(1)
                     for r in range(R):
-                        with m.If(mr == r):
-                            with m.Switch(mi):
-                                with m.Case(0):
-                                    m.d.sync += [fmt[r].eq(fmt_of_id),
-                                                 code_base[r].eq(codes_bit + gi * record * 8)]
-                                with m.Case(1):
-                                    m.d.sync += scale[r].eq(
-                                        Mux(fp16_mode, meta.data[:16], meta.data[:8]))
-                                with m.Default():
-                                    m.d.sync += row_scale[r].eq(meta.data[:16])
-                    with m.If(mi == 2):
-                        m.d.sync += [mi.eq(0), mr.eq(mr + 1)]
-                        with m.If(mr == R - 1):
-                            m.d.sync += mr.eq(0)
-                            m.next = "STREAM"
-                    with m.Else():
-                        m.d.sync += mi.eq(mi + 1)
+                        m.d.sync += [now.eq(later) for now, later in zip(cur[r], nxt[r])]
+                    m.next = "STREAM"
             with m.State("STREAM"):
                 m.d.comb += streaming.eq(1)
                 with m.If(beat):
                     m.d.sync += [e.eq(e + lanes), jn.eq(jn + lanes)]
                     with m.If(last):
                         m.d.sync += [jn.eq(0), g.eq(g + 1)]
-                        m.next = "META"
+                        m.next = "GROUP"
                         with m.If(dot_last):
                             m.next = "TILE"
                             with m.If(final_tile):

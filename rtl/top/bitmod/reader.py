@@ -73,6 +73,6 @@ class FieldReader(wiring.Component):
                 m.d.sync += [hi.eq(self.rd.rdata), have_hi.eq(1)]
             with m.Else():
                 m.d.sync += [lo.eq(self.rd.rdata), have_lo.eq(1)]
-        with m.If(self.flush):
-            m.d.sync += [have_lo.eq(0), have_hi.eq(0)]
+        with m.If(self.flush):     # the window starts at no line: the first field always refills
+            m.d.sync += [have_lo.eq(0), have_hi.eq(0), base.eq((1 << len(base)) - 1)]
         return m
