@@ -18,11 +18,11 @@ from ....compiler import isa
 from ...bitmod import layouts
 from ...bitmod.array import BitmodArray
 from ...bitmod.params import ACT_BITS, CODE_BITS, EngineParams
-from ..faults import Fault
+from ..faults import Fault, TileFault
 from ..params import TopParams
 from ..unit import fields, pulse_fault, unit_signature
 from .reader import FieldReader, addr_bits
-from .tile import MAGIC_WORD, MODE_FP16, MODE_INT, HEADER_WORDS, TileFault, Word, hw_formats
+from .tile import HEADER_WORDS, MAGIC_WORD, MODE_FP16, MODE_INT, Word, hw_formats
 from .writer import RowWriter
 
 LINE = isa.LINE_BYTES

@@ -36,15 +36,6 @@ class Word(IntEnum):
     ROWS = 11
 
 
-class TileFault(IntEnum):
-    """Why a packed tile cannot run on the engine (Fault.TILE's arg2)."""
-    MAGIC = 0           # arg0 magic word, arg1 version
-    FORMAT = 1          # arg0 scheme id, arg1 bits: no hardware datatypes for it
-    SCALE = 2           # arg0 scale mode, arg1 zero-point bits
-    SHAPE = 3           # arg0 header N << 32 | K, arg1 instruction n << 32 | k
-    GROUP = 4           # arg0 G, arg1 lanes
-
-
 def hw_formats() -> dict[tuple[int, int], tuple[int, ...]]:
     """(scheme id, bits) -> hardware datatype index per datatype id, for every scheme whose
     formats the array decodes; the id width is implied (``(len - 1).bit_length()``)."""
@@ -58,24 +49,3 @@ def hw_formats() -> dict[tuple[int, int], tuple[int, ...]]:
             if all(n in HW_FORMATS for n in names):
                 table[(sid, bits)] = tuple(HW_FORMATS.index(n) for n in names)
     return table
-
-
-def fault_text(reason: int, a0: int, a1: int) -> str:
-    """The tail of a TILE fault's one-line message."""
-    if reason == TileFault.MAGIC:
-        return (f"B operand is not a packed weight tile (magic word {a0:#010x}, version "
-                f"{a1})")
-    if reason == TileFault.FORMAT:
-        names = {v: k for k, v in packing.SCHEME_IDS.items()}
-        return (f"the BitMoD engine has no datatype decoder for scheme "
-                f"'{names.get(a0, a0)}' with {a1}-bit codes")
-    if reason == TileFault.SCALE:
-        modes = {v: k for k, v in packing.SCALE_MODE_IDS.items()}
-        return (f"the BitMoD engine takes fp16 or int group scales without zero points, the "
-                f"tile has scale mode '{modes.get(a0, a0)}' and {a1} zero-point bits")
-    if reason == TileFault.SHAPE:
-        return (f"the packed tile holds [{a0 >> 32}, {a0 & 0xFFFFFFFF}] weights, the "
-                f"instruction names n={a1 >> 32}, k={a1 & 0xFFFFFFFF}")
-    if reason == TileFault.GROUP:
-        return f"group size {a0} of the packed tile is not a multiple of {a1} lanes"
-    return f"packed tile fault {reason}"

@@ -8,7 +8,7 @@ from bitflight.compiler import isa
 from bitflight.sim.top import runner
 
 from bitflight.rtl.top.bitmod import timing
-from bitflight.rtl.top.bitmod.tile import TileFault, fault_text
+from bitflight.rtl.top.faults import TileFault, tile_fault_text as fault_text
 from bitmod_programs import job, product, program, reference
 from top_cases import CFG, assert_same_state
 
