@@ -6,10 +6,12 @@ Where the cycles go (one reader alone: a field in its two-line window costs noth
 window one line 3 cycles, a refill 5; readers of one buffer share its read port):
 
 * fixed: CHECK, the 12 header words (one refill and two slides: 23 cycles), TILE_CHECK;
-* per array tile (``ceil(n / rows) x ceil(m / cols)``): one TILE cycle, then per group the
-  metadata (``3 x rows`` fields, each a hit or a refill of the metadata reader) and the group's
-  ``G / lanes`` beats, one per ``slots`` cycles at best; the first beat of a tile refills every
-  code and activation reader, later beats at most slide them;
+* per array tile (``ceil(n / rows) x ceil(m / cols)``): one TILE cycle, then per group one
+  GROUP cycle (the prefetched metadata becomes current) and the group's ``G / lanes`` beats, one
+  per ``slots`` cycles at best; the metadata of the next group (``2 x rows`` fields in fp16
+  mode, ``3 x rows`` in int mode, each a hit or a refill of the metadata reader) is fetched
+  meanwhile, so a group takes at least as long as that fetch; the first beat of a tile refills
+  every code and activation reader, later beats at most slide them;
 * the results: the array's latency to the last column and one or two line writes per column;
   in the worst case a tile waits for the previous tile's results.
 """
@@ -44,19 +46,20 @@ class Product:
 def lower(ep: EngineParams, p: Product) -> int:
     """Every field a hit, every beat at the array's rate, no wait for results."""
     beats = p.group // ep.lanes
-    per_group = 3 * ep.rows + (beats - 1) * p.slots + 1
+    per_group = max(2 * ep.rows + 1, (beats - 1) * p.slots + 2)
     return (FIXED + p.tiles(ep) * (1 + p.groups() * per_group)
             + ep.result_latency + ep.cols - 1)
 
 
 def upper(ep: EngineParams, p: Product) -> int:
-    """Every metadata field a refill, every first beat of a tile a refill of all readers of one
-    port one after another, every other beat a slide of all of them, every tile waiting for the
-    previous tile's results, two line writes per result column."""
+    """Every metadata field a refill and not overlapped with the stream (which also covers the
+    metadata reader's grants taken from the code readers' port), every first beat of a tile a
+    refill of all readers of one port one after another, every other beat a slide of all of
+    them, every tile waiting for the previous tile's results, two line writes per column."""
     beats = p.group // ep.lanes
     readers = max(ep.rows, ep.cols)
     refill_beat = 1 + 2 * readers + 2                 # base, 2 grants per reader, data, hit
     slide_beat = max(p.slots, 1 + readers + 2)
-    per_group = 3 * ep.rows * (REFILL + 1) + beats * slide_beat
+    per_group = 1 + 3 * ep.rows * (REFILL + 1) + beats * slide_beat
     per_tile = 1 + p.groups() * per_group + refill_beat + ep.result_latency + 2 * ep.cols
     return FIXED + p.tiles(ep) * per_tile + ep.result_latency + 2 * ep.cols + 4
