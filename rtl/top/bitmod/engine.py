@@ -128,7 +128,7 @@ class BitmodEngine(wiring.Component):
         fmt, scale, row_scale, code_base = zip(*cur)
         nxt_valid, take, meta_go = Signal(), Signal(), Signal()
         mg, mr0, mc0 = Signal(20), Signal(16), Signal(16)      # the group being fetched
-        mr, mi = Signal(range(R)), Signal(2)     # row, item (0 id, 1 group scale, 2 row scale)
+        mr, mi = Signal(range(R + 1)), Signal(2)  # row, item (0 id, 1 group scale, 2 row scale)
         meta_row = Signal(16)
         m.d.comb += meta_row.eq(clamp(mr0 + mr, n_last))
         gi = Signal(AB)                          # group index n * ng + g, as far as addresses need
@@ -210,7 +210,7 @@ class BitmodEngine(wiring.Component):
         final_tile = (r0 + R >= ins.n) & (c0 + C >= ins.m)
 
         # -- result side: its own tile counters, in the same order ---------------------------
-        or0, oc0, ocol = Signal(16), Signal(16), Signal(range(C))
+        or0, oc0, ocol = Signal(16), Signal(16), Signal(range(C + 1))   # C + 1: no 0-bit signal
         out_done = Signal()
         ocolumn = Signal(17)
         m.d.comb += ocolumn.eq(oc0 + ocol)
