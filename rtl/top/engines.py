@@ -59,5 +59,8 @@ class EngineSet(wiring.Component):
 
 def built_engines() -> dict:
     """The engines this top has today, per queue (factories of the queue's unit)."""
+    from .bitmod.engine import bitmod_engines
     from .copy_engine import CopyEngine
-    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)])}
+    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)]),
+            isa.Queue.MM: lambda p: EngineSet(isa.Queue.MM, p, [*bitmod_engines(p, isa.Queue.MM)]),
+            isa.Queue.MV: lambda p: EngineSet(isa.Queue.MV, p, [*bitmod_engines(p, isa.Queue.MV)])}

@@ -20,6 +20,18 @@ class Fault(IntEnum):
     UNSUPPORTED = 8     # the instruction's queue has no engine that executes it
     TRUNCATED = 9       # arg0 words the instruction needs, arg1 words left, arg2 the word index
     DTYPE = 10          # arg0 an element type the engine cannot read as a tensor
+    TILE = 11           # a packed weight tile the engine cannot run: arg2 TileFault
+    RESULT_TYPE = 12    # arg0 an MM/MV result type other than FP16
+    ACCUMULATE = 13     # an MM/MV with acc = 1
+
+
+class TileFault(IntEnum):
+    """Why a packed tile cannot run on the engine (Fault.TILE's arg2)."""
+    MAGIC = 0           # arg0 magic word, arg1 version
+    FORMAT = 1          # arg0 scheme id, arg1 bits: no hardware datatypes for it
+    SCALE = 2           # arg0 scale mode, arg1 zero-point bits
+    SHAPE = 3           # arg0 header N << 32 | K, arg1 instruction n << 32 | k
+    GROUP = 4           # arg0 G, arg1 lanes
 
 
 def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
@@ -60,6 +72,36 @@ def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
     if fault == Fault.DTYPE:
         name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
         return f"{what}: element type {name} cannot be read as a tensor"
+    if fault == Fault.TILE:
+        return f"{what}: {tile_fault_text(a2, a0, a1)}"
+    if fault == Fault.RESULT_TYPE:
+        name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
+        return f"{what}: result type {name} is not supported"
+    if fault == Fault.ACCUMULATE:
+        return f"{what}: accumulating MMs are not emitted by the compiler"
     if fault == Fault.UNSUPPORTED:
         return f"{what}: no engine of this top executes the instruction"
     return f"{what}: fault {fault}"
+
+
+def tile_fault_text(reason: int, a0: int, a1: int) -> str:
+    """The tail of a TILE fault's one-line message."""
+    if reason == TileFault.MAGIC:
+        return (f"B operand is not a packed weight tile (magic word {a0:#010x}, version "
+                f"{a1})")
+    if reason == TileFault.FORMAT:
+        from ...golden.quant import packing
+        names = {v: k for k, v in packing.SCHEME_IDS.items()}
+        return (f"the BitMoD engine has no datatype decoder for scheme "
+                f"'{names.get(a0, a0)}' with {a1}-bit codes")
+    if reason == TileFault.SCALE:
+        from ...golden.quant import packing
+        modes = {v: k for k, v in packing.SCALE_MODE_IDS.items()}
+        return (f"the BitMoD engine takes fp16 or int group scales without zero points, the "
+                f"tile has scale mode '{modes.get(a0, a0)}' and {a1} zero-point bits")
+    if reason == TileFault.SHAPE:
+        return (f"the packed tile holds [{a0 >> 32}, {a0 & 0xFFFFFFFF}] weights, the "
+                f"instruction names n={a1 >> 32}, k={a1 & 0xFFFFFFFF}")
+    if reason == TileFault.GROUP:
+        return f"group size {a0} of the packed tile is not a multiple of {a1} lanes"
+    return f"packed tile fault {reason}"

@@ -27,6 +27,7 @@ class TopParams:
     max_burst_beats: int = 16                # AXI INCR burst length cap (beats of 16 bytes)
     outstanding: int = 8                     # bursts in flight per DMA engine
     fetch_fifo_words: int = 32               # instruction words fetched ahead
+    bitmod: tuple = ()                       # BitMoD arrays (prefill, decode EngineParams), if any
 
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= 1 << isa.TYPES["LD"].fields[1].width:
@@ -42,6 +43,10 @@ class TopParams:
     def from_config(cls, cfg, **overrides) -> "TopParams":
         lines = tuple(getattr(cfg.buffers, BUF_KB_FIELDS[b]) * 1024 // isa.LINE_BYTES
                       for b in isa.Buf)
+        if cfg.bitmod is not None and "bitmod" not in overrides:
+            from ..bitmod.params import EngineParams
+            overrides["bitmod"] = tuple(EngineParams.from_config(cfg, a)
+                                        for a in ("prefill", "decode"))
         return cls(channels=cfg.memory.channels, buffer_lines=lines, **overrides)
 
     @property

@@ -43,4 +43,12 @@ def has_engine(instr: isa.Instr) -> bool:
     """Executed by an engine of the top today; with MODE skip_missing the rest completes
     without touching memory."""
     return instr.kind in ("LD", "ST", "SYS") or (instr.kind == "MISC"
-                                                 and instr["op"] == isa.MiscOp.COPY)
+                                                 and instr["op"] == isa.MiscOp.COPY) \
+        or bitmod_product(instr)
+
+
+def bitmod_product(instr: isa.Instr) -> bool:
+    """An MM/MV the BITMOD engine takes (rtl/top/bitmod/engine.py ``accepts``) with fp16 A."""
+    return (instr.kind in ("MM", "MV") and instr["engine"] == isa.Engine.BITMOD
+            and not instr["skip_pad"] and instr["b_dt"] != isa.DType.FP16
+            and instr["a_dt"] == isa.DType.FP16)

@@ -1,11 +1,12 @@
 """Compiled tiny-model programs on the top: prefill then decode of the GQA LLaMA, with the
-instructions the top has no engine for yet (MM, MV, MISC but COPY) skipped (MODE register).
-Every LD/ST/SYS/COPY of the real programs runs with the real tokens; HBM and buffers must equal
-sim.isa's with the same instructions made token-only, bit for bit."""
+instructions the top has no engine for yet skipped (MODE register). Every LD/ST/SYS/COPY and
+every BITMOD MM/MV (bitmod-w4: the prefill bucket's MMs on the prefill array, the decode step's
+MVs on the decode array) of the real programs runs with the real tokens; HBM and buffers must
+equal sim.isa's with the same instructions made token-only, bit for bit."""
 import pytest
 
 from bitflight.sim.top import runner
-from bitflight.sim.top.compiled import steps_for
+from bitflight.sim.top.compiled import bitmod_product, steps_for
 from bitflight.sim.top.job import Job
 
 from top_cases import CFG, assert_same_state, reference
@@ -25,3 +26,8 @@ def test_compiled_data_movement_matches_isa(policy):
     assert error is None, error
     assert_same_state(result, machine)
     assert all(s.cycles > 0 for s in result.steps)
+    if policy == "bitmod-w4":                   # the BITMOD engine ran both arrays
+        prefill, decode = (p for p, _ in steps)
+        assert any(bitmod_product(i) and i.kind == "MM" for i in prefill)
+        assert any(bitmod_product(i) and i.kind == "MV" for i in decode)
+        assert result.steps[0].active["MM"] > 0 and result.steps[1].active["MV"] > 0

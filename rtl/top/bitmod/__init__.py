@@ -1,0 +1,1 @@
+"""The BitMoD engine of the accelerator top: MM/MV with engine BITMOD on ``rtl/bitmod``'s array."""

@@ -1,0 +1,354 @@
+"""MM / MV with engine BITMOD: fp16 activations x a packed BitMoD (or INT / FP) weight tile on the
+``rtl/bitmod`` PE array, fp16 results to OUT, bit for bit as sim.isa (golden.ops.linear_bitmod).
+
+Schedule: the result ``O[m, n]`` is cut into array tiles of ``rows`` outputs x ``cols`` tokens
+(columns outer, rows inner). For each tile and each group, the metadata of every row (datatype
+id -> hardware format, stored group scale, row scale) is read first; then the group's chunks of
+``lanes`` weights / activations stream into the array, one beat per ``slots`` cycles when the
+field readers hit. Rows past ``n`` and tokens past ``m`` repeat the last row / token (their
+results are not written); activations past ``k`` (the zero-padded last group) are +0.0.
+"""
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ....compiler import isa
+from ...bitmod import layouts
+from ...bitmod.array import BitmodArray
+from ...bitmod.params import ACT_BITS, CODE_BITS, EngineParams
+from ..faults import Fault, TileFault
+from ..params import TopParams
+from ..unit import fields, pulse_fault, unit_signature
+from .reader import FieldReader, addr_bits
+from .tile import HEADER_WORDS, MAGIC_WORD, MODE_FP16, MODE_INT, Word, hw_formats
+from .writer import RowWriter
+
+LINE = isa.LINE_BYTES
+UNREADABLE_A = (isa.DType.INT8, isa.DType.INT32, isa.DType.FP32)   # other engines / sim.isa paths
+
+
+class BitmodEngine(wiring.Component):
+    """Ports: ``unit`` (MM or MV); ``rd``: the field readers (one per array row for the codes,
+    one per array column for the activations, one for header and metadata); ``wr``: one write
+    client on OUT. Checks, in sim.isa's order: A's element type (DTYPE), A in ACT, B in WGT
+    (BUFFER_RANGE), the tile header (TILE: magic, datatypes the array decodes, scale mode, shape
+    against n/k, group a multiple of lanes), o_dt FP16 (RESULT_TYPE), acc 0 (ACCUMULATE), O in OUT.
+    Timing: :mod:`.timing`; ``done`` the cycle after the last result line is written."""
+
+    def __init__(self, params: TopParams, engine: EngineParams, queue: isa.Queue):
+        self.params, self.ep, self.queue = params, engine, queue
+        super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
+        self._meta = FieldReader(params, 32)
+        self._codes = [FieldReader(params, CODE_BITS * engine.lanes) for _ in range(engine.rows)]
+        self._acts = [FieldReader(params, ACT_BITS * engine.lanes) for _ in range(engine.cols)]
+        self._writer = RowWriter(params, 2 * engine.rows)
+        self.rd = [r.rd for r in [self._meta, *self._codes, *self._acts]]
+        self.wr = [self._writer.wr]
+
+    @staticmethod
+    def accepts(view):
+        unreadable = 0
+        for dt in UNREADABLE_A:
+            unreadable = unreadable | (view.a_dt == dt)
+        return ((view.engine == isa.Engine.BITMOD) & ~view.skip_pad
+                & (view.b_dt != isa.DType.FP16) & ~unreadable)
+
+    def elaborate(self, platform):
+        m = Module()
+        p, ep = self.params, self.ep
+        R, C, lanes = ep.rows, ep.cols, ep.lanes
+        ins = fields(self.unit, isa.BY_QUEUE[self.queue].name)
+        m.submodules.array = arr = BitmodArray(ep)
+        m.submodules.meta = meta = self._meta
+        m.submodules.writer = writer = self._writer
+        for i, r in enumerate(self._codes):
+            m.submodules[f"codes{i}"] = r
+        for i, r in enumerate(self._acts):
+            m.submodules[f"acts{i}"] = r
+        readers = [meta, *self._codes, *self._acts]
+        AB = addr_bits(p)
+        start = self.unit.start
+        for r in readers:
+            m.d.comb += r.flush.eq(start)
+        m.d.comb += meta.buf.eq(isa.Buf.WGT)
+        for r in self._codes:
+            m.d.comb += r.buf.eq(isa.Buf.WGT)
+        for r in self._acts:
+            m.d.comb += r.buf.eq(isa.Buf.ACT)
+
+        # -- header words and the fields taken from them ------------------------------------
+        hdr = [Signal(32, name=f"hdr{w}") for w in range(HEADER_WORDS)]
+        version, scheme, bits = hdr[Word.VERSION][:16], hdr[Word.VERSION][16:24], \
+            hdr[Word.VERSION][24:32]
+        mode, id_bits, zp_bits = hdr[Word.MODE][:8], hdr[Word.MODE][8:16], hdr[Word.MODE][16:24]
+        group, ng, record = hdr[Word.G], hdr[Word.NG][:20], hdr[Word.RECORD][:16]
+        fp16_mode = mode == MODE_FP16
+        b_bit = Signal(AB)
+        m.d.comb += b_bit.eq(ins.b_addr << 7)
+
+        def section_bit(word):
+            out = Signal(AB, name=f"sec{int(word)}_bit")
+            m.d.comb += out.eq(b_bit + (hdr[word] << 3))
+            return out
+        codes_bit, ids_bit = section_bit(Word.CODES), section_bit(Word.IDS)
+        scales_bit, rows_bit = section_bit(Word.SCALES), section_bit(Word.ROWS)
+
+        table = hw_formats()
+        fmt_ok = Signal()
+        gid = Signal(2)
+        fmt_of_id = Signal(4)
+        with m.Switch(Cat(bits, scheme)):
+            for (sid, b), hws in table.items():
+                with m.Case(b | (sid << 8)):
+                    m.d.comb += fmt_ok.eq(id_bits == (len(hws) - 1).bit_length())
+                    with m.Switch(gid):
+                        for i, hw in enumerate(hws):
+                            with m.Case(i):
+                                m.d.comb += fmt_of_id.eq(hw)
+
+        # -- loop state ----------------------------------------------------------------------
+        r0, c0 = Signal(16), Signal(16)          # first row (output) / column (token) of the tile
+        g = Signal(20)                           # group of the dot product
+        jn = Signal(32)                          # element within the group
+        e = Signal(32)                           # element within the dot product
+        hword = Signal(range(HEADER_WORDS + 1))
+        act_base = [Signal(AB, name=f"act_base{c}") for c in range(C)]
+        n_last, m_last = ins.n - 1, ins.m - 1
+
+        def clamp(v, last):
+            return Mux(v > last, last, v)
+
+        # -- metadata of the next group, fetched while the current one streams --------------
+        # per row: hardware format, stored group scale, row scale, bit address of the record
+        regs = (("fmt", 4), ("scale", 16), ("row_scale", 16), ("code_base", AB))
+        cur = [[Signal(w, name=f"{name}{r}") for name, w in regs] for r in range(R)]
+        nxt = [[Signal(w, name=f"next_{name}{r}") for name, w in regs] for r in range(R)]
+        fmt, scale, row_scale, code_base = zip(*cur)
+        nxt_valid, take, meta_go = Signal(), Signal(), Signal()
+        mg, mr0, mc0 = Signal(20), Signal(16), Signal(16)      # the group being fetched
+        mr, mi = Signal(range(R + 1)), Signal(2)  # row, item (0 id, 1 group scale, 2 row scale)
+        meta_row = Signal(16)
+        m.d.comb += meta_row.eq(clamp(mr0 + mr, n_last))
+        gi = Signal(AB)                          # group index n * ng + g, as far as addresses need
+        m.d.comb += gi.eq(meta_row * ng + mg)
+        scale_step = Mux(fp16_mode, 16, 8)
+        last_item = Mux(fp16_mode, 1, 2)         # fp16 mode has no row scales
+        with m.FSM(name="meta_fsm"):
+            with m.State("WAIT"):
+                with m.If(meta_go):
+                    m.d.sync += [mg.eq(0), mr0.eq(0), mc0.eq(0), mr.eq(0), mi.eq(0),
+                                 nxt_valid.eq(0)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += [meta.req.eq(1),
+                             gid.eq(Mux(id_bits == 0, 0, Mux(id_bits == 1, meta.data[0],
+                                                               meta.data[:2])))]
+                with m.Switch(mi):
+                    with m.Case(0):
+                        m.d.comb += meta.addr.eq(ids_bit + gi * id_bits[:2])
+                    with m.Case(1):
+                        m.d.comb += meta.addr.eq(scales_bit + gi * scale_step)
+                    with m.Default():
+                        m.d.comb += meta.addr.eq(rows_bit + (meta_row << 4))
+                with m.If(meta.hit):
+                    for r in range(R):
+                        with m.If(mr == r):
+                            with m.Switch(mi):
+                                with m.Case(0):
+                                    m.d.sync += [nxt[r][0].eq(fmt_of_id),
+                                                 nxt[r][3].eq(codes_bit + gi * record * 8)]
+                                with m.Case(1):
+                                    m.d.sync += nxt[r][1].eq(
+                                        Mux(fp16_mode, meta.data[:16], meta.data[:8]))
+                                with m.Default():
+                                    m.d.sync += nxt[r][2].eq(meta.data[:16])
+                    m.d.sync += mr.eq(mr + 1)
+                    with m.If(mr == R - 1):
+                        m.d.sync += [mr.eq(0), mi.eq(mi + 1)]
+                        with m.If(mi == last_item):
+                            m.d.sync += [mi.eq(0), nxt_valid.eq(1)]
+                            m.next = "FULL"
+            with m.State("FULL"):
+                with m.If(take):
+                    m.d.sync += nxt_valid.eq(0)
+                    m.next = "FETCH"
+                    with m.If(mg + 1 != ng):
+                        m.d.sync += mg.eq(mg + 1)
+                    with m.Elif(mr0 + R < ins.n):
+                        m.d.sync += [mg.eq(0), mr0.eq(mr0 + R)]
+                    with m.Elif(mc0 + C < ins.m):
+                        m.d.sync += [mg.eq(0), mr0.eq(0), mc0.eq(mc0 + C)]
+                    with m.Else():
+                        m.next = "WAIT"
+
+        # -- beat to the array ---------------------------------------------------------------
+        first, last = jn == 0, jn + lanes == group
+        dot_last = g + 1 == ng
+        w_beat, a_beat = arr.w.payload, arr.a.payload
+        m.d.comb += [w_beat.first.eq(first), w_beat.last.eq(last), w_beat.dot_last.eq(dot_last),
+                     w_beat.fp16_scale.eq(fp16_mode)]
+        for r, rdr in enumerate(self._codes):
+            row = w_beat[layouts.row(r)]
+            m.d.comb += [rdr.addr.eq(code_base[r] + jn * bits[:4]),
+                         row.codes.eq(rdr.data), row.fmt.eq(fmt[r]), row.scale.eq(scale[r]),
+                         row.row_scale.eq(row_scale[r])]
+        for c, rdr in enumerate(self._acts):
+            m.d.comb += rdr.addr.eq(act_base[c] + (e << 4))
+            col = a_beat[layouts.col(c)]
+            for j in range(lanes):
+                live = e + j < ins.k
+                m.d.comb += col[layouts.lane(j)].eq(
+                    Mux(live, rdr.data[ACT_BITS * j:ACT_BITS * (j + 1)], 0))
+        hits = Cat(*[r.hit for r in self._codes], *[r.hit for r in self._acts]).all()
+        streaming = Signal()
+        m.d.comb += [arr.w.valid.eq(streaming & hits), arr.a.valid.eq(streaming & hits)]
+        for r in self._codes:
+            m.d.comb += r.req.eq(streaming)
+        beat = arr.w.valid & arr.w.ready
+        final_tile = (r0 + R >= ins.n) & (c0 + C >= ins.m)
+
+        # -- result side: its own tile counters, in the same order ---------------------------
+        or0, oc0, ocol = Signal(16), Signal(16), Signal(range(C + 1))   # C + 1: no 0-bit signal
+        out_done = Signal()
+        ocolumn = Signal(17)
+        m.d.comb += ocolumn.eq(oc0 + ocol)
+        left = Signal(17)
+        m.d.comb += left.eq(ins.n - or0)
+        m.d.comb += [writer.addr.eq((ins.o_addr << 4) + ((ocolumn * ins.n + or0) << 1)),
+                     writer.data.eq(Cat(*[arr.o.payload[layouts.row(r)] for r in range(R)])),
+                     writer.count.eq(Mux(left >= R, 2 * R, left << 1))]
+        keep = ocolumn < ins.m
+        m.d.comb += writer.valid.eq(arr.o.valid & keep & ~out_done)
+        m.d.comb += arr.o.ready.eq(Mux(keep, writer.done, arr.o.valid))
+        with m.If(arr.o.valid & arr.o.ready):
+            with m.If(ocol == C - 1):
+                m.d.sync += ocol.eq(0)
+                with m.If(or0 + R >= ins.n):
+                    m.d.sync += or0.eq(0)
+                    with m.If(oc0 + C >= ins.m):
+                        m.d.sync += out_done.eq(1)
+                    with m.Else():
+                        m.d.sync += oc0.eq(oc0 + C)
+                with m.Else():
+                    m.d.sync += or0.eq(or0 + R)
+            with m.Else():
+                m.d.sync += ocol.eq(ocol + 1)
+
+        # -- control -------------------------------------------------------------------------
+        def size_check(lo, nbytes, buf):
+            return lo + nbytes > p.buffer_bytes[buf]
+        a_lo, b_lo, o_lo = ins.a_addr * LINE, ins.b_addr * LINE, ins.o_addr * LINE
+        a_bytes = Signal(34)
+        o_bytes = Signal(34)
+        m.d.comb += [a_bytes.eq(ins.m * ins.k * 2), o_bytes.eq(ins.m * ins.n * 2)]
+        b_bytes = ins.b_lines * LINE
+        hdr_nk, ins_nk = Cat(hdr[Word.K], hdr[Word.N]), Cat(ins.k, Const(0, 16), ins.n)
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(start):
+                    m.d.sync += [out_done.eq(0), hword.eq(0), or0.eq(0), oc0.eq(0), ocol.eq(0)]
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                with m.If(ins.a_dt != isa.DType.FP16):
+                    pulse_fault(m, self.unit, Fault.DTYPE, ins.a_dt)
+                    m.next = "DONE"
+                with m.Elif(size_check(a_lo, a_bytes, isa.Buf.ACT)):
+                    pulse_fault(m, self.unit, Fault.BUFFER_RANGE, a_lo, a_lo + a_bytes,
+                                isa.Buf.ACT)
+                    m.next = "DONE"
+                with m.Elif(size_check(b_lo, b_bytes, isa.Buf.WGT)):
+                    pulse_fault(m, self.unit, Fault.BUFFER_RANGE, b_lo, b_lo + b_bytes,
+                                isa.Buf.WGT)
+                    m.next = "DONE"
+                with m.Else():
+                    m.next = "HEADER"
+            with m.State("HEADER"):
+                m.d.comb += [meta.req.eq(1), meta.addr.eq(b_bit + (hword << 5))]
+                with m.If(meta.hit):
+                    with m.Switch(hword):
+                        for w in range(HEADER_WORDS):
+                            with m.Case(w):
+                                m.d.sync += hdr[w].eq(meta.data)
+                    m.d.sync += hword.eq(hword + 1)
+                    with m.If(hword == HEADER_WORDS - 1):
+                        m.next = "TILE_CHECK"
+            with m.State("TILE_CHECK"):
+                with m.If((hdr[Word.MAGIC] != MAGIC_WORD) | (version != 1)):
+                    pulse_fault(m, self.unit, Fault.TILE, hdr[Word.MAGIC], version,
+                                TileFault.MAGIC)
+                    m.next = "DONE"
+                with m.Elif(~fmt_ok):
+                    pulse_fault(m, self.unit, Fault.TILE, scheme, bits, TileFault.FORMAT)
+                    m.next = "DONE"
+                with m.Elif(((mode != MODE_FP16) & (mode != MODE_INT)) | (zp_bits != 0)):
+                    pulse_fault(m, self.unit, Fault.TILE, mode, zp_bits, TileFault.SCALE)
+                    m.next = "DONE"
+                with m.Elif(hdr_nk != ins_nk):
+                    pulse_fault(m, self.unit, Fault.TILE, hdr_nk, ins_nk, TileFault.SHAPE)
+                    m.next = "DONE"
+                with m.Elif((group == 0) | (group % lanes != 0)):
+                    pulse_fault(m, self.unit, Fault.TILE, group, lanes, TileFault.GROUP)
+                    m.next = "DONE"
+                with m.Elif(ins.o_dt != isa.DType.FP16):
+                    pulse_fault(m, self.unit, Fault.RESULT_TYPE, ins.o_dt)
+                    m.next = "DONE"
+                with m.Elif(ins.acc):
+                    pulse_fault(m, self.unit, Fault.ACCUMULATE)
+                    m.next = "DONE"
+                with m.Elif(size_check(o_lo, o_bytes, isa.Buf.OUT)):
+                    pulse_fault(m, self.unit, Fault.BUFFER_RANGE, o_lo, o_lo + o_bytes,
+                                isa.Buf.OUT)
+                    m.next = "DONE"
+                with m.Elif((ins.m == 0) | (ins.n == 0)):
+                    m.next = "DONE"
+                with m.Else():
+                    m.d.comb += meta_go.eq(1)
+                    m.d.sync += [r0.eq(0), c0.eq(0)]
+                    m.next = "TILE"
+            with m.State("TILE"):
+                for c in range(C):
+                    m.d.sync += act_base[c].eq((ins.a_addr << 7)
+                                               + ((clamp(c0 + c, m_last) * ins.k) << 4))
+                m.d.sync += [g.eq(0), jn.eq(0), e.eq(0)]
+                m.next = "GROUP"
+            with m.State("GROUP"):
+                with m.If(nxt_valid):
+                    m.d.comb += take.eq(1)
+                    for r in range(R):
+                        m.d.sync += [now.eq(later) for now, later in zip(cur[r], nxt[r])]
+                    m.next = "STREAM"
+            with m.State("STREAM"):
+                m.d.comb += streaming.eq(1)
+                with m.If(beat):
+                    m.d.sync += [e.eq(e + lanes), jn.eq(jn + lanes)]
+                    with m.If(last):
+                        m.d.sync += [jn.eq(0), g.eq(g + 1)]
+                        m.next = "GROUP"
+                        with m.If(dot_last):
+                            m.next = "TILE"
+                            with m.If(final_tile):
+                                m.next = "DRAIN"
+                            with m.Elif(r0 + R >= ins.n):
+                                m.d.sync += [r0.eq(0), c0.eq(c0 + C)]
+                            with m.Else():
+                                m.d.sync += r0.eq(r0 + R)
+            with m.State("DRAIN"):
+                with m.If(out_done):
+                    m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += self.unit.done.eq(1)
+                m.next = "IDLE"
+        for r in self._acts:
+            m.d.comb += r.req.eq(streaming)
+        return m
+
+
+def bitmod_engines(params: TopParams, queue: isa.Queue) -> list:
+    """The BITMOD engine of ``queue`` (MM: the prefill array, MV: the decode array), or none
+    when the config has no BitMoD section."""
+    if not params.bitmod:
+        return []
+    prefill, decode = params.bitmod
+    return [BitmodEngine(params, prefill if queue == isa.Queue.MM else decode, queue)]
