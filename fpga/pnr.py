@@ -209,9 +209,12 @@ def nextpnr_error(log_text: str) -> str:
     return f"the design does not fit the device: {first}" if _FIT.search(first) else first
 
 
-def device(name: str) -> Device:
+def device(name: str, freq_mhz: float = 100.0) -> Device:
+    """The device called ``name``, after checking it and the clock constraint ``freq_mhz``."""
     if name not in DEVICES:
         raise UsageError(f"unknown device '{name}' (known: {', '.join(DEVICES)})")
+    if not freq_mhz > 0:
+        raise UsageError(f"--freq must be a positive number of MHz, not {freq_mhz:g}")
     return DEVICES[name]
 
 
@@ -226,9 +229,7 @@ def place_and_route(verilog_text: str, top: str, out_dir: Path, *, device_name: 
     """Synthesize ``verilog_text`` with ``synth_ecp5`` and route it with nextpnr-ecp5 into
     ``out_dir`` (replaced whole on success). Timing failure is a result, not an error
     (``--timing-allow-fail``); a design that does not fit raises ToolError saying so."""
-    dev = device(device_name)
-    if not freq_mhz > 0:
-        raise UsageError(f"--freq must be a positive number of MHz, not {freq_mhz}")
+    dev = device(device_name, freq_mhz)
     out_dir = Path(out_dir)
     seconds = {}
     with replacing_folder(out_dir, replaceable_output) as work:

@@ -36,7 +36,7 @@ def handler(args: argparse.Namespace) -> int:
         return 0
     from ..base.atomic_file import write_atomic
     from ..fpga import export, pnr
-    pnr.device(args.device)                      # an unknown device fails before elaboration
+    pnr.device(args.device, args.freq)           # bad values fail before elaboration
     component, top = export.elaborate(args.target, args.config)
     text = export.verilog_text(component, top)
     print(f"bitflight pnr: synth_ecp5 + nextpnr-ecp5 {args.device} at {args.freq:g} MHz, seed "
