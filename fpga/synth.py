@@ -117,6 +117,22 @@ def dsp_cells(netlist: dict, top: str) -> list[DspCell]:
     return out
 
 
+def run_yosys(work: Path, script: list[str], *, what: str) -> str:
+    """Run the Yosys ``script`` lines in folder ``work`` (WebAssembly Yosys, quiet, full log in
+    ``work/yosys.log``) and return the log; ToolError ``"{what} failed: <first ERROR line>"``
+    when Yosys fails."""
+    (work / "run.ys").write_text("\n".join(script) + "\n")
+    proc = subprocess.run([sys.executable, "-c", _YOSYS, "-q", "-l", "yosys.log", "run.ys"],
+                          cwd=work, capture_output=True, text=True)
+    log_text = (work / "yosys.log").read_text(errors="replace") \
+        if (work / "yosys.log").is_file() else proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        errors = [line for line in log_text.splitlines() if "ERROR" in line]
+        detail = errors[0] if errors else (log_text.strip().splitlines() or ["no output"])[-1]
+        raise ToolError(f"{what} failed: {detail.strip()}")
+    return log_text
+
+
 def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: bool = False,
                log: Path | None = None) -> Resources:
     """Run ``synth_xilinx -flatten -family FAMILY -top TOP`` on ``verilog`` and count cells.
@@ -138,17 +154,9 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
                   "tee -q -o stat.json stat -json"]
         if dsp_details:
             script.append("write_json netlist.json")
-        (work / "run.ys").write_text("\n".join(script) + "\n")
-        proc = subprocess.run([sys.executable, "-c", _YOSYS, "-q", "-l", "yosys.log", "run.ys"],
-                              cwd=work, capture_output=True, text=True)
-        log_text = (work / "yosys.log").read_text(errors="replace") \
-            if (work / "yosys.log").is_file() else proc.stdout + proc.stderr
+        log_text = run_yosys(work, script, what=f"{verilog}: yosys synth_xilinx")
         if log is not None:
             write_atomic(log, log_text)
-        if proc.returncode != 0 or not (work / "stat.json").is_file():
-            errors = [line for line in log_text.splitlines() if "ERROR" in line]
-            detail = errors[0] if errors else (log_text.strip().splitlines() or ["no output"])[-1]
-            raise ToolError(f"{verilog}: yosys synth_xilinx failed: {detail.strip()}")
         stat = json.loads((work / "stat.json").read_text())
         cells = stat.get("design", {}).get("num_cells_by_type", {})
         resources = resources_from_cells(cells, family)
