@@ -57,7 +57,10 @@ class EngineSet(wiring.Component):
         return m
 
 
-def built_engines() -> dict:
-    """The engines this top has today, per queue (factories of the queue's unit)."""
+def built_engines(cfg) -> dict:
+    """The engines this top has today, per queue (factories of the queue's unit), sized by
+    ``cfg`` where the engine has a config section."""
     from .copy_engine import CopyEngine
-    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)])}
+    from .csd_engine import csd_units
+    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)]),
+            **csd_units(cfg)}
