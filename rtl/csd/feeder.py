@@ -221,7 +221,8 @@ class TileFeeder(wiring.Component):
             read("CODES", isa.Buf.WGT, ins.b_addr + load_at, "DENSE",
                  lambda d: [code_line.eq(d)])
             with m.State("DENSE"):
-                m.d.sync += [lanes[lane_no].eq(dense_built), tags[lane_no].used.eq(1),
+                m.d.sync += [lanes[lane_no].eq(dense_built), lanes[lane_no].nlog.eq(nlog_of(geo.m)),
+                             tags[lane_no].used.eq(1),
                              tags[lane_no].r0.eq(pidx), pidx.eq(pidx + 1)]
                 next_lane()
             read("IDX", isa.Buf.WGT, ins.b_addr + (idx_byte >> 4), "VAL",

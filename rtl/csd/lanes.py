@@ -56,8 +56,10 @@ def sparse_lane(m: Module, geo: ChainGeometry, window, offset, n, w4, lane) -> N
 
 def dense_lane(m: Module, geo: ChainGeometry, line, half, w4, lane) -> None:
     """Drive ``lane`` with one row's ``m`` codes of one k-block: INT4 from the ``half`` (0: low,
-    1: high 8 bytes) of ``line``, INT8 from the whole line."""
-    m.d.comb += [lane.w4.eq(w4), lane.nlog.eq(nlog_of(geo.m))]
+    1: high 8 bytes) of ``line``, INT8 from the whole line. ``nlog`` (N = m) is left to the
+    caller, who sets it where the lane is registered: a comb process driving only a constant
+    into part of a signal is never evaluated by Verilator (the bits stay 0)."""
+    m.d.comb += lane.w4.eq(w4)
     nibbles = Signal(8 * geo.m // 2)
     m.d.comb += nibbles.eq(line.word_select(half, 8 * geo.m // 2))
     for s in range(geo.slices):
