@@ -3,7 +3,7 @@ the instruction and its tile, when the engine has the buffer ports to itself (ea
 granted at once: 2 cycles per line). ``sim.perf`` can be calibrated with it; the top bench
 checks it against the RTL's BUSY counter.
 
-It walks the feeder's loops (:mod:`.feeder`) arithmetically, with the N:M pair window's loads
+It walks the feeder's loops (``rtl/top/csd_feeder.py``) arithmetically, with the N:M pair window's loads
 replayed exactly (which beats are already held depends on the stream offsets).
 """
 from __future__ import annotations

@@ -4,8 +4,8 @@
 A's INT8 row t (ACT) and the tile's row j (a packed dense int_sym or N:M INT4/INT8 tile in WGT),
 ``w_scale`` the tile's per-row scale and ``s_x`` the float32 row scales at ``s_addr`` in BIAS
 (docs/numerics.md "INT linear (CSD)"; sim.isa's ``_int_linear``). The tile is parsed on chip
-(:mod:`..csd.feeder`), its passes run through :class:`..csd.mpu.Mpu`, and the sums go through
-:class:`..csd.requant.RequantWriter`.
+(:mod:`.csd_feeder`), its passes run through :class:`..csd.mpu.Mpu`, and the sums go through
+:class:`.csd_requant.RequantWriter`.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
 from ...compiler import isa
-from ..csd.feeder import TileFeeder
 from ..csd.geometry import ChainGeometry
-from ..csd.requant import RequantWriter
+from .csd_feeder import TileFeeder
+from .csd_requant import RequantWriter
 from .faults import Fault
 from .params import TopParams
 from .unit import fields, pulse_fault, unit_signature
@@ -50,6 +50,16 @@ class CsdEngine(wiring.Component):
         super().__init__({"unit": In(unit_signature(isa.TYPES[kind], params))})
         self.rd = [self.feeder.rd]
         self.wr = [self.writer.wr]
+
+    @classmethod
+    def factory(cls, cfg, queue: isa.Queue):
+        """``params -> engine`` for the MM queue (an MPU of ``csd.vpus_per_mpu`` VPUs) or the MV
+        queue (``csd.mv_vpus``); None when the config has no CSD engine."""
+        if cfg.csd is None:
+            return None
+        geo = ChainGeometry.from_config(cfg)
+        vpus = cfg.csd.vpus_per_mpu if queue == isa.Queue.MM else cfg.csd.mv_vpus
+        return lambda p: cls(p, geo, vpus, queue.name)
 
     @staticmethod
     def accepts(view):
@@ -98,16 +108,3 @@ class CsdEngine(wiring.Component):
                 m.d.comb += self.unit.done.eq(1)
                 m.next = "IDLE"
         return m
-
-
-def csd_units(cfg) -> dict:
-    """The MM and MV units with a CSD engine each (MPU of ``vpus_per_mpu`` VPUs for MM,
-    ``mv_vpus`` for MV), for :func:`.engines.built_engines`."""
-    from .engines import EngineSet
-    if cfg.csd is None:
-        return {}
-    geo = ChainGeometry.from_config(cfg)
-    return {isa.Queue.MM: lambda p: EngineSet(isa.Queue.MM, p, [
-                CsdEngine(p, geo, cfg.csd.vpus_per_mpu, "MM")]),
-            isa.Queue.MV: lambda p: EngineSet(isa.Queue.MV, p, [
-                CsdEngine(p, geo, cfg.csd.mv_vpus, "MV")])}

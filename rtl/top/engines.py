@@ -59,8 +59,14 @@ class EngineSet(wiring.Component):
 
 def built_engines(cfg) -> dict:
     """The engines this top has today, per queue (factories of the queue's unit), sized by
-    ``cfg`` where the engine has a config section."""
+    ``cfg`` where the engine has a config section. Each queue lists engine factories
+    ``params -> engine`` in ``accepts`` priority order (None: absent in this config)."""
     from .copy_engine import CopyEngine
-    from .csd_engine import csd_units
-    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)]),
-            **csd_units(cfg)}
+    from .csd_engine import CsdEngine
+    queues = {isa.Queue.MISC: [CopyEngine],
+              isa.Queue.MM: [CsdEngine.factory(cfg, isa.Queue.MM)],
+              isa.Queue.MV: [CsdEngine.factory(cfg, isa.Queue.MV)]}
+
+    def unit(queue, factories):
+        return lambda p: EngineSet(queue, p, [make(p) for make in factories])
+    return {q: unit(q, [f for f in fs if f]) for q, fs in queues.items() if any(fs)}

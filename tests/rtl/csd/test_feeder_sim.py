@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from bitflight.base import config
 from bitflight.compiler.isa import Buf
-from bitflight.rtl.csd.feeder import TileFeeder
+from bitflight.rtl.top.csd_feeder import TileFeeder
 from bitflight.rtl.csd.geometry import ChainGeometry
 from bitflight.rtl.top.params import TopParams
 

@@ -6,7 +6,7 @@ from amaranth.sim import Simulator
 
 from bitflight.base import config
 from bitflight.golden.ops.int_matmul import requantize
-from bitflight.rtl.csd.requant import RequantWriter
+from bitflight.rtl.top.csd_requant import RequantWriter
 from bitflight.rtl.top.params import TopParams
 
 F32 = np.float32

@@ -12,16 +12,16 @@ from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
 from ..fp import F16ToF32, F32ToF16, Fp32Mul, I32ToF32
-from ..top.buffers import write_port
-from ..top.params import TopParams
-from .feeder import row_layout
+from .buffers import write_port
+from .csd_feeder import row_layout
+from .params import TopParams
 
 LINE = isa.LINE_BYTES
 FP16_BYTES = 2
 
 
 class RequantWriter(wiring.Component):
-    """Ports: ``i`` In(stream of :func:`.feeder.row_layout`); ``n`` In(16) (columns of the
+    """Ports: ``i`` In(stream of :func:`.csd_feeder.row_layout`); ``n`` In(16) (columns of the
     result) and ``o_addr`` In(line) of the instruction; ``wr`` Out(buffer write port): element
     ``(t, col)`` as the two bytes at ``o_addr * 16 + 2 (t n + col)`` of OUT; ``idle`` Out(1).
     One combinational Fp32Mul does both products in turn (it is the largest unit).

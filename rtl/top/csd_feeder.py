@@ -13,7 +13,7 @@ Order of work (one instruction, ``m`` rows of A, tile ``n x k``):
 The pair pointer of an N:M tile runs through golden.sparse's pair stream in exactly this order
 (blocks row-major, each block's rows one after the other), so it restarts at 0 for every token.
 All reads go through one buffer read port, one line at a time (2 cycles each when the port is
-free); the cycle count is :mod:`.timing`'s formula.
+free); the cycle count is :mod:`..csd.timing`'s formula.
 """
 from __future__ import annotations
 
@@ -23,15 +23,15 @@ from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
-from ..top.buffers import read_port
-from ..top.params import TopParams
-from . import tile_fields as tf
-from .geometry import ChainGeometry
-from .lanes import PAIR_BITS, check_geometry, dense_lane, effective_n, idle_lane, sparse_lane
-from .layouts import lane_layout
-from .mpu import Mpu
-from .reduction import nlog_of
-from .row_sums import RowSums, tag_layout
+from ..csd import tile_fields as tf
+from ..csd.geometry import ChainGeometry
+from ..csd.lanes import PAIR_BITS, check_geometry, dense_lane, effective_n, idle_lane, sparse_lane
+from ..csd.layouts import lane_layout
+from ..csd.mpu import Mpu
+from ..csd.reduction import nlog_of
+from ..csd.row_sums import RowSums, tag_layout
+from .buffers import read_port
+from .params import TopParams
 
 LINE = isa.LINE_BYTES
 
