@@ -2,11 +2,14 @@
 channel): dense INT4/INT8 and N:M INT4/INT8 tiles with every N, random shapes, extreme codes,
 special activation scales; its range fault; and its cycle formula (``rtl/csd/timing.py``)
 against the MM queue's BUSY counter."""
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bitflight.compiler import isa
-from bitflight.golden.sparse.packing import decode as decode_sparse
+from bitflight.compiler.passes.packing import unpack_tile
 from bitflight.rtl.csd.geometry import ChainGeometry
 from bitflight.rtl.csd.timing import TileShape, instruction_cycles
 from bitflight.sim.isa import scheduler
@@ -16,9 +19,7 @@ from bitflight.sim.top.job import Job, Step
 
 from top_cases import CFG, assert_same_state, words
 
-import sys
-from pathlib import Path
-sys.path.insert(0, str(Path(__file__).parents[1] / "csd"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "csd"))      # the tile helpers live there
 from engine_cases import activations, dense_tile, lines, sparse_tile  # noqa: E402
 
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-verilator")]
@@ -99,7 +100,8 @@ def test_random_tiles_match_isa(top):
 
 def test_edge_cases_match_isa(top):
     """Extreme codes with -128/127 activations, all-zero weight rows, row blocks whose every
-    N is 0, special activation scales (zeros, inf, NaN, subnormal, huge)."""
+    N is 0, special activation scales (zeros, inf, NaN, subnormal, huge), every legal N
+    (0, 1, 2, 4, 8, 16) in one tile."""
     rng = np.random.default_rng(3)
     lay = Layout()
     mms = [make_mm(rng, lay, "MM", False, 4, 2, 24, 32, "extreme"),
@@ -108,7 +110,9 @@ def test_edge_cases_match_isa(top):
            make_mm(rng, lay, "MV", True, 4, 1, 32, 32, None, block_n=[[0, 0], [1, 0]]),
            make_mm(rng, lay, "MM", False, 4, 3, 16, 16, "zero"),
            make_mm(rng, lay, "MV", False, 8, 7, 8, 16, "special"),
-           make_mm(rng, lay, "MM", True, 4, 7, 16, 32, "special")]
+           make_mm(rng, lay, "MM", True, 4, 7, 16, 32, "special"),
+           make_mm(rng, lay, "MV", True, 8, 2, 32, 96, block_n=[[0, 1, 2, 4, 8, 16],
+                                                               [16, 8, 4, 2, 1, 0]])]
     result, machine, error = run_both(top, lay, mms)
     assert error is None and result.error is None, (error, result.error)
     assert_same_state(result, machine)
@@ -139,16 +143,8 @@ def test_cycle_formula_matches_busy_counter(top):
         block_n = None
         if mm["engine"] == isa.Engine.SPARSE:
             raw = bytes(lay.bufs[isa.Buf.WGT][16 * mm["b_addr"]:16 * (mm["b_addr"] + mm["b_lines"])])
-            block_n = _block_n(raw)
+            block_n = unpack_tile(raw, mm["engine"], mm["b_dt"], mm["n"], mm["k"]).block_n
         want += instruction_cycles(geo, CFG.csd.vpus_per_mpu,
                                    TileShape(mm["m"], mm["n"], mm["k"], block_n))
     assert result.steps[0].active["MM"] == want
 
-
-def _block_n(raw: bytes):
-    for trim in range(16):
-        try:
-            return decode_sparse(raw[:len(raw) - trim])["block_n"]
-        except ValueError:
-            continue
-    raise AssertionError("not an N:M tile")
