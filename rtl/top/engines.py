@@ -57,10 +57,23 @@ class EngineSet(wiring.Component):
         return m
 
 
-def built_engines() -> dict:
-    """The engines this top has today, per queue (factories of the queue's unit)."""
+def built_engines(cfg) -> dict:
+    """The engines this top has today, per queue (factories of the queue's unit), sized by
+    ``cfg`` where the engine has a config section. Each queue lists factories ``params ->
+    [engines]`` in ``accepts`` priority order (None: absent in this config)."""
     from .bitmod.engine import bitmod_engines
     from .copy_engine import CopyEngine
-    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)]),
-            isa.Queue.MM: lambda p: EngineSet(isa.Queue.MM, p, [*bitmod_engines(p, isa.Queue.MM)]),
-            isa.Queue.MV: lambda p: EngineSet(isa.Queue.MV, p, [*bitmod_engines(p, isa.Queue.MV)])}
+    from .csd_engine import CsdEngine
+
+    def one(make):
+        return None if make is None else (lambda p: [make(p)])
+
+    def bitmod(queue):
+        return lambda p: bitmod_engines(p, queue)
+    queues = {isa.Queue.MISC: [one(CopyEngine)],
+              isa.Queue.MM: [one(CsdEngine.factory(cfg, isa.Queue.MM)), bitmod(isa.Queue.MM)],
+              isa.Queue.MV: [one(CsdEngine.factory(cfg, isa.Queue.MV)), bitmod(isa.Queue.MV)]}
+
+    def unit(queue, factories):
+        return lambda p: EngineSet(queue, p, [e for make in factories for e in make(p)])
+    return {q: unit(q, [f for f in fs if f]) for q, fs in queues.items() if any(fs)}

@@ -8,7 +8,7 @@ def _accelerator(cfg):
     from .engines import built_engines
     from .params import TopParams
     from .top import Accelerator
-    return Accelerator(TopParams.from_config(cfg), built_engines())
+    return Accelerator(TopParams.from_config(cfg), built_engines(cfg))
 
 
 TARGETS = [

@@ -42,9 +42,10 @@ def steps_for(model: str, cfg, policy: str, prompt: list[int], decode: list[int]
 def has_engine(instr: isa.Instr) -> bool:
     """Executed by an engine of the top today; with MODE skip_missing the rest completes
     without touching memory."""
+    from ...rtl.top.csd_engine import executes
     return instr.kind in ("LD", "ST", "SYS") or (instr.kind == "MISC"
                                                  and instr["op"] == isa.MiscOp.COPY) \
-        or bitmod_product(instr)
+        or bitmod_product(instr) or (instr.kind in ("MM", "MV") and bool(executes(instr)))
 
 
 def bitmod_product(instr: isa.Instr) -> bool:

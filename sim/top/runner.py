@@ -20,7 +20,7 @@ def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tup
     so far, as the ``accelerator`` target, which all tests share); cached by content,
     ``variant`` names another engine set in the cache folder's name."""
     params = TopParams.from_config(cfg, **overrides)
-    units = built_engines() if units is None else units
+    units = built_engines(cfg) if units is None else units
     key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")
     b = hdl.build(lambda: Accelerator(params, units), top=TOP, key=key)
     return b, params
