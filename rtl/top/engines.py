@@ -59,5 +59,8 @@ class EngineSet(wiring.Component):
 
 def built_engines() -> dict:
     """The engines this top has today, per queue (factories of the queue's unit)."""
+    from .attention.engine import AttentionEngine
     from .copy_engine import CopyEngine
-    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)])}
+    return {isa.Queue.MISC: lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)]),
+            **{q: lambda p, q=q: EngineSet(q, p, [AttentionEngine(p, q)])
+               for q in (isa.Queue.MM, isa.Queue.MV)}}

@@ -20,6 +20,7 @@ class Fault(IntEnum):
     UNSUPPORTED = 8     # the instruction's queue has no engine that executes it
     TRUNCATED = 9       # arg0 words the instruction needs, arg1 words left, arg2 the word index
     DTYPE = 10          # arg0 an element type the engine cannot read as a tensor
+    ATTENTION = 11      # arg0 the failed check (attention.checks.Why), arg1/arg2 its values
 
 
 def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
@@ -60,6 +61,9 @@ def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
     if fault == Fault.DTYPE:
         name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
         return f"{what}: element type {name} cannot be read as a tensor"
+    if fault == Fault.ATTENTION:
+        from .attention.checks import why
+        return f"{what}: {why(a0, a1, a2)}"
     if fault == Fault.UNSUPPORTED:
         return f"{what}: no engine of this top executes the instruction"
     return f"{what}: fault {fault}"

@@ -42,5 +42,7 @@ def steps_for(model: str, cfg, policy: str, prompt: list[int], decode: list[int]
 def has_engine(instr: isa.Instr) -> bool:
     """Executed by an engine of the top today; with MODE skip_missing the rest completes
     without touching memory."""
-    return instr.kind in ("LD", "ST", "SYS") or (instr.kind == "MISC"
-                                                 and instr["op"] == isa.MiscOp.COPY)
+    return instr.kind in ("LD", "ST", "SYS") or (
+        instr.kind == "MISC" and instr["op"] == isa.MiscOp.COPY) or (
+        instr.kind in ("MM", "MV") and bool(instr["skip_pad"])
+        and instr["b_dt"] in (isa.DType.FP16, isa.DType.INT8))      # the attention engine
