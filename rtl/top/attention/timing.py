@@ -121,3 +121,13 @@ def _element(f, i, j, red, int8, trans, now, ca, cb, cs, a_key, b_key, meta_key,
                    cs.fetch(meta_key(t), now))
         now = have + 2 + div_latency                  # Q_GO, Q_WAIT
     return now + 1 + 1                                # last TERM, POST
+
+
+def fp_latencies() -> tuple[int, int]:
+    """The ``latency`` of the engine's ``Fp32Div`` and ``Fp32Sqrt`` (default arguments), the
+    ``div_latency``/``sqrt_latency`` of :func:`cycles`."""
+    from ...fp import Fp32Div, Fp32Sqrt
+    units = Fp32Div(), Fp32Sqrt()
+    for unit in units:
+        unit._MustUse__silence = True            # measured, never elaborated
+    return units[0].latency, units[1].latency

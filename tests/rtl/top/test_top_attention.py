@@ -62,6 +62,7 @@ def test_random_products_match_isa(top, seed):
     assert errors == [None] * len(programs)
     assert result.error is None, result.error
     assert_same_state(result, machine)
+    assert result.buffers["OUT"] != bytes(buffers[Buf.OUT])        # the products were written
 
 
 def _mm(kind="MM", **kw):
@@ -77,14 +78,14 @@ F16V = dict(b_trans=1, qk_dim=0)
 # (name, instruction): sim.isa stops with the same message
 SAME_AS_ISA = [
     ("a_dtype", _mm(a_dt=DType.INT4)),
-    ("a_range", _mm(a_addr=1020)),
+    ("a_range", _mm(a_addr=1021)),
     ("i8s_b_range", _mm(**I8S, b_addr=4095)),
     ("i8s_sk_range", _mm("MV", **I8S, t_addr=255)),
     ("i8s_sq_range", _mm(**I8S, s_addr=256)),
     ("i8s_qk_dim", _mm(**I8S, qk_dim=64)),
     ("i8v_b_range", _mm(**I8V, b_addr=4090, k=100)),
     ("i8v_sv_range", _mm("MV", **I8V, t_addr=254, k=40)),
-    ("f16v_qk_dim", _mm(**F16V, qk_dim=16)),
+    ("f16v_qk_dim", _mm(**{**F16V, "qk_dim": 16})),
     ("f16s_qk_dim", _mm("MV", qk_dim=8)),
     ("f16s_b_range", _mm(b_addr=4090, n=50)),
     ("o_dt", _mm(o_dt=DType.FP32)),
@@ -111,3 +112,25 @@ def test_faults_match_isa_and_the_engine_recovers(top):
     assert got[-1] is None
     machine, _ = reference(buffers, [ok], [launches[-1]])
     assert bytes(machine.bufs[Buf.OUT]) == result.buffers["OUT"]
+
+
+def test_cycles_follow_the_timing_model(top):
+    """Each product alone in its step: the queue's busy cycles equal ``timing.cycles``."""
+    from bitflight.rtl.top.attention import timing
+    rng = np.random.default_rng(11)
+    buffers = empty_buffers(rng)
+    place = Placer(rng, buffers)
+    programs, launches = [], []
+    for mode in MODES * 2:
+        kind = "MM" if rng.random() < 0.5 else "MV"
+        rows, tokens, d = int(rng.integers(1, 4)), int(rng.integers(1, 20)), \
+            int(rng.choice([3, 8, 16, 64]))
+        programs.append([product(rng, place, kind, mode, rows, tokens, d, edge=0.0), END])
+        launches.append(_launch(rng))
+    result = _run(top, buffers, programs, launches)
+    assert result.error is None, result.error
+    div, sqrt = timing.fp_latencies()
+    for prog, launch, step in zip(programs, launches, result.steps):
+        instr = prog[0]
+        want = timing.cycles(instr, launch["pos0"], launch["ntok"], div, sqrt)
+        assert step.active[instr.kind] == want, (instr, launch)
