@@ -20,7 +20,7 @@ class Fault(IntEnum):
     UNSUPPORTED = 8     # the instruction's queue has no engine that executes it
     TRUNCATED = 9       # arg0 words the instruction needs, arg1 words left, arg2 the word index
     DTYPE = 10          # arg0 an element type the engine cannot read as a tensor
-    ATTENTION = 11      # arg0 the failed check (attention.checks.Why), arg1/arg2 its values
+    ATTENTION = 11      # arg0 the failed check (AttentionCheck), arg1/arg2 its values
 
 
 def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
@@ -62,8 +62,39 @@ def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
         name = isa.DType(a0).name if a0 in isa.DType._value2member_map_ else a0
         return f"{what}: element type {name} cannot be read as a tensor"
     if fault == Fault.ATTENTION:
-        from .attention.checks import why
-        return f"{what}: {why(a0, a1, a2)}"
+        return f"{what}: {attention_message(a0, a1, a2)}"
     if fault == Fault.UNSUPPORTED:
         return f"{what}: no engine of this top executes the instruction"
     return f"{what}: fault {fault}"
+
+
+class AttentionCheck(IntEnum):
+    """The field checks of an attention product (the first five are sim.isa's own errors)."""
+    VALUE_QK_DIM = 0       # a1: qk_dim
+    SCORE_QK_DIM = 1       # a1: k, a2: qk_dim
+    INT8_QK_DIM = 2        # a1: k, a2: qk_dim
+    RESULT_TYPE = 3        # a1: o_dt
+    ACCUMULATE = 4
+    A_TYPE = 5             # a1: a_dt, a2: b_dt (a combination sim.isa converts; the RTL does not)
+
+
+def _name(dt: int) -> str:
+    return isa.DType(dt).name if dt in isa.DType._value2member_map_ else str(dt)
+
+
+def attention_message(code: int, a1: int, a2: int) -> str:
+    """The message of an ATTENTION fault (after ``#index MM: ``), sim.isa's where it has one."""
+    if code == AttentionCheck.VALUE_QK_DIM:
+        return "a value product (b_trans 1) takes no qk_dim"
+    if code == AttentionCheck.SCORE_QK_DIM:
+        return f"scores need qk_dim = k = {a1}, got {a2}"
+    if code == AttentionCheck.INT8_QK_DIM:
+        return f"INT8 scores need qk_dim = k = {a1}, got {a2}"
+    if code == AttentionCheck.RESULT_TYPE:
+        return f"result type {_name(a1)} is not supported"
+    if code == AttentionCheck.ACCUMULATE:
+        return "accumulating MMs are not emitted by the compiler"
+    if code == AttentionCheck.A_TYPE:
+        return (f"the attention engine takes A FP16 (INT8 for INT8 scores), got {_name(a1)} "
+                f"with B {_name(a2)}")
+    return f"attention check {code}"

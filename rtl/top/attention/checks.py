@@ -1,50 +1,17 @@
 """What the attention engine checks before it computes, in sim.isa's order (``_matmul``,
-``_attention_fp16``, ``_attention_int8`` of ``sim/isa/execute.py``), and the words of its own
-fault (code ``Fault.ATTENTION``: ``a0`` a :class:`Why`, ``a1``/``a2`` the values)."""
+``_attention_fp16``, ``_attention_int8`` of ``sim/isa/execute.py``). The engine's own fault is
+``Fault.ATTENTION`` (``a0`` a ``faults.AttentionCheck``, ``a1``/``a2`` the values), worded by
+``faults.attention_message``."""
 from __future__ import annotations
-
-from enum import IntEnum
 
 from amaranth.hdl import Module, Signal
 
 from ....compiler import isa
 from ..copy_engine import ELEMENT_BYTES
-from ..faults import Fault
+from ..faults import Fault, AttentionCheck
 from ..params import TopParams
 
 LANES = isa.LINE_BYTES
-
-
-class Why(IntEnum):
-    """The field checks of an attention product (the first five are sim.isa's own errors)."""
-    VALUE_QK_DIM = 0       # a1: qk_dim
-    SCORE_QK_DIM = 1       # a1: k, a2: qk_dim
-    INT8_QK_DIM = 2        # a1: k, a2: qk_dim
-    RESULT_TYPE = 3        # a1: o_dt
-    ACCUMULATE = 4
-    A_TYPE = 5             # a1: a_dt, a2: b_dt (a combination sim.isa converts; the RTL does not)
-
-
-def _name(dt: int) -> str:
-    return isa.DType(dt).name if dt in isa.DType._value2member_map_ else str(dt)
-
-
-def why(code: int, a1: int, a2: int) -> str:
-    """The message of an ATTENTION fault (after ``#index MM: ``), sim.isa's where it has one."""
-    if code == Why.VALUE_QK_DIM:
-        return "a value product (b_trans 1) takes no qk_dim"
-    if code == Why.SCORE_QK_DIM:
-        return f"scores need qk_dim = k = {a1}, got {a2}"
-    if code == Why.INT8_QK_DIM:
-        return f"INT8 scores need qk_dim = k = {a1}, got {a2}"
-    if code == Why.RESULT_TYPE:
-        return f"result type {_name(a1)} is not supported"
-    if code == Why.ACCUMULATE:
-        return "accumulating MMs are not emitted by the compiler"
-    if code == Why.A_TYPE:
-        return (f"the attention engine takes A FP16 (INT8 for INT8 scores), got {_name(a1)} "
-                f"with B {_name(a2)}")
-    return f"attention check {code}"
 
 
 def a_supported(v):
@@ -89,13 +56,13 @@ def fault_list(m: Module, v, p: TopParams) -> list[tuple]:
         only(int8, over(isa.Buf.WGT, n_k, "b8")),
         only(i8s, over(isa.Buf.META, v.n * 4, "sk")),
         only(i8s, over(isa.Buf.BIAS, v.m * 4, "sq")),
-        (i8s & (v.qk_dim != v.k), att, Why.INT8_QK_DIM, v.k, v.qk_dim),
+        (i8s & (v.qk_dim != v.k), att, AttentionCheck.INT8_QK_DIM, v.k, v.qk_dim),
         only(i8v, over(isa.Buf.META, v.k * 4, "sv")),
-        (f16v & (v.qk_dim != 0), att, Why.VALUE_QK_DIM, v.qk_dim, 0),
-        (f16s & (v.qk_dim != v.k), att, Why.SCORE_QK_DIM, v.k, v.qk_dim),
+        (f16v & (v.qk_dim != 0), att, AttentionCheck.VALUE_QK_DIM, v.qk_dim, 0),
+        (f16s & (v.qk_dim != v.k), att, AttentionCheck.SCORE_QK_DIM, v.k, v.qk_dim),
         only(~int8, over(isa.Buf.WGT, n_k * 2, "b16")),
-        (v.o_dt != isa.DType.FP16, att, Why.RESULT_TYPE, v.o_dt, 0),
-        (v.acc, att, Why.ACCUMULATE, 0, 0),
+        (v.o_dt != isa.DType.FP16, att, AttentionCheck.RESULT_TYPE, v.o_dt, 0),
+        (v.acc, att, AttentionCheck.ACCUMULATE, 0, 0),
         over(isa.Buf.OUT, v.m * v.n * 2, "o"),
-        (~a_supported(v), att, Why.A_TYPE, v.a_dt, v.b_dt),
+        (~a_supported(v), att, AttentionCheck.A_TYPE, v.a_dt, v.b_dt),
     ]
