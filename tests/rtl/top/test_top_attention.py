@@ -134,3 +134,28 @@ def test_cycles_follow_the_timing_model(top):
         instr = prog[0]
         want = timing.cycles(instr, launch["pos0"], launch["ntok"], div, sqrt)
         assert step.active[instr.kind] == want, (instr, launch)
+
+
+def test_edge_shapes_match_isa(top):
+    """Long sums (300 terms: a 9-level tree), no rows, k = 0 scores (c = 1/sqrt(0) = inf, so
+    every score is h(0 * inf) = NaN), one head dimension, and a launch where every KV position is
+    padding followed by one where none is."""
+    rng = np.random.default_rng(5)
+    buffers = empty_buffers(rng)
+    place = Placer(rng, buffers)
+    long = [product(rng, place, "MM", "f16_values", 1, 300, 4),
+            product(rng, place, "MV", "f16_scores", 2, 3, 300),
+            product(rng, place, "MM", "i8_values", 1, 120, 2),
+            product(rng, place, "MV", "i8_scores", 1, 2, 300)]
+    odd = [product(rng, place, "MM", "f16_scores", 0, 5, 8),
+           product(rng, place, "MM", "f16_scores", 2, 5, 0),
+           product(rng, place, "MV", "i8_scores", 3, 4, 0),
+           product(rng, place, "MV", "f16_values", 3, 6, 1),
+           product(rng, place, "MM", "i8_values", 2, 6, 1)]
+    programs = [long + [END], odd + [END], odd + [END]]
+    launches = [dict(pos0=299, ntok=1), dict(pos0=0, ntok=0), dict(pos0=3, ntok=9)]
+    result = _run(top, buffers, programs, launches)
+    machine, errors = reference(buffers, programs, launches)
+    assert errors == [None] * 3
+    assert result.error is None, result.error
+    assert_same_state(result, machine)
