@@ -8,7 +8,8 @@ products"; ``golden.ops.attention``), as ``sim/isa/execute.py`` calls it on a ti
 * fp16 values (``b_trans`` 1): ``h(tree_t(p_t ⊗ v_t))`` over the valid tokens only;
 * INT8 scores: ``h(((f(acc) ⊗ s_q) ⊗ s_k) ⊗ c)``, ``acc`` the exact INT32 dot product;
 * INT8 values: per row, ``u_t = p_t ⊗ s_v[t]``, REQUANT (``s = max|u| ⊘ 127`` or 1,
-  ``p8_t = clamp(rint(u_t ⊘ s))``), then ``h(f(Σ p8_t·v8_t) ⊗ s)``.
+  ``p8_t = clamp(rint(u_t ⊘ s))``, kept in a code memory of ``META bytes / 4`` entries), then
+  ``h(f(Σ p8_t·v8_t) ⊗ s)`` per output column.
 
 The tree is :class:`.reducer.StreamingReducer`; integer sums are exact in any order. Every
 product and conversion is an ``rtl.fp`` unit (one of each, shared over the steps).
@@ -16,7 +17,7 @@ product and conversion is an ``rtl.fp`` unit (one of each, shared over the steps
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import wiring
+from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ....compiler import isa
@@ -43,6 +44,7 @@ class AttentionEngine(wiring.Component):
 
     def __init__(self, params: TopParams, queue: isa.Queue = isa.Queue.MM):
         self.params, self.kind = params, isa.BY_QUEUE[queue].name
+        self.code_depth = params.buffer_bytes[isa.Buf.META] // 4
         super().__init__({"unit": In(unit_signature(isa.TYPES[self.kind], params)),
                           "wr_port": Out(write_port(params)), "pos0": In(32), "ntok": In(32)})
         self._caches = [LineCache(params) for _ in range(3)]
@@ -97,7 +99,13 @@ class AttentionEngine(wiring.Component):
 
         c, s, amax, total, x = (Signal(32, name=n) for n in ("c", "s", "amax", "total", "x"))
         sq, sk, div_a, div_b = (Signal(32, name=n) for n in ("sq", "sk", "div_a", "div_b"))
-        acc, v8 = Signal(signed(32)), Signal(signed(8))
+        acc = Signal(signed(32))
+        # the row's REQUANT codes p8_t (INT8 values); t < k <= META bytes / 4 (sim.isa's range
+        # check of the K/V scales), so every row fits
+        codes = m.submodules.codes = memory.Memory(shape=8, depth=self.code_depth, init=[])
+        codes_w, codes_r = codes.write_port(), codes.read_port(domain="comb")
+        p8 = codes_r.data.as_signed()
+        m.d.comb += codes_r.addr.eq(t)
         out16 = Signal(16)
         m.d.comb += [cvt_a.a.eq(a16), cvt_b.a.eq(b16), i2f.a.eq(acc), i2f_d.a.eq(v.qk_dim),
                      sqrt.a.eq(i2f_d.y), div.a.eq(div_a), div.b.eq(div_b), rint.a.eq(div.y),
@@ -151,9 +159,10 @@ class AttentionEngine(wiring.Component):
                     m.next = "ELEM"
             with m.State("PREP"):                           # amax = max_t |p_t * s_v[t]|
                 with m.If(t == red_len):
+                    m.d.sync += t.eq(0)
                     with m.If(amax == 0):
                         m.d.sync += s.eq(ONE)
-                        m.next = "ELEM"
+                        m.next = "P8"
                     with m.Else():
                         m.d.sync += [div_a.eq(amax), div_b.eq(QMAX)]
                         m.next = "S_GO"
@@ -168,7 +177,25 @@ class AttentionEngine(wiring.Component):
             with m.State("S_WAIT"):
                 with m.If(div.done):
                     m.d.sync += s.eq(div.y)
+                    m.next = "P8"
+            with m.State("P8"):                             # p8_t = code of u_t, once per row
+                with m.If(t == red_len):
+                    m.d.sync += t.eq(0)
                     m.next = "ELEM"
+                with m.Else():
+                    m.d.comb += [ca.want.eq(1), cs.want.eq(1), scale_sel.eq(0),
+                                 mul.a.eq(cvt_a.y), mul.b.eq(s32)]
+                    with m.If(ca.have & cs.have):
+                        m.d.sync += [div_a.eq(mul.y), div_b.eq(s)]
+                        m.next = "P8_GO"
+            with m.State("P8_GO"):
+                m.d.comb += div.start.eq(1)
+                m.next = "P8_WAIT"
+            with m.State("P8_WAIT"):
+                with m.If(div.done):
+                    m.d.comb += [codes_w.addr.eq(t), codes_w.data.eq(code), codes_w.en.eq(1)]
+                    m.d.sync += t.eq(t + 1)
+                    m.next = "P8"
             with m.State("ELEM"):
                 m.d.sync += [t.eq(0), acc.eq(0)]
                 with m.If(j == v.n):
@@ -180,15 +207,8 @@ class AttentionEngine(wiring.Component):
                 with m.Else():
                     m.next = "TERM"
             with m.State("TERM"):
-                self._term(m, t, red_len, int8, i8s, ca, cb, cs, scale_sel, red, mul, cvt_a,
-                           cvt_b, a8, b8, s32, acc, v8, div_a, div_b, s)
-            with m.State("Q_GO"):
-                m.d.comb += div.start.eq(1)
-                m.next = "Q_WAIT"
-            with m.State("Q_WAIT"):
-                with m.If(div.done):
-                    m.d.sync += [acc.eq(acc + code * v8), t.eq(t + 1)]
-                    m.next = "TERM"
+                self._term(m, t, red_len, int8, i8s, ca, cb, red, mul, cvt_a, cvt_b, a8, b8, acc,
+                           p8)
             with m.State("SUM"):
                 with m.If(red.done):
                     m.d.sync += total.eq(red.result)
@@ -239,8 +259,7 @@ class AttentionEngine(wiring.Component):
         return m
 
     @staticmethod
-    def _term(m, t, red_len, int8, i8s, ca, cb, cs, scale_sel, red, mul, cvt_a, cvt_b, a8, b8,
-              s32, acc, v8, div_a, div_b, s):
+    def _term(m, t, red_len, int8, i8s, ca, cb, red, mul, cvt_a, cvt_b, a8, b8, acc, p8):
         """One term of the current output element (state TERM)."""
         with m.If(t == red_len):
             with m.If(i8s):
@@ -259,9 +278,7 @@ class AttentionEngine(wiring.Component):
             m.d.comb += [ca.want.eq(1), cb.want.eq(1)]
             with m.If(ca.have & cb.have):
                 m.d.sync += [acc.eq(acc + a8 * b8), t.eq(t + 1)]
-        with m.Else():                                      # p8_t = code of u_t = p_t * s_v[t]
-            m.d.comb += [ca.want.eq(1), cb.want.eq(1), cs.want.eq(1), scale_sel.eq(0),
-                         mul.a.eq(cvt_a.y), mul.b.eq(s32)]
-            with m.If(ca.have & cb.have & cs.have):
-                m.d.sync += [div_a.eq(mul.y), div_b.eq(s), v8.eq(b8)]
-                m.next = "Q_GO"
+        with m.Else():                                      # p8_t * v8, exact
+            m.d.comb += cb.want.eq(1)
+            with m.If(cb.have):
+                m.d.sync += [acc.eq(acc + p8 * b8), t.eq(t + 1)]

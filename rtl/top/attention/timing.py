@@ -14,8 +14,9 @@ Per instruction: 3 (start, checks, scale step) + for scores ``sqrt + 1 + div`` (
 
 * fp16: per term ``max(operands, reducer)``, then ``finish`` (``ceil(log2 T) + 2``), 1 post;
 * INT8 scores: per term 1 (+ misses), then 1 + 3 + 3 (the two row scales) + 3 post steps;
-* INT8 values: per row a first pass (1 per token + misses, 1, and ``1 + div`` unless every
-  ``u`` is zero), per term ``2 + div`` (+ misses), 1 post;
+* INT8 values: per row a max pass (1 per token + misses, 1, and ``1 + div`` unless every
+  ``u`` is zero) and a code pass (``2 + div`` per token + misses, 1), then per term 1 (+ misses),
+  1 post;
 
 and 2 at the end (last row check, ``done``).
 """
@@ -83,19 +84,22 @@ def cycles(f: dict, pos0: int, ntok: int, div_latency: int, sqrt_latency: int,
                 zero_left -= 1                        # s = 1, no division
             elif red:
                 now += 1 + div_latency                # S_GO, S_WAIT
+            for t in range(red):                      # P8: the row's codes, one division each
+                now = max(ca.fetch(a_key(i, t), now), cs.fetch(meta_key(t), now)) + 2 \
+                    + div_latency
+            now += 1
         for j in range(n):
             now += 1                                  # ELEM
             if j >= cols:
                 now += 1                              # WRITE of a padding column
                 continue
-            now = _element(f, i, j, red, int8, trans, now, ca, cb, cs, a_key, b_key, meta_key,
-                           div_latency)
+            now = _element(f, i, j, red, int8, trans, now, ca, cb, cs, a_key, b_key, meta_key)
             now += 1                                  # WRITE
         now += 1                                      # ELEM: row done
     return now + 2                                    # ROW: all rows done; DONE
 
 
-def _element(f, i, j, red, int8, trans, now, ca, cb, cs, a_key, b_key, meta_key, div_latency):
+def _element(f, i, j, red, int8, trans, now, ca, cb, cs, a_key, b_key, meta_key):
     """Cycle of WRITE for output (i, j) whose TERM state starts at ``now``."""
     L = isa.LINE_BYTES
     if not int8:
@@ -116,10 +120,8 @@ def _element(f, i, j, red, int8, trans, now, ca, cb, cs, a_key, b_key, meta_key,
         now = cs.fetch(("BIAS", (f["s_addr"] * L + 4 * i) // L), now) + 1      # GET_SQ
         now = cs.fetch(meta_key(j), now) + 1                                  # GET_SK
         return now + 3                                # POST, POST_SK, POST_C
-    for t in range(red):
-        have = max(ca.fetch(a_key(i, t), now), cb.fetch(b_key(j, t), now),
-                   cs.fetch(meta_key(t), now))
-        now = have + 2 + div_latency                  # Q_GO, Q_WAIT
+    for t in range(red):                              # p8_t (code memory) * v8
+        now = cb.fetch(b_key(j, t), now) + 1
     return now + 1 + 1                                # last TERM, POST
 
 
