@@ -7,4 +7,5 @@ from .div import Fp32Div
 from .mul import Fp32Mul
 from .sqrt import Fp32Sqrt
 
-__all__ = ["F16ToF32", "F32Rint", "F32ToF16", "Fp32Add", "Fp32Div", "Fp32Max", "Fp32Mul", "Fp32Sqrt", "I32ToF32"]
+__all__ = ["F16ToF32", "F32Rint", "F32ToF16", "Fp32Add", "Fp32Div", "Fp32Max", "Fp32Mul",
+           "Fp32Sqrt", "I32ToF32"]

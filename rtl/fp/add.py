@@ -34,7 +34,8 @@ class Fp32Add(Pipelined):
         x = unpack(Mux(swap, self.b, self.a))           # the larger magnitude
         z = unpack(Mux(swap, self.a, self.b))
         sub = x.sign ^ z.sign
-        is_special, word = special(F32, x.nan | z.nan | (x.inf & z.inf & sub), x.inf | z.inf, x.sign)
+        nan = x.nan | z.nan | (x.inf & z.inf & sub)      # inf - inf
+        is_special, word = special(F32, nan, x.inf | z.inf, x.sign)
 
         dist = x.exp - z.exp                             # >= 0 since |x| >= |z|
         dist = Mux(dist > WIDTH, WIDTH, dist)[:5]

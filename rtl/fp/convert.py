@@ -105,7 +105,8 @@ class F32Rint(Pipelined):
         shift = (a.exp - (F32.bias - 1))[:5]
         wide = pipe.wire((a.sig << shift)[:24 + 31], "aligned")
         whole, rnd, low = wide[24:], wide[23], wide[:23] != 0
-        sign, whole, rnd, low, big, small, nan = pipe.cut(a.sign, whole, rnd, low, big, small, a.nan)
+        sign, whole, rnd, low, big, small, nan = pipe.cut(
+            a.sign, whole, rnd, low, big, small, a.nan)
 
         mag = (whole + (rnd & (low | whole[0])))[:32]
         value = Mux(sign, -mag, mag)

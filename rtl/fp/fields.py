@@ -16,7 +16,7 @@ from ...base.errors import ConfigError
 
 @dataclass(frozen=True)
 class Format:
-    """An IEEE-754 binary interchange format: ``exp_bits`` exponent and ``frac_bits`` fraction bits."""
+    """An IEEE-754 binary format: ``exp_bits`` exponent and ``frac_bits`` fraction bits."""
     exp_bits: int
     frac_bits: int
 
@@ -126,12 +126,12 @@ def round_pack(pipe: Pipe, sign: Value, exp: Value, sig: Value, sticky: Value = 
                fmt: Format = F32, carry: tuple[Value, ...] = ()) -> tuple[Value, tuple[Value, ...]]:
     """Round ``(-1)^sign * sig/2^(len(sig)-1) * 2^(exp - bias)`` to ``fmt``, nearest even.
 
-    ``sig`` must be normalized (its top bit set) when ``exp >= 1``; ``sticky`` says whether nonzero bits lie
-    below ``sig``; ``exp`` is a signed biased exponent. Results below the normal range are
-    shifted right into a subnormal with every shifted-out bit kept as sticky (rounded, never
-    flushed); rounding carries into the exponent field, so the largest finite value rounds up to
-    inf, and ``exp >= exp_max`` is inf. A zero ``sig`` gives a signed zero. Uses one cut point of
-    ``pipe`` (between the subnormal shift and the rounding add) when given, through which the
+    ``sig`` must be normalized (its top bit set) when ``exp >= 1``; ``sticky`` says whether
+    nonzero bits lie below ``sig``; ``exp`` is a signed biased exponent. Results below the normal
+    range are shifted right into a subnormal with every shifted-out bit kept as sticky (rounded,
+    never flushed); rounding carries into the exponent field, so the largest finite value rounds
+    up to inf, and ``exp >= exp_max`` is inf. A zero ``sig`` gives a signed zero. Uses one cut
+    point of ``pipe`` (between the subnormal shift and the rounding add), through which the
     caller's ``carry`` values travel too; returns the packed word and the carried values."""
     w = len(sig)
     if w < fmt.frac_bits + 2:

@@ -32,7 +32,7 @@ class Iterative(wiring.Component):
         return self.iterations + 1
 
     def control(self, m: Module) -> tuple[Signal, Signal]:
-        """Drive ``busy``/``done``; return ``(load, step)``: load the operands / do one iteration."""
+        """Drive ``busy``/``done``; return ``(load, step)``: take the operands / iterate once."""
         count = Signal(range(self.iterations + 1))
         load, step = Signal(), Signal()
         m.d.comb += [self.busy.eq(count != 0), load.eq(self.start & (count == 0)),

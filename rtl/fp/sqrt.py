@@ -16,14 +16,15 @@ class Fp32Sqrt(Iterative):
     Ports: In ``start``, In ``a`` (32); Out ``busy``, Out ``done`` (pulse), Out ``y`` (32).
     Timing: see :class:`Iterative`; ``latency = ceil(27 / bits_per_cycle) + 1`` (28 by default).
 
-    Specials (IEEE): ``√±0 = ±0``, ``√+inf = +inf``, NaN and every negative nonzero operand (incl.
-    -inf) give 0x7FC00000.
+    Specials (IEEE): ``√±0 = ±0``, ``√+inf = +inf``, NaN and every negative nonzero operand
+    (incl. -inf) give 0x7FC00000.
 
-    Algorithm: a subnormal operand is normalized by a leading-zero count when loaded; the
-    significand ``m`` (value ``m * 2^(e-23)``) is doubled when ``e - 23`` is odd so the exponent
-    halves exactly, and the integer square root of ``R = m * 2^(2 * rbits - 26)`` is taken by the restoring
-    digit-by-digit recurrence (``bits_per_cycle`` root bits per cycle); the final remainder is the
-    sticky bit for the one rounding (:func:`round_pack`). Results are always normal.
+    Algorithm: a subnormal operand is normalized by a leading-zero count when loaded; the 24-bit
+    significand ``m`` (``a = m * 2^e``) is doubled when ``e`` is odd so the exponent halves
+    exactly, and the integer square root of ``R = (m or 2m) * 2^(2 * rbits - 26)`` (``rbits``
+    root bits) is taken by the restoring digit-by-digit recurrence, ``bits_per_cycle`` root bits
+    per cycle; the final remainder is the sticky bit for the one rounding (:func:`round_pack`).
+    Results are always normal.
     """
 
     def __init__(self, bits_per_cycle: int = 1):
@@ -39,7 +40,7 @@ class Fp32Sqrt(Iterative):
         lead = pipe.wire(clz(a.sig), "lead")
 
         half_exp = Signal(signed(10))
-        radicand = Signal(2 * rbits)      # remaining radicand bits, consumed two at a time from the top
+        radicand = Signal(2 * rbits)      # radicand bits still to enter, two per step, top first
         rem, root = Signal(rbits + 2), Signal(rbits)
         is_special, word = Signal(), Signal(32)
         e = pipe.wire(a.exp - lead - F32.bias - 23, "unbiased")       # a = mant * 2^e
@@ -69,7 +70,8 @@ class Fp32Sqrt(Iterative):
             m.d.sync += [rem.eq(r), root.eq(q), radicand.eq(x)]
 
         # R = R0 * 2^(2j), R0 = m or 2m in [2^23, 2^25), j = rbits - 13: the root lies in
-        # [2^(rbits-1.5), 2^(rbits-0.5)), its top bit at rbits-1 or rbits-2; √a = root * 2^(half-j)
+        # [2^(rbits-1.5), 2^(rbits-0.5)), its top bit at rbits-1 or rbits-2;
+        # √a = root * 2^(half-j)
         top = root[-1]
         sig = Mux(top, root[rbits - 26:], root[rbits - 27:rbits - 1])
         low = Mux(top, root[:rbits - 26] != 0, root[:rbits - 27] != 0) if rbits > 27 \

@@ -92,7 +92,8 @@ def _check_rint(a: np.ndarray, **kw):
     out = run_unit(F32Rint(**kw), {"a": a}, outputs=("y", "nan"))
     want_y, want_nan = cases.rint(a)
     for port, want in (("y", want_y), ("nan", want_nan)):
-        assert not mismatches({"a": a}, out[port], want), (port, mismatches({"a": a}, out[port], want))
+        bad = mismatches({"a": a}, out[port], want)
+        assert not bad, (port, bad)
 
 
 def test_rint_on_edges_ties_and_saturation():
@@ -116,7 +117,8 @@ def test_bad_stages_is_a_one_line_config_error():
 
 
 PIPELINED = [(Fp32Add, ("a", "b"), ("y",)), (Fp32Mul, ("a", "b"), ("y",)),
-             (F32ToF16, ("a",), ("y",)), (I32ToF32, ("a",), ("y",)), (F32Rint, ("a",), ("y", "nan"))]
+             (F32ToF16, ("a",), ("y",)), (I32ToF32, ("a",), ("y",)),
+             (F32Rint, ("a",), ("y", "nan"))]
 
 
 @pytest.mark.parametrize("unit,ins,outs", PIPELINED, ids=[u.__name__ for u, _, _ in PIPELINED])
