@@ -61,6 +61,7 @@ def built_engines(cfg) -> dict:
     """The engines this top has today, per queue (factories of the queue's unit), sized by
     ``cfg`` where the engine has a config section. Each queue lists factories ``params ->
     [engines]`` in ``accepts`` priority order (None: absent in this config)."""
+    from .attention.engine import AttentionEngine
     from .bitmod.engine import bitmod_engines
     from .copy_engine import CopyEngine
     from .csd_engine import CsdEngine
@@ -68,11 +69,14 @@ def built_engines(cfg) -> dict:
     def one(make):
         return None if make is None else (lambda p: [make(p)])
 
+    def attention(queue):
+        return lambda p: [AttentionEngine(p, queue)]
+
     def bitmod(queue):
         return lambda p: bitmod_engines(p, queue)
-    queues = {isa.Queue.MISC: [one(CopyEngine)],
-              isa.Queue.MM: [one(CsdEngine.factory(cfg, isa.Queue.MM)), bitmod(isa.Queue.MM)],
-              isa.Queue.MV: [one(CsdEngine.factory(cfg, isa.Queue.MV)), bitmod(isa.Queue.MV)]}
+    products = {q: [attention(q), one(CsdEngine.factory(cfg, q)), bitmod(q)]
+                for q in (isa.Queue.MM, isa.Queue.MV)}
+    queues = {isa.Queue.MISC: [one(CopyEngine)], **products}
 
     def unit(queue, factories):
         return lambda p: EngineSet(queue, p, [e for make in factories for e in make(p)])

@@ -23,6 +23,7 @@ class Fault(IntEnum):
     TILE = 11           # a packed weight tile the engine cannot run: arg2 TileFault
     RESULT_TYPE = 12    # arg0 an MM/MV result type other than FP16
     ACCUMULATE = 13     # an MM/MV with acc = 1
+    ATTENTION = 14      # arg0 the failed check (AttentionCheck), arg1/arg2 its values
 
 
 class TileFault(IntEnum):
@@ -79,6 +80,8 @@ def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
         return f"{what}: result type {name} is not supported"
     if fault == Fault.ACCUMULATE:
         return f"{what}: accumulating MMs are not emitted by the compiler"
+    if fault == Fault.ATTENTION:
+        return f"{what}: {attention_message(a0, a1, a2)}"
     if fault == Fault.UNSUPPORTED:
         return f"{what}: no engine of this top executes the instruction"
     return f"{what}: fault {fault}"
@@ -105,3 +108,35 @@ def tile_fault_text(reason: int, a0: int, a1: int) -> str:
     if reason == TileFault.GROUP:
         return f"group size {a0} of the packed tile is not a multiple of {a1} lanes"
     return f"packed tile fault {reason}"
+
+
+class AttentionCheck(IntEnum):
+    """The field checks of an attention product (the first five are sim.isa's own errors)."""
+    VALUE_QK_DIM = 0       # a1: qk_dim
+    SCORE_QK_DIM = 1       # a1: k, a2: qk_dim
+    INT8_QK_DIM = 2        # a1: k, a2: qk_dim
+    RESULT_TYPE = 3        # a1: o_dt
+    ACCUMULATE = 4
+    A_TYPE = 5             # a1: a_dt, a2: b_dt (a combination sim.isa converts; the RTL does not)
+
+
+def _name(dt: int) -> str:
+    return isa.DType(dt).name if dt in isa.DType._value2member_map_ else str(dt)
+
+
+def attention_message(code: int, a1: int, a2: int) -> str:
+    """The message of an ATTENTION fault (after ``#index MM: ``), sim.isa's where it has one."""
+    if code == AttentionCheck.VALUE_QK_DIM:
+        return "a value product (b_trans 1) takes no qk_dim"
+    if code == AttentionCheck.SCORE_QK_DIM:
+        return f"scores need qk_dim = k = {a1}, got {a2}"
+    if code == AttentionCheck.INT8_QK_DIM:
+        return f"INT8 scores need qk_dim = k = {a1}, got {a2}"
+    if code == AttentionCheck.RESULT_TYPE:
+        return f"result type {_name(a1)} is not supported"
+    if code == AttentionCheck.ACCUMULATE:
+        return "accumulating MMs are not emitted by the compiler"
+    if code == AttentionCheck.A_TYPE:
+        return (f"the attention engine takes A FP16 (INT8 for INT8 scores), got {_name(a1)} "
+                f"with B {_name(a2)}")
+    return f"attention check {code}"

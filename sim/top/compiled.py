@@ -45,7 +45,8 @@ def has_engine(instr: isa.Instr) -> bool:
     from ...rtl.top.csd_engine import executes
     return instr.kind in ("LD", "ST", "SYS") or (instr.kind == "MISC"
                                                  and instr["op"] == isa.MiscOp.COPY) \
-        or bitmod_product(instr) or (instr.kind in ("MM", "MV") and bool(executes(instr)))
+        or bitmod_product(instr) or (instr.kind in ("MM", "MV") and bool(executes(instr))) \
+        or attention_product(instr)
 
 
 def bitmod_product(instr: isa.Instr) -> bool:
@@ -53,3 +54,9 @@ def bitmod_product(instr: isa.Instr) -> bool:
     return (instr.kind in ("MM", "MV") and instr["engine"] == isa.Engine.BITMOD
             and not instr["skip_pad"] and instr["b_dt"] != isa.DType.FP16
             and instr["a_dt"] == isa.DType.FP16)
+
+
+def attention_product(instr: isa.Instr) -> bool:
+    """An MM/MV the attention engine takes (rtl/top/attention: ``skip_pad`` with FP16/INT8 B)."""
+    return (instr.kind in ("MM", "MV") and bool(instr["skip_pad"])
+            and instr["b_dt"] in (isa.DType.FP16, isa.DType.INT8))
