@@ -97,11 +97,10 @@ class RowConstants(wiring.Component):
                 m.next = "WAIT_SQRT"
             with m.State("WAIT_SQRT"):
                 with m.If(sqrt.done):
-                    m.d.sync += value.eq(sqrt.y)
+                    m.d.sync += [value.eq(sqrt.y), second.eq(1)]   # operands of 1 ⊘ √v
                     m.next = "DIV2"
             with m.State("DIV2"):
                 m.d.comb += div.start.eq(1)
-                m.d.sync += second.eq(1)
                 m.next = "WAIT2"
             with m.State("WAIT2"):
                 with m.If(div.done):

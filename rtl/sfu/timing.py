@@ -23,7 +23,10 @@ class Stages:
     """Registers of one free-running pipeline inside module ``m`` (names prefixed ``name``)."""
 
     def __init__(self, m: Module, name: str):
-        self.m, self.name = m, name
+        # the registers live in a module of their own: one created while the caller is inside
+        # an m.If / m.Switch must not inherit that condition
+        self.m, self.name = Module(), name
+        m.submodules[f"{name}_stages"] = self.m
         self._delays: dict[int, tuple[Timed, list[Signal]]] = {}   # holds t: ids stay unique
         self._count = 0
 

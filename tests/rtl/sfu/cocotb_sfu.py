@@ -20,6 +20,7 @@ SKIP = 8
 
 
 async def run_job(dut, job):
+    await FallingEdge(dut.clk)
     dut.op.value, dut.imm.value = job["op"], job["imm"]
     dut.eps.value, dut.cols.value = job["eps"], job["cols"]
     todo = beats(job)

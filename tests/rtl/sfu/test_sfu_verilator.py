@@ -1,13 +1,17 @@
 """Verilator + cocotb benches of the SFU (rtl/sfu), bit for bit against golden.ops.sfu / expo."""
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bitflight.rtl.sfu.exp import ExpUnit
+from bitflight.rtl.sfu.params import OPS
 from bitflight.sim import hdl
+
+from sfu_cases import make_job
 
 HERE = Path(__file__).parent
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("sfu-verilator")]
@@ -32,3 +36,20 @@ def test_exp_unit_bit_exact(tmp_path):
     np.save(tmp_path / "t.npy", exp_arguments(11, 20_000))
     hdl.run(build, "cocotb_exp", test_dir=HERE,
             env={"EXP_CASES": tmp_path / "t.npy", "EXP_LATENCY": unit.latency})
+
+
+def harness_build():
+    from sfu_harness import SfuHarness
+    return hdl.build(lambda: SfuHarness(), top="sfu_harness", key="sfu-harness")
+
+
+def run_jobs(jobs, tmp_path):
+    with open(tmp_path / "jobs.pkl", "wb") as f:
+        pickle.dump(jobs, f)
+    hdl.run(harness_build(), "cocotb_sfu", test_dir=HERE, env={"SFU_JOBS": tmp_path / "jobs.pkl"})
+
+
+def test_sfu_smoke(tmp_path):
+    rng = np.random.default_rng(5)
+    jobs = [make_job(rng, op, 3, 16, d=8) for op in OPS]
+    run_jobs(jobs, tmp_path)
