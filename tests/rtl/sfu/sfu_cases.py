@@ -158,3 +158,44 @@ def check(job, got_beats: list[int]) -> None:
         badr = np.nonzero(got != want_scale)[0]
         assert not len(badr), (f"{name}: scale of row {badr[0]} {got[badr[0]]:#010x}, golden "
                                f"{want_scale[badr[0]]:#010x}")
+
+
+LENGTHS = (1, 2, 3, 5, 8, 16, 31, 64, 100, 127, 257)
+
+
+def edge_jobs(rng, op: Op) -> list[dict]:
+    """Row lengths 1, odd and non-powers of two; special values (zeros of both signs,
+    subnormals, max fp16, inf, NaN) and random bit patterns; for SOFTMAX also fully masked and
+    partly masked rows."""
+    jobs = []
+    for kind in ("edge", "bits", "small"):
+        for cols in (1, 3, 6, 17):
+            d = 2 if cols % 2 == 0 else None
+            if op == Op.ROPE and d is None:
+                continue
+            jobs.append(make_job(rng, op, 4, cols, kind, d=d, b_kind=kind, eps=1e-5))
+    if op == Op.SOFTMAX:
+        for vis in (np.zeros((3, 9), bool), causal.visible(3, 9, 2, 3, 0, 0),
+                    causal.visible(4, 9, 0, 9, 1, 2)):
+            jobs.append(make_job(rng, op, vis.shape[0], 9, "normal", vis=vis))
+    if op == Op.SCALE:
+        for scalar in (0x0000, 0x8000, 0x7BFF, 0x7C00, 0x7E00, 0x0001):
+            jobs.append(make_job(rng, op, 2, 9, "edge", scalar=scalar))
+    return jobs
+
+
+def random_jobs(rng, op: Op, elements: int) -> list[dict]:
+    """About ``elements`` seeded random elements of ``op`` in rows of mixed lengths (ROPE:
+    heads of 2..16 elements)."""
+    jobs, total = [], 0
+    while total < elements:
+        cols = int(rng.choice(LENGTHS))
+        d = None
+        if op == Op.ROPE:
+            d = int(rng.choice((2, 4, 8, 16)))
+            cols = d * max(1, cols // d)
+        rows = max(1, min(64, (elements - total) // cols))
+        kind = "normal" if rng.random() < 0.8 else str(rng.choice(("bits", "small", "edge")))
+        jobs.append(make_job(rng, op, rows, cols, kind, d=d, eps=float(rng.choice((1e-5, 1e-6)))))
+        total += rows * cols
+    return jobs

@@ -11,7 +11,7 @@ from bitflight.rtl.sfu.exp import ExpUnit
 from bitflight.rtl.sfu.params import OPS
 from bitflight.sim import hdl
 
-from sfu_cases import make_job
+from sfu_cases import edge_jobs, make_job, random_jobs
 
 HERE = Path(__file__).parent
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("sfu-verilator")]
@@ -53,3 +53,13 @@ def test_sfu_smoke(tmp_path):
     rng = np.random.default_rng(5)
     jobs = [make_job(rng, op, 3, 16, d=8) for op in OPS]
     run_jobs(jobs, tmp_path)
+
+
+def test_sfu_edge_cases(tmp_path):
+    rng = np.random.default_rng(7)
+    run_jobs([job for op in OPS for job in edge_jobs(rng, op)], tmp_path)
+
+
+def test_sfu_random_1e5_elements_per_op(tmp_path):
+    rng = np.random.default_rng(8)
+    run_jobs([job for op in OPS for job in random_jobs(rng, op, 100_000)], tmp_path)
