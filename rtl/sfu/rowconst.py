@@ -1,0 +1,113 @@
+"""The row constants of the SFU's multi-pass ops, computed between two passes over a row:
+
+* SOFTMAX after pass 0: ``m = max`` (visible columns; ``-inf`` when none is visible);
+* SOFTMAX after pass 1: ``r = 1 ⊘ tree(e)``;
+* RMSNORM after pass 0: ``r = 1 ⊘ √((tree(q) ⊘ f(n)) ⊕ eps)``;
+* REQUANT after pass 0: ``s = (a = 0 ? 1 : a ⊘ 127)``, ``a = max|x|``.
+
+One divider, one square root and one adder, used in sequence (docs/numerics.md "Ops of the SFU").
+"""
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ...compiler.isa import MiscOp as Op
+from ..fp import Fp32Add, Fp32Div, Fp32Sqrt, I32ToF32
+from .exp import ONE
+
+QMAX_F32 = 0x42FE0000          # 127.0
+
+
+class RowConstants(wiring.Component):
+    """Ports: In ``start`` (pulse: pass ``pass_`` of a row ended and its reductions settled),
+    ``op``, ``pass_``, ``eps`` (binary32), ``cols`` (n), ``max_value`` (the pass's maximum),
+    ``tree_sum`` / ``tree_done`` (from the streaming tree); Out ``finish`` (pulse to the tree),
+    ``m``, ``r``, ``s`` (held until the next update), ``done`` (pulse: the constants of the next
+    pass are ready). Timing: 1 cycle (max only) up to fold + 2 divisions + a square root."""
+
+    def __init__(self):
+        self._div, self._sqrt = Fp32Div(), Fp32Sqrt()
+        super().__init__({"start": In(1), "op": In(4), "pass_": In(2), "eps": In(32),
+                          "cols": In(16), "max_value": In(32), "tree_sum": In(32),
+                          "tree_done": In(1), "finish": Out(1), "m": Out(32), "r": Out(32),
+                          "s": Out(32), "done": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        div = m.submodules.div = self._div
+        sqrt = m.submodules.sqrt = self._sqrt
+        n = m.submodules.n = I32ToF32()
+        add = m.submodules.add = Fp32Add()
+        op = self.op
+        total, value = Signal(32), Signal(32)      # tree sum; intermediate (v / n, then v, √v)
+        m.d.comb += [n.a.eq(self.cols), add.a.eq(value), add.b.eq(self.eps), sqrt.a.eq(value)]
+        # the divider's operands, held for the whole division (RMSNORM's second one: 1 ⊘ √v)
+        second = Signal()
+        with m.If(second):
+            m.d.comb += [div.a.eq(ONE), div.b.eq(value)]
+        with m.Else():
+            with m.Switch(op):
+                with m.Case(Op.SOFTMAX):
+                    m.d.comb += [div.a.eq(ONE), div.b.eq(total)]
+                with m.Case(Op.RMSNORM):
+                    m.d.comb += [div.a.eq(total), div.b.eq(n.y)]
+                with m.Default():
+                    m.d.comb += [div.a.eq(self.max_value), div.b.eq(QMAX_F32)]
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    with m.If((op == Op.SOFTMAX) & (self.pass_ == 0)):
+                        m.d.sync += self.m.eq(self.max_value)
+                        m.next = "DONE"
+                    with m.Elif(op == Op.REQUANT):
+                        with m.If(self.max_value == 0):
+                            m.d.sync += self.s.eq(ONE)
+                            m.next = "DONE"
+                        with m.Else():
+                            m.next = "DIV1"
+                    with m.Else():
+                        m.d.comb += self.finish.eq(1)
+                        m.next = "FOLD"
+            with m.State("FOLD"):
+                with m.If(self.tree_done):
+                    m.d.sync += total.eq(self.tree_sum)
+                    m.next = "DIV1"
+            with m.State("DIV1"):
+                m.d.comb += div.start.eq(1)
+                m.next = "WAIT1"
+            with m.State("WAIT1"):
+                with m.If(div.done):
+                    with m.Switch(op):
+                        with m.Case(Op.SOFTMAX):
+                            m.d.sync += self.r.eq(div.y)
+                            m.next = "DONE"
+                        with m.Case(Op.RMSNORM):
+                            m.d.sync += value.eq(div.y)
+                            m.next = "ADD"
+                        with m.Default():
+                            m.d.sync += self.s.eq(div.y)
+                            m.next = "DONE"
+            with m.State("ADD"):
+                m.d.sync += value.eq(add.y)
+                m.next = "SQRT"
+            with m.State("SQRT"):
+                m.d.comb += sqrt.start.eq(1)
+                m.next = "WAIT_SQRT"
+            with m.State("WAIT_SQRT"):
+                with m.If(sqrt.done):
+                    m.d.sync += [value.eq(sqrt.y), second.eq(1)]   # operands of 1 ⊘ √v
+                    m.next = "DIV2"
+            with m.State("DIV2"):
+                m.d.comb += div.start.eq(1)
+                m.next = "WAIT2"
+            with m.State("WAIT2"):
+                with m.If(div.done):
+                    m.d.sync += self.r.eq(div.y)
+                    m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += self.done.eq(1)
+                m.d.sync += second.eq(0)
+                m.next = "IDLE"
+        return m
