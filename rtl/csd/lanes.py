@@ -11,7 +11,7 @@ the host for the benches of the chain).
 """
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Signal, unsigned
+from amaranth.hdl import Array, Module, Mux, Signal, unsigned
 from amaranth.lib.data import StructLayout
 
 from ...base.errors import ConfigError
@@ -35,39 +35,39 @@ def effective_n(geo: ChainGeometry, n: int) -> int:
     return min(o for o in geo.n_options if o >= n)
 
 
-def sparse_lane(m: Module, geo: ChainGeometry, window, offset, n, w4, lane) -> None:
-    """Drive ``lane`` (a :func:`lane_layout` value) with the pass whose first pair is pair
-    ``offset`` of ``window`` (two beats of pairs) for a block of ``n`` (1..m) pairs per row."""
+def sparse_lane(m: Module, geo: ChainGeometry, window, offset, n, w4, lane,
+                domain: str = "comb") -> None:
+    """Drive every field of ``lane`` (a :func:`lane_layout` value) in ``domain`` with the pass
+    whose first pair is pair ``offset`` of ``window`` (two beats of pairs) for a block of ``n``
+    (1..m) pairs per row (a register target is the safe use, as for :func:`dense_lane`)."""
+    d = m.d[domain]
     pairs = Array(window[PAIR_BITS * i:PAIR_BITS * (i + 1)] for i in range(2 * geo.m))
     shifted = [Signal(PAIR, name=f"shifted{i}") for i in range(geo.m)]
     m.d.comb += [s.eq(pairs[offset + i]) for i, s in enumerate(shifted)]
-    m.d.comb += lane.w4.eq(w4)
+    d += [lane.eq(0), lane.w4.eq(w4)]
     with m.Switch(n):
         for count in range(1, geo.m + 1):
             neff = effective_n(geo, count)
             with m.Case(count):
-                m.d.comb += lane.nlog.eq(nlog_of(neff))
+                d += lane.nlog.eq(nlog_of(neff))
                 for s in range(geo.slices):
                     j, q = divmod(s, neff)
                     if q < count:
                         src = shifted[j * count + q]
-                        m.d.comb += [lane.w[s].eq(src.val), lane.idx[s].eq(src.idx)]
+                        d += [lane.w[s].eq(src.val), lane.idx[s].eq(src.idx)]
 
 
-def dense_lane(m: Module, geo: ChainGeometry, line, half, w4, lane) -> None:
-    """Drive ``lane`` with one row's ``m`` codes of one k-block: INT4 from the ``half`` (0: low,
-    1: high 8 bytes) of ``line``, INT8 from the whole line. ``nlog`` (N = m) is left to the
-    caller, who sets it where the lane is registered: a comb process driving only a constant
-    into part of a signal is never evaluated by Verilator (the bits stay 0)."""
-    m.d.comb += lane.w4.eq(w4)
-    nibbles = Signal(8 * geo.m // 2)
-    m.d.comb += nibbles.eq(line.word_select(half, 8 * geo.m // 2))
+def dense_lane(m: Module, geo: ChainGeometry, line, half, w4, lane, domain: str = "comb") -> None:
+    """Drive every field of ``lane`` in ``domain`` with one row's ``m`` codes of one k-block:
+    INT4 from the ``half`` (0: low, 1: high 8 bytes) of ``line``, INT8 from the whole line.
+    A register target (``domain`` sync) is the safe use: a comb process that drives only a
+    constant into part of a signal is never evaluated by Verilator (lint ALWNEVER)."""
+    d = m.d[domain]
+    nibbles = line.word_select(half, 8 * geo.m // 2)
+    d += [lane.eq(0), lane.w4.eq(w4), lane.nlog.eq(nlog_of(geo.m))]
     for s in range(geo.slices):
-        m.d.comb += lane.idx[s].eq(s)
-        with m.If(w4):
-            m.d.comb += lane.w[s].eq(nibbles[4 * s:4 * s + 4])
-        with m.Else():
-            m.d.comb += lane.w[s].eq(line[8 * s:8 * s + 8])
+        d += [lane.idx[s].eq(s),
+              lane.w[s].eq(Mux(w4, nibbles[4 * s:4 * s + 4], line[8 * s:8 * s + 8]))]
 
 
 def idle_lane(geo: ChainGeometry) -> dict:

@@ -104,10 +104,6 @@ class TileFeeder(wiring.Component):
         m.d.comb += [per_pass.eq(geo.slices >> neff_log),     # rows per pass
                      count.eq(Mux(ins.sparse, (per_pass * blk_n)[:5], geo.m))]
         beat0, beat1 = pair >> 4, (pair + count - 1) >> 4
-        sparse_built = Signal(lane_layout(geo))
-        sparse_lane(m, geo, window, pair[:4], blk_n, w4, sparse_built)
-        dense_built = Signal(lane_layout(geo))
-        dense_lane(m, geo, code_line, code_half, w4, dense_built)
 
         def read(state, buf, line, then, capture):
             """Two states: ask for ``line`` of ``buf`` until granted, then take the data."""
@@ -221,8 +217,8 @@ class TileFeeder(wiring.Component):
             read("CODES", isa.Buf.WGT, ins.b_addr + load_at, "DENSE",
                  lambda d: [code_line.eq(d)])
             with m.State("DENSE"):
-                m.d.sync += [lanes[lane_no].eq(dense_built), lanes[lane_no].nlog.eq(nlog_of(geo.m)),
-                             tags[lane_no].used.eq(1),
+                dense_lane(m, geo, code_line, code_half, w4, lanes[lane_no], "sync")
+                m.d.sync += [tags[lane_no].used.eq(1),
                              tags[lane_no].r0.eq(pidx), pidx.eq(pidx + 1)]
                 next_lane()
             read("IDX", isa.Buf.WGT, ins.b_addr + (idx_byte >> 4), "VAL",
@@ -231,7 +227,8 @@ class TileFeeder(wiring.Component):
                  lambda d: self._take_values(window, load_slot, w4, d, val_byte[3])
                  + self._fill_slot(load_slot, slot_beat, slot_ok, load_at))
             with m.State("BUILD"):
-                m.d.sync += [lanes[lane_no].eq(sparse_built), tags[lane_no].used.eq(1),
+                sparse_lane(m, geo, window, pair[:4], blk_n, w4, lanes[lane_no], "sync")
+                m.d.sync += [tags[lane_no].used.eq(1),
                              tags[lane_no].r0.eq((pidx * per_pass)[:4]),
                              pidx.eq(pidx + 1), pair.eq(pair + count)]
                 next_lane()
