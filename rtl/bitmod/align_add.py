@@ -15,7 +15,8 @@ class AlignAdd(wiring.Component):
 
     Ports: ``acc: In(signed(acc_bits))``, ``acc_exp: In(exp_shape)``, ``val: In(signed(val_bits))``,
     ``val_exp: In(exp_shape)``, ``sum: Out(signed(acc_bits))``, ``sum_exp: Out(exp_shape)``.
-    Timing: combinational (:attr:`latency` = 0). Shifts are arithmetic (floor), as in the golden.
+    Timing: combinational (:attr:`latency` = 0). Shifts are arithmetic (floor), as in the golden;
+    their distances are clamped (:func:`clamp_shift`), which changes no result.
     """
 
     latency = 0
@@ -40,9 +41,22 @@ class AlignAdd(wiring.Component):
         d_acc, d_val = Signal(self.exp_shape.width), Signal(self.exp_shape.width)
         m.d.comb += [d_acc.eq(top - e_acc), d_val.eq(top - e_val)]
         total = Signal(signed(self.acc_bits + 1))
-        m.d.comb += total.eq((self.acc >> d_acc) + (self.val >> d_val))
+        m.d.comb += total.eq((self.acc >> clamp_shift(m, d_acc, self.acc_bits))
+                             + (self.val >> clamp_shift(m, d_val, len(self.val))))
         over = Signal()
         m.d.comb += over.eq(total[-1] != total[-2])
         m.d.comb += [self.sum.eq(Mux(over, total >> 1, total)),
                      self.sum_exp.eq(Mux(total.any(), top + over, self.floor))]
         return m
+
+
+def clamp_shift(m: Module, dist, width: int):
+    """``dist`` limited to the fewest bits that still cover ``width - 1``: an arithmetic right
+    shift of a signed ``width``-bit value by ``width - 1`` or more gives its sign fill, so the
+    clamp changes no result and saves the barrel shifter's upper stages."""
+    bits = max(1, (width - 1).bit_length())
+    if len(dist) <= bits:
+        return dist
+    out = Signal(bits, name=f"{getattr(dist, 'name', 'dist')}_clamped")
+    m.d.comb += out.eq(Mux(dist[bits:].any(), (1 << bits) - 1, dist[:bits]))
+    return out
