@@ -10,7 +10,8 @@ class AlignAdd(wiring.Component):
     """``sum = acc >> (M - acc_exp) + val >> (M - val_exp)`` with ``M = max(acc_exp, val_exp)``;
     if the sum leaves ``signed(acc_bits)`` it is shifted right once more and ``M + 1`` returned.
     A zero operand has exponent ``floor`` (no exponent), and a zero sum is returned as
-    (0, floor). The group accumulator uses unsigned exponents and floor 0, the output
+    (0, floor); ``acc_zero_at_floor=True`` promises that a zero ``acc`` comes with exponent
+    ``floor`` (true of any sum this unit returned), which saves the test. The group accumulator uses unsigned exponents and floor 0, the output
     accumulator signed exponents and floor MIN_GROUP_EXP (golden ``EngineWeight.exp_floor``).
 
     Ports: ``acc: In(signed(acc_bits))``, ``acc_exp: In(exp_shape)``, ``val: In(signed(val_bits))``,
@@ -21,10 +22,12 @@ class AlignAdd(wiring.Component):
 
     latency = 0
 
-    def __init__(self, acc_bits: int, val_bits: int, exp_shape, floor: int = 0):
+    def __init__(self, acc_bits: int, val_bits: int, exp_shape, floor: int = 0, *,
+                 acc_zero_at_floor: bool = False):
         if val_bits > acc_bits:
             raise ValueError(f"AlignAdd: val_bits {val_bits} > acc_bits {acc_bits}")
         self.acc_bits, self.floor = acc_bits, floor
+        self.acc_zero_at_floor = acc_zero_at_floor
         self.exp_shape = Shape.cast(exp_shape)
         super().__init__({"acc": In(signed(acc_bits)), "acc_exp": In(exp_shape),
                           "val": In(signed(val_bits)), "val_exp": In(exp_shape),
@@ -33,7 +36,9 @@ class AlignAdd(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         e_acc, e_val = Signal.like(self.acc_exp), Signal.like(self.acc_exp)
-        m.d.comb += [e_acc.eq(Mux(self.acc.any(), self.acc_exp, self.floor)),
+        acc_exp = self.acc_exp if self.acc_zero_at_floor else \
+            Mux(self.acc.any(), self.acc_exp, self.floor)
+        m.d.comb += [e_acc.eq(acc_exp),
                      e_val.eq(Mux(self.val.any(), self.val_exp, self.floor))]
         top = Signal.like(self.acc_exp)
         m.d.comb += top.eq(Mux(e_acc > e_val, e_acc, e_val))

@@ -83,9 +83,9 @@ class BitmodArray(wiring.Component):
         m.d.comb += close.eq(seq.step & seq.group_end)
 
         # a step's flags reach the group accumulators ACC_DELAY cycles after the step
-        pe_flags = Cat(seq.step, seq.group_first, seq.group_end)
+        pe_flags = Cat(seq.step, seq.group_end)
         for k in range(ACC_DELAY):
-            nxt = Signal(3, name=f"step_d{k + 1}")
+            nxt = Signal(2, name=f"step_d{k + 1}")
             m.d.sync += nxt.eq(pe_flags)
             pe_flags = nxt
 
@@ -119,7 +119,7 @@ class BitmodArray(wiring.Component):
             row_slots.append(front.slots)
             for c in range(p.cols):
                 ports = {"terms": terms, "acts": col_acts[c], "step": pe_flags[0],
-                         "group_first": pe_flags[1], "group_end": pe_flags[2],
+                         "group_end": pe_flags[1],
                          "hold": holds[layouts.col(c)]}
                 if self.hierarchical:
                     place(m, f"pe_{r}_{c}", ports, module=PE_MODULE,

@@ -6,7 +6,7 @@ output conversion in the row unit (rtl/bitmod/row_acc.py, rtl/bitmod/output.py).
 """
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -20,7 +20,7 @@ def datapath_signature(p: EngineParams) -> wiring.Signature:
     """The ports of :class:`PeDatapath` (also what a hierarchical array's PE instances expose)."""
     return wiring.Signature({
         "terms": In(terms_layout(p)), "acts": In(unpacked_acts_layout(p)),
-        "step": In(1), "group_first": In(1), "group_end": In(1), "hold": Out(hold_layout(p))})
+        "step": In(1), "group_end": In(1), "hold": Out(hold_layout(p))})
 
 
 class PeDatapath(wiring.Component):
@@ -30,9 +30,9 @@ class PeDatapath(wiring.Component):
       - ``terms: In(terms_layout)``: this cycle's weight term per lane (the row's registered
         decoders); ``acts: In(unpacked_acts_layout)``: the lanes' activations (the column's
         registered unpack).
-      - ``step``, ``group_first``, ``group_end``: In(1): the flags of the terms that were on
-        ``terms`` two cycles earlier (the array delays them): accumulate that partial; it opens /
-        closes a group.
+      - ``step``, ``group_end``: In(1): the flags of the terms that were on ``terms`` two cycles
+        earlier (the array delays them): accumulate that partial; it closes a group (and the
+        accumulator restarts from zero, so a group runs from one closing step to the next).
       - ``hold: Out(hold_layout)``: the last closed group's sum (mant, exp), a register written
         by the closing step and held until the next group closes; the row unit reads it.
     Timing: stage 1 (terms/acts -> per lane signed value, exponent; the exponent max and the
@@ -51,49 +51,64 @@ class PeDatapath(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, dp = self.p, self.p.dp
-        # stage 1: exp_match's inputs and bs_mul's sign (golden lane_cycle)
-        values, exps = [], []
+        # stage 1: exp_match's inputs and bs_mul's sign (golden lane_cycle). A negative product
+        # -y (y = sig << guard) is aligned as floor(-y / 2**d) = ~floor((y - 1) / 2**d), and
+        # y - 1 = (sig - 1) << guard | (2**guard - 1): the shifter takes sig - 1 with ones
+        # shifted in and the inversion folds into its last level, so no lane negates.
+        operands, negs, exps = [], [], []
         for j in range(p.lanes):
             t, a = self.terms[layouts.lane(j)], self.acts[layouts.lane(j)]
-            live = Signal(name=f"live{j}")
+            live, neg = Signal(name=f"live{j}"), Signal(name=f"neg{j}")
             exp = Signal(dp.exp_bits, name=f"exp{j}")
-            scaled = a.sig << dp.guard_bits
-            value = Signal(signed(dp.lane_bits), name=f"value{j}")
-            m.d.comb += [live.eq(t.valid & a.nz), exp.eq(a.exp + t.shift),
-                         value.eq(Mux(live, Mux(a.sign ^ t.neg, -scaled, scaled), 0))]
-            values.append(value)
+            operand = Signal(dp.lane_bits - 1, name=f"operand{j}")
+            m.d.comb += [live.eq(t.valid & a.nz), neg.eq(live & (a.sign ^ t.neg)),
+                         exp.eq(a.exp + t.shift),
+                         operand.eq(Mux(live, Cat(neg.replicate(dp.guard_bits),
+                                                  Mux(neg, a.sig_m1, a.sig)), 0))]
+            operands.append(operand)
+            negs.append(neg)
             exps.append(Mux(live, exp, 0))
         e_max = Signal(dp.exp_bits)
         m.d.comb += e_max.eq(_max_tree(m, exps))
-        # a lane that is not live has value 0, so its (possibly wrapped) distance does not matter
-        s1_values = [Signal.like(v, name=f"s1_value{j}") for j, v in enumerate(values)]
-        s1_dists = []
-        for j, (v, e) in enumerate(zip(values, exps)):
+        # a lane that is not live has operand 0 and no sign, so its (possibly wrapped) distance
+        # does not matter
+        s1_ops, s1_negs, s1_dists = [], [], []
+        for j, (op, neg, e) in enumerate(zip(operands, negs, exps)):
             dist = Signal(dp.exp_bits, name=f"dist{j}")
             m.d.comb += dist.eq(e_max - e)
             short = clamp_shift(m, dist, dp.lane_bits)
+            s1_op, s1_neg = Signal.like(op, name=f"s1_op{j}"), Signal(name=f"s1_neg{j}")
             s1_dist = Signal.like(short, name=f"s1_dist{j}")
-            m.d.sync += [s1_values[j].eq(v), s1_dist.eq(short)]
+            m.d.sync += [s1_op.eq(op), s1_neg.eq(neg), s1_dist.eq(short)]
+            s1_ops.append(s1_op)
+            s1_negs.append(s1_neg)
             s1_dists.append(s1_dist)
         s1_emax = Signal.like(e_max)
         m.d.sync += s1_emax.eq(e_max)
 
-        # stage 2: alignment (arithmetic shift = floor) and the adder tree
+        # stage 2: alignment (floor, see above) and the adder tree
+        aligned = []
+        for j, (op, neg, d) in enumerate(zip(s1_ops, s1_negs, s1_dists)):
+            value = Signal(signed(dp.lane_bits), name=f"aligned{j}")
+            m.d.comb += value.eq((op >> d) ^ neg.replicate(dp.lane_bits))
+            aligned.append(value)
         partial = Signal(signed(dp.partial_bits))
         s2_emax = Signal.like(e_max)
-        m.d.sync += [partial.eq(_sum_tree([v >> d for v, d in zip(s1_values, s1_dists)])),
-                     s2_emax.eq(s1_emax)]
+        m.d.sync += [partial.eq(_sum_tree(aligned)), s2_emax.eq(s1_emax)]
 
-        # stage 3: group accumulator (grp_accum), restarts from (0, 0) on a group's first cycle
-        m.submodules.gacc = gacc = AlignAdd(dp.acc_bits, dp.partial_bits, dp.exp_bits)
+        # stage 3: group accumulator (grp_accum). The closing step restarts it from (0, 0) (the
+        # flip-flops' synchronous reset), so the next group's first step needs no input mux.
+        # a zero acc always has exponent 0 (group start, or a zero sum), so AlignAdd need not test it
+        m.submodules.gacc = gacc = AlignAdd(dp.acc_bits, dp.partial_bits, dp.exp_bits,
+                                            acc_zero_at_floor=True)
         acc, acc_exp = Signal(signed(dp.acc_bits)), Signal(dp.exp_bits)
-        m.d.comb += [gacc.acc.eq(Mux(self.group_first, 0, acc)),
-                     gacc.acc_exp.eq(Mux(self.group_first, 0, acc_exp)),
+        m.d.comb += [gacc.acc.eq(acc), gacc.acc_exp.eq(acc_exp),
                      gacc.val.eq(partial), gacc.val_exp.eq(s2_emax)]
         with m.If(self.step):
             m.d.sync += [acc.eq(gacc.sum), acc_exp.eq(gacc.sum_exp)]
             with m.If(self.group_end):
-                m.d.sync += [self.hold.mant.eq(gacc.sum), self.hold.exp.eq(gacc.sum_exp)]
+                m.d.sync += [acc.eq(0), acc_exp.eq(0),
+                             self.hold.mant.eq(gacc.sum), self.hold.exp.eq(gacc.sum_exp)]
         return m
 
 

@@ -47,8 +47,9 @@ class RowTerms(wiring.Component):
 
 
 class ColumnActs(wiring.Component):
-    """The fp16 unpack of one column: per lane significand (subnormal: no hidden bit),
-    exponent ``max(e, 1)`` (a subnormal's scale), sign and ``nz`` (non-zero significand), as
+    """The fp16 unpack of one column: per lane significand (subnormal: no hidden bit), the
+    significand minus one (for the PEs' negative products, rtl/bitmod/datapath.py), exponent
+    ``max(e, 1)`` (a subnormal's scale), sign and ``nz`` (non-zero significand), as
     golden.bitserial.lane_cycle reads an activation.
 
     Ports: ``acts: In(acts_layout)``, ``out: Out(unpacked_acts_layout)``. Combinational.
@@ -65,6 +66,7 @@ class ColumnActs(wiring.Component):
         for j in range(self.p.lanes):
             act, out = self.acts[layouts.lane(j)], self.out[layouts.lane(j)]
             frac, e = act[:FP16_FRAC], act[FP16_FRAC:15]
-            m.d.comb += [out.sig.eq(Cat(frac, e.any())), out.exp.eq(e | ~e.any()),
-                         out.sign.eq(act[15]), out.nz.eq(act[:15].any())]
+            m.d.comb += [out.sig.eq(Cat(frac, e.any())), out.sig_m1.eq(out.sig - 1),
+                         out.exp.eq(e | ~e.any()), out.sign.eq(act[15]),
+                         out.nz.eq(act[:15].any())]
         return m

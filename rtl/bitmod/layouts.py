@@ -80,9 +80,10 @@ def terms_layout(p: EngineParams) -> StructLayout:
 
 
 def act_fields_layout() -> StructLayout:
-    """An unpacked fp16 activation: significand (no hidden bit when subnormal), exponent
-    ``max(e, 1)``, sign, and ``nz`` (significand non-zero)."""
-    return StructLayout({"sig": unsigned(FP16_SIG_BITS), "exp": unsigned(ACT_BITS - 1 - FP16_FRAC),
+    """An unpacked fp16 activation: significand (no hidden bit when subnormal), significand - 1,
+    exponent ``max(e, 1)``, sign, and ``nz`` (significand non-zero)."""
+    return StructLayout({"sig": unsigned(FP16_SIG_BITS), "sig_m1": unsigned(FP16_SIG_BITS),
+                         "exp": unsigned(ACT_BITS - 1 - FP16_FRAC),
                          "sign": unsigned(1), "nz": unsigned(1)})
 
 
