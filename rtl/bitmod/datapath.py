@@ -6,7 +6,7 @@ output conversion in the row unit (rtl/bitmod/row_acc.py, rtl/bitmod/output.py).
 """
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import C, Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -51,50 +51,44 @@ class PeDatapath(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, dp = self.p, self.p.dp
-        # stage 1: exp_match's inputs and bs_mul's sign (golden lane_cycle). A negative product
-        # -y (y = sig << guard) is aligned as floor(-y / 2**d) = ~floor((y - 1) / 2**d), and
-        # y - 1 = (sig - 1) << guard | (2**guard - 1): the shifter takes sig - 1 with ones
-        # shifted in and the inversion folds into its last level, so no lane negates.
-        operands, negs, exps = [], [], []
+        # stage 1: exp_match's inputs and bs_mul's signed product (golden lane_cycle). The
+        # product is +-y, y = sig << guard; -y = ~(y - 1) with y - 1 = (sig - 1) << guard |
+        # (2**guard - 1) and sig - 1 from the column's unpack, so no lane needs a negating adder:
+        # one LUT per bit selects between sig and ~(sig - 1).
+        values, exps = [], []
         for j in range(p.lanes):
             t, a = self.terms[layouts.lane(j)], self.acts[layouts.lane(j)]
             live, neg = Signal(name=f"live{j}"), Signal(name=f"neg{j}")
             exp = Signal(dp.exp_bits, name=f"exp{j}")
-            operand = Signal(dp.lane_bits - 1, name=f"operand{j}")
-            m.d.comb += [live.eq(t.valid & a.nz), neg.eq(live & (a.sign ^ t.neg)),
+            value = Signal(signed(dp.lane_bits), name=f"value{j}")
+            ones = C((1 << dp.guard_bits) - 1, dp.guard_bits)
+            m.d.comb += [live.eq(t.valid & a.nz), neg.eq(a.sign ^ t.neg),
                          exp.eq(a.exp + t.shift),
-                         operand.eq(Mux(live, Cat(neg.replicate(dp.guard_bits),
-                                                  Mux(neg, a.sig_m1, a.sig)), 0))]
-            operands.append(operand)
-            negs.append(neg)
+                         value.eq(Mux(live, Mux(neg, ~Cat(ones, a.sig_m1, C(0, 1)),
+                                                Cat(C(0, dp.guard_bits), a.sig, C(0, 1))), 0))]
+            values.append(value)
             exps.append(Mux(live, exp, 0))
         e_max = Signal(dp.exp_bits)
         m.d.comb += e_max.eq(_max_tree(m, exps))
-        # a lane that is not live has operand 0 and no sign, so its (possibly wrapped) distance
-        # does not matter
-        s1_ops, s1_negs, s1_dists = [], [], []
-        for j, (op, neg, e) in enumerate(zip(operands, negs, exps)):
+        # a lane that is not live has value 0, so its (possibly wrapped) distance does not matter
+        s1_values, s1_dists = [], []
+        for j, (v, e) in enumerate(zip(values, exps)):
             dist = Signal(dp.exp_bits, name=f"dist{j}")
             m.d.comb += dist.eq(e_max - e)
             short = clamp_shift(m, dist, dp.lane_bits)
-            s1_op, s1_neg = Signal.like(op, name=f"s1_op{j}"), Signal(name=f"s1_neg{j}")
+            s1_value = Signal.like(v, name=f"s1_value{j}")
             s1_dist = Signal.like(short, name=f"s1_dist{j}")
-            m.d.sync += [s1_op.eq(op), s1_neg.eq(neg), s1_dist.eq(short)]
-            s1_ops.append(s1_op)
-            s1_negs.append(s1_neg)
+            m.d.sync += [s1_value.eq(v), s1_dist.eq(short)]
+            s1_values.append(s1_value)
             s1_dists.append(s1_dist)
         s1_emax = Signal.like(e_max)
         m.d.sync += s1_emax.eq(e_max)
 
-        # stage 2: alignment (floor, see above) and the adder tree
-        aligned = []
-        for j, (op, neg, d) in enumerate(zip(s1_ops, s1_negs, s1_dists)):
-            value = Signal(signed(dp.lane_bits), name=f"aligned{j}")
-            m.d.comb += value.eq((op >> d) ^ neg.replicate(dp.lane_bits))
-            aligned.append(value)
+        # stage 2: alignment (arithmetic shift = floor) and the adder tree
         partial = Signal(signed(dp.partial_bits))
         s2_emax = Signal.like(e_max)
-        m.d.sync += [partial.eq(_sum_tree(aligned)), s2_emax.eq(s1_emax)]
+        m.d.sync += [partial.eq(_sum_tree([v >> d for v, d in zip(s1_values, s1_dists)])),
+                     s2_emax.eq(s1_emax)]
 
         # stage 3: group accumulator (grp_accum). The closing step restarts it from (0, 0) (the
         # flip-flops' synchronous reset), so the next group's first step needs no input mux.
