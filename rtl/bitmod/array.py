@@ -21,9 +21,13 @@ from .sequencer import Sequencer
 
 class BitmodArray(wiring.Component):
     """``rows x cols`` PEs in lockstep: row r's weights are shared along the row, column c's
-    activations along the column; PE (r, c) computes output channel r of token c. One scale
-    decoder per row (:class:`~.scale.RowScaleDecode`) and one fp16 output conversion per row
-    (:class:`~.output.ArrayOutput`).
+    activations along the column; PE (r, c) computes output channel r of token c. What a row or
+    a column shares is computed once for it, registered and broadcast: per row the term decoders
+    (:class:`~.fronts.RowTerms`), the scale decoder (:class:`~.scale.RowScaleDecode`), the
+    dequant multiplier and cross-group accumulator (:class:`~.row_acc.RowAccumulate`) and the
+    fp16 conversion (:class:`~.output.ArrayOutput`); per column the fp16 unpack
+    (:class:`~.fronts.ColumnActs`). A PE keeps only its lanes, adder tree and group accumulator
+    (:class:`~.datapath.PeDatapath`).
 
     Ports:
       - ``w: In(stream(array_weight_layout))``: per row one chunk (packed codes, datatype,
@@ -36,8 +40,10 @@ class BitmodArray(wiring.Component):
     rows' datatypes (all rows of one quantized matrix have the same); the group length is the
     stream's (first/last flags, any multiple of lanes); column 0 of a tile is on ``o``
     :attr:`result_latency` cycles after the step that closes its last group, column c c cycles
-    later (:attr:`latency`: the last column). Every PE stalls when any dequant unit or the
-    output is busy.
+    later (:attr:`latency`). The only stall is the scan control's (:class:`~.scan.GroupScan`):
+    a closing step waits while groups are shorter than ``EngineParams.min_group_cycles`` or a
+    tile's result bank still holds unconverted results (``o`` back-pressure); no signal is
+    reduced over the PEs.
 
     ``hierarchical=True`` is for Verilog export: each PE is an ``Instance`` of the module
     :data:`PE_MODULE` (listed in :attr:`verilog_blocks`, converted once by
