@@ -88,9 +88,9 @@ class EngineParams:
     @property
     def min_group_cycles(self) -> int:
         """Shortest group (cycles between two closing steps) that never stalls: a row unit scans
-        the ``cols`` closed sums of a group one per cycle, and its result RAM is written
-        SCAN_STAGES - 1 cycles after it is read (rtl/bitmod/scan.py)."""
-        return max(self.cols, SCAN_STAGES)
+        the ``cols`` closed sums of a group one per cycle, and holds a closing group's scale in
+        one spare register until its scan starts ACC_DELAY cycles later (rtl/bitmod/scan.py)."""
+        return max(self.cols, ACC_DELAY)
 
     @property
     def scan_latency(self) -> int:

@@ -27,11 +27,12 @@ class RowAccumulate(wiring.Component):
       - ``holds: In(row_holds_layout)``: the PEs' closed group sums.
       - ``rd_addr: In(...)``, ``rd_data: Out(result_layout)``: the output unit's read port of the
         result RAM (asynchronous).
-    Timing: the scan reads column c (hold mux, RAM) in cycle t, multiplies ``R = A * s`` (exact,
+    Timing: the scan reads column c's hold register in cycle t, multiplies ``R = A * s`` (exact,
     golden ``dequant``; its exponent ``X + s_exp``) in t+1 and aligns-and-adds it to the
-    column's running sum (AlignAdd 40 b, zero at MIN_GROUP_EXP) in t+2, writing the RAM at the
-    end of t+2 (:attr:`latency` = 3). The RAM holds ``2 x cols`` sums: a dot product
-    accumulates in the bank of its parity while the other bank's results are converted.
+    column's running sum (AlignAdd 40 b, zero at MIN_GROUP_EXP; read from the RAM in the same
+    cycle) in t+2, writing the RAM at the end of t+2 (:attr:`latency` = 3). The RAM holds
+    ``2 x cols`` sums: a dot product accumulates in the bank of its parity while the other
+    bank's results are converted.
     """
 
     def __init__(self, p: EngineParams):
@@ -49,7 +50,7 @@ class RowAccumulate(wiring.Component):
         m = Module()
         p, dp = self.p, self.p.dp
         # the scale of a closing group waits for its sums to reach the hold registers; a group
-        # closes at least SCAN_STAGES cycles after the previous one, so one spare register does
+        # closes at least ACC_DELAY cycles after the previous one, so one spare register does
         next_s, next_e = Signal.like(self.scale), Signal.like(self.scale_exp)
         cur_s, cur_e = Signal.like(self.scale), Signal.like(self.scale_exp)
         with m.If(self.close):
@@ -61,10 +62,9 @@ class RowAccumulate(wiring.Component):
         m.submodules.ram = ram = Memory(shape=layout, depth=1 << self.addr_bits, init=[])
         old_port, out_port = ram.read_port(domain="comb"), ram.read_port(domain="comb")
         write = ram.write_port()
-        m.d.comb += [out_port.addr.eq(self.rd_addr), self.rd_data.eq(out_port.data),
-                     old_port.addr.eq(ram_addr(self.sa_col, self.sa_bank))]
+        m.d.comb += [out_port.addr.eq(self.rd_addr), self.rd_data.eq(out_port.data)]
 
-        # read stage: the column's hold register and its running sum
+        # read stage: the column's hold register
         a_mant, a_exp = Signal(signed(dp.acc_bits)), Signal(dp.exp_bits)
         with m.Switch(self.sa_col):
             for c in range(p.cols):
@@ -73,21 +73,25 @@ class RowAccumulate(wiring.Component):
                     m.d.comb += [a_mant.eq(hold.mant), a_exp.eq(hold.exp)]
         b_mant, b_exp = Signal.like(a_mant), Signal.like(a_exp)
         b_s, b_e = Signal.like(cur_s), Signal.like(cur_e)
-        b_old, b_fresh, b_valid = Signal(layout), Signal(), Signal()
+        b_fresh, b_valid = Signal(), Signal()
         b_addr = Signal(self.addr_bits)
         m.d.sync += [b_mant.eq(a_mant), b_exp.eq(a_exp), b_s.eq(cur_s), b_e.eq(cur_e),
-                     b_old.eq(old_port.data), b_fresh.eq(self.sa_fresh),
-                     b_valid.eq(self.sa_valid), b_addr.eq(old_port.addr)]
+                     b_fresh.eq(self.sa_fresh), b_valid.eq(self.sa_valid),
+                     b_addr.eq(ram_addr(self.sa_col, self.sa_bank))]
 
         # dequant stage: R = A * s exactly (35 b), exponent X + s_exp
         c_prod = Signal(signed(p.result_bits))
         c_exp = Signal(signed(dp.out_exp_bits))
-        c_old, c_fresh, c_valid = Signal(layout), Signal(), Signal()
+        c_fresh, c_valid = Signal(), Signal()
         c_addr = Signal(self.addr_bits)
-        m.d.sync += [c_prod.eq(b_mant * b_s), c_exp.eq(b_exp + b_e), c_old.eq(b_old),
+        m.d.sync += [c_prod.eq(b_mant * b_s), c_exp.eq(b_exp + b_e),
                      c_fresh.eq(b_fresh), c_valid.eq(b_valid), c_addr.eq(b_addr)]
 
-        # output accumulator (signed exponents, zero at MIN_GROUP_EXP as golden's exp_floor)
+        # output accumulator (signed exponents, zero at MIN_GROUP_EXP as golden's exp_floor): a
+        # read-modify-write of the column's running sum in one cycle (asynchronous read,
+        # write at the clock edge), so no RAM word travels through the pipeline registers
+        c_old = old_port.data
+        m.d.comb += old_port.addr.eq(c_addr)
         m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
                                             MIN_GROUP_EXP)
         m.d.comb += [oacc.acc.eq(Mux(c_fresh, 0, c_old.mant)), oacc.acc_exp.eq(c_old.exp),

@@ -25,7 +25,7 @@ class GroupScan(wiring.Component):
     group may close is known when its last step is issued:
 
     - the previous scan must have read its last column by the time the new sums reach the hold
-      registers, and the result RAM must be written before it is read again: at least
+      registers, and a row unit has one spare scale register: at least
       :attr:`EngineParams.min_group_cycles` cycles between closing steps;
     - a dot product accumulates in the RAM bank of its parity; its results stay there until the
       output unit has converted them, so a group of the dot product after next waits for that.
