@@ -1,25 +1,33 @@
 """PE array: rows (output channels) x cols (tokens), registry target ``bitmod-array``."""
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import layouts
 from .datapath import PeDatapath, datapath_signature
+from .fronts import ColumnActs, RowTerms
 from .hier import Block, place
-from .layouts import array_act_layout, array_out_layout, array_weight_layout
+from .layouts import (array_act_layout, array_out_layout, array_weight_layout, row_holds_layout,
+                      terms_layout, unpacked_acts_layout)
 from .output import ArrayOutput
-from .params import EngineParams, slots_of
+from .params import ACC_DELAY, EngineParams, slots_of
+from .row_acc import RowAccumulate
 from .scale import RowScaleDecode
+from .scan import GroupScan
 from .sequencer import Sequencer
 
 
 class BitmodArray(wiring.Component):
     """``rows x cols`` PEs in lockstep: row r's weights are shared along the row, column c's
-    activations along the column; PE (r, c) computes output channel r of token c. One scale
-    decoder per row (:class:`~.scale.RowScaleDecode`) and one fp16 output conversion per row
-    (:class:`~.output.ArrayOutput`).
+    activations along the column; PE (r, c) computes output channel r of token c. What a row or
+    a column shares is computed once for it, registered and broadcast: per row the term decoders
+    (:class:`~.fronts.RowTerms`), the scale decoder (:class:`~.scale.RowScaleDecode`), the
+    dequant multiplier and cross-group accumulator (:class:`~.row_acc.RowAccumulate`) and the
+    fp16 conversion (:class:`~.output.ArrayOutput`); per column the fp16 unpack
+    (:class:`~.fronts.ColumnActs`). A PE keeps only its lanes, adder tree and group accumulator
+    (:class:`~.datapath.PeDatapath`).
 
     Ports:
       - ``w: In(stream(array_weight_layout))``: per row one chunk (packed codes, datatype,
@@ -32,8 +40,10 @@ class BitmodArray(wiring.Component):
     rows' datatypes (all rows of one quantized matrix have the same); the group length is the
     stream's (first/last flags, any multiple of lanes); column 0 of a tile is on ``o``
     :attr:`result_latency` cycles after the step that closes its last group, column c c cycles
-    later (:attr:`latency`: the last column). Every PE stalls when any dequant unit or the
-    output is busy.
+    later (:attr:`latency`). The only stall is the scan control's (:class:`~.scan.GroupScan`):
+    a closing step waits while groups are shorter than ``EngineParams.min_group_cycles`` or a
+    tile's result bank still holds unconverted results (``o`` back-pressure); no signal is
+    reduced over the PEs.
 
     ``hierarchical=True`` is for Verilog export: each PE is an ``Instance`` of the module
     :data:`PE_MODULE` (listed in :attr:`verilog_blocks`, converted once by
@@ -72,42 +82,64 @@ class BitmodArray(wiring.Component):
         m = Module()
         p = self.p
         m.submodules.seq = seq = Sequencer()
+        m.submodules.scan = scan = GroupScan(p)
         m.submodules.out = out = ArrayOutput(p)
-        n = p.rows * p.cols
-        # per-PE outputs land in vectors, not per-PE signals: a hierarchical export then has no
-        # per-instance wires at all (only the Instance connections)
-        can_step, out_valid = Signal(n), Signal(n)
-        pe_slots = Signal(3 * n)       # only column 0's are read: rows share their datatype
-        sig = datapath_signature(p)
         flags = self.w.payload
+        close = Signal()
+        m.d.comb += close.eq(seq.step & seq.group_end)
+
+        # a step's flags reach the group accumulators ACC_DELAY cycles after the step
+        pe_flags = Cat(seq.step, seq.group_end)
+        for k in range(ACC_DELAY):
+            nxt = Signal(2, name=f"step_d{k + 1}")
+            m.d.sync += nxt.eq(pe_flags)
+            pe_flags = nxt
+
+        col_acts = []
+        for c in range(p.cols):
+            unpack = m.submodules[f"acts_{c}"] = ColumnActs(p)
+            acts = Signal(unpacked_acts_layout(p), name=f"acts_c{c}")
+            m.d.comb += unpack.acts.eq(self.a.payload[layouts.col(c)])
+            m.d.sync += acts.eq(unpack.out)
+            col_acts.append(acts)
+
+        row_slots = []
         for r in range(p.rows):
             w = self.w.payload[layouts.row(r)]
             dec = m.submodules[f"scale_{r}"] = RowScaleDecode(p)
+            front = m.submodules[f"terms_{r}"] = RowTerms(p)
+            acc = m.submodules[f"acc_{r}"] = RowAccumulate(p)
+            terms = Signal(terms_layout(p), name=f"terms_r{r}")
+            holds = Signal(row_holds_layout(p), name=f"holds_r{r}")
             m.d.comb += [dec.scale.eq(w.scale), dec.row_scale.eq(w.row_scale),
                          dec.fmt.eq(w.fmt), dec.fp16_scale.eq(flags.fp16_scale),
-                         out.push_data[layouts.row(r)].eq(dec.out)]
+                         out.push_data[layouts.row(r)].eq(dec.out),
+                         front.codes.eq(w.codes), front.fmt.eq(w.fmt), front.slot.eq(seq.slot),
+                         acc.close.eq(close), acc.scale.eq(dec.sig), acc.scale_exp.eq(dec.exp),
+                         acc.arm.eq(scan.arm), acc.sa_valid.eq(scan.sa_valid),
+                         acc.sa_col.eq(scan.sa_col), acc.sa_bank.eq(scan.sa_bank),
+                         acc.sa_fresh.eq(scan.sa_fresh), acc.holds.eq(holds),
+                         acc.rd_addr.eq(out.rd_addr),
+                         out.results[layouts.row(r)].eq(acc.rd_data)]
+            m.d.sync += terms.eq(front.terms)
+            row_slots.append(front.slots)
             for c in range(p.cols):
-                i = r * p.cols + c
-                ports = {"codes": w.codes, "fmt": w.fmt, "scale": dec.sig,
-                         "scale_exp": dec.exp, "acts": self.a.payload[layouts.col(c)],
-                         "dot_last": flags.dot_last, "step": seq.step,
-                         "slot": seq.slot, "group_first": seq.group_first,
-                         "group_end": seq.group_end, "o__ready": out.take,
-                         "o__payload": out.results[layouts.pe(r, c)],
-                         "o__valid": out_valid[i], "can_step": can_step[i],
-                         "slots": pe_slots[3 * i:3 * i + 3]}
+                ports = {"terms": terms, "acts": col_acts[c], "step": pe_flags[0],
+                         "group_end": pe_flags[1],
+                         "hold": holds[layouts.col(c)]}
                 if self.hierarchical:
-                    place(m, f"pe_{r}_{c}", ports, module=PE_MODULE, signature=sig)
+                    place(m, f"pe_{r}_{c}", ports, module=PE_MODULE,
+                          signature=datapath_signature(p))
                 else:
                     place(m, f"pe_{r}_{c}", ports, component=PeDatapath(p))
-        row_slots = [pe_slots[3 * r * p.cols:3 * r * p.cols + 3] for r in range(p.rows)]
-        slots = _widest(m, row_slots)
-        closes_dot = seq.group_end & flags.dot_last
-        m.d.comb += [seq.slots.eq(slots),
+        m.d.comb += [seq.slots.eq(_widest(m, row_slots)),
                      seq.valid.eq(self.w.valid & self.a.valid), seq.first.eq(flags.first),
                      seq.last.eq(flags.last),
-                     seq.can_step.eq(can_step.all() & (out.can_push | ~closes_dot)),
-                     out.push.eq(seq.step & closes_dot), out.results_valid.eq(out_valid.all()),
+                     seq.can_step.eq(~seq.group_end | scan.close_ok),
+                     scan.close.eq(close), scan.final.eq(flags.dot_last),
+                     scan.out_done.eq(out.done), scan.out_bank.eq(out.done_bank),
+                     out.ready.eq(scan.ready), out.ready_bank.eq(scan.ready_bank),
+                     out.push.eq(close & flags.dot_last),
                      self.w.ready.eq(seq.ready), self.a.ready.eq(seq.ready)]
         wiring.connect(m, out.o, wiring.flipped(self.o))
         return m

@@ -1,120 +1,121 @@
-"""The datapath of one PE: term decoders, lanes, adder tree, group accumulator, dequant, and the
-cross-group output accumulator; sequencing (which slot, when to step) comes from outside."""
+"""The datapath of one PE: lanes, adder tree and group accumulator, in three pipeline stages.
+
+Everything a row or a column shares lives outside the PE: term decoding per row and the fp16
+unpack per column (rtl/bitmod/fronts.py), dequantization, the cross-group accumulation and the
+output conversion in the row unit (rtl/bitmod/row_acc.py, rtl/bitmod/output.py).
+"""
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.hdl import C, Cat, Module, Mux, Signal, signed
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ...golden.bitserial.weights import MIN_GROUP_EXP
 from . import layouts
-from .align_add import AlignAdd
-from .decoder import CodeUnpack, TermDecoder
-from .dequant import Dequant
-from .lane import Lane
-from .layouts import acts_layout, result_layout
-from .params import CODE_BITS, FMT_BITS, SCALE_EXP_BITS, SLOT_BITS, EngineParams
+from .align_add import AlignAdd, clamp_shift
+from .layouts import hold_layout, terms_layout, unpacked_acts_layout
+from .params import ACC_DELAY, EngineParams
 
 
 def datapath_signature(p: EngineParams) -> wiring.Signature:
     """The ports of :class:`PeDatapath` (also what a hierarchical array's PE instances expose)."""
     return wiring.Signature({
-        "codes": In(CODE_BITS * p.lanes), "fmt": In(FMT_BITS), "scale": In(p.scale_int_bits),
-        "scale_exp": In(signed(SCALE_EXP_BITS)), "acts": In(acts_layout(p)),
-        "slot": In(SLOT_BITS), "step": In(1), "group_first": In(1), "group_end": In(1),
-        "dot_last": In(1), "can_step": Out(1), "slots": Out(3),
-        "o": Out(stream.Signature(result_layout(p)))})
+        "terms": In(terms_layout(p)), "acts": In(unpacked_acts_layout(p)),
+        "step": In(1), "group_end": In(1), "hold": Out(hold_layout(p))})
 
 
 class PeDatapath(wiring.Component):
-    """One PE's arithmetic (golden.bitserial.scalar: lane_cycle, accumulate, dequant, accumulate).
+    """One PE's arithmetic: golden.bitserial.scalar's lane_cycle and group accumulate.
 
     Ports:
-      - ``codes: In(CODE_BITS * lanes)``, ``fmt: In(FMT_BITS)``, ``acts: In(acts_layout)``: the
-        current chunk (packed codes, hardware datatype index, fp16 activations).
-      - ``scale: In(scale_int_bits)``, ``scale_exp: In(signed(6))``: the chunk's group scale as
-        the dequant integer and its exponent (rtl/bitmod/scale.py decodes the stored scale once
-        per row); read in the cycle that closes the group.
-      - ``slot: In(SLOT_BITS)``: the term slot of this cycle.
-      - ``step: In(1)``: apply this cycle's partial (the sequencer asserts it only when
-        ``can_step``).
-      - ``group_first``, ``group_end``, ``dot_last``: In(1): this cycle opens / closes a group;
-        the closing group is the dot product's last.
-      - ``can_step: Out(1)``: low when this cycle closes a group and the dequant unit is busy.
-      - ``slots: Out(3)``: term slots of the chunk's datatype.
-      - ``o: Out(stream(result_layout))``: finished dot products, (mant, signed exp).
-    Timing: one partial per step; a group closed by the step of cycle c is dequantized in cycles
-    c+1 .. c+scale_int_bits, added to the output accumulator in cycle c+scale_int_bits+1, and
-    (for the last group) on ``o`` from cycle c+scale_int_bits+2 (:attr:`latency`).
+      - ``terms: In(terms_layout)``: this cycle's weight term per lane (the row's registered
+        decoders); ``acts: In(unpacked_acts_layout)``: the lanes' activations (the column's
+        registered unpack).
+      - ``step``, ``group_end``: In(1): the flags of the terms that were on ``terms`` two cycles
+        earlier (the array delays them): accumulate that partial; it closes a group (and the
+        accumulator restarts from zero, so a group runs from one closing step to the next).
+      - ``hold: Out(hold_layout)``: the last closed group's sum (mant, exp), a register written
+        by the closing step and held until the next group closes; the row unit reads it.
+    Timing: stage 1 (terms/acts -> per lane signed value, exponent; the exponent max and the
+    clamped alignment distances) and stage 2 (alignment shifts, adder tree) are registered; the
+    group accumulator (stage 3) adds the partial in the cycle its flags arrive. With the array's
+    input registers a step issued in cycle t reaches the accumulator in t + ACC_DELAY, and
+    ``hold`` shows a closed group from t + ACC_DELAY + 1.
     """
+
+    latency = ACC_DELAY
 
     def __init__(self, p: EngineParams):
         self.p = p
         super().__init__(datapath_signature(p))
 
-    @property
-    def latency(self) -> int:
-        return self.p.pe_latency
-
     def elaborate(self, platform):
         m = Module()
         p, dp = self.p, self.p.dp
-        m.submodules.unpack = unpack = CodeUnpack(p.lanes)
-        m.d.comb += [unpack.fmt.eq(self.fmt), unpack.packed.eq(self.codes)]
-        lanes = []
+        # stage 1: exp_match's inputs and bs_mul's signed product (golden lane_cycle). The
+        # product is +-y, y = sig << guard; -y = ~(y - 1) with y - 1 = (sig - 1) << guard |
+        # (2**guard - 1) and sig - 1 from the column's unpack, so no lane needs a negating adder:
+        # one LUT per bit selects between sig and ~(sig - 1).
+        values, exps = [], []
         for j in range(p.lanes):
-            dec = m.submodules[f"dec{j}"] = TermDecoder()
-            lane = m.submodules[f"lane{j}"] = Lane(dp)
-            m.d.comb += [dec.fmt.eq(self.fmt), dec.code.eq(getattr(unpack, f"code{j}")),
-                         dec.slot.eq(self.slot), lane.act.eq(self.acts[layouts.lane(j)]),
-                         lane.valid.eq(dec.valid), lane.neg.eq(dec.neg),
-                         lane.shift.eq(dec.shift)]
-            lanes.append(lane)
-        m.d.comb += self.slots.eq(m.submodules.dec0.slots)
+            t, a = self.terms[layouts.lane(j)], self.acts[layouts.lane(j)]
+            live, neg = Signal(name=f"live{j}"), Signal(name=f"neg{j}")
+            exp = Signal(dp.exp_bits, name=f"exp{j}")
+            value = Signal(signed(dp.lane_bits), name=f"value{j}")
+            ones = C((1 << dp.guard_bits) - 1, dp.guard_bits)
+            m.d.comb += [live.eq(t.valid & a.nz), neg.eq(a.sign ^ t.neg),
+                         exp.eq(a.exp + t.shift),
+                         value.eq(Mux(live, Mux(neg, ~Cat(ones, a.sig_m1, C(0, 1)),
+                                                Cat(C(0, dp.guard_bits), a.sig, C(0, 1))), 0))]
+            values.append(value)
+            exps.append(Mux(live, exp, 0))
         e_max = Signal(dp.exp_bits)
-        m.d.comb += e_max.eq(_max_tree([Mux(l.live, l.exp, 0) for l in lanes]))
-        partial = Signal(signed(dp.partial_bits))
-        m.d.comb += [l.e_max.eq(e_max) for l in lanes]
-        m.d.comb += partial.eq(_sum_tree([l.aligned for l in lanes]))
+        m.d.comb += e_max.eq(_max_tree(m, exps))
+        # a lane that is not live has value 0, so its (possibly wrapped) distance does not matter
+        s1_values, s1_dists = [], []
+        for j, (v, e) in enumerate(zip(values, exps)):
+            dist = Signal(dp.exp_bits, name=f"dist{j}")
+            m.d.comb += dist.eq(e_max - e)
+            short = clamp_shift(m, dist, dp.lane_bits)
+            s1_value = Signal.like(v, name=f"s1_value{j}")
+            s1_dist = Signal.like(short, name=f"s1_dist{j}")
+            m.d.sync += [s1_value.eq(v), s1_dist.eq(short)]
+            s1_values.append(s1_value)
+            s1_dists.append(s1_dist)
+        s1_emax = Signal.like(e_max)
+        m.d.sync += s1_emax.eq(e_max)
 
-        # group accumulator (grp_accum): restarts from (0, 0) on a group's first cycle
-        m.submodules.gacc = gacc = AlignAdd(dp.acc_bits, dp.partial_bits, unsigned(dp.exp_bits))
+        # stage 2: alignment (arithmetic shift = floor) and the adder tree
+        partial = Signal(signed(dp.partial_bits))
+        s2_emax = Signal.like(e_max)
+        m.d.sync += [partial.eq(_sum_tree([v >> d for v, d in zip(s1_values, s1_dists)])),
+                     s2_emax.eq(s1_emax)]
+
+        # stage 3: group accumulator (grp_accum). The closing step restarts it from (0, 0) (the
+        # flip-flops' synchronous reset), so the next group's first step needs no input mux.
+        # a zero acc always has exponent 0 (group start, or a zero sum), so AlignAdd need not test it
+        m.submodules.gacc = gacc = AlignAdd(dp.acc_bits, dp.partial_bits, dp.exp_bits,
+                                            acc_zero_at_floor=True)
         acc, acc_exp = Signal(signed(dp.acc_bits)), Signal(dp.exp_bits)
-        m.d.comb += [gacc.acc.eq(Mux(self.group_first, 0, acc)),
-                     gacc.acc_exp.eq(Mux(self.group_first, 0, acc_exp)),
-                     gacc.val.eq(partial), gacc.val_exp.eq(e_max)]
-        m.submodules.dq = dq = Dequant(dp.acc_bits, dp.exp_bits, p.scale_int_bits, SCALE_EXP_BITS,
-                                       dp.out_exp_bits)
-        m.d.comb += [self.can_step.eq(~self.group_end | dq.idle),
-                     dq.acc.eq(gacc.sum), dq.exp.eq(gacc.sum_exp), dq.scale.eq(self.scale),
-                     dq.scale_exp.eq(self.scale_exp), dq.tag.eq(self.dot_last),
-                     dq.start.eq(self.step & self.group_end)]
+        m.d.comb += [gacc.acc.eq(acc), gacc.acc_exp.eq(acc_exp),
+                     gacc.val.eq(partial), gacc.val_exp.eq(s2_emax)]
         with m.If(self.step):
             m.d.sync += [acc.eq(gacc.sum), acc_exp.eq(gacc.sum_exp)]
-
-        # cross-group output accumulator: restarts after each finished dot product; signed
-        # exponents (fp16 group scales), zero at MIN_GROUP_EXP as golden's exp_floor
-        m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
-                                            MIN_GROUP_EXP)
-        out, out_exp = Signal(signed(dp.out_bits)), Signal(signed(dp.out_exp_bits))
-        fresh = Signal(init=1)
-        m.d.comb += [oacc.acc.eq(Mux(fresh, 0, out)), oacc.acc_exp.eq(out_exp),
-                     oacc.val.eq(dq.result), oacc.val_exp.eq(dq.res_exp)]
-        m.d.comb += dq.take.eq(dq.done & (~dq.res_tag | ~self.o.valid | self.o.ready))
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(dq.take):
-            m.d.sync += [out.eq(oacc.sum), out_exp.eq(oacc.sum_exp), fresh.eq(dq.res_tag)]
-            with m.If(dq.res_tag):
-                m.d.sync += [self.o.valid.eq(1), self.o.payload.mant.eq(oacc.sum),
-                             self.o.payload.exp.eq(oacc.sum_exp)]
+            with m.If(self.group_end):
+                m.d.sync += [acc.eq(0), acc_exp.eq(0),
+                             self.hold.mant.eq(gacc.sum), self.hold.exp.eq(gacc.sum_exp)]
         return m
 
 
-def _max_tree(values):
+def _max_tree(m, values):
+    level = 0
     while len(values) > 1:
-        nxt = [Mux(a > b, a, b) for a, b in zip(values[::2], values[1::2])]
+        nxt = []
+        for i, (a, b) in enumerate(zip(values[::2], values[1::2])):
+            node = Signal(a.shape(), name=f"emax_{level}_{i}")
+            m.d.comb += node.eq(Mux(a > b, a, b))
+            nxt.append(node)
         values = nxt + ([values[-1]] if len(values) % 2 else [])
+        level += 1
     return values[0]
 
 

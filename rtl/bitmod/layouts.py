@@ -17,7 +17,9 @@ from __future__ import annotations
 from amaranth.hdl import signed, unsigned
 from amaranth.lib.data import StructLayout
 
-from .params import ACT_BITS, CODE_BITS, FMT_BITS, FP16_BITS, UNIT_SHIFT_BITS, EngineParams
+from ...golden.bitserial.params import FP16_FRAC, FP16_SIG_BITS
+from .params import (ACT_BITS, CODE_BITS, FMT_BITS, FP16_BITS, SHIFT_BITS, UNIT_SHIFT_BITS,
+                     EngineParams)
 
 
 FLAGS = ("first", "last", "dot_last", "fp16_scale")
@@ -63,8 +65,41 @@ def pe_in_layout(p: EngineParams) -> StructLayout:
 
 
 def result_layout(p: EngineParams) -> StructLayout:
-    """A PE's finished dot product, internal format: value = mant * 2**(exp - lsb_offset)."""
+    """A finished dot product, internal format: value = mant * 2**(exp - lsb_offset)."""
     return StructLayout({"mant": signed(p.dp.out_bits), "exp": signed(p.dp.out_exp_bits)})
+
+
+def term_layout() -> StructLayout:
+    """One lane's weight term of a cycle: ``(-1)**neg * 2**shift``, or nothing (``valid`` 0)."""
+    return StructLayout({"valid": unsigned(1), "neg": unsigned(1), "shift": unsigned(SHIFT_BITS)})
+
+
+def terms_layout(p: EngineParams) -> StructLayout:
+    """A row's decoded terms, fields ``l0`` ... (decoded once per row, rtl/bitmod/row_front.py)."""
+    return StructLayout({lane(j): term_layout() for j in range(p.lanes)})
+
+
+def act_fields_layout() -> StructLayout:
+    """An unpacked fp16 activation: significand (no hidden bit when subnormal), significand - 1,
+    exponent ``max(e, 1)``, sign, and ``nz`` (significand non-zero)."""
+    return StructLayout({"sig": unsigned(FP16_SIG_BITS), "sig_m1": unsigned(FP16_SIG_BITS),
+                         "exp": unsigned(ACT_BITS - 1 - FP16_FRAC),
+                         "sign": unsigned(1), "nz": unsigned(1)})
+
+
+def unpacked_acts_layout(p: EngineParams) -> StructLayout:
+    """A column's unpacked activations, fields ``l0`` ... (unpacked once per column)."""
+    return StructLayout({lane(j): act_fields_layout() for j in range(p.lanes)})
+
+
+def hold_layout(p: EngineParams) -> StructLayout:
+    """A PE's closed group sum (group accumulator format: value = mant * 2**(exp - 28))."""
+    return StructLayout({"mant": signed(p.dp.acc_bits), "exp": unsigned(p.dp.exp_bits)})
+
+
+def row_holds_layout(p: EngineParams) -> StructLayout:
+    """The closed group sums of one row's PEs, fields ``c0`` ..."""
+    return StructLayout({col(c): hold_layout(p) for c in range(p.cols)})
 
 
 def out_scale_layout() -> StructLayout:
@@ -85,8 +120,8 @@ def array_act_layout(p: EngineParams) -> StructLayout:
 
 
 def array_results_layout(p: EngineParams) -> StructLayout:
-    """Fields ``r{row}c{col}``: the (mant, exp) of each PE."""
-    return StructLayout({pe(r, c): result_layout(p) for r in range(p.rows) for c in range(p.cols)})
+    """Fields ``r0`` ...: one finished dot product (mant, exp) per row."""
+    return StructLayout({row(r): result_layout(p) for r in range(p.rows)})
 
 
 def array_out_layout(p: EngineParams) -> StructLayout:

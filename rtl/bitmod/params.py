@@ -17,6 +17,12 @@ ACT_BITS = 16
 FP16_BITS = 16
 SCALE_EXP_BITS = 6          # signed exponent of an fp16 group scale, -24 .. 5 (rtl/bitmod/scale.py)
 FINALIZE_LATENCY = 2                                             # rtl/bitmod/finalize.py
+# Pipeline of a step (docs/rtl/bitmod.md, "Pipeline"): the row/column input registers, the lane
+# front (exponents, max, signed values) and the alignment + adder tree, so a step's partial
+# reaches the group accumulator ACC_DELAY cycles after the sequencer issues it.
+ACC_DELAY = 3
+# The row unit's scan of a closed group: read (hold mux, RAM), dequant multiply, output align-add.
+SCAN_STAGES = 3
 
 
 def unit_shift_of(name: str) -> int:
@@ -75,26 +81,28 @@ class EngineParams:
         return max(self.scale_bits, FP16_BITS)
 
     @property
-    def dequant_cycles(self) -> int:
-        """One scale bit per cycle, MSB first, in both scale modes (an int-mode scale's leading
-        zeros add nothing), so the timing does not depend on the mode."""
-        return self.scale_int_bits
-
-    @property
     def result_bits(self) -> int:
         """Signed width of a dequantized group sum."""
         return self.dp.dequant_bits(self.scale_int_bits)
 
     @property
-    def pe_latency(self) -> int:
-        """Cycles from the step that closes a dot product's last group to its (mant, exp) on a
-        PE datapath's ``o``: dequant cycles, one output-accumulate cycle, one output register."""
-        return self.dequant_cycles + 2
+    def min_group_cycles(self) -> int:
+        """Shortest group (cycles between two closing steps) that never stalls: a row unit scans
+        the ``cols`` closed sums of a group one per cycle, and holds a closing group's scale in
+        one spare register until its scan starts ACC_DELAY cycles later (rtl/bitmod/scan.py)."""
+        return max(self.cols, ACC_DELAY)
+
+    @property
+    def scan_latency(self) -> int:
+        """Cycles from the step that closes a dot product's last group until column 0's
+        (mant, exp) can be read from the row units' result RAMs: the step's pipeline, one cycle
+        to start the scan, the scan's stages."""
+        return ACC_DELAY + 1 + SCAN_STAGES
 
     @property
     def result_latency(self) -> int:
         """... to the array's first output beat (column 0): the output unit's two stages."""
-        return self.pe_latency + FINALIZE_LATENCY
+        return self.scan_latency + FINALIZE_LATENCY
 
     @property
     def latency(self) -> int:

@@ -14,7 +14,7 @@ from .params import FP16_BITS, EngineParams, slots_of
 
 
 class BitmodPe(wiring.Component):
-    """4-lane bit-serial dot-product PE with bit-serial dequant and its fp16 output conversion
+    """4-lane bit-serial dot-product PE with its dequant, accumulator and fp16 output conversion
     (docs/rtl/bitmod.md): the 1 x 1 case of :class:`~.array.BitmodArray` behind one input
     stream, so the PE and the array are one design.
 

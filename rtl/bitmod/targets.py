@@ -18,6 +18,6 @@ def _array(cfg):
 
 
 TARGETS = [
-    Target("bitmod-pe", _pe, "BitMoD bit-serial 4-lane PE with term decoders and bit-serial dequant"),
+    Target("bitmod-pe", _pe, "BitMoD bit-serial 4-lane PE (1 x 1 array: PE, decoders, dequant, output unit)"),
     Target("bitmod-array", _array, "BitMoD PE array (bitmod.prefill_array rows x cols), stream ports"),
 ]

@@ -79,7 +79,7 @@ def array_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batc
 
 def fill_drain_cycles(cfg: Config, stage: str = "prefill") -> int:
     """Cycles from a tile's last weight step to its last result: the RTL array's output latency
-    (dequantization, accumulate, output register, the fp16 conversion and one output beat per
+    (the step pipeline, the row scan's dequant and accumulate, the fp16 conversion and one beat per
     column of the stage's array; rtl/bitmod/params.py ``latency``). Back-to-back tiles overlap
     it, so a run pays it once (sim/hdl/calibrate.py)."""
     from ...rtl.bitmod.params import EngineParams

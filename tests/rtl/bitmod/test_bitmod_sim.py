@@ -108,8 +108,9 @@ def test_properties_match_the_paper_cycle_counts():
         assert pe.cycles_per_group(name) == P.group_size // P.lanes * pe.cycles_per_chunk(name)
         assert pe.cycles_per_group(name, 128) == 32 * pe.cycles_per_chunk(name)
         assert pe.throughput(name) == P.lanes / pe.cycles_per_chunk(name)
-    # 11 dequant cycles (an fp16 significand), output accumulate, PE register, 2 output stages
-    assert (pe.latency, P.latency) == (15, 15 + P.cols - 1)
+    # the step's 3-stage pipeline to the group accumulator, one cycle to start the row scan, its
+    # 3 stages (read, dequant multiply, output align-add into the RAM), 2 output stages
+    assert (pe.latency, P.latency) == (9, 9 + P.cols - 1)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -125,12 +126,16 @@ def test_pe_bitmod_asic_config_group_128(scheme, mode):
 
 @pytest.mark.parametrize("scheme", ["bitmod4", "int8"])
 def test_short_groups_and_output_back_pressure_stall_but_stay_exact(scheme):
-    """Group 8: 2 chunks x slots cycles < the 12-cycle dequant, so the PE must wait (can_step);
-    the output is taken only every 7th cycle. Results stay bit-exact; nothing is lost."""
-    short = EngineParams(lanes=4, group_size=8, scale_bits=8, rows=2, cols=2)
+    """Group 4: one chunk, fewer cycles (2 or 4) than the 6 columns a row unit scans per group,
+    so closing steps must wait (GroupScan.close_ok); the output is taken only every 7th cycle,
+    slower than tiles finish, so a tile's last group also waits for its result bank. Results
+    stay bit-exact; nothing is lost."""
+    short = EngineParams(lanes=4, group_size=4, scale_bits=8, rows=2, cols=6)
+    assert short.min_group_cycles == 6
     for mode in MODES:
-        job = make_job(77, scheme, 2, 2, 4, 8, groups=3, dots=3, edge="zero_scale", mode=mode)
+        job = make_job(77, scheme, 2, 6, 4, 4, groups=3, dots=3, edge="zero_scale", mode=mode)
         state = run_job(BitmodArray(short), job, ready_every=7)
         assert tiles(state["beats"]) == job["expected"]
         gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
-        assert max(gaps) > job["slots"]          # it did stall
+        assert short.min_group_cycles in gaps    # a group waited for the scan
+        assert max(gaps) > short.min_group_cycles   # a tile waited for its result bank

@@ -1,0 +1,101 @@
+"""A row's shared back end: dequantization and cross-group accumulation of its PEs' groups."""
+from __future__ import annotations
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ...golden.bitserial.weights import MIN_GROUP_EXP
+from . import layouts
+from .align_add import AlignAdd
+from .layouts import result_layout, row_holds_layout
+from .params import SCALE_EXP_BITS, EngineParams
+from .scan import col_bits, ram_addr
+
+
+class RowAccumulate(wiring.Component):
+    """golden.bitserial's dequant and cross-group accumulate for the ``cols`` PEs of one row,
+    one column per cycle (the scan, rtl/bitmod/scan.py), so no PE holds a dequant unit or an
+    output accumulator.
+
+    Ports:
+      - ``close: In(1)``, ``scale: In(scale_int_bits)``, ``scale_exp: In(signed(6))``: a group
+        closes; its dequant integer and exponent (:class:`~.scale.RowScaleDecode`).
+      - ``arm: In(1)``: that group is in the hold registers; its scale becomes the scan's.
+      - ``sa_valid``, ``sa_col``, ``sa_bank``, ``sa_fresh``: In: the scan's read stage.
+      - ``holds: In(row_holds_layout)``: the PEs' closed group sums.
+      - ``rd_addr: In(...)``, ``rd_data: Out(result_layout)``: the output unit's read port of the
+        result RAM (asynchronous).
+    Timing: the scan reads column c's hold register in cycle t, multiplies ``R = A * s`` (exact,
+    golden ``dequant``; its exponent ``X + s_exp``) in t+1 and aligns-and-adds it to the
+    column's running sum (AlignAdd 40 b, zero at MIN_GROUP_EXP; read from the RAM in the same
+    cycle) in t+2, writing the RAM at the end of t+2 (:attr:`latency` = 3). The RAM holds
+    ``2 x cols`` sums: a dot product accumulates in the bank of its parity while the other
+    bank's results are converted.
+    """
+
+    def __init__(self, p: EngineParams):
+        self.p = p
+        self.addr_bits = col_bits(p) + 1
+        super().__init__({"close": In(1), "scale": In(p.scale_int_bits),
+                          "scale_exp": In(signed(SCALE_EXP_BITS)), "arm": In(1),
+                          "sa_valid": In(1), "sa_col": In(col_bits(p)), "sa_bank": In(1),
+                          "sa_fresh": In(1), "holds": In(row_holds_layout(p)),
+                          "rd_addr": In(self.addr_bits), "rd_data": Out(result_layout(p))})
+
+    latency = 3
+
+    def elaborate(self, platform):
+        m = Module()
+        p, dp = self.p, self.p.dp
+        # the scale of a closing group waits for its sums to reach the hold registers; a group
+        # closes at least ACC_DELAY cycles after the previous one, so one spare register does
+        next_s, next_e = Signal.like(self.scale), Signal.like(self.scale_exp)
+        cur_s, cur_e = Signal.like(self.scale), Signal.like(self.scale_exp)
+        with m.If(self.close):
+            m.d.sync += [next_s.eq(self.scale), next_e.eq(self.scale_exp)]
+        with m.If(self.arm):
+            m.d.sync += [cur_s.eq(next_s), cur_e.eq(next_e)]
+
+        layout = result_layout(p)
+        m.submodules.ram = ram = Memory(shape=layout, depth=1 << self.addr_bits, init=[])
+        old_port, out_port = ram.read_port(domain="comb"), ram.read_port(domain="comb")
+        write = ram.write_port()
+        m.d.comb += [out_port.addr.eq(self.rd_addr), self.rd_data.eq(out_port.data)]
+
+        # read stage: the column's hold register
+        a_mant, a_exp = Signal(signed(dp.acc_bits)), Signal(dp.exp_bits)
+        with m.Switch(self.sa_col):
+            for c in range(p.cols):
+                with m.Case(c):
+                    hold = self.holds[layouts.col(c)]
+                    m.d.comb += [a_mant.eq(hold.mant), a_exp.eq(hold.exp)]
+        b_mant, b_exp = Signal.like(a_mant), Signal.like(a_exp)
+        b_s, b_e = Signal.like(cur_s), Signal.like(cur_e)
+        b_fresh, b_valid = Signal(), Signal()
+        b_addr = Signal(self.addr_bits)
+        m.d.sync += [b_mant.eq(a_mant), b_exp.eq(a_exp), b_s.eq(cur_s), b_e.eq(cur_e),
+                     b_fresh.eq(self.sa_fresh), b_valid.eq(self.sa_valid),
+                     b_addr.eq(ram_addr(self.sa_col, self.sa_bank))]
+
+        # dequant stage: R = A * s exactly (35 b), exponent X + s_exp
+        c_prod = Signal(signed(p.result_bits))
+        c_exp = Signal(signed(dp.out_exp_bits))
+        c_fresh, c_valid = Signal(), Signal()
+        c_addr = Signal(self.addr_bits)
+        m.d.sync += [c_prod.eq(b_mant * b_s), c_exp.eq(b_exp + b_e),
+                     c_fresh.eq(b_fresh), c_valid.eq(b_valid), c_addr.eq(b_addr)]
+
+        # output accumulator (signed exponents, zero at MIN_GROUP_EXP as golden's exp_floor): a
+        # read-modify-write of the column's running sum in one cycle (asynchronous read,
+        # write at the clock edge), so no RAM word travels through the pipeline registers
+        c_old = old_port.data
+        m.d.comb += old_port.addr.eq(c_addr)
+        m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
+                                            MIN_GROUP_EXP)
+        m.d.comb += [oacc.acc.eq(Mux(c_fresh, 0, c_old.mant)), oacc.acc_exp.eq(c_old.exp),
+                     oacc.val.eq(c_prod), oacc.val_exp.eq(c_exp),
+                     write.en.eq(c_valid), write.addr.eq(c_addr),
+                     write.data.mant.eq(oacc.sum), write.data.exp.eq(oacc.sum_exp)]
+        return m

@@ -1,0 +1,97 @@
+"""The array's group scan control: when a group may close, and the row units' column scan."""
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .params import ACC_DELAY, SCAN_STAGES, EngineParams
+
+
+def col_bits(p: EngineParams) -> int:
+    """Width of a column index (at least 1 bit: no 0-bit signals)."""
+    return max(1, (p.cols - 1).bit_length())
+
+
+def ram_addr(col, bank):
+    """A row unit's result RAM address: the column and the dot product's bank (its parity)."""
+    return Cat(col, bank)
+
+
+class GroupScan(wiring.Component):
+    """One per array. A closed group's ``cols`` sums wait in the PEs' hold registers; the row
+    units read them one column per cycle (the *scan*: read, dequant multiply, output align-add
+    into the row's result RAM). Nothing downstream of the scan's read can stall, so whether a
+    group may close is known when its last step is issued:
+
+    - the previous scan must have read its last column by the time the new sums reach the hold
+      registers, and a row unit has one spare scale register: at least
+      :attr:`EngineParams.min_group_cycles` cycles between closing steps;
+    - a dot product accumulates in the RAM bank of its parity; its results stay there until the
+      output unit has converted them, so a group of the dot product after next waits for that.
+
+    Ports:
+      - ``close: In(1)``, ``final: In(1)``: the sequencer steps the chunk that closes a group
+        (``final``: the dot product's last); ``close_ok: Out(1)``: such a step may happen now.
+      - ``arm: Out(1)``: the closed group is in the hold registers from the next cycle (ACC_DELAY
+        cycles after ``close``); the row units take its scale as the scan's.
+      - ``sa_valid, sa_col, sa_bank, sa_fresh``: Out: the scan's read stage: column, RAM bank,
+        and whether the group is the first of its dot product (the RAM's old value is ignored).
+      - ``ready: Out(1)``, ``ready_bank: Out(1)``: column 0 of a dot product's results is
+        written to the RAM this cycle (the output unit may read it from the next one).
+      - ``out_done: In(1)``, ``out_bank: In(1)``: the output unit read the last column of a
+        bank's results.
+    """
+
+    def __init__(self, p: EngineParams):
+        self.p = p
+        super().__init__({"close": In(1), "final": In(1), "close_ok": Out(1), "arm": Out(1),
+                          "sa_valid": Out(1), "sa_col": Out(col_bits(p)), "sa_bank": Out(1),
+                          "sa_fresh": Out(1), "ready": Out(1), "ready_bank": Out(1),
+                          "out_done": In(1), "out_bank": In(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.p
+        spacing = p.min_group_cycles
+        gap = Signal(range(spacing + 1), init=spacing)      # cycles since the last close
+        bank, fresh = Signal(), Signal(init=1)              # the dot product being accumulated
+        pending = Signal(2)                                 # a bank holds unconverted results
+        m.d.comb += self.close_ok.eq((gap == spacing) & ~pending.bit_select(bank, 1))
+        with m.If(self.close):
+            m.d.sync += [gap.eq(1), fresh.eq(self.final)]
+            with m.If(self.final):
+                m.d.sync += bank.eq(~bank)
+        with m.Elif(gap != spacing):
+            m.d.sync += gap.eq(gap + 1)
+        set_mask = Mux(self.close & self.final, 1 << bank, 0)
+        clear_mask = Mux(self.out_done, 1 << self.out_bank, 0)
+        m.d.sync += pending.eq((pending & ~clear_mask) | set_mask)
+
+        # the closing step's flags travel beside its partial to the group accumulator
+        fields = Cat(self.close, self.final, fresh, bank)
+        for k in range(ACC_DELAY):
+            nxt = Signal(len(fields), name=f"closed_d{k + 1}")
+            m.d.sync += nxt.eq(fields)
+            fields = nxt
+        arm, final, first, arm_bank = fields[0], fields[1], fields[2], fields[3]
+        m.d.comb += self.arm.eq(arm)
+
+        col, cur_final = Signal(col_bits(p)), Signal()
+        with m.If(self.sa_valid):
+            m.d.sync += col.eq(col + 1)
+            with m.If(col == p.cols - 1):
+                m.d.sync += self.sa_valid.eq(0)
+        with m.If(arm):
+            m.d.sync += [self.sa_valid.eq(1), col.eq(0), self.sa_bank.eq(arm_bank),
+                         self.sa_fresh.eq(first), cur_final.eq(final)]
+        m.d.comb += self.sa_col.eq(col)
+
+        # column 0 of a final scan reaches the RAM write SCAN_STAGES - 1 cycles after its read
+        tail = Cat(self.sa_valid & cur_final & (col == 0), self.sa_bank)
+        for k in range(SCAN_STAGES - 1):
+            nxt = Signal(2, name=f"ready_d{k + 1}")
+            m.d.sync += nxt.eq(tail)
+            tail = nxt
+        m.d.comb += [self.ready.eq(tail[0]), self.ready_bank.eq(tail[1])]
+        return m
