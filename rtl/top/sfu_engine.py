@@ -7,9 +7,10 @@ binary32 ``eps`` (after the gain in B), then streams every row ``passes(op)`` ti
 as they leave it (:mod:`.sfu.writer`). Operand lines come through one read client
 (:mod:`.sfu.operands`), results go out through one write client.
 
-Not read-before-write as sim.isa: results of a row are written while later rows are still read,
-so an O block that overlaps A or B at a higher address than they start differs from sim.isa
-(the compiler never emits one; in place, O = A, is exact).
+Not read-before-write as sim.isa: results are written while later elements are still read, so
+an O block overlapping A or B at a higher address than they start differs from sim.isa, and so
+does ROPE in place (an element's rotation partner ``x[j - d/2]`` may already be overwritten).
+In place (O = A) is exact for every other op; the compiler gives every op a fresh output.
 """
 from __future__ import annotations
 
