@@ -63,12 +63,15 @@ def test_every_op_and_causal_softmax_match_isa(top):
     buffers = empty_buffers(rng)
     place = Placer(rng, buffers)
     every = [misc(rng, place, op, *shape(rng, op), edge=0.3)[0] for op in OPS for _ in range(2)]
-    soft = []
-    for rows, cols, pos, imm in [(4, 9, 0, 0), (6, 17, 2, 3), (3, 1, 0, 1), (5, 33, 1, 2),
-                                 (2, 64, 7, 0)]:
-        instr, _ = misc(rng, place, MiscOp.SOFTMAX, rows, cols, edge=0.05)
-        soft.append(isa.make("MISC", **{**instr.args, "pos": pos, "imm": imm}))
-    programs = [every + [END]] + [soft + [END]] * 4
+
+    def softmaxes():                    # fresh operands and outputs: every launch's stay
+        out = []
+        for rows, cols, pos, imm in [(4, 9, 0, 0), (6, 17, 2, 3), (3, 1, 0, 1), (5, 33, 1, 2),
+                                     (2, 64, 7, 0)]:
+            instr, _ = misc(rng, place, MiscOp.SOFTMAX, rows, cols, edge=0.05)
+            out.append(isa.make("MISC", **{**instr.args, "pos": pos, "imm": imm}))
+        return out + [END]
+    programs = [every + [END]] + [softmaxes() for _ in range(4)]
     launches = [dict(pos0=3, ntok=4), dict(pos0=0, ntok=0), dict(pos0=0, ntok=5),
                 dict(pos0=9, ntok=1), dict(pos0=20, ntok=60)]
     _check(top, buffers, programs, launches)
