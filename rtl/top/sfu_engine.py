@@ -7,10 +7,9 @@ binary32 ``eps`` (after the gain in B), then streams every row ``passes(op)`` ti
 as they leave it (:mod:`.sfu.writer`). Operand lines come through one read client
 (:mod:`.sfu.operands`), results go out through one write client.
 
-Not read-before-write as sim.isa: results are written while later elements are still read, so
-an O block overlapping A or B at a higher address than they start differs from sim.isa, and so
-does ROPE in place (an element's rotation partner ``x[j - d/2]`` may already be overwritten).
-In place (O = A) is exact for every other op; the compiler gives every op a fresh output.
+Not read-before-write as sim.isa: results are written while later elements are read, so O
+overlapping A or B above their start, or ROPE in place (``x[j - d/2]`` may be overwritten),
+differs from sim.isa; O = A is exact for every other op; the compiler never emits either.
 """
 from __future__ import annotations
 
