@@ -7,7 +7,7 @@ write granted at once. It follows the element walk because a line miss costs cyc
 falls: each of the four operand slots caches one line, an element is offered the cycle after the
 previous one was accepted and waits ``1 + misses`` cycles when any of its lines is missing.
 
-* start, ``CHECK`` (2); RMSNORM reads eps: 2 + 1 cycles, 2 more when its halves straddle lines;
+* start, ``CHECK`` (2); RMSNORM reads eps: 4 cycles, 2 more when its halves straddle lines;
 * per element ``accept = max(operands, SFU ready)``; the SFU takes SILU/SWIGLU/REQUANT's final
   pass one element per ``div_interval`` cycles, and after a non-final pass waits
   ``barrier(op, pass)`` = pipeline drain + tree settle + the row constant's units;
@@ -43,7 +43,8 @@ class SfuTiming:
         from ...fp import Fp32Div, Fp32Sqrt
         from ...sfu.sfu import Sfu
         sfu, div, sqrt = Sfu(params), Fp32Div(), Fp32Sqrt()
-        for unit in (div, sqrt):
+        path = sfu._path
+        for unit in (sfu, path, path._exp, *path._divs, div, sqrt):
             unit._MustUse__silence = True            # measured, never elaborated
         return cls(sfu.latency, sfu.div_interval, params.tree_levels, div.latency, sqrt.latency)
 
@@ -57,7 +58,7 @@ class SfuTiming:
         fold = start + self.settle + 2               # finish, fold every level
         if op == MiscOp.SOFTMAX:
             return fold + 2 + self.div               # 1 / tree
-        return fold + 6 + 2 * self.div + self.sqrt   # tree / n, + eps, sqrt, 1 / sqrt
+        return fold + 5 + 2 * self.div + self.sqrt   # tree / n, + eps, sqrt, 1 / sqrt
 
 
 def _elements(f: dict):
@@ -91,7 +92,7 @@ def cycles(f: dict, zero_rows=(), t: SfuTiming | None = None) -> int:
     if op == MiscOp.RMSNORM:                          # EPS: low half (a miss), then high half
         eps = f["b_addr"] * L + 2 * cols
         tags[1] = ("b", eps // L)
-        now += 3 if (eps + 2) // L == eps // L else 5
+        now += 4 if (eps + 2) // L == eps // L else 6
     if rows == 0 or cols == 0:
         return now + (rows if op == MiscOp.REQUANT else 0) + 3
     final = passes(op) - 1
