@@ -91,7 +91,7 @@ def cycles(f: dict, zero_rows=(), t: SfuTiming | None = None) -> int:
     now = 2                                           # IDLE, CHECK
     if op == MiscOp.RMSNORM:                          # EPS: low half (a miss), then high half
         eps = f["b_addr"] * L + 2 * cols
-        tags[1] = ("b", eps // L)
+        tags[1] = ("b", (eps + 2) // L)               # slot 1 keeps the high half's line
         now += 4 if (eps + 2) // L == eps // L else 6
     if rows == 0 or cols == 0:
         return now + (rows if op == MiscOp.REQUANT else 0) + 3
