@@ -36,6 +36,7 @@ def test_session_state_carries_over_between_runs():
     assert len(rtl.machine.steps) == 3 and all(s.cycles for s in rtl.machine.steps)
 
 
+@pytest.mark.slow                       # several minutes per policy: two cocotb runs of the top
 @pytest.mark.parametrize("policy", ["bitmod-w4", "flightllm"])
 def test_run_engine_rtl_check_passes(policy, capsys):
     """`bitflight run --engine rtl --check`: every step on the top, logits identical to the
