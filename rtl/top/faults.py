@@ -24,6 +24,7 @@ class Fault(IntEnum):
     RESULT_TYPE = 12    # arg0 an MM/MV result type other than FP16
     ACCUMULATE = 13     # an MM/MV with acc = 1
     ATTENTION = 14      # arg0 the failed check (AttentionCheck), arg1/arg2 its values
+    SFU = 15            # arg0 the failed check (SfuCheck), arg1/arg2 its values
 
 
 class TileFault(IntEnum):
@@ -82,6 +83,8 @@ def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
         return f"{what}: accumulating MMs are not emitted by the compiler"
     if fault == Fault.ATTENTION:
         return f"{what}: {attention_message(a0, a1, a2)}"
+    if fault == Fault.SFU:
+        return f"{what}: {sfu_message(a0, a1, a2)}"
     if fault == Fault.UNSUPPORTED:
         return f"{what}: no engine of this top executes the instruction"
     return f"{what}: fault {fault}"
@@ -140,3 +143,24 @@ def attention_message(code: int, a1: int, a2: int) -> str:
         return (f"the attention engine takes A FP16 (INT8 for INT8 scores), got {_name(a1)} "
                 f"with B {_name(a2)}")
     return f"attention check {code}"
+
+
+class SfuCheck(IntEnum):
+    """The field checks of an SFU (MISC) instruction besides buffer ranges and readability."""
+    TYPES = 0              # a1: op, a2: dt_in << 4 | dt_out (sim.isa's error)
+    ROPE_HEAD = 1          # a1: imm, a2: cols (sim.isa's error)
+    ROPE_ODD = 2           # a1: imm (golden.ops.sfu.rope_rows refuses an odd head size)
+
+
+def sfu_message(code: int, a1: int, a2: int) -> str:
+    """The message of an SFU fault (after ``#index MISC: ``), sim.isa's where it has one."""
+    if code == SfuCheck.TYPES:
+        op = isa.MiscOp(a1) if a1 in isa.MiscOp._value2member_map_ else None
+        want_out = isa.DType.INT8 if op == isa.MiscOp.REQUANT else isa.DType.FP16
+        return (f"MISC {getattr(op, 'name', a1)} takes FP16 -> {want_out.name}, got "
+                f"{_name(a2 >> 4)} -> {_name(a2 & 0xF)}")
+    if code == SfuCheck.ROPE_HEAD:
+        return f"ROPE head size imm={a1} does not divide cols={a2}"
+    if code == SfuCheck.ROPE_ODD:
+        return f"ROPE head size imm={a1} is odd (cos and sin take half a head each)"
+    return f"SFU check {code}"

@@ -41,11 +41,9 @@ def steps_for(model: str, cfg, policy: str, prompt: list[int], decode: list[int]
 
 def has_engine(instr: isa.Instr) -> bool:
     """Executed by an engine of the top today; with MODE skip_missing the rest completes
-    without touching memory."""
+    without touching memory. MISC: COPY on the CopyEngine, every other op on the SfuEngine."""
     from ...rtl.top.csd_engine import executes
-    return instr.kind in ("LD", "ST", "SYS") or (instr.kind == "MISC"
-                                                 and instr["op"] == isa.MiscOp.COPY) \
-        or bitmod_product(instr) or (instr.kind in ("MM", "MV") and bool(executes(instr))) \
+    return instr.kind in ("LD", "ST", "SYS", "MISC") or bitmod_product(instr) or (instr.kind in ("MM", "MV") and bool(executes(instr))) \
         or attention_product(instr)
 
 
