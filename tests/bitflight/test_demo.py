@@ -20,3 +20,9 @@ def test_demo_covers_the_whole_path():
         assert verb in verbs
     run = next(c for _, c in STEPS if c.startswith("run "))
     assert "--check" in run and "smollm2" in run
+
+
+def test_demo_runs_the_rtl_top_with_the_check():
+    rtl = [c for _, c in STEPS if c.startswith("run ") and "--engine rtl" in c]
+    assert rtl and all("--check" in c for c in rtl)
+    assert any(c.startswith("verilog accelerator") for _, c in STEPS)
