@@ -7,10 +7,9 @@ import pytest
 from bitflight.compiler import isa
 from bitflight.compiler.isa import Buf, DType
 from bitflight.sim.top import runner
-from bitflight.sim.top.job import Job, Step
 
 from attention_cases import MODES, Placer, empty_buffers, product, reference
-from top_cases import CFG, assert_same_state, words
+from top_cases import CFG, assert_same_state, run_on_buffers as _run
 
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-verilator")]
 END = isa.make("SYS", op=isa.SysOp.END)
@@ -19,14 +18,6 @@ END = isa.make("SYS", op=isa.SysOp.END)
 @pytest.fixture(scope="module")
 def top():
     return runner.build(CFG)
-
-
-def _run(top, buffers, programs, launches, stop=True):
-    job = Job(channels={0: bytes(4096)}, limits={0: 4096},
-              steps=[Step(words=words(p), **launch) for p, launch in zip(programs, launches)],
-              buffers={b.name: bytes(data) for b, data in buffers.items()},
-              stop_on_error=stop)
-    return runner.run(top, job, quiet=True)
 
 
 def _random_step(rng, place, count, modes=MODES, edge=0.1):

@@ -25,6 +25,17 @@ def words(program: list[isa.Instr]) -> bytes:
     return encoding.words_to_bytes(encoding.encode_words(program))
 
 
+def run_on_buffers(top, buffers, programs, launches, stop=True):
+    """Run ``programs`` (one step per launch dict of pos0/ntok) on the built top with the given
+    start buffers and one empty HBM channel."""
+    from bitflight.sim.top import runner
+    job = Job(channels={0: bytes(4096)}, limits={0: 4096},
+              steps=[Step(words=words(p), **launch) for p, launch in zip(programs, launches)],
+              buffers={b.name: bytes(data) for b, data in buffers.items()},
+              stop_on_error=stop)
+    return runner.run(top, job, quiet=True)
+
+
 @contextmanager
 def token_only_compute():
     """sim.isa with the instructions the top has no engine for completing without touching
