@@ -10,7 +10,7 @@ from bitflight.compiler.isa import Buf, DType, MiscOp
 from bitflight.sim.top import runner
 
 from attention_cases import Placer, empty_buffers, reference
-from sfu_cases import OPS, misc, random_misc, shape
+from misc_cases import OPS, misc, random_misc, shape
 from top_cases import CFG, assert_same_state, run_on_buffers as _run
 
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-verilator")]
