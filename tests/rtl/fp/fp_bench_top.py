@@ -19,7 +19,7 @@ from amaranth.lib.wiring import In, Out
 from bitflight.rtl.fp import (F16ToF32, F32Rint, F32ToF16, Fp32Add, Fp32Div, Fp32Max, Fp32Mul,
                               Fp32Sqrt, I32ToF32)
 
-from fp_stimulus import Stream, hw_stream
+from fp_stimulus import Stream, comb_wire, hw_stream
 
 FAST_BITS = 4                                   # bits_per_cycle of the bulk iterative copies
 FAST_COPIES = 1                                 # copies started in consecutive cycles (<= latency)
@@ -51,11 +51,7 @@ class FpBench(wiring.Component):
     def elaborate(self, platform):
         m = Module()
 
-        def wire(value, name):
-            value = Value.cast(value)
-            sig = Signal(value.shape(), name=name)
-            m.d.comb += sig.eq(value)
-            return sig
+        wire = comb_wire(m)
 
         n = self.n
         with m.If(self.run):

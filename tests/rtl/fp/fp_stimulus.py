@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Value
+from amaranth.hdl import Array, Cat, Const, Signal, Value
 
 from fp_cases import EDGE32
 
@@ -74,6 +74,17 @@ def _np_sext(v: np.ndarray, bits: int) -> np.ndarray:
 
 
 # ---- Amaranth ---------------------------------------------------------------------------------
+
+def comb_wire(m):
+    """``wire(value, name)`` for :func:`hw_stream`: a named comb signal of ``m`` holding
+    ``value`` (so the stream's intermediate values show up by name in the netlist)."""
+    def wire(value, name):
+        value = Value.cast(value)
+        sig = Signal(value.shape(), name=name)
+        m.d.comb += sig.eq(value)
+        return sig
+    return wire
+
 
 def hw_hash(x: Value) -> Value:
     x = x ^ (x >> 16)

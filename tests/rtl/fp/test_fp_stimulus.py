@@ -3,14 +3,14 @@ replica give the same bits, and the signature folding replica matches a plain lo
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 import fp_bench_top as top
 from fp_expect import prefix_signatures
-from fp_stimulus import hw_stream, np_stream
+from fp_stimulus import comb_wire, hw_stream, np_stream
 
 STREAMS = (top.ADD_A, top.ADD_B, top.RINT_A)
 
@@ -23,11 +23,7 @@ class _Streams(wiring.Component):
     def elaborate(self, platform):
         m = Module()
 
-        def wire(value, name):
-            value = Value.cast(value)
-            sig = Signal(value.shape(), name=name)
-            m.d.comb += sig.eq(value)
-            return sig
+        wire = comb_wire(m)
 
         ops = {}
         for st in STREAMS:

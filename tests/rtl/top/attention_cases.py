@@ -12,7 +12,7 @@ from bitflight.compiler.isa import Buf, DType
 from bitflight.sim.isa import scheduler
 from bitflight.sim.isa.machine import Machine, SimError
 
-from top_cases import CFG
+from top_cases import CFG, run_on_buffers
 
 LINE = isa.LINE_BYTES
 MODES = ("f16_scores", "f16_values", "i8_scores", "i8_values")
@@ -116,3 +116,24 @@ def reference(buffers: dict, programs, launches) -> tuple[Machine, list[str | No
         except SimError as exc:
             errors.append(str(exc))
     return machine, errors
+
+
+def faults_then_recovery(top, buffers: dict, same_as_isa, extra: list, ok: list,
+                         launch: dict) -> list:
+    """Run each instruction of ``same_as_isa`` ([(name, instr)]) alone, then the ``extra``
+    programs, then the program ``ok``, one step each on the same top and buffers. Asserts that
+    every ``same_as_isa`` step stops with sim.isa's own message and that ``ok`` then runs as
+    sim.isa does (the engine recovers); returns the errors of the ``extra`` steps."""
+    end = isa.make("SYS", op=isa.SysOp.END)
+    programs = [[instr, end] for _, instr in same_as_isa] + extra + [ok]
+    launches = [launch] * len(programs)
+    result = run_on_buffers(top, buffers, programs, launches, stop=False)
+    got = [s.error for s in result.steps]
+    for (name, _), err, prog in zip(same_as_isa, got, programs):
+        _, (want,) = reference(buffers, [prog], [launch])
+        assert want is not None, f"{name}: sim.isa accepted the instruction"
+        assert err == want, f"{name}: rtl '{err}' != sim.isa '{want}'"
+    assert got[-1] is None, got[-1]
+    machine, _ = reference(buffers, [ok], [launch])
+    assert bytes(machine.bufs[Buf.OUT]) == result.buffers["OUT"]
+    return got[len(same_as_isa):-1]

@@ -8,7 +8,7 @@ from bitflight.compiler import isa
 from bitflight.compiler.isa import Buf, DType
 from bitflight.sim.top import runner
 
-from attention_cases import MODES, Placer, empty_buffers, product, reference
+from attention_cases import MODES, Placer, empty_buffers, faults_then_recovery, product, reference
 from top_cases import CFG, assert_same_state, run_on_buffers as _run
 
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-verilator")]
@@ -89,20 +89,10 @@ def test_faults_match_isa_and_the_engine_recovers(top):
     rng = np.random.default_rng(7)
     buffers = empty_buffers(rng)
     ok = [_mm(k=8, qk_dim=8, a_addr=3, b_addr=5, o_addr=7), END]
-    programs = [[instr, END] for _, instr in SAME_AS_ISA] + [
-        [_mm(a_dt=DType.INT8), END], ok]
-    launches = [dict(pos0=1, ntok=3)] * len(programs)
-    result = _run(top, buffers, programs, launches, stop=False)
-    got = [s.error for s in result.steps]
-    for (name, _), err, prog, launch in zip(SAME_AS_ISA, got, programs, launches):
-        _, (want,) = reference(buffers, [prog], [launch])
-        assert want is not None, f"{name}: sim.isa accepted the instruction"
-        assert err == want, f"{name}: rtl '{err}' != sim.isa '{want}'"
-    assert got[-2] == ("#0 MM: the attention engine takes A FP16 (INT8 for INT8 scores), got "
-                       "INT8 with B FP16")
-    assert got[-1] is None
-    machine, _ = reference(buffers, [ok], [launches[-1]])
-    assert bytes(machine.bufs[Buf.OUT]) == result.buffers["OUT"]
+    extra = faults_then_recovery(top, buffers, SAME_AS_ISA, [[_mm(a_dt=DType.INT8), END]], ok,
+                                 dict(pos0=1, ntok=3))
+    assert extra == ["#0 MM: the attention engine takes A FP16 (INT8 for INT8 scores), got "
+                     "INT8 with B FP16"]
 
 
 def test_cycles_follow_the_timing_model(top):

@@ -9,7 +9,7 @@ from bitflight.compiler import isa
 from bitflight.compiler.isa import Buf, DType, MiscOp
 from bitflight.sim.top import runner
 
-from attention_cases import Placer, empty_buffers, reference
+from attention_cases import Placer, empty_buffers, faults_then_recovery, reference
 from misc_cases import OPS, misc, random_misc, shape
 from top_cases import CFG, assert_same_state, run_on_buffers as _run
 
@@ -119,19 +119,8 @@ def test_faults_match_isa_and_the_engine_recovers(top):
     buffers = empty_buffers(rng)
     ok = [_misc(op=MiscOp.SCALE, imm=0x3C00, a_addr=3, o_addr=7), END]
     odd = [_misc(op=MiscOp.ROPE, imm=3, cols=6), END]
-    programs = [[instr, END] for _, instr in SAME_AS_ISA] + [odd, ok]
-    launches = [dict(pos0=1, ntok=3)] * len(programs)
-    result = _run(top, buffers, programs, launches, stop=False)
-    got = [s.error for s in result.steps]
-    for (name, _), err, prog, launch in zip(SAME_AS_ISA, got, programs, launches):
-        _, (want,) = reference(buffers, [prog], [launch])
-        assert want is not None, f"{name}: sim.isa accepted the instruction"
-        assert err == want, f"{name}: rtl '{err}' != sim.isa '{want}'"
-    assert got[-2] == ("#0 MISC: ROPE head size imm=3 is odd (cos and sin take half a head "
-                       "each)")
-    assert got[-1] is None
-    machine, _ = reference(buffers, [ok], [launches[-1]])
-    assert bytes(machine.bufs[Buf.OUT]) == result.buffers["OUT"]
+    extra = faults_then_recovery(top, buffers, SAME_AS_ISA, [odd], ok, dict(pos0=1, ntok=3))
+    assert extra == ["#0 MISC: ROPE head size imm=3 is odd (cos and sin take half a head each)"]
 
 
 def test_cycles_follow_the_timing_model(top):
