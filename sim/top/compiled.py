@@ -38,13 +38,13 @@ def steps_for(model: str, cfg, policy: str, prompt: list[int], decode: list[int]
     return target.image(), sizes, out
 
 
-
 def has_engine(instr: isa.Instr) -> bool:
     """Executed by an engine of the top today; with MODE skip_missing the rest completes
     without touching memory. MISC: COPY on the CopyEngine, every other op on the SfuEngine."""
     from ...rtl.top.csd_engine import executes
-    return instr.kind in ("LD", "ST", "SYS", "MISC") or bitmod_product(instr) or (instr.kind in ("MM", "MV") and bool(executes(instr))) \
-        or attention_product(instr)
+    if instr.kind in ("LD", "ST", "SYS", "MISC"):
+        return True
+    return attention_product(instr) or bool(executes(instr)) or bitmod_product(instr)
 
 
 def bitmod_product(instr: isa.Instr) -> bool:
