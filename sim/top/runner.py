@@ -12,6 +12,7 @@ from .job import Job, Result, load, save
 
 HERE = Path(__file__).parent
 TOP = "accelerator"
+PUBLIC = ("mem_*",)
 
 
 def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tuple[hdl.Build,
@@ -22,7 +23,8 @@ def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tup
     params = TopParams.from_config(cfg, **overrides)
     units = built_engines(cfg) if units is None else units
     key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")
-    b = hdl.build(lambda: Accelerator(params, units), top=TOP, key=key)
+    # The bench reads and writes only the ports and the buffer memories (``mem_*``).
+    b = hdl.build(lambda: Accelerator(params, units), top=TOP, key=key, public=PUBLIC)
     return b, params
 
 

@@ -49,6 +49,30 @@ def test_waves_need_a_tracing_build(counter_build):
         hdl.run(counter_build, "cocotb_counter", test_dir=HERE, waves=True)
 
 
+VISIBILITY = """module vis(input clk, input [7:0] a, output [7:0] y);
+  sub inner(.clk(clk), .a(a), .y(y));
+endmodule
+module sub(input clk, input [7:0] a, output [7:0] y);
+  reg [7:0] secret;
+  reg [7:0] mem_x [0:3];
+  always @(posedge clk) begin secret <= a + 8'd1; mem_x[a[1:0]] <= secret; end
+  assign y = mem_x[0] + secret;
+endmodule
+"""
+
+
+@pytest.mark.parametrize("public, visible", [((), ""), (("mem_*",), "mem_x"),
+                                             (None, "secret,mem_x")])
+def test_public_patterns_choose_what_the_bench_reaches_inside(public, visible):
+    built = hdl.build(VISIBILITY, top="vis", key="test-visibility", public=public)
+    hdl.run(built, "cocotb_visibility", test_dir=HERE, env={"VISIBLE": visible})
+
+
+def test_a_public_pattern_with_other_characters_is_refused():
+    with pytest.raises(ValueError, match=r"public pattern 'mem\* \+x' may hold only"):
+        hdl.build(VISIBILITY, top="vis", key="test-visibility", public=("mem* +x",))
+
+
 def test_digest_follows_every_input():
     base = hdl._digest("module a; endmodule", "a", ["-Wno-fatal"], None)
     assert base == hdl._digest("module a; endmodule", "a", ["-Wno-fatal"], None)
