@@ -133,8 +133,9 @@ def write_verilog(target: str, cfg, out_dir) -> Path:
     :data:`WAIVER_FILE` (:func:`waiver_config`), so that plain
     ``verilator --lint-only -Wall waivers.vlt <target>.v`` reproduces the lint; returns the
     Verilog's path."""
-    component, top = elaborate(target, cfg)
-    path = write_atomic(Path(out_dir) / f"{target}.v", verilog_text(component, top))
+    from .verilog_cache import target_verilog
+    text, _ = target_verilog(target, cfg)
+    path = write_atomic(Path(out_dir) / f"{target}.v", text)
     write_atomic(Path(out_dir) / WAIVER_FILE, waiver_config())
     return path
 

@@ -33,13 +33,13 @@ def register(subparsers) -> None:
 
 def handler(args: argparse.Namespace) -> int:
     from ..base.config import load
-    from ..fpga import export
     from ..fpga.board import u280
+    from ..fpga.verilog_cache import target_verilog
     cfg = load(args.config)
     if args.board == "ulx3s":
         return _ulx3s(args, cfg)
-    component, top = export.elaborate("accelerator", cfg)
-    board = u280.write_package(export.verilog_text(component, top), cfg.name, cfg.clock_mhz,
+    text, _ = target_verilog("accelerator", cfg)
+    board = u280.write_package(text, cfg.name, cfg.clock_mhz,
                                Path(args.out), args.platform)
     banks = ", ".join(f"{m}:{info['bank']}" for m, info in board["masters"].items())
     print(f"{args.out}: U280 RTL kernel of the accelerator (config {cfg.name}, "

@@ -195,11 +195,12 @@ def build(source: Source, top: str, key: str, *, waves: bool | str = False,
 def build_target(target: str, cfg, *, waves: bool | str = False,
                  build_args: tuple[str, ...] | list[str] = (),
                  public: tuple[str, ...] | list[str] | None = ()) -> Build:
-    """:func:`build` for a registry target under a config (name, YAML path or Config)."""
-    from ...fpga.export import elaborate
-    component, top = elaborate(target, cfg)
+    """:func:`build` for a registry target under a config (name, YAML path or Config); its
+    Verilog comes from the on-disk cache of fpga.verilog_cache."""
+    from ...fpga.verilog_cache import target_verilog
+    text, top = target_verilog(target, cfg)
     config_name = getattr(cfg, "name", None) or Path(str(cfg)).stem
-    return build(component, top, key=f"{target}-{config_name}", waves=waves, build_args=build_args,
+    return build(text, top, key=f"{target}-{config_name}", waves=waves, build_args=build_args,
                  public=public)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from ...fpga.verilog_cache import target_verilog
 from ...rtl.top.engines import built_engines
 from ...rtl.top.params import TopParams
 from ...rtl.top.top import Accelerator
@@ -21,10 +22,14 @@ def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tup
     so far, as the ``accelerator`` target, which all tests share); cached by content,
     ``variant`` names another engine set in the cache folder's name."""
     params = TopParams.from_config(cfg, **overrides)
-    units = built_engines(cfg) if units is None else units
     key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")
+    if units is None and not overrides:     # the registry's accelerator: its Verilog is cached
+        source = target_verilog(TOP, cfg)[0]
+    else:
+        units = built_engines(cfg) if units is None else units
+        source = lambda: Accelerator(params, units)  # noqa: E731
     # The bench reads and writes only the ports and the buffer memories (``mem_*``).
-    b = hdl.build(lambda: Accelerator(params, units), top=TOP, key=key, public=PUBLIC)
+    b = hdl.build(source, top=TOP, key=key, public=PUBLIC)
     return b, params
 
 
