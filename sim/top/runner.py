@@ -13,14 +13,15 @@ from .job import Job, Result, load, save
 
 HERE = Path(__file__).parent
 TOP = "accelerator"
-PUBLIC = ("mem_*",)
+PUBLIC = ("mem_*",)      # the bench reads and writes only the ports and the buffer memories
 
 
-def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tuple[hdl.Build,
-                                                                                   TopParams]:
+def build(cfg, units: dict | None = None, variant: str = "", *, build_args: tuple[str, ...] = (),
+          public: tuple[str, ...] | None = PUBLIC, **overrides) -> tuple[hdl.Build, TopParams]:
     """The Verilated top for ``cfg`` with the engines of ``units`` (default: every engine built
     so far, as the ``accelerator`` target, which all tests share); cached by content,
-    ``variant`` names another engine set in the cache folder's name."""
+    ``variant`` names another engine set or build recipe in the cache folder's name.
+    ``build_args`` go to Verilator; ``public`` is what cocotb may reach inside (hdl.build)."""
     params = TopParams.from_config(cfg, **overrides)
     key = f"top-{cfg.name}" + (f"-{variant}" if variant else "")
     if units is None and not overrides:     # the registry's accelerator: its Verilog is cached
@@ -28,8 +29,7 @@ def build(cfg, units: dict | None = None, variant: str = "", **overrides) -> tup
     else:
         units = built_engines(cfg) if units is None else units
         source = lambda: Accelerator(params, units)  # noqa: E731
-    # The bench reads and writes only the ports and the buffer memories (``mem_*``).
-    b = hdl.build(source, top=TOP, key=key, public=PUBLIC)
+    b = hdl.build(source, top=TOP, key=key, build_args=build_args, public=public)
     return b, params
 
 
