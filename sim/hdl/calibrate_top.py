@@ -1,0 +1,136 @@
+"""Calibration of sim.perf's event model against the accelerator top's cycle counter (issue 12).
+
+The compiled tiny-model programs (a prefill of ``--prompt`` tokens, then ``--decode`` decode
+steps) run once on the Verilated top (sim/top/runner.py, every instruction on its engine) and
+once through :func:`bitflight.sim.perf.events.simulate`; per program the table prints the RTL's
+``CYCLES`` (start to irq), the model's cycles, the error, and per queue the RTL's ``BUSY[q]``
+against the model's busy cycles (the union of its events' intervals), so the queue that
+disagrees most is visible.
+
+``python -m bitflight.sim.hdl.calibrate_top [--policy P ...] [--config tiny] [--decode 2]
+[--json OUT] [--rtl-json FILE]``: ``--rtl-json`` reuses the RTL counters a previous ``--json``
+wrote (the RTL run of both policies takes ~15 min on a 2-core machine) and only re-times the
+model, e.g. after a change of its cost terms. ``--mode`` picks the model's calibration
+(``rtl``: the top as built, the default here; ``config``: the config as given, what the
+paper-reproduction numbers use).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+QUEUES = ("LD", "ST", "MM", "MV", "MISC", "SYS")
+PROMPT = [1, 2, 3]
+
+
+@dataclass
+class ProgramRun:
+    """One program: the RTL's counters and the model's timing."""
+    policy: str
+    step: str                       # "prefill" or "decode k"
+    instructions: int
+    rtl_cycles: int
+    rtl_busy: dict[str, int]
+    model_cycles: float = 0.0
+    model_busy: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def error(self) -> float:
+        """(model - RTL) / RTL, against the RTL's measured counter."""
+        return (self.model_cycles - self.rtl_cycles) / self.rtl_cycles
+
+
+def decode_ids(n: int) -> list[int]:
+    return [5 + k for k in range(n)]
+
+
+def programs(cfg, policy: str, decode: int, prompt: list[int] = PROMPT):
+    """(image, channel sizes, [(program, Step)]) of the prefill and ``decode`` decode steps."""
+    from ..top.compiled import steps_for
+    return steps_for("tiny-golden", cfg, policy, prompt, decode_ids(decode))
+
+
+def step_names(n: int) -> list[str]:
+    return ["prefill"] + [f"decode {k}" for k in range(n - 1)]
+
+
+def run_rtl(cfg, policy: str, decode: int, prompt: list[int] = PROMPT) -> list[ProgramRun]:
+    """Run the programs on the top (one cocotb process, state carried between the steps)."""
+    from ..top import runner
+    from ..top.compiled import has_engine
+    from ..top.job import Job
+    image, sizes, steps = programs(cfg, policy, decode, prompt)
+    missing = [i.kind for p, _ in steps for i in p if not has_engine(i)]
+    if missing:
+        raise SystemExit(f"calibrate_top: no RTL engine for {sorted(set(missing))}")
+    result = runner.run(runner.build(cfg), Job(channels=image, limits=sizes,
+                                               steps=[s for _, s in steps], dump_buffers=False),
+                        quiet=True)
+    if result.error:
+        raise SystemExit(f"calibrate_top: {policy}: {result.error}")
+    return [ProgramRun(policy, name, len(p), s.cycles, dict(s.active))
+            for name, (p, _), s in zip(step_names(len(steps)), steps, result.steps)]
+
+
+def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
+               prompt: list[int] = PROMPT) -> list[ProgramRun]:
+    """Fill in the model's cycles and busy cycles of each run's program."""
+    from ...golden.policy import load_policy
+    from ..perf.events import simulate
+    from ..perf.rtl_timing import RtlTiming
+    by_policy: dict[str, list] = {}
+    for r in runs:
+        if r.policy not in by_policy:
+            by_policy[r.policy] = [p for p, _ in programs(cfg, r.policy, decode, prompt)[2]]
+        k = step_names(decode + 1).index(r.step)
+        program = by_policy[r.policy][k]
+        pos0, ntok = (0, len(prompt)) if k == 0 else (len(prompt) + k - 1, 1)
+        rtl = RtlTiming(cfg, pos0, ntok, load_policy(r.policy).default.group_size)
+        timing = simulate(program, cfg, rtl if mode == "rtl" else None)
+        r.model_cycles, r.model_busy = timing.cycles, timing.busy()
+    return runs
+
+
+def table(runs: list[ProgramRun]) -> str:
+    head = ("| policy | program | instrs | RTL cycles | model cycles | error | "
+            + " | ".join(f"{q} busy RTL / model" for q in QUEUES if q != "SYS") + " |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in runs:
+        busy = " | ".join(
+            f"{r.rtl_busy.get(q, 0):,} / {r.model_busy.get(q, 0):,.0f}" if r.rtl_busy.get(q)
+            or r.model_busy.get(q) else "-" for q in QUEUES if q != "SYS")
+        lines.append(f"| {r.policy} | {r.step} | {r.instructions} | {r.rtl_cycles:,} | "
+                     f"{r.model_cycles:,.0f} | {100 * r.error:+.1f}% | {busy} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ...base import config
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--policy", nargs="+", default=["bitmod-w4", "flightllm"])
+    ap.add_argument("--config", default="tiny")
+    ap.add_argument("--decode", type=int, default=2, help="decode steps after the prefill")
+    ap.add_argument("--mode", choices=("rtl", "config"), default="rtl",
+                    help="the model's calibration: the top as built, or the config as given")
+    ap.add_argument("--json", type=Path, help="write the runs here")
+    ap.add_argument("--rtl-json", type=Path, help="take the RTL counters from this --json file")
+    args = ap.parse_args(argv)
+    cfg = config.load(args.config)
+    if args.rtl_json:
+        runs = [ProgramRun(**{k: v for k, v in d.items() if k in ProgramRun.__dataclass_fields__})
+                for d in json.loads(args.rtl_json.read_text())["runs"]]
+        runs = [r for r in runs if r.policy in args.policy]
+    else:
+        runs = [r for p in args.policy for r in run_rtl(cfg, p, args.decode)]
+    time_model(runs, cfg, args.decode, args.mode)
+    print(table(runs))
+    if args.json:
+        args.json.write_text(json.dumps({"config": args.config, "decode": args.decode,
+                                         "mode": args.mode, "prompt": PROMPT,
+                                         "runs": [asdict(r) for r in runs]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
