@@ -4,8 +4,8 @@ The compiled tiny-model programs (a prefill of ``--prompt`` tokens, then ``--dec
 steps) run once on the Verilated top (sim/top/runner.py, every instruction on its engine) and
 once through :func:`bitflight.sim.perf.events.simulate`; per program the table prints the RTL's
 ``CYCLES`` (start to irq), the model's cycles, the error, and per queue the RTL's ``BUSY[q]``
-against the model's busy cycles (the union of its events' intervals), so the queue that
-disagrees most is visible.
+against the model's busy cycles (the union of its events' intervals, less the issue cycle the
+RTL's counter does not see), so the queue that disagrees most is visible.
 
 ``python -m bitflight.sim.hdl.calibrate_top [--policy P ...] [--config tiny] [--decode 2]
 [--json OUT] [--rtl-json FILE]``: ``--rtl-json`` reuses the RTL counters a previous ``--json``
@@ -79,7 +79,7 @@ def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
     """Fill in the model's cycles and busy cycles of each run's program."""
     from ...golden.policy import load_policy
     from ..perf.events import simulate
-    from ..perf.rtl_timing import RtlTiming
+    from ..perf.rtl_timing import ISSUE, RtlTiming
     by_policy: dict[str, list] = {}
     for r in runs:
         if r.policy not in by_policy:
@@ -90,6 +90,9 @@ def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
         rtl = RtlTiming(cfg, pos0, ntok, load_policy(r.policy).default.group_size)
         timing = simulate(program, cfg, rtl if mode == "rtl" else None)
         r.model_cycles, r.model_busy = timing.cycles, timing.busy()
+        if mode == "rtl":     # BUSY[q] counts start..done; the model's busy adds the issue cycle
+            for instr in program:
+                r.model_busy[instr.queue.name] -= ISSUE
     return runs
 
 

@@ -10,7 +10,7 @@ program (issue 12; docs/results/calibration.md "Accelerator top vs sim.perf"). E
 from the RTL's own timing model or its documented state machine:
 
 * MISC (not COPY): ``rtl/top/sfu/timing.cycles`` (exact, BUSY[MISC]; REQUANT rows of zeros
-  assumed absent). COPY: IDLE, CHECK, one line per cycle after the read latency, DONE.
+  assumed absent). COPY: ``COPY_FIXED`` states and read latency, then one line per cycle.
 * MM/MV attention products: ``rtl/top/attention/timing.cycles`` with the launch's ``pos0`` and
   ``ntok`` (padding columns cost 2 cycles, value sums stop at the visible tokens).
 * MM/MV DENSE/SPARSE: ``rtl/csd/timing.instruction_cycles``; a SPARSE tile's per-block N is not
@@ -18,8 +18,9 @@ from the RTL's own timing model or its documented state machine:
   :func:`.instr_cost._sparse_density`) rounded up to the chain's N option.
 * MM/MV BITMOD: :func:`bitmod_cycles`, the expected case between ``rtl/top/bitmod/timing``'s
   bounds from the same reader costs (see there).
-* LD/ST: :func:`dma_cycles`: the engine's IDLE/SETUP/DONE, the walker's cycles per run and per
-  burst (rtl/top/walker.py), one 16-byte beat per cycle, and the RAM model's response latency.
+* LD/ST: :func:`dma_cycles`: the engines' states, the walker's cycles per run and per burst
+  (rtl/top/walker.py), one 16-byte beat per cycle, and the cocotbext-axi RAM model's response
+  latency (the bench's memory; a board's HBM adds its own latency: ``MemoryModel`` can add one).
 * every instruction: one issue cycle (``start`` is registered after the issue; the queue's next
   head issues the cycle after ``done``), the same for a token's consumer.
 * SYS: the issue cycle and SYS's one-cycle unit.
@@ -35,13 +36,20 @@ from ...compiler.isa import DType, Engine, MiscOp
 from .instr_cost import Cost, _sparse_density, term_slots
 
 ISSUE = 1                 # issue -> registered start; done -> next issue
-SYS_CYCLES = 1
-DMA_FIXED = 4             # IDLE, SETUP (range product, 2 steps) -> walker start, DONE
-WALK_RUN, WALK_GATHER = 3, 4   # walker: ROW, CHECK, RANGE (+ ID, ID_WAIT, ID_MUL, grant)
-WALK_BURST = 1            # BURST state per burst, + NEXT per run
-AXI_LATENCY = 2           # cocotbext-axi RAM: AR/AW sampled, first R / B the next edge
+SYS_CYCLES = 2            # start, done the cycle after
+# LD/ST (rtl/top/dma_load.py, dma_store.py, dma_common.py, walker.py), start to done:
+DMA_FRONT = 3             # IDLE, SETUP while BufferRange's two registered products settle
+WALK_LEAD = 3             # walker ROW, CHECK, RANGE before a run's first burst
+WALK_GATHER = 4           # + ID (META grant), ID_WAIT (read data), ID_MUL
+WALK_RUN = 5              # ROW, CHECK, RANGE, BURST's exit cycle, NEXT (+1 per burst)
+LD_PATH = 2 + 1           # AR sampled -> first R beat (cocotbext-axi RAM), aligner -> line write
+ST_PATH = 2 + 2           # burst descriptor FIFO -> first W beat; last W -> B response
+LD_TAIL, ST_TAIL = 2, 3   # RUN (drained), DONE; ST also FLUSH
+ZERO_PATH = 1             # zero_fill: aligner -> line write, no AXI
 BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
-COPY_FIXED = 5            # IDLE, CHECK, read grant + data, DONE
+# COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
+# buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
+COPY_FIXED = 7
 SLIDE, REFILL = 3, 5      # rtl/top/bitmod/reader.py
 
 
@@ -58,32 +66,42 @@ def _fp_latencies():
 
 
 def dma_cycles(instr: isa.Instr) -> int:
-    """Start to ``done`` of one LD/ST: the walker's runs and bursts overlap the data beats
-    (``outstanding`` bursts in flight), so the longer of the two streams counts, plus the fixed
-    states and one response latency."""
+    """Start to ``done`` of one LD/ST: the front states, the walker's lead to the first burst,
+    the data path's latency, then the longer of the walker's remaining states (runs and bursts,
+    ``outstanding`` bursts ahead of the data) and the data beats (one 16-byte beat per cycle),
+    then the tail states."""
     count1, count2 = max(1, instr["count1"]), max(1, instr["count2"])
     runs, length = count1 * count2, instr["length"]
-    if runs * length == 0:
-        return DMA_FIXED + runs * (WALK_RUN + 1)
-    # a run's beats: the 16-byte lines it touches (its HBM start is rarely line-aligned)
-    beats_per_run = math.ceil(length / BEAT) + (1 if length % BEAT else 0)
-    bursts_per_run = math.ceil(beats_per_run / 16)
-    gather = instr.kind == "LD" and instr["gather"]
-    walk = runs * (WALK_RUN + (WALK_GATHER if gather else 0) + 1 + bursts_per_run * WALK_BURST)
-    beats = math.ceil(dma_bytes(instr) / BEAT)
-    zero = instr.kind == "LD" and instr["zero_fill"]
-    return DMA_FIXED + max(walk, runs * beats_per_run if not zero else beats) \
-        + (0 if zero else AXI_LATENCY)
+    ld = instr.kind == "LD"
+    gather = WALK_GATHER if ld and instr["gather"] else 0
+    tail = LD_TAIL if ld else ST_TAIL
+    if length == 0:
+        return DMA_FRONT + runs * (WALK_RUN + gather) + tail
+    # a run's beats: the lines it touches; a run of stride1 a multiple of 16 keeps the
+    # first run's offset, otherwise the offset is taken as unknown (a partial line more)
+    offset = instr["hbm_addr"] % BEAT if instr["stride1"] % BEAT == 0 else BEAT - 1
+    beats_per_run = -(-(offset + length) // BEAT)
+    walk = runs * (WALK_RUN + gather + -(-beats_per_run // 16))
+    lead = WALK_LEAD + gather
+    if ld and instr["zero_fill"]:
+        return DMA_FRONT + lead + ZERO_PATH + max(walk - lead, -(-dma_bytes(instr) // BEAT)) \
+            + tail
+    path = LD_PATH if ld else ST_PATH
+    return DMA_FRONT + lead + path + max(walk - lead, runs * beats_per_run) + tail
 
 
 def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
-    """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py): ``timing.lower``'s
-    fixed part and tiles, each tile's first beat refilling every reader (``timing.upper``'s
-    refill beat), and every later beat ``slots`` cycles plus, when it starts a new line for some
-    reader, that reader's slide (3 cycles, +1 per further reader of the same buffer: one port
-    grant per cycle). Activation readers (one per array column) cross a line every
-    ``128 / (16 lanes)`` beats, code readers (one per array row) every ``128 / (bits lanes)``;
-    the array's groups, metadata prefetch and results overlap the stream as in ``lower``.
+    """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
+    ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: ``lower``'s
+    fixed part and array latency; per tile a TILE cycle, per group a GROUP cycle and the longer
+    of the next group's metadata prefetch (2 fields per row, all hits) and the group's beats;
+    the tile's first beat refills every reader in turn (``upper``'s refill beat), every later
+    beat takes ``slots`` cycles plus, when it starts a new line for some reader, that reader's
+    slide (3 cycles, +1 per further reader of the same buffer: one port grant per cycle).
+    Activation readers (one per array column) cross a line every ``128 / (16 lanes)`` beats,
+    code readers (one per array row) every ``128 / (bits lanes)``. Not modelled: metadata
+    refills competing with the code readers for WGT's port (the four products of
+    test_cycles_within_timing_bounds measure 4-5 % above this, a small int6 one 35 %).
     ``group``: the tile's group size (its header's; the instruction does not carry it; default
     ``bitmod.group_size``): a short last group is streamed zero-padded to the full group."""
     from ...rtl.top.bitmod.timing import FIXED
