@@ -1,12 +1,12 @@
-"""sim.perf's event model in its RTL-calibration mode (sim/perf/rtl_timing.py) against the top's
+"""sim.perf's event model in its RTL-calibration mode (sim/top/perf_timing.py) against the top's
 cycle counter: the compiled tiny-model prefill and one decode step of each policy run on the
 Verilated top, and the model's cycles of each program must lie within TOLERANCE of the RTL's
 ``CYCLES`` (docs/results/calibration.md "Accelerator top vs sim.perf")."""
 import pytest
 
-from bitflight.sim.hdl.calibrate_top import PROMPT, run_rtl, time_model
+from bitflight.sim.top.calibrate import PROMPT, programs, run_rtl, time_model
 from bitflight.sim.perf.events import simulate
-from bitflight.sim.perf.rtl_timing import RtlTiming
+from bitflight.sim.top.perf_timing import RtlTiming
 from bitflight.sim.top import runner
 
 from top_cases import CFG
@@ -32,7 +32,6 @@ def test_perf_model_cycles_match_top_counter(policy):
 
 def test_rtl_mode_leaves_the_config_model_alone():
     """The reproduction numbers use the default costs: the RTL mode is opt-in per call."""
-    from bitflight.sim.hdl.calibrate_top import programs
     program = programs(CFG, "bitmod-w4", 1)[2][1][0]
     plain, rtl = simulate(program, CFG), simulate(program, CFG, RtlTiming(CFG, len(PROMPT), 1))
     assert rtl.cycles > plain.cycles        # the first top is narrower than the tiny config

@@ -1,5 +1,7 @@
 """Instruction costs of the accelerator top as built (``rtl/top``), for sim.perf's event model in
-its RTL-calibration mode (``events.simulate(..., timing=RtlTiming(cfg, pos0, ntok))``).
+its RTL-calibration mode (``sim.perf.events.simulate(..., timing=RtlTiming(cfg, pos0, ntok))``).
+They live beside the top's bench, not in sim.perf, because they take the engines' latencies
+from the RTL components (Amaranth), which the models never import (.importlinter).
 
 The default costs (:mod:`.instr_cost`) describe the config's intended hardware and produce the
 paper-reproduction numbers; they stay as they are. This mode describes the first RTL top, whose
@@ -15,7 +17,7 @@ from the RTL's own timing model or its documented state machine:
   ``ntok`` (padding columns cost 2 cycles, value sums stop at the visible tokens).
 * MM/MV DENSE/SPARSE: ``rtl/csd/timing.instruction_cycles``; a SPARSE tile's per-block N is not
   in the instruction, so every block is taken at the tile's mean density (from ``b_lines``,
-  :func:`.instr_cost._sparse_density`) rounded up to the chain's N option.
+  :func:`..perf.instr_cost._sparse_density`) rounded up to the chain's N option.
 * MM/MV BITMOD: :func:`bitmod_cycles`, the expected case between ``rtl/top/bitmod/timing``'s
   bounds from the same reader costs (see there).
 * LD/ST: :func:`dma_cycles`: the engines' states, the walker's cycles per run and per burst
@@ -23,7 +25,7 @@ from the RTL's own timing model or its documented state machine:
   latency (the bench's memory; a board's HBM adds its own latency: ``MemoryModel`` can add one).
 * every instruction: one issue cycle (``start`` is registered after the issue; the queue's next
   head issues the cycle after ``done``), the same for a token's consumer.
-* SYS: the issue cycle and SYS's one-cycle unit.
+* SYS: ``done`` the cycle after ``start``.
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ from functools import lru_cache
 from ...compiler import isa
 from ...compiler.footprint import DTYPE_BITS, dma_bytes
 from ...compiler.isa import DType, Engine, MiscOp
-from .instr_cost import Cost, _sparse_density, term_slots
+from ..perf.instr_cost import Cost, _sparse_density, term_slots
 
 ISSUE = 1                 # issue -> registered start; done -> next issue
 SYS_CYCLES = 2            # start, done the cycle after
@@ -50,7 +52,7 @@ BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
 # COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
 # buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
 COPY_FIXED = 7
-SLIDE, REFILL = 3, 5      # rtl/top/bitmod/reader.py
+SLIDE = 3                 # a reader's window slides one line: slide, grant, data (reader.py)
 
 
 @lru_cache(maxsize=None)

@@ -7,9 +7,9 @@ once through :func:`bitflight.sim.perf.events.simulate`; per program the table p
 against the model's busy cycles (the union of its events' intervals, less the issue cycle the
 RTL's counter does not see), so the queue that disagrees most is visible.
 
-``python -m bitflight.sim.hdl.calibrate_top [--policy P ...] [--config tiny] [--decode 2]
+``python -m bitflight.sim.top.calibrate [--policy P ...] [--config tiny] [--decode 2]
 [--json OUT] [--rtl-json FILE]``: ``--rtl-json`` reuses the RTL counters a previous ``--json``
-wrote (the RTL run of both policies takes ~15 min on a 2-core machine) and only re-times the
+wrote (the RTL run takes ~9 min per policy on the 2-core VM) and only re-times the
 model, e.g. after a change of its cost terms. ``--mode`` picks the model's calibration
 (``rtl``: the top as built, the default here; ``config``: the config as given, what the
 paper-reproduction numbers use).
@@ -48,7 +48,7 @@ def decode_ids(n: int) -> list[int]:
 
 def programs(cfg, policy: str, decode: int, prompt: list[int] = PROMPT):
     """(image, channel sizes, [(program, Step)]) of the prefill and ``decode`` decode steps."""
-    from ..top.compiled import steps_for
+    from .compiled import steps_for
     return steps_for("tiny-golden", cfg, policy, prompt, decode_ids(decode))
 
 
@@ -58,18 +58,18 @@ def step_names(n: int) -> list[str]:
 
 def run_rtl(cfg, policy: str, decode: int, prompt: list[int] = PROMPT) -> list[ProgramRun]:
     """Run the programs on the top (one cocotb process, state carried between the steps)."""
-    from ..top import runner
-    from ..top.compiled import has_engine
-    from ..top.job import Job
+    from . import runner
+    from .compiled import has_engine
+    from .job import Job
     image, sizes, steps = programs(cfg, policy, decode, prompt)
     missing = [i.kind for p, _ in steps for i in p if not has_engine(i)]
     if missing:
-        raise SystemExit(f"calibrate_top: no RTL engine for {sorted(set(missing))}")
+        raise SystemExit(f"calibrate: no RTL engine for {sorted(set(missing))}")
     result = runner.run(runner.build(cfg), Job(channels=image, limits=sizes,
                                                steps=[s for _, s in steps], dump_buffers=False),
                         quiet=True)
     if result.error:
-        raise SystemExit(f"calibrate_top: {policy}: {result.error}")
+        raise SystemExit(f"calibrate: {policy}: {result.error}")
     return [ProgramRun(policy, name, len(p), s.cycles, dict(s.active))
             for name, (p, _), s in zip(step_names(len(steps)), steps, result.steps)]
 
@@ -79,7 +79,7 @@ def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
     """Fill in the model's cycles and busy cycles of each run's program."""
     from ...golden.policy import load_policy
     from ..perf.events import simulate
-    from ..perf.rtl_timing import ISSUE, RtlTiming
+    from .perf_timing import ISSUE, RtlTiming
     by_policy: dict[str, list] = {}
     for r in runs:
         if r.policy not in by_policy:
