@@ -1,7 +1,7 @@
 """Calibration of sim.perf's event model against the accelerator top's cycle counter (issue 12).
 
-The compiled tiny-model programs (a prefill of ``--prompt`` tokens, then ``--decode`` decode
-steps) run once on the Verilated top (sim/top/runner.py, every instruction on its engine) and
+The compiled tiny-model programs (a prefill of the 3 tokens ``PROMPT``, then ``--decode`` decode
+steps, 2 to 4 of them: one bucket) run once on the Verilated top (sim/top/runner.py, every instruction on its engine) and
 once through :func:`bitflight.sim.perf.events.simulate`; per program the table prints the RTL's
 ``CYCLES`` (start to irq), the model's cycles, the error, and per queue the RTL's ``BUSY[q]``
 against the model's busy cycles (the union of its events' intervals, less the issue cycle the
