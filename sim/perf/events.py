@@ -102,8 +102,8 @@ def _describe(instrs: Sequence[isa.Instr], i: int) -> str:
 
 def simulate(instrs: Sequence[isa.Instr], cfg: Config, timing=None) -> ProgramTiming:
     """Time ``instrs`` (one program, in program order) on ``cfg``; ``timing``: an object whose
-    ``cost(instr)`` replaces :func:`.instr_cost.cost` (``sim.top.perf_timing.RtlTiming``: the RTL top
-    as built rather than the config's intended hardware)."""
+    ``cost(instr)`` replaces :func:`.instr_cost.cost` (``sim.top.perf_timing.RtlTiming``: the
+    RTL top as built rather than the config's intended hardware)."""
     queues: dict[Queue, deque[int]] = {q: deque() for q in Queue}
     for i, instr in enumerate(instrs):
         queues[instr.queue].append(i)

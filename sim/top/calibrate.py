@@ -1,15 +1,16 @@
 """Calibration of sim.perf's event model against the accelerator top's cycle counter (issue 12).
 
 The compiled tiny-model programs (a prefill of the 3 tokens ``PROMPT``, then ``--decode`` decode
-steps, 2 to 4 of them: one bucket) run once on the Verilated top (sim/top/runner.py, every instruction on its engine) and
-once through :func:`bitflight.sim.perf.events.simulate`; per program the table prints the RTL's
-``CYCLES`` (start to irq), the model's cycles, the error, and per queue the RTL's ``BUSY[q]``
-against the model's busy cycles (the union of its events' intervals, less the issue cycle the
-RTL's counter does not see), so the queue that disagrees most is visible.
+steps, 2 to 4 of them: one bucket) run once on the Verilated top (sim/top/runner.py, every
+instruction on its engine) and once through :func:`bitflight.sim.perf.events.simulate`; per
+program the table prints the RTL's ``CYCLES`` (start to irq), the model's cycles, the error, and
+per queue the RTL's ``BUSY[q]`` against the model's busy cycles (the union of its events'
+intervals, less the issue cycle the RTL's counter does not see), so the queue that disagrees
+most is visible; ``--kinds`` splits the model's cycles by instruction kind.
 
 ``python -m bitflight.sim.top.calibrate [--policy P ...] [--config tiny] [--decode 2]
-[--json OUT] [--rtl-json FILE]``: ``--rtl-json`` reuses the RTL counters a previous ``--json``
-wrote (the RTL run takes ~9 min per policy on the 2-core VM) and only re-times the
+[--json OUT] [--rtl-json FILE] [--kinds]``: ``--rtl-json`` reuses the RTL counters a previous
+``--json`` wrote (the RTL run takes ~9 min per policy on the 2-core VM) and only re-times the
 model, e.g. after a change of its cost terms. ``--mode`` picks the model's calibration
 (``rtl``: the top as built, the default here; ``config``: the config as given, what the
 paper-reproduction numbers use).
@@ -35,6 +36,7 @@ class ProgramRun:
     rtl_busy: dict[str, int]
     model_cycles: float = 0.0
     model_busy: dict[str, float] = field(default_factory=dict)
+    model_kinds: dict[str, list] = field(default_factory=dict)   # kind -> [count, cycles]
 
     @property
     def error(self) -> float:
@@ -74,6 +76,19 @@ def run_rtl(cfg, policy: str, decode: int, prompt: list[int] = PROMPT) -> list[P
             for name, (p, _), s in zip(step_names(len(steps)), steps, result.steps)]
 
 
+def kind(instr) -> str:
+    """The instruction kind a queue's cycles are split by (one engine or op each)."""
+    from ...compiler import isa
+    if instr.kind in ("MM", "MV"):
+        what = "attention" if instr["skip_pad"] else isa.Engine(instr["engine"]).name
+        return f"{instr.kind} {what}"
+    if instr.kind == "MISC":
+        return f"MISC {isa.MiscOp(instr['op']).name}"
+    if instr.kind == "LD" and (instr["gather"] or instr["zero_fill"]):
+        return "LD gather" if instr["gather"] else "LD zero_fill"
+    return instr.kind
+
+
 def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
                prompt: list[int] = PROMPT) -> list[ProgramRun]:
     """Fill in the model's cycles and busy cycles of each run's program."""
@@ -90,6 +105,11 @@ def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
         rtl = RtlTiming(cfg, pos0, ntok, load_policy(r.policy).default.group_size)
         timing = simulate(program, cfg, rtl if mode == "rtl" else None)
         r.model_cycles, r.model_busy = timing.cycles, timing.busy()
+        r.model_kinds = {}
+        for e in timing.events:
+            entry = r.model_kinds.setdefault(kind(program[e.index]), [0, 0.0])
+            entry[0] += 1
+            entry[1] += e.end - e.start
         if mode == "rtl":     # BUSY[q] counts start..done; the model's busy adds the issue cycle
             for instr in program:
                 r.model_busy[instr.queue.name] -= ISSUE
@@ -109,6 +129,16 @@ def table(runs: list[ProgramRun]) -> str:
     return "\n".join(lines)
 
 
+def kinds_table(runs: list[ProgramRun]) -> str:
+    """The model's cycles per instruction kind (the RTL counts per queue only), largest first:
+    which kind a queue's disagreement can come from."""
+    lines = ["| policy | program | kind | instrs | model cycles |", "|---|---|---|---|---|"]
+    for r in runs:
+        for k, (n, c) in sorted(r.model_kinds.items(), key=lambda kv: -kv[1][1]):
+            lines.append(f"| {r.policy} | {r.step} | {k} | {n} | {c:,.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     from ...base import config
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -119,16 +149,23 @@ def main(argv: list[str] | None = None) -> None:
                     help="the model's calibration: the top as built, or the config as given")
     ap.add_argument("--json", type=Path, help="write the runs here")
     ap.add_argument("--rtl-json", type=Path, help="take the RTL counters from this --json file")
+    ap.add_argument("--kinds", action="store_true",
+                    help="also print the model's cycles per instruction kind")
     args = ap.parse_args(argv)
     cfg = config.load(args.config)
     if args.rtl_json:
-        runs = [ProgramRun(**{k: v for k, v in d.items() if k in ProgramRun.__dataclass_fields__})
-                for d in json.loads(args.rtl_json.read_text())["runs"]]
-        runs = [r for r in runs if r.policy in args.policy]
+        saved = json.loads(args.rtl_json.read_text())
+        args.decode = saved.get("decode", args.decode)
+        keep = ("policy", "step", "instructions", "rtl_cycles", "rtl_busy")
+        runs = [ProgramRun(**{k: d[k] for k in keep}) for d in saved["runs"]
+                if d["policy"] in args.policy]
     else:
         runs = [r for p in args.policy for r in run_rtl(cfg, p, args.decode)]
     time_model(runs, cfg, args.decode, args.mode)
     print(table(runs))
+    if args.kinds:
+        print()
+        print(kinds_table(runs))
     if args.json:
         args.json.write_text(json.dumps({"config": args.config, "decode": args.decode,
                                          "mode": args.mode, "prompt": PROMPT,
