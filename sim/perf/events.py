@@ -100,8 +100,10 @@ def _describe(instrs: Sequence[isa.Instr], i: int) -> str:
     return f"instruction {i} ({instrs[i].kind})"
 
 
-def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
-    """Time ``instrs`` (one program, in program order) on ``cfg``."""
+def simulate(instrs: Sequence[isa.Instr], cfg: Config, timing=None) -> ProgramTiming:
+    """Time ``instrs`` (one program, in program order) on ``cfg``; ``timing``: an object whose
+    ``cost(instr)`` replaces :func:`.instr_cost.cost` (``sim.top.perf_timing.RtlTiming``: the
+    RTL top as built rather than the config's intended hardware)."""
     queues: dict[Queue, deque[int]] = {q: deque() for q in Queue}
     for i, instr in enumerate(instrs):
         queues[instr.queue].append(i)
@@ -122,7 +124,7 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config) -> ProgramTiming:
             if any(not fifo.get((p, q)) for p in waits):
                 continue
             if i not in costs:
-                costs[i] = cost(instr, cfg)
+                costs[i] = cost(instr, cfg) if timing is None else timing.cost(instr)
             start = max([free[q]] + [fifo[(p, q)][0] for p in waits])
             if costs[i].channel is not None:
                 start = max(start, channel_free.get(costs[i].channel, 0.0))

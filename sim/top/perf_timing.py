@@ -1,0 +1,197 @@
+"""Instruction costs of the accelerator top as built (``rtl/top``), for sim.perf's event model in
+its RTL-calibration mode (``sim.perf.events.simulate(..., timing=RtlTiming(cfg, pos0, ntok))``).
+They live beside the top's bench, not in sim.perf, because they take the engines' latencies
+from the RTL components (Amaranth), which the models never import (.importlinter).
+
+The default costs (:mod:`.instr_cost`) describe the config's intended hardware and produce the
+paper-reproduction numbers; they stay as they are. This mode describes the first RTL top, whose
+engines are narrower than the config (one SFU lane where ``sfu.lanes`` says 4, a 16-byte HBM
+port where a channel moves 32 bytes per cycle, one attention output element in flight, a CSD
+feeder reading one line per 2 cycles), so that the top's cycle counter can be predicted per
+program (issue 12; docs/results/calibration.md "Accelerator top vs sim.perf"). Each term comes
+from the RTL's own timing model or its documented state machine:
+
+* MISC (not COPY): ``rtl/top/sfu/timing.cycles`` (exact, BUSY[MISC]; REQUANT rows of zeros
+  assumed absent). COPY: ``COPY_FIXED`` states and read latency, then one line per cycle.
+* MM/MV attention products: ``rtl/top/attention/timing.cycles`` with the launch's ``pos0`` and
+  ``ntok`` (padding columns cost 2 cycles, value sums stop at the visible tokens).
+* MM/MV DENSE/SPARSE: ``rtl/csd/timing.instruction_cycles``; a SPARSE tile's per-block N is not
+  in the instruction, so every block is taken at the tile's mean density (from ``b_lines``,
+  :func:`..perf.instr_cost._sparse_density`) rounded up to the chain's N option.
+* MM/MV BITMOD: :func:`bitmod_cycles`, the expected case between ``rtl/top/bitmod/timing``'s
+  bounds from the same reader costs (see there).
+* LD/ST: :func:`dma_cycles`: the engines' states, the walker's cycles per run and per burst
+  (rtl/top/walker.py), one 16-byte beat per cycle, and the cocotbext-axi RAM model's response
+  latency (the bench's memory; a board's HBM adds its own latency: ``MemoryModel`` can add one).
+* every instruction: one issue cycle (``start`` is registered after the issue; the queue's next
+  head issues the cycle after ``done``), the same for a token's consumer.
+* SYS: ``done`` the cycle after ``start``.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from ...compiler import isa
+from ...compiler.footprint import DTYPE_BITS, dma_bytes
+from ...compiler.isa import DType, Engine, MiscOp
+from ..perf.instr_cost import Cost, _sparse_density, term_slots
+
+ISSUE = 1                 # issue -> registered start; done -> next issue
+SYS_CYCLES = 2            # start, done the cycle after
+# LD/ST (rtl/top/dma_load.py, dma_store.py, dma_common.py, walker.py), start to done:
+DMA_FRONT = 3             # IDLE, SETUP while BufferRange's two registered products settle
+WALK_LEAD = 3             # walker ROW, CHECK, RANGE before a run's first burst
+WALK_GATHER = 4           # + ID (META grant), ID_WAIT (read data), ID_MUL
+WALK_RUN = 5              # ROW, CHECK, RANGE, BURST's exit cycle, NEXT (+1 per burst)
+LD_PATH = 2 + 1           # AR sampled -> first R beat (cocotbext-axi RAM), aligner -> line write
+ST_PATH = 2 + 2           # burst descriptor FIFO -> first W beat; last W -> B response
+LD_TAIL, ST_TAIL = 2, 3   # RUN (drained), DONE; ST also FLUSH
+ZERO_PATH = 1             # zero_fill: aligner -> line write, no AXI
+BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
+# COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
+# buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
+COPY_FIXED = 7
+SLIDE = 3                 # a reader's window slides one line: slide, grant, data (reader.py)
+
+
+@lru_cache(maxsize=None)
+def _sfu_timing():
+    from ...rtl.top.sfu.timing import SfuTiming
+    return SfuTiming.of()
+
+
+@lru_cache(maxsize=None)
+def _fp_latencies():
+    from ...rtl.top.attention.timing import fp_latencies
+    return fp_latencies()
+
+
+def dma_cycles(instr: isa.Instr) -> int:
+    """Start to ``done`` of one LD/ST: the front states, the walker's lead to the first burst,
+    the data path's latency, then the longer of the walker's remaining states (runs and bursts,
+    ``outstanding`` bursts ahead of the data) and the data beats (one 16-byte beat per cycle),
+    then the tail states."""
+    count1, count2 = max(1, instr["count1"]), max(1, instr["count2"])
+    runs, length = count1 * count2, instr["length"]
+    ld = instr.kind == "LD"
+    gather = WALK_GATHER if ld and instr["gather"] else 0
+    tail = LD_TAIL if ld else ST_TAIL
+    if length == 0:
+        return DMA_FRONT + runs * (WALK_RUN + gather) + tail
+    # a run's beats: the lines it touches; a run of stride1 a multiple of 16 keeps the
+    # first run's offset, otherwise the offset is taken as unknown (a partial line more)
+    offset = instr["hbm_addr"] % BEAT if instr["stride1"] % BEAT == 0 else BEAT - 1
+    beats_per_run = -(-(offset + length) // BEAT)
+    walk = runs * (WALK_RUN + gather + -(-beats_per_run // 16))
+    lead = WALK_LEAD + gather
+    if ld and instr["zero_fill"]:
+        return DMA_FRONT + lead + ZERO_PATH + max(walk - lead, -(-dma_bytes(instr) // BEAT)) \
+            + tail
+    path = LD_PATH if ld else ST_PATH
+    return DMA_FRONT + lead + path + max(walk - lead, runs * beats_per_run) + tail
+
+
+def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
+    """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
+    ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: ``lower``'s
+    fixed part and array latency; per tile a TILE cycle, per group a GROUP cycle and the longer
+    of the next group's metadata prefetch (2 fields per row, all hits) and the group's beats;
+    the tile's first beat refills every reader in turn (``upper``'s refill beat), every later
+    beat takes ``slots`` cycles plus, when it starts a new line for some reader, that reader's
+    slide (3 cycles, +1 per further reader of the same buffer: one port grant per cycle).
+    Activation readers (one per array column) cross a line every ``128 / (16 lanes)`` beats,
+    code readers (one per array row) every ``128 / (bits lanes)``. Not modelled: metadata
+    refills competing with the code readers for WGT's port (the four products of
+    test_cycles_within_timing_bounds measure 4-5 % above this, a small int6 one 35 %).
+    ``group``: the tile's group size (its header's; the instruction does not carry it; default
+    ``bitmod.group_size``): a short last group is streamed zero-padded to the full group."""
+    from ...rtl.top.bitmod.timing import FIXED
+    stage = "prefill" if instr.kind == "MM" else "decode"
+    ep = _engine_params(cfg, stage)
+    slots = term_slots(cfg, instr["b_dt"])
+    bits = DTYPE_BITS[DType(instr["b_dt"])]
+    group = group or cfg.bitmod.group_size
+    groups = -(-instr["k"] // group)
+    act_every = max(1, 128 // (16 * ep.lanes))
+    code_every = max(1, 128 // (bits * ep.lanes))
+    act_slide, code_slide = SLIDE + ep.cols - 1, SLIDE + ep.rows - 1
+    readers = max(ep.rows, ep.cols)
+    per_group = -(-group // ep.lanes)
+    per_tile = 1                                             # TILE
+    for g in range(groups):
+        stream = 0
+        for j in range(g * per_group, (g + 1) * per_group):
+            if j == 0:
+                stream += 1 + 2 * readers + 2                  # refill every reader, in turn
+                continue
+            stream += slots + max(act_slide if j % act_every == 0 else 0,
+                                  code_slide if j % code_every == 0 else 0)
+        # GROUP, then the stream or the next group's metadata prefetch (2 fields per row)
+        per_tile += 1 + max(2 * ep.rows + 1, stream)
+    tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
+    return FIXED + tiles * per_tile + ep.result_latency + ep.cols - 1
+
+
+_ENGINE_PARAMS: dict = {}
+
+
+def _engine_params(cfg, stage):
+    """``EngineParams`` elaborate RTL parameters: once per config section and array."""
+    from ...rtl.bitmod.params import EngineParams
+    key = (repr(cfg.bitmod), stage)
+    if key not in _ENGINE_PARAMS:
+        _ENGINE_PARAMS[key] = EngineParams.from_config(cfg, stage)
+    return _ENGINE_PARAMS[key]
+
+
+def csd_cycles(instr: isa.Instr, cfg) -> int:
+    import numpy as np
+
+    from ...rtl.csd.geometry import ChainGeometry
+    from ...rtl.csd.lanes import effective_n
+    from ...rtl.csd.timing import TileShape, instruction_cycles
+    geo = ChainGeometry.from_config(cfg)
+    vpus = cfg.csd.vpus_per_mpu if instr.kind == "MM" else cfg.csd.mv_vpus
+    m, n, k = instr["m"], instr["n"], instr["k"]
+    block_n = None
+    if instr["engine"] == Engine.SPARSE:
+        kept = max(1, math.ceil(_sparse_density(instr) * geo.m))
+        block_n = np.full((-(-n // geo.m), k // geo.m), effective_n(geo, kept))
+    return instruction_cycles(geo, vpus, TileShape(m, n, k, block_n))
+
+
+class RtlTiming:
+    """``cost(instr)`` on the top as built, for one launch (``pos0``, ``ntok``); ``group``: the
+    BitMoD tiles' group size (the policy's)."""
+
+    def __init__(self, cfg, pos0: int = 0, ntok: int = 1, group: int | None = None):
+        self.cfg, self.pos0, self.ntok, self.group = cfg, pos0, ntok, group
+
+    def unit_cycles(self, instr: isa.Instr) -> int:
+        kind = instr.kind
+        if kind in ("LD", "ST"):
+            return dma_cycles(instr)
+        if kind == "SYS":
+            return SYS_CYCLES
+        if kind == "MISC":
+            if instr["op"] == MiscOp.COPY:
+                nbytes = isa.DTYPES[DType(instr["dt_in"])].bits * instr["rows"] \
+                    * instr["cols"] // 8
+                return COPY_FIXED + math.ceil(nbytes / isa.LINE_BYTES)
+            from ...rtl.top.sfu.timing import cycles
+            return cycles(instr, t=_sfu_timing())
+        if instr["skip_pad"]:
+            from ...rtl.top.attention.timing import cycles
+            div, sqrt = _fp_latencies()
+            return cycles(instr, self.pos0, self.ntok, div, sqrt)
+        if instr["engine"] == Engine.BITMOD:
+            return bitmod_cycles(instr, self.cfg, self.group)
+        return csd_cycles(instr, self.cfg)
+
+    def cost(self, instr: isa.Instr) -> Cost:
+        cycles = self.unit_cycles(instr) + ISSUE
+        if instr.kind in ("LD", "ST"):
+            # the top has one LD and one ST engine: the queue, not the channel, serializes
+            return Cost(cycles, dma_bytes(instr), None)
+        return Cost(cycles)
