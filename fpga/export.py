@@ -110,6 +110,18 @@ def elaborate(target: str, cfg):
     return spec.build(config), spec.top
 
 
+def target_verilog(target: str, cfg) -> tuple[str, str]:
+    """(Verilog text, top module name) of a registry target under a config (name, path or
+    Config), elaborated once per source tree and config (:mod:`.verilog_cache`)."""
+    from ..base.config import Config, load
+    from ..rtl import registry
+    from . import verilog_cache
+    top = registry.get(target).top
+    config = cfg if isinstance(cfg, Config) else load(cfg)
+    text = verilog_cache.cached(target, config, lambda: verilog_text(*elaborate(target, config)))
+    return text, top
+
+
 VERILATOR_HIER_ARGS = ("--hierarchical",)
 
 
@@ -133,7 +145,6 @@ def write_verilog(target: str, cfg, out_dir) -> Path:
     :data:`WAIVER_FILE` (:func:`waiver_config`), so that plain
     ``verilator --lint-only -Wall waivers.vlt <target>.v`` reproduces the lint; returns the
     Verilog's path."""
-    from .verilog_cache import target_verilog
     text, _ = target_verilog(target, cfg)
     path = write_atomic(Path(out_dir) / f"{target}.v", text)
     write_atomic(Path(out_dir) / WAIVER_FILE, waiver_config())

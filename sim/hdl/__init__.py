@@ -196,8 +196,8 @@ def build_target(target: str, cfg, *, waves: bool | str = False,
                  build_args: tuple[str, ...] | list[str] = (),
                  public: tuple[str, ...] | list[str] | None = ()) -> Build:
     """:func:`build` for a registry target under a config (name, YAML path or Config); its
-    Verilog comes from the on-disk cache of fpga.verilog_cache."""
-    from ...fpga.verilog_cache import target_verilog
+    Verilog comes from fpga.export.target_verilog (cached on disk)."""
+    from ...fpga.export import target_verilog
     text, top = target_verilog(target, cfg)
     config_name = getattr(cfg, "name", None) or Path(str(cfg)).stem
     return build(text, top, key=f"{target}-{config_name}", waves=waves, build_args=build_args,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from ...fpga.verilog_cache import target_verilog
+from ...fpga.export import target_verilog
 from ...rtl.top.engines import built_engines
 from ...rtl.top.params import TopParams
 from ...rtl.top.top import Accelerator

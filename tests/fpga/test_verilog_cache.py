@@ -1,4 +1,5 @@
-"""fpga.verilog_cache: registry Verilog elaborated once per source state and config."""
+"""export.target_verilog + fpga.verilog_cache: registry Verilog elaborated once per source state
+and config."""
 from __future__ import annotations
 
 import pytest
@@ -22,19 +23,19 @@ def counting(monkeypatch, tmp_path):
 
 
 def test_same_text_as_the_backend_and_elaborated_once(counting):
-    text, top = verilog_cache.target_verilog("example-counter", "tiny")
+    text, top = export.target_verilog("example-counter", "tiny")
     component, want_top = export.elaborate("example-counter", "tiny")
     assert (text, top) == (export.verilog_text(component, want_top), want_top)
-    assert verilog_cache.target_verilog("example-counter", config.load("tiny")) == (text, top)
+    assert export.target_verilog("example-counter", config.load("tiny")) == (text, top)
     assert counting == ["example-counter", "example-counter"]   # ours, and the cache's first
 
 
 def test_a_source_edit_or_another_config_elaborates_again(counting, monkeypatch):
-    verilog_cache.target_verilog("example-counter", "tiny")
+    export.target_verilog("example-counter", "tiny")
     monkeypatch.setattr(verilog_cache, "source_digest", lambda: "an edited tree")
-    verilog_cache.target_verilog("example-counter", "tiny")
-    verilog_cache.target_verilog("example-counter", "tiny")
-    verilog_cache.target_verilog("example-counter", "bitmod-asic")
+    export.target_verilog("example-counter", "tiny")
+    export.target_verilog("example-counter", "tiny")
+    export.target_verilog("example-counter", "bitmod-asic")
     assert len(counting) == 3
 
 
@@ -58,5 +59,5 @@ def test_source_digest_follows_the_files(tmp_path, monkeypatch):
 def test_only_the_newest_files_are_kept(counting, monkeypatch, tmp_path):
     for k in range(verilog_cache.KEEP + 2):
         monkeypatch.setattr(verilog_cache, "source_digest", lambda k=k: f"tree {k}")
-        verilog_cache.target_verilog("example-counter", "tiny")
+        export.target_verilog("example-counter", "tiny")
     assert len(list(tmp_path.glob("example-counter-tiny-*.v"))) == verilog_cache.KEEP

@@ -46,3 +46,23 @@ def test_run_engine_rtl_check_passes(policy, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "check: every logit identical to the golden accelerator-numerics model" in out
+
+
+@pytest.mark.slow                       # seven cocotb runs of the top
+def test_six_greedy_tokens_from_rtl_every_logit_identical(capsys):
+    """Slow set: a longer generation on the top (prefill + 5 decode steps through three decode
+    buckets), each step's logits identical to golden and the same six greedy tokens."""
+    args = ["--model", "tiny-golden", "--config", "tiny", "--policy", "bitmod-w4",
+            "--ids", "4,1", "--tokens", "6"]
+    assert main(["run", *args, "--engine", "isa"]) == 0
+    isa_out = capsys.readouterr().out
+    code = main(["run", *args, "--engine", "rtl", "--check"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "check: every logit identical to the golden accelerator-numerics model" in out
+    assert _generated(out) == _generated(isa_out)
+    assert _generated(out).startswith("generated (6 tokens): ")
+
+
+def _generated(out: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("generated"))
