@@ -35,7 +35,7 @@ STEPS: list[tuple[str, str]] = [
     ("The same check on the RTL accelerator top (Verilator, built once per config): a tiny "
      "LLaMA compiled for BitMoD W4, every instruction executed by the RTL engines",
      "run --model tiny-golden --config tiny --policy bitmod-w4 --ids 1,2,3 --tokens 2 "
-     "--engine rtl --check"),
+     "--engine rtl --check --stats"),
     ("Predicted speed: LLaMA-2-7B decode on the U280 (FlightLLM) configuration",
      "perf --model llama2-7b --config u280 --policy flightllm --prompt-len 128 --gen-len 64"),
     ("Verilog of the BitMoD PE array and the sparse DSP chain, linted with Verilator",
