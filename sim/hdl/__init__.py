@@ -180,11 +180,12 @@ def build(source: Source, top: str, key: str, *, waves: bool | str = False,
             if not re.fullmatch(r"[\w*?$]+", pattern):
                 raise ValueError(f"hdl.build: public pattern '{pattern}' may hold only word "
                                  "characters and the wildcards * and ?")
-        args += [NO_PUBLIC, *(f"public:{pattern}" for pattern in public)]
-    digest = _digest(verilog, top, args, fmt)
+        args.append(NO_PUBLIC)
+    recipe = args + [f"public:{pattern}" for pattern in public or ()]   # what the digest keys
+    digest = _digest(verilog, top, recipe, fmt)
     directory = cache_root() / f"{safe_key(key)}-{digest[:16]}"
-    hit = cached_build(directory, lambda d: _compile(d, verilog, top, args, fmt),
-                       {"top": top, "key": key, "digest": digest, "args": args, "waves": fmt})
+    hit = cached_build(directory, lambda d: _compile(d, verilog, top, args, fmt, public),
+                       {"top": top, "key": key, "digest": digest, "args": recipe, "waves": fmt})
     seconds = time.monotonic() - start
     log.info("verilator build %s: %s in %.1f s", directory.name,
              "cache hit" if hit else "compiled", seconds)
@@ -207,24 +208,24 @@ def build_target(target: str, cfg, *, waves: bool | str = False,
 PCH_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 
-def _control_file(directory: Path, top: str, args: list[str]) -> list[str]:
-    """``args`` with the ``public:PATTERN`` markers replaced by a Verilator control file that
-    makes those signals and every signal of the top module public (the runner's
-    --public-flat-rw is negated by a later --no-public-flat-rw, which Verilator accepts)."""
-    if NO_PUBLIC not in args:
-        return args
-    patterns = [a.removeprefix("public:") for a in args if a.startswith("public:")]
+def _control_file(directory: Path, top: str, public) -> list[str]:
+    """[path of a Verilator control file making every signal of the top module and the
+    ``public`` patterns' signals public], or [] when ``public`` is None (everything public: the
+    runner's --public-flat-rw, which a later --no-public-flat-rw negates)."""
+    if public is None:
+        return []
     vlt = directory / "public.vlt"
     vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n' + "".join(
-        f'public_flat_rw -module "*" -var "{pattern}"\n' for pattern in patterns))
-    return [a for a in args if not a.startswith("public:")] + [str(vlt)]
+        f'public_flat_rw -module "*" -var "{pattern}"\n' for pattern in public))
+    return [str(vlt)]
 
 
-def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str | None) -> None:
+def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str | None,
+             public=None) -> None:
     from cocotb_tools.runner import get_runner
     source = directory / f"{top}.v"
     source.write_text(verilog)
-    args = _control_file(directory, top, args)
+    args = args + _control_file(directory, top, public)
     activate_verilator()
     saved_objcache = os.environ.get("OBJCACHE")
     if saved_objcache is None and have_ccache():

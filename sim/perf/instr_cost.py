@@ -63,7 +63,7 @@ def term_slots(cfg: Config, b_dt: int) -> int:
                      "bitmod.kv_cycles")
 
 
-def _sparse_density(instr: isa.Instr) -> float:
+def sparse_density(instr: isa.Instr) -> float:
     """Kept fraction of a SPARSE tile from its size: the golden.sparse layout's header, one
     N byte per 16x16 block and float32 per-row scales are not (value, index) pairs."""
     n, k = instr["n"], instr["k"]
@@ -89,7 +89,7 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
                     * cycles, drain=drain)
     if cfg.csd is None:
         raise ConfigError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
-    density = _sparse_density(instr) if engine == Engine.SPARSE else 1.0
+    density = sparse_density(instr) if engine == Engine.SPARSE else 1.0
     compute, overhead = csd_model.chain_cycles(cfg, stage, m, k, n, 1, density)
     mac = cfg.energy.mac_pj
     return Cost(compute + overhead, energy_pj=None if mac is None else mac * m * n * k * density,

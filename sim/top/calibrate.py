@@ -58,8 +58,10 @@ def step_names(n: int) -> list[str]:
     return ["prefill"] + [f"decode {k}" for k in range(n - 1)]
 
 
-def run_rtl(cfg, policy: str, decode: int, prompt: list[int] = PROMPT) -> list[ProgramRun]:
-    """Run the programs on the top (one cocotb process, state carried between the steps)."""
+def run_rtl(cfg, policy: str, decode: int, prompt: list[int] = PROMPT
+            ) -> tuple[list[ProgramRun], list]:
+    """Run the programs on the top (one cocotb process, state carried between the steps); the
+    runs and the compiled programs (for :func:`time_model`)."""
     from . import runner
     from .compiled import has_engine
     from .job import Job
@@ -73,7 +75,8 @@ def run_rtl(cfg, policy: str, decode: int, prompt: list[int] = PROMPT) -> list[P
     if result.error:
         raise SystemExit(f"calibrate: {policy}: {result.error}")
     return [ProgramRun(policy, name, len(p), s.cycles, dict(s.active))
-            for name, (p, _), s in zip(step_names(len(steps)), steps, result.steps)]
+            for name, (p, _), s in zip(step_names(len(steps)), steps, result.steps)], \
+        [p for p, _ in steps]
 
 
 def kind(instr) -> str:
@@ -90,12 +93,14 @@ def kind(instr) -> str:
 
 
 def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
-               prompt: list[int] = PROMPT) -> list[ProgramRun]:
-    """Fill in the model's cycles and busy cycles of each run's program."""
+               prompt: list[int] = PROMPT, compiled: dict[str, list] | None = None
+               ) -> list[ProgramRun]:
+    """Fill in the model's cycles and busy cycles of each run's program; ``compiled``: policy ->
+    its programs when the caller has them already (otherwise they are compiled here)."""
     from ...golden.policy import load_policy
     from ..perf.events import simulate
     from .perf_timing import ISSUE, RtlTiming
-    by_policy: dict[str, list] = {}
+    by_policy: dict[str, list] = dict(compiled or {})
     for r in runs:
         if r.policy not in by_policy:
             by_policy[r.policy] = [p for p, _ in programs(cfg, r.policy, decode, prompt)[2]]
@@ -153,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="also print the model's cycles per instruction kind")
     args = ap.parse_args(argv)
     cfg = config.load(args.config)
+    compiled: dict[str, list] = {}
     if args.rtl_json:
         saved = json.loads(args.rtl_json.read_text())
         args.decode = saved.get("decode", args.decode)
@@ -160,8 +166,11 @@ def main(argv: list[str] | None = None) -> None:
         runs = [ProgramRun(**{k: d[k] for k in keep}) for d in saved["runs"]
                 if d["policy"] in args.policy]
     else:
-        runs = [r for p in args.policy for r in run_rtl(cfg, p, args.decode)]
-    time_model(runs, cfg, args.decode, args.mode)
+        runs = []
+        for policy in args.policy:
+            policy_runs, compiled[policy] = run_rtl(cfg, policy, args.decode)
+            runs += policy_runs
+    time_model(runs, cfg, args.decode, args.mode, compiled=compiled)
     print(table(runs))
     if args.kinds:
         print()

@@ -17,7 +17,7 @@ from the RTL's own timing model or its documented state machine:
   ``ntok`` (padding columns cost 2 cycles, value sums stop at the visible tokens).
 * MM/MV DENSE/SPARSE: ``rtl/csd/timing.instruction_cycles``; a SPARSE tile's per-block N is not
   in the instruction, so every block is taken at the tile's mean density (from ``b_lines``,
-  :func:`..perf.instr_cost._sparse_density`) rounded up to the chain's N option.
+  :func:`..perf.instr_cost.sparse_density`) rounded up to the chain's N option.
 * MM/MV BITMOD: :func:`bitmod_cycles`, the expected case between ``rtl/top/bitmod/timing``'s
   bounds from the same reader costs (see there).
 * LD/ST: :func:`dma_cycles`: the engines' states, the walker's cycles per run and per burst
@@ -33,9 +33,9 @@ import math
 from functools import lru_cache
 
 from ...compiler import isa
-from ...compiler.footprint import DTYPE_BITS, dma_bytes
+from ...compiler.footprint import DTYPE_BITS, dma_bytes, nbytes
 from ...compiler.isa import DType, Engine, MiscOp
-from ..perf.instr_cost import Cost, _sparse_density, term_slots
+from ..perf.instr_cost import Cost, sparse_density, term_slots
 
 ISSUE = 1                 # issue -> registered start; done -> next issue
 SYS_CYCLES = 2            # start, done the cycle after
@@ -156,7 +156,7 @@ def csd_cycles(instr: isa.Instr, cfg) -> int:
     m, n, k = instr["m"], instr["n"], instr["k"]
     block_n = None
     if instr["engine"] == Engine.SPARSE:
-        kept = max(1, math.ceil(_sparse_density(instr) * geo.m))
+        kept = max(1, math.ceil(sparse_density(instr) * geo.m))
         block_n = np.full((-(-n // geo.m), k // geo.m), effective_n(geo, kept))
     return instruction_cycles(geo, vpus, TileShape(m, n, k, block_n))
 
@@ -176,9 +176,8 @@ class RtlTiming:
             return SYS_CYCLES
         if kind == "MISC":
             if instr["op"] == MiscOp.COPY:
-                nbytes = isa.DTYPES[DType(instr["dt_in"])].bits * instr["rows"] \
-                    * instr["cols"] // 8
-                return COPY_FIXED + math.ceil(nbytes / isa.LINE_BYTES)
+                size = nbytes(instr["dt_in"], instr["rows"] * instr["cols"])
+                return COPY_FIXED + -(-size // isa.LINE_BYTES)
             from ...rtl.top.sfu.timing import cycles
             return cycles(instr, t=_sfu_timing())
         if instr["skip_pad"]:

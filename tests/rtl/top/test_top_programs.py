@@ -37,7 +37,8 @@ def test_compiled_programs_match_isa(policy):
         assert any(bitmod_product(i) and i.kind == "MV" for i in decode)
         assert result.steps[0].active["MM"] > 0 and result.steps[1].active["MV"] > 0
     runs = time_model([ProgramRun(policy, name, len(p), s.cycles, dict(s.active))
-                       for name, p, s in zip(step_names(2), programs, result.steps)], CFG, 1)
+                       for name, p, s in zip(step_names(2), programs, result.steps)], CFG, 1,
+                      compiled={policy: programs})
     assert [r.step for r in runs] == ["prefill", "decode 0"]
     for r in runs:
         error = (r.model_cycles - r.rtl_cycles) / r.rtl_cycles       # against this run's counter
