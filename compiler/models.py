@@ -88,13 +88,18 @@ def _ir_weights(golden) -> dict[str, torch.Tensor]:
     return out
 
 
+def from_golden(name: str, golden, weights: bool = True) -> ModelSource:
+    """A golden.llm ``LlamaModel`` as a compiler source (graph from torch.export of it)."""
+    from . import frontend
+    return ModelSource(name, frontend.from_golden(golden),
+                       _ir_weights(golden) if weights else None, golden)
+
+
 def load(spec: str, weights: bool = True, seed: int = 0) -> ModelSource:
     from . import frontend, llama_ir
     if spec == "tiny-golden" or spec.startswith("tiny-golden:"):
         layers = int(spec.split(":")[1]) if ":" in spec else 2
-        golden = tiny_golden(layers=layers, seed=seed)
-        return ModelSource(spec, frontend.from_golden(golden),
-                           _ir_weights(golden) if weights else None, golden)
+        return from_golden(spec, tiny_golden(layers=layers, seed=seed), weights)
     if spec == "tiny-llama":
         from . import interp
         hf = tiny_llama_hf(seed=seed)
@@ -109,6 +114,4 @@ def load(spec: str, weights: bool = True, seed: int = 0) -> ModelSource:
         if shape is not None:
             return ModelSource(spec, llama_ir.build(llama_ir.dims_from_shape(shape)), None, None)
     from ..golden.llm import load_model
-    golden = load_model(spec, seed=seed)
-    return ModelSource(spec, frontend.from_golden(golden),
-                       _ir_weights(golden) if weights else None, golden)
+    return from_golden(spec, load_model(spec, seed=seed), weights)

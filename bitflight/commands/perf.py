@@ -91,8 +91,16 @@ def _compare(args) -> int:
     if args.plot:
         plots.designs(rows, args.plot, f"LLaMA-2-7B decode at KV {compare.KV_LEN}, U280 "
                       "clock/HBM/buffers")
-    print(json.dumps([r.to_dict() for r in rows], indent=1) if args.json
-          else compare.markdown(rows))
+    clocks = compare.clock_rows()
+    if args.json:
+        print(json.dumps({"designs": [r.to_dict() for r in rows],
+                          "bitmod_by_clock_mhz": {str(c): [r.to_dict() for r in rs]
+                                                  for c, rs in clocks.items()}}, indent=1))
+        return 0
+    print(compare.markdown(rows))
+    print("\nBitMoD design, tokens/s (limiting unit) by clock (the PE count is synthesized, "
+          "the clock is not timed):")
+    print(compare.clock_markdown(clocks))
     return 0
 
 

@@ -7,12 +7,15 @@ or a shape-only model config (random seeded weights). Nothing is downloaded.
 - a path to a ``.gguf`` file;
 - a path to a Hugging Face folder holding ``config.json`` and ``*.safetensors``;
 - a shape-only config name (``configs/models/*.yaml``, e.g. ``smollm2-135m``) or a path to such a
-  YAML: random weights from ``seed``.
+  YAML: random weights from ``seed``;
+- any of these with ``:N`` appended (``smollm2:1``): only its first N decoder layers (embedding,
+  final norm and head kept), for runs where the whole model would take too long (RTL).
 """
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -84,6 +87,13 @@ def resolve(spec) -> tuple[str, object]:
 
 def load_model(spec, seed: int = 0, progress: bool = False) -> LlamaModel:
     """A float-numerics :class:`LlamaModel`; see the module docstring for ``spec``."""
+    cut = re.fullmatch(r"(.+):(\d+)", str(spec)) if not isinstance(spec, LlamaConfig) else None
+    if cut:
+        model = load_model(cut[1], seed, progress)
+        try:
+            return model.first_layers(int(cut[2]))
+        except ValueError as exc:
+            raise ModelError(f"{spec}: {exc}") from None
     kind, where = resolve(spec)
     if kind == "shape":
         from .weights import random_weights
@@ -113,8 +123,9 @@ def _load_file_model(kind: str, where: str, progress: bool) -> LlamaModel:
 
 def load_tokenizer(spec):
     """A transformers tokenizer for the model. GGUF tokenizers are built once (slow) and cached
-    under :func:`cache_dir`/tokenizers/."""
-    kind, where = resolve(spec)
+    under :func:`cache_dir`/tokenizers/ (``spec:N``: the whole model's tokenizer)."""
+    cut = re.fullmatch(r"(.+):(\d+)", str(spec))
+    kind, where = resolve(cut[1] if cut else spec)
     if kind == "shape":
         raise ModelError(f"{spec}: a shape-only model config has no tokenizer (random weights)")
     return _load_tokenizer(kind, str(where))

@@ -48,6 +48,21 @@ class LlamaModel:
         """The same weights computed with other numerics (weights are shared, not copied)."""
         return LlamaModel(self.config, self.weights, numerics)
 
+    def first_layers(self, layers: int, vocab: int | None = None) -> "LlamaModel":
+        """The model cut after its first ``layers`` decoder layers (embedding, final norm and
+        head kept; tensors shared), and with ``vocab`` to the first ``vocab`` token rows of the
+        embedding and the head: a real SmolLM2 layer for runs too slow for the whole model."""
+        cfg = self.config
+        vocab = cfg.vocab if vocab is None else vocab
+        if not 0 < layers <= cfg.layers:
+            raise ValueError(f"model {cfg.name}: cannot keep {layers} of {cfg.layers} layers")
+        if not 0 < vocab <= cfg.vocab:
+            raise ValueError(f"model {cfg.name}: cannot keep {vocab} of {cfg.vocab} tokens")
+        weights = {name: w[:vocab] if name in ("model.embed_tokens.weight", "lm_head.weight")
+                   else w for name, w in self.weights.items()
+                   if not name.startswith("model.layers.") or int(name.split(".")[2]) < layers}
+        return LlamaModel(cfg.replace(layers=layers, vocab=vocab), weights, self.numerics)
+
     def linear_weight(self, name: str) -> torch.Tensor:
         if name == "lm_head" and self.config.tied_embeddings:
             return self.weights["model.embed_tokens.weight"]

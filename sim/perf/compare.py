@@ -53,17 +53,42 @@ class DesignRow:
                 "limiting_unit": self.limiting_unit, "utilization": self.utilization}
 
 
-def design_rows(kv_len: int = KV_LEN) -> list[DesignRow]:
+def design_rows(kv_len: int = KV_LEN, clock_mhz: float | None = None,
+                designs=DESIGNS) -> list[DesignRow]:
+    """One row per design; ``clock_mhz`` replaces every config's clock (what-if)."""
     shape = load_shape(MODEL)
     out = []
-    for label, cfg_name, pol_name in DESIGNS:
+    for label, cfg_name, pol_name in designs:
         cfg = load(cfg_name if "/" not in cfg_name else CONFIG_DIR / cfg_name)
+        if clock_mhz is not None:
+            cfg = cfg.model_copy(update={"clock_mhz": clock_mhz})
         step = time_pass(decode_step(shape, kv_len), cfg, load_policy(pol_name, shape))
         peak = cfg.memory.bandwidth_gbps * 1e9
         util = {k: v / step.cycles for k, v in step.busy().items()}
         out.append(DesignRow(label, cfg.name, pol_name, 1 / step.seconds, step.bytes,
                              peak / step.bytes, step.limiting_unit, util))
     return out
+
+
+# The BitMoD design's PE count is synthesized (docs/results/resources.md), its clock is not
+# timed: these clocks show where each policy turns compute-bound.
+CLOCKS_MHZ = (150, 175, 200, 225, 250)
+
+
+def clock_rows(clocks=CLOCKS_MHZ, kv_len: int = KV_LEN) -> dict[float, list[DesignRow]]:
+    """The BitMoD design's rows at each clock of ``clocks``."""
+    ours = tuple(d for d in DESIGNS if d[1] == "designs/u280-bitmod.yaml")
+    return {c: design_rows(kv_len, c, ours) for c in clocks}
+
+
+def clock_markdown(by_clock: dict[float, list[DesignRow]]) -> str:
+    first = next(iter(by_clock.values()))
+    lines = ["| clock (MHz) | " + " | ".join(r.design for r in first) + " |",
+             "|---|" + "---|" * len(first)]
+    for clock, rows in by_clock.items():
+        lines.append(f"| {clock:g} | " + " | ".join(
+            f"{r.tokens_per_s:.1f} ({r.limiting_unit})" for r in rows) + " |")
+    return "\n".join(lines)
 
 
 def markdown(rows: list[DesignRow]) -> str:

@@ -10,10 +10,11 @@ from ..isa.runtime import Session
 from .job import Step
 
 
-def steps_for(model: str, cfg, policy: str, prompt: list[int], decode: list[int]):
+def steps_for(model, cfg, policy: str, prompt: list[int], decode: list[int]):
     """(memory image, channel sizes, [(decoded program, Step)]): a prefill of ``prompt``, then
-    one decode step per id of ``decode``, each in its bucket, compiled for ``cfg``."""
-    source = models.load(model)
+    one decode step per id of ``decode``, each in its bucket, compiled for ``cfg``; ``model``:
+    a spec of ``compiler.models.load`` or a ``ModelSource``."""
+    source = models.load(model) if isinstance(model, str) else model
     max_len = len(prompt) + len(decode) + 1
     target = tg.build_target(source.graph, cfg, load_policy(policy), source.weights,
                              max_pos=max_len)

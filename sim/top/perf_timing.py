@@ -16,8 +16,10 @@ from the RTL's own timing model or its documented state machine:
 * MM/MV attention products: ``rtl/top/attention/timing.cycles`` with the launch's ``pos0`` and
   ``ntok`` (padding columns cost 2 cycles, value sums stop at the visible tokens).
 * MM/MV DENSE/SPARSE: ``rtl/csd/timing.instruction_cycles``; a SPARSE tile's per-block N is not
-  in the instruction, so every block is taken at the tile's mean density (from ``b_lines``,
-  :func:`..perf.instr_cost.sparse_density`) rounded up to the chain's N option.
+  in the instruction, so every block is taken at the tile's mean N (from ``b_lines``,
+  :func:`..perf.instr_cost.sparse_density`, rounded to the nearest integer: the tile's padding
+  to whole lines counts as a few extra pairs, so 8:16 reads as N = 8.002), then up to the
+  chain's N option.
 * MM/MV BITMOD: :func:`bitmod_cycles`, the expected case between ``rtl/top/bitmod/timing``'s
   bounds from the same reader costs (see there).
 * LD/ST: :func:`dma_cycles`: the engines' states, the walker's cycles per run and per burst
@@ -29,7 +31,6 @@ from the RTL's own timing model or its documented state machine:
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 from ...compiler import isa
@@ -156,7 +157,7 @@ def csd_cycles(instr: isa.Instr, cfg) -> int:
     m, n, k = instr["m"], instr["n"], instr["k"]
     block_n = None
     if instr["engine"] == Engine.SPARSE:
-        kept = max(1, math.ceil(sparse_density(instr) * geo.m))
+        kept = min(geo.m, max(1, round(sparse_density(instr) * geo.m)))
         block_n = np.full((-(-n // geo.m), k // geo.m), effective_n(geo, kept))
     return instruction_cycles(geo, vpus, TileShape(m, n, k, block_n))
 

@@ -122,3 +122,41 @@ def test_hf_folder_errors(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"config\.json: not valid JSON"):
         load_model(str(tmp_path))
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_first_layers_is_the_shorter_transformers_model(tied):
+    """A model cut to one layer and 100 tokens computes what transformers computes with that
+    one layer and the first 100 embedding/head rows (an independent implementation)."""
+    cfg = LlamaConfig(**{**TINY.__dict__, "tied_embeddings": tied})
+    w = random_weights(cfg, seed=7)
+    cut = LlamaModel(cfg, w).first_layers(1, vocab=100)
+    assert (cut.config.layers, cut.config.vocab) == (1, 100)
+    assert not any(name.startswith("model.layers.1.") for name in cut.weights)
+    short = {name: t[:100] if name in ("model.embed_tokens.weight", "lm_head.weight") else t
+             for name, t in w.items() if not name.startswith("model.layers.1.")}
+    ids = torch.randint(0, 100, (2, 9), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        ref = hf_model(cut.config, short)(ids).logits
+    ours = cut(ids)
+    assert ours.shape == (2, 9, 100)
+    assert torch.allclose(ours, ref, atol=1e-5, rtol=1e-5), (ours - ref).abs().max()
+    for layers, vocab in ((0, None), (3, None), (1, 0), (1, 129)):
+        with pytest.raises(ValueError, match="cannot keep"):
+            LlamaModel(cfg, w).first_layers(layers, vocab)
+
+
+def test_layer_suffix_of_a_model_spec(tmp_path):
+    from bitflight.base.errors import ModelError
+    from bitflight.golden.model_shapes import MODELS_DIR
+    path = tmp_path / "mini.yaml"
+    path.write_text((MODELS_DIR / "smollm2-135m.yaml").read_text()
+                    .replace("layers: 30", "layers: 3").replace("vocab: 49152", "vocab: 64")
+                    .replace("hidden: 576", "hidden: 32").replace("intermediate: 1536",
+                                                                 "intermediate: 48"))
+    whole, cut = load_model(str(path), seed=4), load_model(f"{path}:2", seed=4)
+    assert (whole.config.layers, cut.config.layers) == (3, 2)
+    assert cut.weights.keys() == {n for n in whole.weights if ".layers.2." not in n}
+    assert all(torch.equal(cut.weights[n], whole.weights[n]) for n in cut.weights)
+    with pytest.raises(ModelError, match=r"mini.yaml:4: .*cannot keep 4 of 3 layers"):
+        load_model(f"{path}:4")

@@ -2,6 +2,7 @@
 import pytest
 
 from bitflight.base import config
+from bitflight.golden.model_shapes import load_shape
 from bitflight.sim.perf import analyze, compare
 from bitflight.sim.perf.reproduce import bitmod, flightllm, run
 
@@ -70,18 +71,41 @@ def test_design_point_shares_the_u280_memory_system():
     assert ours.memory == u.memory and ours.clock_mhz == u.clock_mhz
 
 
-def test_design_rows_are_memory_bound_and_ordered_by_bytes():
+def test_design_rows_limits_and_bytes():
+    """FlightLLM and BitMoD W4 stream at the fitted HBM rate; with the 1024 PEs that fit the
+    U280 (docs/results/resources.md) BitMoD W3 moves fewer bytes than its PEs can consume at
+    225 MHz, so it is compute-bound, below the array's peak of 1024 PEs x 4 lanes / 2 term
+    cycles per weight."""
     rows = compare.design_rows()
-    assert [r.limiting_unit for r in rows] == ["memory"] * len(rows)
     by_name = {r.policy: r for r in rows}
+    assert {p: r.limiting_unit for p, r in by_name.items() if r.limiting_unit != "memory"} == \
+        {"bitmod-w3-g128": "compute"}
     assert by_name["bitmod-w3-g128"].tokens_per_s > by_name["bitmod-w4-g128"].tokens_per_s
     assert by_name["bitmod-w3-g128"].bytes_per_token < by_name["bitmod-w4-g128"].bytes_per_token
+    ours = config.load(config.CONFIG_DIR / "designs/u280-bitmod.yaml")
+    pes = ours.bitmod.decode_array.rows * ours.bitmod.decode_array.cols
+    weights = load_shape("llama2-7b").parameter_count()
+    peak = pes * ours.bitmod.lanes / 2 * ours.clock_mhz * 1e6 / weights
+    assert by_name["bitmod-w3-g128"].tokens_per_s < peak
     for r in rows:
         assert 0 < r.roofline_fraction <= config.load("u280").memory.efficiency
     # The project's FlightLLM policy prunes the MLP to 8:16 with 4-bit values: 0.5 x (4 value +
     # 4 index bits) is the dense 4 bits again, so its bytes stay within 2% of dense INT4.
     assert by_name["flightllm"].bytes_per_token == pytest.approx(
         by_name["flightllm-int4"].bytes_per_token, rel=0.02)
+
+
+def test_clock_rows_compute_bound_rows_follow_the_clock():
+    by_clock = compare.clock_rows((150, 225))
+    slow, fast = ({r.policy: r for r in by_clock[c]} for c in (150, 225))
+    assert slow["bitmod-w3-g128"].limiting_unit == "compute"
+    # compute-bound: the step's cycles do not change, its seconds scale with 1 / clock (the
+    # few memory-bound instructions inside the step keep it within 2 %)
+    assert slow["bitmod-w3-g128"].tokens_per_s / fast["bitmod-w3-g128"].tokens_per_s == \
+        pytest.approx(150 / 225, rel=0.02)
+    assert fast["bitmod-w4-g128"].limiting_unit == "memory"
+    assert slow["bitmod-w4-g128"].limiting_unit == "compute"
+    assert {r.bytes_per_token for r in by_clock[150]} == {r.bytes_per_token for r in by_clock[225]}
 
 
 def test_run_tokens_per_second_and_kv_progression():

@@ -10,6 +10,7 @@ from bitflight.base import config
 from bitflight.compiler import asm, encoding, isa
 from bitflight.sim.isa import scheduler
 from bitflight.sim.isa.machine import Machine, SimError
+from bitflight.sim.top.compare import first_difference
 from bitflight.sim.top.compiled import has_engine
 from bitflight.sim.top.job import Job, Step
 
@@ -81,18 +82,8 @@ def job_for(image: dict[int, bytes], programs: list[list[isa.Instr]], launches=N
 
 def assert_same_state(result, machine: Machine) -> None:
     """Every HBM channel and every buffer bit for bit."""
-    for ch, mem in machine.hbm.items():
-        got = result.hbm[ch]
-        if got != bytes(mem):
-            bad = next(i for i in range(len(mem)) if got[i] != mem[i])
-            raise AssertionError(f"HBM channel {ch}: first difference at byte {bad}: "
-                                 f"rtl {got[bad]:#04x}, sim.isa {mem[bad]:#04x}")
-    for b in isa.Buf:
-        want, got = bytes(machine.bufs[b]), result.buffers[b.name]
-        if got != want:
-            bad = next(i for i in range(len(want)) if got[i] != want[i])
-            raise AssertionError(f"buffer {b.name}: first difference at byte {bad} (line "
-                                 f"{bad // 16}): rtl {got[bad]:#04x}, sim.isa {want[bad]:#04x}")
+    difference = first_difference(result, machine)
+    assert difference is None, difference
 
 
 def program(text: str) -> list[isa.Instr]:
