@@ -15,21 +15,34 @@ from .params import FINALIZE_LATENCY, FP16_BITS, UNIT_SHIFT_BITS
 PRE_SHIFT = FP16_SIG_BITS - 1
 
 
+def bit_length(value):
+    """Index of the leading one plus one (0 for zero) as a balanced tree of muxes: each level
+    picks the upper half when it has a one (a priority chain would be len(value) deep)."""
+    n = len(value)
+    if n == 1:
+        return value[0]
+    lo_bits = 1 << ((n - 1).bit_length() - 1)            # the lower half: a power of two
+    hi = value[lo_bits:]
+    return Mux(hi.any(), bit_length(hi) + lo_bits, bit_length(value[:lo_bits]))
+
+
 class Finalize(wiring.Component):
     """``mant * 2**(exp - lsb_offset) * row_scale * 2**-unit_shift`` rounded once to fp16
     (round to nearest even, subnormals, overflow to inf), the integer algorithm of
-    golden.bitserial.output in two pipeline stages:
+    golden.bitserial.output in four pipeline stages:
 
     1. sign, the product ``M = |mant| * sig(row_scale)`` (out_bits x 11 bits) and its exponent;
-    2. leading-one position of M, result LSB exponent ``max(E + L - 11, -24)``, one right shift
-       with half and sticky bits, round to nearest even, renormalize a carry, encode (inf when
-       the exponent field passes 30).
+    2. leading-one position L of M (a log-depth tree), result LSB exponent
+       ``max(E + L - 11, -24)`` and the shift distance;
+    3. one right shift with half and sticky bits;
+    4. round to nearest even, renormalize a carry, encode (inf when the exponent field passes
+       30).
 
     Ports: ``en: In(1)`` (advance the pipeline), ``mant: In(signed(out_bits))``,
     ``exp: In(signed(out_exp_bits))``, ``row_scale: In(16)`` (fp16 bits, finite),
     ``unit_shift: In(UNIT_SHIFT_BITS)``, ``value: Out(16)`` (fp16 bits, a register).
-    Timing: the inputs of a cycle with ``en`` high appear on ``value`` after two more cycles with
-    ``en`` high (:attr:`latency` = 2); ``value`` holds while ``en`` is low. One conversion per
+    Timing: the inputs of a cycle with ``en`` high appear on ``value`` after :attr:`latency` (4)
+    more cycles with ``en`` high; ``value`` holds while ``en`` is low. One conversion per
     cycle. An array has one per row (rtl/bitmod/output.py), not one per PE.
     """
 
@@ -58,37 +71,46 @@ class Finalize(wiring.Component):
                          e.eq(self.exp + Mux(rs_e.any(), rs_e, 1) - self.unit_shift
                               - (dp.lsb_offset + FP16_BIAS + FP16_FRAC))]
 
-        # stage 2: normalize, round, encode
-        lead = Signal(range(mag_bits + 1))               # bit length of M (0 when M == 0)
-        for i in range(mag_bits):
-            with m.If(mag[i]):
-                m.d.comb += lead.eq(i + 1)
+        # stage 2: leading one, result LSB exponent, shift distance
+        lead = bit_length(mag)                           # 0 when M == 0
         wide = signed(e_bits + 2)
         top, lsb = Signal(wide), Signal(wide)
         m.d.comb += [top.eq(e + lead - FP16_SIG_BITS),
                      lsb.eq(Mux(top < FP16_MIN_LSB, FP16_MIN_LSB, top))]
-        ext = Cat(Const(0, PRE_SHIFT), mag)              # M << PRE_SHIFT
-        shift, drop = Signal(range(len(ext) + 2)), Signal(wide)
-        m.d.comb += [drop.eq(lsb - e + PRE_SHIFT),       # >= 0 unless M == 0
-                     shift.eq(Mux(drop < 0, 0, Mux(drop > len(ext) + 1, len(ext) + 1, drop)))]
-        # beyond the MSB everything is sticky: clamping the shift there changes nothing
+        ext_bits = PRE_SHIFT + mag_bits                  # M << PRE_SHIFT
+        drop = Signal(wide)
+        m.d.comb += drop.eq(lsb - e + PRE_SHIFT)         # >= 0 unless M == 0
+        neg2, mag2 = Signal(), Signal(mag_bits)
+        lsb2, shift2 = Signal(wide), Signal(range(ext_bits + 2))
+        with m.If(self.en):
+            # beyond the MSB everything is sticky: clamping the shift there changes nothing
+            m.d.sync += [neg2.eq(neg), mag2.eq(mag), lsb2.eq(lsb),
+                         shift2.eq(Mux(drop < 0, 0, Mux(drop > ext_bits + 1, ext_bits + 1,
+                                                        drop)))]
+
+        # stage 3: one right shift with the half and sticky bits
+        ext = Cat(Const(0, PRE_SHIFT), mag2)
+        with_half = Cat(Const(0, 1), ext) >> shift2      # bit 0: the bit just below the LSB
+        below = Cat(*[shift2 > i + 1 for i in range(ext_bits)])   # bits under the half bit
+        neg3, lsb3 = Signal(), Signal(wide)
         kept = Signal(FP16_SIG_BITS + 1)                 # below 2**11 by the choice of lsb
         half, sticky = Signal(), Signal()
-        with_half = Cat(Const(0, 1), ext) >> shift       # bit 0: the bit just below the LSB
-        below = Cat(*[shift > i + 1 for i in range(len(ext))])   # bits under the half bit
-        m.d.comb += [kept.eq(with_half[1:]), half.eq(with_half[0]),
-                     sticky.eq((ext & below).any())]
+        with m.If(self.en):
+            m.d.sync += [neg3.eq(neg2), lsb3.eq(lsb2), kept.eq(with_half[1:]),
+                         half.eq(with_half[0]), sticky.eq((ext & below).any())]
+
+        # stage 4: round to nearest even, renormalize a carry, encode
         rounded = Signal(FP16_SIG_BITS + 1)
         m.d.comb += rounded.eq(kept + (half & (sticky | kept[0])))
         carry = rounded[FP16_SIG_BITS]
         sig = Signal(FP16_SIG_BITS)
         final_lsb = Signal(wide)
-        m.d.comb += [sig.eq(Mux(carry, rounded >> 1, rounded)), final_lsb.eq(lsb + carry)]
+        m.d.comb += [sig.eq(Mux(carry, rounded >> 1, rounded)), final_lsb.eq(lsb3 + carry)]
         field = Signal(wide)
         m.d.comb += field.eq(Mux(sig[FP16_FRAC], final_lsb - FP16_MIN_LSB + 1, 0))
         encoded = Mux(field > FP16_EXP_MAX, Const(FP16_INF, 15),
                       Cat(sig[:FP16_FRAC], field[:FP16_BITS - 1 - FP16_FRAC]))
         with m.If(self.en):
-            m.d.sync += self.value.eq(Cat(encoded, neg))
+            m.d.sync += self.value.eq(Cat(encoded, neg3))
         return m
 

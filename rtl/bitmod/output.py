@@ -33,7 +33,8 @@ class ArrayOutput(wiring.Component):
       - ``o: Out(stream(array_out_layout))``: per column a beat with the fp16 result of every
         row; ``last`` on the tile's last column.
     Timing: column c of a tile whose column 0 is written in cycle t is on ``o`` from cycle
-    t + 3 + c (read in t + 1 + c, the two :class:`~.finalize.Finalize` stages). The unit's
+    t + 1 + :attr:`latency` + c (read in t + 1 + c, then the :class:`~.finalize.Finalize`
+    stages). The unit's
     pipeline stalls as a whole while ``o`` is valid and not ready; nothing upstream of the RAM
     does (the scan control holds back a tile that would overwrite unread results).
     """
@@ -82,9 +83,13 @@ class ArrayOutput(wiring.Component):
                          fin.mant.eq(res.mant), fin.exp.eq(res.exp),
                          self.o.payload[layouts.row(r)].eq(fin.value)]
 
-        # valid and last travel beside the conversion's two stages
-        s1_valid, s1_last = Signal(), Signal()
+        # valid and last travel beside the conversion's stages
+        valid, last = feed, feed & last_col
+        for stage in range(1, Finalize.latency):
+            valid_r, last_r = Signal(name=f"s{stage}_valid"), Signal(name=f"s{stage}_last")
+            with m.If(advance):
+                m.d.sync += [valid_r.eq(valid), last_r.eq(last)]
+            valid, last = valid_r, last_r
         with m.If(advance):
-            m.d.sync += [s1_valid.eq(feed), s1_last.eq(feed & last_col),
-                         self.o.valid.eq(s1_valid), self.o.payload.last.eq(s1_last)]
+            m.d.sync += [self.o.valid.eq(valid), self.o.payload.last.eq(last)]
         return m

@@ -16,7 +16,7 @@ SHIFT_BITS = 3                                                   # term shift 0.
 ACT_BITS = 16
 FP16_BITS = 16
 SCALE_EXP_BITS = 6          # signed exponent of an fp16 group scale, -24 .. 5 (rtl/bitmod/scale.py)
-FINALIZE_LATENCY = 2                                             # rtl/bitmod/finalize.py
+FINALIZE_LATENCY = 4                                             # rtl/bitmod/finalize.py
 # Pipeline of a step (docs/rtl/bitmod.md, "Pipeline"): the row/column input registers, the lane
 # front (exponents, max, signed values) and the alignment + adder tree, so a step's partial
 # reaches the group accumulator ACC_DELAY cycles after the sequencer issues it.
@@ -101,7 +101,7 @@ class EngineParams:
 
     @property
     def result_latency(self) -> int:
-        """... to the array's first output beat (column 0): the output unit's two stages."""
+        """... to the array's first output beat (column 0): the output unit's stages."""
         return self.scan_latency + FINALIZE_LATENCY
 
     @property

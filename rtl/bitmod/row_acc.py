@@ -28,9 +28,10 @@ class RowAccumulate(wiring.Component):
       - ``rd_addr: In(...)``, ``rd_data: Out(result_layout)``: the output unit's read port of the
         result RAM (asynchronous).
     Timing: the scan reads column c's hold register in cycle t, multiplies ``R = A * s`` (exact,
-    golden ``dequant``; its exponent ``X + s_exp``) in t+1 and aligns-and-adds it to the
-    column's running sum (AlignAdd 40 b, zero at MIN_GROUP_EXP; read from the RAM in the same
-    cycle) in t+2, writing the RAM at the end of t+2 (:attr:`latency` = 3). The RAM holds
+    golden ``dequant``; its exponent ``X + s_exp``) in t+1 while reading the column's running
+    sum from the RAM, and aligns-and-adds R to it in
+    t+2 (AlignAdd 40 b, zero at MIN_GROUP_EXP), writing the RAM at the end of t+2
+    (:attr:`latency` = 3). The RAM holds
     ``2 x cols`` sums: a dot product accumulates in the bank of its parity while the other
     bank's results are converted.
     """
@@ -87,13 +88,16 @@ class RowAccumulate(wiring.Component):
         m.d.sync += [c_prod.eq(b_mant * b_s), c_exp.eq(b_exp + b_e),
                      c_fresh.eq(b_fresh), c_valid.eq(b_valid), c_addr.eq(b_addr)]
 
-        # output accumulator (signed exponents, zero at MIN_GROUP_EXP as golden's exp_floor): a
-        # read-modify-write of the column's running sum in one cycle (asynchronous read,
-        # write at the clock edge), so no RAM word travels through the pipeline registers
-        c_old = old_port.data
-        m.d.comb += old_port.addr.eq(c_addr)
+        # output accumulator (signed exponents, zero at MIN_GROUP_EXP as golden's exp_floor): the
+        # column's running sum is read from the RAM a stage early (asynchronous read at b_addr,
+        # registered), so the RAM read and the 40-bit align-add are not one path. No write to
+        # that address can be in flight: a column is scanned once per group and a row's groups
+        # close at least 2 cycles apart (test_one_column_groups_back_to_back_stay_exact)
         m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
                                             MIN_GROUP_EXP)
+        c_old = Signal(layout)
+        m.d.comb += old_port.addr.eq(b_addr)
+        m.d.sync += c_old.eq(old_port.data)
         m.d.comb += [oacc.acc.eq(Mux(c_fresh, 0, c_old.mant)), oacc.acc_exp.eq(c_old.exp),
                      oacc.val.eq(c_prod), oacc.val_exp.eq(c_exp),
                      write.en.eq(c_valid), write.addr.eq(c_addr),

@@ -3,8 +3,13 @@
 Input beats carry ``count`` valid bytes starting at lane ``lo`` of a 16-byte line; their valid
 bytes form one continuous byte stream. Each request on ``need`` asks for the next ``c`` bytes
 of that stream placed at lanes ``o .. o+c-1`` of an output line (with byte strobes); ``tag``
-travels with the request to the output (the ST engine's ``wlast``). A 32-byte window holds the
-bytes in between, so one input and one output beat pass per cycle in steady state.
+travels with the request to the output (the ST engine's ``wlast``). A 48-byte window holds the
+bytes in between, so one input and one output beat pass per cycle in steady state although an
+input beat is accepted only when it fits beside everything the window holds (not counting the
+bytes leaving in the same cycle): ``i.ready`` is a function of registers and the beat's count,
+never of ``o.ready``, so the AXI handshakes (R into an LD, buffer reads into an ST) and the
+buffer write arbiters are not one combinational path (it was the top's longest on ECP5,
+docs/results/resources.md).
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 LANES = 16
-WINDOW = 2 * LANES
+WINDOW = 3 * LANES
 
 in_layout = data.StructLayout({"data": 8 * LANES, "lo": range(LANES), "count": range(LANES + 1)})
 need_layout = data.StructLayout({"o": range(LANES), "c": range(LANES + 1), "tag": 1})
@@ -51,7 +56,7 @@ class Aligner(wiring.Component):
         w1 = Signal.like(win)
         m.d.comb += [n1.eq(Mux(emit, n - need.c, n)), w1.eq(Mux(emit, win >> (need.c * 8), win))]
         beat = self.i.payload
-        m.d.comb += self.i.ready.eq(n1 + beat.count <= WINDOW)
+        m.d.comb += self.i.ready.eq(n + beat.count <= WINDOW)
         rotated = Signal(8 * LANES)
         m.d.comb += rotated.eq(Cat(beat.data, beat.data) >> (beat.lo * 8))
         valid_bytes = Signal(8 * LANES)

@@ -11,8 +11,21 @@ def _accelerator(cfg):
     return Accelerator(TopParams.from_config(cfg), built_engines(cfg))
 
 
+def _shell(cfg):
+    from .copy_engine import CopyEngine
+    from .engines import EngineSet
+    from .params import TopParams
+    from .top import Accelerator
+    from ...compiler import isa
+    misc = lambda p: EngineSet(isa.Queue.MISC, p, [CopyEngine(p)])  # noqa: E731
+    return Accelerator(TopParams.from_config(cfg), {isa.Queue.MISC: misc})
+
+
 TARGETS = [
     Target("accelerator", _accelerator,
            "accelerator top: fetch, six token queues, LD/ST DMA on AXI4, buffers, engines, "
            "AXI4-Lite control"),
+    Target("accelerator-shell", _shell,
+           "the accelerator top without its compute engines (COPY only): fetch, queues, DMA, "
+           "buffers, control; the top's own paths for timing"),
 ]

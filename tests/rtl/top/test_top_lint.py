@@ -10,8 +10,10 @@ from bitflight.fpga.export import lint, write_verilog
 pytestmark = [pytest.mark.verilator]
 
 
-def test_accelerator_verilog_is_lint_clean(tmp_path):
-    path = write_verilog("accelerator", config.load("tiny"), tmp_path)
+@pytest.mark.parametrize("target", ["accelerator", "accelerator-shell"])
+def test_accelerator_verilog_is_lint_clean(target, tmp_path):
+    """The whole top, and the shell (no compute engines) that times the top's own paths."""
+    path = write_verilog(target, config.load("tiny"), tmp_path)
     lint(path, "accelerator")
     header = re.search(r"^module accelerator\((.*?)\);", path.read_text(), re.M | re.S).group(1)
     ports = {p.strip() for p in header.split(",")}
@@ -19,3 +21,4 @@ def test_accelerator_verilog_is_lint_clean(tmp_path):
         assert any(p.startswith(prefix) for p in ports), prefix
     assert {"irq", "clk", "rst", "hbm3__awaddr", "hbm0__rdata", "imem__araddr"} <= ports
     assert not any(p.startswith("hbm4__") for p in ports)
+    assert ("sfu" in path.read_text()) == (target == "accelerator")     # engines or none
