@@ -6,6 +6,7 @@ import pytest
 
 from bitflight.base import config
 from bitflight.fpga.export import lint, write_verilog
+from bitflight.rtl import registry
 
 pytestmark = [pytest.mark.verilator]
 
@@ -14,8 +15,9 @@ pytestmark = [pytest.mark.verilator]
 def test_accelerator_verilog_is_lint_clean(target, tmp_path):
     """The whole top, and the shell (no compute engines) that times the top's own paths."""
     path = write_verilog(target, config.load("tiny"), tmp_path)
-    lint(path, "accelerator")
-    header = re.search(r"^module accelerator\((.*?)\);", path.read_text(), re.M | re.S).group(1)
+    top = registry.get(target).top
+    lint(path, top)
+    header = re.search(rf"^module {top}\((.*?)\);", path.read_text(), re.M | re.S).group(1)
     ports = {p.strip() for p in header.split(",")}
     for prefix in ("ctrl__", "imem__", *(f"hbm{c}__" for c in range(4))):
         assert any(p.startswith(prefix) for p in ports), prefix
