@@ -30,15 +30,14 @@ class ExportView(torch.nn.Module):
 
     def __init__(self, model: LlamaModel, layers: int | None = None) -> None:
         super().__init__()
-        layers = model.config.layers if layers is None else layers
-        if not 0 < layers <= model.config.layers:
-            raise CompileError(f"model {model.config.name}: cannot trace {layers} of "
-                             f"{model.config.layers} layers")
-        weights = {name: w for name, w in model.weights.items()
-                   if not name.startswith("model.layers.") or int(name.split(".")[2]) < layers}
+        try:
+            model = model.first_layers(model.config.layers if layers is None else layers)
+        except ValueError as exc:
+            raise CompileError(str(exc)) from None
+        weights = dict(model.weights)
         if model.config.tied_embeddings:
             weights.setdefault("lm_head.weight", model.linear_weight("lm_head"))
-        self.config = model.config.replace(tied_embeddings=False, layers=layers)
+        self.config = model.config.replace(tied_embeddings=False)
         for name, tensor in weights.items():
             *path, leaf = name.split(".")
             module = self

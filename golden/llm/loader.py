@@ -85,13 +85,18 @@ def resolve(spec) -> tuple[str, object]:
                      "folder or a shape config name/.yaml)")
 
 
+def split_layers(spec) -> tuple[object, int | None]:
+    """``"smollm2:1"`` -> ("smollm2", 1); any other spec -> (spec, None)."""
+    cut = None if isinstance(spec, LlamaConfig) else re.fullmatch(r"(.+):(\d+)", str(spec))
+    return (cut[1], int(cut[2])) if cut else (spec, None)
+
+
 def load_model(spec, seed: int = 0, progress: bool = False) -> LlamaModel:
     """A float-numerics :class:`LlamaModel`; see the module docstring for ``spec``."""
-    cut = re.fullmatch(r"(.+):(\d+)", str(spec)) if not isinstance(spec, LlamaConfig) else None
-    if cut:
-        model = load_model(cut[1], seed, progress)
+    base, layers = split_layers(spec)
+    if layers is not None:
         try:
-            return model.first_layers(int(cut[2]))
+            return load_model(base, seed, progress).first_layers(layers)
         except ValueError as exc:
             raise ModelError(f"{spec}: {exc}") from None
     kind, where = resolve(spec)
@@ -124,8 +129,7 @@ def _load_file_model(kind: str, where: str, progress: bool) -> LlamaModel:
 def load_tokenizer(spec):
     """A transformers tokenizer for the model. GGUF tokenizers are built once (slow) and cached
     under :func:`cache_dir`/tokenizers/ (``spec:N``: the whole model's tokenizer)."""
-    cut = re.fullmatch(r"(.+):(\d+)", str(spec))
-    kind, where = resolve(cut[1] if cut else spec)
+    kind, where = resolve(split_layers(spec)[0])
     if kind == "shape":
         raise ModelError(f"{spec}: a shape-only model config has no tokenizer (random weights)")
     return _load_tokenizer(kind, str(where))

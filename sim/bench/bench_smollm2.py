@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import time
+from typing import NamedTuple
 
 CONFIG = "smollm2-rtl"
 MODEL_LAYERS = 30            # SmolLM2-135M
@@ -95,9 +96,18 @@ def whole_model_cycles(args) -> float:
     return model_cycles(cfg, program, step, args.policy)
 
 
-def rtl_decode(cfg, model_source, args, announce=print):
-    """Prefill on sim.isa, the decode step on the top from that state and on sim.isa:
-    (decode program, its Step, top Result, sim.isa Machine after it, sim.isa seconds, build)."""
+class DecodeRun(NamedTuple):
+    program: list                 # the decode step's instructions
+    step: object                  # its Step (words, pos0, ntok, host writes)
+    result: object                # the top's Result
+    reference: object             # sim.isa's Machine after the same step
+    model_cycles: float           # sim.perf, RTL mode
+    isa_seconds: tuple[float, float]
+    build: object                 # the top's hdl.Build
+
+
+def rtl_decode(cfg, model_source, args, announce=print) -> DecodeRun:
+    """Prefill on sim.isa, then the decode step on the top from that state and on sim.isa."""
     from ..top import runner
     from ..top.job import Job
     program, step, (hbm, buffers), reference, isa_s = isa_states(cfg, model_source, args)
@@ -107,7 +117,8 @@ def rtl_decode(cfg, model_source, args, announce=print):
              f"{model:,.0f} cycles) ...")
     job = Job(channels=hbm, limits={ch: len(m) for ch, m in hbm.items()}, steps=[step],
               buffers=buffers)
-    return program, step, runner.run(top, job, quiet=True), reference, isa_s, top
+    return DecodeRun(program, step, runner.run(top, job, quiet=True), reference, model, isa_s,
+                     top[0])
 
 
 def main(argv=None) -> None:
@@ -122,19 +133,18 @@ def main(argv=None) -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {spec}, config {cfg.name}, "
           f"policy {args.policy}, prompt {args.prompt} on sim.isa, decode of {args.token} on RTL",
           flush=True)
-    program, step, result, reference, isa_s, top = rtl_decode(
-        cfg, model_source, args, lambda line: print(line, flush=True))
+    run = rtl_decode(cfg, model_source, args, lambda line: print(line, flush=True))
+    program, result, model, isa_s = run.program, run.result, run.model_cycles, run.isa_seconds
     if result.error:
         raise SystemExit(f"bench smollm2: the RTL run stopped: {result.error}")
-    difference = first_difference(result, reference)
+    difference = first_difference(result, run.reference)
     rtl = result.steps[0].cycles
-    model = model_cycles(cfg, program, step, args.policy)
     whole = whole_model_cycles(args)
     token = rtl * whole / model
     speed = rtl / result.wall_seconds
     out = {"model": spec, "policy": args.policy, "instructions": len(program),
            "rtl_cycles": rtl, "wall_seconds": result.wall_seconds, "cycles_per_second": speed,
-           "build_seconds": 0.0 if top[0].cache_hit else top[0].seconds,
+           "build_seconds": 0.0 if run.build.cache_hit else run.build.seconds,
            "isa_seconds": {"prefill": isa_s[0], "decode": isa_s[1]},
            "config": cfg.name, "model_cycles": model, "model_cycles_whole": whole,
            "projected_token_cycles": token, "clock_mhz": cfg.clock_mhz,

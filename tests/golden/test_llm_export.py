@@ -34,5 +34,5 @@ def test_first_layers_only():
     view = ExportView(model, layers=1)
     assert view.config.layers == 1
     assert not any(k.startswith("model.layers.1.") for k, _ in view.named_parameters())
-    with pytest.raises(ValueError, match="cannot trace 3 of 2 layers"):
+    with pytest.raises(ValueError, match="cannot keep 3 of 2 layers"):
         ExportView(model, layers=3)

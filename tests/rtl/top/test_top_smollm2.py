@@ -19,12 +19,11 @@ TOLERANCE = 0.03            # measured: bitmod-w4 -1.2 %, flightllm -0.0005 %
 def test_smollm2_layer_on_rtl_identical_to_isa(policy):
     cfg = config.load("tiny")
     args = bench.parse(["--policy", policy, "--vocab", "512", "--config", "tiny"])
-    program, step, result, reference, _, _ = bench.rtl_decode(
-        cfg, bench.source(1, 512), args, announce=lambda line: None)
-    assert result.error is None, result.error
-    difference = first_difference(result, reference)
+    run = bench.rtl_decode(cfg, bench.source(1, 512), args, announce=lambda line: None)
+    assert run.result.error is None, run.result.error
+    difference = first_difference(run.result, run.reference)
     assert difference is None, difference
-    rtl = result.steps[0].cycles
-    assert result.steps[0].active["MV"] > 0                   # the layer's linears ran on RTL
-    model = bench.model_cycles(cfg, program, step, policy)
-    assert abs(model - rtl) / rtl <= TOLERANCE, f"model {model:,.0f} vs RTL {rtl:,} cycles"
+    rtl = run.result.steps[0].cycles
+    assert run.result.steps[0].active["MV"] > 0               # the layer's linears ran on RTL
+    assert abs(run.model_cycles - rtl) / rtl <= TOLERANCE, \
+        f"model {run.model_cycles:,.0f} vs RTL {rtl:,} cycles"
