@@ -16,22 +16,29 @@ class AlignAdd(wiring.Component):
 
     Ports: ``acc: In(signed(acc_bits))``, ``acc_exp: In(exp_shape)``, ``val: In(signed(val_bits))``,
     ``val_exp: In(exp_shape)``, ``sum: Out(signed(acc_bits))``, ``sum_exp: Out(exp_shape)``.
-    Timing: combinational (:attr:`latency` = 0). Shifts are arithmetic (floor), as in the golden;
-    their distances are clamped (:func:`clamp_shift`), which changes no result.
+    Timing: combinational (:attr:`latency` = 0), or with ``stages=2`` the aligned operands
+    are registered and ``sum``/``sum_exp`` follow their inputs by one cycle (:attr:`latency` =
+    1): exponents and shifts in the first cycle, the add and its normalization in the second.
+    Shifts are arithmetic (floor), as in the golden; their distances are clamped
+    (:func:`clamp_shift`), which changes no result.
     """
 
-    latency = 0
-
     def __init__(self, acc_bits: int, val_bits: int, exp_shape, floor: int = 0, *,
-                 acc_zero_at_floor: bool = False):
+                 acc_zero_at_floor: bool = False, stages: int = 1):
         if val_bits > acc_bits:
             raise ValueError(f"AlignAdd: val_bits {val_bits} > acc_bits {acc_bits}")
-        self.acc_bits, self.floor = acc_bits, floor
+        if stages not in (1, 2):
+            raise ValueError(f"AlignAdd: stages {stages} is not 1 or 2")
+        self.acc_bits, self.floor, self.stages = acc_bits, floor, stages
         self.acc_zero_at_floor = acc_zero_at_floor
         self.exp_shape = Shape.cast(exp_shape)
         super().__init__({"acc": In(signed(acc_bits)), "acc_exp": In(exp_shape),
                           "val": In(signed(val_bits)), "val_exp": In(exp_shape),
                           "sum": Out(signed(acc_bits)), "sum_exp": Out(exp_shape)})
+
+    @property
+    def latency(self) -> int:
+        return self.stages - 1
 
     def elaborate(self, platform):
         m = Module()
@@ -45,9 +52,15 @@ class AlignAdd(wiring.Component):
         # both >= 0 by the choice of top, and at most 2**width - 1 for either signedness
         d_acc, d_val = Signal(self.exp_shape.width), Signal(self.exp_shape.width)
         m.d.comb += [d_acc.eq(top - e_acc), d_val.eq(top - e_val)]
+        a, v = Signal(signed(self.acc_bits)), Signal(signed(len(self.val)))
+        m.d.comb += [a.eq(self.acc >> clamp_shift(m, d_acc, self.acc_bits)),
+                     v.eq(self.val >> clamp_shift(m, d_val, len(self.val)))]
+        if self.stages == 2:
+            a_r, v_r, top_r = Signal.like(a), Signal.like(v), Signal.like(top)
+            m.d.sync += [a_r.eq(a), v_r.eq(v), top_r.eq(top)]
+            a, v, top = a_r, v_r, top_r
         total = Signal(signed(self.acc_bits + 1))
-        m.d.comb += total.eq((self.acc >> clamp_shift(m, d_acc, self.acc_bits))
-                             + (self.val >> clamp_shift(m, d_val, len(self.val))))
+        m.d.comb += total.eq(a + v)
         over = Signal()
         m.d.comb += over.eq(total[-1] != total[-2])
         m.d.comb += [self.sum.eq(Mux(over, total >> 1, total)),

@@ -21,8 +21,9 @@ FINALIZE_LATENCY = 4                                             # rtl/bitmod/fi
 # front (exponents, max, signed values) and the alignment + adder tree, so a step's partial
 # reaches the group accumulator ACC_DELAY cycles after the sequencer issues it.
 ACC_DELAY = 3
-# The row unit's scan of a closed group: read (hold mux, RAM), dequant multiply, output align-add.
-SCAN_STAGES = 3
+# The row unit's scan of a closed group: read (hold mux, RAM), dequant multiply, output
+# alignment, output add (rtl/bitmod/row_acc.py).
+SCAN_STAGES = 4
 
 
 def unit_shift_of(name: str) -> int:

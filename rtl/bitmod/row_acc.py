@@ -10,7 +10,7 @@ from ...golden.bitserial.weights import MIN_GROUP_EXP
 from . import layouts
 from .align_add import AlignAdd
 from .layouts import result_layout, row_holds_layout
-from .params import SCALE_EXP_BITS, EngineParams
+from .params import ACC_DELAY, SCALE_EXP_BITS, SCAN_STAGES, EngineParams
 from .scan import col_bits, ram_addr
 
 
@@ -29,9 +29,9 @@ class RowAccumulate(wiring.Component):
         result RAM (asynchronous).
     Timing: the scan reads column c's hold register in cycle t, multiplies ``R = A * s`` (exact,
     golden ``dequant``; its exponent ``X + s_exp``) in t+1 while reading the column's running
-    sum from the RAM, and aligns-and-adds R to it in
-    t+2 (AlignAdd 40 b, zero at MIN_GROUP_EXP), writing the RAM at the end of t+2
-    (:attr:`latency` = 3). The RAM holds
+    sum from the RAM, aligns R and the sum in t+2 and adds them in t+3 (AlignAdd 40 b in two
+    stages, zero at MIN_GROUP_EXP), writing the RAM at the end of t+3 (:attr:`latency` =
+    SCAN_STAGES = 4). The RAM holds
     ``2 x cols`` sums: a dot product accumulates in the bank of its parity while the other
     bank's results are converted.
     """
@@ -45,7 +45,7 @@ class RowAccumulate(wiring.Component):
                           "sa_fresh": In(1), "holds": In(row_holds_layout(p)),
                           "rd_addr": In(self.addr_bits), "rd_data": Out(result_layout(p))})
 
-    latency = 3
+    latency = SCAN_STAGES
 
     def elaborate(self, platform):
         m = Module()
@@ -89,17 +89,22 @@ class RowAccumulate(wiring.Component):
                      c_fresh.eq(b_fresh), c_valid.eq(b_valid), c_addr.eq(b_addr)]
 
         # output accumulator (signed exponents, zero at MIN_GROUP_EXP as golden's exp_floor): the
-        # column's running sum is read from the RAM a stage early (asynchronous read at b_addr,
-        # registered), so the RAM read and the 40-bit align-add are not one path. No write to
-        # that address can be in flight: a column is scanned once per group and a row's groups
-        # close at least 2 cycles apart (test_one_column_groups_back_to_back_stay_exact)
+        # column's running sum is read from the RAM two stages before the write (asynchronous
+        # read at b_addr, registered), so the RAM read, the alignment and the 40-bit add are
+        # three paths. No write to that address can be in flight: a column is scanned once per
+        # group and groups close at least min_group_cycles >= ACC_DELAY cycles apart, so the
+        # next read of a column comes after this scan's write
+        # (test_one_column_groups_back_to_back_stay_exact)
+        assert ACC_DELAY >= SCAN_STAGES - 1, "a column's next read would miss its write"
         m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
-                                            MIN_GROUP_EXP)
+                                            MIN_GROUP_EXP, stages=2)
         c_old = Signal(layout)
         m.d.comb += old_port.addr.eq(b_addr)
         m.d.sync += c_old.eq(old_port.data)
+        d_valid, d_addr = Signal(), Signal(self.addr_bits)
+        m.d.sync += [d_valid.eq(c_valid), d_addr.eq(c_addr)]
         m.d.comb += [oacc.acc.eq(Mux(c_fresh, 0, c_old.mant)), oacc.acc_exp.eq(c_old.exp),
                      oacc.val.eq(c_prod), oacc.val_exp.eq(c_exp),
-                     write.en.eq(c_valid), write.addr.eq(c_addr),
+                     write.en.eq(d_valid), write.addr.eq(d_addr),
                      write.data.mant.eq(oacc.sum), write.data.exp.eq(oacc.sum_exp)]
         return m

@@ -8,6 +8,8 @@ A burst never crosses a 4 KiB boundary (AXI4) nor exceeds ``max_burst_beats`` be
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -32,6 +34,30 @@ def dma_cmd_layout() -> data.StructLayout:
     return data.StructLayout(fields)
 
 
+def burst_cut(m: Module, addr, rem, max_beats: int):
+    """The next burst of the ``rem`` bytes from byte address ``addr`` (combinational):
+    ``beats`` = min(beats to cover them, beats to the 4 KiB page end, ``max_beats``) and the
+    ``bytes`` of the run it carries. Only the low 12 bits of ``addr`` matter, and ``rem`` only
+    up to one page, so every carry chain is at most 14 bits wide."""
+    page = 4096
+    first = addr[:4]
+    big = rem >= page                       # an OR of rem's high bits: no carry chain
+    short = Signal(range(page + 1))
+    m.d.comb += short.eq(Mux(big, page, rem))
+    needed = (first + short + LANES - 1) >> 4
+    to_4k = 256 - addr[4:12]
+    beats = Signal(range(max_beats + 1))
+    m.d.comb += beats.eq(max_beats)
+    with m.If(needed < max_beats):
+        m.d.comb += beats.eq(needed)
+    with m.If((to_4k < needed) & (to_4k < max_beats)):
+        m.d.comb += beats.eq(to_4k)
+    span = beats * LANES - first            # bytes from addr to the burst's end
+    nbytes = Signal(range(LANES * max_beats + 1))
+    m.d.comb += nbytes.eq(Mux(~big & (short < span), short, span))
+    return SimpleNamespace(beats=beats, bytes=nbytes)
+
+
 class RunWalker(wiring.Component):
     """Ports: ``start`` In(1) (pulse; ``cmd`` (the DMA fields of the instruction), ``pos0``,
     ``limit`` (bytes of the instruction's channel; 0 = no such channel) must then hold until
@@ -53,29 +79,21 @@ class RunWalker(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         p, cmd = self.params, self.cmd
-        plane, row_off, cur, hi = (Signal(WIDE, name=n) for n in ("plane", "row_off", "cur", "hi"))
+        plane, plane_len, row_off, cur, hi = (Signal(WIDE, name=n) for n in
+                                              ("plane", "plane_len", "row_off", "cur", "hi"))
         i, j = Signal(16), Signal(16)
         row_id = Signal(32)
         c1 = Mux(cmd.count1 == 0, 1, cmd.count1)
         c2 = Mux(cmd.count2 == 0, 1, cmd.count2)
-        lo = plane + row_off
-        # burst arithmetic (combinational from cur and hi)
-        beat_addr = Signal(WIDE)
-        m.d.comb += beat_addr.eq(cur & ~(LANES - 1))
-        to_4k = 256 - ((cur >> 4) & 255)
-        needed = (hi - beat_addr + LANES - 1) >> 4
-        beats = Signal(range(p.max_burst_beats + 1))
-        m.d.comb += beats.eq(p.max_burst_beats)
-        with m.If(needed < p.max_burst_beats):
-            m.d.comb += beats.eq(needed)
-        with m.If((to_4k < needed) & (to_4k < p.max_burst_beats)):
-            m.d.comb += beats.eq(to_4k)
-        burst_end = beat_addr + beats * LANES
-        nxt = Signal(WIDE)
-        m.d.comb += nxt.eq(Mux(burst_end < hi, burst_end, hi))
+        # The bursts of a run are cut from its AXI address modulo 2**hbm_addr_bits (``addr``)
+        # and the bytes left (``rem``): narrow carry chains instead of 68-bit ones, the same
+        # bursts (a 4 KiB page and the beat grid only depend on the low address bits).
+        addr = Signal(p.hbm_addr_bits)
+        rem = Signal(cmd.length.shape())
+        burst = burst_cut(m, addr, rem, p.max_burst_beats)
         out = self.bursts.payload
-        m.d.comb += [out.addr.eq(beat_addr), out.beats.eq(beats), out.first.eq(cur[:4]),
-                     out.bytes.eq(nxt - cur)]
+        m.d.comb += [out.addr.eq(addr & ~(LANES - 1)), out.beats.eq(burst.beats),
+                     out.first.eq(addr[:4]), out.bytes.eq(burst.bytes)]
         m.d.comb += [self.ids.buf.eq(isa.Buf.META), self.ids.addr.eq(cmd.idx_addr + (i >> 2))]
         with m.FSM():
             with m.State("IDLE"):
@@ -85,6 +103,7 @@ class RunWalker(wiring.Component):
                     m.next = "ROW"
             with m.State("ROW"):
                 m.d.comb += self.busy.eq(1)
+                m.d.sync += plane_len.eq(plane + cmd.length)   # plane is stable from here on
                 if self.gather:
                     with m.If(cmd.gather):
                         m.next = "ID"
@@ -108,7 +127,8 @@ class RunWalker(wiring.Component):
                     m.next = "CHECK"
             with m.State("CHECK"):
                 m.d.comb += self.busy.eq(1)
-                m.d.sync += [cur.eq(lo), hi.eq(lo + cmd.length)]
+                m.d.sync += [cur.eq(plane + row_off), hi.eq(plane_len + row_off),
+                             addr.eq(plane + row_off), rem.eq(cmd.length)]
                 m.next = "RANGE"
             with m.State("RANGE"):
                 m.d.comb += self.busy.eq(1)
@@ -118,11 +138,11 @@ class RunWalker(wiring.Component):
                 with m.Else():
                     m.next = "BURST"
             with m.State("BURST"):
-                m.d.comb += [self.busy.eq(1), self.bursts.valid.eq(cur < hi)]
-                with m.If(cur >= hi):
+                m.d.comb += [self.busy.eq(1), self.bursts.valid.eq(rem != 0)]
+                with m.If(rem == 0):
                     m.next = "NEXT"
                 with m.Elif(self.bursts.ready):
-                    m.d.sync += cur.eq(nxt)
+                    m.d.sync += [addr.eq(addr + burst.bytes), rem.eq(rem - burst.bytes)]
             with m.State("NEXT"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(i + 1 < c1):
