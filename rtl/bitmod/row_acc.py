@@ -97,13 +97,17 @@ class RowAccumulate(wiring.Component):
         # (test_one_column_groups_back_to_back_stay_exact)
         assert ACC_DELAY >= SCAN_STAGES - 1, "a column's next read would miss its write"
         m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
-                                            MIN_GROUP_EXP, stages=2)
+                                            MIN_GROUP_EXP, stages=2, acc_zero_at_floor=True)
         c_old = Signal(layout)
         m.d.comb += old_port.addr.eq(b_addr)
         m.d.sync += c_old.eq(old_port.data)
         d_valid, d_addr = Signal(), Signal(self.addr_bits)
         m.d.sync += [d_valid.eq(c_valid), d_addr.eq(c_addr)]
-        m.d.comb += [oacc.acc.eq(Mux(c_fresh, 0, c_old.mant)), oacc.acc_exp.eq(c_old.exp),
+        # a stored zero sum has exponent MIN_GROUP_EXP (AlignAdd returns it so) and a fresh
+        # group replaces the RAM's word (also its never-written reset value) by that zero, so
+        # the adder need not test the 40-bit sum for zero
+        m.d.comb += [oacc.acc.eq(Mux(c_fresh, 0, c_old.mant)),
+                     oacc.acc_exp.eq(Mux(c_fresh, MIN_GROUP_EXP, c_old.exp)),
                      oacc.val.eq(c_prod), oacc.val_exp.eq(c_exp),
                      write.en.eq(d_valid), write.addr.eq(d_addr),
                      write.data.mant.eq(oacc.sum), write.data.exp.eq(oacc.sum_exp)]
