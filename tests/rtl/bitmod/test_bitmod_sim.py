@@ -131,6 +131,19 @@ def test_one_column_groups_back_to_back_stay_exact(scheme):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_fresh_dot_ignores_the_stale_exponent_of_its_bank(mode):
+    """Two dot products of huge values, then two of ordinary ones: dot 2 reuses dot 0's result
+    RAM words (same bank), whose exponents are far above its own. A fresh group must start from
+    zero at the floor exponent; taking the stale exponent would shift its first product out."""
+    big = make_job(81, "bitmod4", P.rows, P.cols, P.lanes, P.group_size, edge="overflow",
+                   mode=mode)
+    small = make_job(82, "bitmod4", P.rows, P.cols, P.lanes, P.group_size, mode=mode)
+    job = {**small, **{key: big[key] + small[key] for key in ("w", "a", "expected")}}
+    state = run_job(BitmodArray(P), job)
+    assert tiles(state["beats"]) == job["expected"]
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("scheme", ["bitmod4", "int8"])
 def test_pe_bitmod_asic_config_group_128(scheme, mode):
     asic = EngineParams.from_config(config.load("bitmod-asic"))
