@@ -6,11 +6,24 @@ order), no lock/cache/prot/qos (cocotbext-axi and Vivado's interconnect default 
 """
 from __future__ import annotations
 
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 BURST_INCR = 1
 RESP_OKAY = 0
+
+
+def burst_length(m: Module, cap: int, wanted, to_page, name: str = "burst_len") -> Signal:
+    """Beats of the next INCR burst: ``min(wanted, to_page, cap)`` (the beats still wanted, the
+    beats left before the 4 KiB page ends, the burst cap), as a ``range(cap + 1)`` Signal."""
+    beats = Signal(range(cap + 1), name=name)
+    m.d.comb += beats.eq(cap)
+    with m.If(wanted < cap):
+        m.d.comb += beats.eq(wanted)
+    with m.If((to_page < wanted) & (to_page < cap)):
+        m.d.comb += beats.eq(to_page)
+    return beats
 
 
 def axi4(addr_bits: int, data_bits: int, read: bool = True, write: bool = True) -> wiring.Signature:

@@ -7,7 +7,7 @@ from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
-from .axi import BURST_INCR, axi4
+from .axi import BURST_INCR, axi4, burst_length
 from .decoder import INSTR_BITS, OPCODE_BITS, DecodeCheck, type_bits
 from .faults import Fault
 from .params import TopParams
@@ -58,12 +58,7 @@ class Fetch(wiring.Component):
         next_addr, to_request = Signal(p.imem_addr_bits), Signal(32)
         inflight = Signal(range(depth + 1))
         page_left = (4096 - next_addr[:12]) >> 2
-        burst = Signal(range(MAX_BURST + 1))
-        m.d.comb += burst.eq(MAX_BURST)
-        with m.If(to_request < MAX_BURST):
-            m.d.comb += burst.eq(to_request)
-        with m.If((page_left < MAX_BURST) & (page_left < to_request)):
-            m.d.comb += burst.eq(page_left)
+        burst = burst_length(m, MAX_BURST, to_request, page_left, "burst")
         ar = self.axi
         m.d.comb += [ar.araddr.eq(next_addr), ar.arlen.eq(burst - 1), ar.arsize.eq(2),
                      ar.arburst.eq(BURST_INCR),

@@ -15,6 +15,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
+from .axi import burst_length
 from .buffers import read_port
 from .params import TopParams
 
@@ -46,12 +47,7 @@ def burst_cut(m: Module, addr, rem, max_beats: int):
     m.d.comb += short.eq(Mux(big, page, rem))
     needed = (first + short + LANES - 1) >> 4
     to_4k = 256 - addr[4:12]
-    beats = Signal(range(max_beats + 1))
-    m.d.comb += beats.eq(max_beats)
-    with m.If(needed < max_beats):
-        m.d.comb += beats.eq(needed)
-    with m.If((to_4k < needed) & (to_4k < max_beats)):
-        m.d.comb += beats.eq(to_4k)
+    beats = burst_length(m, max_beats, needed, to_4k, "beats")
     span = beats * LANES - first            # bytes from addr to the burst's end
     nbytes = Signal(range(LANES * max_beats + 1))
     m.d.comb += nbytes.eq(Mux(~big & (short < span), short, span))
