@@ -89,9 +89,11 @@ class EngineParams:
     @property
     def min_group_cycles(self) -> int:
         """Shortest group (cycles between two closing steps) that never stalls: a row unit scans
-        the ``cols`` closed sums of a group one per cycle, and holds a closing group's scale in
-        one spare register until its scan starts ACC_DELAY cycles later (rtl/bitmod/scan.py)."""
-        return max(self.cols, ACC_DELAY)
+        the ``cols`` closed sums of a group one per cycle, holds a closing group's scale in
+        one spare register until its scan starts ACC_DELAY cycles later (rtl/bitmod/scan.py),
+        and reads a column's running sum SCAN_STAGES - 2 cycles before it writes it back
+        (rtl/bitmod/row_acc.py), so the next read of that column must come after the write."""
+        return max(self.cols, ACC_DELAY, SCAN_STAGES - 1)
 
     @property
     def scan_latency(self) -> int:

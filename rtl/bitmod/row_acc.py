@@ -10,7 +10,7 @@ from ...golden.bitserial.weights import MIN_GROUP_EXP
 from . import layouts
 from .align_add import AlignAdd
 from .layouts import result_layout, row_holds_layout
-from .params import ACC_DELAY, SCALE_EXP_BITS, SCAN_STAGES, EngineParams
+from .params import SCALE_EXP_BITS, SCAN_STAGES, EngineParams
 from .scan import col_bits, ram_addr
 
 
@@ -92,10 +92,9 @@ class RowAccumulate(wiring.Component):
         # column's running sum is read from the RAM two stages before the write (asynchronous
         # read at b_addr, registered), so the RAM read, the alignment and the 40-bit add are
         # three paths. No write to that address can be in flight: a column is scanned once per
-        # group and groups close at least min_group_cycles >= ACC_DELAY cycles apart, so the
-        # next read of a column comes after this scan's write
+        # group and groups close at least min_group_cycles >= SCAN_STAGES - 1 cycles apart
+        # (params.py), so the next read of a column comes after this scan's write
         # (test_one_column_groups_back_to_back_stay_exact)
-        assert ACC_DELAY >= SCAN_STAGES - 1, "a column's next read would miss its write"
         m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
                                             MIN_GROUP_EXP, stages=2, acc_zero_at_floor=True)
         c_old = Signal(layout)

@@ -3,9 +3,9 @@
 The model's only term beyond its compute cycles is the array's output latency
 (``bitmod_model.fill_drain_cycles``: the 3-stage step pipeline to the group accumulators, one
 cycle to start the row scan, its 4 stages (read, dequant multiply, output alignment, output
-add), the four stages of the fp16 conversion and one output beat per array column, rtl/bitmod/params.py), paid
-once per run. With it the model must
-equal the counted RTL cycles exactly: anything else (a stall in the RTL, a changed term-slot count
+add), the four stages of the fp16 conversion and one output beat per array column,
+rtl/bitmod/params.py), paid once per run. With it the model must equal the counted RTL cycles
+exactly: anything else (a stall in the RTL, a changed term-slot count
 on either side) fails here; the issue's goal of 5% is checked too.
 """
 import pytest

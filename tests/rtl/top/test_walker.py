@@ -1,10 +1,12 @@
-"""The DMA run walker's bursts and range faults against AXI4's rules, worked out here per byte
-(Amaranth simulator, hypothesis cases)."""
+"""The DMA run walker's bursts and range faults: the ISA's runs (compiler.footprint.dma_runs)
+cut by AXI4's burst rules, worked out here per beat (Amaranth simulator, hypothesis cases)."""
 import random
 
 from amaranth.sim import Simulator
 from hypothesis import given, settings, strategies as st
 
+from bitflight.compiler import isa
+from bitflight.compiler.footprint import dma_runs
 from bitflight.rtl.top.params import TopParams
 from bitflight.rtl.top.walker import LANES, RunWalker
 
@@ -32,27 +34,23 @@ def _expected_bursts(lo, length, max_beats):
     return bursts
 
 
-def _runs(cmd, pos0):
-    """Start addresses of the runs, dimension 2 outer (docs/isa.md, LD/ST)."""
-    base = cmd["hbm_addr"] + (pos0 * cmd["stride1"] if cmd["rel"] else 0)
-    return [base + j * cmd["stride2"] + i * cmd["stride1"]
-            for j in range(max(cmd["count2"], 1)) for i in range(max(cmd["count1"], 1))]
+def _want(ld, pos0, max_beats):
+    return [b for lo, hi in dma_runs(ld, pos0) for b in _expected_bursts(lo, hi - lo, max_beats)]
 
 
-def _walk(cmd, pos0, limit, max_beats, ready_prob, seed):
-    """Run one instruction through the walker; return (bursts, fault or None)."""
+def _walk(ld, pos0, limit, max_beats, ready_prob, seed):
+    """Run the LD instruction ``ld`` through the walker; return (bursts, fault or None)."""
     dut = RunWalker(_params(max_beats), gather=False)
     rng = random.Random(seed)
     got, fault = [], []
 
     async def bench(ctx):
-        ctx.set(dut.cmd, {**{"hbm_addr": 0, "length": 0, "count1": 0, "stride1": 0,
-                             "count2": 0, "stride2": 0, "rel": 0, "zero_fill": 0}, **cmd})
+        ctx.set(dut.cmd, {name: ld[name] for name in dut.cmd.shape().members})
         ctx.set(dut.pos0, pos0)
         ctx.set(dut.limit, limit)
         ctx.set(dut.start, 1)
         await ctx.tick()
-        ctx.set(dut.start, 0)
+        ctx.set(dut.start, 0)        # busy from here until the last run is done
         for _ in range(100_000):
             ready = rng.random() < ready_prob
             ctx.set(dut.bursts.ready, ready)
@@ -62,7 +60,7 @@ def _walk(cmd, pos0, limit, max_beats, ready_prob, seed):
             if ctx.get(dut.bursts.valid) and ready:
                 got.append({k: ctx.get(getattr(dut.bursts.payload, k))
                             for k in ("addr", "beats", "first", "bytes")})
-            if not ctx.get(dut.busy) and (fault or len(got) or cmd["length"] == 0):
+            if not ctx.get(dut.busy):
                 return
             await ctx.tick()
         raise AssertionError("walker never went idle")
@@ -88,22 +86,22 @@ _cmds = st.fixed_dictionaries({
 def test_bursts_follow_axi_rules(cmd, pos0, max_beats, ready_prob, seed):
     """Every run, every page boundary and burst cap, also for runs that wrap the 32-bit AXI
     address (the channel limit here is large enough for any run)."""
-    got, fault = _walk(cmd, pos0, 1 << 60, max_beats, ready_prob, seed)
-    want = [b for lo in _runs(cmd, pos0) for b in _expected_bursts(lo, cmd["length"], max_beats)]
+    ld = isa.make("LD", **cmd)
+    got, fault = _walk(ld, pos0, 1 << 60, max_beats, ready_prob, seed)
     assert fault is None
-    assert got == want
+    assert got == _want(ld, pos0, max_beats)
 
 
 def test_run_past_the_channel_faults_with_its_range():
     """Run 1 of 3 ends 1 byte past the limit: the bursts of run 0 go out, then the fault
     names run 1's byte range and no burst of it is issued."""
-    cmd = {"hbm_addr": 4000, "length": 100, "count1": 3, "stride1": 1000}
-    got, fault = _walk(cmd, 0, 5099, 16, 1.0, 0)
+    ld = isa.make("LD", hbm_addr=4000, length=100, count1=3, stride1=1000)
+    got, fault = _walk(ld, 0, 5099, 16, 1.0, 0)
     assert fault == (5000, 5100)
     assert got == _expected_bursts(4000, 100, 16)
 
 
 def test_zero_fill_runs_are_not_range_checked():
-    cmd = {"hbm_addr": 1 << 20, "length": 48, "zero_fill": 1}
-    got, fault = _walk(cmd, 0, 0, 16, 1.0, 0)
-    assert fault is None and got == _expected_bursts(1 << 20, 48, 16)
+    ld = isa.make("LD", hbm_addr=1 << 20, length=48, zero_fill=1)
+    got, fault = _walk(ld, 0, 0, 16, 1.0, 0)
+    assert fault is None and got == _want(ld, 0, 16)
