@@ -2,8 +2,11 @@
 
 The exported Verilog is read by the WebAssembly Yosys (no system install), flattened (a DSP
 cascade can only be packed across what used to be module boundaries after flattening) and mapped
-with ``synth_xilinx -family {xc7,xcup}``. ``stat -json`` gives the cell counts that
-:class:`Resources` sums; with ``dsp_details=True`` the netlist (``write_json``) is also read to
+with ``synth_xilinx -family {xc7,xcup}``. ``flatten=False`` keeps the module boundaries instead:
+each module is optimized and mapped alone (ABC9 sees one module's logic at a time, which is what
+lets a whole accelerator finish; nothing is optimized or packed across a boundary, so counts are
+usually somewhat above the flattened ones). ``stat -json`` gives the cell counts, summed over the
+hierarchy with each module counted once per instance, that :class:`Resources` sums; with ``dsp_details=True`` the netlist (``write_json``) is also read to
 report, per DSP slice, its pipeline registers, constant OPMODE and whether PCIN is fed by another
 slice's PCOUT (the cascade a systolic MAC chain should use).
 
@@ -20,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..base.errors import UsageError
@@ -95,9 +98,29 @@ def _int_param(value) -> int | str:
     return int(text, 2) if re.fullmatch(r"[01]+", text) else text
 
 
+def module_instances(netlist: dict, top: str, path: str = "") -> list[tuple[str, str]]:
+    """(instance path, module name) of ``top`` and every module instance below it in a Yosys
+    ``write_json`` netlist; a module instantiated k times appears k times."""
+    found = [(path or top, top)]
+    for name, cell in netlist["modules"][top]["cells"].items():
+        if cell["type"] in netlist["modules"]:
+            found += module_instances(netlist, cell["type"], f"{path or top}.{name}")
+    return found
+
+
 def dsp_cells(netlist: dict, top: str) -> list[DspCell]:
-    """The DSP slices of ``top`` in a Yosys ``write_json`` netlist."""
-    module = netlist["modules"][top]
+    """The DSP slices of ``top`` and of every module instance below it in a Yosys
+    ``write_json`` netlist (a slice in a submodule is named by its instance path). A cascade is
+    seen only between slices of one module: after flattening, the whole design."""
+    out = []
+    for path, module in module_instances(netlist, top):
+        prefix = "" if path == top else f"{path}."
+        out += [replace(d, name=prefix + d.name)
+                for d in _module_dsp_cells(netlist["modules"][module])]
+    return out
+
+
+def _module_dsp_cells(module: dict) -> list[DspCell]:
     dsps = {name: cell for name, cell in module["cells"].items()
             if cell["type"].startswith("DSP48")}
     pcout_bits = {name: {b for b in cell["connections"].get("PCOUT", []) if isinstance(b, int)}
@@ -134,8 +157,9 @@ def run_yosys(work: Path, script: list[str], *, what: str) -> str:
 
 
 def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: bool = False,
-               log: Path | None = None) -> Resources:
-    """Run ``synth_xilinx -flatten -family FAMILY -top TOP`` on ``verilog`` and count cells.
+               log: Path | None = None, flatten: bool = True) -> Resources:
+    """Run ``synth_xilinx -flatten -family FAMILY -top TOP`` on ``verilog`` and count cells
+    (without ``-flatten`` when ``flatten`` is false: module by module, see the module doc).
 
     ``log`` keeps Yosys' full log. The first run on a machine compiles YoWASP's WebAssembly
     (about 70 s, cached in ~/.cache/YoWASP).
@@ -150,7 +174,7 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
         work = Path(tmp)
         (work / verilog.name).write_text(verilog.read_text())
         script = [f"read_verilog -sv {verilog.name}",
-                  f"synth_xilinx -flatten -family {family} -top {top}",
+                  f"synth_xilinx{' -flatten' if flatten else ''} -family {family} -top {top}",
                   "tee -q -o stat.json stat -json"]
         if dsp_details:
             script.append("write_json netlist.json")

@@ -31,6 +31,9 @@ class Target:
     name: str                                      # CLI name, e.g. "bitmod-pe", "csd-chain"
     build: Callable[["Config"], "wiring.Component"]  # elaborates from the hardware config
     doc: str                                       # one line for --help
+    # `bitflight synth` flattens unless this is False: a design as large as the accelerator is
+    # mapped module by module (fpga/synth.py), or ABC9 gets one network too large to finish
+    synth_flatten: bool = True
 
     @property
     def top(self) -> str:

@@ -24,7 +24,7 @@ def _shell(cfg):
 TARGETS = [
     Target("accelerator", _accelerator,
            "accelerator top: fetch, six token queues, LD/ST DMA on AXI4, buffers, engines, "
-           "AXI4-Lite control"),
+           "AXI4-Lite control", synth_flatten=False),
     Target("accelerator-shell", _shell,
            "the accelerator top without its compute engines (COPY only): fetch, queues, DMA, "
            "buffers, control; the top's own paths for timing"),

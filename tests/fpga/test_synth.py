@@ -60,6 +60,46 @@ def test_dsp_cells_reads_registers_opmode_and_cascade():
     assert d0.parameters["USE_MULT"] == "MULTIPLY"
 
 
+def test_dsp_cells_walk_the_hierarchy_once_per_instance():
+    dsp = {"type": "DSP48E2", "parameters": {"AREG": "1"}, "connections": {}}
+    netlist = {"modules": {
+        "top": {"cells": {"u0": {"type": "mac", "connections": {}},
+                          "u1": {"type": "mac", "connections": {}},
+                          "d": dsp}},
+        "mac": {"cells": {"m": dsp, "inner": {"type": "leaf", "connections": {}}}},
+        "leaf": {"cells": {"x": dsp}},
+        "unused": {"cells": {"y": dsp}}}}
+    assert synth.module_instances(netlist, "top") == [
+        ("top", "top"), ("top.u0", "mac"), ("top.u0.inner", "leaf"),
+        ("top.u1", "mac"), ("top.u1.inner", "leaf")]
+    names = sorted(d.name for d in synth.dsp_cells(netlist, "top"))
+    assert names == ["d", "top.u0.inner.x", "top.u0.m", "top.u1.inner.x", "top.u1.m"]
+
+
+TWO_MACS = """module mac(input clk, input [15:0] a, b, output reg [31:0] y);
+  always @(posedge clk) y <= a * b + 32'd3;
+endmodule
+module top(input clk, input [15:0] a, b, output [31:0] y0, y1, output reg [7:0] n);
+  mac u0(clk, a, b, y0);
+  mac u1(clk, b, a ^ b, y1);
+  always @(posedge clk) n <= n + 8'd1;
+endmodule
+"""
+
+
+@pytest.mark.synth
+def test_hierarchical_synthesis_counts_each_instance(tmp_path):
+    path = tmp_path / "two.v"
+    path.write_text(TWO_MACS)
+    flat = synth.synthesize(path, "top", "xc7", dsp_details=True)
+    hier = synth.synthesize(path, "top", "xc7", dsp_details=True, flatten=False)
+    # Each mac is one DSP48E1 (multiply-add, output in the P register); the counter is 8 FFs.
+    for r in (flat, hier):
+        assert (r.dsp, r.ff, r.carry) == (2, 8, 2)
+    assert sorted(d.name.split(".")[1] for d in hier.dsps) == ["u0", "u1"]
+    assert all(d.preg == 1 for d in hier.dsps)
+
+
 def test_unknown_family_and_missing_file_are_value_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown FPGA family 'xcvu'"):
         synth.synthesize(tmp_path / "x.v", "x", "xcvu")
@@ -89,14 +129,37 @@ def test_two_stage_mac_chain_packs_into_cascaded_dsp48e1(tmp_path):
 
 
 @pytest.mark.synth
-def test_cli_prints_table_and_writes_json(tmp_path, capsys):
+@pytest.mark.parametrize("hierarchical", [False, True])
+def test_cli_prints_table_and_writes_json(tmp_path, capsys, hierarchical):
     out = tmp_path / "res.json"
     assert main(["synth", "example-counter", "--config", "tiny", "--family", "xcup",
-                 "--json", str(out)]) == 0
+                 "--json", str(out)] + ["--hierarchical"] * hierarchical) == 0
     printed = capsys.readouterr().out
     data = json.loads(out.read_text())
     # An 8-bit incrementer: 8 flip-flops and a two-CARRY4 chain (4 bits per CARRY4).
     assert (data["ff"], data["carry"], data["dsp"]) == (8, 2, 0)
     assert data["target"] == "example-counter" and data["family"] == "xcup"
     assert data["dsp_designed"] is None  # the counter declares no dsp_slices
+    assert data["flattened"] is not hierarchical
     assert f"FF           {8:8d}" in printed
+    assert ("(hierarchical)" in printed) is hierarchical
+
+
+@pytest.mark.parametrize("target, flags, flatten", [
+    ("accelerator", [], False), ("accelerator", ["--flatten"], True),
+    ("example-counter", [], True), ("example-counter", ["--hierarchical"], False)])
+def test_cli_flattens_unless_the_target_or_the_user_says_otherwise(monkeypatch, capsys, target,
+                                                                  flags, flatten):
+    """The accelerator is synthesized module by module unless --flatten (its flattened ABC9
+    network did not finish); every other target flattens unless --hierarchical."""
+    seen = {}
+
+    def fake_synthesize(path, top, family, **kw):
+        seen.update(kw)
+        return synth.resources_from_cells({"LUT2": 1}, family)
+    monkeypatch.setattr(export, "elaborate", lambda target, cfg: (None, "top"))
+    monkeypatch.setattr(export, "verilog_text", lambda component, top: "module top;\nendmodule\n")
+    monkeypatch.setattr(synth, "synthesize", fake_synthesize)
+    assert main(["synth", target, "--config", "tiny", *flags]) == 0
+    assert seen["flatten"] is flatten
+    assert ("(flattened)" if flatten else "(hierarchical)") in capsys.readouterr().out
