@@ -11,8 +11,9 @@ class AlignAdd(wiring.Component):
     if the sum leaves ``signed(acc_bits)`` it is shifted right once more and ``M + 1`` returned.
     A zero operand has exponent ``floor`` (no exponent), and a zero sum is returned as
     (0, floor); ``acc_zero_at_floor=True`` promises that a zero ``acc`` comes with exponent
-    ``floor`` (true of any sum this unit returned), which saves the test. The group accumulator uses unsigned exponents and floor 0, the output
-    accumulator signed exponents and floor MIN_GROUP_EXP (golden ``EngineWeight.exp_floor``).
+    ``floor`` (true of any sum this unit returned), which saves the test. The group accumulator
+    uses unsigned exponents and floor 0, the output accumulator signed exponents and floor
+    MIN_GROUP_EXP (golden ``EngineWeight.exp_floor``).
 
     Ports: ``acc: In(signed(acc_bits))``, ``acc_exp: In(exp_shape)``, ``val: In(signed(val_bits))``,
     ``val_exp: In(exp_shape)``, ``sum: Out(signed(acc_bits))``, ``sum_exp: Out(exp_shape)``.
@@ -20,7 +21,9 @@ class AlignAdd(wiring.Component):
     are registered and ``sum``/``sum_exp`` follow their inputs by one cycle (:attr:`latency` =
     1): exponents and shifts in the first cycle, the add and its normalization in the second.
     Shifts are arithmetic (floor), as in the golden; their distances are clamped
-    (:func:`clamp_shift`), which changes no result.
+    (:func:`clamp_shift`), which changes no result. Depth of the one-cycle form (the PE's group
+    accumulator loop): one exponent subtraction, the clamp, the barrel shift, the add and a
+    two-level output select; the zero test of ``val`` runs beside it.
     """
 
     def __init__(self, acc_bits: int, val_bits: int, exp_shape, floor: int = 0, *,
@@ -42,16 +45,27 @@ class AlignAdd(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        e_acc, e_val = Signal.like(self.acc_exp), Signal.like(self.acc_exp)
-        acc_exp = self.acc_exp if self.acc_zero_at_floor else \
-            Mux(self.acc.any(), self.acc_exp, self.floor)
-        m.d.comb += [e_acc.eq(acc_exp),
-                     e_val.eq(Mux(self.val.any(), self.val_exp, self.floor))]
+        w = self.exp_shape.width
+        e_acc = Signal.like(self.acc_exp)
+        m.d.comb += e_acc.eq(self.acc_exp if self.acc_zero_at_floor else
+                             Mux(self.acc.any(), self.acc_exp, self.floor))
+        # A zero val must not coarsen acc (golden: its exponent counts as floor). In one cycle
+        # its zero test runs beside the exponent logic and the result is bypassed at the end
+        # (a zero val leaves acc as it is), so the test is off the path into the accumulator
+        # register; with two stages it has a stage of its own and masks the exponent up front.
+        val_nz = Signal()
+        m.d.comb += val_nz.eq(self.val.any())
+        bypass = self.stages == 1
+        e_val = self.val_exp if bypass else Mux(val_nz, self.val_exp, self.floor)
+        # both differences at once: the sign of one picks the larger exponent, and each one,
+        # where it is not negative, is the other operand's alignment (one carry chain deep
+        # instead of a compare followed by a subtract)
+        up, down = Signal(signed(w + 1)), Signal(signed(w + 1))
+        m.d.comb += [up.eq(e_val - e_acc), down.eq(e_acc - e_val)]
         top = Signal.like(self.acc_exp)
-        m.d.comb += top.eq(Mux(e_acc > e_val, e_acc, e_val))
-        # both >= 0 by the choice of top, and at most 2**width - 1 for either signedness
-        d_acc, d_val = Signal(self.exp_shape.width), Signal(self.exp_shape.width)
-        m.d.comb += [d_acc.eq(top - e_acc), d_val.eq(top - e_val)]
+        d_acc, d_val = Signal(w), Signal(w)   # 0 .. 2**w - 1 for either signedness
+        m.d.comb += [top.eq(Mux(up[-1], e_acc, e_val)),
+                     d_acc.eq(Mux(up[-1], 0, up[:w])), d_val.eq(Mux(down[-1], 0, down[:w]))]
         a, v = Signal(signed(self.acc_bits)), Signal(signed(len(self.val)))
         m.d.comb += [a.eq(self.acc >> clamp_shift(m, d_acc, self.acc_bits)),
                      v.eq(self.val >> clamp_shift(m, d_val, len(self.val)))]
@@ -59,12 +73,16 @@ class AlignAdd(wiring.Component):
             a_r, v_r, top_r = Signal.like(a), Signal.like(v), Signal.like(top)
             m.d.sync += [a_r.eq(a), v_r.eq(v), top_r.eq(top)]
             a, v, top = a_r, v_r, top_r
+        top_up = Signal.like(top)
         total = Signal(signed(self.acc_bits + 1))
-        m.d.comb += total.eq(a + v)
         over = Signal()
-        m.d.comb += over.eq(total[-1] != total[-2])
-        m.d.comb += [self.sum.eq(Mux(over, total >> 1, total)),
-                     self.sum_exp.eq(Mux(total.any(), top + over, self.floor))]
+        m.d.comb += [top_up.eq(top + 1), total.eq(a + v), over.eq(total[-1] != total[-2])]
+        out, out_exp = Signal.like(self.sum), Signal.like(self.sum_exp)
+        m.d.comb += [out.eq(Mux(over, total >> 1, total)),
+                     out_exp.eq(Mux(~total.any(), self.floor, Mux(over, top_up, top)))]
+        if bypass:
+            out, out_exp = Mux(val_nz, out, self.acc), Mux(val_nz, out_exp, e_acc)
+        m.d.comb += [self.sum.eq(out), self.sum_exp.eq(out_exp)]
         return m
 
 

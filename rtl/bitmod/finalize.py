@@ -15,15 +15,22 @@ from .params import FINALIZE_LATENCY, FP16_BITS, UNIT_SHIFT_BITS
 PRE_SHIFT = FP16_SIG_BITS - 1
 
 
-def bit_length(value):
-    """Index of the leading one plus one (0 for zero) as a balanced tree of muxes: each level
-    picks the upper half when it has a one (a priority chain would be len(value) deep)."""
+def leading_one(value):
+    """Index of the leading one (don't care for zero) as a balanced tree of muxes: each level
+    picks the upper half when it has a one and puts that choice in the index's next bit, so
+    there is no adder anywhere (a priority chain would be len(value) deep)."""
     n = len(value)
     if n == 1:
-        return value[0]
-    lo_bits = 1 << ((n - 1).bit_length() - 1)            # the lower half: a power of two
-    hi = value[lo_bits:]
-    return Mux(hi.any(), bit_length(hi) + lo_bits, bit_length(value[:lo_bits]))
+        return Const(0, 0)
+    k = (n - 1).bit_length() - 1
+    lo_bits = 1 << k                                     # the lower half: a power of two
+    hi = value[lo_bits:]                                 # 1 .. lo_bits wide: index < 2**k
+    return Mux(hi.any(), Cat(_widen(leading_one(hi), k), Const(1, 1)),
+               Cat(leading_one(value[:lo_bits]), Const(0, 1)))
+
+
+def _widen(index, bits):
+    return Cat(index, Const(0, bits - len(index)))
 
 
 class Finalize(wiring.Component):
@@ -32,8 +39,8 @@ class Finalize(wiring.Component):
     golden.bitserial.output in four pipeline stages:
 
     1. sign, the product ``M = |mant| * sig(row_scale)`` (out_bits x 11 bits) and its exponent;
-    2. leading-one position L of M (a log-depth tree), result LSB exponent
-       ``max(E + L - 11, -24)`` and the shift distance;
+    2. leading-one index I of M (a log-depth mux tree), result LSB exponent
+       ``max(E + I - 10, -24)`` and the shift distance, both selected by one compare;
     3. one right shift with half and sticky bits;
     4. round to nearest even, renormalize a carry, encode (inf when the exponent field passes
        30).
@@ -61,32 +68,35 @@ class Finalize(wiring.Component):
         # exponent of M's bit 0: exp + exp(row_scale) - unit_shift - lsb_offset - 25, signed
         e_bits = dp.out_exp_bits + 3
 
-        # stage 1: sign, product, exponent
-        neg, mag, e = Signal(), Signal(mag_bits), Signal(signed(e_bits))
+        # stage 1: sign, product, exponent. With M's leading one at index I (stage 2), the
+        # result's LSB exponent is max(base + I, FP16_MIN_LSB), base = E - (11 - 1), and the
+        # right shift of M << PRE_SHIFT is max(I, k), k = FP16_MIN_LSB - base: both are taken
+        # from one compare of I with k, so stage 1 computes base and k side by side.
+        neg, mag = Signal(), Signal(mag_bits)
+        base, k = Signal(signed(e_bits)), Signal(signed(e_bits))
         rs_frac, rs_e = self.row_scale[:FP16_FRAC], self.row_scale[FP16_FRAC:FP16_BITS - 1]
         rs_sig = Mux(rs_e.any(), Cat(rs_frac, 1), rs_frac)
         magnitude = Mux(self.mant < 0, -self.mant, self.mant)[:dp.out_bits]
+        e = self.exp + Mux(rs_e.any(), rs_e, 1) - self.unit_shift
+        e_offset = dp.lsb_offset + FP16_BIAS + FP16_FRAC + FP16_SIG_BITS - 1
         with m.If(self.en):
             m.d.sync += [neg.eq(self.mant[-1] ^ self.row_scale[-1]), mag.eq(magnitude * rs_sig),
-                         e.eq(self.exp + Mux(rs_e.any(), rs_e, 1) - self.unit_shift
-                              - (dp.lsb_offset + FP16_BIAS + FP16_FRAC))]
+                         base.eq(e - e_offset), k.eq(FP16_MIN_LSB + e_offset - e)]
 
-        # stage 2: leading one, result LSB exponent, shift distance
-        lead = bit_length(mag)                           # 0 when M == 0
-        wide = signed(e_bits + 2)
-        top, lsb = Signal(wide), Signal(wide)
-        m.d.comb += [top.eq(e + lead - FP16_SIG_BITS),
-                     lsb.eq(Mux(top < FP16_MIN_LSB, FP16_MIN_LSB, top))]
+        # stage 2: leading one, result LSB exponent, shift distance (a zero M's are don't care:
+        # its kept bits, half and sticky are zero whatever the shift)
         ext_bits = PRE_SHIFT + mag_bits                  # M << PRE_SHIFT
-        drop = Signal(wide)
-        m.d.comb += drop.eq(lsb - e + PRE_SHIFT)         # >= 0 unless M == 0
+        index = leading_one(mag)
+        wide = signed(e_bits + 2)
+        k_clamped = Mux(k > ext_bits + 1, ext_bits + 1, k)  # beyond the MSB everything is sticky
+        normal = Signal()
+        m.d.comb += normal.eq(index >= k)
         neg2, mag2 = Signal(), Signal(mag_bits)
         lsb2, shift2 = Signal(wide), Signal(range(ext_bits + 2))
         with m.If(self.en):
-            # beyond the MSB everything is sticky: clamping the shift there changes nothing
-            m.d.sync += [neg2.eq(neg), mag2.eq(mag), lsb2.eq(lsb),
-                         shift2.eq(Mux(drop < 0, 0, Mux(drop > ext_bits + 1, ext_bits + 1,
-                                                        drop)))]
+            m.d.sync += [neg2.eq(neg), mag2.eq(mag),
+                         lsb2.eq(Mux(normal, base + index, FP16_MIN_LSB)),
+                         shift2.eq(Mux(normal, index, k_clamped))]
 
         # stage 3: one right shift with the half and sticky bits
         ext = Cat(Const(0, PRE_SHIFT), mag2)

@@ -5,11 +5,12 @@ accumulator and exponent extremes, and the pipeline's hold while ``en`` is low."
 from __future__ import annotations
 
 import numpy as np
+from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
 from bitflight.golden import bitserial as bs
 from bitflight.golden.bitserial.output import product_exponent
-from bitflight.rtl.bitmod.finalize import Finalize
+from bitflight.rtl.bitmod.finalize import Finalize, leading_one
 
 DP = bs.DEFAULT
 OUT = 1 << DP.out_bits - 1
@@ -76,3 +77,28 @@ def test_finalize_unit_equals_golden_on_random_ties_and_extremes():
     kinds = np.array(want, np.uint16)
     e = kinds >> 10 & 0x1F
     assert np.sum((e == 0) & (kinds & 0x3FF != 0)) > 200 and np.sum(e == 31) > 200
+
+
+def test_leading_one_index_for_every_width_up_to_nine_and_the_product_width():
+    widths = list(range(1, 10)) + [DP.out_bits + 11]
+    rng = np.random.default_rng(5)
+    for n in widths:
+        m = Module()
+        v, idx = Signal(n), Signal(8)
+        m.d.comb += idx.eq(leading_one(v))
+        values = list(range(1, 1 << n)) if n < 10 else \
+            [1 << i for i in range(n)] + [int(x) >> int(s) | 1 << int(s2) for x, s, s2 in
+                                            zip(rng.integers(1, 1 << 62, 300),
+                                                rng.integers(0, 62, 300), rng.integers(0, n, 300))]
+        values = [x & ((1 << n) - 1) or 1 for x in values]
+        got = []
+
+        async def bench(ctx):
+            for x in values:
+                ctx.set(v, x)
+                got.append(ctx.get(idx))
+
+        sim = Simulator(m)
+        sim.add_testbench(bench)
+        sim.run()
+        assert got == [x.bit_length() - 1 for x in values], n
