@@ -14,9 +14,11 @@ from .walker import LANES, RunWalker
 
 
 def burst_desc(p: TopParams) -> data.StructLayout:
-    """What the data side of an engine needs of an issued burst (``zero``: LD zero_fill)."""
+    """What the data side of an engine needs of an issued burst (``zero``: LD zero_fill;
+    ``head``: bytes of the first beat, from the walker)."""
     return data.StructLayout({"beats": range(p.max_burst_beats + 1), "first": range(LANES),
-                              "bytes": range(LANES * p.max_burst_beats + 1), "zero": 1})
+                              "bytes": range(LANES * p.max_burst_beats + 1),
+                              "head": range(LANES + 1), "zero": 1})
 
 
 def drive_walker(m: Module, walker, view, limits) -> None:
@@ -74,7 +76,7 @@ def dma_front(m: Module, p: TopParams, view, limits, pos0, gather: bool) -> Simp
     drive_walker(m, walker, view, limits)
     b, w_desc = walker.bursts.payload, data.View(burst_desc(p), bursts.w_data)
     m.d.comb += [walker.pos0.eq(pos0), w_desc.beats.eq(b.beats), w_desc.first.eq(b.first),
-                 w_desc.bytes.eq(b.bytes), rng.buf.eq(view.buf), rng.buf_addr.eq(view.buf_addr),
+                 w_desc.bytes.eq(b.bytes), w_desc.head.eq(b.head), rng.buf.eq(view.buf), rng.buf_addr.eq(view.buf_addr),
                  rng.length.eq(view.length), rng.count1.eq(view.count1),
                  rng.count2.eq(view.count2)]
     return SimpleNamespace(walker=walker, align=align, bursts=bursts, range=rng)

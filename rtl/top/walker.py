@@ -25,9 +25,11 @@ LANES = isa.LINE_BYTES
 
 def burst_layout(p: TopParams) -> data.StructLayout:
     """One burst: beat-aligned ``addr``, ``beats`` (1..max), byte lane ``first`` of its first
-    byte and ``bytes`` it carries (from ``first`` of beat 0 on, contiguous)."""
+    byte, ``bytes`` it carries (from ``first`` of beat 0 on, contiguous) and ``head``, the bytes
+    of its first beat (``min(bytes, LANES - first)``, so the data side need not compute it)."""
     return data.StructLayout({"addr": p.hbm_addr_bits, "beats": range(p.max_burst_beats + 1),
-                              "first": range(LANES), "bytes": range(LANES * p.max_burst_beats + 1)})
+                              "first": range(LANES), "bytes": range(LANES * p.max_burst_beats + 1),
+                              "head": range(LANES + 1)})
 
 
 def dma_cmd_layout() -> data.StructLayout:
@@ -38,8 +40,9 @@ def dma_cmd_layout() -> data.StructLayout:
 def burst_cut(m: Module, addr, rem, max_beats: int):
     """The next burst of the ``rem`` bytes from byte address ``addr`` (combinational):
     ``beats`` = min(beats to cover them, beats to the 4 KiB page end, ``max_beats``) and the
-    ``bytes`` of the run it carries. Only the low 12 bits of ``addr`` matter, and ``rem`` only
-    up to one page, so every carry chain is at most 14 bits wide."""
+    ``bytes`` of the run it carries, ``head`` of them in its first beat. Only the low 12 bits of
+    ``addr`` matter, and ``rem`` only up to one page, so every carry chain is at most 14 bits
+    wide."""
     page = 4096
     first = addr[:4]
     big = rem >= page                       # an OR of rem's high bits: no carry chain
@@ -51,7 +54,12 @@ def burst_cut(m: Module, addr, rem, max_beats: int):
     span = beats * LANES - first            # bytes from addr to the burst's end
     nbytes = Signal(range(LANES * max_beats + 1))
     m.d.comb += nbytes.eq(Mux(~big & (short < span), short, span))
-    return SimpleNamespace(beats=beats, bytes=nbytes)
+    # min(nbytes, LANES - first) = min(rem, LANES - first): a burst spans at least its first
+    # beat, so only a run ending inside that beat makes it shorter (a 4-bit add, beside the rest)
+    head = Signal(range(LANES + 1))
+    ends_in_beat = ~rem[4:].any() & ~(rem[:4] + first)[4]
+    m.d.comb += head.eq(Mux(ends_in_beat, rem[:4], LANES - first))
+    return SimpleNamespace(beats=beats, bytes=nbytes, head=head)
 
 
 class RunWalker(wiring.Component):
@@ -89,7 +97,7 @@ class RunWalker(wiring.Component):
         burst = burst_cut(m, addr, rem, p.max_burst_beats)
         out = self.bursts.payload
         m.d.comb += [out.addr.eq(addr & ~(LANES - 1)), out.beats.eq(burst.beats),
-                     out.first.eq(addr[:4]), out.bytes.eq(burst.bytes)]
+                     out.first.eq(addr[:4]), out.bytes.eq(burst.bytes), out.head.eq(burst.head)]
         m.d.comb += [self.ids.buf.eq(isa.Buf.META), self.ids.addr.eq(cmd.idx_addr + (i >> 2))]
         with m.FSM():
             with m.State("IDLE"):

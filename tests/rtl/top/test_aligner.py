@@ -30,6 +30,10 @@ def _run(seed, total, ready_prob):
     async def feed(ctx):
         pos = 0
         for lo, count in ins:
+            while rng.random() < 1 - ready_prob:   # idle cycles with junk on the payload
+                ctx.set(dut.i.payload, {"data": rng.getrandbits(8 * LANES),
+                                        "lo": rng.randrange(LANES), "count": LANES})
+                await ctx.tick()
             line = bytearray(rng.randrange(256) for _ in range(LANES))  # junk outside the bytes
             line[lo:lo + count] = stream[pos:pos + count]
             pos += count

@@ -29,7 +29,7 @@ def _expected_bursts(lo, length, max_beats):
             beats, pos = beats + 1, pos + LANES
         end = min(pos, hi)
         bursts.append({"addr": start % (1 << ADDR_BITS), "beats": beats, "first": cur % LANES,
-                       "bytes": end - cur})
+                       "bytes": end - cur, "head": min(end, start + LANES) - cur})
         cur = end
     return bursts
 
@@ -59,7 +59,7 @@ def _walk(ld, pos0, limit, max_beats, ready_prob, seed):
                 fault.append((ctx.get(dut.fault_lo), ctx.get(dut.fault_hi)))
             if ctx.get(dut.bursts.valid) and ready:
                 got.append({k: ctx.get(getattr(dut.bursts.payload, k))
-                            for k in ("addr", "beats", "first", "bytes")})
+                            for k in ("addr", "beats", "first", "bytes", "head")})
             if not ctx.get(dut.busy):
                 return
             await ctx.tick()
