@@ -164,25 +164,34 @@ def lint(path: Path, top: str) -> None:
     way every module is still linted once with -Wall and every instance's pin connections
     against the block's exact ports, in seconds. Only the stubs' undriven outputs are waived.
     """
+    from ..sim.hdl import models
     path = Path(path).resolve()
     if not path.is_file():
         raise LintError(f"{path}: Verilog file not found")
-    chunks = _module_chunks(path.read_text())
+    text = path.read_text()
+    chunks = _module_chunks(text)
     blocks = _block_names(chunks, top)
     with tempfile.TemporaryDirectory(prefix="bitflight-lint-") as tmp:
         vlt = Path(tmp) / "amaranth_waivers.vlt"
-        vlt.write_text(waiver_config())
+        # vendor primitives (csd.dsp_instances) are checked against their ports only
+        vendor = Path(tmp) / "vendor_primitives.v"
+        vendor.write_text("".join(_port_stub(models.MODELS[name].read_text())
+                                  for name in models.used(text)))
+        vlt.write_text(waiver_config() + f'lint_off -file "*/{vendor.name}"\n')
+        path_files = [vendor, path]
         if not blocks:
-            return _run_lint(path, top, [vlt, path], tmp)
+            return _run_lint(path, top, [vlt, *path_files], tmp)
         for block in blocks:
-            _run_lint(path, block, [vlt, path], tmp, f"block {block}")
+            _run_lint(path, block, [vlt, *path_files], tmp, f"block {block}")
         stubs, rest = Path(tmp) / "block_ports.v", Path(tmp) / f"{top}_without_blocks.v"
         stubs.write_text("".join(_port_stub(chunks[b]) for b in blocks))
         owned = tuple(f"\\{b}." for b in blocks)
         rest.write_text("".join(text for name, text in chunks.items()
                                 if name not in blocks and not name.startswith(owned)))
-        vlt.write_text(waiver_config() + f'lint_off -rule UNDRIVEN -file "*/{stubs.name}"\n')
-        _run_lint(path, top, [vlt, stubs, rest], tmp, f"{top} with port stubs of its blocks")
+        vlt.write_text(waiver_config() + f'lint_off -rule UNDRIVEN -file "*/{stubs.name}"\n'
+                       + f'lint_off -file "*/{vendor.name}"\n')
+        _run_lint(path, top, [vlt, vendor, stubs, rest], tmp,
+                  f"{top} with port stubs of its blocks")
 
 
 def _module_chunks(text: str) -> dict[str, str]:

@@ -92,6 +92,9 @@ class CsdEngine(_Strict):
     act_bits: Literal[8] = 8
     acc_bits: PositiveInt = 32
     dsp_family: Literal["xc7", "xcup"] = "xcup"
+    dsp_instances: Literal["inferred", "dsp48e2"] = Field(
+        "inferred", description="inferred: DSPs left to synthesis; dsp48e2: every CSD slice an "
+        "instantiated DSP48E2 with its PCOUT->PCIN cascade (needs dsp_family xcup)")
     parallel_efficiency: float = Field(1.0, gt=0, le=1, description="achieved fraction of the "
                                        "ideal speed-up over cores (performance model)")
     instruction_overhead_cycles: NonNegativeInt = Field(0, description="fixed cycles per tile "
@@ -112,6 +115,9 @@ class CsdEngine(_Strict):
         if self.chain_macs % self.macs_per_group:
             raise ValueError(f"chain_macs {self.chain_macs} is not a multiple of the "
                              f"{self.macs_per_group} MACs of one DSP group")
+        if self.dsp_instances == "dsp48e2" and self.dsp_family != "xcup":
+            raise ValueError(f"dsp_instances dsp48e2 needs dsp_family xcup, not "
+                             f"{self.dsp_family}")
         return self
 
     @property

@@ -77,14 +77,15 @@ class CsdChain(wiring.Component):
         pcin = None
         for g in range(geo.groups):
             grp = m.submodules[f"group{g}"] = DspGroup(size=geo.group, tokens=geo.tokens,
-                                                       p_bits=geo.p_bits, first=g == 0)
+                                                       p_bits=geo.p_bits, first=g == 0,
+                                                       primitive=geo.primitive)
             m.d.comb += grp.en.eq(en)
             if pcin is not None:
                 m.d.comb += grp.pcin.eq(pcin)
             for k in range(geo.group):
                 a, w = self._slice_operands(m, en, g * geo.group + k)
                 m.d.comb += [grp.w[k].eq(w)] + [grp.a[k][t].eq(a[t]) for t in range(geo.tokens)]
-            pcin = grp.p
+            pcin = grp.pcout
             rn = m.submodules[f"rn{g}"] = ReductionNode(
                 p_bits=geo.p_bits, delay=(geo.groups - 1 - g) * geo.group)
             m.d.comb += [rn.p.eq(grp.p), net.taps[g].eq(rn.q)]

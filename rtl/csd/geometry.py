@@ -34,6 +34,7 @@ class ChainGeometry:
     packed: bool           # two tokens per slice
     acc_bits: int
     weight_bits: tuple[int, ...] = (4, 8)
+    primitive: str = "inferred"   # csd.dsp_instances: "inferred" or "dsp48e2" (rtl/csd/dsp48e2.py)
 
     @classmethod
     def from_config(cls, cfg) -> "ChainGeometry":
@@ -42,7 +43,8 @@ class ChainGeometry:
         c = cfg.csd
         geo = cls(slices=c.dsps_per_chain, group=c.dsps_per_group, m=c.m,
                   n_options=tuple(sorted(c.n_options)), packed=c.pack_two_macs,
-                  acc_bits=c.acc_bits, weight_bits=tuple(c.weight_bits))
+                  acc_bits=c.acc_bits, weight_bits=tuple(c.weight_bits),
+                  primitive=c.dsp_instances)
         geo.check(cfg.name)
         return geo
 

@@ -45,18 +45,23 @@ class MacSlice(wiring.Component):
         w_r = Signal(signed(8))
         m_r = Signal(signed(self.p_bits))
         p_r = Signal(signed(self.p_bits))
-        if self.tokens == 1:
-            operand = a_r[0]
-        else:
-            # a_hi * 2**18 + a_lo as wiring plus one 9-bit decrement: the low field is a_lo
-            # sign-extended to 18 bits, and a negative a_lo borrows one from a_hi. (WP486 uses the
-            # DSP48E2 pre-adder; Yosys does not pack it, so a 27-bit fabric adder would remain.)
-            lo, hi = a_r[0], a_r[1]
-            pad = dsp_packing.LANE_BITS - 8
-            operand = Cat(lo, lo[7].replicate(pad), (hi - lo[7])[:9]).as_signed()
+        operand = mac_operand(a_r)
         total = (self.pcin + m_r) if self.has_pcin else m_r
         with m.If(self.en):
             m.d.sync += [w_r.eq(self.w), m_r.eq(operand * w_r), p_r.eq(total)]
             m.d.sync += [r.eq(self.a[t]) for t, r in enumerate(a_r)]
         m.d.comb += self.p.eq(p_r)
         return m
+
+
+def mac_operand(a):
+    """The multiplier's A operand of one slice from its tokens' activations ``a``: ``a[0]``, or
+    packed ``a[1] * 2**18 + a[0]`` (27 bits) as wiring plus one 9-bit decrement: the low field
+    is ``a[0]`` sign-extended to 18 bits, and a negative ``a[0]`` borrows one from ``a[1]``.
+    (WP486 uses the DSP48E2 pre-adder; Yosys does not pack it, so a 27-bit fabric adder would
+    remain.)"""
+    if len(a) == 1:
+        return a[0]
+    lo, hi = a
+    pad = dsp_packing.LANE_BITS - 8
+    return Cat(lo, lo[7].replicate(pad), (hi - lo[7])[:9]).as_signed()

@@ -163,3 +163,25 @@ def test_cli_flattens_unless_the_target_or_the_user_says_otherwise(monkeypatch, 
     assert main(["synth", target, "--config", "tiny", *flags]) == 0
     assert seen["flatten"] is flatten
     assert ("(flattened)" if flatten else "(hierarchical)") in capsys.readouterr().out
+
+
+@pytest.mark.synth
+def test_chain_of_dsp48e2_instances_keeps_every_cascade_link_on_xcup(tmp_path):
+    """csd.dsp_instances: dsp48e2. Inferred, Yosys 0.70 keeps none of the chain's PCOUT->PCIN
+    links on xcup (docs/results/resources.md); instantiated, every slice after the first takes
+    PCIN from its predecessor's PCOUT, with its A/B, M and P registers inside the DSP."""
+    from dataclasses import replace
+
+    from bitflight.base import config
+    from bitflight.rtl.csd.chain import CsdChain
+    from bitflight.rtl.csd.geometry import ChainGeometry
+    cfg = config.load("tiny")
+    cfg = cfg.model_copy(update={"csd": cfg.csd.model_copy(update={"pack_two_macs": True})})
+    geo = replace(ChainGeometry.from_config(cfg), primitive="dsp48e2")
+    path = export.write_atomic(tmp_path / "chain.v", export.verilog_text(CsdChain(geo), "chain"))
+    r = synth.synthesize(path, "chain", "xcup", dsp_details=True)
+    assert r.dsp == geo.slices == 8
+    assert r.cascaded_dsps == geo.slices - 1
+    assert all((d.type, d.areg, d.breg, d.mreg, d.preg) == ("DSP48E2", 1, 1, 1, 1)
+               for d in r.dsps)
+    assert sorted(d.opmode for d in r.dsps) == [0x005] + [0x015] * 7

@@ -1,5 +1,6 @@
 """Verilator + cocotb benches of the CSD chain and MPU (one shared build per configuration)."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,15 @@ def test_chain_verilator_bit_exact():
 def test_packed_chain_verilator_bit_exact():
     _run(_chain_build(True), {"CSD_TARGET": "chain", "CSD_PACKED": "1",
                               "CSD_CASES": json.dumps(CASES)})
+
+
+def test_packed_chain_of_dsp48e2_instances_verilator_bit_exact():
+    """csd.dsp_instances: dsp48e2 (each slice an instantiated DSP48E2, cascaded on PCOUT ->
+    PCIN), simulated with sim/hdl/models/dsp48e2.v: the same results as the inferred chain."""
+    geo = replace(geometry("tiny", packed=True), primitive="dsp48e2")
+    build = hdl.build(lambda: CsdChain(geo), top="csd_chain", key="csd-chain-tiny-p1-dsp48e2")
+    assert "module DSP48E2" in build.verilog.read_text()
+    _run(build, {"CSD_TARGET": "chain", "CSD_PACKED": "1", "CSD_CASES": json.dumps(CASES)})
 
 
 @pytest.mark.slow
