@@ -164,7 +164,7 @@ def lint(path: Path, top: str) -> None:
     way every module is still linted once with -Wall and every instance's pin connections
     against the block's exact ports, in seconds. Only the stubs' undriven outputs are waived.
     """
-    from ..sim.hdl import models
+    from . import primitive_models as models
     path = Path(path).resolve()
     if not path.is_file():
         raise LintError(f"{path}: Verilog file not found")

@@ -3,7 +3,7 @@
 Yosys 0.70 maps :class:`~.mac_slice.MacSlice` onto DSP48E2 slices for ``-family xcup`` but
 keeps none of the PCOUT->PCIN cascade links (docs/results/resources.md); an instance fixes the
 mapping, so the chain uses the dedicated cascade on UltraScale+ whatever the synthesis tool does.
-Simulators use sim/hdl/models/dsp48e2.v (the subset this file configures, written from UG579 and
+Simulators use fpga/models/dsp48e2.v (the subset this file configures, written from UG579 and
 checked against Yosys' DSP48E1 model, tests/sim/test_dsp48e2_model.py); Vivado uses the device's.
 """
 from __future__ import annotations

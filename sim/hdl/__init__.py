@@ -166,13 +166,13 @@ def build(source: Source, top: str, key: str, *, waves: bool | str = False,
           public: tuple[str, ...] | list[str] | None = ()) -> Build:
     """Compile ``source`` (a component, a zero-argument factory, Verilog text or a .v path) once.
 
-    Vendor primitives in the design get their simulation models (:mod:`.models`).
+    Vendor primitives in the design get their simulation models (fpga/primitive_models.py).
     ``key`` names the cache folder for humans; the content digest decides reuse. Extra
     ``build_args`` go to Verilator after :data:`DEFAULT_BUILD_ARGS`. cocotb sees the top
     module's signals and those matching a ``public`` name pattern (``*`` wildcards) anywhere;
     ``public=None`` makes every signal visible (a larger, slower model).
     """
-    from . import models
+    from ...fpga import primitive_models as models
     start = time.monotonic()
     fmt = _wave_format(waves)
     verilog = models.attach(verilog_of(source, top))

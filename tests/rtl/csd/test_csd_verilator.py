@@ -48,7 +48,7 @@ def test_packed_chain_verilator_bit_exact():
 
 def test_packed_chain_of_dsp48e2_instances_verilator_bit_exact():
     """csd.dsp_instances: dsp48e2 (each slice an instantiated DSP48E2, cascaded on PCOUT ->
-    PCIN), simulated with sim/hdl/models/dsp48e2.v: the same results as the inferred chain."""
+    PCIN), simulated with fpga/models/dsp48e2.v: the same results as the inferred chain."""
     geo = replace(geometry("tiny", packed=True), primitive="dsp48e2")
     build = hdl.build(lambda: CsdChain(geo), top="csd_chain", key="csd-chain-tiny-p1-dsp48e2")
     assert "module DSP48E2" in build.verilog.read_text()

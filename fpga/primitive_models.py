@@ -1,14 +1,14 @@
 """Simulation models of the vendor primitives the RTL may instantiate (Verilator has none).
 
 :func:`attach` appends to a design's Verilog the model of every primitive it instantiates; the
-Verilator builds (sim.hdl) and the lint call it, the exported Verilog does not (a vendor tool
+Verilator builds (sim.hdl) use it, the lint stubs the primitives' ports, the exported Verilog does not (a vendor tool
 brings the real primitive)."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent / "models"
 MODELS = {"DSP48E2": HERE / "dsp48e2.v"}
 
 
