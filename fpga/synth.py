@@ -140,20 +140,53 @@ def _module_dsp_cells(module: dict) -> list[DspCell]:
     return out
 
 
-def run_yosys(work: Path, script: list[str], *, what: str) -> str:
+def run_yosys(work: Path, script: list[str], *, what: str, modules: int = 0) -> str:
     """Run the Yosys ``script`` lines in folder ``work`` (WebAssembly Yosys, quiet, full log in
     ``work/yosys.log``) and return the log; ToolError ``"{what} failed: <first ERROR line>"``
-    when Yosys fails."""
+    when Yosys fails. On a terminal, a progress bar follows the log: the pass running and, of
+    ``modules`` (the design's module count), how many ABC has mapped."""
     (work / "run.ys").write_text("\n".join(script) + "\n")
-    proc = subprocess.run([sys.executable, "-c", _YOSYS, "-q", "-l", "yosys.log", "run.ys"],
-                          cwd=work, capture_output=True, text=True)
+    with open(work / "yosys.out", "w+") as out:
+        proc = subprocess.Popen([sys.executable, "-c", _YOSYS, "-q", "-l", "yosys.log", "run.ys"],
+                                cwd=work, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _follow(proc, work / "yosys.log", what, modules)
+        out.seek(0)
+        output = out.read()
     log_text = (work / "yosys.log").read_text(errors="replace") \
-        if (work / "yosys.log").is_file() else proc.stdout + proc.stderr
+        if (work / "yosys.log").is_file() else output
     if proc.returncode != 0:
         errors = [line for line in log_text.splitlines() if "ERROR" in line]
         detail = errors[0] if errors else (log_text.strip().splitlines() or ["no output"])[-1]
         raise ToolError(f"{what} failed: {detail.strip()}")
     return log_text
+
+
+_PASS = re.compile(rb"^[\d.]+ Executing (\S+)")
+_MAPPED = b"Extracted "
+
+
+def _follow(proc: subprocess.Popen, log: Path, what: str, modules: int) -> None:
+    """Wait for ``proc``, showing on stderr (when it is a terminal) the Yosys pass and the
+    modules mapped so far, read from the growing ``log`` every few seconds."""
+    from tqdm import tqdm
+    with tqdm(total=modules or None, desc=what.split(": ")[-1], unit="module",
+              disable=not sys.stderr.isatty(), leave=False) as bar:
+        seen, done, step = 0, 0, None
+        while proc.poll() is None:
+            time.sleep(2)
+            if not log.is_file():
+                continue
+            with open(log, "rb") as f:
+                f.seek(seen)
+                chunk = f.read()
+            cut = chunk.rfind(b"\n") + 1        # whole lines only
+            seen += cut
+            for line in chunk[:cut].splitlines():
+                done += line.startswith(_MAPPED)
+                found = _PASS.match(line)
+                step = found.group(1).decode(errors="replace") if found else step
+            bar.n = min(done, modules) if modules else done
+            bar.set_postfix_str(step or "", refresh=True)
 
 
 def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: bool = False,
@@ -178,7 +211,9 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
                   "tee -q -o stat.json stat -json"]
         if dsp_details:
             script.append("write_json netlist.json")
-        log_text = run_yosys(work, script, what=f"{verilog}: yosys synth_xilinx")
+        text = verilog.read_text()
+        log_text = run_yosys(work, script, what=f"{verilog}: yosys synth_xilinx",
+                             modules=len(re.findall(r"^module ", text, re.M)))
         if log is not None:
             write_atomic(log, log_text)
         stat = json.loads((work / "stat.json").read_text())

@@ -185,3 +185,24 @@ def test_chain_of_dsp48e2_instances_keeps_every_cascade_link_on_xcup(tmp_path):
     assert all((d.type, d.areg, d.breg, d.mreg, d.preg) == ("DSP48E2", 1, 1, 1, 1)
                for d in r.dsps)
     assert sorted(d.opmode for d in r.dsps) == [0x005] + [0x015] * 7
+
+
+def test_progress_follows_the_yosys_log_on_a_terminal(tmp_path, monkeypatch):
+    """On a terminal, run_yosys's bar shows the pass running and how many modules ABC mapped."""
+    import io
+    import subprocess
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    log = tmp_path / "yosys.log"
+    log.write_text("2.47 Executing ABC9 pass (technology mapping).\n"
+                   "Extracted 10 AND gates and 0 wires from module `a'\n"
+                   "Extracted 20 AND gates and 0 wires from module `b'\n")
+    synth._follow(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"]), log,
+                  "x.v: yosys synth_xilinx", modules=8)
+    shown = screen.getvalue()
+    assert "yosys synth_xilinx" in shown and "2/8" in shown and "ABC9" in shown
