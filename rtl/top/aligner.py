@@ -52,6 +52,9 @@ class Aligner(wiring.Component):
                      self.o.payload.tag.eq(need.tag),
                      self.need.ready.eq(self.o.ready & have)]
         emit = self.need.valid & self.need.ready
+        n1 = Signal.like(n)
+        w1 = Signal.like(win)
+        m.d.comb += [n1.eq(Mux(emit, n - need.c, n)), w1.eq(Mux(emit, win >> (need.c * 8), win))]
         beat = self.i.payload
         m.d.comb += self.i.ready.eq(n + beat.count <= WINDOW)
         rotated = Signal(8 * LANES)
@@ -61,17 +64,10 @@ class Aligner(wiring.Component):
             m.d.comb += valid_bytes[8 * lane:8 * lane + 8].eq(
                 Mux(lane < beat.count, rotated[8 * lane:8 * lane + 8], 0))
         take = self.i.valid & self.i.ready
-        # A taken beat is placed after the n bytes held (a shift by a register), and the emitted
-        # bytes leave by one right shift of the result, the only part that waits for the
-        # output's handshake: (win | in << n) >> c, which equals (win >> c) | in << (n - c)
-        # because n >= c when emitting and the window is zero above its n bytes.
-        merged = Signal.like(win)
-        m.d.comb += merged.eq(Mux(take, win | (valid_bytes << (n * 8)), win))
-        added = Signal(range(WINDOW + LANES + 1))
-        m.d.comb += added.eq(Mux(take, n + beat.count, n))
         with m.If(self.clear):
             m.d.sync += [win.eq(0), n.eq(0)]
+        with m.Elif(take):
+            m.d.sync += [win.eq(w1 | (valid_bytes << (n1 * 8))), n.eq(n1 + beat.count)]
         with m.Else():
-            m.d.sync += [win.eq(Mux(emit, merged >> (need.c * 8), merged)),
-                         n.eq(Mux(emit, added - need.c, added))]
+            m.d.sync += [win.eq(w1), n.eq(n1)]
         return m
