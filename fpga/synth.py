@@ -140,10 +140,12 @@ def _module_dsp_cells(module: dict) -> list[DspCell]:
     return out
 
 
-def run_yosys(work: Path, script: list[str], *, what: str, modules: int = 0) -> str:
+def run_yosys(work: Path, script: list[str], *, what: str, modules: int = 0,
+              keep_log: Path | None = None) -> str:
     """Run the Yosys ``script`` lines in folder ``work`` (WebAssembly Yosys, quiet, full log in
     ``work/yosys.log``) and return the log; ToolError ``"{what} failed: <first ERROR line>"``
-    when Yosys fails. On a terminal, a progress bar follows the log: the pass running and, of
+    when Yosys fails (its log first written to ``keep_log``, if given). On a terminal, a
+    progress bar follows the log: the pass running and, of
     ``modules`` (the design's module count), how many ABC has mapped."""
     (work / "run.ys").write_text("\n".join(script) + "\n")
     with open(work / "yosys.out", "w+") as out:
@@ -154,6 +156,8 @@ def run_yosys(work: Path, script: list[str], *, what: str, modules: int = 0) -> 
         output = out.read()
     log_text = (work / "yosys.log").read_text(errors="replace") \
         if (work / "yosys.log").is_file() else output
+    if proc.returncode != 0 and keep_log is not None:
+        write_atomic(keep_log, log_text)        # a failed run's log is what explains it
     if proc.returncode != 0:
         errors = [line for line in log_text.splitlines() if "ERROR" in line]
         detail = errors[0] if errors else (log_text.strip().splitlines() or ["no output"])[-1]
@@ -213,7 +217,7 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
             script.append("write_json netlist.json")
         text = verilog.read_text()
         log_text = run_yosys(work, script, what=f"{verilog}: yosys synth_xilinx",
-                             modules=len(re.findall(r"^module ", text, re.M)))
+                             modules=len(re.findall(r"^module ", text, re.M)), keep_log=log)
         if log is not None:
             write_atomic(log, log_text)
         stat = json.loads((work / "stat.json").read_text())

@@ -112,7 +112,8 @@ def test_broken_verilog_reports_the_yosys_error(tmp_path):
     path = tmp_path / "broken.v"
     path.write_text("module broken(input a, output y);\n  assign y = a +;\nendmodule\n")
     with pytest.raises(ToolError, match=r"broken.v: yosys synth_xilinx failed: .*ERROR"):
-        synth.synthesize(path, "broken", "xc7")
+        synth.synthesize(path, "broken", "xc7", log=tmp_path / "kept.log")
+    assert "ERROR" in (tmp_path / "kept.log").read_text()   # --log keeps a failed run's log
 
 
 @pytest.mark.synth
