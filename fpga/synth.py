@@ -210,9 +210,13 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
         work = Path(tmp)
         (work / verilog.name).write_text(verilog.read_text())
-        script = [f"read_verilog -sv {verilog.name}",
-                  f"synth_xilinx{' -flatten' if flatten else ''} -family {family} -top {top}",
-                  "tee -q -o stat.json stat -json"]
+        synth = f"synth_xilinx{' -flatten' if flatten else ''} -family {family} -top {top}"
+        # Module by module, ABC9's reintegration trips an assert on some Amaranth modules
+        # (a wire name taken twice; YosysHQ/yosys#4349, #4451, seen here on the CSD row
+        # accumulator); single-bit nets before the LUT mapping avoid it.
+        steps = [synth] if flatten else [f"{synth} -run :map_luts", "splitnets",
+                                         f"{synth} -run map_luts:"]
+        script = [f"read_verilog -sv {verilog.name}", *steps, "tee -q -o stat.json stat -json"]
         if dsp_details:
             script.append("write_json netlist.json")
         text = verilog.read_text()
