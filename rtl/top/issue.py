@@ -71,8 +71,10 @@ class Tokens(wiring.Component):
 
     Ports per queue q: ``take[q]`` (q issues now; ``wait[q]`` its mask), ``give[q]`` (q's unit
     is done now; ``release[q]`` its mask); ``ok[q]`` Out: every waited counter is nonzero (for
-    the head's mask ``wait[q]``); ``overflow`` Out(1) with ``pair_p``/``pair_q`` (a counter
-    would pass its maximum); ``left`` Out(1) with the first nonzero pair in ``left_p``/``left_q``;
+    the head's mask ``wait[q]``); ``overflow`` Out(1) with ``pair_p``/``pair_q``: a counter
+    passed its maximum in the previous cycle (registered, so that the fault capture is not at
+    the end of the counters -> wait check -> issue -> take chain; the first pair in (p, q)
+    order is reported); ``left`` Out(1) with the first nonzero pair in ``left_p``/``left_q``;
     ``clear`` In(1) empties every counter (a new step)."""
 
     def __init__(self, params: TopParams):
@@ -96,6 +98,7 @@ class Tokens(wiring.Component):
                 if p != q:
                     ok = ok & (~self.wait[q][p] | (count[p, q] != 0))
             m.d.comb += self.ok[q].eq(ok)
+        m.d.sync += self.overflow.eq(0)
         for (p, q) in reversed(pairs):         # the first pair in (p, q) order wins the report
             inc = self.give[p] & self.release[p][q]
             dec = self.take[q] & self.wait[q][p]
@@ -105,8 +108,8 @@ class Tokens(wiring.Component):
                 m.d.sync += count[p, q].eq(count[p, q] + 1)
             with m.Elif(dec & ~inc):
                 m.d.sync += count[p, q].eq(count[p, q] - 1)
-            with m.If(inc & ~dec & (count[p, q] == top)):
-                m.d.comb += [self.overflow.eq(1), self.pair_p.eq(p), self.pair_q.eq(q)]
+            with m.If(inc & ~dec & (count[p, q] == top) & ~self.clear):
+                m.d.sync += [self.overflow.eq(1), self.pair_p.eq(p), self.pair_q.eq(q)]
             with m.If(count[p, q] != 0):
                 m.d.comb += [self.left.eq(1), self.left_p.eq(p), self.left_q.eq(q)]
         return m

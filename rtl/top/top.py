@@ -84,7 +84,9 @@ class Accelerator(wiring.Component):
             wiring.connect(m, getattr(fetch.queues, q.name),
                            iq.dispatch)
             wiring.connect(m, iq.unit, units[q].unit)
-            m.d.comb += [iq.halt.eq(halted | ~running), iq.flush.eq(halted & ~raised),
+            # a fault is raised only while not halted, so `halted` alone gates the flush (the
+            # comb `raised` would put the whole fault cone in front of every FIFO's read port)
+            m.d.comb += [iq.halt.eq(halted | ~running), iq.flush.eq(halted),
                          iq.tokens_ok.eq(tokens.ok[q]),
                          tokens.take[q].eq(iq.issue), tokens.wait[q].eq(iq.head_wait),
                          tokens.give[q].eq(units[q].unit.done),
@@ -103,6 +105,7 @@ class Accelerator(wiring.Component):
                     if hasattr(engine, name):
                         m.d.comb += getattr(engine, name).eq(getattr(ctl, name))
 
+        deadlock = self._deadlock(m, queues, fetch, start)
         # first fault wins: latch it and halt
         with m.If(start):
             m.d.sync += [code.eq(0), halted.eq(0)]
@@ -122,7 +125,9 @@ class Accelerator(wiring.Component):
                 m.d.comb += raised.eq(1)
                 m.d.sync += [code.eq(fetch.code), args.eq(fetch.args), index.eq(fetch.index),
                              queue.eq(0)]
-            self._deadlock(m, queues, fetch, code, raised)
+            with m.If(deadlock):
+                m.d.comb += raised.eq(1)
+                m.d.sync += code.eq(Fault.DEADLOCK)
             with m.If(raised):
                 m.d.sync += halted.eq(1)
 
@@ -135,7 +140,7 @@ class Accelerator(wiring.Component):
         empty = fetch.finished & no_heads
         with m.If(start):
             m.d.sync += [running.eq(1), finished.eq(0)]
-        with m.Elif(running & halted & quiet & no_heads & ~raised):
+        with m.Elif(running & halted & quiet & no_heads):
             m.d.sync += [running.eq(0), finished.eq(1)]
         with m.Elif(running & ~halted & quiet & empty & ~raised):
             m.d.sync += [running.eq(0), finished.eq(1)]
@@ -169,20 +174,23 @@ class Accelerator(wiring.Component):
                 route(m, member.flow, getattr(st.axi, name), getattr(port, name),
                       st.channel == c)
 
-    def _deadlock(self, m: Module, queues, fetch, code, raised) -> None:
+    @staticmethod
+    def _deadlock(m: Module, queues, fetch, start) -> Signal:
         """Nothing can move: every unit idle, fetch done or blocked on a full queue, and every
-        non-empty queue's head waits for a token. Two quiet cycles in a row confirm it."""
+        non-empty queue's head waits for a token. Two quiet cycles in a row confirm it; both
+        are registered before the fault capture, which therefore sees a deadlock a cycle after
+        its second quiet cycle (nothing moves in between, so the heads it records are the
+        same) and stays off the token counters' path. The registers follow every cycle, also
+        while halted, so that a deadlock does not outlive its step."""
         stuck = (fetch.finished | fetch.blocked) & ~fetch.fault
         some = 0
         for iq in queues.values():
             stuck = stuck & ~iq.active & ~iq.unit.start & ~iq.issue & (iq.queued == iq.head_valid)
             some = some | iq.head_valid
         stuck = stuck & some
-        seen = Signal()
-        m.d.sync += seen.eq(stuck)
-        with m.If(stuck & seen):
-            m.d.comb += raised.eq(1)
-            m.d.sync += code.eq(Fault.DEADLOCK)
+        now, seen = Signal(), Signal()
+        m.d.sync += [now.eq(stuck & ~start), seen.eq(now & ~start)]
+        return now & seen
 
     def _counters(self, m: Module, ctl, queues, running, start, raised) -> None:
         cycles = Signal(64)
