@@ -115,7 +115,7 @@ def allocate_block_n(weight, density: float, *, m: int = 16, block: int = 16,
 
 def prune_nm(weight, n: int | np.ndarray | None = None, m: int = 16, density: float | None = None,
              block: int = 16, *, n_options: Sequence[int] = DEFAULT_N_OPTIONS,
-             bits: int | None = None) -> NMSparse:
+             bits: int | None = None, row_pairs: bool = False) -> NMSparse:
     """N:M magnitude pruning of ``weight [n_out, k]`` into an ``NMSparse``.
 
     Give exactly one of ``n`` (one N for every block, or an integer array ``[n_out//block, k//m]``
@@ -123,6 +123,10 @@ def prune_nm(weight, n: int | np.ndarray | None = None, m: int = 16, density: fl
     Float weights give float32 values. Integer weights (torch or numpy integer dtype) give integer
     values with ``bits`` 8 (default) or 4; they must already lie in that two's-complement range.
     ``k`` must be a multiple of ``m`` and ``n_out`` a multiple of ``block``; pad with zeros first.
+    ``row_pairs=True`` gives rows 2i and 2i+1 one mask per block (the N positions of largest
+    ``|w[2i]| + |w[2i+1]|``, ties to the lower index): what a row-packed MV mode, two rows'
+    weights times one activation per DSP, requires (docs/rtl/csd.md); only with ``n`` and an
+    even ``block``.
     """
     check_m(m)
     if not isinstance(block, (int, np.integer)) or not 1 <= block <= 255:
@@ -159,7 +163,7 @@ def prune_nm(weight, n: int | np.ndarray | None = None, m: int = 16, density: fl
             check_n(int(v), m, "n")
         block_n = block_n.astype(np.int64)
 
-    order, _ = sorted_magnitudes(w, m)
+    order = _pair_order(w, m, block, density) if row_pairs else sorted_magnitudes(w, m)[0]
     row_n = np.repeat(block_n, block, axis=0)[:, :, None]
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(m)[None, None, :], axis=2)
@@ -173,3 +177,14 @@ def prune_nm(weight, n: int | np.ndarray | None = None, m: int = 16, density: fl
     values = values.astype(np.int8 if is_int else np.float32)
     return NMSparse(values=values, indices=indices, block_n=block_n.astype(np.uint8), m=m,
                     block=block, bits=bits if is_int else None)
+
+
+def _pair_order(w: np.ndarray, m: int, block: int, density) -> np.ndarray:
+    """The selection order of ``sorted_magnitudes`` for masks shared by row pairs."""
+    if density is not None:
+        raise ValueError("row_pairs: give n; the density allocation ranks single rows")
+    if block % 2:
+        raise ValueError(f"row_pairs: block must be even so that a pair shares its N, got {block}")
+    n_out, k = w.shape
+    mag = np.abs(w.astype(np.float64)).reshape(n_out // 2, 2, k // m, m).sum(axis=1)
+    return np.repeat(np.argsort(-mag, axis=2, kind="stable"), 2, axis=0)

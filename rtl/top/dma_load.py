@@ -65,15 +65,20 @@ class LoadEngine(wiring.Component):
         bad_resp = took & ~zero & (self.axi.rresp != RESP_OKAY)
 
         # aligner output -> buffer lines, all full but the last
+        # `chunk` = min(remaining, LANES) is kept in a register beside `remaining`: the
+        # aligner's emit/insert arithmetic starts from it (from `remaining` it was the shell's
+        # worst path on ECP5, docs/results/resources.md)
         remaining = Signal(range(max(p.buffer_bytes) + 1))
+        chunk = Signal(range(LANES + 1))
         line = Signal(p.line_addr_bits + 1)
-        m.d.comb += [align.need.valid.eq(remaining != 0), align.need.payload.o.eq(0),
-                     align.need.payload.c.eq(Mux(remaining < LANES, remaining, LANES)),
+        m.d.comb += [align.need.valid.eq(chunk != 0), align.need.payload.o.eq(0),
+                     align.need.payload.c.eq(chunk),
                      self.wr.valid.eq(align.o.valid), self.wr.buf.eq(ld.buf),
                      self.wr.addr.eq(line), self.wr.data.eq(align.o.payload.data),
                      self.wr.be.eq(align.o.payload.strb), align.o.ready.eq(self.wr.ready)]
         with m.If(align.o.valid & align.o.ready):
-            m.d.sync += [line.eq(line + 1), remaining.eq(remaining - align.need.payload.c)]
+            left = remaining - chunk
+            m.d.sync += [line.eq(line + 1), remaining.eq(left), chunk.eq(at_most_a_line(left))]
 
         # control: check ranges, walk, drain
         faulted = sticky(m, self.unit.start, walker.fault | bad_resp, "faulted")
@@ -96,7 +101,7 @@ class LoadEngine(wiring.Component):
                         m.next = "DONE"
                     with m.Else():
                         m.d.comb += walker.start.eq(1)
-                        m.d.sync += remaining.eq(rng.total)
+                        m.d.sync += [remaining.eq(rng.total), chunk.eq(at_most_a_line(rng.total))]
                         m.next = "RUN"
             with m.State("RUN"):
                 run_faults(m, self.unit, walker, bad_resp, faulted, self.axi.rresp, ld.channel)
@@ -105,6 +110,11 @@ class LoadEngine(wiring.Component):
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.unit.done.eq(1)
-                m.d.sync += remaining.eq(0)
+                m.d.sync += [remaining.eq(0), chunk.eq(0)]
                 m.next = "IDLE"
         return m
+
+
+def at_most_a_line(count):
+    """min(count, LANES)."""
+    return Mux(count < LANES, count, LANES)

@@ -23,24 +23,31 @@ def rel_error(w: torch.Tensor, sp) -> float:
     return float(torch.linalg.norm(w - sp.to_dense()) / torch.linalg.norm(w))
 
 
+def smollm2_linears(layers: list[int]) -> dict[str, torch.Tensor]:
+    """The seven linear weights of each of ``layers`` of SmolLM2-135M (GGUF, dequantized)."""
+    from ...golden.llm import loader
+    from ...golden.llm import weights as llm_weights
+    from ...golden.llm.gguf_file import read_gguf
+    gf = read_gguf(loader.smollm2_path())
+    ws = llm_weights.weights_from_gguf(gf, llm_weights.config_from_gguf(gf))
+    return {name: ws[name] for name in
+            (f"model.layers.{i}.{'mlp' if p in MLP else 'self_attn'}.{p}.weight"
+             for i in layers for p in LINEARS)}
+
+
 def main() -> None:
     from tqdm import tqdm
 
     from ...golden import sparse
     from ...base.atomic_file import save_figure, write_atomic
-    from ...golden.llm import loader
-    from ...golden.llm import weights as llm_weights
-    from ...golden.llm.gguf_file import read_gguf
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--layers", default="0,15,29")
     ap.add_argument("-o", "--out", default="docs/results/sparsity")
     args = ap.parse_args()
     layers = [int(t) for t in args.layers.split(",")]
-    gf = read_gguf(loader.smollm2_path())
-    ws = llm_weights.weights_from_gguf(gf, llm_weights.config_from_gguf(gf))
-    names = [f"model.layers.{i}.{'mlp' if p in MLP else 'self_attn'}.{p}.weight"
-             for i in layers for p in LINEARS]
+    ws = smollm2_linears(layers)
+    names = list(ws)
     greedy = {d: [] for d in DENSITIES}
     uniform = {d: [] for d in UNIFORM}
     for name in tqdm(names, desc="prune", unit="matrix"):

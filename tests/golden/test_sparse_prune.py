@@ -236,3 +236,43 @@ def test_density_invariants(br, kb, options, frac, seed):
     assert (sp.density - target) * w.size < steps.max()
     assert set(np.unique(sp.block_n)) <= set(options)
     assert np.array_equal(sp.to_dense().numpy(), reference_prune(w, sp.block_n))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.sampled_from(N_OPTIONS), block=st.sampled_from([2, 4, 16]))
+def test_row_pairs_share_the_mask_that_keeps_the_most_pair_magnitude(seed, n, block):
+    """Rows 2i and 2i+1 keep the same positions: per block, the n of largest |a| + |b| with the
+    lower index first on ties (integer weights make ties common), checked by a loop over the
+    positions; the values are each row's own weights at those positions."""
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-3, 4, size=(block * 2, 32)).astype(np.float32)
+    sp = sparse.prune_nm(w, n=n, block=block, row_pairs=True)
+    dense = sp.to_dense().numpy()
+    for r in range(0, w.shape[0], 2):
+        for kb in range(2):
+            seg = [(-abs(float(w[r, kb * 16 + i])) - abs(float(w[r + 1, kb * 16 + i])), i)
+                   for i in range(16)]
+            keep = sorted(i for _, i in sorted(seg)[:n])
+            for row in (r, r + 1):
+                want = np.zeros(16, np.float32)
+                want[keep] = w[row, kb * 16 + np.array(keep)]
+                np.testing.assert_array_equal(dense[row, kb * 16:(kb + 1) * 16], want)
+                assert list(sp.indices[row, kb, :n]) == keep
+
+
+def test_row_pairs_keep_the_best_shared_mask_by_exhaustion():
+    """For one pair and one block at N = 2, no other shared mask keeps more |a| + |b|."""
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((2, 16)).astype(np.float32)
+    kept = np.abs(sparse.prune_nm(w, n=2, block=2, row_pairs=True).to_dense().numpy()).sum()
+    best = max(np.abs(w[:, list(c)]).sum() for c in itertools.combinations(range(16), 2))
+    assert kept == pytest.approx(best, rel=1e-6)
+    assert kept < np.abs(sparse.prune_nm(w, n=2, block=2).to_dense().numpy()).sum()
+
+
+def test_row_pairs_need_n_and_an_even_block():
+    w = np.ones((3, 16), np.float32)
+    with pytest.raises(ValueError, match="row_pairs: block must be even"):
+        sparse.prune_nm(w, n=2, block=1, row_pairs=True)
+    with pytest.raises(ValueError, match="row_pairs: give n"):
+        sparse.prune_nm(np.ones((16, 16), np.float32), density=0.5, row_pairs=True)
