@@ -63,9 +63,11 @@ def burst_cut(m: Module, addr, rem, max_beats: int):
 
 
 class RunWalker(wiring.Component):
-    """Ports: ``start`` In(1) (pulse; ``cmd`` (the DMA fields of the instruction), ``pos0``,
-    ``limit`` (bytes of the instruction's channel; 0 = no such channel) must then hold until
-    ``busy`` falls); ``bursts`` Out(stream of :func:`burst_layout`); ``ids`` Out(read port) for
+    """Ports: ``start`` In(1) (pulse; ``cmd`` (the DMA fields of the instruction) and ``pos0``
+    must hold from the cycle before it, ``limit`` (bytes of the instruction's channel; 0 = no
+    such channel) from it, until ``busy`` falls: ``pos0 x stride1`` is a registered product
+    taken every cycle, so that the multiplier is not in front of the run's 68-bit base
+    addition); ``bursts`` Out(stream of :func:`burst_layout`); ``ids`` Out(read port) for
     gather row ids (META); ``busy`` Out(1); ``fault`` Out(1) (one-cycle pulse: run
     ``[fault_lo, fault_hi)`` lies outside the channel; the walker stops). With ``cmd.zero_fill``
     runs are not range-checked (they read no HBM), as in sim.isa.
@@ -87,6 +89,8 @@ class RunWalker(wiring.Component):
                                               ("plane", "plane_len", "row_off", "cur", "hi"))
         i, j = Signal(16), Signal(16)
         row_id = Signal(32)
+        rel_off = Signal(WIDE)
+        m.d.sync += rel_off.eq(self.pos0 * cmd.stride1)
         c1 = Mux(cmd.count1 == 0, 1, cmd.count1)
         c2 = Mux(cmd.count2 == 0, 1, cmd.count2)
         # The bursts of a run are cut from its AXI address modulo 2**hbm_addr_bits (``addr``)
@@ -103,7 +107,7 @@ class RunWalker(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [i.eq(0), j.eq(0), row_off.eq(0),
-                                 plane.eq(cmd.hbm_addr + Mux(cmd.rel, self.pos0 * cmd.stride1, 0))]
+                                 plane.eq(cmd.hbm_addr + Mux(cmd.rel, rel_off, 0))]
                     m.next = "ROW"
             with m.State("ROW"):
                 m.d.comb += self.busy.eq(1)

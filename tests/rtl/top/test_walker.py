@@ -48,6 +48,7 @@ def _walk(ld, pos0, limit, max_beats, ready_prob, seed):
         ctx.set(dut.cmd, {name: ld[name] for name in dut.cmd.shape().members})
         ctx.set(dut.pos0, pos0)
         ctx.set(dut.limit, limit)
+        await ctx.tick()             # cmd and pos0 hold from the cycle before start
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)        # busy from here until the last run is done
