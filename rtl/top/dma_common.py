@@ -76,7 +76,8 @@ def dma_front(m: Module, p: TopParams, view, limits, pos0, gather: bool) -> Simp
     drive_walker(m, walker, view, limits)
     b, w_desc = walker.bursts.payload, data.View(burst_desc(p), bursts.w_data)
     m.d.comb += [walker.pos0.eq(pos0), w_desc.beats.eq(b.beats), w_desc.first.eq(b.first),
-                 w_desc.bytes.eq(b.bytes), w_desc.head.eq(b.head), rng.buf.eq(view.buf), rng.buf_addr.eq(view.buf_addr),
+                 w_desc.bytes.eq(b.bytes), w_desc.head.eq(b.head), rng.buf.eq(view.buf),
+                 rng.buf_addr.eq(view.buf_addr),
                  rng.length.eq(view.length), rng.count1.eq(view.count1),
                  rng.count2.eq(view.count2)]
     return SimpleNamespace(walker=walker, align=align, bursts=bursts, range=rng)
@@ -86,18 +87,23 @@ def burst_beats(m: Module, p: TopParams, bursts) -> SimpleNamespace:
     """The beats of the burst at the head of ``bursts``: ``desc``, the current beat's byte lane
     ``lane`` and byte ``count``, ``last`` (its last beat). The caller drives ``advance`` when a
     beat passes; the descriptor is popped after its last beat."""
+    # Lane and count reach the aligners through one mux from registers and the descriptor:
+    # the first beat's count is the walker's `head`, a later beat's min(left, 16) is kept in
+    # `tail` beside `left` (comparing `left` here was the shell's worst path on ECP5).
     desc = data.View(burst_desc(p), bursts.r_data)
     beat = Signal(range(p.max_burst_beats + 1))
     left = Signal(range(LANES * p.max_burst_beats + 1))
+    tail = Signal(range(LANES + 1))
+    first = Signal(init=1)
     advance = Signal()
-    first = beat == 0
-    rem = Mux(first, desc.bytes, left)
     lane = Mux(first, desc.first, 0)
-    count = Mux(rem < LANES - lane, rem, LANES - lane)
+    count = Mux(first, desc.head, tail)
     last = beat + 1 == desc.beats
     m.d.comb += bursts.r_en.eq(advance & last)
     with m.If(advance):
-        m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), left.eq(rem - count)]
+        after = Mux(first, desc.bytes, left) - count
+        m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), first.eq(last), left.eq(after),
+                     tail.eq(Mux(after < LANES, after, LANES))]
     return SimpleNamespace(desc=desc, lane=lane, count=count, last=last, advance=advance)
 
 
