@@ -106,12 +106,18 @@ class Accelerator(wiring.Component):
                         m.d.comb += getattr(engine, name).eq(getattr(ctl, name))
 
         deadlock = self._deadlock(m, queues, fetch, start)
-        # first fault wins: latch it and halt
+        # First fault wins: latch it and halt. Every report reaches the capture from a register
+        # (the units' and fetch's a cycle after their pulse, like the token overflow), so no
+        # engine's fault logic is in front of the error registers and the order of reports that
+        # coincide is kept.
+        sources = [_registered(m, (units[q].unit.fault, units[q].unit.code, units[q].unit.args,
+                                   units[q].unit.index), f"fault_{q.name.lower()}") + (q,)
+                   for q in reversed(list(isa.Queue))]
+        f_fault, f_code, f_args, f_index = _registered(
+            m, (fetch.fault, fetch.code, fetch.args, fetch.index), "fault_fetch")
         with m.If(start):
             m.d.sync += [code.eq(0), halted.eq(0)]
         with m.Elif(running & ~halted):
-            sources = [(units[q].unit.fault, units[q].unit.code, units[q].unit.args,
-                        units[q].unit.index, q) for q in reversed(list(isa.Queue))]
             for valid, c, a, i, q in sources:
                 with m.If(valid):
                     m.d.comb += raised.eq(1)
@@ -121,10 +127,9 @@ class Accelerator(wiring.Component):
                 m.d.sync += [code.eq(Fault.TOKEN_OVERFLOW), args.a0.eq(tokens.pair_p),
                              args.a1.eq(tokens.pair_q), queue.eq(tokens.pair_p),
                              index.eq(units_index(units, tokens.pair_p, m))]
-            with m.If(fetch.fault):
+            with m.If(f_fault):
                 m.d.comb += raised.eq(1)
-                m.d.sync += [code.eq(fetch.code), args.eq(fetch.args), index.eq(fetch.index),
-                             queue.eq(0)]
+                m.d.sync += [code.eq(f_code), args.eq(f_args), index.eq(f_index), queue.eq(0)]
             with m.If(deadlock):
                 m.d.comb += raised.eq(1)
                 m.d.sync += code.eq(Fault.DEADLOCK)
@@ -212,6 +217,13 @@ class Accelerator(wiring.Component):
             with m.Elif(raised):
                 m.d.sync += [ctl.head_valid[q].eq(iq.head_valid),
                              ctl.head_index[q].eq(iq.head_index)]
+
+
+def _registered(m: Module, values: tuple, name: str) -> tuple:
+    """Copies of ``values`` one cycle late."""
+    out = tuple(Signal.like(v, name=f"{name}_{k}") for k, v in enumerate(values))
+    m.d.sync += [o.eq(v) for o, v in zip(out, values)]
+    return out
 
 
 def route(m: Module, flow, engine_sig, port_sig, selected) -> None:
