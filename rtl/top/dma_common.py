@@ -83,6 +83,11 @@ def dma_front(m: Module, p: TopParams, view, limits, pos0, gather: bool) -> Simp
     return SimpleNamespace(walker=walker, align=align, bursts=bursts, range=rng)
 
 
+def at_most_a_line(count):
+    """min(count, LANES): the bytes of a stream's next beat."""
+    return Mux(count < LANES, count, LANES)
+
+
 def burst_beats(m: Module, p: TopParams, bursts) -> SimpleNamespace:
     """The beats of the burst at the head of ``bursts``: ``desc``, the current beat's byte lane
     ``lane`` and byte ``count``, ``last`` (its last beat). The caller drives ``advance`` when a
@@ -103,7 +108,7 @@ def burst_beats(m: Module, p: TopParams, bursts) -> SimpleNamespace:
     with m.If(advance):
         after = Mux(first, desc.bytes, left) - count
         m.d.sync += [beat.eq(Mux(last, 0, beat + 1)), first.eq(last), left.eq(after),
-                     tail.eq(Mux(after < LANES, after, LANES))]
+                     tail.eq(at_most_a_line(after))]
     return SimpleNamespace(desc=desc, lane=lane, count=count, last=last, advance=advance)
 
 

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from ...compiler import isa
 from .axi import BURST_INCR, RESP_OKAY, axi4
 from .buffers import read_port, write_port
-from .dma_common import burst_beats, burst_desc, dma_front, run_faults
+from .dma_common import at_most_a_line, burst_beats, burst_desc, dma_front, run_faults
 from .faults import Fault
 from .params import TopParams
 from .unit import fields, pulse_fault, sticky, unit_signature
@@ -113,8 +113,3 @@ class LoadEngine(wiring.Component):
                 m.d.sync += [remaining.eq(0), chunk.eq(0)]
                 m.next = "IDLE"
         return m
-
-
-def at_most_a_line(count):
-    """min(count, LANES)."""
-    return Mux(count < LANES, count, LANES)

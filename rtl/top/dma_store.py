@@ -1,14 +1,14 @@
 """ST engine: a contiguous on-chip block to strided HBM runs (AXI4 writes)."""
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
 from .axi import BURST_INCR, RESP_OKAY, axi4
 from .buffers import read_port
-from .dma_common import burst_beats, dma_front, run_faults
+from .dma_common import at_most_a_line, burst_beats, dma_front, run_faults
 from .faults import Fault
 from .lines import LineReader
 from .params import TopParams
@@ -62,7 +62,7 @@ class StoreEngine(wiring.Component):
         fed = Signal(range(max(p.buffer_bytes) + 1))
         m.d.comb += [align.i.valid.eq(reader.lines.valid),
                      align.i.payload.data.eq(reader.lines.payload), align.i.payload.lo.eq(0),
-                     align.i.payload.count.eq(Mux(fed < LANES, fed, LANES)),
+                     align.i.payload.count.eq(at_most_a_line(fed)),
                      reader.lines.ready.eq(align.i.ready)]
         with m.If(align.i.valid & align.i.ready):
             m.d.sync += fed.eq(fed - align.i.payload.count)

@@ -22,10 +22,7 @@ NS = (2, 4, 8)
 
 def agreement(sp) -> float:
     """Fraction of the kept positions of even rows that the next row keeps too."""
-    n = np.repeat(sp.block_n, sp.block, axis=0)[:, :, None]
-    slot = np.arange(sp.m)[None, None, :] < n                 # [n_out, kb, slot]: used slots
-    hit = sp.indices[..., None] == np.arange(sp.m)            # [n_out, kb, slot, position]
-    keep = (hit & slot[..., None]).any(axis=2)                 # [n_out, kb, position]
+    keep = sp.kept_mask
     both = keep[0::2] & keep[1::2]
     return float(both.sum() / keep[0::2].sum())
 
