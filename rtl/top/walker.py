@@ -15,7 +15,6 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
-from .axi import burst_length
 from .buffers import read_port
 from .params import TopParams
 
@@ -40,20 +39,27 @@ def dma_cmd_layout() -> data.StructLayout:
 def burst_cut(m: Module, addr, rem, max_beats: int):
     """The next burst of the ``rem`` bytes from byte address ``addr`` (combinational):
     ``beats`` = min(beats to cover them, beats to the 4 KiB page end, ``max_beats``) and the
-    ``bytes`` of the run it carries, ``head`` of them in its first beat. Only the low 12 bits of
-    ``addr`` matter, and ``rem`` only up to one page, so every carry chain is at most 14 bits
-    wide."""
-    page = 4096
+    ``bytes`` of the run it carries, ``head`` of them in its first beat.
+
+    The burst's byte reach ``dist`` (to the page end or to the end of ``max_beats`` beats,
+    whichever is nearer) depends on ``addr``'s low 12 bits alone, so it is ready beside ``rem``'s
+    compare: the path from the registers to ``addr + bytes`` is one 13-bit compare and a mux
+    deep, not a chain of adds and compares through the beat count."""
+    assert 1 <= max_beats <= 256
     first = addr[:4]
-    big = rem >= page                       # an OR of rem's high bits: no carry chain
-    short = Signal(range(page + 1))
-    m.d.comb += short.eq(Mux(big, page, rem))
-    needed = (first + short + LANES - 1) >> 4
-    to_4k = 256 - addr[4:12]
-    beats = burst_length(m, max_beats, needed, to_4k, "beats")
-    span = beats * LANES - first            # bytes from addr to the burst's end
+    # the page end comes first when fewer than max_beats beats are left in it (a constant compare)
+    page_first = addr[4:12] >= 256 - max_beats
+    dist = Signal(range(4096 + 1))
+    dist_beats = Signal(range(max_beats + 1))
+    m.d.comb += [dist.eq(Mux(page_first, 4096 - addr[:12], max_beats * LANES - first)),
+                 dist_beats.eq(Mux(page_first, 256 - addr[4:12], max_beats))]
+    big = rem >= 4096                       # an OR of rem's high bits: no carry chain
+    fits = Signal()                         # the run ends inside this burst
+    m.d.comb += fits.eq(~big & (rem[:13] <= dist))
     nbytes = Signal(range(LANES * max_beats + 1))
-    m.d.comb += nbytes.eq(Mux(~big & (short < span), short, span))
+    beats = Signal(range(max_beats + 1), name="beats")
+    m.d.comb += [nbytes.eq(Mux(fits, rem[:13], dist)),
+                 beats.eq(Mux(fits, (first + rem[:13] + LANES - 1) >> 4, dist_beats))]
     # min(nbytes, LANES - first) = min(rem, LANES - first): a burst spans at least its first
     # beat, so only a run ending inside that beat makes it shorter (a 4-bit add, beside the rest)
     head = Signal(range(LANES + 1))
