@@ -25,7 +25,9 @@ class RowAccumulator(wiring.Component):
     Row pointer: a pass with N (R = results_per_pass(N) results) covers rows r0 .. r0 + R - 1 and
     moves r0 on by R (or by 1 every passes_per_row(N) passes when N > slices); the pass flagged
     ``last`` closes the block. Row i takes ``res[i mod R]`` when ``i // R == r0 // R``, so each row
-    has one adder and a per-N 4:1 select, whatever the pass.
+    has one adder and a per-N 4:1 select, whatever the pass. A row-packed pass (``rows2``, packed
+    chains, one token) covers 2R rows, lane 0's results first, moves r0 on by 2R (or by 2) and
+    adds into token 0's rows only.
     Timing: takes one result beat per cycle; the block leaves on ``o`` the cycle after its last
     pass is added, and the next bias beat is taken the cycle after ``o`` is accepted (2 cycles
     between blocks; a block of b passes occupies b + 2 cycles).
@@ -65,7 +67,7 @@ class RowAccumulator(wiring.Component):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
                     self._add(m, r0, acc, beat)
-                    self._advance(m, r0, part, beat.nlog)
+                    self._advance(m, r0, part, beat)
                     with m.If(beat.last):
                         m.next = "EMIT"
             with m.State("EMIT"):
@@ -81,23 +83,40 @@ class RowAccumulator(wiring.Component):
             picks = [Signal(signed(geo.acc_bits), name=f"pick{r}_{t}") for t in range(geo.tokens)]
             with m.Switch(beat.nlog):
                 for n in geo.n_options:
-                    per = geo.results_per_pass(n)
-                    shift = per.bit_length() - 1
                     with m.Case(nlog_of(n)):
-                        m.d.comb += hit.eq((r0 >> shift) == (r >> shift))
-                        m.d.comb += [picks[t].eq(beat.res[t][r % per]) for t in range(geo.tokens)]
+                        self._select(m, beat, geo.results_per_pass(n), r, r0, hit, picks)
             for t in range(geo.tokens):
                 m.d.sync += acc[t][r].eq(acc[t][r] + Mux(hit, picks[t], 0))
 
-    def _advance(self, m, r0, part, nlog):
+    def _select(self, m, beat, per, r, r0, hit, picks):
+        """Row ``r``'s share of a pass with ``per`` results per lane: ``res[t][r mod per]`` per
+        token, or for a row-packed pass (2 x ``per`` rows, lane 1 after lane 0) token 0 takes
+        ``res[lane of r][r mod per]``."""
+        def per_token():
+            shift = per.bit_length() - 1
+            m.d.comb += hit.eq((r0 >> shift) == (r >> shift))
+            m.d.comb += [pick.eq(beat.res[t][r % per]) for t, pick in enumerate(picks)]
+        if not self.geo.packed:
+            per_token()
+            return
+        shift2 = per.bit_length()
+        with m.If(beat.rows2):
+            m.d.comb += [hit.eq((r0 >> shift2) == (r >> shift2)),
+                         picks[0].eq(beat.res[(r // per) % 2][r % per]), picks[1].eq(0)]
+        with m.Else():
+            per_token()
+
+    def _advance(self, m, r0, part, beat):
         geo = self.geo
-        with m.Switch(nlog):
+        rows2 = beat.rows2 if geo.packed else 0
+        with m.Switch(beat.nlog):
             for n in geo.n_options:
                 with m.Case(nlog_of(n)):
                     if geo.passes_per_row(n) == 1:
-                        m.d.sync += r0.eq(r0 + geo.results_per_pass(n))
+                        per = geo.results_per_pass(n)
+                        m.d.sync += r0.eq(r0 + Mux(rows2, 2 * per, per))
                     else:
                         with m.If(part == geo.passes_per_row(n) - 1):
-                            m.d.sync += [part.eq(0), r0.eq(r0 + 1)]
+                            m.d.sync += [part.eq(0), r0.eq(r0 + Mux(rows2, 2, 1))]
                         with m.Else():
                             m.d.sync += part.eq(part + 1)

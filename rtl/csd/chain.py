@@ -19,7 +19,7 @@ class CsdChain(wiring.Component):
     Ports: ``i`` In(stream of :func:`chain_in_layout`): one pass per beat (activation block per
     token, ``slices`` (weight, index) pairs, ``nlog`` = log2 N, ``w4``, ``last``); ``o`` Out(stream of
     :func:`chain_out_layout`): ``res[token][j]`` for ``j < results_per_pass(N)`` plus ``nlog``
-    and ``last``.
+    and ``last`` (packed: and ``rows2``, whose ``res[lane]`` belong to the pass's two row sets).
     Timing: accepts one pass per cycle; a pass accepted at cycle t is on ``o`` at t + ``latency``
     (= slices + 2); back-pressure on ``o`` stalls the whole pipeline (every register has the
     enable ``~o.valid | o.ready``, which synthesis puts on the DSP CE pins).
@@ -46,16 +46,27 @@ class CsdChain(wiring.Component):
         return self.geo.slices
 
     def _slice_operands(self, m: Module, en, index: int):
-        """Sparse-mux selection and INT4 sign extension of slice ``index``, skewed by ``index``."""
+        """Sparse-mux selection and INT4 sign extension of slice ``index``, skewed by ``index``:
+        (the packed multiplier operand's lanes, the single operand). A row-packed pass swaps the
+        roles: its two rows' weights take the lanes and token 0's activation the single port,
+        so the products, the lane decode and the OAU splits are those of a token-packed pass."""
         geo, lane, act = self.geo, self.i.payload.lane, self.i.payload.act
         picked = []
         for t in range(geo.tokens):
             mux = m.submodules[f"mux{index}_{t}"] = SparseMux(geo.m)
             m.d.comb += [mux.cand.eq(act[t]), mux.idx.eq(lane.idx[index])]
             picked.append(mux.y)
-        w = Mux(lane.w4, lane.w[index][:4].as_signed(), lane.w[index])
+
+        def weight(w):
+            return Mux(lane.w4, w[index][:4].as_signed(), w[index])
+
+        lanes, single = picked, weight(lane.w)
+        if geo.packed:
+            lanes = [Mux(lane.rows2, weight(lane.w), picked[0]),
+                     Mux(lane.rows2, weight(lane.w2), picked[1])]
+            single = Mux(lane.rows2, picked[0], single)
         bundle = Signal(8 * geo.tokens + 8, name=f"ops{index}")
-        m.d.comb += bundle.eq(Cat(*picked, w.as_signed()[:8]))
+        m.d.comb += bundle.eq(Cat(*(v[:8] for v in (*lanes, single))))
         skewed = delay(m, bundle, index, en, f"skew{index}")
         a = [skewed[8 * t:8 * t + 8].as_signed() for t in range(geo.tokens)]
         return a, skewed[8 * geo.tokens:].as_signed()
@@ -66,11 +77,14 @@ class CsdChain(wiring.Component):
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), self.i.ready.eq(en)]
         lane = self.i.payload.lane
-        status = Signal(2 + NLOG_BITS)
-        m.d.comb += status.eq(Cat(self.i.valid, lane.last, lane.nlog))
+        rows2 = [lane.rows2] if self.geo.packed else []
+        status = Signal(2 + NLOG_BITS + len(rows2))
+        m.d.comb += status.eq(Cat(self.i.valid, lane.last, lane.nlog, *rows2))
         status_out = delay(m, status, self.latency, en, "status", reset_less=False)
         m.d.comb += [self.o.valid.eq(status_out[0]), self.o.payload.last.eq(status_out[1]),
-                     self.o.payload.nlog.eq(status_out[2:])]
+                     self.o.payload.nlog.eq(status_out[2:2 + NLOG_BITS])]
+        if rows2:
+            m.d.comb += self.o.payload.rows2.eq(status_out[2 + NLOG_BITS])
 
         net = m.submodules.results = SegmentResults(geo)
         m.d.comb += [net.nlog.eq(self.o.payload.nlog), self.o.payload.res.eq(net.res)]

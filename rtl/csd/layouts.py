@@ -23,14 +23,22 @@ def lane_layout(geo: ChainGeometry) -> StructLayout:
     ``nlog``: log2 of the block's N (selects the segment results); ``w4``: weights are INT4 held
     in the low nibble (sign-extended in the chain); ``last``: sideband passed through to the
     output with the results (the row accumulator closes a row block on it).
+
+    Packed chains also have ``rows2`` and ``w2[i]``: a *row-packed* pass (one token, a dense
+    block) whose slices multiply token 0's activation by two rows' weights, ``w[i]`` (lane 0)
+    and ``w2[i]`` (lane 1), instead of one weight by two tokens' activations
+    (docs/rtl/csd.md, "Row-packed MV").
     """
-    return StructLayout({
+    fields = {
         "w": ArrayLayout(signed(WEIGHT_BITS), geo.slices),
         "idx": ArrayLayout(unsigned(geo.index_bits), geo.slices),
         "nlog": unsigned(NLOG_BITS),
         "w4": unsigned(1),
         "last": unsigned(1),
-    })
+    }
+    if geo.packed:
+        fields.update({"rows2": unsigned(1), "w2": ArrayLayout(signed(WEIGHT_BITS), geo.slices)})
+    return StructLayout(fields)
 
 
 def chain_in_layout(geo: ChainGeometry) -> StructLayout:
@@ -38,12 +46,16 @@ def chain_in_layout(geo: ChainGeometry) -> StructLayout:
 
 
 def chain_out_layout(geo: ChainGeometry) -> StructLayout:
-    """``res[token][j]``: result j of the pass (the first ``results_per_pass(N)`` are valid)."""
-    return StructLayout({
+    """``res[lane][j]``: result j of the pass (the first ``results_per_pass(N)`` are valid); a
+    lane is a token, or with ``rows2`` (packed chains) one of the pass's two row sets."""
+    fields = {
         "res": ArrayLayout(ArrayLayout(signed(geo.acc_bits), geo.max_results), geo.tokens),
         "nlog": unsigned(NLOG_BITS),
         "last": unsigned(1),
-    })
+    }
+    if geo.packed:
+        fields["rows2"] = unsigned(1)
+    return StructLayout(fields)
 
 
 def mpu_in_layout(geo: ChainGeometry, vpus: int) -> StructLayout:

@@ -6,6 +6,9 @@ goes to which slice, following the dataflow in docs/rtl/csd.md. For a block with
   ``j*N .. j*N + N-1``; 16 / R passes cover the 16 rows.
 * N > slices (packed chains of 8 DSPs with dense blocks): a row takes ``N / slices`` passes, each a
   partial sum that the output accumulator adds.
+* Row-packed (packed chains, a token group of one token, a dense N = M block): the pass carries
+  twice its rows, lane 0's in ``w`` and lane 1's in ``w2``, so one token keeps both MACs of
+  every DSP busy (docs/rtl/csd.md, "Row-packed MV").
 Blocks with N = 0 are skipped. Accumulation over k-blocks (and the optional INT32 bias) happens in
 :func:`assemble`, i.e. in the output buffer after the chain.
 """
@@ -30,9 +33,17 @@ class Pass:
     tokens: list[int]                 # token id of each packed lane (may repeat when padding)
     rows: list[int] = field(default_factory=list)   # output row of result j
     last: int = 0                     # closes its row block (row accumulator order only)
+    w2: list[int] | None = None       # row-packed (rows2): lane 1's rows' weights [slice]
+
+    @property
+    def rows2(self) -> bool:
+        return self.w2 is not None
 
     def lane(self) -> dict:
-        return {"w": self.w, "idx": self.idx, "nlog": self.nlog, "w4": self.w4, "last": self.last}
+        lane = {"w": self.w, "idx": self.idx, "nlog": self.nlog, "w4": self.w4, "last": self.last}
+        if self.rows2:
+            lane.update(rows2=1, w2=self.w2)
+        return lane
 
 
 def idle_pass(geo: ChainGeometry, act: list[list[int]], tokens: list[int]) -> Pass:
@@ -49,8 +60,9 @@ def _weight_byte(value: int, w4: bool, salt: int) -> int:
     return raw - 256 if raw >= 128 else raw
 
 
-def chain_passes(geo: ChainGeometry, sp, x: np.ndarray) -> list[Pass]:
-    """All passes of ``x [T, K] @ W.T`` for one chain, k-block by k-block, token group by group."""
+def chain_passes(geo: ChainGeometry, sp, x: np.ndarray, row_pack: bool = True) -> list[Pass]:
+    """All passes of ``x [T, K] @ W.T`` for one chain, k-block by k-block, token group by group
+    (``row_pack`` False: a lone token's dense blocks leave the second lane idle instead)."""
     if sp.bits is None:
         raise ValueError("sp: the CSD chain needs integer weights (NMSparse.quantize_int first)")
     n_out, k = sp.shape
@@ -66,29 +78,38 @@ def chain_passes(geo: ChainGeometry, sp, x: np.ndarray) -> list[Pass]:
                 n = int(sp.block_n[br, kb])
                 if n == 0:
                     continue
-                passes.extend(_block_passes(geo, sp, act, toks, br, kb, n, w4))
+                passes.extend(_block_passes(geo, sp, act, toks, br, kb, n, w4, row_pack))
     return passes
 
 
-def _block_passes(geo, sp, act, toks, br, kb, n, w4) -> list[Pass]:
+def _block_passes(geo, sp, act, toks, br, kb, n, w4, row_pack=True) -> list[Pass]:
     seg, per_pass = geo.segment(n), geo.results_per_pass(n)
+    rows2 = row_pack and geo.packed and len(set(toks)) == 1 and n == sp.m
     rows = list(range(br * sp.block, (br + 1) * sp.block))
     out = []
-    for r0 in range(0, len(rows), per_pass):
+    step = 2 * per_pass if rows2 else per_pass
+    for r0 in range(0, len(rows), step):
         for part in range(geo.passes_per_row(n)):
-            w, idx, res_rows = [], [], []
-            for row in rows[r0:r0 + per_pass]:
-                values, indices = sp.kept(row, kb)
-                chunk = slice(part * seg, (part + 1) * seg)
-                w += [_weight_byte(v, w4, row + q) for q, v in enumerate(values[chunk])]
-                idx += [int(i) for i in indices[chunk]]
-                res_rows.append(row)
+            chunk = slice(part * seg, (part + 1) * seg)
+
+            def pairs(lane_rows):
+                w, idx = [], []
+                for row in lane_rows:
+                    values, indices = sp.kept(row, kb)
+                    w += [_weight_byte(v, w4, row + q) for q, v in enumerate(values[chunk])]
+                    idx += [int(i) for i in indices[chunk]]
+                return w, idx
+            lane0, lane1 = rows[r0:r0 + per_pass], rows[r0 + per_pass:r0 + step]
+            w, idx = pairs(lane0)
+            # a dense block: lane 1's rows use the same positions, so only their weights travel
             out.append(Pass(act=act, w=w, idx=idx, nlog=n.bit_length() - 1, w4=int(w4),
-                            tokens=list(toks), rows=res_rows))
+                            tokens=list(toks), rows=lane0 + lane1,
+                            w2=pairs(lane1)[0] if rows2 else None))
     return out
 
 
-def row_block_passes(geo: ChainGeometry, sp, x: np.ndarray) -> list[tuple[list[int], int, list[Pass]]]:
+def row_block_passes(geo: ChainGeometry, sp, x: np.ndarray,
+                     row_pack: bool = True) -> list[tuple[list[int], int, list[Pass]]]:
     """Passes in row-accumulator order: per token group and row block, every k-block's passes,
     the last one flagged ``last``. A row block whose blocks are all N = 0 gets one idle pass, so
     the accumulator still emits its bias. Returns (tokens, row block, passes) triples."""
@@ -104,7 +125,8 @@ def row_block_passes(geo: ChainGeometry, sp, x: np.ndarray) -> list[tuple[list[i
                 n = int(sp.block_n[br, kb])
                 act = [[int(v) for v in x[t, kb * sp.m:(kb + 1) * sp.m]] for t in toks]
                 if n:
-                    passes.extend(_block_passes(geo, sp, act, toks, br, kb, n, sp.bits == 4))
+                    passes.extend(_block_passes(geo, sp, act, toks, br, kb, n, sp.bits == 4,
+                                                row_pack))
             if not passes:
                 passes = [idle_pass(geo, [[0] * sp.m for _ in toks], toks)]
             passes[-1].last = 1
@@ -156,6 +178,11 @@ def assemble(geo: ChainGeometry, passes: list[Pass], results: list[list[list[int
     if bias is not None:
         out += np.asarray(bias, dtype=np.int64)[None, :]
     for p, res in zip(passes, results, strict=True):
+        if p.rows2:
+            per = len(p.rows) // 2
+            for j, row in enumerate(p.rows):
+                out[p.tokens[0], row] += res[j // per][j % per]
+            continue
         done = set()
         for lane, tok in enumerate(p.tokens):
             if tok in done:          # padding lane of an odd token count

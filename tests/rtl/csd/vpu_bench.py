@@ -18,11 +18,14 @@ def vpu_vectors(geo, sp, x, bias):
 
 
 def vpu_outputs(geo, blocks, outs, shape) -> np.ndarray:
-    """Scatter each emitted block back into ``[T, N_out]``."""
+    """Scatter each emitted block back into ``[T, N_out]`` (a token's first lane: a padding lane
+    repeating it carries no results after row-packed passes)."""
     got = np.zeros(shape, dtype=np.int64)
     layout = rows_layout(geo)
     for (toks, br, _), bits in zip(blocks, outs, strict=True):
         c = layout.from_bits(bits)
         for lane, t in enumerate(toks):
+            if t in toks[:lane]:
+                continue
             got[t, br * geo.m:(br + 1) * geo.m] = [c[lane][r] for r in range(geo.m)]
     return got.astype(np.int32)
