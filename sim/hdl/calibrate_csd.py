@@ -15,11 +15,11 @@ activation rows, unpacked or with two MACs per DSP (``csd.pack_two_macs``), on o
   mapping for one-token workloads, at the matrix's density (kept / all weights), plus
   :func:`.csd_model.fill_drain_cycles` (the chain's pipeline latency, ``dsps_per_chain + 2``).
 
-With the fill/drain term the two agree exactly in the MM mapping and in the MV mapping of
-unpacked chains; tests/sim/test_perf_calibration_csd.py fails on any other difference. The one
-known difference: in the MV mapping the model reduces ``chain_macs`` inputs per chain per cycle
-(the FlightLLM artifact's MV parallelism), but a packed RTL chain (``chain_macs / 2`` DSPs) with
-one token leaves its second token lane idle and needs ``macs_per_dsp`` x the model's passes. ``python -m bitflight.sim.hdl.calibrate_csd [--verilator]`` prints the table.
+With the fill/drain term the two agree exactly in the MM and MV mappings, packed or not:
+a packed chain with one token runs dense blocks row-packed (two rows per DSP) and N:M blocks one
+MAC per DSP, which the model charges through ``dense_share`` (the share of kept weights in dense
+blocks); tests/sim/test_perf_calibration_csd.py fails on any difference.
+``python -m bitflight.sim.hdl.calibrate_csd [--verilator]`` prints the table.
 """
 from __future__ import annotations
 
@@ -178,15 +178,23 @@ def verilator_spans(build, runs: list[list[int]]) -> list[tuple[int, list[int]]]
             for r in results]
 
 
+def dense_share(sp) -> float:
+    """Share of the kept weights that sit in dense (N = M) blocks."""
+    kept = np.asarray(sp.block_n, dtype=np.int64)
+    return float(kept[kept == sp.m].sum() / max(1, kept.sum()))
+
+
 def model_cycles(cfg: Config, w: CsdWorkload, packed: bool, target: str = "chain",
-                 density: float | None = None) -> int:
+                 density: float | None = None, share: float | None = None) -> int:
     """Model cycles of the workload: compute passes + the pipeline fill/drain. ``density``:
-    kept / all weights (default: ``N / M`` of the workload's fixed N)."""
+    kept / all weights (default: ``N / M`` of the workload's fixed N); ``share``: of them in
+    dense blocks (default: chain_cycles' rule)."""
     from ..perf import csd_model
     hw = target_config(cfg, packed, target)
     if density is None:
         density = w.n / hw.csd.m
-    compute, overhead = csd_model.chain_cycles(hw, w.stage, w.tokens, w.k, w.n_out, 1, density)
+    compute, overhead = csd_model.chain_cycles(hw, w.stage, w.tokens, w.k, w.n_out, 1, density,
+                                               share)
     return int(compute + overhead) + csd_model.fill_drain_cycles(hw)
 
 
@@ -213,7 +221,7 @@ def calibrate(cfg: Config, packed: bool, loads: list[CsdWorkload], simulator: st
     rows = []
     for w, (sp, x, ps, payloads), (cycles, outputs) in zip(loads, cases, timed, strict=True):
         check_exact(geo, w, sp, x, ps, outputs, target, vpus)
-        model = model_cycles(cfg, w, packed, target, sp.density)
+        model = model_cycles(cfg, w, packed, target, sp.density, dense_share(sp))
         rows.append(Calibration(cfg.name, w.label(packed, target), rtl_cycles=cycles,
                                 model_cycles=model, simulator=simulator,
                                 fill_drain=geo.latency, beats=len(payloads)))

@@ -6,11 +6,12 @@ recovered, docs/references.md#flightllm-3.6):
 
 * MV mode (decode, one token): ``p_K = dsps_per_chain``, ``p_N = macs_per_dsp * mv_vpus``: a
   chain's DSPs reduce ``dsps_per_chain`` inputs, and a packed DSP's two products (WP486) share
-  the one token's activation and multiply the weights of two output rows, so a chain still does
-  ``chain_macs`` MACs per cycle -- the artifact's MV parallelism 64 x 16 per core. (An unpacked
-  chain: ``p_K = chain_macs``, ``p_N = mv_vpus``.) The RTL chain does not have this row-packed MV
-  mode yet: with one token its second lane idles and it needs 2x these passes
-  (docs/results/calibration.md).
+  the one token's activation and multiply the weights of two output rows (the RTL chain's
+  row-packed passes), so a chain still does ``chain_macs`` MACs per cycle -- the artifact's MV
+  parallelism 64 x 16 per core. That holds for dense blocks only: the rows of an N:M block
+  (N < M) pick their own activations, so sparse work runs at ``p_N = mv_vpus``, one MAC per DSP
+  (``dense_share`` of :func:`chain_cycles`). (An unpacked chain: ``p_K = chain_macs``,
+  ``p_N = mv_vpus``.)
 * MM mode (prefill): ``p_K = dsps_per_chain``, ``p_M = macs_per_dsp * mpus`` tokens (two packed
   MACs share a weight across two tokens), ``p_N = vpus_per_mpu``: 8 x 32 x 16 = 4096 MACs per core
   on the U280 config, the artifact's MM parallelism 2 x 16 x 128.
@@ -90,16 +91,32 @@ def _traffic(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> Traffic
 
 
 def chain_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batch: int = 1,
-                 density: float = 1.0) -> tuple[float, float]:
+                 density: float = 1.0, dense_share: float | None = None) -> tuple[float, float]:
     """(compute cycles, instruction-overhead cycles) of ``batch`` products
-    ``[tokens, cin] x [cin, cout]`` on the chains (module docstring)."""
+    ``[tokens, cin] x [cin, cout]`` on the chains (module docstring). A lone token on packed
+    chains (MV, or an odd token left over in MM) runs its dense blocks row-packed, two rows per
+    DSP, and its N:M blocks one MAC per DSP; ``dense_share`` is the share of the kept weights in
+    dense (N = M) blocks (default: all of them when ``density`` is 1, none otherwise)."""
     c = _require(cfg)
     p_m, p_k, p_n = parallelism(cfg, stage)
-    token_tiles = batch * math.ceil(tokens / p_m)
-    passes = math.ceil(math.ceil(cout / p_n) * math.ceil(cin / p_k) * density)
-    tiles = token_tiles * math.ceil(cout / p_n)
+    k_blocks = math.ceil(cin / p_k)
+    full = math.ceil(math.ceil(cout / p_n) * k_blocks * density)
+    share = (1.0 if density == 1.0 else 0.0) if dense_share is None else dense_share
+
+    def lone(rows: int) -> int:
+        """Passes of one token when a row-packed pass covers ``rows`` output rows."""
+        packed, single = math.ceil(cout / rows), math.ceil(cout / (rows // c.macs_per_dsp))
+        return math.ceil(k_blocks * density * (packed * share + single * (1.0 - share)))
+
+    if stage == "decode":
+        per_batch = tokens * (lone(p_n) if c.macs_per_dsp > 1 else full)
+    else:
+        whole, left = divmod(tokens, p_m)
+        rest = 0 if left == 0 else lone(p_n * c.macs_per_dsp) if left == 1 else full
+        per_batch = whole * full + rest
+    tiles = batch * math.ceil(tokens / p_m) * math.ceil(cout / p_n)
     speedup = core_speedup(cfg)
-    return token_tiles * passes / speedup, tiles * c.instruction_overhead_cycles / speedup
+    return batch * per_batch / speedup, tiles * c.instruction_overhead_cycles / speedup
 
 
 def fill_drain_cycles(cfg: Config) -> int:

@@ -8,7 +8,6 @@ exactly, at every N, with mixed N and skipped blocks, unpacked and packed; the i
 is checked too. The hand counts below are the pass counts of docs/rtl/csd.md ("passes per block":
 16 N / slices per 16-row block and k-block, per token group of 1 or 2 tokens).
 """
-import math
 
 import pytest
 
@@ -19,13 +18,13 @@ TINY = config.load("tiny")
 
 
 def _hand_passes(w, packed: bool) -> int:
+    """Per token group, 16 N / slices passes per 16 x 16 block; on a packed chain a lone token
+    (an odd one left over) runs dense (N = 16) blocks row-packed, two rows per pass: half."""
     slices = 8 if packed else 16                    # tiny: 16 MACs per chain, 2 per packed DSP
-    token_groups = math.ceil(w.tokens / (2 if packed else 1))
-    if w.n == "mixed":                              # sum of N over the 16x16 blocks (0: skipped)
-        n_sum = int(cal.case(w)[0].block_n.astype(int).sum())
-    else:
-        n_sum = (w.k // 16) * (w.n_out // 16) * w.n
-    return token_groups * n_sum * 16 // slices
+    blocks = cal.case(w)[0].block_n.astype(int)     # N of every 16x16 block (0: skipped)
+    n_sum, dense_sum = int(blocks.sum()), int(blocks[blocks == 16].sum())
+    pairs, lone = divmod(w.tokens, 2) if packed else (w.tokens, 0)
+    return (pairs * n_sum + lone * (n_sum - dense_sum // 2)) * 16 // slices
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["unpacked", "packed"])
@@ -59,15 +58,19 @@ def test_sub_block_density_rounds_per_tile_not_per_row():
     assert cal.model_cycles(TINY, w, packed=False) - 18 == 8
 
 
-def test_packed_mv_gap_is_the_idle_token_lane():
-    """MV mapping: the model packs two output rows per DSP (p_K = 8 DSPs, p_N = 2 rows per
-    chain: 16 MACs per chain per cycle, as unpacked); the RTL chain has no row-packed MV mode, so
-    one token leaves its second lane idle and it needs exactly twice the model's passes (the
-    decision and the RTL follow-up are in docs/results/calibration.md)."""
-    loads = [cal.CsdWorkload(n, tokens=1, k=64, n_out=16) for n in (2, 16)]
-    for packed, factor in ((False, 1), (True, 2)):
-        for c in cal.calibrate(TINY, packed, loads):
-            assert c.rtl_cycles - c.fill_drain == factor * (c.model_cycles - c.fill_drain), c
+def test_packed_mv_model_matches_rtl_row_packing_dense_blocks_only():
+    """MV on a packed chain (8 DSPs): dense blocks row-packed (two rows per DSP), N:M blocks one
+    MAC per DSP; the model charges both exactly. Hand count for k 64 x 16 rows: N = 16 takes
+    16 rows x 4 k-blocks x 2 passes per row / 2 rows per pass = 64 passes (128 with the second
+    lane idle, as before row packing); N = 2 takes 16 / 4 rows per pass x 4 k-blocks = 16."""
+    loads = [cal.CsdWorkload(n, tokens=1, k=64, n_out=16) for n in (2, 16)] \
+        + [cal.CsdWorkload("mixed", tokens=1, k=64, n_out=16, seed=99)]
+    rows = cal.calibrate(TINY, True, loads)
+    for c in rows:
+        assert c.rtl_cycles == c.model_cycles, c
+    assert [c.rtl_cycles - c.fill_drain for c in rows[:2]] == [16, 64]
+    sp, _ = cal.case(loads[2])
+    assert 0 < cal.dense_share(sp) < 1       # the mixed case has dense and N:M blocks
 
 
 def test_mpu_model_matches_rtl_amaranth():
@@ -97,12 +100,23 @@ def test_bad_target_is_one_line_error():
 
 def test_mv_mapping_packs_two_rows_per_dsp():
     """Packed MV: p_K = dsps_per_chain, p_N = 2 x mv_vpus; the same MACs per cycle as unpacked
-    (p_K = chain_macs, p_N = mv_vpus), so the FlightLLM MV parallelism 64 x 16 per core holds."""
+    (p_K = chain_macs, p_N = mv_vpus), so the FlightLLM MV parallelism 64 x 16 per core holds
+    for dense weights. N:M weights (density < 1) run one MAC per DSP on the packed chain: twice
+    the unpacked chain's passes per kept weight, or the dense blocks' share at two."""
     from bitflight.sim.perf import csd_model
     u280 = config.load("u280")
     assert csd_model.parallelism(u280, "decode") == (1, 8, 128)
     unpacked = u280.model_copy(update={"csd": u280.csd.model_copy(update={"pack_two_macs": False})})
     assert csd_model.parallelism(unpacked, "decode") == (1, 16, 64)
+    speedup = csd_model.core_speedup(u280)
     for cfg in (u280, unpacked):
         assert csd_model.chain_cycles(cfg, "decode", 1, 4096, 4096)[0] == 4096 * 4096 / (16 * 64) \
-            / csd_model.core_speedup(cfg)
+            / speedup
+    half = 4096 * 4096 * 0.5 / speedup
+    assert csd_model.chain_cycles(unpacked, "decode", 1, 4096, 4096, density=0.5)[0] == half / 1024
+    assert csd_model.chain_cycles(u280, "decode", 1, 4096, 4096, density=0.5)[0] == half / 512
+    assert csd_model.chain_cycles(u280, "decode", 1, 4096, 4096, density=0.5,
+                                  dense_share=0.5)[0] == half * (0.5 / 1024 + 0.5 / 512)
+    # prefill packs tokens, not rows: density alone
+    assert csd_model.chain_cycles(u280, "prefill", 64, 4096, 4096, density=0.5)[0] \
+        == csd_model.chain_cycles(u280, "prefill", 64, 4096, 4096, density=0.5, dense_share=0)[0]

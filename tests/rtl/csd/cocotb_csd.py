@@ -53,7 +53,9 @@ async def bit_exact_and_timed(dut):
             assert emitted == [c + geo.latency for c in accepted], "latency differs from geometry"
             if target == "chain" and isinstance(spec.get("n"), int):
                 n = spec["n"]
-                finished = sum(len(p.rows) for p in passes) * geo.tokens / geo.passes_per_row(n)
+                # lane results: a row-packed pass's two lanes hold rows, the others' tokens
+                finished = sum(len(p.rows) * (1 if p.rows2 else geo.tokens)
+                               for p in passes) / geo.passes_per_row(n)
                 measured = finished / (emitted[-1] - emitted[0] + 1)
                 assert measured == geo.results_per_cycle(n) == 16 / n, (
                     f"N={n}: {measured} results/cycle, documented {geo.results_per_cycle(n)}")
