@@ -90,6 +90,12 @@ def _traffic(op: MatMul, cfg: Config, policy: PerfPolicy, stage: str) -> Traffic
                         cfg.buffers.weight_kb * 1024 * c.cores, cfg.buffers.act_kb * 1024 * c.cores)
 
 
+def _ceil(x: float) -> int:
+    """Ceiling of a pass count that is whole in exact arithmetic but may carry float error
+    from the density and share factors (kept / all weights)."""
+    return math.ceil(round(x, 9))
+
+
 def chain_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batch: int = 1,
                  density: float = 1.0, dense_share: float | None = None) -> tuple[float, float]:
     """(compute cycles, instruction-overhead cycles) of ``batch`` products
@@ -100,13 +106,13 @@ def chain_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batc
     c = _require(cfg)
     p_m, p_k, p_n = parallelism(cfg, stage)
     k_blocks = math.ceil(cin / p_k)
-    full = math.ceil(math.ceil(cout / p_n) * k_blocks * density)
+    full = _ceil(math.ceil(cout / p_n) * k_blocks * density)
     share = (1.0 if density == 1.0 else 0.0) if dense_share is None else dense_share
 
     def lone(rows: int) -> int:
         """Passes of one token when a row-packed pass covers ``rows`` output rows."""
         packed, single = math.ceil(cout / rows), math.ceil(cout / (rows // c.macs_per_dsp))
-        return math.ceil(k_blocks * density * (packed * share + single * (1.0 - share)))
+        return _ceil(k_blocks * density * (packed * share + single * (1.0 - share)))
 
     if stage == "decode":
         per_batch = tokens * (lone(p_n) if c.macs_per_dsp > 1 else full)

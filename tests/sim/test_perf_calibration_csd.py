@@ -93,6 +93,18 @@ def test_chain_model_matches_rtl_verilator(packed):
         assert c.rtl_cycles == c.model_cycles, c
 
 
+@pytest.mark.verilator
+@pytest.mark.xdist_group("csd-verilator")
+def test_u280_row_packed_mv_matches_rtl_verilator():
+    """The U280 chain as configured (DSP48E2 instances, fpga/models/dsp48e2.v) with one token:
+    row-packed dense blocks and one-MAC N:M blocks, cycle-exact and bit-exact."""
+    u280 = config.load("u280")
+    loads = cal.workloads(u280, tokens=1, k=256, n_out=64)
+    for w, c in zip(loads, cal.calibrate(u280, True, loads, simulator="verilator")):
+        assert c.model_cycles - c.fill_drain == c.beats == _hand_passes(w, True), c
+        assert c.rtl_cycles == c.model_cycles, c
+
+
 def test_bad_target_is_one_line_error():
     with pytest.raises(ValueError, match="target: expected 'chain' or 'mpu'"):
         cal.calibrate(TINY, False, [], target="vpu")
