@@ -1,7 +1,7 @@
 """Row accumulator: a VPU's output buffer, summing a row block over its k-blocks plus INT32 bias."""
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
@@ -24,8 +24,8 @@ class RowAccumulator(wiring.Component):
     results; ``o`` Out(stream of :func:`rows_layout`) the finished row block, per token.
     Row pointer: a pass with N (R = results_per_pass(N) results) covers rows r0 .. r0 + R - 1 and
     moves r0 on by R (or by 1 every passes_per_row(N) passes when N > slices); the pass flagged
-    ``last`` closes the block. Row i takes ``res[i mod R]`` when ``i // R == r0 // R``; rows are
-    banked (:attr:`banks`), one adder and a per-N 4:1 select per bank. A row-packed pass (``rows2``, packed
+    ``last`` closes the block. Row i takes ``res[i mod R]`` when ``i // R == r0 // R``, so each row
+    has one adder and a per-N 4:1 select, whatever the pass. A row-packed pass (``rows2``, packed
     chains, one token) covers 2R rows, lane 0's results first, moves r0 on by 2R (or by 2) and
     adds into token 0's rows only.
     Timing: takes one result beat per cycle; the block leaves on ``o`` the cycle after its last
@@ -76,40 +76,22 @@ class RowAccumulator(wiring.Component):
                     m.next = "LOAD"
         return m
 
-    @property
-    def banks(self) -> int:
-        """Adders per token: the most rows one pass covers (2R for a row-packed pass)."""
-        geo = self.geo
-        most = max(geo.results_per_pass(n) for n in geo.n_options) * (2 if geo.packed else 1)
-        return min(geo.m, most)
-
     def _add(self, m, r0, acc, beat):
-        """Row r lives in bank r mod B, entry r // B: a pass's rows are 2R <= B consecutive rows
-        from a multiple of their count, so they sit in distinct banks of one entry, and each
-        bank needs one adder (B = 8 on tiny, not one per row)."""
-        geo, banks = self.geo, self.banks
-        entries = geo.m // banks
-        entry, low = r0 >> (banks.bit_length() - 1), r0[:banks.bit_length() - 1]
-        for b in range(banks):
-            hit = Signal(name=f"hit{b}")
-            picks = [Signal(signed(geo.acc_bits), name=f"pick{b}_{t}") for t in range(geo.tokens)]
+        geo = self.geo
+        for r in range(geo.m):
+            hit = Signal(name=f"hit{r}")
+            picks = [Signal(signed(geo.acc_bits), name=f"pick{r}_{t}") for t in range(geo.tokens)]
             with m.Switch(beat.nlog):
                 for n in geo.n_options:
                     with m.Case(nlog_of(n)):
-                        self._select(m, beat, geo.results_per_pass(n), b, low, hit, picks)
+                        self._select(m, beat, geo.results_per_pass(n), r, r0, hit, picks)
             for t in range(geo.tokens):
-                rows = [acc[t][e * banks + b] for e in range(entries)]
-                cur = Signal(signed(geo.acc_bits), name=f"cur{b}_{t}")
-                m.d.comb += cur.eq(Array(rows)[entry] if entries > 1 else rows[0])
-                total = cur + picks[t]
-                for e, row in enumerate(rows):
-                    with m.If(hit & (entry == e)):
-                        m.d.sync += row.eq(total)
+                m.d.sync += acc[t][r].eq(acc[t][r] + Mux(hit, picks[t], 0))
 
     def _select(self, m, beat, per, r, r0, hit, picks):
-        """Bank ``r``'s share of a pass with ``per`` results per lane whose first row is in bank
-        ``r0``: ``res[t][r mod per]`` per token, or for a row-packed pass (2 x ``per`` rows, lane 1
-        after lane 0) token 0 takes ``res[lane of r][r mod per]``."""
+        """Row ``r``'s share of a pass with ``per`` results per lane: ``res[t][r mod per]`` per
+        token, or for a row-packed pass (2 x ``per`` rows, lane 1 after lane 0) token 0 takes
+        ``res[lane of r][r mod per]``."""
         def per_token():
             shift = per.bit_length() - 1
             m.d.comb += hit.eq((r0 >> shift) == (r >> shift))
