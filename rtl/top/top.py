@@ -8,9 +8,11 @@ optionally, ``rd``/``wr`` buffer ports (lists of :func:`.buffers.read_port` /
 """
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Callable
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -164,20 +166,28 @@ class Accelerator(wiring.Component):
         return m
 
     def _route_hbm(self, m: Module, ld, st) -> None:
-        """LD drives the read channels, ST the write channels, of the port of their channel."""
-        for c in range(self.params.channels):
-            port = getattr(self, f"hbm{c}")
+        """LD drives the read channels, ST the write channels, of the port of their channel.
+        The channel selects are one-hot registers (an engine's first AXI handshake comes
+        cycles after its instruction is latched), and the engine's inputs are an AND-OR over
+        the ports, not a priority chain of ``channel == c`` muxes: that chain sat in front of
+        the aligner's input handshake, the shell's worst path on ECP5
+        (docs/results/resources.md)."""
+        ports = [getattr(self, f"hbm{c}") for c in range(self.params.channels)]
+        for port in ports:
             m.d.comb += [port.arid.eq(0), port.awid.eq(0)]
-            for name, member in ld.axi.signature.members.items():
-                if name in ("arid",):
+        for engine, skip in ((ld, "arid"), (st, "awid")):
+            sel = Signal(len(ports), name=f"{skip[:2]}_channel_sel")
+            m.d.sync += [sel[c].eq(engine.channel == c) for c in range(len(ports))]
+            for name, member in engine.axi.signature.members.items():
+                if name == skip:
                     continue
-                route(m, member.flow, getattr(ld.axi, name), getattr(port, name),
-                      ld.channel == c)
-            for name, member in st.axi.signature.members.items():
-                if name in ("awid",):
-                    continue
-                route(m, member.flow, getattr(st.axi, name), getattr(port, name),
-                      st.channel == c)
+                ours = getattr(engine.axi, name)
+                theirs = [getattr(port, name) for port in ports]
+                if member.flow == wiring.Out:          # engine drives the port
+                    m.d.comb += [t.eq(Mux(sel[c], ours, 0)) for c, t in enumerate(theirs)]
+                else:
+                    m.d.comb += ours.eq(functools.reduce(
+                        operator.or_, [Mux(sel[c], t, 0) for c, t in enumerate(theirs)]))
 
     @staticmethod
     def _deadlock(m: Module, queues, fetch, start) -> Signal:
@@ -224,16 +234,6 @@ def _registered(m: Module, values: tuple, name: str) -> tuple:
     out = tuple(Signal.like(v, name=f"{name}_{k}") for k, v in enumerate(values))
     m.d.sync += [o.eq(v) for o, v in zip(out, values)]
     return out
-
-
-def route(m: Module, flow, engine_sig, port_sig, selected) -> None:
-    """Connect one AXI signal between an engine and a channel port when ``selected``."""
-    if flow == wiring.Out:          # engine drives the port
-        with m.If(selected):
-            m.d.comb += port_sig.eq(engine_sig)
-    else:
-        with m.If(selected):
-            m.d.comb += engine_sig.eq(port_sig)
 
 
 def units_index(units, queue_sig, m: Module) -> Signal:
