@@ -59,6 +59,16 @@ def units(modules: dict[str, Counter], top: str, family: str, depth: int = 1
     return rows
 
 
+def top_module(modules: dict[str, Counter]) -> str:
+    """The module no other module instantiates (a shared module, such as a PE instanced by
+    name, need not carry the top's name as a prefix)."""
+    used = {cell for cells in modules.values() for cell in cells if cell in modules}
+    tops = sorted(set(modules) - used)
+    if len(tops) != 1:
+        raise ValueError(f"expected one top module, found {tops}")
+    return tops[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bitflight.fpga.synth_units",
                                  description=__doc__.splitlines()[0])
@@ -68,10 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         modules = module_cells(args.log.read_text(errors="replace"))
+        top = top_module(modules)
     except (OSError, ValueError) as exc:
         print(f"synth_units: {args.log}: {exc}", file=sys.stderr)
         return 1
-    top = min(modules, key=len)             # the top's name is a prefix of every other one
     print(f"{'unit':60s} {'LUT':>8s} {'FF':>8s} {'CARRY':>6s} {'DSP':>5s} {'BRAM':>5s}")
     for name, r in units(modules, top, args.family, args.depth):
         print(f"{name:60s} {r.lut:8d} {r.ff:8d} {r.carry:6d} {r.dsp:5d} {r.bram:5d}")

@@ -133,6 +133,12 @@ class NMSparse:
         n_out, k = self.shape
         return self.nnz / (n_out * k) if n_out * k else 1.0
 
+    @property
+    def dense_share(self) -> float:
+        """Share of the kept weights that sit in dense (N = M) blocks (0 when nothing is kept)."""
+        n = self.block_n.astype(np.int64)
+        return float(n[n == self.m].sum() / n.sum()) if n.sum() else 0.0
+
     def kept(self, row: int, kblock: int) -> tuple[np.ndarray, np.ndarray]:
         """Kept (values, in-block indices) of one row of one k-block, indices ascending."""
         n_out, k = self.shape

@@ -178,12 +178,6 @@ def verilator_spans(build, runs: list[list[int]]) -> list[tuple[int, list[int]]]
             for r in results]
 
 
-def dense_share(sp) -> float:
-    """Share of the kept weights that sit in dense (N = M) blocks."""
-    kept = np.asarray(sp.block_n, dtype=np.int64)
-    return float(kept[kept == sp.m].sum() / max(1, kept.sum()))
-
-
 def model_cycles(cfg: Config, w: CsdWorkload, packed: bool, target: str = "chain",
                  density: float | None = None, share: float | None = None) -> int:
     """Model cycles of the workload: compute passes + the pipeline fill/drain. ``density``:
@@ -221,7 +215,7 @@ def calibrate(cfg: Config, packed: bool, loads: list[CsdWorkload], simulator: st
     rows = []
     for w, (sp, x, ps, payloads), (cycles, outputs) in zip(loads, cases, timed, strict=True):
         check_exact(geo, w, sp, x, ps, outputs, target, vpus)
-        model = model_cycles(cfg, w, packed, target, sp.density, dense_share(sp))
+        model = model_cycles(cfg, w, packed, target, sp.density, sp.dense_share)
         rows.append(Calibration(cfg.name, w.label(packed, target), rtl_cycles=cycles,
                                 model_cycles=model, simulator=simulator,
                                 fill_drain=geo.latency, beats=len(payloads)))

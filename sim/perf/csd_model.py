@@ -114,8 +114,9 @@ def chain_cycles(cfg: Config, stage: str, tokens: int, cin: int, cout: int, batc
         packed, single = math.ceil(cout / rows), math.ceil(cout / (rows // c.macs_per_dsp))
         return _ceil(k_blocks * density * (packed * share + single * (1.0 - share)))
 
+    # (with one MAC per DSP a "row-packed" pass is a plain one: lone() is then ``full``)
     if stage == "decode":
-        per_batch = tokens * (lone(p_n) if c.macs_per_dsp > 1 else full)
+        per_batch = tokens * lone(p_n)
     else:
         whole, left = divmod(tokens, p_m)
         rest = 0 if left == 0 else lone(p_n * c.macs_per_dsp) if left == 1 else full

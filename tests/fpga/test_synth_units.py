@@ -1,6 +1,8 @@
 """Per-unit sums of a hierarchical synthesis log (fpga/synth_units.py), on a hand-written
 excerpt of Yosys' ``stat`` output: counts worked out by hand."""
-from bitflight.fpga.synth_units import main, module_cells, units
+import pytest
+
+from bitflight.fpga.synth_units import main, module_cells, top_module, units
 
 LOG = """
 3.9. Printing statistics.
@@ -64,3 +66,15 @@ def test_the_cli_prints_the_units(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in out[1:]] == ["top", "top", "top.out", "top.pe"]
     assert out[1].split()[1:5] == ["21", "5", "2", "1"]          # LUT, FF, CARRY4, DSP
+
+
+def test_the_top_is_the_module_nobody_instantiates():
+    """A shared module instanced by its own name (a hierarchical array's PE) may be shorter than
+    the top's name and need not carry it as a prefix."""
+    log = LOG.replace("top.pe.lane", "lane").replace("=== top ===", "=== array_top ===") \
+        .replace("top.", "array_top.")
+    modules = module_cells(log)
+    assert top_module(modules) == "array_top"
+    assert dict(units(modules, "array_top", "xc7", 2))["array_top"].lut == 21
+    with pytest.raises(ValueError, match="expected one top module"):
+        top_module({**modules, "orphan": modules["lane"]})

@@ -276,3 +276,12 @@ def test_row_pairs_need_n_and_an_even_block():
         sparse.prune_nm(w, n=2, block=1, row_pairs=True)
     with pytest.raises(ValueError, match="row_pairs: give n"):
         sparse.prune_nm(np.ones((16, 16), np.float32), density=0.5, row_pairs=True)
+
+
+def test_dense_share_counts_kept_weights_of_n16_blocks():
+    """Blocks N = [[16, 4], [0, 8]] keep 16 x (16 + 4 + 0 + 8) weights, 16 x 16 of them in the
+    dense block: 16 / 28."""
+    w = torch.randint(-100, 100, (32, 32), generator=torch.Generator().manual_seed(3))
+    sp = sparse.prune_nm(w.to(torch.int8), n=np.array([[16, 4], [0, 8]]), bits=8)
+    assert sp.dense_share == 16 / 28
+    assert sparse.prune_nm(w.to(torch.int8), n=np.array([[0, 0], [0, 0]]), bits=8).dense_share == 0

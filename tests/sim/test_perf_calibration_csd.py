@@ -70,7 +70,7 @@ def test_packed_mv_model_matches_rtl_row_packing_dense_blocks_only():
         assert c.rtl_cycles == c.model_cycles, c
     assert [c.rtl_cycles - c.fill_drain for c in rows[:2]] == [16, 64]
     sp, _ = cal.case(loads[2])
-    assert 0 < cal.dense_share(sp) < 1       # the mixed case has dense and N:M blocks
+    assert 0 < sp.dense_share < 1            # the mixed case has dense and N:M blocks
 
 
 def test_mpu_model_matches_rtl_amaranth():

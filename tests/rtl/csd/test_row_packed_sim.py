@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from bitflight.golden import sparse
 from bitflight.rtl.csd import schedule
 from bitflight.rtl.csd.chain import CsdChain
 from bitflight.rtl.csd.mpu import Mpu
@@ -56,7 +57,6 @@ def test_one_row_packed_pass_by_hand():
 def sparse_dense(sp) -> np.ndarray:
     """The pruned integer weights as a dense [N_out, K] matrix (zeros where pruned)."""
     eye = np.eye(sp.shape[1], dtype=np.int64)
-    from bitflight.golden import sparse
     return sparse.matmul(sp, eye).T.astype(np.int64)
 
 
