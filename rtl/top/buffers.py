@@ -26,19 +26,24 @@ def read_port(p: TopParams) -> wiring.Signature:
 
 def write_port(p: TopParams) -> wiring.Signature:
     """A client's write port: ``buf``/``addr``/``data``/``be`` (byte enables) held with ``valid``
-    until ``ready``; the bytes are in the memory from the cycle after the grant."""
+    until ``ready``; the bytes are in the memory from the cycle after the grant. ``free`` is
+    the grant the client would get this cycle if it asked (``ready == valid & free``): it does
+    not depend on the client's own ``valid``, so a client whose ``valid`` comes late (the LD
+    realigner's) can decide to emit without a path through the arbiter."""
     return wiring.Signature({"valid": Out(1), "buf": Out(BUF_BITS), "addr": Out(p.line_addr_bits),
                              "data": Out(p.line_bits), "be": Out(p.line_bits // 8),
-                             "ready": In(1)})
+                             "ready": In(1), "free": In(1)})
 
 
-def round_robin(m: Module, requests: list, name: str) -> list[Signal]:
-    """One-hot grants over ``requests``; priority rotates past the last winner."""
+def round_robin(m: Module, requests: list, name: str) -> tuple[list[Signal], list[Signal]]:
+    """One-hot grants over ``requests``, priority rotating past the last winner, and for each
+    client whether no client before it in this cycle's order asks (its grant if it asked)."""
     n = len(requests)
     grants = [Signal(name=f"{name}_grant{i}") for i in range(n)]
+    frees = [Signal(name=f"{name}_free{i}") for i in range(n)]
     if n == 1:
-        m.d.comb += grants[0].eq(requests[0])
-        return grants
+        m.d.comb += [grants[0].eq(requests[0]), frees[0].eq(1)]
+        return grants, frees
     last = Signal(range(n), name=f"{name}_last")
     with m.Switch(last):
         for prev in range(n):
@@ -46,12 +51,12 @@ def round_robin(m: Module, requests: list, name: str) -> list[Signal]:
                 taken = Const(0)
                 for k in range(1, n + 1):
                     i = (prev + k) % n
-                    m.d.comb += grants[i].eq(requests[i] & ~taken)
+                    m.d.comb += [frees[i].eq(~taken), grants[i].eq(requests[i] & ~taken)]
                     taken = taken | requests[i]
     for i in range(n):
         with m.If(grants[i]):
             m.d.sync += last.eq(i)
-    return grants
+    return grants, frees
 
 
 class Buffers(wiring.Component):
@@ -83,12 +88,15 @@ class Buffers(wiring.Component):
             abits = max(p.buffer_lines[b] - 1, 1).bit_length()
             rp, wp = mem.read_port(), mem.write_port(granularity=8)
             rdata[b] = rp.data
-            grants = round_robin(m, [c.valid & (c.buf == b) for c in self.rd], f"{b.name}_rd")
+            grants, _ = round_robin(m, [c.valid & (c.buf == b) for c in self.rd], f"{b.name}_rd")
             for c, g in zip(self.rd, grants):
                 with m.If(g):
                     m.d.comb += [rp.addr.eq(c.addr[:abits]), rp.en.eq(1), c.ready.eq(1)]
-            wgrants = round_robin(m, [c.valid & (c.buf == b) for c in self.wr], f"{b.name}_wr")
-            for c, g in zip(self.wr, wgrants):
+            wgrants, wfrees = round_robin(m, [c.valid & (c.buf == b) for c in self.wr],
+                                          f"{b.name}_wr")
+            for c, g, f in zip(self.wr, wgrants, wfrees):
+                with m.If((c.buf == b) & f):
+                    m.d.comb += c.free.eq(1)
                 with m.If(g):
                     m.d.comb += [wp.addr.eq(c.addr[:abits]), wp.data.eq(c.data), wp.en.eq(c.be),
                                  c.ready.eq(1)]

@@ -67,7 +67,9 @@ class LoadEngine(wiring.Component):
         # aligner output -> buffer lines, all full but the last
         # `chunk` = min(remaining, LANES) is kept in a register beside `remaining`: the
         # aligner's emit/insert arithmetic starts from it (from `remaining` it was the shell's
-        # worst path on ECP5, docs/results/resources.md)
+        # worst path on ECP5, docs/results/resources.md); the aligner emits on the port's
+        # `free`, not `ready`, which is the same transfer without the arbiter's grant (a
+        # function of this port's `valid`) between the aligner's `have` and its window
         remaining = Signal(range(max(p.buffer_bytes) + 1))
         chunk = Signal(range(LANES + 1))
         line = Signal(p.line_addr_bits + 1)
@@ -75,7 +77,7 @@ class LoadEngine(wiring.Component):
                      align.need.payload.c.eq(chunk),
                      self.wr.valid.eq(align.o.valid), self.wr.buf.eq(ld.buf),
                      self.wr.addr.eq(line), self.wr.data.eq(align.o.payload.data),
-                     self.wr.be.eq(align.o.payload.strb), align.o.ready.eq(self.wr.ready)]
+                     self.wr.be.eq(align.o.payload.strb), align.o.ready.eq(self.wr.free)]
         with m.If(align.o.valid & align.o.ready):
             left = remaining - chunk
             m.d.sync += [line.eq(line + 1), remaining.eq(left), chunk.eq(at_most_a_line(left))]
