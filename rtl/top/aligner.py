@@ -31,7 +31,15 @@ class Aligner(wiring.Component):
     pulse it when an instruction starts). Timing: ``o`` is combinational from the window
     register (zero latency once the bytes are in); an input beat enters the window at the clock
     edge that accepts it; throughput one input and one output beat per cycle. Requests must have
-    ``o + c <= 16`` and ``c >= 1``."""
+    ``o + c <= 16`` and ``c >= 1``. Lanes of ``o.payload.data`` outside ``strb`` are arbitrary.
+
+    The window is a ring of ``WINDOW`` bytes with a read and a write pointer: an input beat is
+    written at the write pointer whatever the output does, and an emit only moves the read
+    pointer, so the output handshake (``need``'s count -> ``have`` -> the consumer's ``ready``)
+    ends in three small counters instead of steering a 48-byte insertion shift (the shell's
+    worst path on ECP5, docs/results/resources.md). Because the ring is a multiple of 16 bytes
+    long, ring byte ``p`` always takes beat byte ``(lo - wr + p) mod 16``: one 16-byte rotation
+    of the beat serves every ring position."""
 
     def __init__(self):
         super().__init__({"i": In(stream.Signature(in_layout)),
@@ -41,33 +49,45 @@ class Aligner(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        win = Signal(8 * WINDOW)
-        n = Signal(range(WINDOW + 1))
-        need = self.need.payload
+        ring = Signal(8 * WINDOW)
+        n = Signal(range(WINDOW + 1))                  # bytes held
+        rd, wr = Signal(range(WINDOW)), Signal(range(WINDOW))
+        need, beat = self.need.payload, self.i.payload
         have = n >= need.c
+        base = Signal(range(WINDOW))                   # ring byte that lands in output lane 0
+        m.d.comb += base.eq(Mux(rd < need.o, rd - need.o + WINDOW, rd - need.o))
+        doubled = Cat(ring, ring[:8 * (LANES - 1)])
         m.d.comb += [self.o.valid.eq(self.need.valid & have),
-                     self.o.payload.data.eq((win[:8 * LANES] << (need.o * 8))[:8 * LANES]),
+                     self.o.payload.data.eq((doubled >> (base * 8))[:8 * LANES]),
                      self.o.payload.strb.eq(
                          (~(Const((1 << LANES) - 1, LANES) << need.c))[:LANES] << need.o),
                      self.o.payload.tag.eq(need.tag),
                      self.need.ready.eq(self.o.ready & have)]
         emit = self.need.valid & self.need.ready
-        n1 = Signal.like(n)
-        w1 = Signal.like(win)
-        m.d.comb += [n1.eq(Mux(emit, n - need.c, n)), w1.eq(Mux(emit, win >> (need.c * 8), win))]
-        beat = self.i.payload
         m.d.comb += self.i.ready.eq(n + beat.count <= WINDOW)
-        rotated = Signal(8 * LANES)
-        m.d.comb += rotated.eq(Cat(beat.data, beat.data) >> (beat.lo * 8))
-        valid_bytes = Signal(8 * LANES)
-        for lane in range(LANES):
-            m.d.comb += valid_bytes[8 * lane:8 * lane + 8].eq(
-                Mux(lane < beat.count, rotated[8 * lane:8 * lane + 8], 0))
         take = self.i.valid & self.i.ready
+        rot = Signal(8 * LANES)
+        m.d.comb += rot.eq(Cat(beat.data, beat.data) >> ((beat.lo - wr)[:4] * 8))
+        counted = Signal(WINDOW)                       # stream byte k < count, k = 0 .. 47
+        m.d.comb += counted.eq((Const(1, LANES + 1) << beat.count) - 1)
+        enable = Signal(WINDOW)                        # ring byte p gets stream byte p - wr
+        m.d.comb += enable.eq((Cat(counted, counted) << wr)[WINDOW:])
+        out_c = Mux(emit, need.c, 0)
+        in_c = Mux(take, beat.count, 0)
         with m.If(self.clear):
-            m.d.sync += [win.eq(0), n.eq(0)]
-        with m.Elif(take):
-            m.d.sync += [win.eq(w1 | (valid_bytes << (n1 * 8))), n.eq(n1 + beat.count)]
+            m.d.sync += [n.eq(0), rd.eq(0), wr.eq(0)]
         with m.Else():
-            m.d.sync += [win.eq(w1), n.eq(n1)]
+            m.d.sync += [n.eq(n - out_c + in_c), rd.eq(_advance(rd, out_c)),
+                         wr.eq(_advance(wr, in_c))]
+            with m.If(take):
+                for p in range(WINDOW):
+                    with m.If(enable[p]):
+                        lane = p % LANES
+                        m.d.sync += ring[8 * p:8 * p + 8].eq(rot[8 * lane:8 * lane + 8])
         return m
+
+
+def _advance(pointer, count):
+    """A ring pointer moved on by at most ``LANES`` bytes."""
+    moved = pointer + count
+    return Mux(moved >= WINDOW, moved - WINDOW, moved)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Elaboratable, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo
 
 from ...compiler import isa
@@ -36,7 +36,10 @@ class BufferRange(Elaboratable):
     """Byte range ``[lo, hi)`` of a DMA's on-chip side and whether it fits its buffer:
     ``lo = buf_addr * 16``, ``hi = lo + total`` with ``total = length * count1 * count2`` (counts
     of 0 mean 1). Inputs are held from the ``start`` pulse on; ``ready`` rises 2 cycles later
-    (two registered multiplies) and stays until the next ``start``."""
+    (two registered multiplies) and stays until the next ``start``. ``ok`` compares ``total``
+    with the room left above ``lo`` (a register taken at ``start``), not ``hi`` with the size:
+    the 64-bit ``hi`` only feeds the fault report, so the check does not wait on its adder
+    (the range check into the engine's start was the shell's worst path on ECP5)."""
 
     def __init__(self, p: TopParams):
         self.p = p
@@ -59,8 +62,12 @@ class BufferRange(Elaboratable):
             for b in isa.Buf:
                 with m.Case(b):
                     m.d.comb += size.eq(self.p.buffer_bytes[b])
-        m.d.comb += [self.ready.eq(step == 2), self.lo.eq(self.buf_addr * LANES),
-                     self.hi.eq(self.lo + self.total), self.ok.eq(self.hi <= size)]
+        room = Signal(signed(len(size) + 1))            # size - lo, or -1 when lo > size
+        m.d.comb += self.lo.eq(self.buf_addr * LANES)
+        with m.If(self.start):
+            m.d.sync += room.eq(Mux(self.lo > size, -1, size - self.lo))
+        m.d.comb += [self.ready.eq(step == 2), self.hi.eq(self.lo + self.total),
+                     self.ok.eq(~room[-1] & (self.total <= room.as_unsigned()))]
         return m
 
 
