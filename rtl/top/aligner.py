@@ -37,9 +37,11 @@ class Aligner(wiring.Component):
     written at the write pointer whatever the output does, and an emit only moves the read
     pointer, so the output handshake (``need``'s count -> ``have`` -> the consumer's ``ready``)
     ends in three small counters instead of steering a 48-byte insertion shift (the shell's
-    worst path on ECP5, docs/results/resources.md). Because the ring is a multiple of 16 bytes
-    long, ring byte ``p`` always takes beat byte ``(lo - wr + p) mod 16``: one 16-byte rotation
-    of the beat serves every ring position."""
+    worst path on ECP5, docs/results/resources.md), and the free bytes at the write pointer
+    take the input's bytes every cycle whether the beat is taken or not, so neither handshake
+    reaches the ring's write enables. Because the ring is a multiple of 16 bytes long, ring
+    byte ``p`` always takes beat byte ``(lo - wr + p) mod 16``: one 16-byte rotation of the
+    beat serves every ring position."""
 
     def __init__(self):
         super().__init__({"i": In(stream.Signature(in_layout)),
@@ -68,10 +70,15 @@ class Aligner(wiring.Component):
         take = self.i.valid & self.i.ready
         rot = Signal(8 * LANES)
         m.d.comb += rot.eq(Cat(beat.data, beat.data) >> ((beat.lo - wr)[:4] * 8))
-        counted = Signal(WINDOW)                       # stream byte k < count, k = 0 .. 47
-        m.d.comb += counted.eq((Const(1, LANES + 1) << beat.count) - 1)
+        # Ring bytes wr .. wr + 15 that are free take the rotated beat every cycle, taken or
+        # not, counted or not: free bytes are never read, and the next beat that is taken is
+        # written at the same wr. So the write enables are a function of wr and n alone.
+        near = Signal(range(LANES + 1))                # free bytes at wr, at most 16
+        m.d.comb += near.eq(Mux(n > WINDOW - LANES, WINDOW - n, LANES))
+        reach = Signal(WINDOW)                         # stream byte k < near, k = 0 .. 47
+        m.d.comb += reach.eq((Const(1, LANES + 1) << near) - 1)
         enable = Signal(WINDOW)                        # ring byte p gets stream byte p - wr
-        m.d.comb += enable.eq((Cat(counted, counted) << wr)[WINDOW:])
+        m.d.comb += enable.eq((Cat(reach, reach) << wr)[WINDOW:])
         out_c = Mux(emit, need.c, 0)
         in_c = Mux(take, beat.count, 0)
         with m.If(self.clear):
@@ -79,11 +86,10 @@ class Aligner(wiring.Component):
         with m.Else():
             m.d.sync += [n.eq(n - out_c + in_c), rd.eq(_advance(rd, out_c)),
                          wr.eq(_advance(wr, in_c))]
-            with m.If(take):
-                for p in range(WINDOW):
-                    with m.If(enable[p]):
-                        lane = p % LANES
-                        m.d.sync += ring[8 * p:8 * p + 8].eq(rot[8 * lane:8 * lane + 8])
+        for p in range(WINDOW):
+            with m.If(enable[p]):
+                lane = p % LANES
+                m.d.sync += ring[8 * p:8 * p + 8].eq(rot[8 * lane:8 * lane + 8])
         return m
 
 
