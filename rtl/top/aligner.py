@@ -18,7 +18,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 LANES = 16
-WINDOW = 3 * LANES
+WINDOW = 3 * LANES          # bytes held at most
+RING = 4 * LANES            # ring bytes: a line more than the window, so that the 16 bytes at
+#                             the write pointer are always free and the pointers wrap for free
 
 in_layout = data.StructLayout({"data": 8 * LANES, "lo": range(LANES), "count": range(LANES + 1)})
 need_layout = data.StructLayout({"o": range(LANES), "c": range(LANES + 1), "tag": 1})
@@ -33,15 +35,17 @@ class Aligner(wiring.Component):
     edge that accepts it; throughput one input and one output beat per cycle. Requests must have
     ``o + c <= 16`` and ``c >= 1``. Lanes of ``o.payload.data`` outside ``strb`` are arbitrary.
 
-    The window is a ring of ``WINDOW`` bytes with a read and a write pointer: an input beat is
+    The window is a ring of ``RING`` bytes with a read and a write pointer: an input beat is
     written at the write pointer whatever the output does, and an emit only moves the read
     pointer, so the output handshake (``need``'s count -> ``have`` -> the consumer's ``ready``)
     ends in three small counters instead of steering a 48-byte insertion shift (the shell's
-    worst path on ECP5, docs/results/resources.md), and the free bytes at the write pointer
-    take the input's bytes every cycle whether the beat is taken or not, so neither handshake
-    reaches the ring's write enables. Because the ring is a multiple of 16 bytes long, ring
-    byte ``p`` always takes beat byte ``(lo - wr + p) mod 16``: one 16-byte rotation of the
-    beat serves every ring position."""
+    worst path on ECP5, docs/results/resources.md). The ring is a line longer than the 48
+    bytes it may hold, so the 16 bytes at the write pointer are free whatever it holds: they
+    take the input's bytes every cycle, taken or not (free bytes are never read, and the next
+    beat taken is written at the same place), and the write enables are a function of the
+    write pointer alone. Because the ring is a multiple of 16 bytes long, ring byte ``p``
+    always takes beat byte ``(lo - wr + p) mod 16``: one 16-byte rotation of the beat serves
+    every ring position."""
 
     def __init__(self):
         super().__init__({"i": In(stream.Signature(in_layout)),
@@ -51,13 +55,13 @@ class Aligner(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        ring = Signal(8 * WINDOW)
+        ring = Signal(8 * RING)
         n = Signal(range(WINDOW + 1))                  # bytes held
-        rd, wr = Signal(range(WINDOW)), Signal(range(WINDOW))
+        rd, wr = Signal(range(RING)), Signal(range(RING))   # wrap at RING by their width
         need, beat = self.need.payload, self.i.payload
         have = n >= need.c
-        base = Signal(range(WINDOW))                   # ring byte that lands in output lane 0
-        m.d.comb += base.eq(Mux(rd < need.o, rd - need.o + WINDOW, rd - need.o))
+        base = Signal(range(RING))                     # ring byte that lands in output lane 0
+        m.d.comb += base.eq(rd - need.o)
         doubled = Cat(ring, ring[:8 * (LANES - 1)])
         m.d.comb += [self.o.valid.eq(self.need.valid & have),
                      self.o.payload.data.eq((doubled >> (base * 8))[:8 * LANES]),
@@ -70,30 +74,14 @@ class Aligner(wiring.Component):
         take = self.i.valid & self.i.ready
         rot = Signal(8 * LANES)
         m.d.comb += rot.eq(Cat(beat.data, beat.data) >> ((beat.lo - wr)[:4] * 8))
-        # Ring bytes wr .. wr + 15 that are free take the rotated beat every cycle, taken or
-        # not, counted or not: free bytes are never read, and the next beat that is taken is
-        # written at the same wr. So the write enables are a function of wr and n alone.
-        near = Signal(range(LANES + 1))                # free bytes at wr, at most 16
-        m.d.comb += near.eq(Mux(n > WINDOW - LANES, WINDOW - n, LANES))
-        reach = Signal(WINDOW)                         # stream byte k < near, k = 0 .. 47
-        m.d.comb += reach.eq((Const(1, LANES + 1) << near) - 1)
-        enable = Signal(WINDOW)                        # ring byte p gets stream byte p - wr
-        m.d.comb += enable.eq((Cat(reach, reach) << wr)[WINDOW:])
         out_c = Mux(emit, need.c, 0)
         in_c = Mux(take, beat.count, 0)
         with m.If(self.clear):
             m.d.sync += [n.eq(0), rd.eq(0), wr.eq(0)]
         with m.Else():
-            m.d.sync += [n.eq(n - out_c + in_c), rd.eq(_advance(rd, out_c)),
-                         wr.eq(_advance(wr, in_c))]
-        for p in range(WINDOW):
-            with m.If(enable[p]):
+            m.d.sync += [n.eq(n - out_c + in_c), rd.eq(rd + out_c), wr.eq(wr + in_c)]
+        for p in range(RING):
+            with m.If((p - wr)[:len(wr)] < LANES):     # ring byte p is stream byte p - wr
                 lane = p % LANES
                 m.d.sync += ring[8 * p:8 * p + 8].eq(rot[8 * lane:8 * lane + 8])
         return m
-
-
-def _advance(pointer, count):
-    """A ring pointer moved on by at most ``LANES`` bytes."""
-    moved = pointer + count
-    return Mux(moved >= WINDOW, moved - WINDOW, moved)
