@@ -70,9 +70,11 @@ def burst_cut(m: Module, addr, rem, max_beats: int):
 
 class RunWalker(wiring.Component):
     """Ports: ``start`` In(1) (pulse; ``cmd`` (the DMA fields of the instruction) and ``pos0``
-    must hold from the cycle before it, ``limit`` (bytes of the instruction's channel; 0 = no
-    such channel) from it, until ``busy`` falls: ``pos0 x stride1`` is a registered product
-    taken every cycle, so that the multiplier is not in front of the run's 68-bit base
+    must hold from two cycles before it, ``limit`` (bytes of the instruction's channel; 0 = no
+    such channel) from it, until ``busy`` falls: ``pos0 x stride1`` is a product pipelined in
+    two registered stages (four 16 x 16 partial products, then their sum; the engines start
+    the walker two cycles after their own start at the earliest, when the range check is
+    ready), taken every cycle, so that the multiplier is not in front of the run's 68-bit base
     addition); ``bursts`` Out(stream of :func:`burst_layout`); ``ids`` Out(read port) for
     gather row ids (META); ``busy`` Out(1); ``fault`` Out(1) (one-cycle pulse: run
     ``[fault_lo, fault_hi)`` lies outside the channel; the walker stops). With ``cmd.zero_fill``
@@ -96,7 +98,7 @@ class RunWalker(wiring.Component):
         i, j = Signal(16), Signal(16)
         row_id = Signal(32)
         rel_off = Signal(WIDE)
-        m.d.sync += rel_off.eq(self.pos0 * cmd.stride1)
+        m.d.sync += rel_off.eq(_pipelined_product(m, self.pos0, cmd.stride1))
         c1 = Mux(cmd.count1 == 0, 1, cmd.count1)
         c2 = Mux(cmd.count2 == 0, 1, cmd.count2)
         # The bursts of a run are cut from its AXI address modulo 2**hbm_addr_bits (``addr``)
@@ -169,3 +171,15 @@ class RunWalker(wiring.Component):
                 with m.Else():
                     m.next = "IDLE"
         return m
+
+
+def _pipelined_product(m: Module, a, b):
+    """``a x b`` (32-bit unsigned each) from registered 16 x 16 partial products: one hardware
+    multiplier each and no adder in front of their registers (a 32 x 32 product summed in the
+    same cycle was the shell's worst path on ECP5); the caller registers the sum."""
+    parts = {}
+    for i in range(2):
+        for k in range(2):
+            part = parts[i, k] = Signal(32, name=f"part{i}{k}")
+            m.d.sync += part.eq(a[16 * i:16 * i + 16] * b[16 * k:16 * k + 16])
+    return (parts[0, 0] + ((parts[0, 1] + parts[1, 0]) << 16)) + (parts[1, 1] << 32)

@@ -48,7 +48,7 @@ def _walk(ld, pos0, limit, max_beats, ready_prob, seed):
         ctx.set(dut.cmd, {name: ld[name] for name in dut.cmd.shape().members})
         ctx.set(dut.pos0, pos0)
         ctx.set(dut.limit, limit)
-        await ctx.tick()             # cmd and pos0 hold from the cycle before start
+        await ctx.tick().repeat(2)   # cmd and pos0 hold from two cycles before start
         ctx.set(dut.start, 1)
         await ctx.tick()
         ctx.set(dut.start, 0)        # busy from here until the last run is done
@@ -106,3 +106,30 @@ def test_zero_fill_runs_are_not_range_checked():
     ld = isa.make("LD", hbm_addr=1 << 20, length=48, zero_fill=1)
     got, fault = _walk(ld, 0, 0, 16, 1.0, 0)
     assert fault is None and got == _want(ld, 0, 16)
+
+
+@settings(max_examples=20, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(0, (1 << 32) - 1), st.integers(0, (1 << 32) - 1)),
+                      min_size=1, max_size=8))
+def test_relative_offset_is_pos0_times_stride1_two_cycles_later(pairs):
+    """The walker's pipelined ``pos0 x stride1`` over full 32-bit operands (the program tests
+    use small positions): a fresh pair every cycle, each product two cycles later."""
+    from amaranth.hdl import Module, Signal
+    from bitflight.rtl.top.walker import _pipelined_product
+    m, a, b, y = Module(), Signal(32), Signal(32), Signal(68)
+    m.d.sync += y.eq(_pipelined_product(m, a, b))
+
+    async def bench(ctx):
+        for k in range(len(pairs) + 1):
+            if k < len(pairs):
+                ctx.set(a, pairs[k][0])
+                ctx.set(b, pairs[k][1])
+            await ctx.tick()
+            if k >= 1:
+                x, z = pairs[k - 1]
+                assert ctx.get(y) == x * z, (k, x, z)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
