@@ -113,9 +113,11 @@ class RunWalker(wiring.Component):
         m.d.comb += [self.ids.buf.eq(isa.Buf.META), self.ids.addr.eq(cmd.idx_addr + (i >> 2))]
         with m.FSM():
             with m.State("IDLE"):
+                # loaded every idle cycle, not on `start`: nothing reads them before ROW, and
+                # the engines' start decision (the range check) then drives the state alone
+                m.d.sync += [i.eq(0), j.eq(0), row_off.eq(0),
+                             plane.eq(cmd.hbm_addr + Mux(cmd.rel, rel_off, 0))]
                 with m.If(self.start):
-                    m.d.sync += [i.eq(0), j.eq(0), row_off.eq(0),
-                                 plane.eq(cmd.hbm_addr + Mux(cmd.rel, rel_off, 0))]
                     m.next = "ROW"
             with m.State("ROW"):
                 m.d.comb += self.busy.eq(1)
