@@ -15,6 +15,7 @@ from .unit import fields, pulse_fault, unit_signature
 LANES = isa.LINE_BYTES
 # element bytes of the types sim.isa can read as a tensor (others fault DTYPE, as there)
 ELEMENT_BYTES = {isa.DType.INT8: 1, isa.DType.FP16: 2, isa.DType.INT32: 4, isa.DType.FP32: 4}
+assert all(n & (n - 1) == 0 for n in ELEMENT_BYTES.values()), "the block size is a shift"
 
 
 class CopyEngine(wiring.Component):
@@ -42,10 +43,10 @@ class CopyEngine(wiring.Component):
         m = Module()
         p, misc = self.params, fields(self.unit, "MISC")
         reader = m.submodules.reader = self._reader
-        size = Signal(3)
-        for dt, n in ELEMENT_BYTES.items():
-            with m.If(misc.dt_in == dt):
-                m.d.comb += size.eq(n)
+        size, log2_size = Signal(3), Signal(2)     # element bytes are 1, 2 or 4: the block's
+        for dt, n in ELEMENT_BYTES.items():         # bytes are rows x cols, shifted (one
+            with m.If(misc.dt_in == dt):            # multiplier at start, not two in a row)
+                m.d.comb += [size.eq(n), log2_size.eq(n.bit_length() - 1)]
         total = Signal(40)
         a_lo, o_lo = misc.a_addr * LANES, misc.o_addr * LANES
         lines = (total + LANES - 1) >> 4
@@ -74,7 +75,7 @@ class CopyEngine(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.unit.start):
-                    m.d.sync += total.eq(misc.rows * misc.cols * size)
+                    m.d.sync += total.eq((misc.rows * misc.cols) << log2_size)
                     m.next = "CHECK"
             with m.State("CHECK"):
                 with m.If(size == 0):
