@@ -96,9 +96,12 @@ class RunWalker(wiring.Component):
         plane, plane_len, row_off, cur, hi = (Signal(WIDE, name=n) for n in
                                               ("plane", "plane_len", "row_off", "cur", "hi"))
         i, j = Signal(16), Signal(16)
-        row_id = Signal(32)
         rel_off = Signal(WIDE)
-        m.d.sync += rel_off.eq(_pipelined_product(m, self.pos0, cmd.stride1))
+        m.d.sync += rel_off.eq(_partial_products(m, self.pos0, cmd.stride1, "rel"))
+        # a gathered row's id x stride1: partial products from the META word as it arrives,
+        # summed in ID_MUL (a 32 x 32 product in ID_MUL alone was the shell's worst path)
+        id_word = self.ids.rdata.word_select(i[:2], 32)
+        id_off = _partial_products(m, id_word, cmd.stride1, "id")
         c1 = Mux(cmd.count1 == 0, 1, cmd.count1)
         c2 = Mux(cmd.count2 == 0, 1, cmd.count2)
         # The bursts of a run are cut from its AXI address modulo 2**hbm_addr_bits (``addr``)
@@ -137,11 +140,10 @@ class RunWalker(wiring.Component):
                 with m.State("ID_WAIT"):
                     m.d.comb += self.busy.eq(1)
                     with m.If(self.ids.rvalid):
-                        m.d.sync += row_id.eq(self.ids.rdata.word_select(i[:2], 32))
                         m.next = "ID_MUL"
                 with m.State("ID_MUL"):
                     m.d.comb += self.busy.eq(1)
-                    m.d.sync += row_off.eq(row_id * cmd.stride1)
+                    m.d.sync += row_off.eq(id_off)
                     m.next = "CHECK"
             with m.State("CHECK"):
                 m.d.comb += self.busy.eq(1)
@@ -175,13 +177,14 @@ class RunWalker(wiring.Component):
         return m
 
 
-def _pipelined_product(m: Module, a, b):
-    """``a x b`` (32-bit unsigned each) from registered 16 x 16 partial products: one hardware
-    multiplier each and no adder in front of their registers (a 32 x 32 product summed in the
-    same cycle was the shell's worst path on ECP5); the caller registers the sum."""
+def _partial_products(m: Module, a, b, name: str):
+    """``a x b`` (32-bit unsigned each) one cycle late, as the sum of four registered 16 x 16
+    partial products (one hardware multiplier each, no adder in front of their registers: a
+    32 x 32 product in one cycle was the shell's worst path on ECP5); the caller registers
+    the sum, so the product is two cycles behind its operands."""
     parts = {}
     for i in range(2):
         for k in range(2):
-            part = parts[i, k] = Signal(32, name=f"part{i}{k}")
+            part = parts[i, k] = Signal(32, name=f"{name}_part{i}{k}")
             m.d.sync += part.eq(a[16 * i:16 * i + 16] * b[16 * k:16 * k + 16])
     return (parts[0, 0] + ((parts[0, 1] + parts[1, 0]) << 16)) + (parts[1, 1] << 32)
