@@ -7,13 +7,14 @@ pulses ``done`` one token goes to ``q -> r`` for every bit ``r`` of ``release`` 
 from __future__ import annotations
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import data, fifo, wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ...compiler import isa
 from .decoder import layout, type_bits
 from .fetch import dispatch_signature
 from .params import TopParams
+from .queue_fifo import EagerWriteFIFO
 from .unit import unit_signature
 
 NQ = len(isa.Queue)
@@ -43,8 +44,7 @@ class IssueQueue(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         bits, p = type_bits(self.itype), self.params
-        m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=bits + p.index_bits,
-                                                      depth=p.queue_depth)
+        m.submodules.fifo = q = EagerWriteFIFO(width=bits + p.index_bits, depth=p.queue_depth)
         m.d.comb += [q.w_data.eq(self.dispatch.instr | self.dispatch.index << bits),
                      q.w_en.eq(self.dispatch.valid), self.dispatch.ready.eq(q.w_rdy)]
         head = data.View(layout(self.itype), q.r_data[:bits])
