@@ -41,8 +41,9 @@ def round_robin(m: Module, requests: list, name: str) -> tuple[list[Signal], lis
     n = len(requests)
     grants = [Signal(name=f"{name}_grant{i}") for i in range(n)]
     frees = [Signal(name=f"{name}_free{i}") for i in range(n)]
+    m.d.comb += [g.eq(r & f) for g, r, f in zip(grants, requests, frees)]
     if n == 1:
-        m.d.comb += [grants[0].eq(requests[0]), frees[0].eq(1)]
+        m.d.comb += frees[0].eq(1)
         return grants, frees
     last = Signal(range(n), name=f"{name}_last")
     with m.Switch(last):
@@ -51,7 +52,7 @@ def round_robin(m: Module, requests: list, name: str) -> tuple[list[Signal], lis
                 taken = Const(0)
                 for k in range(1, n + 1):
                     i = (prev + k) % n
-                    m.d.comb += [frees[i].eq(~taken), grants[i].eq(requests[i] & ~taken)]
+                    m.d.comb += frees[i].eq(~taken)
                     taken = taken | requests[i]
     for i in range(n):
         with m.If(grants[i]):

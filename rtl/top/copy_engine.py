@@ -13,9 +13,11 @@ from .params import TopParams
 from .unit import fields, pulse_fault, unit_signature
 
 LANES = isa.LINE_BYTES
-# element bytes of the types sim.isa can read as a tensor (others fault DTYPE, as there)
-ELEMENT_BYTES = {isa.DType.INT8: 1, isa.DType.FP16: 2, isa.DType.INT32: 4, isa.DType.FP32: 4}
-assert all(n & (n - 1) == 0 for n in ELEMENT_BYTES.values()), "the block size is a shift"
+# element bytes of the types sim.isa can read as a tensor (those with a numpy type; others
+# fault DTYPE, as there); all powers of two, so a block's bytes are a shift of rows x cols
+ELEMENT_BYTES = {dt: info.bits // 8 for dt, info in isa.DTYPES.items() if info.numpy}
+if any(nb & (nb - 1) for nb in ELEMENT_BYTES.values()):
+    raise ValueError(f"COPY: element bytes {ELEMENT_BYTES} are not all powers of two")
 
 
 class CopyEngine(wiring.Component):
@@ -43,10 +45,11 @@ class CopyEngine(wiring.Component):
         m = Module()
         p, misc = self.params, fields(self.unit, "MISC")
         reader = m.submodules.reader = self._reader
-        size, log2_size = Signal(3), Signal(2)     # element bytes are 1, 2 or 4: the block's
-        for dt, n in ELEMENT_BYTES.items():         # bytes are rows x cols, shifted (one
-            with m.If(misc.dt_in == dt):            # multiplier at start, not two in a row)
-                m.d.comb += [size.eq(n), log2_size.eq(n.bit_length() - 1)]
+        # one multiplier at start (rows x cols), not two in a row: the element size is a shift
+        known, log2_size = Signal(), Signal(2)
+        for dt, n in ELEMENT_BYTES.items():
+            with m.If(misc.dt_in == dt):
+                m.d.comb += [known.eq(1), log2_size.eq(n.bit_length() - 1)]
         total = Signal(40)
         a_lo, o_lo = misc.a_addr * LANES, misc.o_addr * LANES
         lines = (total + LANES - 1) >> 4
@@ -78,7 +81,7 @@ class CopyEngine(wiring.Component):
                     m.d.sync += total.eq((misc.rows * misc.cols) << log2_size)
                     m.next = "CHECK"
             with m.State("CHECK"):
-                with m.If(size == 0):
+                with m.If(~known):
                     pulse_fault(m, self.unit, Fault.DTYPE, misc.dt_in)
                     m.next = "DONE"
                 with m.Elif(a_lo + total > a_size):
