@@ -119,6 +119,16 @@ def burst_beats(m: Module, p: TopParams, bursts) -> SimpleNamespace:
     return SimpleNamespace(desc=desc, lane=lane, count=count, last=last, advance=advance)
 
 
+def registered_resp(m: Module, bad, resp) -> tuple[Signal, Signal]:
+    """A non-OKAY response report (``bad``, ``resp``) a cycle late: the AXI ports sit across the
+    die from the fault flags, so the response's path to the engine's `faulted` enable was the
+    shell's worst route on ECP5 (docs/results/resources.md). An engine leaves its run state no
+    earlier than the cycle after its last response, so the late report still finds it there."""
+    bad_r, resp_r = Signal(name="bad_resp"), Signal.like(resp, name="resp")
+    m.d.sync += [bad_r.eq(bad), resp_r.eq(resp)]
+    return bad_r, resp_r
+
+
 def run_faults(m: Module, unit, walker, bad_resp, faulted, resp, channel) -> None:
     """While the runs go: a run outside its channel, or the first non-OKAY AXI response."""
     from .unit import pulse_fault

@@ -8,7 +8,8 @@ from amaranth.lib.wiring import In, Out
 from ...compiler import isa
 from .axi import BURST_INCR, RESP_OKAY, axi4
 from .buffers import read_port, write_port
-from .dma_common import at_most_a_line, burst_beats, burst_desc, dma_front, run_faults
+from .dma_common import (at_most_a_line, burst_beats, burst_desc, dma_front, registered_resp,
+                          run_faults)
 from .faults import Fault
 from .params import TopParams
 from .unit import fields, pulse_fault, sticky, unit_signature
@@ -62,7 +63,8 @@ class LoadEngine(wiring.Component):
                      self.axi.rready.eq(bursts.r_rdy & ~zero & align.i.ready)]
         took = align.i.valid & align.i.ready
         m.d.comb += beats.advance.eq(took)
-        bad_resp = took & ~zero & (self.axi.rresp != RESP_OKAY)
+        bad_resp, resp = registered_resp(m, took & ~zero & (self.axi.rresp != RESP_OKAY),
+                                         self.axi.rresp)
 
         # aligner output -> buffer lines, all full but the last
         # `chunk` = min(remaining, LANES) is kept in a register beside `remaining`: the
@@ -106,7 +108,7 @@ class LoadEngine(wiring.Component):
                         m.d.sync += [remaining.eq(rng.total), chunk.eq(at_most_a_line(rng.total))]
                         m.next = "RUN"
             with m.State("RUN"):
-                run_faults(m, self.unit, walker, bad_resp, faulted, self.axi.rresp, ld.channel)
+                run_faults(m, self.unit, walker, bad_resp, faulted, resp, ld.channel)
                 drained = ~walker.busy & (bursts.level == 0)
                 with m.If(drained & ((remaining == 0) | faulted | walker.fault)):
                     m.next = "DONE"

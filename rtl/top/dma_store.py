@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from ...compiler import isa
 from .axi import BURST_INCR, RESP_OKAY, axi4
 from .buffers import read_port
-from .dma_common import at_most_a_line, burst_beats, dma_front, run_faults
+from .dma_common import at_most_a_line, burst_beats, dma_front, registered_resp, run_faults
 from .faults import Fault
 from .lines import LineReader
 from .params import TopParams
@@ -52,7 +52,8 @@ class StoreEngine(wiring.Component):
         issued = b.valid & b.ready
         answered = self.axi.bvalid
         m.d.sync += pending.eq(pending + issued - answered)
-        bad_resp = answered & (self.axi.bresp != RESP_OKAY)
+        bad_resp, resp = registered_resp(m, answered & (self.axi.bresp != RESP_OKAY),
+                                         self.axi.bresp)
 
         # source lines -> aligner (all full lines but the last)
         m.submodules.reader = reader = LineReader(p)
@@ -93,7 +94,7 @@ class StoreEngine(wiring.Component):
                         m.d.sync += fed.eq(rng.total)
                         m.next = "RUN"
             with m.State("RUN"):
-                run_faults(m, self.unit, walker, bad_resp, faulted, self.axi.bresp, st.channel)
+                run_faults(m, self.unit, walker, bad_resp, faulted, resp, st.channel)
                 with m.If(~walker.busy & (bursts.level == 0) & (pending == 0) & ~issued):
                     m.d.sync += fed.eq(0)
                     m.next = "FLUSH"

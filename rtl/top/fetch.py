@@ -86,6 +86,13 @@ class Fetch(wiring.Component):
         m.d.comb += [check.instr.eq(instr), self.index.eq(index),
                      self.finished.eq((left == 0) & (have == 0)),
                      self.idle.eq((inflight == 0) & ~words.r_rdy)]
+        # every queue sees the instruction register whatever happens below (only `valid` is
+        # conditional): under the If chain its bits were gated by the decode check, which put
+        # the check in front of the queues' LUT-RAM write data, the shell's worst path on ECP5
+        for itype in isa.TYPES.values():
+            port = getattr(self.queues, itype.queue.name)
+            m.d.comb += [port.instr.eq(instr[INSTR_BITS - type_bits(itype):]),
+                         port.index.eq(index)]
         with m.If(self.start):
             m.d.sync += [left.eq(self.words), have.eq(0), word_base.eq(0), index.eq(0)]
         with m.Elif(self.halt):
@@ -114,8 +121,6 @@ class Fetch(wiring.Component):
             with m.Switch(opcode):
                 for itype in isa.TYPES.values():
                     port = getattr(self.queues, itype.queue.name)
-                    m.d.comb += [port.instr.eq(instr[INSTR_BITS - type_bits(itype):]),
-                                 port.index.eq(index)]
                     with m.Case(itype.opcode):
                         m.d.comb += [port.valid.eq(1), self.blocked.eq(~port.ready),
                                      self.blocked_queue.eq(itype.queue)]

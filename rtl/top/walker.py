@@ -98,9 +98,13 @@ class RunWalker(wiring.Component):
         i, j = Signal(16), Signal(16)
         rel_off = Signal(WIDE)
         m.d.sync += rel_off.eq(_partial_products(m, self.pos0, cmd.stride1, "rel"))
-        # a gathered row's id x stride1: partial products from the META word as it arrives,
-        # summed in ID_MUL (a 32 x 32 product in ID_MUL alone was the shell's worst path)
-        id_word = self.ids.rdata.word_select(i[:2], 32)
+        # a gathered row's id x stride1: the META word is registered as it arrives, its partial
+        # products in ID_PART and their sum in ID_MUL (a 32 x 32 product in ID_MUL alone, then
+        # the BRAM's output through the multipliers, were the shell's worst paths on ECP5); the
+        # request goes out from ROW already, so a gathered run takes as many cycles as before
+        id_word = Signal(32)
+        with m.If(self.ids.rvalid):
+            m.d.sync += id_word.eq(self.ids.rdata.word_select(i[:2], 32))
         id_off = _partial_products(m, id_word, cmd.stride1, "id")
         c1 = Mux(cmd.count1 == 0, 1, cmd.count1)
         c2 = Mux(cmd.count2 == 0, 1, cmd.count2)
@@ -127,7 +131,11 @@ class RunWalker(wiring.Component):
                 m.d.sync += plane_len.eq(plane + cmd.length)   # plane is stable from here on
                 if self.gather:
                     with m.If(cmd.gather):
-                        m.next = "ID"
+                        m.d.comb += self.ids.valid.eq(1)
+                        with m.If(self.ids.ready):
+                            m.next = "ID_WAIT"
+                        with m.Else():
+                            m.next = "ID"
                     with m.Else():
                         m.next = "CHECK"
                 else:
@@ -140,7 +148,10 @@ class RunWalker(wiring.Component):
                 with m.State("ID_WAIT"):
                     m.d.comb += self.busy.eq(1)
                     with m.If(self.ids.rvalid):
-                        m.next = "ID_MUL"
+                        m.next = "ID_PART"
+                with m.State("ID_PART"):
+                    m.d.comb += self.busy.eq(1)
+                    m.next = "ID_MUL"
                 with m.State("ID_MUL"):
                     m.d.comb += self.busy.eq(1)
                     m.d.sync += row_off.eq(id_off)

@@ -1,0 +1,133 @@
+"""A non-OKAY AXI response faults the LD / ST engine with AXI_RESP (code, channel), once, and the
+engine still drains and pulses ``done``; the top's bench memory (cocotbext-axi) always answers
+OKAY, so the engines are driven here by a Python AXI slave (Amaranth simulator)."""
+import pytest
+from amaranth.sim import Simulator
+
+from bitflight.compiler import encoding, isa
+from bitflight.rtl.top.dma_load import LoadEngine
+from bitflight.rtl.top.dma_store import StoreEngine
+from bitflight.rtl.top.faults import Fault
+from bitflight.rtl.top.params import TopParams
+
+P = TopParams(channels=2, buffer_lines=(64,) * 5, max_burst_beats=2)
+SLVERR, DECERR = 2, 3
+
+
+def _instr(kind, **fields):
+    words = encoding.encode(isa.make(kind, **fields))
+    return sum(w << 32 * (len(words) - 1 - i) for i, w in enumerate(words))
+
+
+def _run(dut, kind, fields, bad, resp, engine_side):
+    """Start the instruction, serve AXI with ``engine_side``; return (faults, done cycle)."""
+    faults, done = [], []
+
+    async def bench(ctx):
+        ctx.set(dut.unit.instr, _instr(kind, **fields))
+        for c in range(P.channels):
+            ctx.set(dut.limits[c], 1 << 16)
+        await ctx.tick()
+        ctx.set(dut.unit.start, 1)
+        await ctx.tick()
+        ctx.set(dut.unit.start, 0)
+        state = {"beats": [], "n": 0}
+        drive, sample = engine_side
+        for cycle in range(2000):
+            drive(ctx, state, bad, resp)
+            sample(ctx, state)
+            if ctx.get(dut.unit.fault):
+                faults.append((ctx.get(dut.unit.code), ctx.get(dut.unit.args.a0),
+                               ctx.get(dut.unit.args.a2)))
+            if ctx.get(dut.unit.done):
+                done.append(cycle)
+                return
+            await ctx.tick()
+        raise AssertionError("the engine never pulsed done")
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return faults, done
+
+
+def _read_slave(dut):
+    """AR accepted at once; R beats one per cycle, beat number ``bad`` answered ``resp``."""
+    ax = dut.axi
+
+    def drive(ctx, state, bad, resp):
+        ctx.set(ax.arready, 1)
+        ctx.set(dut.wr.free, 1)
+        ctx.set(dut.wr.ready, ctx.get(dut.wr.valid))
+        ctx.set(ax.rvalid, bool(state["beats"]))
+        ctx.set(ax.rlast, state["beats"][0] if state["beats"] else 0)
+        ctx.set(ax.rresp, resp if state["n"] == bad else 0)
+        ctx.set(ax.rdata, state["n"] * 0x0101)
+
+    def sample(ctx, state):             # the handshakes of this cycle's clock edge
+        if ctx.get(ax.rready) and ctx.get(ax.rvalid):
+            state["beats"].pop(0)
+            state["n"] += 1
+        if ctx.get(ax.arvalid):
+            n = ctx.get(ax.arlen) + 1
+            state["beats"] += [i == n - 1 for i in range(n)]
+    return drive, sample
+
+
+def _write_slave(dut):
+    """AW and W accepted at once; a B response per burst the cycle after its last W beat,
+    burst number ``bad`` answered ``resp``; the source buffer answers a read the next cycle."""
+    ax, rd = dut.axi, dut.rd
+
+    def drive(ctx, state, bad, resp):
+        ctx.set(ax.awready, 1)
+        ctx.set(ax.wready, 1)
+        ctx.set(rd.rvalid, state.get("asked", 0))
+        ctx.set(rd.ready, ctx.get(rd.valid))
+        b = state.get("b")
+        ctx.set(ax.bvalid, b is not None)
+        ctx.set(ax.bresp, resp if b is not None and b == bad else 0)
+
+    def sample(ctx, state):
+        state["asked"] = ctx.get(rd.valid)
+        state["b"] = None
+        if ctx.get(ax.wvalid) and ctx.get(ax.wlast):
+            state["b"] = state["n"]
+            state["n"] += 1
+    return drive, sample
+
+
+LD = dict(buf=isa.Buf.ACT, channel=1, hbm_addr=40, length=100)     # 7 beats in 4 bursts
+
+
+@pytest.mark.parametrize("bad", [0, 3, 6])
+@pytest.mark.parametrize("resp", [SLVERR, DECERR])
+def test_load_reports_the_first_bad_read_response(bad, resp):
+    dut = LoadEngine(P)
+    faults, done = _run(dut, "LD", LD, bad, resp, _read_slave(dut))
+    assert faults == [(Fault.AXI_RESP, resp, 1)]
+    assert done
+
+
+def test_load_with_okay_responses_does_not_fault():
+    dut = LoadEngine(P)
+    faults, done = _run(dut, "LD", LD, None, SLVERR, _read_slave(dut))
+    assert faults == [] and done
+
+
+ST = dict(buf=isa.Buf.ACT, channel=1, hbm_addr=40, length=100)     # 4 bursts
+
+
+@pytest.mark.parametrize("bad", [0, 3])
+def test_store_reports_a_bad_write_response_also_the_last(bad):
+    dut = StoreEngine(P)
+    faults, done = _run(dut, "ST", ST, bad, SLVERR, _write_slave(dut))
+    assert faults == [(Fault.AXI_RESP, SLVERR, 1)]
+    assert done
+
+
+def test_store_with_okay_responses_does_not_fault():
+    dut = StoreEngine(P)
+    faults, done = _run(dut, "ST", ST, None, SLVERR, _write_slave(dut))
+    assert faults == [] and done
