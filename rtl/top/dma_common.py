@@ -10,7 +10,7 @@ from ...compiler import isa
 from .aligner import Aligner
 from .faults import Fault
 from .params import TopParams
-from .walker import LANES, RunWalker
+from .walker import LANES, RunWalker, partial_products
 
 
 def burst_desc(p: TopParams) -> data.StructLayout:
@@ -35,28 +35,50 @@ def drive_walker(m: Module, walker, view, limits) -> None:
 class BufferRange(Elaboratable):
     """Byte range ``[lo, hi)`` of a DMA's on-chip side and whether it fits its buffer:
     ``lo = buf_addr * 16``, ``hi = lo + total`` with ``total = length * count1 * count2`` (counts
-    of 0 mean 1). Inputs are held from the ``start`` pulse on; ``ready`` rises 2 cycles later
-    (two registered multiplies) and stays until the next ``start``. ``ok`` compares ``total``
-    with the room left above ``lo`` (a register taken at ``start``), not ``hi`` with the size:
-    the 64-bit ``hi`` only feeds the fault report, so the check does not wait on its adder
-    (the range check into the engine's start was the shell's worst path on ECP5)."""
+    of 0 mean 1). Inputs are held from the ``start`` pulse on. ``ready`` rises 2 cycles later
+    with ``ok`` and ``total``, ``hi_ready`` 3 cycles later with ``hi``; both stay until the next
+    ``start``.
+
+    The decision needs ``total`` only up to the largest buffer's size, so it is computed in
+    ``k = size.bit_length()`` bits (one hardware multiplier per stage on ECP5, 17 x 17 for
+    64 KiB) with a flag for every operand or product that leaves them: ``total`` is exact
+    whenever ``ok``. The exact 56-bit product for the fault report takes a stage more (four
+    registered 16 x 16 partial products of ``length`` x ``count1 * count2``); a wide product
+    in the decision's cycle was the shell's worst path on ECP5 (docs/results/resources.md).
+    ``ok`` compares ``total`` with the room left above ``lo`` (a register taken at ``start``)."""
 
     def __init__(self, p: TopParams):
         self.p = p
         self.start = Signal()
         self.buf, self.buf_addr = Signal(3), Signal(20)
         self.length, self.count1, self.count2 = Signal(24), Signal(16), Signal(16)
-        self.ready, self.ok = Signal(), Signal()
-        self.lo, self.hi, self.total = Signal(64), Signal(64), Signal(56)
+        self.k = max(p.buffer_bytes).bit_length()
+        self.ready, self.ok, self.hi_ready = Signal(), Signal(), Signal()
+        self.lo, self.hi, self.total = Signal(64), Signal(64), Signal(self.k)
 
     def elaborate(self, platform):
         m = Module()
-        part = Signal(40)
-        step = Signal(2)
+        k = self.k
+        c1 = Mux(self.count1 == 0, 1, self.count1)
+        c2 = Mux(self.count2 == 0, 1, self.count2)
+        step = Signal(range(4))
         with m.If(self.start):
-            m.d.sync += [step.eq(1), part.eq(self.length * Mux(self.count1 == 0, 1, self.count1))]
-        with m.Elif(step == 1):
-            m.d.sync += [step.eq(2), self.total.eq(part * Mux(self.count2 == 0, 1, self.count2))]
+            m.d.sync += step.eq(1)
+        with m.Elif((step != 0) & (step != 3)):
+            m.d.sync += step.eq(step + 1)
+        # the decision: k-bit products, `over` once a factor or product reaches 2**k (the other
+        # factors are at least 1, except a length of 0, which makes every product 0)
+        part, over1, over = Signal(2 * k), Signal(), Signal()
+        total = Signal(2 * k)
+        m.d.sync += [part.eq(self.length[:k] * c1[:k]),
+                     over1.eq(self.length[k:].any() | (c1[k:].any() & self.length.any())),
+                     total.eq(part[:k] * c2[:k]),
+                     over.eq(over1 | part[k:].any() | (c2[k:].any() & part.any()))]
+        # the report: the exact product, a stage later
+        counts = Signal(32)
+        m.d.sync += counts.eq(c1 * c2)
+        wide = Signal(56)
+        m.d.sync += wide.eq(partial_products(m, self.length, counts, "range"))
         size = Signal(range(max(self.p.buffer_bytes) + 1))
         with m.Switch(self.buf):
             for b in isa.Buf:
@@ -66,8 +88,10 @@ class BufferRange(Elaboratable):
         m.d.comb += self.lo.eq(self.buf_addr * LANES)
         with m.If(self.start):
             m.d.sync += room.eq(Mux(self.lo > size, -1, size - self.lo))
-        m.d.comb += [self.ready.eq(step == 2), self.hi.eq(self.lo + self.total),
-                     self.ok.eq(~room[-1] & (self.total <= room.as_unsigned()))]
+        fits = ~over & ~total[k:].any()
+        m.d.comb += [self.ready.eq(step >= 2), self.hi_ready.eq(step == 3),
+                     self.total.eq(total[:k]), self.hi.eq(self.lo + wide),
+                     self.ok.eq(fits & ~room[-1] & (total[:k] <= room.as_unsigned()))]
         return m
 
 

@@ -97,8 +97,9 @@ class LoadEngine(wiring.Component):
                     meta_lo = ld.idx_addr * LANES
                     meta_hi = meta_lo + 4 * Mux(ld.count1 == 0, 1, ld.count1)
                     with m.If(~rng.ok):
-                        pulse_fault(m, self.unit, Fault.BUFFER_RANGE, rng.lo, rng.hi, ld.buf)
-                        m.next = "DONE"
+                        with m.If(rng.hi_ready):        # the report's exact bytes
+                            pulse_fault(m, self.unit, Fault.BUFFER_RANGE, rng.lo, rng.hi, ld.buf)
+                            m.next = "DONE"
                     with m.Elif(ld.gather & (meta_hi > p.buffer_bytes[isa.Buf.META])):
                         pulse_fault(m, self.unit, Fault.BUFFER_RANGE, meta_lo, meta_hi,
                                     isa.Buf.META)

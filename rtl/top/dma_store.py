@@ -60,13 +60,17 @@ class StoreEngine(wiring.Component):
         wiring.connect(m, reader.rd, wiring.flipped(self.rd))
         m.d.comb += [reader.buf.eq(st.buf), reader.first.eq(st.buf_addr),
                      reader.count.eq((rng.total + LANES - 1) >> 4)]
+        # bytes not yet fed to the aligner, and min(fed, 16) in a register beside it (from `fed`
+        # through the compare into the aligner's acceptance was the shell's worst path on ECP5)
         fed = Signal(range(max(p.buffer_bytes) + 1))
+        fed_line = Signal(range(LANES + 1))
         m.d.comb += [align.i.valid.eq(reader.lines.valid),
                      align.i.payload.data.eq(reader.lines.payload), align.i.payload.lo.eq(0),
-                     align.i.payload.count.eq(at_most_a_line(fed)),
+                     align.i.payload.count.eq(fed_line),
                      reader.lines.ready.eq(align.i.ready)]
         with m.If(align.i.valid & align.i.ready):
-            m.d.sync += fed.eq(fed - align.i.payload.count)
+            left = fed - fed_line
+            m.d.sync += [fed.eq(left), fed_line.eq(at_most_a_line(left))]
 
         # W beats: per burst, the first at lane `first`, then full lines, wlast on the last
         beats = burst_beats(m, p, bursts)
@@ -87,16 +91,17 @@ class StoreEngine(wiring.Component):
             with m.State("SETUP"):
                 with m.If(rng.ready):
                     with m.If(~rng.ok):
-                        pulse_fault(m, self.unit, Fault.BUFFER_RANGE, rng.lo, rng.hi, st.buf)
-                        m.next = "DONE"
+                        with m.If(rng.hi_ready):        # the report's exact bytes
+                            pulse_fault(m, self.unit, Fault.BUFFER_RANGE, rng.lo, rng.hi, st.buf)
+                            m.next = "DONE"
                     with m.Else():
                         m.d.comb += [walker.start.eq(1), reader.start.eq(1)]
-                        m.d.sync += fed.eq(rng.total)
+                        m.d.sync += [fed.eq(rng.total), fed_line.eq(at_most_a_line(rng.total))]
                         m.next = "RUN"
             with m.State("RUN"):
                 run_faults(m, self.unit, walker, bad_resp, faulted, resp, st.channel)
                 with m.If(~walker.busy & (bursts.level == 0) & (pending == 0) & ~issued):
-                    m.d.sync += fed.eq(0)
+                    m.d.sync += [fed.eq(0), fed_line.eq(0)]
                     m.next = "FLUSH"
             with m.State("FLUSH"):              # lines read ahead of a faulted run
                 m.d.comb += reader.flush.eq(1)

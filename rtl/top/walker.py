@@ -97,7 +97,7 @@ class RunWalker(wiring.Component):
                                               ("plane", "plane_len", "row_off", "cur", "hi"))
         i, j = Signal(16), Signal(16)
         rel_off = Signal(WIDE)
-        m.d.sync += rel_off.eq(_partial_products(m, self.pos0, cmd.stride1, "rel"))
+        m.d.sync += rel_off.eq(partial_products(m, self.pos0, cmd.stride1, "rel"))
         # a gathered row's id x stride1: the META word is registered as it arrives, its partial
         # products in ID_PART and their sum in ID_MUL (a 32 x 32 product in ID_MUL alone, then
         # the BRAM's output through the multipliers, were the shell's worst paths on ECP5); the
@@ -105,7 +105,7 @@ class RunWalker(wiring.Component):
         id_word = Signal(32)
         with m.If(self.ids.rvalid):
             m.d.sync += id_word.eq(self.ids.rdata.word_select(i[:2], 32))
-        id_off = _partial_products(m, id_word, cmd.stride1, "id")
+        id_off = partial_products(m, id_word, cmd.stride1, "id")
         c1 = Mux(cmd.count1 == 0, 1, cmd.count1)
         c2 = Mux(cmd.count2 == 0, 1, cmd.count2)
         # The bursts of a run are cut from its AXI address modulo 2**hbm_addr_bits (``addr``)
@@ -188,7 +188,7 @@ class RunWalker(wiring.Component):
         return m
 
 
-def _partial_products(m: Module, a, b, name: str):
+def partial_products(m: Module, a, b, name: str):
     """``a x b`` (32-bit unsigned each) one cycle late, as the sum of four registered 16 x 16
     partial products (one hardware multiplier each, no adder in front of their registers: a
     32 x 32 product in one cycle was the shell's worst path on ECP5); the caller registers

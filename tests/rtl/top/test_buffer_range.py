@@ -1,6 +1,6 @@
 """The DMA engines' on-chip range check (rtl/top/dma_common.py BufferRange) against its
 definition: ``lo = buf_addr * 16``, ``hi = lo + length * count1 * count2`` (counts of 0 mean 1),
-``ok`` when ``hi`` is at most the buffer's size, all valid two cycles after ``start``."""
+``ok`` (and ``total``, exact when ``ok``) two cycles after ``start``, ``hi`` three cycles after."""
 from amaranth.sim import Simulator
 from hypothesis import given, settings, strategies as st
 
@@ -25,9 +25,14 @@ def _check(cases):
             await ctx.tick()
             lo = buf_addr * 16
             hi = lo + length * (c1 or 1) * (c2 or 1)
-            assert ctx.get(dut.ready)
+            ok = hi <= P.buffer_bytes[buf]
+            assert ctx.get(dut.ready) and not ctx.get(dut.hi_ready)
+            assert ctx.get(dut.ok) == ok, (buf, buf_addr, length, c1, c2)
+            if ok:
+                assert ctx.get(dut.total) == hi - lo
+            await ctx.tick()
+            assert ctx.get(dut.ready) and ctx.get(dut.hi_ready) and ctx.get(dut.ok) == ok
             assert (ctx.get(dut.lo), ctx.get(dut.hi)) == (lo, hi)
-            assert ctx.get(dut.ok) == (hi <= P.buffer_bytes[buf]), (buf, buf_addr, length, c1, c2)
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
@@ -47,9 +52,27 @@ def test_edges_around_the_buffer_end():
             (isa.Buf.WGT, 2, 16, 3, 10), (isa.Buf.BIAS, 0, (1 << 24) - 1, 65535, 65535)])
 
 
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(list(isa.Buf)), st.integers(0, 80),
-                          st.integers(0, 1200), st.integers(0, 4), st.integers(0, 4)),
-                min_size=1, max_size=6))
+_small = st.tuples(st.sampled_from(list(isa.Buf)), st.integers(0, 80), st.integers(0, 1200),
+                   st.integers(0, 4), st.integers(0, 4))
+# factors around the 11-bit decision width of these buffers (k = 1024 bytes' bit length) and
+# up to the fields' maxima: every overflow flag of the narrow products
+_wide = st.tuples(st.sampled_from(list(isa.Buf)), st.integers(0, 80),
+                  st.one_of(st.integers(0, 3), st.integers(1000, 2100), st.integers(0, (1 << 24) - 1)),
+                  st.one_of(st.integers(0, 3), st.integers(500, 2100), st.integers(0, 65535)),
+                  st.one_of(st.integers(0, 3), st.integers(500, 2100), st.integers(0, 65535)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(_small, _wide), min_size=1, max_size=6))
 def test_random_ranges(cases):
     _check(cases)
+
+
+def test_products_at_the_decision_width():
+    """Totals of exactly 2**11 (the decision width here) from each factor, and zero lengths
+    with large counts."""
+    _check([(isa.Buf.ACT, 0, 2048, 1, 1), (isa.Buf.ACT, 0, 1024, 2, 1),
+            (isa.Buf.ACT, 0, 512, 2, 2), (isa.Buf.ACT, 0, 1, 1, 2048), (isa.Buf.ACT, 0, 1, 2048, 1),
+            (isa.Buf.ACT, 0, 0, 65535, 65535), (isa.Buf.ACT, 0, 1024, 1, 1),
+            (isa.Buf.ACT, 0, 1, 1024, 1), (isa.Buf.ACT, 0, 1, 1, 1024), (isa.Buf.ACT, 0, 2, 32, 16),
+            (isa.Buf.ACT, 0, 2, 32, 17)])

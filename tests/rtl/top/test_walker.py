@@ -115,9 +115,9 @@ def test_relative_offset_is_pos0_times_stride1_two_cycles_later(pairs):
     """The walker's pipelined ``pos0 x stride1`` over full 32-bit operands (the program tests
     use small positions): a fresh pair every cycle, each product two cycles later."""
     from amaranth.hdl import Module, Signal
-    from bitflight.rtl.top.walker import _partial_products
+    from bitflight.rtl.top.walker import partial_products
     m, a, b, y = Module(), Signal(32), Signal(32), Signal(68)
-    m.d.sync += y.eq(_partial_products(m, a, b, "t"))
+    m.d.sync += y.eq(partial_products(m, a, b, "t"))
 
     async def bench(ctx):
         for k in range(len(pairs) + 1):
