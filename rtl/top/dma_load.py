@@ -84,6 +84,14 @@ class LoadEngine(wiring.Component):
             left = remaining - chunk
             m.d.sync += [line.eq(line + 1), remaining.eq(left), chunk.eq(at_most_a_line(left))]
 
+        # the gather ids' range in META, registered in every cycle (the fields hold from the
+        # start, the decision comes two cycles later): from the fields through its adder and
+        # compare into the fault report was the shell's worst path on ECP5
+        meta_lo, meta_hi, meta_bad = Signal(24), Signal(25), Signal()
+        hi = ld.idx_addr * LANES + 4 * Mux(ld.count1 == 0, 1, ld.count1)
+        m.d.sync += [meta_lo.eq(ld.idx_addr * LANES), meta_hi.eq(hi),
+                     meta_bad.eq(ld.gather & (hi > p.buffer_bytes[isa.Buf.META]))]
+
         # control: check ranges, walk, drain
         faulted = sticky(m, self.unit.start, walker.fault | bad_resp, "faulted")
         with m.FSM():
@@ -94,13 +102,11 @@ class LoadEngine(wiring.Component):
                     m.next = "SETUP"
             with m.State("SETUP"):
                 with m.If(rng.ready):
-                    meta_lo = ld.idx_addr * LANES
-                    meta_hi = meta_lo + 4 * Mux(ld.count1 == 0, 1, ld.count1)
                     with m.If(~rng.ok):
                         with m.If(rng.hi_ready):        # the report's exact bytes
                             pulse_fault(m, self.unit, Fault.BUFFER_RANGE, rng.lo, rng.hi, ld.buf)
                             m.next = "DONE"
-                    with m.Elif(ld.gather & (meta_hi > p.buffer_bytes[isa.Buf.META])):
+                    with m.Elif(meta_bad):
                         pulse_fault(m, self.unit, Fault.BUFFER_RANGE, meta_lo, meta_hi,
                                     isa.Buf.META)
                         m.next = "DONE"
