@@ -6,7 +6,7 @@ pulses ``done`` one token goes to ``q -> r`` for every bit ``r`` of ``release`` 
 """
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -98,8 +98,8 @@ class Tokens(wiring.Component):
                 if p != q:
                     ok = ok & (~self.wait[q][p] | (count[p, q] != 0))
             m.d.comb += self.ok[q].eq(ok)
-        m.d.sync += self.overflow.eq(0)
-        for (p, q) in reversed(pairs):         # the first pair in (p, q) order wins the report
+        overflows, nonzero = [], []
+        for (p, q) in pairs:
             inc = self.give[p] & self.release[p][q]
             dec = self.take[q] & self.wait[q][p]
             with m.If(self.clear):
@@ -108,8 +108,23 @@ class Tokens(wiring.Component):
                 m.d.sync += count[p, q].eq(count[p, q] + 1)
             with m.Elif(dec & ~inc):
                 m.d.sync += count[p, q].eq(count[p, q] - 1)
-            with m.If(inc & ~dec & (count[p, q] == top) & ~self.clear):
-                m.d.sync += [self.overflow.eq(1), self.pair_p.eq(p), self.pair_q.eq(q)]
-            with m.If(count[p, q] != 0):
-                m.d.comb += [self.left.eq(1), self.left_p.eq(p), self.left_q.eq(q)]
+            overflows.append(inc & ~dec & (count[p, q] == top) & ~self.clear)
+            nonzero.append(count[p, q] != 0)
+        # the first pair in (p, q) order wins each report, picked by a balanced tree rather
+        # than a chain of 30 overriding assignments (the overflow report's chain behind the
+        # counters -> ok -> issue -> take loop was a worst path of the shell on ECP5)
+        over, over_p, over_q = _first_pair(overflows, pairs)
+        m.d.sync += [self.overflow.eq(over), self.pair_p.eq(over_p), self.pair_q.eq(over_q)]
+        left, left_p, left_q = _first_pair(nonzero, pairs)
+        m.d.comb += [self.left.eq(left), self.left_p.eq(left_p), self.left_q.eq(left_q)]
         return m
+
+
+def _first_pair(flags: list, pairs: list) -> tuple:
+    """(any flag, p, q of the first flagged pair) by halving: log2(len) multiplexer levels."""
+    if len(flags) == 1:
+        return flags[0], pairs[0][0], pairs[0][1]
+    half = len(flags) // 2
+    a, ap, aq = _first_pair(flags[:half], pairs[:half])
+    b, bp, bq = _first_pair(flags[half:], pairs[half:])
+    return a | b, Mux(a, ap, bp), Mux(a, aq, bq)

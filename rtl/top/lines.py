@@ -16,8 +16,9 @@ class LineReader(wiring.Component):
     """Ports: ``start`` In(1) pulse with ``buf``, ``first`` (line), ``count`` (lines) and
     ``down`` (1: first, first-1, ...); ``flush`` In(1) (drop what was read ahead; hold it until
     ``idle``); ``lines`` Out(stream of one line, in order); ``rd`` Out(buffer read port);
-    ``idle`` Out(1) (nothing requested, in flight or buffered). Timing: first line 2 cycles
-    after the start when the port is free, then one line per cycle."""
+    ``idle`` Out(1) (nothing requested, in flight or buffered). Timing: when the port grants at
+    once, the first line is on ``lines`` 4 cycles after the start pulse (request, read, the
+    FIFO's memory and output register), then one line per cycle."""
 
     def __init__(self, params: TopParams):
         self.params = params
@@ -34,21 +35,26 @@ class LineReader(wiring.Component):
         m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=p.line_bits, depth=DEPTH)
         addr, left = Signal(p.line_addr_bits + 1), Signal(p.line_addr_bits + 1)
         down, buf, arriving = Signal(), Signal(BUF_BITS), Signal()
+        # `left != 0` kept as a register beside `left`: the request goes through the buffers'
+        # arbiter and back into these registers in one cycle, the shell's worst path on ECP5
+        # with the compare in front of it
+        more = Signal()
         m.d.comb += [self.rd.buf.eq(buf), self.rd.addr.eq(addr),
-                     self.rd.valid.eq((left != 0) & ~self.flush & (q.level + arriving < DEPTH)),
+                     self.rd.valid.eq(more & ~self.flush & (q.level + arriving < DEPTH)),
                      q.w_data.eq(self.rd.rdata), q.w_en.eq(self.rd.rvalid),
                      self.lines.valid.eq(q.r_rdy & ~self.flush), self.lines.payload.eq(q.r_data),
                      q.r_en.eq(self.lines.ready | self.flush),
-                     self.idle.eq((left == 0) & ~arriving & (q.level == 0))]
+                     self.idle.eq(~more & ~arriving & (q.level == 0))]
         took = self.rd.valid & self.rd.ready
         m.d.sync += arriving.eq(took)
         with m.If(self.start):
-            m.d.sync += [addr.eq(self.first), left.eq(self.count), down.eq(self.down),
-                         buf.eq(self.buf)]
+            m.d.sync += [addr.eq(self.first), left.eq(self.count), more.eq(self.count != 0),
+                         down.eq(self.down), buf.eq(self.buf)]
         with m.Else():
             # one Mux rather than If/Elif: an engine that never flushes leaves `flush` constant,
             # and a priority case on a constant bit is a CASEOVERLAP lint finding
-            m.d.sync += left.eq(Mux(self.flush, 0, Mux(took, left - 1, left)))
+            m.d.sync += [left.eq(Mux(self.flush, 0, Mux(took, left - 1, left))),
+                         more.eq(~self.flush & Mux(took, left != 1, more))]
             with m.If(took):
                 m.d.sync += addr.eq(Mux(down, addr - 1, addr + 1))
         return m

@@ -71,8 +71,8 @@ def burst_cut(m: Module, addr, rem, max_beats: int):
 class RunWalker(wiring.Component):
     """Ports: ``start`` In(1) (pulse; ``cmd`` (the DMA fields of the instruction) and ``pos0``
     must hold from two cycles before it, ``limit`` (bytes of the instruction's channel; 0 = no
-    such channel) from it, until ``busy`` falls: ``pos0 x stride1`` is a product pipelined in
-    two registered stages (four 16 x 16 partial products, then their sum; the engines start
+    such channel; registered in every idle cycle) from it, until ``busy`` falls: ``pos0 x
+    stride1`` is a product pipelined in two registered stages (four 16 x 16 partial products, then their sum; the engines start
     the walker two cycles after their own start at the earliest, when the range check is
     ready), taken every cycle, so that the multiplier is not in front of the run's 68-bit base
     addition); ``bursts`` Out(stream of :func:`burst_layout`); ``ids`` Out(read port) for
@@ -96,6 +96,9 @@ class RunWalker(wiring.Component):
         plane, plane_len, row_off, cur, hi = (Signal(WIDE, name=n) for n in
                                               ("plane", "plane_len", "row_off", "cur", "hi"))
         i, j = Signal(16), Signal(16)
+        # the channel's size, registered (the channel's select and the zero test were in front
+        # of the run's range compare and the fault report, a worst path of the shell on ECP5)
+        limit, absent = Signal(64), Signal()
         rel_off = Signal(WIDE)
         m.d.sync += rel_off.eq(partial_products(m, self.pos0, cmd.stride1, "rel"))
         # a gathered row's id x stride1: the META word is registered as it arrives, its partial
@@ -123,7 +126,8 @@ class RunWalker(wiring.Component):
                 # loaded every idle cycle, not on `start`: nothing reads them before ROW, and
                 # the engines' start decision (the range check) then drives the state alone
                 m.d.sync += [i.eq(0), j.eq(0), row_off.eq(0),
-                             plane.eq(cmd.hbm_addr + Mux(cmd.rel, rel_off, 0))]
+                             plane.eq(cmd.hbm_addr + Mux(cmd.rel, rel_off, 0)),
+                             limit.eq(self.limit), absent.eq(self.limit == 0)]
                 with m.If(self.start):
                     m.next = "ROW"
             with m.State("ROW"):
@@ -163,7 +167,7 @@ class RunWalker(wiring.Component):
                 m.next = "RANGE"
             with m.State("RANGE"):
                 m.d.comb += self.busy.eq(1)
-                with m.If(~cmd.zero_fill & ((self.limit == 0) | (hi > self.limit))):
+                with m.If(~cmd.zero_fill & (absent | (hi > limit))):
                     m.d.comb += [self.fault.eq(1), self.fault_lo.eq(cur), self.fault_hi.eq(hi)]
                     m.next = "IDLE"
                 with m.Else():
