@@ -231,31 +231,42 @@ def place_and_route(verilog_text: str, top: str, out_dir: Path, *, device_name: 
     (``--timing-allow-fail``); a design that does not fit raises ToolError saying so."""
     dev = device(device_name, freq_mhz)
     out_dir = Path(out_dir)
-    seconds = {}
     with replacing_folder(out_dir, replaceable_output) as work:
-        write_atomic(work / f"{top}.v", verilog_text)
-        start = time.monotonic()
-        run_yosys(work, [f"read_verilog -sv {top}.v", f"synth_ecp5 -top {top} -json synth.json",
-                         "tee -q -o synth_stat.json stat -json"],
-                  what=f"{top}.v: yosys synth_ecp5")
-        seconds["synth"] = round(time.monotonic() - start, 1)
-        cells = json.loads((work / "synth_stat.json").read_text()) \
-            .get("design", {}).get("num_cells_by_type", {})
-        start = time.monotonic()
-        cmd = [sys.executable, "-c", _NEXTPNR, *dev.args, "--json", "synth.json",
-               "--top", top, "--out-of-context", "--freq", f"{freq_mhz:g}", "--seed", str(seed),
-               "--timing-allow-fail", "--report", "report.json", "--write", "routed.json",
-               "-l", "nextpnr.log", "-q", *nextpnr_args]
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
-        seconds["nextpnr"] = round(time.monotonic() - start, 1)
-        if proc.returncode != 0 or not (work / "report.json").is_file():
-            log = work / "nextpnr.log"
-            text = log.read_text(errors="replace") if log.is_file() else proc.stdout + proc.stderr
-            raise ToolError(f"{top}: nextpnr-ecp5 ({dev.name}) failed: {nextpnr_error(text)}")
-        report = parse_report(json.loads((work / "report.json").read_text()))
+        cells, seconds = synthesize(work, top, verilog_text)
+        report, seconds["nextpnr"] = route(work, dev, top, freq_mhz, seed, nextpnr_args)
         result = PnrResult(target=target or top, config=config, device=dev.name, part=dev.part,
-                           seed=seed, freq_mhz=freq_mhz, synth_cells=dict(sorted(cells.items())),
+                           seed=seed, freq_mhz=freq_mhz, synth_cells=cells,
                            report=report, seconds=seconds)
         write_atomic(work / _OUT_MARKER, json.dumps(result.to_dict(), indent=1) + "\n")
     return result
 
+
+def synthesize(work: Path, top: str, verilog_text: str) -> tuple[dict[str, int], dict]:
+    """``synth_ecp5`` of ``verilog_text`` into ``work/synth.json``: (cell counts, seconds)."""
+    write_atomic(work / f"{top}.v", verilog_text)
+    start = time.monotonic()
+    run_yosys(work, [f"read_verilog -sv {top}.v", f"synth_ecp5 -top {top} -json synth.json",
+                     "tee -q -o synth_stat.json stat -json"],
+              what=f"{top}.v: yosys synth_ecp5")
+    seconds = {"synth": round(time.monotonic() - start, 1)}
+    cells = json.loads((work / "synth_stat.json").read_text()) \
+        .get("design", {}).get("num_cells_by_type", {})
+    return dict(sorted(cells.items())), seconds
+
+
+def route(work: Path, dev: Device, top: str, freq_mhz: float, seed: int,
+          nextpnr_args: tuple[str, ...] = (), netlist: str = "synth.json") -> tuple:
+    """nextpnr-ecp5 on ``work/netlist`` (a path relative to ``work``), outputs in ``work``:
+    (the parsed report, seconds)."""
+    start = time.monotonic()
+    cmd = [sys.executable, "-c", _NEXTPNR, *dev.args, "--json", netlist,
+           "--top", top, "--out-of-context", "--freq", f"{freq_mhz:g}", "--seed", str(seed),
+           "--timing-allow-fail", "--report", "report.json", "--write", "routed.json",
+           "-l", "nextpnr.log", "-q", *nextpnr_args]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+    if proc.returncode != 0 or not (work / "report.json").is_file():
+        log = work / "nextpnr.log"
+        text = log.read_text(errors="replace") if log.is_file() else proc.stdout + proc.stderr
+        raise ToolError(f"{top}: nextpnr-ecp5 ({dev.name}) failed: {nextpnr_error(text)}")
+    report = parse_report(json.loads((work / "report.json").read_text()))
+    return report, round(time.monotonic() - start, 1)

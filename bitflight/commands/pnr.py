@@ -1,4 +1,5 @@
-"""``bitflight pnr TARGET --config C --device ecp5-85 [--freq MHZ] [--seed N] [--json F] [-o DIR]``."""
+"""``bitflight pnr TARGET --config C --device ecp5-85 [--freq MHZ] [--seed N[,N...]] [--json F]
+[-o DIR]``."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,10 @@ def register(subparsers) -> None:
                         help=f"FPGA: {', '.join(DEVICES)} (default: ecp5-85, LFE5UM5G-85F)")
     parser.add_argument("--freq", type=float, default=100.0, metavar="MHZ",
                         help="clock constraint for every clock (default: 100)")
-    parser.add_argument("--seed", type=int, default=1, help="nextpnr placer seed (default: 1)")
+    parser.add_argument("--seed", default="1", metavar="N[,N...]",
+                        help="nextpnr placer seed (default: 1); several, comma-separated, "
+                             "route one synthesis with each (in parallel, one per CPU) and "
+                             "report the Fmax spread")
     parser.add_argument("--json", metavar="FILE", help="also write the summary as JSON")
     parser.add_argument("-o", "--out", metavar="DIR",
                         help="keep the outputs (Verilog, netlists, logs, nextpnr report) in DIR")
@@ -36,19 +40,27 @@ def handler(args: argparse.Namespace) -> int:
         return 0
     from ..base.atomic_file import write_atomic
     from ..fpga import export, pnr
+    from ..fpga.pnr_seeds import parse_seeds
     pnr.device(args.device, args.freq)           # bad values fail before elaboration
+    seeds = parse_seeds(args.seed)
     component, top = export.elaborate(args.target, args.config)
     text = export.verilog_text(component, top)
     print(f"bitflight pnr: synth_ecp5 + nextpnr-ecp5 {args.device} at {args.freq:g} MHz, seed "
           f"{args.seed}, for {args.target} (config {args.config}) ...", file=sys.stderr)
-    kwargs = dict(device_name=args.device, freq_mhz=args.freq, seed=args.seed,
-                  target=args.target, config=str(args.config))
+    kwargs = dict(device_name=args.device, freq_mhz=args.freq, target=args.target,
+                  config=str(args.config))
+    if len(seeds) == 1:
+        run, kwargs["seed"] = pnr.place_and_route, seeds[0]
+    else:
+        from ..fpga.pnr_seeds import sweep
+        run, kwargs["seeds"] = sweep, seeds
     if args.out:
-        result = pnr.place_and_route(text, top, Path(args.out), **kwargs)
+        result = run(text, top, Path(args.out), **kwargs)
     else:
         with tempfile.TemporaryDirectory(prefix="bitflight-pnr-") as tmp:
-            result = pnr.place_and_route(text, top, Path(tmp) / "out", **kwargs)
-    print(f"{args.target} (config {args.config}) on {result.part}, out of context, "
+            result = run(text, top, Path(tmp) / "out", **kwargs)
+    part = result.part if len(seeds) == 1 else result.runs[0].part
+    print(f"{args.target} (config {args.config}) on {part}, out of context, "
           f"seed {args.seed}:")
     print(result.table())
     if args.out:

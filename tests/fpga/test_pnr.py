@@ -127,3 +127,31 @@ def test_design_larger_than_the_device_is_a_one_line_fit_error(tmp_path):
                                         r"does not fit the device: ERROR: .*MULT18X18D"):
         pnr.place_and_route(text, "many", tmp_path / "o", device_name="ecp5-12")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.synth
+def test_seed_sweep_routes_one_synthesis_per_seed_and_reports_the_spread(tmp_path, capsys):
+    out, summary = tmp_path / "out", tmp_path / "pnr.json"
+    assert main(["pnr", "example-counter", "--seed", "2,5", "--json", str(summary),
+                 "-o", str(out)]) == 0
+    data = json.loads(summary.read_text())
+    assert data == json.loads((out / "pnr.json").read_text())
+    assert data["seeds"] == [2, 5] and [r["seed"] for r in data["runs"]] == [2, 5]
+    fmax = [r["fmax_mhz"]["clk"] for r in data["runs"]]
+    assert data["fmax_spread_mhz"]["clk"] == {"min": min(fmax), "max": max(fmax),
+                                              "median": round(sum(fmax) / 2, 2)}
+    # one netlist: the same synthesized cells in both runs, each run's outputs in its folder
+    assert data["runs"][0]["synth_cells"] == data["runs"][1]["synth_cells"]
+    assert (out / "synth.json").is_file()
+    for seed in (2, 5):
+        report = json.loads((out / f"seed-{seed}" / "report.json").read_text())
+        assert round(float(report["fmax"]["clk"]["achieved"]), 2) == \
+            data["runs"][[2, 5].index(seed)]["fmax_mhz"]["clk"]
+    assert "over 2 seeds" in capsys.readouterr().out
+
+
+def test_seed_lists_are_checked():
+    from bitflight.fpga.pnr_seeds import parse_seeds
+    assert parse_seeds("3") == [3] and parse_seeds("4,1,2") == [4, 1, 2]
+    assert main(["pnr", "example-counter", "--seed", "1,x"]) == 2
+    assert main(["pnr", "example-counter", "--seed", "1,1"]) == 2

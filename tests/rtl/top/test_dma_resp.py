@@ -98,36 +98,25 @@ def _write_slave(dut):
     return drive, sample
 
 
-LD = dict(buf=isa.Buf.ACT, channel=1, hbm_addr=40, length=100)     # 7 beats in 4 bursts
+FIELDS = dict(buf=isa.Buf.ACT, channel=1, hbm_addr=40, length=100)   # 7 beats in 4 bursts
+ENGINES = {"LD": (LoadEngine, _read_slave), "ST": (StoreEngine, _write_slave)}
 
 
-@pytest.mark.parametrize("bad", [0, 3, 6])
+def _faults(kind, bad, resp):
+    engine, slave = ENGINES[kind]
+    dut = engine(P)
+    faults, done = _run(dut, kind, FIELDS, bad, resp, slave(dut))
+    assert done
+    return faults
+
+
+@pytest.mark.parametrize("kind, bad", [("LD", 0), ("LD", 3), ("LD", 6), ("ST", 0), ("ST", 3)])
 @pytest.mark.parametrize("resp", [SLVERR, DECERR])
-def test_load_reports_the_first_bad_read_response(bad, resp):
-    dut = LoadEngine(P)
-    faults, done = _run(dut, "LD", LD, bad, resp, _read_slave(dut))
-    assert faults == [(Fault.AXI_RESP, resp, 1)]
-    assert done
+def test_the_first_bad_response_faults_once_also_the_last(kind, bad, resp):
+    """LD: beat ``bad`` of 7 answers ``resp``; ST: burst ``bad`` of 4 (3 is the last)."""
+    assert _faults(kind, bad, resp) == [(Fault.AXI_RESP, resp, 1)]
 
 
-def test_load_with_okay_responses_does_not_fault():
-    dut = LoadEngine(P)
-    faults, done = _run(dut, "LD", LD, None, SLVERR, _read_slave(dut))
-    assert faults == [] and done
-
-
-ST = dict(buf=isa.Buf.ACT, channel=1, hbm_addr=40, length=100)     # 4 bursts
-
-
-@pytest.mark.parametrize("bad", [0, 3])
-def test_store_reports_a_bad_write_response_also_the_last(bad):
-    dut = StoreEngine(P)
-    faults, done = _run(dut, "ST", ST, bad, SLVERR, _write_slave(dut))
-    assert faults == [(Fault.AXI_RESP, SLVERR, 1)]
-    assert done
-
-
-def test_store_with_okay_responses_does_not_fault():
-    dut = StoreEngine(P)
-    faults, done = _run(dut, "ST", ST, None, SLVERR, _write_slave(dut))
-    assert faults == [] and done
+@pytest.mark.parametrize("kind", ["LD", "ST"])
+def test_okay_responses_do_not_fault(kind):
+    assert _faults(kind, None, SLVERR) == []
