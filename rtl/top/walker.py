@@ -72,9 +72,9 @@ class RunWalker(wiring.Component):
     """Ports: ``start`` In(1) (pulse; ``cmd`` (the DMA fields of the instruction) and ``pos0``
     must hold from two cycles before it, ``limit`` (bytes of the instruction's channel; 0 = no
     such channel; registered in every idle cycle) from it, until ``busy`` falls: ``pos0 x
-    stride1`` is a product pipelined in two registered stages (four 16 x 16 partial products, then their sum; the engines start
-    the walker two cycles after their own start at the earliest, when the range check is
-    ready), taken every cycle, so that the multiplier is not in front of the run's 68-bit base
+    stride1`` is a product pipelined in two registered stages (four 16 x 16 partial products,
+    then their sum; the engines start the walker two cycles after their own start at the
+    earliest, when the range check is ready), taken every cycle, so that the multiplier is not in front of the run's 68-bit base
     addition); ``bursts`` Out(stream of :func:`burst_layout`); ``ids`` Out(read port) for
     gather row ids (META); ``busy`` Out(1); ``fault`` Out(1) (one-cycle pulse: run
     ``[fault_lo, fault_hi)`` lies outside the channel; the walker stops). With ``cmd.zero_fill``
