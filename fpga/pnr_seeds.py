@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..base.atomic_file import replacing_folder, write_atomic
 from ..base.errors import UsageError
-from .pnr import _OUT_MARKER, PnrResult, device, replaceable_output, route, synthesize
+from .pnr import SUMMARY_FILE, PnrResult, device, replaceable_output, route, synthesize
 
 
 @dataclass
@@ -30,10 +30,12 @@ class SeedSweep:
 
     def spread(self) -> dict[str, dict[str, float]]:
         """Per clock: the lowest, median and highest routed Fmax over the seeds."""
-        clocks = self.runs[0].report.fmax_mhz
-        return {clk: {"min": min(v), "median": round(statistics.median(v), 2), "max": max(v)}
-                for clk in clocks
-                for v in [[r.report.fmax_mhz[clk] for r in self.runs]]}
+        spread = {}
+        for clk in self.runs[0].report.fmax_mhz:
+            mhz = [r.report.fmax_mhz[clk] for r in self.runs]
+            spread[clk] = {"min": min(mhz), "median": round(statistics.median(mhz), 2),
+                           "max": max(mhz)}
+        return spread
 
     def to_dict(self) -> dict:
         first = self.runs[0]
@@ -92,5 +94,5 @@ def sweep(verilog_text: str, top: str, out_dir: Path, seeds: list[int], *,
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             result = SeedSweep(list(pool.map(one, seeds)))
-        write_atomic(work / _OUT_MARKER, json.dumps(result.to_dict(), indent=1) + "\n")
+        write_atomic(work / SUMMARY_FILE, json.dumps(result.to_dict(), indent=1) + "\n")
     return result

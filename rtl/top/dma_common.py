@@ -119,6 +119,25 @@ def at_most_a_line(count):
     return Mux(count < LANES, count, LANES)
 
 
+class ByteCountdown:
+    """Bytes ``left`` of a stream and ``line`` = min(left, LANES), the next beat's bytes, both
+    registers: the aligner's arithmetic starts from ``line``, and computing it from ``left``
+    in the same cycle (a compare in front of the aligner's handshakes) was the shell's worst
+    path on ECP5 twice, in LD and in ST (docs/results/resources.md). ``load``/``take``
+    return the statements for the sync domain."""
+
+    def __init__(self, p: TopParams, name: str):
+        self.left = Signal(range(max(p.buffer_bytes) + 1), name=f"{name}_left")
+        self.line = Signal(range(LANES + 1), name=f"{name}_line")
+
+    def load(self, count) -> list:
+        return [self.left.eq(count), self.line.eq(at_most_a_line(count))]
+
+    def take(self) -> list:
+        """A beat of ``line`` bytes went out."""
+        return self.load(self.left - self.line)
+
+
 def burst_beats(m: Module, p: TopParams, bursts) -> SimpleNamespace:
     """The beats of the burst at the head of ``bursts``: ``desc``, the current beat's byte lane
     ``lane`` and byte ``count``, ``last`` (its last beat). The caller drives ``advance`` when a

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from ...compiler import isa
 from .axi import BURST_INCR, RESP_OKAY, axi4
 from .buffers import read_port, write_port
-from .dma_common import (at_most_a_line, burst_beats, burst_desc, dma_front, registered_resp,
+from .dma_common import (ByteCountdown, burst_beats, burst_desc, dma_front, registered_resp,
                           run_faults)
 from .faults import Fault
 from .params import TopParams
@@ -67,30 +67,25 @@ class LoadEngine(wiring.Component):
                                          self.axi.rresp)
 
         # aligner output -> buffer lines, all full but the last
-        # `chunk` = min(remaining, LANES) is kept in a register beside `remaining`: the
-        # aligner's emit/insert arithmetic starts from it (from `remaining` it was the shell's
-        # worst path on ECP5, docs/results/resources.md); the aligner emits on the port's
-        # `free`, not `ready`, which is the same transfer without the arbiter's grant (a
-        # function of this port's `valid`) between the aligner's `have` and its window
-        remaining = Signal(range(max(p.buffer_bytes) + 1))
-        chunk = Signal(range(LANES + 1))
+        # the bytes still to write, and the next line's (ByteCountdown); the aligner emits on
+        # the port's `free`, not `ready`, which is the same transfer without the arbiter's
+        # grant (a function of this port's `valid`) between the aligner's `have` and its window
+        remaining = ByteCountdown(p, "remaining")
         line = Signal(p.line_addr_bits + 1)
-        m.d.comb += [align.need.valid.eq(chunk != 0), align.need.payload.o.eq(0),
-                     align.need.payload.c.eq(chunk),
+        m.d.comb += [align.need.valid.eq(remaining.line != 0), align.need.payload.o.eq(0),
+                     align.need.payload.c.eq(remaining.line),
                      self.wr.valid.eq(align.o.valid), self.wr.buf.eq(ld.buf),
                      self.wr.addr.eq(line), self.wr.data.eq(align.o.payload.data),
                      self.wr.be.eq(align.o.payload.strb), align.o.ready.eq(self.wr.free)]
         with m.If(align.o.valid & align.o.ready):
-            left = remaining - chunk
-            m.d.sync += [line.eq(line + 1), remaining.eq(left), chunk.eq(at_most_a_line(left))]
+            m.d.sync += [line.eq(line + 1), *remaining.take()]
 
         # the gather ids' range in META, registered in every cycle (the fields hold from the
         # start, the decision comes two cycles later): from the fields through its adder and
         # compare into the fault report was the shell's worst path on ECP5
-        meta_lo, meta_hi, meta_bad = Signal(24), Signal(25), Signal()
-        hi = ld.idx_addr * LANES + 4 * Mux(ld.count1 == 0, 1, ld.count1)
-        m.d.sync += [meta_lo.eq(ld.idx_addr * LANES), meta_hi.eq(hi),
-                     meta_bad.eq(ld.gather & (hi > p.buffer_bytes[isa.Buf.META]))]
+        meta_lo, meta_hi, meta_bad = ld.idx_addr * LANES, Signal(25), Signal()
+        hi = meta_lo + 4 * Mux(ld.count1 == 0, 1, ld.count1)
+        m.d.sync += [meta_hi.eq(hi), meta_bad.eq(ld.gather & (hi > p.buffer_bytes[isa.Buf.META]))]
 
         # control: check ranges, walk, drain
         faulted = sticky(m, self.unit.start, walker.fault | bad_resp, "faulted")
@@ -112,15 +107,15 @@ class LoadEngine(wiring.Component):
                         m.next = "DONE"
                     with m.Else():
                         m.d.comb += walker.start.eq(1)
-                        m.d.sync += [remaining.eq(rng.total), chunk.eq(at_most_a_line(rng.total))]
+                        m.d.sync += remaining.load(rng.total)
                         m.next = "RUN"
             with m.State("RUN"):
                 run_faults(m, self.unit, walker, bad_resp, faulted, resp, ld.channel)
                 drained = ~walker.busy & (bursts.level == 0)
-                with m.If(drained & ((remaining == 0) | faulted | walker.fault)):
+                with m.If(drained & ((remaining.left == 0) | faulted | walker.fault)):
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.unit.done.eq(1)
-                m.d.sync += [remaining.eq(0), chunk.eq(0)]
+                m.d.sync += remaining.load(0)
                 m.next = "IDLE"
         return m

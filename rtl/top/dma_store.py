@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from ...compiler import isa
 from .axi import BURST_INCR, RESP_OKAY, axi4
 from .buffers import read_port
-from .dma_common import at_most_a_line, burst_beats, dma_front, registered_resp, run_faults
+from .dma_common import ByteCountdown, burst_beats, dma_front, registered_resp, run_faults
 from .faults import Fault
 from .lines import LineReader
 from .params import TopParams
@@ -60,17 +60,13 @@ class StoreEngine(wiring.Component):
         wiring.connect(m, reader.rd, wiring.flipped(self.rd))
         m.d.comb += [reader.buf.eq(st.buf), reader.first.eq(st.buf_addr),
                      reader.count.eq((rng.total + LANES - 1) >> 4)]
-        # bytes not yet fed to the aligner, and min(fed, 16) in a register beside it (from `fed`
-        # through the compare into the aligner's acceptance was the shell's worst path on ECP5)
-        fed = Signal(range(max(p.buffer_bytes) + 1))
-        fed_line = Signal(range(LANES + 1))
+        fed = ByteCountdown(p, "fed")             # bytes not yet fed to the aligner
         m.d.comb += [align.i.valid.eq(reader.lines.valid),
                      align.i.payload.data.eq(reader.lines.payload), align.i.payload.lo.eq(0),
-                     align.i.payload.count.eq(fed_line),
+                     align.i.payload.count.eq(fed.line),
                      reader.lines.ready.eq(align.i.ready)]
         with m.If(align.i.valid & align.i.ready):
-            left = fed - fed_line
-            m.d.sync += [fed.eq(left), fed_line.eq(at_most_a_line(left))]
+            m.d.sync += fed.take()
 
         # W beats: per burst, the first at lane `first`, then full lines, wlast on the last
         beats = burst_beats(m, p, bursts)
@@ -96,12 +92,12 @@ class StoreEngine(wiring.Component):
                             m.next = "DONE"
                     with m.Else():
                         m.d.comb += [walker.start.eq(1), reader.start.eq(1)]
-                        m.d.sync += [fed.eq(rng.total), fed_line.eq(at_most_a_line(rng.total))]
+                        m.d.sync += fed.load(rng.total)
                         m.next = "RUN"
             with m.State("RUN"):
                 run_faults(m, self.unit, walker, bad_resp, faulted, resp, st.channel)
                 with m.If(~walker.busy & (bursts.level == 0) & (pending == 0) & ~issued):
-                    m.d.sync += [fed.eq(0), fed_line.eq(0)]
+                    m.d.sync += fed.load(0)
                     m.next = "FLUSH"
             with m.State("FLUSH"):              # lines read ahead of a faulted run
                 m.d.comb += reader.flush.eq(1)

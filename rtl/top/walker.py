@@ -74,13 +74,16 @@ class RunWalker(wiring.Component):
     such channel; registered in every idle cycle) from it, until ``busy`` falls: ``pos0 x
     stride1`` is a product pipelined in two registered stages (four 16 x 16 partial products,
     then their sum; the engines start the walker two cycles after their own start at the
-    earliest, when the range check is ready), taken every cycle, so that the multiplier is not in front of the run's 68-bit base
-    addition); ``bursts`` Out(stream of :func:`burst_layout`); ``ids`` Out(read port) for
-    gather row ids (META); ``busy`` Out(1); ``fault`` Out(1) (one-cycle pulse: run
-    ``[fault_lo, fault_hi)`` lies outside the channel; the walker stops). With ``cmd.zero_fill``
-    runs are not range-checked (they read no HBM), as in sim.isa.
-    Timing: 3 cycles per run (4 more with gather) plus one cycle per burst; runs and bursts do
-    not overlap, which costs nothing when bursts are long and a few cycles per short run."""
+    earliest, when the range check is ready), taken every cycle, so that the multiplier is
+    not in front of the run's 68-bit base addition); ``bursts`` Out(stream of
+    :func:`burst_layout`); ``ids`` Out(read port) for gather row ids (META); ``busy``
+    Out(1); ``fault`` Out(1) (one-cycle pulse: run ``[fault_lo, fault_hi)`` lies outside the
+    channel; the walker stops). With ``cmd.zero_fill`` runs are not range-checked (they read no
+    HBM), as in sim.isa.
+    Timing (META granted at once, bursts taken at once): 5 busy cycles per run plus one per
+    burst, 3 more per gathered run (sim/top/perf_timing.py's WALK_RUN and WALK_GATHER, checked
+    in tests/rtl/top/test_walker.py); runs and bursts do not overlap, which costs nothing when
+    bursts are long and a few cycles per short run."""
 
     def __init__(self, params: TopParams, gather: bool):
         self.params, self.gather = params, gather

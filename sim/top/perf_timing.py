@@ -43,7 +43,7 @@ SYS_CYCLES = 2            # start, done the cycle after
 # LD/ST (rtl/top/dma_load.py, dma_store.py, dma_common.py, walker.py), start to done:
 DMA_FRONT = 3             # IDLE, SETUP while BufferRange's two registered products settle
 WALK_LEAD = 3             # walker ROW, CHECK, RANGE before a run's first burst
-WALK_GATHER = 4           # + ID (META grant), ID_WAIT (read data), ID_MUL
+WALK_GATHER = 3           # + ID_WAIT (read data; META granted in ROW), ID_PART, ID_MUL
 WALK_RUN = 5              # ROW, CHECK, RANGE, BURST's exit cycle, NEXT (+1 per burst)
 LD_PATH = 2 + 1           # AR sampled -> first R beat (cocotbext-axi RAM), aligner -> line write
 ST_PATH = 2 + 2           # burst descriptor FIFO -> first W beat; last W -> B response

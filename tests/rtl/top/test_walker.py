@@ -133,3 +133,43 @@ def test_relative_offset_is_pos0_times_stride1_two_cycles_later(pairs):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
+
+
+def _busy_cycles(ld):
+    """Cycles the walker is busy for ``ld`` with a free META port and bursts taken at once."""
+    dut = RunWalker(_params(), gather=True)
+    cycles = []
+
+    async def bench(ctx):
+        ctx.set(dut.cmd, {name: ld[name] for name in dut.cmd.shape().members})
+        ctx.set(dut.limit, 1 << 40)
+        ctx.set(dut.bursts.ready, 1)
+        await ctx.tick().repeat(2)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        n, asked = 0, 0
+        while ctx.get(dut.busy):
+            ctx.set(dut.ids.ready, ctx.get(dut.ids.valid))
+            ctx.set(dut.ids.rvalid, asked)          # the line the cycle after the grant
+            asked = ctx.get(dut.ids.valid)
+            n += 1
+            await ctx.tick()
+        cycles.append(n)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    return cycles[0]
+
+
+def test_run_cycles_are_the_models():
+    """sim.perf's RTL mode (sim/top/perf_timing.py) charges WALK_RUN per run, one cycle per
+    burst and WALK_GATHER more per gathered run: the walker takes exactly that."""
+    from bitflight.sim.top.perf_timing import WALK_GATHER, WALK_RUN
+    for count1 in (1, 3):
+        plain = isa.make("LD", length=16, count1=count1, stride1=16)
+        gathered = isa.make("LD", length=16, count1=count1, stride1=16, gather=1)
+        assert _busy_cycles(plain) == count1 * (WALK_RUN + 1)
+        assert _busy_cycles(gathered) == count1 * (WALK_RUN + 1 + WALK_GATHER)
