@@ -15,6 +15,7 @@ from .unit import ARGS
 
 WORD = isa.WORD_BITS
 MAX_BURST = 16
+PAGE_WORDS = 4096 // 4        # AXI bursts stay inside 4 KiB pages
 
 
 def dispatch_signature(itype: isa.InstrType, p: TopParams) -> wiring.Signature:
@@ -29,8 +30,9 @@ class Fetch(wiring.Component):
 
     Ports: ``start`` In(1) pulse (``addr``, ``words`` held meanwhile); ``halt`` In(1) (stop
     requesting, discard what arrives); ``axi`` Out(AXI4 read, 32-bit data); ``queues[q]``
-    Out(:func:`dispatch_signature`) per Queue; ``fault`` Out(1) pulse with ``code``/``args``/
-    ``index`` (DECODE or TRUNCATED); ``finished`` Out(1) (every word dispatched); ``idle`` Out(1)
+    Out(:func:`dispatch_signature`) per Queue; ``fault`` Out(1) pulse, ``code``/``args``/
+    ``index`` describing it in that cycle (DECODE or TRUNCATED; they follow the assembly
+    otherwise); ``finished`` Out(1) (every word dispatched); ``idle`` Out(1)
     (nothing in flight or buffered); ``blocked`` Out(1) with ``blocked_index``/``blocked_queue``
     (a complete instruction waits for room in its queue). Timing: bursts of up to 16 words, up
     to ``params.fetch_fifo_words`` words ahead; an instruction of n words dispatches n + 1
@@ -55,25 +57,36 @@ class Fetch(wiring.Component):
         m.submodules.check = check = DecodeCheck()
 
         # requests: bursts within 4 KiB pages, only as much as the word FIFO can take
+        # The next burst's length, the words left to its page's end and `to_request != 0` are
+        # registers, planned when the previous burst is asked for (or at start): computed from
+        # `next_addr` they put two compares in front of `arvalid` and the address enables, a
+        # worst path of the shell on ECP5.
         next_addr, to_request = Signal(p.imem_addr_bits), Signal(32)
+        burst, page, want = Signal(range(MAX_BURST + 1)), Signal(range(PAGE_WORDS + 1)), Signal()
         inflight = Signal(range(depth + 1))
-        page_left = (4096 - next_addr[:12]) >> 2
-        burst = burst_length(m, MAX_BURST, to_request, page_left, "burst")
         ar = self.axi
         m.d.comb += [ar.araddr.eq(next_addr), ar.arlen.eq(burst - 1), ar.arsize.eq(2),
                      ar.arburst.eq(BURST_INCR),
-                     ar.arvalid.eq((to_request != 0) & ~self.halt
-                                   & (words.level + inflight + burst <= depth)),
+                     ar.arvalid.eq(want & ~self.halt & (words.level + inflight + burst <= depth)),
                      ar.rready.eq(1), words.w_data.eq(ar.rdata),
                      words.w_en.eq(ar.rvalid & ~self.halt)]
         asked = ar.arvalid & ar.arready
         m.d.sync += inflight.eq(inflight + Mux(asked, burst, 0) - ar.rvalid)
+
+        def plan(words_left, page_left, name):
+            m.d.sync += [to_request.eq(words_left), page.eq(page_left), want.eq(words_left != 0),
+                         burst.eq(burst_length(m, MAX_BURST, words_left, page_left, name))]
         with m.If(self.start):
-            m.d.sync += [next_addr.eq(self.addr), to_request.eq(self.words)]
+            m.d.sync += next_addr.eq(self.addr)
+            plan(self.words, PAGE_WORDS - self.addr[2:12], "first_burst")
         with m.Elif(self.halt):
-            m.d.sync += to_request.eq(0)
+            m.d.sync += [to_request.eq(0), want.eq(0)]
         with m.Elif(asked):
-            m.d.sync += [next_addr.eq(next_addr + (burst << 2)), to_request.eq(to_request - burst)]
+            m.d.sync += next_addr.eq(next_addr + (burst << 2))
+            # a burst that ends its page leaves the next one at a page start
+            rest = Signal(range(PAGE_WORDS + 1))
+            m.d.comb += rest.eq(page - burst)
+            plan(to_request - burst, Mux(rest == 0, PAGE_WORDS, rest), "next_burst")
 
         # assembly: words into a left-aligned instruction register, then check and dispatch
         instr = Signal(INSTR_BITS)
@@ -113,9 +126,9 @@ class Fetch(wiring.Component):
                         with m.Case(itype.opcode):
                             m.d.sync += need.eq(itype.words)
         with m.Elif((have != 0) & (have < need) & (left == 0)):
-            self._fault(m, Fault.TRUNCATED, need, have, word_base)
+            m.d.comb += self.fault.eq(1)
         with m.Elif(complete & ~check.ok):
-            self._fault(m, Fault.DECODE, check.field_id, check.value, word_base + check.word)
+            m.d.comb += self.fault.eq(1)
         with m.Elif(complete):
             opcode = instr[INSTR_BITS - OPCODE_BITS:]
             with m.Switch(opcode):
@@ -128,8 +141,12 @@ class Fetch(wiring.Component):
                             m.d.sync += [have.eq(0), index.eq(index + 1),
                                          word_base.eq(word_base + itype.words)]
         m.d.comb += self.blocked_index.eq(index)
+        # The fault's code and arguments whatever the cycle (only `fault` is conditional; the
+        # two faults are told apart by `have < need`, true for TRUNCATED, false for DECODE):
+        # gated by the decode check's `ok`, they were a worst path of the shell on ECP5.
+        truncated = have < need
+        m.d.comb += [self.code.eq(Mux(truncated, Fault.TRUNCATED, Fault.DECODE)),
+                     self.args.a0.eq(Mux(truncated, need, check.field_id)),
+                     self.args.a1.eq(Mux(truncated, have, check.value)),
+                     self.args.a2.eq(word_base + Mux(truncated, 0, check.word))]
         return m
-
-    def _fault(self, m: Module, code: Fault, a0, a1, a2) -> None:
-        m.d.comb += [self.fault.eq(1), self.code.eq(code), self.args.a0.eq(a0),
-                     self.args.a1.eq(a1), self.args.a2.eq(a2)]

@@ -18,7 +18,14 @@ class LineReader(wiring.Component):
     ``idle``); ``lines`` Out(stream of one line, in order); ``rd`` Out(buffer read port);
     ``idle`` Out(1) (nothing requested, in flight or buffered). Timing: when the port grants at
     once, the first line is on ``lines`` 4 cycles after the start pulse (request, read, the
-    FIFO's memory and output register), then one line per cycle."""
+    FIFO's memory and output register), then one line per cycle.
+
+    ``lines.ready`` drives a single register (``held``): the FIFO is popped whenever its head
+    can go either to the consumer or into a one-line hold register beside it, so a consumer
+    whose ``ready`` is a buffer arbiter's grant (COPY's write port) does not reach the FIFO's
+    pointers and output enables in the same cycle. Lines leave in the same cycles as without
+    the hold register: it only fills in a cycle the consumer refuses and empties the next
+    cycle the consumer takes."""
 
     def __init__(self, params: TopParams):
         self.params = params
@@ -39,14 +46,24 @@ class LineReader(wiring.Component):
         # arbiter and back into these registers in one cycle, the shell's worst path on ECP5
         # with the compare in front of it
         more = Signal()
+        held, hold = Signal(), Signal(p.line_bits)
+        # lines in the FIFO or arriving (`q.level + arriving`) as a register of its own: the
+        # FIFO's level is a sum, and it sat in front of the request like `left != 0` did
+        taken = Signal(range(DEPTH + 1))
         m.d.comb += [self.rd.buf.eq(buf), self.rd.addr.eq(addr),
-                     self.rd.valid.eq(more & ~self.flush & (q.level + arriving < DEPTH)),
+                     self.rd.valid.eq(more & ~self.flush & (taken < DEPTH)),
                      q.w_data.eq(self.rd.rdata), q.w_en.eq(self.rd.rvalid),
-                     self.lines.valid.eq(q.r_rdy & ~self.flush), self.lines.payload.eq(q.r_data),
-                     q.r_en.eq(self.lines.ready | self.flush),
-                     self.idle.eq(~more & ~arriving & (q.level == 0))]
+                     self.lines.valid.eq((held | q.r_rdy) & ~self.flush),
+                     self.lines.payload.eq(Mux(held, hold, q.r_data)),
+                     q.r_en.eq(~held | self.flush),
+                     self.idle.eq(~more & (taken == 0) & ~held)]
+        # the hold register loads the FIFO's head whenever it is empty (no `ready` in its
+        # enable); `held` says whether that load was a line the consumer refused
+        with m.If(~held):
+            m.d.sync += hold.eq(q.r_data)
+        m.d.sync += held.eq(~self.flush & ~self.lines.ready & (held | q.r_rdy))
         took = self.rd.valid & self.rd.ready
-        m.d.sync += arriving.eq(took)
+        m.d.sync += [arriving.eq(took), taken.eq(taken + took - (q.r_en & q.r_rdy))]
         with m.If(self.start):
             m.d.sync += [addr.eq(self.first), left.eq(self.count), more.eq(self.count != 0),
                          down.eq(self.down), buf.eq(self.buf)]
