@@ -1,6 +1,7 @@
 """The on-chip buffers' arbitration and contents against a per-cycle model written from the
 docstring of rtl/top/buffers.py: per buffer and per port kind, the clients asking for it are
-served in round-robin order starting after the last winner; a write client's ``free`` is
+served in round-robin order starting after the last winner, except write client 0 (LD), which
+goes before every other write client (the others rotate among themselves); a write client's ``free`` is
 whether no client before it in that order asks for its buffer (so ``ready == valid & free``,
 and ``free`` does not depend on its own ``valid``); granted writes land with their byte
 enables, a granted read returns the line as it was before this cycle's writes one cycle later.
@@ -19,25 +20,33 @@ LINES = 4
 WRITERS, READERS = 3, 2
 
 
-def _order(last, n):
+def _order(last, n, first=False):
+    """Clients in this cycle's priority order; ``first``: client 0, then 1..n-1 rotating
+    (``last`` counts among those)."""
+    if first:
+        return [0] + [1 + i for i in _order(last, n - 1)]
     return [(last + k) % n for k in range(1, n + 1)]
 
 
-def _arbitrate(asks, last):
+def _arbitrate(asks, last, first=False):
     """asks[i] = the buffer client i asks for (or None) -> (grants, the new last winners)."""
     grants, new_last = [False] * len(asks), dict(last)
     for b in range(NBUF):
-        askers = [i for i in _order(last[b], len(asks)) if asks[i] == b]
+        askers = [i for i in _order(last[b], len(asks), first) if asks[i] == b]
         if askers:
-            grants[askers[0]], new_last[b] = True, askers[0]
+            grants[askers[0]] = True
+            if not first:
+                new_last[b] = askers[0]
+            elif askers[0]:
+                new_last[b] = askers[0] - 1
     return grants, new_last
 
 
 def _free_if_asking(asks, last, i, buf):
-    """Client i's grant had it asked for ``buf`` this cycle, the others asking as they do."""
+    """Write client i's grant had it asked for ``buf`` this cycle, the others asking as they do."""
     if buf >= NBUF:
         return False
-    order = _order(last[buf], len(asks))
+    order = _order(last[buf], len(asks), first=True)
     return not any(asks[k] == buf for k in order[:order.index(i)])
 
 
@@ -74,7 +83,7 @@ def _run(seed, cycles, ask_prob):
                 if expect_rd[i] is not None:
                     assert ctx.get(c.rdata) == expect_rd[i], (cycle, i)
             wasks = [b if v and b < NBUF else None for b, v in zip(wbuf, wval)]
-            wgrant, new_wlast = _arbitrate(wasks, wlast)
+            wgrant, new_wlast = _arbitrate(wasks, wlast, first=True)
             for i, c in enumerate(dut.wr):
                 free = _free_if_asking(wasks, wlast, i, wbuf[i])
                 assert ctx.get(c.free) == free, (cycle, i)
