@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 from . import layouts
 from .finalize import Finalize
 from .layouts import array_out_layout, array_results_layout, out_scale_layout
-from .params import EngineParams
+from .params import OUTPUT_READ_STAGES, EngineParams
 from .scan import col_bits, ram_addr
 
 # Tiles whose output scales are held: one per result RAM bank (rtl/bitmod/scan.py lets a tile's
@@ -33,13 +33,13 @@ class ArrayOutput(wiring.Component):
       - ``o: Out(stream(array_out_layout))``: per column a beat with the fp16 result of every
         row; ``last`` on the tile's last column.
     Timing: column c of a tile whose column 0 is written in cycle t is on ``o`` from cycle
-    t + 1 + :attr:`latency` + c (read in t + 1 + c, then the :class:`~.finalize.Finalize`
-    stages). The unit's
+    t + 1 + :attr:`latency` + c (read in t + 1 + c into a register beside the tile's output
+    scales, then the :class:`~.finalize.Finalize` stages). The unit's
     pipeline stalls as a whole while ``o`` is valid and not ready; nothing upstream of the RAM
     does (the scan control holds back a tile that would overwrite unread results).
     """
 
-    latency = Finalize.latency
+    latency = OUTPUT_READ_STAGES + Finalize.latency
 
     def __init__(self, p: EngineParams):
         self.p = p
@@ -75,17 +75,24 @@ class ArrayOutput(wiring.Component):
             with m.If(last_col):
                 m.d.sync += [col.eq(0), bank.eq(~bank)]
 
+        # the RAM read and the tile's scales registered before the conversion: on ECP5 the read
+        # address -> LUT-RAM -> |mant| x row scale was the large arrays' worst path (the scale
+        # FIFO's head is popped with the last column's read, so it is registered with it)
+        read = Signal(array_results_layout(p))
+        scales_r = Signal(self.push_layout)
+        with m.If(advance):
+            m.d.sync += [read.eq(self.results), scales_r.eq(head)]
         for r in range(p.rows):
             fin = m.submodules[f"finalize_{r}"] = Finalize(p.dp)
-            res = self.results[layouts.row(r)]
-            m.d.comb += [fin.en.eq(advance), fin.row_scale.eq(head[layouts.row(r)].row_scale),
-                         fin.unit_shift.eq(head[layouts.row(r)].unit_shift),
+            res, scale = read[layouts.row(r)], scales_r[layouts.row(r)]
+            m.d.comb += [fin.en.eq(advance), fin.row_scale.eq(scale.row_scale),
+                         fin.unit_shift.eq(scale.unit_shift),
                          fin.mant.eq(res.mant), fin.exp.eq(res.exp),
                          self.o.payload[layouts.row(r)].eq(fin.value)]
 
-        # valid and last travel beside the conversion's stages
+        # valid and last travel beside the read register and the conversion's stages
         valid, last = feed, feed & last_col
-        for stage in range(1, Finalize.latency):
+        for stage in range(1, self.latency):
             valid_r, last_r = Signal(name=f"s{stage}_valid"), Signal(name=f"s{stage}_last")
             with m.If(advance):
                 m.d.sync += [valid_r.eq(valid), last_r.eq(last)]

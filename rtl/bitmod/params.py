@@ -17,6 +17,9 @@ ACT_BITS = 16
 FP16_BITS = 16
 SCALE_EXP_BITS = 6          # signed exponent of an fp16 group scale, -24 .. 5 (rtl/bitmod/scale.py)
 FINALIZE_LATENCY = 4                                             # rtl/bitmod/finalize.py
+# The output unit registers what it reads from the row units' result RAMs before the conversion
+# (rtl/bitmod/output.py): the RAM read and the conversion's first stage were one path.
+OUTPUT_READ_STAGES = 1
 # Pipeline of a step (docs/rtl/bitmod.md, "Pipeline"): the row/column input registers, the lane
 # front (exponents, max, signed values) and the alignment + adder tree, so a step's partial
 # reaches the group accumulator ACC_DELAY cycles after the sequencer issues it.
@@ -105,7 +108,7 @@ class EngineParams:
     @property
     def result_latency(self) -> int:
         """... to the array's first output beat (column 0): the output unit's stages."""
-        return self.scan_latency + FINALIZE_LATENCY
+        return self.scan_latency + OUTPUT_READ_STAGES + FINALIZE_LATENCY
 
     @property
     def latency(self) -> int:

@@ -57,15 +57,18 @@ class CopyEngine(wiring.Component):
         down = (misc.a_buf == misc.o_buf) & (misc.o_addr > misc.a_addr)
         m.d.comb += [reader.buf.eq(misc.a_buf), reader.down.eq(down), reader.count.eq(lines),
                      reader.first.eq(Mux(down, misc.a_addr + lines - 1, misc.a_addr))]
-        line, left = Signal(p.line_addr_bits + 1), Signal(p.line_addr_bits + 1)
-        last = Mux(down, left == lines, left == 1)           # the block's last line
+        # Each line comes with the source line it was read from, so its target line is that plus
+        # a fixed offset and the block's last line a compare: no counter moves with the write
+        # handshake, whose `ready` is the ACT/OUT write arbiter's grant (on ECP5 the LD engine's
+        # write request -> the arbiter -> COPY's counters was a worst path of the shell).
+        offset, a_last = Signal(p.line_addr_bits + 1), Signal(p.line_addr_bits + 1)
+        src = reader.lines.payload
+        last = src.addr == a_last                            # the block's last line
         w = self.wr_port
-        m.d.comb += [w.buf.eq(misc.o_buf), w.addr.eq(line), w.data.eq(reader.lines.payload),
+        m.d.comb += [w.buf.eq(misc.o_buf), w.addr.eq(src.addr + offset), w.data.eq(src.data),
                      w.be.eq(Mux(last & (tail != 0), ((Const(1, LANES + 1) << tail) - 1)[:LANES],
                                  (1 << LANES) - 1)),
                      w.valid.eq(reader.lines.valid), reader.lines.ready.eq(w.ready)]
-        with m.If(w.valid & w.ready):
-            m.d.sync += [line.eq(Mux(down, line - 1, line + 1)), left.eq(left - 1)]
 
         def size_of(buf):
             out = Signal(range(max(p.buffer_bytes) + 1))
@@ -92,11 +95,11 @@ class CopyEngine(wiring.Component):
                     m.next = "DONE"
                 with m.Else():
                     m.d.comb += reader.start.eq(1)
-                    m.d.sync += [line.eq(Mux(down, misc.o_addr + lines - 1, misc.o_addr)),
-                                 left.eq(lines)]
+                    m.d.sync += [offset.eq(misc.o_addr - misc.a_addr),
+                                 a_last.eq(misc.a_addr + lines - 1)]
                     m.next = "COPY"
             with m.State("COPY"):
-                with m.If((left == 0) & reader.idle):
+                with m.If(reader.idle):                      # every line handed out and written
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.unit.done.eq(1)

@@ -62,7 +62,7 @@ class StoreEngine(wiring.Component):
                      reader.count.eq((rng.total + LANES - 1) >> 4)]
         fed = ByteCountdown(p, "fed")             # bytes not yet fed to the aligner
         m.d.comb += [align.i.valid.eq(reader.lines.valid),
-                     align.i.payload.data.eq(reader.lines.payload), align.i.payload.lo.eq(0),
+                     align.i.payload.data.eq(reader.lines.payload.data), align.i.payload.lo.eq(0),
                      align.i.payload.count.eq(fed.line),
                      reader.lines.ready.eq(align.i.ready)]
         with m.If(align.i.valid & align.i.ready):

@@ -42,7 +42,9 @@ def _read(jobs, grant_prob, take_prob, seed):
                 take = rng.random() < take_prob
                 ctx.set(dut.lines.ready, take)
                 if ctx.get(dut.lines.valid) and take:
-                    lines.append(ctx.get(dut.lines.payload))
+                    line, addr = ctx.get(dut.lines.payload.data), ctx.get(dut.lines.payload.addr)
+                    assert line == _line(buf, addr)         # each line with its own address
+                    lines.append(line)
                 if flushing and ctx.get(dut.idle):
                     break
                 if not flushing and ctx.get(dut.idle) and len(lines) == count:
