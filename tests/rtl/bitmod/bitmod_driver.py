@@ -3,10 +3,10 @@ beats and the cycle of every accepted chunk (the benches assert exact results an
 from these with bitmod_cases.check_run)."""
 from __future__ import annotations
 
-from amaranth.sim import Simulator
 
 from bitflight.rtl.bitmod import layouts
 from bitflight.rtl.bitmod.array import BitmodArray
+from bitflight.sim.hdl import amaranth_run
 
 
 def run_job(dut, job: dict, max_cycles: int = 200_000, ready_every: int = 1) -> dict:
@@ -44,8 +44,5 @@ def run_job(dut, job: dict, max_cycles: int = 200_000, ready_every: int = 1) -> 
             await ctx.tick()
             cycle += 1
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return state

@@ -11,6 +11,7 @@ from amaranth.sim import Simulator
 from bitflight.golden import bitserial as bs
 from bitflight.golden.bitserial.output import product_exponent
 from bitflight.rtl.bitmod.finalize import Finalize, leading_one
+from bitflight.sim.hdl import amaranth_run
 
 DP = bs.DEFAULT
 OUT = 1 << DP.out_bits - 1
@@ -67,10 +68,7 @@ def test_finalize_unit_equals_golden_on_random_ties_and_extremes():
             await ctx.tick()
             assert ctx.get(dut.value) == got[-1]
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     want = [bs.finalize(*v, DP) for v in vecs]
     bad = [(v, hex(g), hex(w)) for v, g, w in zip(vecs, got, want) if g != w]
     assert not bad, bad[:5]

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from amaranth.sim import Simulator
+
+from bitflight.sim.hdl import amaranth_run
 
 
 @dataclass
@@ -42,8 +43,5 @@ def drive(dut, payloads: list[int], *, ready_prob: float = 1.0, valid_prob: floa
                 raise AssertionError(f"no progress after {max_cycles} cycles "
                                      f"({len(trace.outputs)}/{len(payloads)} beats out)")
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return trace

@@ -2,13 +2,13 @@
 MPU, INT32 row sums equal golden's accumulate / sparse_accumulate for every N of N:M."""
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from bitflight.base import config
 from bitflight.compiler.isa import Buf
 from bitflight.rtl.top.csd_feeder import TileFeeder
 from bitflight.rtl.csd.geometry import ChainGeometry
 from bitflight.rtl.top.params import TopParams
+from bitflight.sim.hdl import amaranth_run
 
 from engine_cases import activations, dense_tile, expected_sums, lines, sparse_tile
 
@@ -54,10 +54,7 @@ def run_feeder(tile: bytes, sparse: bool, q8: np.ndarray, n: int, k: int, vpus: 
                                        dut.o.payload, dut.busy, dut.bad, dut.mismatch)
         return vals[2:]
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     assert not state["mismatch"], "a result beat left the MPU without its tag"
     return out, state["bad"]
 

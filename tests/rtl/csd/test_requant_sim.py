@@ -2,12 +2,12 @@
 golden.ops.int_matmul.requantize (one group: h((f(acc) ⊗ w_scale) ⊗ s_x)) on edge and seeded
 random sums and scales, fp16 (dense tiles) and float32 (N:M tiles) weight scales."""
 import numpy as np
-from amaranth.sim import Simulator
 
 from bitflight.base import config
 from bitflight.golden.ops.int_matmul import requantize
 from bitflight.rtl.top.csd_requant import RequantWriter
 from bitflight.rtl.top.params import TopParams
+from bitflight.sim.hdl import amaranth_run
 
 F32 = np.float32
 EDGE_ACC = [0, 1, -1, 2 ** 30, -2 ** 30, 2 ** 31 - 1, -2 ** 31, 16777217, -16777219]
@@ -50,10 +50,7 @@ def _run(acc, ws_bits, wide, sx):
                                                               dut.wr.be, dut.wr.data)
             _record(got, wv, addr, be, data)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return np.array([got[i] for i in range(len(acc))], dtype=np.uint16)
 
 

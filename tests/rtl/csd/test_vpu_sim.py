@@ -1,9 +1,9 @@
 """VPU (chain + row accumulator) in amaranth.sim: final INT32 rows with bias, bit-exact, timed."""
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from bitflight.rtl.csd.vpu import Vpu
+from bitflight.sim.hdl import amaranth_run
 
 from csd_cases import expected, geometry, make_case
 from vpu_bench import vpu_outputs, vpu_vectors
@@ -38,10 +38,7 @@ def run_vpu(geo, bias_beats, pass_beats, n_blocks, ready_prob=1.0, seed=0):
             cycle += 1
             assert cycle < 50_000, "VPU made no progress"
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return dut, outs, last_pass_at, emitted_at
 
 

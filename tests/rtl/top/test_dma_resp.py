@@ -2,13 +2,13 @@
 engine still drains and pulses ``done``; the top's bench memory (cocotbext-axi) always answers
 OKAY, so the engines are driven here by a Python AXI slave (Amaranth simulator)."""
 import pytest
-from amaranth.sim import Simulator
 
 from bitflight.compiler import encoding, isa
 from bitflight.rtl.top.dma_load import LoadEngine
 from bitflight.rtl.top.dma_store import StoreEngine
 from bitflight.rtl.top.faults import Fault
 from bitflight.rtl.top.params import TopParams
+from bitflight.sim.hdl import amaranth_run
 
 P = TopParams(channels=2, buffer_lines=(64,) * 5, max_burst_beats=2)
 SLVERR, DECERR = 2, 3
@@ -45,10 +45,7 @@ def _run(dut, kind, fields, bad, resp, engine_side):
             await ctx.tick()
         raise AssertionError("the engine never pulsed done")
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return faults, done
 
 

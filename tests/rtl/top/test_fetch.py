@@ -4,12 +4,12 @@ word address, under any AR/R timing and queue back-pressure; every instruction d
 queue in program order with its index."""
 import random
 
-from amaranth.sim import Simulator
 from hypothesis import given, settings, strategies as st
 
 from bitflight.compiler import asm, encoding, isa
 from bitflight.rtl.top.fetch import Fetch
 from bitflight.rtl.top.params import TopParams
+from bitflight.sim.hdl import amaranth_run
 
 P = TopParams(channels=1, buffer_lines=(256,) * 5)
 PAGE = 4096
@@ -68,10 +68,7 @@ def _fetch(program, addr, seed, ar_prob, r_prob, q_prob):
         else:
             raise AssertionError("fetch never finished")
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return bursts, dispatched
 
 

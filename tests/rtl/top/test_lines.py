@@ -3,11 +3,11 @@
 back-pressure; ``idle`` once every line is out; a flush drops what was read ahead."""
 import random
 
-from amaranth.sim import Simulator
 from hypothesis import given, settings, strategies as st
 
 from bitflight.rtl.top.lines import LineReader
 from bitflight.rtl.top.params import TopParams
+from bitflight.sim.hdl import amaranth_run
 
 P = TopParams(channels=1, buffer_lines=(256,) * 5)
 
@@ -63,10 +63,7 @@ def _read(jobs, grant_prob, take_prob, seed):
             await ctx.tick()
             got.append(lines)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return got
 
 
@@ -115,8 +112,5 @@ def test_one_line_per_cycle_when_granted():
             pending = _line(0, ctx.get(dut.rd.addr)) if ctx.get(dut.rd.valid) else None
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     assert seen == [3, 4, 5, 6, 7, 8]

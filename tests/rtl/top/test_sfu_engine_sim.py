@@ -3,7 +3,6 @@ a few short MISC instructions of each op against sim.isa, bit for bit, and the c
 ``rtl.top.sfu.timing`` (the Verilator tests of test_top_sfu.py cover the rest on the top)."""
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from bitflight.base import config
 from bitflight.compiler import encoding, isa
@@ -14,6 +13,7 @@ from bitflight.rtl.top.sfu import timing
 from bitflight.rtl.top.sfu_engine import SfuEngine
 from bitflight.sim.isa.machine import Machine
 from bitflight.sim.isa.misc import execute_misc
+from bitflight.sim.hdl import amaranth_run
 
 CFG = config.load("tiny")
 L = isa.LINE_BYTES
@@ -69,10 +69,7 @@ def run_engine(bufs: dict, instr, pos0: int, ntok: int) -> tuple[dict, int, tupl
             assert cycles < 200_000
         out.update(cycles=cycles, fault=fault)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return mem, out["cycles"], out["fault"]
 
 

@@ -4,11 +4,11 @@ the counter; passing the maximum is reported one cycle later with the first such
 order; ``left`` names the first nonzero pair. Amaranth simulator, hypothesis schedules."""
 import random
 
-from amaranth.sim import Simulator
 from hypothesis import given, settings, strategies as st
 
 from bitflight.rtl.top.issue import NQ, Tokens
 from bitflight.rtl.top.params import TopParams
+from bitflight.sim.hdl import amaranth_run
 
 PAIRS = [(p, q) for p in range(NQ) for q in range(NQ) if p != q]
 
@@ -64,10 +64,7 @@ def _run(bits, cycles, seed, give_prob):
             pending = over[0] if over else None
             await ctx.tick()
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return seen_overflow
 
 

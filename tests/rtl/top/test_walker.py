@@ -9,6 +9,7 @@ from bitflight.compiler import isa
 from bitflight.compiler.footprint import dma_runs
 from bitflight.rtl.top.params import TopParams
 from bitflight.rtl.top.walker import LANES, RunWalker
+from bitflight.sim.hdl import amaranth_run
 
 
 def _params(max_beats=16):
@@ -66,10 +67,7 @@ def _walk(ld, pos0, limit, max_beats, ready_prob, seed):
             await ctx.tick()
         raise AssertionError("walker never went idle")
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return got, (fault[0] if fault else None)
 
 
@@ -157,10 +155,7 @@ def _busy_cycles(ld):
             await ctx.tick()
         cycles.append(n)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-8)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     return cycles[0]
 
 
