@@ -21,8 +21,8 @@ class LineReader(wiring.Component):
     """Ports: ``start`` In(1) pulse with ``buf``, ``first`` (line), ``count`` (lines) and
     ``down`` (1: first, first-1, ...); ``flush`` In(1) (drop what was read ahead; hold it until
     ``idle``); ``lines`` Out(stream of :func:`line_layout`, in order: each line with its
-    address, so a consumer that writes it elsewhere needs no counter of its own); ``rd`` Out(buffer read port);
-    ``idle`` Out(1) (nothing requested, in flight or buffered). Timing: when the port grants at
+    address, so a consumer that writes it elsewhere needs no counter of its own); ``rd``
+    Out(buffer read port); ``idle`` Out(1) (nothing requested, in flight or buffered). Timing: when the port grants at
     once, the first line is on ``lines`` 4 cycles after the start pulse (request, read, the
     FIFO's memory and output register), then one line per cycle.
 
@@ -49,14 +49,14 @@ class LineReader(wiring.Component):
         m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=layout.size, depth=DEPTH)
         addr, left = Signal(p.line_addr_bits + 1), Signal(p.line_addr_bits + 1)
         arriving_addr = Signal.like(addr)
-        down, buf, arriving = Signal(), Signal(BUF_BITS), Signal()
+        down, buf = Signal(), Signal(BUF_BITS)
         # `left != 0` kept as a register beside `left`: the request goes through the buffers'
         # arbiter and back into these registers in one cycle, the shell's worst path on ECP5
         # with the compare in front of it
         more = Signal()
         held, hold = Signal(), Signal(layout.size)
-        # lines in the FIFO or arriving (`q.level + arriving`) as a register of its own: the
-        # FIFO's level is a sum, and it sat in front of the request like `left != 0` did
+        # lines in the FIFO or arriving from the buffer (granted last cycle) as a register of its
+        # own: the FIFO's level is a sum, and it sat in front of the request like `left != 0` did
         taken = Signal(range(DEPTH + 1))
         m.d.comb += [self.rd.buf.eq(buf), self.rd.addr.eq(addr),
                      self.rd.valid.eq(more & ~self.flush & (taken < DEPTH)),
@@ -71,8 +71,7 @@ class LineReader(wiring.Component):
             m.d.sync += hold.eq(q.r_data)
         m.d.sync += held.eq(~self.flush & ~self.lines.ready & (held | q.r_rdy))
         took = self.rd.valid & self.rd.ready
-        m.d.sync += [arriving.eq(took), arriving_addr.eq(addr),
-                     taken.eq(taken + took - (q.r_en & q.r_rdy))]
+        m.d.sync += [arriving_addr.eq(addr), taken.eq(taken + took - (q.r_en & q.r_rdy))]
         with m.If(self.start):
             m.d.sync += [addr.eq(self.first), left.eq(self.count), more.eq(self.count != 0),
                          down.eq(self.down), buf.eq(self.buf)]
