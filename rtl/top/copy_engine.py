@@ -55,8 +55,9 @@ class CopyEngine(wiring.Component):
         lines = (total + LANES - 1) >> 4
         tail = total[:4]
         down = (misc.a_buf == misc.o_buf) & (misc.o_addr > misc.a_addr)
+        a_end = misc.a_addr + lines - 1                     # the block's last source line
         m.d.comb += [reader.buf.eq(misc.a_buf), reader.down.eq(down), reader.count.eq(lines),
-                     reader.first.eq(Mux(down, misc.a_addr + lines - 1, misc.a_addr))]
+                     reader.first.eq(Mux(down, a_end, misc.a_addr))]
         # Each line comes with the source line it was read from, so its target line is that plus
         # a fixed offset and the block's last line a compare: no counter moves with the write
         # handshake, whose `ready` is the ACT/OUT write arbiter's grant (on ECP5 the LD engine's
@@ -95,8 +96,7 @@ class CopyEngine(wiring.Component):
                     m.next = "DONE"
                 with m.Else():
                     m.d.comb += reader.start.eq(1)
-                    m.d.sync += [offset.eq(misc.o_addr - misc.a_addr),
-                                 a_last.eq(misc.a_addr + lines - 1)]
+                    m.d.sync += [offset.eq(misc.o_addr - misc.a_addr), a_last.eq(a_end)]
                     m.next = "COPY"
             with m.State("COPY"):
                 with m.If(reader.idle):                      # every line handed out and written

@@ -125,10 +125,8 @@ class Fetch(wiring.Component):
                     for itype in isa.TYPES.values():
                         with m.Case(itype.opcode):
                             m.d.sync += need.eq(itype.words)
-        with m.Elif((have != 0) & (have < need) & (left == 0)):
-            m.d.comb += self.fault.eq(1)
-        with m.Elif(complete & ~check.ok):
-            m.d.comb += self.fault.eq(1)
+        with m.Elif(((have != 0) & (have < need) & (left == 0)) | (complete & ~check.ok)):
+            m.d.comb += self.fault.eq(1)                # TRUNCATED or DECODE (code below)
         with m.Elif(complete):
             opcode = instr[INSTR_BITS - OPCODE_BITS:]
             with m.Switch(opcode):
