@@ -36,25 +36,30 @@ def dma_cmd_layout() -> data.StructLayout:
     return data.StructLayout(fields)
 
 
-def burst_cut(m: Module, addr, rem, max_beats: int):
-    """The next burst of the ``rem`` bytes from byte address ``addr`` (combinational):
-    ``beats`` = min(beats to cover them, beats to the 4 KiB page end, ``max_beats``) and the
-    ``bytes`` of the run it carries, ``head`` of them in its first beat.
-
-    The burst's byte reach ``dist`` (to the page end or to the end of ``max_beats`` beats,
-    whichever is nearer) depends on ``addr``'s low 12 bits alone, so it is ready beside ``rem``'s
-    compare: the path from the registers to ``addr + bytes`` is one 13-bit compare and a mux
-    deep, not a chain of adds and compares through the beat count."""
+def burst_reach(m: Module, low, max_beats: int, name: str):
+    """How far a burst from byte address ``addr`` (``low`` = its low 12 bits) may reach: ``dist``
+    bytes to the 4 KiB page end or to the end of ``max_beats`` beats, whichever is nearer, and
+    ``beats``, the beats that takes (combinational; depends on nothing but ``low``)."""
     assert 1 <= max_beats <= 256
-    first = addr[:4]
     # the page end comes first when fewer than max_beats beats are left in it (a constant compare)
-    page_first = addr[4:12] >= 256 - max_beats
-    dist = Signal(range(4096 + 1))
-    dist_beats = Signal(range(max_beats + 1))
-    m.d.comb += [dist.eq(Mux(page_first, 4096 - addr[:12], max_beats * LANES - first)),
-                 dist_beats.eq(Mux(page_first, 256 - addr[4:12], max_beats))]
+    page_first = low[4:12] >= 256 - max_beats
+    dist = Signal(range(4096 + 1), name=f"{name}_dist")
+    beats = Signal(range(max_beats + 1), name=f"{name}_beats")
+    m.d.comb += [dist.eq(Mux(page_first, 4096 - low[:12], max_beats * LANES - low[:4])),
+                 beats.eq(Mux(page_first, 256 - low[4:12], max_beats))]
+    return SimpleNamespace(dist=dist, beats=beats)
+
+
+def burst_cut(m: Module, addr, rem, dist, dist_beats, max_beats: int):
+    """The next burst of the ``rem`` bytes from byte address ``addr`` (combinational), given
+    the reach ``dist`` / ``dist_beats`` of :func:`burst_reach` for ``addr`` (registered by the
+    caller): ``beats`` = min(beats to cover them, beats to the 4 KiB page end, ``max_beats``),
+    the ``bytes`` of the run it carries, ``head`` of them in its first beat, and ``fits``: the
+    run ends inside this burst. A run that goes on after a burst goes on from ``addr + dist``
+    with ``rem - dist`` bytes, so the walker's next address does not wait for this compare."""
+    first = addr[:4]
     big = rem >= 4096                       # an OR of rem's high bits: no carry chain
-    fits = Signal()                         # the run ends inside this burst
+    fits = Signal()
     m.d.comb += fits.eq(~big & (rem[:13] <= dist))
     nbytes = Signal(range(LANES * max_beats + 1))
     beats = Signal(range(max_beats + 1), name="beats")
@@ -65,7 +70,7 @@ def burst_cut(m: Module, addr, rem, max_beats: int):
     head = Signal(range(LANES + 1))
     ends_in_beat = ~rem[4:].any() & ~(rem[:4] + first)[4]
     m.d.comb += head.eq(Mux(ends_in_beat, rem[:4], LANES - first))
-    return SimpleNamespace(beats=beats, bytes=nbytes, head=head)
+    return SimpleNamespace(beats=beats, bytes=nbytes, head=head, fits=fits)
 
 
 class RunWalker(wiring.Component):
@@ -119,7 +124,15 @@ class RunWalker(wiring.Component):
         # bursts (a 4 KiB page and the beat grid only depend on the low address bits).
         addr = Signal(p.hbm_addr_bits)
         rem = Signal(cmd.length.shape())
-        burst = burst_cut(m, addr, rem, p.max_burst_beats)
+        # the burst's reach from `addr`, registered: in RANGE for a run's first burst, in BURST
+        # for the next one from `addr + dist` (the address loop through the reach, the rem
+        # compare and the add was the shell's worst path on ECP5, seeds 3 and 4)
+        dist = Signal(range(4096 + 1))
+        dist_beats = Signal(range(p.max_burst_beats + 1))
+        burst = burst_cut(m, addr, rem, dist, dist_beats, p.max_burst_beats)
+        nxt = addr[:12] + dist
+        reach_now = burst_reach(m, addr, p.max_burst_beats, "reach")
+        reach_next = burst_reach(m, nxt, p.max_burst_beats, "reach_next")
         out = self.bursts.payload
         m.d.comb += [out.addr.eq(addr & ~(LANES - 1)), out.beats.eq(burst.beats),
                      out.first.eq(addr[:4]), out.bytes.eq(burst.bytes), out.head.eq(burst.head)]
@@ -175,12 +188,16 @@ class RunWalker(wiring.Component):
                     m.next = "IDLE"
                 with m.Else():
                     m.next = "BURST"
+                m.d.sync += [dist.eq(reach_now.dist), dist_beats.eq(reach_now.beats)]
             with m.State("BURST"):
                 m.d.comb += [self.busy.eq(1), self.bursts.valid.eq(rem != 0)]
                 with m.If(rem == 0):
                     m.next = "NEXT"
                 with m.Elif(self.bursts.ready):
-                    m.d.sync += [addr.eq(addr + burst.bytes), rem.eq(rem - burst.bytes)]
+                    # a run that ends here leaves `addr` and the reach stale: CHECK and RANGE
+                    # load them again for the next run
+                    m.d.sync += [addr.eq(addr + dist), rem.eq(Mux(burst.fits, 0, rem - dist)),
+                                 dist.eq(reach_next.dist), dist_beats.eq(reach_next.beats)]
             with m.State("NEXT"):
                 m.d.comb += self.busy.eq(1)
                 with m.If(i + 1 < c1):
