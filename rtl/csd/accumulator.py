@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from .geometry import ChainGeometry
 from .layouts import chain_out_layout
-from .reduction import nlog_of
+from .reduction import n_cases
 
 
 def rows_layout(geo: ChainGeometry) -> ArrayLayout:
@@ -53,70 +53,85 @@ class RowAccumulator(wiring.Component):
         part = Signal(range(parts)) if parts > 1 else None
         acc = self.o.payload
         beat = self.i.payload
+        load = Signal()                     # the bias beat is taken this cycle
+        add = Signal()                      # a pass result beat is taken this cycle
+        clear = Signal()                    # the finished block leaves: every row back to 0
         with m.FSM():
             with m.State("LOAD"):
-                m.d.comb += self.bias.ready.eq(1)
+                m.d.comb += [self.bias.ready.eq(1), load.eq(self.bias.valid)]
                 with m.If(self.bias.valid):
-                    m.d.sync += [acc[t][r].eq(self.bias.payload[r])
-                                 for t in range(geo.tokens) for r in range(rows)]
                     m.d.sync += r0.eq(0)
                     if part is not None:
                         m.d.sync += part.eq(0)
                     m.next = "ACCUMULATE"
             with m.State("ACCUMULATE"):
-                m.d.comb += self.i.ready.eq(1)
+                m.d.comb += [self.i.ready.eq(1), add.eq(self.i.valid)]
                 with m.If(self.i.valid):
-                    self._add(m, r0, acc, beat)
                     self._advance(m, r0, part, beat)
                     with m.If(beat.last):
                         m.next = "EMIT"
             with m.State("EMIT"):
-                m.d.comb += self.o.valid.eq(1)
+                m.d.comb += [self.o.valid.eq(1), clear.eq(self.o.ready)]
                 with m.If(self.o.ready):
                     m.next = "LOAD"
+        slots = self._spread(m, beat)
+        for r in range(rows):
+            hit = self._hit(m, beat, r, r0)
+            # Rows are zeroed as a block leaves (the registers' synchronous reset) and the bias
+            # is added to that zero, so a row's register has no multiplexer behind its adder
+            # and its carry chain's operand is the register itself: each sum bit is one LUT
+            # (register, bias, slot, load) in front of the carry chain.
+            with m.If(clear):
+                m.d.sync += [acc[t][r].eq(0) for t in range(geo.tokens)]
+            with m.Elif(load | (add & hit)):
+                for t in range(geo.tokens):
+                    share = slots[t][r % len(slots[t])]
+                    m.d.sync += acc[t][r].eq(acc[t][r] + Mux(load, self.bias.payload[r], share))
         return m
 
-    def _add(self, m, r0, acc, beat):
+    def _spread(self, m, beat) -> list[list[Signal]]:
+        """Per token, the pass's results spread over S slots, ``slot[s] = res[s mod R]`` (R =
+        results per pass for the beat's N), so that row r always takes slot r mod S: the per-N
+        select is made once per slot, not once per row (S = the most results a pass has, twice
+        that for a packed chain's row-packed passes, at most m). A row-packed pass covers 2R
+        rows, lane 0's results first, into token 0 only: ``slot[s] = res[(s // R) mod 2][s mod
+        R]`` for token 0, zero for token 1."""
         geo = self.geo
-        for r in range(geo.m):
-            hit = Signal(name=f"hit{r}")
-            picks = [Signal(signed(geo.acc_bits), name=f"pick{r}_{t}") for t in range(geo.tokens)]
-            with m.Switch(beat.nlog):
-                for n in geo.n_options:
-                    with m.Case(nlog_of(n)):
-                        self._select(m, beat, geo.results_per_pass(n), r, r0, hit, picks)
-            for t in range(geo.tokens):
-                m.d.sync += acc[t][r].eq(acc[t][r] + Mux(hit, picks[t], 0))
+        width = min(geo.m, geo.max_results * (2 if geo.packed else 1))
+        slots = [[Signal(signed(geo.acc_bits), name=f"slot{t}_{s}") for s in range(width)]
+                 for t in range(geo.tokens)]
+        for n in n_cases(m, beat.nlog, geo.n_options):
+            per = geo.results_per_pass(n)
+            m.d.comb += [slots[t][s].eq(beat.res[t][s % per])
+                         for t in range(geo.tokens) for s in range(width)]
+            if geo.packed:
+                with m.If(beat.rows2):
+                    m.d.comb += [slots[0][s].eq(beat.res[(s // per) % 2][s % per])
+                                 for s in range(width)]
+                    m.d.comb += [slots[1][s].eq(0) for s in range(width)]
+        return slots
 
-    def _select(self, m, beat, per, r, r0, hit, picks):
-        """Row ``r``'s share of a pass with ``per`` results per lane: ``res[t][r mod per]`` per
-        token, or for a row-packed pass (2 x ``per`` rows, lane 1 after lane 0) token 0 takes
-        ``res[lane of r][r mod per]``."""
-        def per_token():
-            shift = per.bit_length() - 1
+    def _hit(self, m, beat, r, r0) -> Signal:
+        """Row ``r`` is one of the pass's rows: ``r // R == r0 // R`` (2R rows when row-packed)."""
+        geo = self.geo
+        hit = Signal(name=f"hit{r}")
+        for n in n_cases(m, beat.nlog, geo.n_options):
+            shift = geo.results_per_pass(n).bit_length() - 1
             m.d.comb += hit.eq((r0 >> shift) == (r >> shift))
-            m.d.comb += [pick.eq(beat.res[t][r % per]) for t, pick in enumerate(picks)]
-        if not self.geo.packed:
-            per_token()
-            return
-        shift2 = per.bit_length()
-        with m.If(beat.rows2):
-            m.d.comb += [hit.eq((r0 >> shift2) == (r >> shift2)),
-                         picks[0].eq(beat.res[(r // per) % 2][r % per]), picks[1].eq(0)]
-        with m.Else():
-            per_token()
+            if geo.packed:
+                with m.If(beat.rows2):
+                    m.d.comb += hit.eq((r0 >> (shift + 1)) == (r >> (shift + 1)))
+        return hit
 
     def _advance(self, m, r0, part, beat):
         geo = self.geo
         rows2 = beat.rows2 if geo.packed else 0
-        with m.Switch(beat.nlog):
-            for n in geo.n_options:
-                with m.Case(nlog_of(n)):
-                    if geo.passes_per_row(n) == 1:
-                        per = geo.results_per_pass(n)
-                        m.d.sync += r0.eq(r0 + Mux(rows2, 2 * per, per))
-                    else:
-                        with m.If(part == geo.passes_per_row(n) - 1):
-                            m.d.sync += [part.eq(0), r0.eq(r0 + Mux(rows2, 2, 1))]
-                        with m.Else():
-                            m.d.sync += part.eq(part + 1)
+        for n in n_cases(m, beat.nlog, geo.n_options):
+            if geo.passes_per_row(n) == 1:
+                per = geo.results_per_pass(n)
+                m.d.sync += r0.eq(r0 + Mux(rows2, 2 * per, per))
+            else:
+                with m.If(part == geo.passes_per_row(n) - 1):
+                    m.d.sync += [part.eq(0), r0.eq(r0 + Mux(rows2, 2, 1))]
+                with m.Else():
+                    m.d.sync += part.eq(part + 1)

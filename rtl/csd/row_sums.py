@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 from .delay import delay
 from .geometry import ChainGeometry
 from .layouts import mpu_out_layout
-from .reduction import nlog_of
+from .reduction import n_cases, nlog_of
 
 
 def tag_layout(geo: ChainGeometry, vpus: int) -> ArrayLayout:
@@ -50,15 +50,13 @@ class RowSums(wiring.Component):
         nlog = self.res.vpu[0].nlog
         for row in range(geo.m):
             add = Signal(signed(geo.acc_bits), name=f"add{row}")
-            with m.Switch(nlog):
-                for n in geo.n_options:
-                    per = geo.results_per_pass(n)
-                    shift = nlog_of(per)
-                    with m.Case(nlog_of(n)):
-                        for v in range(self.vpus):
-                            hit = tags[v].used & ((tags[v].r0 >> shift) == (row >> shift))
-                            with m.If(hit):
-                                m.d.comb += add.eq(self.res.vpu[v].res[0][row % per])
+            for n in n_cases(m, nlog, geo.n_options):
+                per = geo.results_per_pass(n)
+                shift = nlog_of(per)
+                for v in range(self.vpus):
+                    hit = tags[v].used & ((tags[v].r0 >> shift) == (row >> shift))
+                    with m.If(hit):
+                        m.d.comb += add.eq(self.res.vpu[v].res[0][row % per])
             total = self.sums[row]
             with m.If(self.clear):
                 m.d.sync += total.eq(0)
