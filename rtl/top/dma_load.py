@@ -73,12 +73,22 @@ class LoadEngine(wiring.Component):
         remaining = ByteCountdown(p, "remaining")
         line = Signal(p.line_addr_bits + 1)
         m.d.comb += [align.need.valid.eq(remaining.line != 0), align.need.payload.o.eq(0),
-                     align.need.payload.c.eq(remaining.line),
-                     self.wr.valid.eq(align.o.valid), self.wr.buf.eq(ld.buf),
-                     self.wr.addr.eq(line), self.wr.data.eq(align.o.payload.data),
-                     self.wr.be.eq(align.o.payload.strb), align.o.ready.eq(self.wr.free)]
+                     align.need.payload.c.eq(remaining.line), self.wr.buf.eq(ld.buf),
+                     align.o.ready.eq(self.wr.free)]
+        # Lines leave through a register: the buffers see registered valid/addr/data/strobes,
+        # so no logic is shared between the write arbiters and the aligner's emit loop (ABC
+        # merged `have` into the WGT write enables and the loop crossed the die twice, the
+        # shell's worst path on ECP5, seeds 3/4 after cut 21). LD is every buffer's first write
+        # client, so `free` (its buffer select) still holds in the next cycle and the held
+        # line is written then; the last one lands before RUN has seen `remaining` reach 0 and
+        # DONE follows, so no cycle moves.
+        held = Signal()
+        m.d.sync += held.eq(align.o.valid & align.o.ready)
+        m.d.comb += self.wr.valid.eq(held)
         with m.If(align.o.valid & align.o.ready):
-            m.d.sync += [line.eq(line + 1), *remaining.take()]
+            m.d.sync += [line.eq(line + 1), *remaining.take(), self.wr.addr.eq(line),
+                         self.wr.data.eq(align.o.payload.data),
+                         self.wr.be.eq(align.o.payload.strb)]
 
         # the gather ids' range in META, registered in every cycle (the fields hold from the
         # start, the decision comes two cycles later): from the fields through its adder and
