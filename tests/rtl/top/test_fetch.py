@@ -109,3 +109,49 @@ def test_long_programs_cross_whole_pages():
     bursts, dispatched = _fetch(program, start, 2, 1.0, 1.0, 1.0)
     assert bursts == [(start, 5)] + [(PAGE + 64 * k, 16) for k in range(69)] + [(PAGE + 64 * 69, 11)]
     assert dispatched == _expected_dispatch(program)
+
+
+def test_asks_ahead_by_the_word_fifo_room_also_after_a_halt():
+    """With R held back, fetch asks for 16-word bursts while they fit in its word FIFO
+    (``fetch_fifo_words``) and then waits; words that arrive after a ``halt`` are dropped and
+    must give their room back, so a program started after the halt asks as far ahead again."""
+    program = [KINDS[0]] * 40                           # 280 words, more than the FIFO holds
+    words = len(encoding.encode_words(program))
+    depth = P.fetch_fifo_words
+    dut = Fetch(P)
+    asked = []
+
+    async def run_ahead(ctx):
+        """Start at 0 with R silent: the words asked for until AR has been quiet for a while."""
+        ctx.set(dut.addr, 0)
+        ctx.set(dut.words, words)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        total, quiet = 0, 0
+        while quiet < 20:
+            if ctx.get(dut.axi.arvalid):
+                total, quiet = total + ctx.get(dut.axi.arlen) + 1, 0
+            else:
+                quiet += 1
+            await ctx.tick()
+        return total
+
+    async def bench(ctx):
+        ctx.set(dut.axi.arready, 1)
+        first = await run_ahead(ctx)
+        ctx.set(dut.axi.arready, 0)
+        ctx.set(dut.halt, 1)                            # the owed words arrive and are dropped
+        for _ in range(first):
+            ctx.set(dut.axi.rvalid, 1)
+            await ctx.tick()
+        ctx.set(dut.axi.rvalid, 0)
+        for _ in range(5):
+            await ctx.tick()
+        assert ctx.get(dut.idle)
+        ctx.set(dut.halt, 0)
+        ctx.set(dut.axi.arready, 1)
+        asked.extend([first, await run_ahead(ctx)])
+
+    amaranth_run.run(dut, bench)
+    assert asked == [16 * (depth // 16)] * 2
