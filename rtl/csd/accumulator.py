@@ -24,10 +24,11 @@ class RowAccumulator(wiring.Component):
     results; ``o`` Out(stream of :func:`rows_layout`) the finished row block, per token.
     Row pointer: a pass with N (R = results_per_pass(N) results) covers rows r0 .. r0 + R - 1 and
     moves r0 on by R (or by 1 every passes_per_row(N) passes when N > slices); the pass flagged
-    ``last`` closes the block. Row i takes ``res[i mod R]`` when ``i // R == r0 // R``, so each row
-    has one adder and a per-N 4:1 select, whatever the pass. A row-packed pass (``rows2``, packed
-    chains, one token) covers 2R rows, lane 0's results first, moves r0 on by 2R (or by 2) and
-    adds into token 0's rows only.
+    ``last`` closes the block. Row i takes ``res[i mod R]`` when ``i // R == r0 // R``: one adder
+    per row, its operand from a per-N select shared by the rows i mod S (:meth:`_spread`). A
+    row-packed pass (``rows2``, packed chains, one token) covers 2R rows, lane 0's results
+    first, moves r0 on by 2R (or by 2) and adds into token 0's rows only. The rows are zeroed
+    as ``o`` is accepted (``o.payload`` reads 0 until the next block's bias beat).
     Timing: takes one result beat per cycle; the block leaves on ``o`` the cycle after its last
     pass is added, and the next bias beat is taken the cycle after ``o`` is accepted (2 cycles
     between blocks; a block of b passes occupies b + 2 cycles).

@@ -66,7 +66,7 @@ class Fetch(wiring.Component):
         # room = depth - (words in the FIFO) - (words asked for, not arrived), kept as a
         # register of its own: `level + inflight + burst <= depth` put the FIFO's level adder
         # and two more adds in front of `arvalid` and every register a request moves (the
-        # shell's worst path on ECP5, four of five seeds after cut 22)
+        # shell's worst path on ECP5 in seven of ten runs after cut 22)
         room = Signal(range(depth + 1), init=depth)
         inflight = Signal(range(depth + 1))     # for `idle` only
         ar = self.axi
