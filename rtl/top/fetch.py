@@ -67,8 +67,8 @@ class Fetch(wiring.Component):
         # register of its own: `level + inflight + burst <= depth` put the FIFO's level adder
         # and two more adds in front of `arvalid` and every register a request moves (the
         # shell's worst path on ECP5 in seven of ten runs after cut 22)
+        # (`room == depth` is also `idle`: nothing asked for, arrived or buffered)
         room = Signal(range(depth + 1), init=depth)
-        inflight = Signal(range(depth + 1))     # for `idle` only
         ar = self.axi
         m.d.comb += [ar.araddr.eq(next_addr), ar.arlen.eq(burst - 1), ar.arsize.eq(2),
                      ar.arburst.eq(BURST_INCR),
@@ -78,8 +78,7 @@ class Fetch(wiring.Component):
         asked = ar.arvalid & ar.arready
         # a word leaves the count when it is popped, or when it arrives while halted (dropped)
         freed = (words.r_en & words.r_rdy) + (ar.rvalid & self.halt)
-        m.d.sync += [room.eq(room - Mux(asked, burst, 0) + freed),
-                     inflight.eq(inflight + Mux(asked, burst, 0) - ar.rvalid)]
+        m.d.sync += room.eq(room - Mux(asked, burst, 0) + freed)
 
         def plan(words_left, page_left, name):
             m.d.sync += [to_request.eq(words_left), page.eq(page_left), want.eq(words_left != 0),
@@ -106,7 +105,7 @@ class Fetch(wiring.Component):
         complete = (have != 0) & (have == need)
         m.d.comb += [check.instr.eq(instr), self.index.eq(index),
                      self.finished.eq((left == 0) & (have == 0)),
-                     self.idle.eq((inflight == 0) & ~words.r_rdy)]
+                     self.idle.eq(room == depth)]
         # every queue sees the instruction register whatever happens below (only `valid` is
         # conditional): under the If chain its bits were gated by the decode check, which put
         # the check in front of the queues' LUT-RAM write data, the shell's worst path on ECP5

@@ -22,9 +22,10 @@ class LineReader(wiring.Component):
     ``down`` (1: first, first-1, ...); ``flush`` In(1) (drop what was read ahead; hold it until
     ``idle``); ``lines`` Out(stream of :func:`line_layout`, in order: each line with its
     address, so a consumer that writes it elsewhere needs no counter of its own); ``rd``
-    Out(buffer read port); ``idle`` Out(1) (nothing requested, in flight or buffered). Timing: when the port grants at
-    once, the first line is on ``lines`` 4 cycles after the start pulse (request, read, the
-    FIFO's memory and output register), then one line per cycle.
+    Out(buffer read port); ``idle`` Out(1) (nothing requested, in flight or buffered).
+    Timing: when the port grants at once, the first line is on ``lines`` 4 cycles after the
+    start pulse (request, read, the FIFO's memory and output register), then one line per
+    cycle.
 
     ``lines.ready`` drives a single register (``held``): the FIFO is popped whenever its head
     can go either to the consumer or into a one-line hold register beside it, so a consumer

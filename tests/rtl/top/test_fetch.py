@@ -143,6 +143,7 @@ def test_asks_ahead_by_the_word_fifo_room_also_after_a_halt():
         ctx.set(dut.axi.arready, 0)
         ctx.set(dut.halt, 1)                            # the owed words arrive and are dropped
         for _ in range(first):
+            assert not ctx.get(dut.idle)                # words are still owed
             ctx.set(dut.axi.rvalid, 1)
             await ctx.tick()
         ctx.set(dut.axi.rvalid, 0)
