@@ -99,12 +99,15 @@ class Fetch(wiring.Component):
         instr = Signal(INSTR_BITS)
         have, need = Signal(range(8)), Signal(range(8))
         left = Signal(32)               # words not yet taken from the FIFO
+        # `left != 0` as a register of its own: the 32-bit zero test sat between `left` and the
+        # FIFO's read enable and level (the shell's worst path on ECP5 seed 9 after cut 23)
+        more = Signal()
         word_base = Signal(32)          # index of the instruction's first word
         index = Signal(p.index_bits)
         opcode_in = words.r_data[WORD - OPCODE_BITS:]
         complete = (have != 0) & (have == need)
         m.d.comb += [check.instr.eq(instr), self.index.eq(index),
-                     self.finished.eq((left == 0) & (have == 0)),
+                     self.finished.eq(~more & (have == 0)),
                      self.idle.eq(room == depth)]
         # every queue sees the instruction register whatever happens below (only `valid` is
         # conditional): under the If chain its bits were gated by the decode check, which put
@@ -114,13 +117,14 @@ class Fetch(wiring.Component):
             m.d.comb += [port.instr.eq(instr[INSTR_BITS - type_bits(itype):]),
                          port.index.eq(index)]
         with m.If(self.start):
-            m.d.sync += [left.eq(self.words), have.eq(0), word_base.eq(0), index.eq(0)]
+            m.d.sync += [left.eq(self.words), more.eq(self.words != 0), have.eq(0),
+                         word_base.eq(0), index.eq(0)]
         with m.Elif(self.halt):
             m.d.comb += words.r_en.eq(1)
-            m.d.sync += [have.eq(0), left.eq(0)]
-        with m.Elif(~complete & words.r_rdy & (left != 0)):
+            m.d.sync += [have.eq(0), left.eq(0), more.eq(0)]
+        with m.Elif(~complete & words.r_rdy & more):
             m.d.comb += words.r_en.eq(1)
-            m.d.sync += [left.eq(left - 1), have.eq(have + 1)]
+            m.d.sync += [left.eq(left - 1), more.eq(left != 1), have.eq(have + 1)]
             with m.Switch(have):
                 for k in range(max(t.words for t in isa.TYPES.values())):
                     with m.Case(k):
@@ -132,7 +136,7 @@ class Fetch(wiring.Component):
                     for itype in isa.TYPES.values():
                         with m.Case(itype.opcode):
                             m.d.sync += need.eq(itype.words)
-        with m.Elif(((have != 0) & (have < need) & (left == 0)) | (complete & ~check.ok)):
+        with m.Elif(((have != 0) & (have < need) & ~more) | (complete & ~check.ok)):
             m.d.comb += self.fault.eq(1)                # TRUNCATED or DECODE (code below)
         with m.Elif(complete):
             opcode = instr[INSTR_BITS - OPCODE_BITS:]

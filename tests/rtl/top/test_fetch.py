@@ -156,3 +156,22 @@ def test_asks_ahead_by_the_word_fifo_room_also_after_a_halt():
 
     amaranth_run.run(dut, bench)
     assert asked == [16 * (depth // 16)] * 2
+
+
+def test_an_empty_program_finishes_without_a_request():
+    """``words = 0``: finished and idle one cycle after start, no AR request, nothing taken from
+    the word FIFO (a stale 'words left' flag would wait for a word that never comes)."""
+    dut = Fetch(P)
+
+    async def bench(ctx):
+        ctx.set(dut.axi.arready, 1)
+        ctx.set(dut.words, 0)
+        ctx.set(dut.start, 1)
+        await ctx.tick()
+        ctx.set(dut.start, 0)
+        for _ in range(10):
+            await ctx.tick()
+            assert ctx.get(dut.finished) and ctx.get(dut.idle)
+            assert not ctx.get(dut.axi.arvalid) and not ctx.get(dut.fault)
+
+    amaranth_run.run(dut, bench)
