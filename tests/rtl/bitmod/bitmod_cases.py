@@ -27,9 +27,11 @@ SCHEMES = {
 EDGE_ACTS = np.array([0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x0400, 0x3C00, 0xBC00, 0x7BFF,
                       0xFBFF, 0x7800, 0x0200], np.uint16)
 # activation/weight edge cases, and the output edge cases: "tiny" results that round to fp16
-# subnormals (or zero), "overflow" results beyond 65504 (inf)
+# subnormals (or zero), "overflow" results beyond 65504 (inf); "cancel": every other chunk's
+# lanes cancel in pairs (equal large activations, opposite weights), so a zero partial with a
+# large exponent meets a group sum at a small one (a zero must not coarsen the sum)
 EDGES = ("acts", "max", "zero_acts", "subnormal", "special", "zero_groups", "zero_scale",
-         "tiny", "overflow")
+         "tiny", "overflow", "cancel")
 MODES = ("int", "fp16")
 
 
@@ -47,6 +49,12 @@ def _acts(rng, shape, edge: str | None) -> np.ndarray:
         bits[...] = 0
     elif edge in ("subnormal", "tiny"):
         bits[...] = rng.integers(0, 0x400, shape) | (rng.integers(0, 2, shape) << 15)
+    elif edge == "cancel":     # chunks of 4 lanes: odd chunks hold large pairs (a, a, b, b)
+        bits[...] = _fp16(rng, shape, 2.0 ** -8, 2.0 ** -4)
+        odd = (np.arange(shape[-1]) // 4) % 2 == 1
+        big = _fp16(rng, shape, 2.0 ** 6, 2.0 ** 10)
+        big[..., 1::2] = big[..., 0::2]
+        bits[..., odd] = big[..., odd]
     return bits
 
 
@@ -57,6 +65,12 @@ def _codes(rng, fmt, g: int, edge: str | None) -> np.ndarray:
     if edge in ("max", "overflow"):
         extreme = fmt.codes[np.argsort(np.abs(fmt.decode(fmt.codes)))[-2:]]
         codes = rng.choice(extreme, g).astype(np.int64)
+    if edge == "cancel":        # pairs (w, -w) of nonzero weights whose negation is a code
+        values = fmt.decode(fmt.codes)
+        pairs = [(c, int(fmt.codes[list(values).index(-v)])) for c, v in zip(fmt.codes, values)
+                 if v > 0 and -v in values]
+        codes = np.array([pairs[i] for i in rng.integers(0, len(pairs), g // 2)],
+                         np.int64).ravel()
     return codes
 
 
