@@ -64,6 +64,10 @@ class BitmodEngine(_Strict):
                              "weight per lane per cycle (FP16/ANT/OliVe, references.md#bitmod-2.4)")
     kv_cycles: PositiveInt | None = Field(None, description="cycles per FP16 K/V element per lane "
                                           "in attention; None: the same as a weight's cycles")
+    lane_shift: Literal["fabric", "dsp"] = Field(
+        "fabric", description="how a PE aligns its lanes: LUT barrel shifters ('fabric'), or one "
+        "DSP multiplier per lane that multiplies by 2**(15 - distance) ('dsp', for FPGAs with "
+        "DSPs to spare; the same results)")
 
     @model_validator(mode="after")
     def _check(self) -> "BitmodEngine":

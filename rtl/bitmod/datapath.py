@@ -37,6 +37,8 @@ class PeDatapath(wiring.Component):
         by the closing step and held until the next group closes; the row unit reads it.
     Timing: stage 1 (terms/acts -> per lane signed value, exponent; the exponent max and the
     clamped alignment distances) and stage 2 (alignment shifts, adder tree) are registered; the
+    shifts are LUT barrel shifters, or with ``lane_shift: dsp`` one multiplier per lane by the
+    power of two stage 1 decodes (same results, same cycles); the
     group accumulator (stage 3) adds the partial in the cycle its flags arrive. With the array's
     input registers a step issued in cycle t reaches the accumulator in t + ACC_DELAY, and
     ``hold`` shows a closed group from t + ACC_DELAY + 1.
@@ -76,6 +78,8 @@ class PeDatapath(wiring.Component):
             dist = Signal(dp.exp_bits, name=f"dist{j}")
             m.d.comb += dist.eq(e_max - e)
             short = clamp_shift(m, dist, dp.lane_bits)
+            if p.lane_shift == "dsp":
+                short = _power_of_two(m, short, f"pow{j}")
             s1_value = Signal.like(v, name=f"s1_value{j}")
             s1_dist = Signal.like(short, name=f"s1_dist{j}")
             m.d.sync += [s1_value.eq(v), s1_dist.eq(short)]
@@ -85,9 +89,10 @@ class PeDatapath(wiring.Component):
         m.d.sync += s1_emax.eq(e_max)
 
         # stage 2: alignment (arithmetic shift = floor) and the adder tree
+        align = _shift_by_multiply if p.lane_shift == "dsp" else (lambda v, d: v >> d)
         partial = Signal(signed(dp.partial_bits))
         s2_emax = Signal.like(e_max)
-        m.d.sync += [partial.eq(_sum_tree([v >> d for v, d in zip(s1_values, s1_dists)])),
+        m.d.sync += [partial.eq(_sum_tree([align(v, d) for v, d in zip(s1_values, s1_dists)])),
                      s2_emax.eq(s1_emax)]
 
         # stage 3: group accumulator (grp_accum). The closing step restarts it from (0, 0) (the
@@ -104,6 +109,23 @@ class PeDatapath(wiring.Component):
                 m.d.sync += [acc.eq(0), acc_exp.eq(0),
                              self.hold.mant.eq(gacc.sum), self.hold.exp.eq(gacc.sum_exp)]
         return m
+
+
+def _power_of_two(m, dist, name):
+    """``2**(K - dist)`` with ``K = 2**len(dist) - 1``: the multiplier that aligns a lane in a
+    DSP (``lane_shift: dsp``), decoded in stage 1 so stage 2 holds only the DSP and the tree."""
+    k = (1 << len(dist)) - 1
+    out = Signal(k + 1, name=name)
+    m.d.comb += out.eq(C(1 << k, k + 1) >> dist)
+    return out
+
+
+def _shift_by_multiply(value, power):
+    """``value >> (K - log2(power))``: ``value * 2**(K - d)`` has ``value >> d`` (floor) in its
+    bits from K up, the low K bits being the fraction the shift drops. One DSP per lane (a
+    15 x 16 product) instead of a 4-level barrel shifter of LUTs."""
+    k = len(power) - 1
+    return (value * power)[k:k + len(value)].as_signed()
 
 
 def _max_tree(m, values):

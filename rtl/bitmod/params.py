@@ -27,6 +27,7 @@ ACC_DELAY = 3
 # The row unit's scan of a closed group: read (hold mux, RAM), dequant multiply, output
 # alignment, output add (rtl/bitmod/row_acc.py).
 SCAN_STAGES = 4
+LANE_SHIFTS = ("fabric", "dsp")     # how a PE aligns its lanes (rtl/bitmod/datapath.py)
 
 
 def unit_shift_of(name: str) -> int:
@@ -54,10 +55,14 @@ class EngineParams:
     rows: int = 2
     cols: int = 2
     dp: Datapath = field(default_factory=Datapath)
+    lane_shift: str = "fabric"      # "fabric" (barrel shifters) or "dsp" (multipliers)
 
     def __post_init__(self) -> None:
         if self.dp.lanes != self.lanes:
             object.__setattr__(self, "dp", replace(self.dp, lanes=self.lanes))
+        if self.lane_shift not in LANE_SHIFTS:
+            raise ConfigError(f"bitmod.lane_shift '{self.lane_shift}' is not one of "
+                              f"{', '.join(LANE_SHIFTS)}")
         if self.group_size % self.lanes:
             raise ConfigError(f"bitmod.group_size {self.group_size} is not a multiple of "
                              f"bitmod.lanes {self.lanes}")
@@ -72,7 +77,8 @@ class EngineParams:
             raise ConfigError(f"config '{cfg.name}': no 'bitmod' section, so no BitMoD engine")
         shape = getattr(cfg.bitmod, f"{array}_array")
         b = cfg.bitmod
-        return cls(b.lanes, b.group_size, b.scale_bits, shape.rows, shape.cols)
+        return cls(b.lanes, b.group_size, b.scale_bits, shape.rows, shape.cols,
+                   lane_shift=b.lane_shift)
 
     @property
     def scale_int_bits(self) -> int:

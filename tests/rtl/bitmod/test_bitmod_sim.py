@@ -170,3 +170,27 @@ def test_short_groups_and_output_back_pressure_stall_but_stay_exact(scheme):
         gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
         assert short.min_group_cycles in gaps    # a group waited for the scan
         assert max(gaps) > short.min_group_cycles   # a tile waited for its result bank
+
+
+def test_dsp_lane_shift_gives_the_same_results_in_the_same_cycles():
+    """``lane_shift: dsp`` aligns each lane by multiplying with 2**(15 - distance) instead of a
+    barrel shift: every scheme in both scale modes, every edge case of bitmod4 and int8 (the
+    "cancel" edge has zero partials, "max" the largest products), and the tiny array, all
+    bit-exact with golden and at the fabric form's cycle counts (``_check``)."""
+    dsp = EngineParams.from_config(config.load("tiny"))
+    dsp = EngineParams(dsp.lanes, dsp.group_size, dsp.scale_bits, dsp.rows, dsp.cols,
+                       lane_shift="dsp")
+    for i, (scheme, mode) in enumerate((s, m) for s in SCHEMES for m in MODES):
+        _check(BitmodPe(dsp), make_job(200 + i, scheme, 1, 1, dsp.lanes, dsp.group_size,
+                                       mode=mode))
+    for scheme, edge, mode in ((s, e, m) for s in ("bitmod4", "int8") for e in EDGES
+                               for m in MODES):
+        _check(BitmodPe(dsp), make_job(12, scheme, 1, 1, dsp.lanes, dsp.group_size, edge=edge,
+                                       mode=mode))
+    _check(BitmodArray(dsp), make_job(5, "bitmod4", dsp.rows, dsp.cols, dsp.lanes,
+                                      dsp.group_size, groups=3, mode="fp16"))
+
+
+def test_lane_shift_is_checked():
+    with pytest.raises(config.ConfigError, match="bitmod.lane_shift 'lut' is not one of"):
+        EngineParams(lane_shift="lut")
