@@ -37,11 +37,17 @@ class SeedSweep:
                            "max": max(mhz)}
         return spread
 
+    def best(self) -> PnrResult:
+        """The run to build from: the highest Fmax of its slowest clock (``seed-N/`` holds its
+        routed netlist); a seed sweep is how a design that closes on most seeds is shipped."""
+        return max(self.runs, key=lambda r: (min(r.report.fmax_mhz.values()), -r.seed))
+
     def to_dict(self) -> dict:
         first = self.runs[0]
         return {"target": first.target, "config": first.config, "device": first.device,
                 "part": first.part, "freq_mhz": first.freq_mhz,
                 "seeds": [r.seed for r in self.runs], "fmax_spread_mhz": self.spread(),
+                "best_seed": self.best().seed,
                 "runs": [r.to_dict() for r in self.runs], "out_of_context": True}
 
     def table(self) -> str:
@@ -57,6 +63,9 @@ class SeedSweep:
         for clk, s in self.spread().items():
             lines.append(f"{clk}: min {s['min']:.2f}, median {s['median']:.2f}, "
                          f"max {s['max']:.2f} MHz over {len(self.runs)} seeds")
+        best = self.best()
+        lines.append(f"best: seed {best.seed} (slowest clock "
+                     f"{min(best.report.fmax_mhz.values()):.2f} MHz), routed in seed-{best.seed}/")
         return "\n".join(lines)
 
 

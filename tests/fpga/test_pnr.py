@@ -147,7 +147,17 @@ def test_seed_sweep_routes_one_synthesis_per_seed_and_reports_the_spread(tmp_pat
         report = json.loads((out / f"seed-{seed}" / "report.json").read_text())
         assert round(float(report["fmax"]["clk"]["achieved"]), 2) == \
             data["runs"][[2, 5].index(seed)]["fmax_mhz"]["clk"]
-    assert "over 2 seeds" in capsys.readouterr().out
+    best = [2, 5][fmax.index(max(fmax))]
+    assert data["best_seed"] == best
+    assert f"best: seed {best} " in capsys.readouterr().out
+
+
+def test_the_best_seed_is_the_one_whose_slowest_clock_is_fastest():
+    from types import SimpleNamespace as NS
+    from bitflight.fpga.pnr_seeds import SeedSweep
+    runs = [NS(seed=s, report=NS(fmax_mhz=f)) for s, f in (
+        (1, {"a": 150.0, "b": 90.0}), (2, {"a": 120.0, "b": 101.0}), (3, {"a": 101.0, "b": 140.0}))]
+    assert SeedSweep(runs).best().seed == 2           # 101 MHz at worst, seed 3 ties, comes later
 
 
 def test_seed_lists_are_checked():
