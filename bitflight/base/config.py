@@ -43,6 +43,9 @@ class ArrayShape(_Strict):
         return self.rows * self.cols
 
 
+LaneShift = Literal["fabric", "dsp"]     # how a BitMoD PE aligns its lanes (rtl/bitmod/datapath.py)
+
+
 class BitmodEngine(_Strict):
     """BitMoD bit-serial engine (docs/references.md#bitmod-2)."""
     prefill_array: ArrayShape
@@ -64,7 +67,7 @@ class BitmodEngine(_Strict):
                              "weight per lane per cycle (FP16/ANT/OliVe, references.md#bitmod-2.4)")
     kv_cycles: PositiveInt | None = Field(None, description="cycles per FP16 K/V element per lane "
                                           "in attention; None: the same as a weight's cycles")
-    lane_shift: Literal["fabric", "dsp"] = Field(
+    lane_shift: LaneShift = Field(
         "fabric", description="how a PE aligns its lanes: LUT barrel shifters ('fabric'), or one "
         "DSP multiplier per lane that multiplies by 2**(15 - distance) ('dsp', for FPGAs with "
         "DSPs to spare; the same results)")

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import get_args
 
+from ...base.config import LaneShift
 from ...base.errors import ConfigError
 from ...golden import formats
 from ...golden.bitserial import HW_FORMATS, Datapath, term_table
@@ -27,7 +29,7 @@ ACC_DELAY = 3
 # The row unit's scan of a closed group: read (hold mux, RAM), dequant multiply, output
 # alignment, output add (rtl/bitmod/row_acc.py).
 SCAN_STAGES = 4
-LANE_SHIFTS = ("fabric", "dsp")     # how a PE aligns its lanes (rtl/bitmod/datapath.py)
+LANE_SHIFTS = get_args(LaneShift)   # the config schema's choices (rtl/bitmod/datapath.py)
 
 
 def unit_shift_of(name: str) -> int:

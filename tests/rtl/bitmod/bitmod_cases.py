@@ -35,7 +35,7 @@ EDGES = ("acts", "max", "zero_acts", "subnormal", "special", "zero_groups", "zer
 MODES = ("int", "fp16")
 
 
-def _acts(rng, shape, edge: str | None) -> np.ndarray:
+def _acts(rng, shape, edge: str | None, lanes: int) -> np.ndarray:
     mag = 2.0 ** rng.uniform(-8, 8, shape)
     bits = (mag * rng.choice([-1.0, 1.0], shape)).astype(np.float16).view(np.uint16)
     if edge == "acts":
@@ -49,9 +49,9 @@ def _acts(rng, shape, edge: str | None) -> np.ndarray:
         bits[...] = 0
     elif edge in ("subnormal", "tiny"):
         bits[...] = rng.integers(0, 0x400, shape) | (rng.integers(0, 2, shape) << 15)
-    elif edge == "cancel":     # chunks of 4 lanes: odd chunks hold large pairs (a, a, b, b)
+    elif edge == "cancel":     # odd chunks of `lanes` hold large pairs (a, a, b, b, ...)
         bits[...] = _fp16(rng, shape, 2.0 ** -8, 2.0 ** -4)
-        odd = (np.arange(shape[-1]) // 4) % 2 == 1
+        odd = (np.arange(shape[-1]) // lanes) % 2 == 1
         big = _fp16(rng, shape, 2.0 ** 6, 2.0 ** 10)
         big[..., 1::2] = big[..., 0::2]
         bits[..., odd] = big[..., odd]
@@ -137,7 +137,7 @@ def make_job(seed: int, scheme: str, rows: int, cols: int, lanes: int, group: in
     w_beats, a_beats, expected = [], [], []
     for _ in range(dots):
         ew = bs.engine_weight(_weight(rng, scheme, rows, k, group, mode, edge), lanes)
-        acts = ew.pad_acts(_acts(rng, (cols, k), edge).astype(np.int64))
+        acts = ew.pad_acts(_acts(rng, (cols, k), edge, lanes).astype(np.int64))
         expected.append([[bs.dot(acts[c], ew, r) for r in range(rows)] for c in range(cols)])
         k_pad = ew.codes.shape[1]
         for c0 in range(0, k_pad, lanes):

@@ -1,6 +1,8 @@
 """amaranth.sim benches of the BitMoD RTL: bit-exact against golden.bitserial, cycles asserted."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from amaranth.hdl import Fragment
@@ -177,9 +179,7 @@ def test_dsp_lane_shift_gives_the_same_results_in_the_same_cycles():
     barrel shift: every scheme in both scale modes, every edge case of bitmod4 and int8 (the
     "cancel" edge has zero partials, "max" the largest products), and the tiny array, all
     bit-exact with golden and at the fabric form's cycle counts (``_check``)."""
-    dsp = EngineParams.from_config(config.load("tiny"))
-    dsp = EngineParams(dsp.lanes, dsp.group_size, dsp.scale_bits, dsp.rows, dsp.cols,
-                       lane_shift="dsp")
+    dsp = dataclasses.replace(P, lane_shift="dsp")
     for i, (scheme, mode) in enumerate((s, m) for s in SCHEMES for m in MODES):
         _check(BitmodPe(dsp), make_job(200 + i, scheme, 1, 1, dsp.lanes, dsp.group_size,
                                        mode=mode))
