@@ -79,6 +79,11 @@ class StoreEngine(wiring.Component):
 
         # control
         faulted = sticky(m, self.unit.start, walker.fault | bad_resp, "faulted")
+        # the FLUSH state as a register of its own: decoded from the state it sat in front of
+        # the reader's request and the buffers' read arbiters (the shell's ECP5 worst path on
+        # one seed: this FSM -> the reader -> LD -> COPY -> the META read address)
+        flushing = Signal()
+        m.d.comb += reader.flush.eq(flushing)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.unit.start):
@@ -97,11 +102,11 @@ class StoreEngine(wiring.Component):
             with m.State("RUN"):
                 run_faults(m, self.unit, walker, bad_resp, faulted, resp, st.channel)
                 with m.If(~walker.busy & (bursts.level == 0) & (pending == 0) & ~issued):
-                    m.d.sync += fed.load(0)
+                    m.d.sync += fed.load(0) + [flushing.eq(1)]
                     m.next = "FLUSH"
             with m.State("FLUSH"):              # lines read ahead of a faulted run
-                m.d.comb += reader.flush.eq(1)
                 with m.If(reader.idle):
+                    m.d.sync += flushing.eq(0)
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.unit.done.eq(1)
