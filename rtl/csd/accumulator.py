@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 from .geometry import ChainGeometry
 from .layouts import chain_out_layout
 from .reduction import n_cases
+from .slots import slot_count, spread
 
 
 def rows_layout(geo: ChainGeometry) -> ArrayLayout:
@@ -91,21 +92,16 @@ class RowAccumulator(wiring.Component):
         return m
 
     def _spread(self, m, beat) -> list[list[Signal]]:
-        """Per token, the pass's results spread over S slots, ``slot[s] = res[s mod R]`` (R =
-        results per pass for the beat's N), so that row r always takes slot r mod S: the per-N
-        select is made once per slot, not once per row (S = the most results a pass has, twice
-        that for a packed chain's row-packed passes, at most m). A row-packed pass covers 2R
-        rows, lane 0's results first, into token 0 only: ``slot[s] = res[(s // R) mod 2][s mod
-        R]`` for token 0, zero for token 1."""
+        """Per token, the pass's results over S slots (:mod:`.slots`): row r takes slot r mod
+        S. A row-packed pass covers 2R rows, lane 0's results first, into token 0 only:
+        ``slot[s] = res[(s // R) mod 2][s mod R]`` for token 0, zero for token 1."""
         geo = self.geo
-        width = min(geo.m, geo.max_results * (2 if geo.packed else 1))
-        slots = [[Signal(signed(geo.acc_bits), name=f"slot{t}_{s}") for s in range(width)]
+        width = slot_count(geo, geo.packed)
+        slots = [spread(m, beat.res[t], beat.nlog, geo, width, f"slot{t}")
                  for t in range(geo.tokens)]
-        for n in n_cases(m, beat.nlog, geo.n_options):
-            per = geo.results_per_pass(n)
-            m.d.comb += [slots[t][s].eq(beat.res[t][s % per])
-                         for t in range(geo.tokens) for s in range(width)]
-            if geo.packed:
+        if geo.packed:
+            for n in n_cases(m, beat.nlog, geo.n_options):
+                per = geo.results_per_pass(n)
                 with m.If(beat.rows2):
                     m.d.comb += [slots[0][s].eq(beat.res[(s // per) % 2][s % per])
                                  for s in range(width)]

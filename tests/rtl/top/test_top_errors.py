@@ -37,6 +37,12 @@ SAME_AS_ISA = [
                           "rows=5 cols=5"),
     ("copy_target_range", "MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=ACT o_buf=META o_addr=255 "
                           "rows=2 cols=9"),
+    # blocks that end exactly at a buffer's end (4096 bytes) pass, one byte more faults: the
+    # fault must name the third instruction
+    ("copy_exact_end", """
+        MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=ACT o_buf=META o_addr=255 rows=1 cols=16
+        MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=META a_addr=255 o_buf=ACT rows=1 cols=16
+        MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=META a_addr=255 o_buf=ACT rows=1 cols=17"""),
 ]
 
 
