@@ -102,6 +102,10 @@ class CsdEngine(_Strict):
     dsp_instances: Literal["inferred", "dsp48e2"] = Field(
         "inferred", description="inferred: DSPs left to synthesis; dsp48e2: every CSD slice an "
         "instantiated DSP48E2 with its PCOUT->PCIN cascade (needs dsp_family xcup)")
+    row_accumulator: Literal["fabric", "dsp48e2"] = Field(
+        "fabric", description="the VPU's row accumulator: fabric (an adder and a register per "
+        "row) or dsp48e2 (each row in the P register of an instantiated DSP48E2, P <= P + C: "
+        "one more DSP per row and token, no fabric adder; needs dsp_family xcup)")
     parallel_efficiency: float = Field(1.0, gt=0, le=1, description="achieved fraction of the "
                                        "ideal speed-up over cores (performance model)")
     instruction_overhead_cycles: NonNegativeInt = Field(0, description="fixed cycles per tile "
@@ -122,9 +126,10 @@ class CsdEngine(_Strict):
         if self.chain_macs % self.macs_per_group:
             raise ValueError(f"chain_macs {self.chain_macs} is not a multiple of the "
                              f"{self.macs_per_group} MACs of one DSP group")
-        if self.dsp_instances == "dsp48e2" and self.dsp_family != "xcup":
-            raise ValueError(f"dsp_instances dsp48e2 needs dsp_family xcup, not "
-                             f"{self.dsp_family}")
+        for field in ("dsp_instances", "row_accumulator"):
+            if getattr(self, field) == "dsp48e2" and self.dsp_family != "xcup":
+                raise ValueError(f"{field} dsp48e2 needs dsp_family xcup, not "
+                                 f"{self.dsp_family}")
         return self
 
     @property

@@ -6,6 +6,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
+from .dsp48e2 import Dsp48e2Accumulator
 from .geometry import ChainGeometry
 from .layouts import chain_out_layout
 from .reduction import n_cases
@@ -30,6 +31,9 @@ class RowAccumulator(wiring.Component):
     row-packed pass (``rows2``, packed chains, one token) covers 2R rows, lane 0's results
     first, moves r0 on by 2R (or by 2) and adds into token 0's rows only. The rows are zeroed
     as ``o`` is accepted (``o.payload`` reads 0 until the next block's bias beat).
+    With ``row_accumulator: dsp48e2`` each row of each token is a DSP48E2's P register
+    (:class:`~.dsp48e2.Dsp48e2Accumulator`) instead of a fabric adder and register, with the
+    same enable, bias, operand and clear, so the same sums in the same cycles.
     Timing: takes one result beat per cycle; the block leaves on ``o`` the cycle after its last
     pass is added, and the next bias beat is taken the cycle after ``o`` is accepted (2 cycles
     between blocks; a block of b passes occupies b + 2 cycles).
@@ -79,6 +83,13 @@ class RowAccumulator(wiring.Component):
         slots = self._spread(m, beat)
         for r in range(rows):
             hit = self._hit(m, beat, r, r0)
+            if geo.row_accumulator == "dsp48e2":
+                for t in range(geo.tokens):
+                    row = m.submodules[f"row{t}_{r}"] = Dsp48e2Accumulator(geo.acc_bits)
+                    m.d.comb += [row.en.eq(load | (add & hit)), row.load.eq(load),
+                                 row.clear.eq(clear), row.bias.eq(self.bias.payload[r]),
+                                 row.value.eq(slots[t][r % len(slots[t])]), acc[t][r].eq(row.p)]
+                continue
             # Rows are zeroed as a block leaves (the registers' synchronous reset) and the bias
             # is added to that zero, so a row's register has no multiplexer behind its adder
             # and its carry chain's operand is the register itself: each sum bit is one LUT

@@ -35,6 +35,7 @@ class ChainGeometry:
     acc_bits: int
     weight_bits: tuple[int, ...] = (4, 8)
     primitive: str = "inferred"   # csd.dsp_instances: "inferred" or "dsp48e2" (rtl/csd/dsp48e2.py)
+    row_accumulator: str = "fabric"   # csd.row_accumulator: "fabric" or "dsp48e2"
 
     @classmethod
     def from_config(cls, cfg) -> "ChainGeometry":
@@ -44,7 +45,7 @@ class ChainGeometry:
         geo = cls(slices=c.dsps_per_chain, group=c.dsps_per_group, m=c.m,
                   n_options=tuple(sorted(c.n_options)), packed=c.pack_two_macs,
                   acc_bits=c.acc_bits, weight_bits=tuple(c.weight_bits),
-                  primitive=c.dsp_instances)
+                  primitive=c.dsp_instances, row_accumulator=c.row_accumulator)
         geo.check(cfg.name)
         return geo
 

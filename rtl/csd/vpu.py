@@ -38,7 +38,9 @@ class Vpu(wiring.Component):
 
     @property
     def dsp_slices(self) -> int:
-        return self.geo.slices
+        """The chain's slices, plus one per row and token when the rows are DSP accumulators."""
+        rows = self.geo.m * self.geo.tokens if self.geo.row_accumulator == "dsp48e2" else 0
+        return self.geo.slices + rows
 
     def elaborate(self, platform):
         m = Module()

@@ -128,12 +128,14 @@ def test_wrong_types(tmp_path, old, new, expected):
      "cfg.yaml: csd: chain_macs 15 is not a multiple of the 2 MACs of one DSP group"),
     ("dsp_family: xc7", "dsp_family: xc7\n  dsp_instances: dsp48e2",
      "cfg.yaml: csd: dsp_instances dsp48e2 needs dsp_family xcup, not xc7"),
+    ("dsp_family: xc7", "dsp_family: xc7\n  row_accumulator: dsp48e2",
+     "cfg.yaml: csd: row_accumulator dsp48e2 needs dsp_family xcup, not xc7"),
     ("  group_size: 32", "  group_size: 30",
      "cfg.yaml: bitmod: group_size 30 is not a multiple of lanes 4"),
     ("decode_array: {rows: 4, cols: 1}", "decode_array: {rows: 4, cols: 2}",
      "cfg.yaml: bitmod: prefill_array and decode_array must have the same number of PEs (4 != 8)"),
 ], ids=["m-not-pow2", "m-zero", "n-not-divisor", "n-above-m", "negative-clock", "efficiency",
-        "chain-vs-group", "dsp48e2-needs-xcup", "group-vs-lanes", "array-pes"])
+        "chain-vs-group", "dsp48e2-needs-xcup", "row-dsp-needs-xcup", "group-vs-lanes", "array-pes"])
 def test_impossible_values(tmp_path, old, new, expected):
     assert load_error(write(tmp_path, edit(old, new))).endswith(expected)
 

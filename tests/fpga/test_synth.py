@@ -188,6 +188,26 @@ def test_chain_of_dsp48e2_instances_keeps_every_cascade_link_on_xcup(tmp_path):
     assert sorted(d.opmode for d in r.dsps) == [0x005] + [0x015] * 7
 
 
+def test_row_accumulator_in_dsp48e2_has_no_fabric_adder(tmp_path):
+    """csd.row_accumulator: dsp48e2 on xcup: one DSP48E2 per row with P fed back (no A/B/M
+    register, PREG 1) and no row adder left in fabric (the fabric form has one 32-bit adder
+    per row: 129 carry cells, docs/results/resources.md)."""
+    from dataclasses import replace
+
+    from bitflight.base import config
+    from bitflight.rtl.csd.accumulator import RowAccumulator
+    from bitflight.rtl.csd.geometry import ChainGeometry
+    geo = replace(ChainGeometry.from_config(config.load("tiny")), row_accumulator="dsp48e2")
+    path = export.write_atomic(tmp_path / "acc.v",
+                               export.verilog_text(RowAccumulator(geo), "acc"))
+    # module by module: flattened, ABC9 trips the assert of YosysHQ/yosys#4349 on it
+    r = synth.synthesize(path, "acc", "xcup", dsp_details=True, flatten=False)
+    assert r.dsp == geo.m * geo.tokens == 16
+    assert r.carry < geo.acc_bits // 4              # less than one 32-bit adder (row pointer)
+    assert all((d.type, d.areg, d.breg, d.mreg, d.preg) == ("DSP48E2", 0, 0, 0, 1)
+               for d in r.dsps)
+
+
 def test_progress_follows_the_yosys_log_on_a_terminal(tmp_path, monkeypatch):
     """On a terminal, run_yosys's bar shows the pass running and how many modules ABC mapped."""
     import io

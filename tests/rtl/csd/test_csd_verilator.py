@@ -1,5 +1,6 @@
 """Verilator + cocotb benches of the CSD chain and MPU (one shared build per configuration)."""
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -65,14 +66,28 @@ def test_mpu_verilator_bit_exact():
                  "CSD_CASES": json.dumps(CASES[4:8])})
 
 
+VPU_CASES = [{"seed": 50, "n": "mixed", "tokens": 3, "k": 64},
+             {"seed": 51, "n": "mixed", "bits": 4, "tokens": 2},
+             {"seed": 52, "n": 16, "edge": "min", "tokens": 2, "k": 256},
+             {"seed": 53, "n": "mixed", "edge": "zero", "tokens": 2}]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("packed", [False, True], ids=["unpacked", "packed"])
 def test_vpu_verilator_rows_with_bias(packed):
     geo = geometry("tiny", packed=packed)
     build = hdl.build(lambda: Vpu(geo), top="csd_vpu", key=f"csd-vpu-tiny-p{int(packed)}")
-    cases = [{"seed": 50, "n": "mixed", "tokens": 3, "k": 64},
-             {"seed": 51, "n": "mixed", "bits": 4, "tokens": 2},
-             {"seed": 52, "n": 16, "edge": "min", "tokens": 2, "k": 256},
-             {"seed": 53, "n": "mixed", "edge": "zero", "tokens": 2}]
     hdl.run(build, "cocotb_vpu", test_dir=HERE,
-            env={"CSD_PACKED": str(int(packed)), "CSD_CASES": json.dumps(cases)})
+            env={"CSD_PACKED": str(int(packed)), "CSD_CASES": json.dumps(VPU_CASES)})
+
+
+@pytest.mark.slow
+def test_vpu_with_dsp48e2_row_accumulators_verilator():
+    """csd.row_accumulator: dsp48e2 (each row and token in an instantiated DSP48E2's P register,
+    simulated with fpga/models/dsp48e2.v), packed (two tokens): the same rows and the same
+    cycle bound as the fabric accumulator."""
+    geo = replace(geometry("tiny", packed=True), row_accumulator="dsp48e2")
+    build = hdl.build(lambda: Vpu(geo), top="csd_vpu", key="csd-vpu-tiny-p1-rowdsp")
+    assert len(re.findall(r"^\s+DSP48E2 #\(", build.verilog.read_text(), re.M)) == 32
+    hdl.run(build, "cocotb_vpu", test_dir=HERE,
+            env={"CSD_PACKED": "1", "CSD_CASES": json.dumps(VPU_CASES)})
