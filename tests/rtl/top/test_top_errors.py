@@ -43,6 +43,9 @@ SAME_AS_ISA = [
         MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=ACT o_buf=META o_addr=255 rows=1 cols=16
         MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=META a_addr=255 o_buf=ACT rows=1 cols=16
         MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=META a_addr=255 o_buf=ACT rows=1 cols=17"""),
+    # a block that starts past the buffer's end (its room above the start is negative)
+    ("copy_start_past_end", "MISC op=COPY dt_in=INT8 dt_out=INT8 a_buf=ACT o_buf=BIAS "
+                            "o_addr=4000 rows=1 cols=1"),
 ]
 
 
