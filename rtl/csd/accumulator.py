@@ -82,24 +82,23 @@ class RowAccumulator(wiring.Component):
                     m.next = "LOAD"
         slots = self._spread(m, beat)
         for r in range(rows):
-            hit = self._hit(m, beat, r, r0)
-            if geo.row_accumulator == "dsp48e2":
-                for t in range(geo.tokens):
+            en = load | (add & self._hit(m, beat, r, r0))
+            bias = self.bias.payload[r]
+            for t in range(geo.tokens):
+                share = slots[t][r % len(slots[t])]
+                if geo.row_accumulator == "dsp48e2":
                     row = m.submodules[f"row{t}_{r}"] = Dsp48e2Accumulator(geo.acc_bits)
-                    m.d.comb += [row.en.eq(load | (add & hit)), row.load.eq(load),
-                                 row.clear.eq(clear), row.bias.eq(self.bias.payload[r]),
-                                 row.value.eq(slots[t][r % len(slots[t])]), acc[t][r].eq(row.p)]
-                continue
-            # Rows are zeroed as a block leaves (the registers' synchronous reset) and the bias
-            # is added to that zero, so a row's register has no multiplexer behind its adder
-            # and its carry chain's operand is the register itself: each sum bit is one LUT
-            # (register, bias, slot, load) in front of the carry chain.
-            with m.If(clear):
-                m.d.sync += [acc[t][r].eq(0) for t in range(geo.tokens)]
-            with m.Elif(load | (add & hit)):
-                for t in range(geo.tokens):
-                    share = slots[t][r % len(slots[t])]
-                    m.d.sync += acc[t][r].eq(acc[t][r] + Mux(load, self.bias.payload[r], share))
+                    m.d.comb += [row.en.eq(en), row.load.eq(load), row.clear.eq(clear),
+                                 row.bias.eq(bias), row.value.eq(share), acc[t][r].eq(row.p)]
+                    continue
+                # Rows are zeroed as a block leaves (the registers' synchronous reset) and the
+                # bias is added to that zero, so a row's register has no multiplexer behind its
+                # adder and its carry chain's operand is the register itself: each sum bit is
+                # one LUT (register, bias, slot, load) in front of the carry chain.
+                with m.If(clear):
+                    m.d.sync += acc[t][r].eq(0)
+                with m.Elif(en):
+                    m.d.sync += acc[t][r].eq(acc[t][r] + Mux(load, bias, share))
         return m
 
     def _spread(self, m, beat) -> list[list[Signal]]:

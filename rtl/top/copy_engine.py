@@ -82,7 +82,7 @@ class CopyEngine(wiring.Component):
         # `lo + total > size` as `total > size - lo`, the room registered at start: the sum of a
         # 40-bit add and a compare sat in front of the reader's start (seeds 7 and 9 of the
         # shell on ECP5); the fields hold from start to done
-        a_room, o_room = Signal(signed(42)), Signal(signed(42))
+        a_room, o_room = Signal(signed(len(total) + 2)), Signal(signed(len(total) + 2))
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.unit.start):

@@ -88,6 +88,7 @@ def test_vpu_with_dsp48e2_row_accumulators_verilator():
     cycle bound as the fabric accumulator."""
     geo = replace(geometry("tiny", packed=True), row_accumulator="dsp48e2")
     build = hdl.build(lambda: Vpu(geo), top="csd_vpu", key="csd-vpu-tiny-p1-rowdsp")
-    assert len(re.findall(r"^\s+DSP48E2 #\(", build.verilog.read_text(), re.M)) == 32
+    assert len(re.findall(r"^\s+DSP48E2 #\(", build.verilog.read_text(), re.M)) \
+        == geo.m * geo.tokens == 32
     hdl.run(build, "cocotb_vpu", test_dir=HERE,
             env={"CSD_PACKED": "1", "CSD_CASES": json.dumps(VPU_CASES)})

@@ -117,3 +117,44 @@ def test_the_first_bad_response_faults_once_also_the_last(kind, bad, resp):
 @pytest.mark.parametrize("kind", ["LD", "ST"])
 def test_okay_responses_do_not_fault(kind):
     assert _faults(kind, None, SLVERR) == []
+
+
+def test_a_store_cut_by_its_channel_limit_drops_its_read_ahead_and_the_next_store_runs():
+    """An ST run past its channel's limit faults HBM_RANGE while its line reader holds lines
+    read ahead: the engine drops them and reads no more (without the flush the reader would
+    fetch the block's 7 lines and the aligner drain them), pulses done, and the next ST on the
+    same engine reads its 7 lines and writes all its 7 beats (a flush that never ends starves
+    it)."""
+    dut = StoreEngine(P)
+    drive, sample = _write_slave(dut)
+    results = []
+
+    async def bench(ctx):
+        for limit in (48, 1 << 16):
+            ctx.set(dut.unit.instr, _instr("ST", **FIELDS))
+            for c in range(P.channels):
+                ctx.set(dut.limits[c], limit)
+            await ctx.tick()
+            ctx.set(dut.unit.start, 1)
+            await ctx.tick()
+            ctx.set(dut.unit.start, 0)
+            state, faults, beats, lines = {"n": 0}, [], 0, 0
+            for _ in range(2000):
+                drive(ctx, state, None, SLVERR)
+                beats += ctx.get(dut.axi.wvalid) and ctx.get(dut.axi.wready)
+                lines += ctx.get(dut.rd.valid) and ctx.get(dut.rd.ready)
+                sample(ctx, state)
+                if ctx.get(dut.unit.fault):
+                    faults.append(ctx.get(dut.unit.code))
+                if ctx.get(dut.unit.done):
+                    break
+                await ctx.tick()
+            else:
+                raise AssertionError(f"limit {limit}: the engine never pulsed done")
+            results.append((faults, beats, lines))
+            await ctx.tick()
+
+    amaranth_run.run(dut, bench)
+    faults, _, lines = results[0]
+    assert faults == [Fault.HBM_RANGE] and lines < 7
+    assert results[1] == ([], 7, 7)
