@@ -179,6 +179,10 @@ class Sfu(_Strict):
     """Special function unit (softmax, RMSNorm, SiLU, element-wise, RoPE, requantize)."""
     lanes: PositiveInt = Field(16, description="fp16 elements per cycle")
     two_phase_passes: PositiveInt = Field(2, description="reads of the vector for softmax/norm")
+    add_stages: int = Field(4, ge=0, le=6, description="register ranks in each binary32 adder of "
+                            "the RTL SFU (0: combinational, one op per cycle)")
+    mul_stages: int = Field(5, ge=0, le=6, description="register ranks in each binary32 "
+                            "multiplier of the RTL SFU (0: combinational)")
 
 
 class Energy(_Strict):

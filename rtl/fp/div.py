@@ -14,8 +14,8 @@ class Fp32Div(Iterative):
     """``y = a ⊘ b`` on binary32 bit patterns, correctly rounded, subnormal results rounded.
 
     Ports: In ``start``, In ``a`` (32), In ``b`` (32); Out ``busy``, Out ``done`` (pulse),
-    Out ``y`` (32). Timing: see :class:`Iterative`; ``latency = ceil(28 / bits_per_cycle) + 1``
-    (29 cycles by default).
+    Out ``y`` (32). Timing: see :class:`Iterative`;
+    ``latency = ceil(28 / bits_per_cycle) + 1 + stages`` (29 cycles by default).
 
     Specials (IEEE): NaN operand, ``0/0`` and ``inf/inf`` give 0x7FC00000; ``x/0`` (x != 0) and
     ``inf/x`` give ±inf; ``0/x`` and ``x/inf`` give ±0.
@@ -26,15 +26,15 @@ class Fp32Div(Iterative):
     rounding (:func:`round_pack`) is exact.
     """
 
-    def __init__(self, bits_per_cycle: int = 1):
+    def __init__(self, bits_per_cycle: int = 1, stages: int = 0):
         super().__init__(Signature({"start": In(1), "a": In(32), "b": In(32), "busy": Out(1),
-                                    "done": Out(1), "y": Out(32)}), DIGITS, bits_per_cycle)
+                                    "done": Out(1), "y": Out(32)}), DIGITS, bits_per_cycle, stages)
 
     def elaborate(self, platform):
         m = Module()
         load, step = self.control(m)
         qbits = self.iterations * self.bits_per_cycle
-        pipe = Pipe(m, 0, 1, "div")
+        pipe = Pipe(m, self.stages, 1, "div")
         a, b = unpack(self.a), unpack(self.b)
         lead_a, lead_b = pipe.wire(clz(a.sig), "lead_a"), pipe.wire(clz(b.sig), "lead_b")
 

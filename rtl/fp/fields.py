@@ -91,13 +91,22 @@ def _clz_pow2(v: Value) -> Value:
 class Pipe:
     """Places ``stages`` free-running register ranks at a unit's cut points.
 
-    A unit calls :meth:`cut` at each of its ``points`` candidate boundaries (in dataflow order);
-    the ranks are spread evenly over them (several ranks at one point when ``stages > points``).
-    With ``stages == 0`` every cut is a wire, so the unit is combinational."""
+    A unit calls :meth:`cut` at each of its ``points`` candidate boundaries (in dataflow order).
+    Without ``order`` the ranks are spread evenly over them; with ``order`` (every point once,
+    the most useful first) rank j goes to point ``order[j mod points]``, so a unit says which
+    cuts pay at each depth. With ``stages == 0`` every cut is a wire, so the unit is
+    combinational."""
 
-    def __init__(self, m: Module, stages: int, points: int, name: str):
+    def __init__(self, m: Module, stages: int, points: int, name: str,
+                 order: tuple[int, ...] | None = None):
         self.m, self.name, self.next = m, name, 0
         self.ranks = [0] * points
+        if order is not None:
+            if sorted(order) != list(range(points)):
+                raise ValueError(f"{name}: order {order} is not a permutation of {points} points")
+            for j in range(stages):
+                self.ranks[order[j % points]] += 1
+            return
         for j in range(1, stages + 1):
             self.ranks[min(points - 1, max(0, round(j * (points + 1) / (stages + 1)) - 1))] += 1
 
@@ -122,8 +131,19 @@ class Pipe:
         return tuple(out)
 
 
+def denorm_shift(exp: Value, width: int) -> Value:
+    """The right shift that takes a ``width``-bit significand at signed biased exponent ``exp``
+    into the subnormal range: ``1 - exp`` below 1, capped at ``width + 1`` (beyond it every bit
+    is sticky anyway), 0 otherwise. :func:`round_pack` computes it; a pipelined unit may compute
+    it a stage earlier, beside its normalization shift, and pass it in."""
+    exp = Value.cast(exp).as_signed()
+    cap = width + 1
+    return Mux(exp >= 1, 0, Mux(exp <= 1 - cap, cap, 1 - exp))[:cap.bit_length()]
+
+
 def round_pack(pipe: Pipe, sign: Value, exp: Value, sig: Value, sticky: Value = Const(0),
-               fmt: Format = F32, carry: tuple[Value, ...] = ()) -> tuple[Value, tuple[Value, ...]]:
+               fmt: Format = F32, carry: tuple[Value, ...] = (),
+               shift: Value | None = None) -> tuple[Value, tuple[Value, ...]]:
     """Round ``(-1)^sign * sig/2^(len(sig)-1) * 2^(exp - bias)`` to ``fmt``, nearest even.
 
     ``sig`` must be normalized (its top bit set) when ``exp >= 1``; ``sticky`` says whether
@@ -132,16 +152,16 @@ def round_pack(pipe: Pipe, sign: Value, exp: Value, sig: Value, sticky: Value = 
     never flushed); rounding carries into the exponent field, so the largest finite value rounds
     up to inf, and ``exp >= exp_max`` is inf. A zero ``sig`` gives a signed zero. Uses one cut
     point of ``pipe`` (between the subnormal shift and the rounding add), through which the
-    caller's ``carry`` values travel too; returns the packed word and the carried values."""
+    caller's ``carry`` values travel too; returns the packed word and the carried values.
+    ``shift``: :func:`denorm_shift` of ``exp``, when the caller has it already."""
     w = len(sig)
     if w < fmt.frac_bits + 2:
         raise ValueError(f"round_pack: sig has {w} bits, needs >= {fmt.frac_bits + 2}")
     exp = Value.cast(exp).as_signed()
     zero = sig == 0
     over = ~zero & (exp >= fmt.exp_max)
-    # subnormal: shift right by 1 - exp (capped: beyond w every bit is sticky anyway)
-    cap = w + 1
-    shift = Mux(exp >= 1, 0, Mux(exp <= 1 - cap, cap, 1 - exp))[:cap.bit_length()]
+    if shift is None:
+        shift = denorm_shift(exp, w)
     wide = pipe.wire(Cat(Const(0, w), sig) >> shift, "denorm")
     kept = wide[w:]
     sticky = sticky | (wide[:w] != 0)

@@ -14,7 +14,8 @@ class Fp32Sqrt(Iterative):
     """``y = √a`` on binary32 bit patterns, correctly rounded.
 
     Ports: In ``start``, In ``a`` (32); Out ``busy``, Out ``done`` (pulse), Out ``y`` (32).
-    Timing: see :class:`Iterative`; ``latency = ceil(27 / bits_per_cycle) + 1`` (28 by default).
+    Timing: see :class:`Iterative`; ``latency = ceil(27 / bits_per_cycle) + 1 + stages``
+    (28 by default).
 
     Specials (IEEE): ``√±0 = ±0``, ``√+inf = +inf``, NaN and every negative nonzero operand
     (incl. -inf) give 0x7FC00000.
@@ -27,15 +28,15 @@ class Fp32Sqrt(Iterative):
     Results are always normal.
     """
 
-    def __init__(self, bits_per_cycle: int = 1):
+    def __init__(self, bits_per_cycle: int = 1, stages: int = 0):
         super().__init__(Signature({"start": In(1), "a": In(32), "busy": Out(1), "done": Out(1),
-                                    "y": Out(32)}), DIGITS, bits_per_cycle)
+                                    "y": Out(32)}), DIGITS, bits_per_cycle, stages)
 
     def elaborate(self, platform):
         m = Module()
         load, step = self.control(m)
         rbits = self.iterations * self.bits_per_cycle     # root bits computed (>= 27)
-        pipe = Pipe(m, 0, 1, "sqrt")
+        pipe = Pipe(m, self.stages, 1, "sqrt")
         a = unpack(self.a)
         lead = pipe.wire(clz(a.sig), "lead")
 

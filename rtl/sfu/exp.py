@@ -6,13 +6,15 @@ never re-derived here.
 """
 from __future__ import annotations
 
+from functools import partial
+
 from amaranth.hdl import Array, Const, Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ...golden.ops import expo
-from ..fp import F32Rint, Fp32Add, Fp32Mul, I32ToF32
-from .timing import Stages, Timed, unit
+from .params import SfuParams
+from .timing import Stages, Timed, unit, step as timed_step
 
 ONE = 0x3F800000
 SIXTY_FOUR = 0x42800000
@@ -31,55 +33,68 @@ class ExpUnit(wiring.Component):
 
     Ports: In ``t`` (32), Out ``y`` (32).
     Timing: free-running pipeline, the result of ``t`` applied in cycle c is on ``y`` in cycle
-    c + ``latency`` (one register per elementary operation: 17 cycles); one argument per cycle.
+    c + ``latency``; one argument per cycle. Every elementary operation (7 multiplications,
+    5 additions, 4 conversions, the special-case select) is a unit of ``params`` followed by one
+    register: ``latency = 7 mul + 5 add + 4 conv + 17`` in the units' latencies (17 cycles when
+    they are combinational).
     """
 
-    def __init__(self):
+    def __init__(self, params: SfuParams = SfuParams()):
+        self.params = params
         super().__init__({"t": In(32), "y": Out(32)})
 
     @property
     def latency(self) -> int:
-        return 17
+        p = self.params
+        return 7 * p.mul_stages + 5 * p.add_stages + 4 * p.conv_stages + 17
 
     def elaborate(self, platform):
         m = Module()
         s = Stages(m, "exp")
+        p = self.params
         c1, c2, c3, log2e = (_bits(b) for b in expo.CONSTANT_BITS)
 
-        def mul(name, a: Timed, b, at: int) -> Timed:
-            u = unit(m, name, Fp32Mul(), a=s.at(a, at), b=b)
-            return s.reg(u.y, at, name)
+        step = partial(timed_step, s, m)            # (name, unit, stage, **inputs) -> Timed
 
-        def add(name, a, b, at: int) -> Timed:
-            u = unit(m, name, Fp32Add(), a=a, b=b)
-            return s.reg(u.y, at, name)
+        def mul(name, a: Timed, b) -> Timed:
+            return step(name, p.mul(), a.at, a=a.value, b=b)
+
+        def add(name, a: Timed, b) -> Timed:
+            return step(name, p.add(), a.at, a=a.value, b=b)
+
+        def sub(name, a: Timed, b: Timed) -> Timed:
+            at = max(a.at, b.at)
+            return step(name, p.add(), at, a=s.at(a, at), b=s.at(b, at) ^ (1 << 31))
 
         t = Timed(self.t, 0)
-        y = mul("log2e", t, log2e, 0)                                    # stage 1
+        y = mul("log2e", t, log2e)
         nan = y.value[23:31].all() & y.value[:23].any()
         flush = y.value[31] & (y.value[:31] > FLUSH_MAGNITUDE)           # y < -125, incl. -inf
-        special_nan = s.reg(nan, 1, "nan")
-        special_flush = s.reg(flush & ~nan, 1, "flush")
-        y0 = s.reg(Mux(nan | flush, 0, y.value), 1, "y0")               # stage 2
-        k = s.reg(unit(m, "rint_k", F32Rint(), a=y0.value).y, 2, "k")    # stage 3 (int)
-        kf = s.reg(unit(m, "float_k", I32ToF32(), a=k.value).y, 3, "kf")  # stage 4
-        fr = add("frac", s.at(y0, 4), kf.value ^ (1 << 31), 4)           # 5: y - k (exact)
-        f64 = mul("times64", fr, SIXTY_FOUR, 5)                          # 6
-        j = s.reg(unit(m, "rint_j", F32Rint(), a=f64.value).y, 6, "j")   # 7 (int)
-        jf = s.reg(unit(m, "float_j", I32ToF32(), a=j.value).y, 7, "jf")  # 8
-        j64 = mul("over64", jf, ONE_64TH, 8)                             # 9
-        r = add("rem", s.at(fr, 9), j64.value ^ (1 << 31), 9)            # 10: f - j/64 (exact)
-        p3 = mul("p3", r, c3, 10)                                        # 11
-        p2 = add("p2", p3.value, c2, 11)                                 # 12
-        q2 = mul("q2", p2, s.at(r, 12), 12)                              # 13 (r * (...))
-        p1 = add("p1", q2.value, c1, 13)                                 # 14
-        q1 = mul("q1", p1, s.at(r, 14), 14)                              # 15
-        p = add("p0", q1.value, ONE, 15)                                 # 16
+        special_nan = s.reg(nan, y.at, "nan")
+        special_flush = s.reg(flush & ~nan, y.at, "flush")
+        y0 = s.reg(Mux(nan | flush, 0, y.value), y.at, "y0")
+        k = step("rint_k", p.rint(), y0.at, a=y0.value)                    # int
+        kf = step("float_k", p.to_f32(), k.at, a=k.value)
+        fr = sub("frac", y0, kf)                                         # y - k (exact)
+        f64 = mul("times64", fr, SIXTY_FOUR)
+        j = step("rint_j", p.rint(), f64.at, a=f64.value)                  # int
+        jf = step("float_j", p.to_f32(), j.at, a=j.value)
+        j64 = mul("over64", jf, ONE_64TH)
+        r = sub("rem", fr, j64)                                          # f - j/64 (exact)
+        p3 = mul("p3", r, c3)
+        p2 = add("p2", p3, c2)
+        q2 = mul("q2", p2, s.at(r, p2.at))                               # r * (...)
+        p1 = add("p1", q2, c1)
+        q1 = mul("q1", p1, s.at(r, p1.at))
+        p0 = add("p0", q1, ONE)
         table = Array(Const(_bits(b), 32) for b in expo.TABLE_BITS)
-        tj = table[(s.at(j, 16)[:7] + 32)[:7]]
-        e = unit(m, "times_t", Fp32Mul(), a=tj, b=p.value).y             # stage 16, combinational
+        # looked up as soon as j is there, registered: the ROM is not in front of the multiplier
+        tj = s.reg(table[(j.value[:7] + 32)[:7]], j.at, "tj")
+        times = unit(m, "times_t", p.mul(), a=s.at(tj, p0.at), b=p0.value)
+        at = p0.at + times.latency
         # e * 2^k: e is normal in [2^-1/2 (1 - 2^-20), 2) and k in [-125, 0]: add k to the field
-        scaled = (e + (s.at(k, 16)[:9] << 23))[:32]
-        out = Mux(s.at(special_nan, 16), NAN, Mux(s.at(special_flush, 16), 0, scaled))
-        m.d.sync += self.y.eq(out)                                       # stage 17
+        scaled = (times.y + (s.at(k, at)[:9] << 23))[:32]
+        out = Mux(s.at(special_nan, at), NAN, Mux(s.at(special_flush, at), 0, scaled))
+        m.d.sync += self.y.eq(out)
+        assert at + 1 == self.latency, (at + 1, self.latency)
         return m

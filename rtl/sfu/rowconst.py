@@ -14,8 +14,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ...compiler.isa import MiscOp as Op
-from ..fp import Fp32Add, Fp32Div, Fp32Sqrt, I32ToF32
 from .exp import ONE
+from .params import SfuParams
 
 QMAX_F32 = 0x42FE0000          # 127.0
 
@@ -25,10 +25,12 @@ class RowConstants(wiring.Component):
     ``op``, ``pass_``, ``eps`` (binary32), ``cols`` (n), ``max_value`` (the pass's maximum),
     ``tree_sum`` / ``tree_done`` (from the streaming tree); Out ``finish`` (pulse to the tree),
     ``m``, ``r``, ``s`` (held until the next update), ``done`` (pulse: the constants of the next
-    pass are ready). Timing: 1 cycle (max only) up to fold + 2 divisions + a square root."""
+    pass are ready). Timing: 1 cycle (max only) up to fold + 2 divisions + a square root + an
+    addition (``add_latency + 1`` cycles); the units are ``params``'."""
 
-    def __init__(self):
-        self._div, self._sqrt = Fp32Div(), Fp32Sqrt()
+    def __init__(self, params: SfuParams = SfuParams()):
+        self.params = params
+        self._div, self._sqrt = params.div(), params.sqrt()
         super().__init__({"start": In(1), "op": In(4), "pass_": In(2), "eps": In(32),
                           "cols": In(16), "max_value": In(32), "tree_sum": In(32),
                           "tree_done": In(1), "finish": Out(1), "m": Out(32), "r": Out(32),
@@ -38,8 +40,9 @@ class RowConstants(wiring.Component):
         m = Module()
         div = m.submodules.div = self._div
         sqrt = m.submodules.sqrt = self._sqrt
-        n = m.submodules.n = I32ToF32()
-        add = m.submodules.add = Fp32Add()
+        n = m.submodules.n = self.params.to_f32()      # cols is held: n.y settles long before
+        add = m.submodules.add = self.params.add()
+        adding = Signal(range(add.latency + 1))
         op = self.op
         total, value = Signal(32), Signal(32)      # tree sum; intermediate (v / n, then v, √v)
         m.d.comb += [n.a.eq(self.cols), add.a.eq(value), add.b.eq(self.eps), sqrt.a.eq(value)]
@@ -89,9 +92,11 @@ class RowConstants(wiring.Component):
                         with m.Default():
                             m.d.sync += self.s.eq(div.y)
                             m.next = "DONE"
-            with m.State("ADD"):
-                m.d.sync += value.eq(add.y)
-                m.next = "SQRT"
+            with m.State("ADD"):                           # add.latency + 1 cycles
+                m.d.sync += adding.eq(adding + 1)
+                with m.If(adding == add.latency):
+                    m.d.sync += [value.eq(add.y), adding.eq(0)]
+                    m.next = "SQRT"
             with m.State("SQRT"):
                 m.d.comb += sqrt.start.eq(1)
                 m.next = "WAIT_SQRT"

@@ -28,7 +28,7 @@ class Sfu(wiring.Component):
     """Special-function unit, one element per cycle.
 
     Ports: In ``op`` (MiscOp, not COPY), ``imm`` (SCALE: fp16 bits of the scalar), ``eps``
-    (RMSNORM, binary32), ``cols`` (RMSNORM's n), all held while ``idle`` is low; In stream ``i``
+    (RMSNORM, binary32), ``cols`` (the row length: RMSNORM's n, the tree's levels), all held while ``idle`` is low; In stream ``i``
     of :data:`.layouts.ELEMENT`; Out stream ``o`` of :data:`.layouts.RESULT`; Out ``idle`` (no
     row in progress, nothing in flight, no result waiting).
 
@@ -61,8 +61,8 @@ class Sfu(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         path = m.submodules.path = self._path
-        rows = m.submodules.rowconst = RowConstants()
-        tree = m.submodules.tree = StreamingTree(self.params.tree_levels)
+        rows = m.submodules.rowconst = RowConstants(self.params)
+        tree = m.submodules.tree = StreamingTree(self.params.tree_levels, self.params)
         fifo = m.submodules.fifo = SyncFIFOBuffered(width=RESULT.size, depth=self.fifo_depth)
         op = self.op
         pass_ = Signal(2)
@@ -94,17 +94,28 @@ class Sfu(wiring.Component):
             with m.Else():
                 m.d.sync += barrier.eq(1)
 
-        # reductions: the streaming tree and the running maximum, fed in the pipeline's stage E
-        m.d.comb += [tree.term.eq(path.term), tree.valid.eq(path.term_valid),
-                     tree.finish.eq(rows.finish)]
+        # reductions: the streaming tree and the running maximum, fed from the pipeline's stage
+        # E through a register (they sit apart from it on a chip; the barrier waits for the
+        # pipeline to drain, long after stage E + 1)
+        term, term_valid, cand, cand_valid = Signal(32), Signal(), Signal(32), Signal()
+        m.d.sync += [term.eq(path.term), term_valid.eq(path.term_valid),
+                     cand.eq(path.max_term), cand_valid.eq(path.max_valid)]
+        m.d.comb += [tree.term.eq(term), tree.valid.eq(term_valid), tree.finish.eq(rows.finish)]
         best, seen = Signal(32), Signal()
         larger = m.submodules.max = Fp32Max()
-        m.d.comb += [larger.a.eq(best), larger.b.eq(path.max_term)]
-        with m.If(path.max_valid):
-            m.d.sync += [best.eq(Mux(seen, larger.y, path.max_term)), seen.eq(1)]
+        m.d.comb += [larger.a.eq(best), larger.b.eq(cand)]
+        with m.If(cand_valid):
+            m.d.sync += [best.eq(Mux(seen, larger.y, cand)), seen.eq(1)]
 
-        # between passes: wait for the pipeline to empty and the tree's carries to settle
-        settle = Signal(range(tree.settle + 2))
+        # between passes: wait for the pipeline to empty and the tree's carries to settle; a row
+        # of cols terms reaches bit_length(cols) levels (the highest partial and carry)
+        used = Signal(range(tree.levels + 1))
+        m.d.sync += used.eq(0)
+        for bit in range(min(tree.levels, len(self.cols))):
+            with m.If(self.cols[bit:] != 0):
+                m.d.sync += used.eq(bit + 1)
+        m.d.comb += tree.used.eq(used)
+        settle = Signal(range(tree.settle(tree.levels) + 2))
         m.d.comb += [rows.op.eq(op), rows.pass_.eq(pass_), rows.eps.eq(self.eps),
                      rows.cols.eq(self.cols), rows.tree_sum.eq(tree.sum),
                      rows.tree_done.eq(tree.done),
@@ -112,7 +123,7 @@ class Sfu(wiring.Component):
         waiting = Signal()
         with m.If(barrier & ~waiting & (inflight == 0)):
             m.d.sync += settle.eq(settle + 1)
-            with m.If(settle == tree.settle):
+            with m.If(settle == used * tree.step):
                 m.d.comb += rows.start.eq(1)
                 m.d.sync += [waiting.eq(1), settle.eq(0)]
         with m.If(rows.done):

@@ -60,3 +60,10 @@ def unit(m: Module, name: str, component, **inputs):
     for port, value in inputs.items():
         m.d.comb += getattr(component, port).eq(value)
     return component
+
+
+def step(s: Stages, m: Module, name: str, component, at: int, **inputs) -> Timed:
+    """``component`` (a unit with ``y``, free-running ``latency`` or none) fed ``inputs`` in
+    stage ``at``, its result registered: valid in stage ``at + latency + 1``."""
+    u = unit(m, name, component, **inputs)
+    return s.reg(u.y, at + getattr(u, "latency", 0), name)

@@ -65,7 +65,9 @@ def built_engines(cfg) -> dict:
     from .bitmod.engine import bitmod_engines
     from .copy_engine import CopyEngine
     from .csd_engine import CsdEngine
+    from ..sfu.params import SfuParams
     from .sfu_engine import SfuEngine
+    sfu = SfuParams.from_config(cfg)
 
     def one(make):
         return None if make is None else (lambda p: [make(p)])
@@ -77,7 +79,8 @@ def built_engines(cfg) -> dict:
         return lambda p: bitmod_engines(p, queue)
     products = {q: [attention(q), one(CsdEngine.factory(cfg, q)), bitmod(q)]
                 for q in (isa.Queue.MM, isa.Queue.MV)}
-    queues = {isa.Queue.MISC: [one(CopyEngine), one(SfuEngine)], **products}
+    queues = {isa.Queue.MISC: [one(CopyEngine), one(lambda p: SfuEngine(p, sfu))],
+              **products}
 
     def unit(queue, factories):
         return lambda p: EngineSet(queue, p, [e for make in factories for e in make(p)])

@@ -57,9 +57,9 @@ SLIDE = 3                 # a reader's window slides one line: slide, grant, dat
 
 
 @lru_cache(maxsize=None)
-def _sfu_timing():
+def _sfu_timing(params):
     from ...rtl.top.sfu.timing import SfuTiming
-    return SfuTiming.of()
+    return SfuTiming.of(params)
 
 
 @lru_cache(maxsize=None)
@@ -180,7 +180,8 @@ class RtlTiming:
                 size = nbytes(instr["dt_in"], instr["rows"] * instr["cols"])
                 return COPY_FIXED + -(-size // isa.LINE_BYTES)
             from ...rtl.top.sfu.timing import cycles
-            return cycles(instr, t=_sfu_timing())
+            from ...rtl.sfu.params import SfuParams
+            return cycles(instr, t=_sfu_timing(SfuParams.from_config(self.cfg)))
         if instr["skip_pad"]:
             from ...rtl.top.attention.timing import cycles
             div, sqrt = _fp_latencies()

@@ -134,8 +134,11 @@ def test_wrong_types(tmp_path, old, new, expected):
      "cfg.yaml: bitmod: group_size 30 is not a multiple of lanes 4"),
     ("decode_array: {rows: 4, cols: 1}", "decode_array: {rows: 4, cols: 2}",
      "cfg.yaml: bitmod: prefill_array and decode_array must have the same number of PEs (4 != 8)"),
+    ("  lanes: 4\nbitmod:", "  lanes: 4\n  mul_stages: 7\nbitmod:",
+     "cfg.yaml: sfu.mul_stages: Input should be less than or equal to 6"),
 ], ids=["m-not-pow2", "m-zero", "n-not-divisor", "n-above-m", "negative-clock", "efficiency",
-        "chain-vs-group", "dsp48e2-needs-xcup", "row-dsp-needs-xcup", "group-vs-lanes", "array-pes"])
+        "chain-vs-group", "dsp48e2-needs-xcup", "row-dsp-needs-xcup", "group-vs-lanes", "array-pes",
+        "sfu-fp-stages"])
 def test_impossible_values(tmp_path, old, new, expected):
     assert load_error(write(tmp_path, edit(old, new))).endswith(expected)
 

@@ -31,34 +31,38 @@ B_OPERAND = (MiscOp.ADD, MiscOp.MUL, MiscOp.SWIGLU, MiscOp.RMSNORM, MiscOp.ROPE)
 @dataclass(frozen=True)
 class SfuTiming:
     """The SFU's numbers the count needs: ``latency`` (element to result), ``div_interval``,
-    ``settle`` (tree levels), ``div`` / ``sqrt`` (latencies of rowconst's units)."""
+    ``step`` (cycles per tree level: its adder's latency + 1), ``div`` / ``sqrt`` / ``add``
+    (latencies of rowconst's units)."""
     latency: int
     div_interval: int
-    settle: int
+    step: int
     div: int
     sqrt: int
+    add: int
 
     @classmethod
     def of(cls, params: SfuParams = SfuParams()) -> "SfuTiming":
-        from ...fp import Fp32Div, Fp32Sqrt
         from ...sfu.sfu import Sfu
-        sfu, div, sqrt = Sfu(params), Fp32Div(), Fp32Sqrt()
+        sfu, div, sqrt, add = Sfu(params), params.div(), params.sqrt(), params.add()
         path = sfu._path
-        for unit in (sfu, path, path._exp, *path._divs, div, sqrt):
+        for unit in (sfu, path, path._exp, *path._divs, div, sqrt, add):
             unit._MustUse__silence = True            # measured, never elaborated
-        return cls(sfu.latency, sfu.div_interval, params.tree_levels, div.latency, sqrt.latency)
+        return cls(sfu.latency, sfu.div_interval, params.add_stages + 1, div.latency,
+                   sqrt.latency, add.latency)
 
-    def barrier(self, op: MiscOp, pass_: int, zero: bool) -> int:
-        """Cycles from the accept of a non-final pass's last element to the next accept."""
-        start = self.latency + self.settle           # pipeline empty, then the tree settles
+    def barrier(self, op: MiscOp, pass_: int, zero: bool, cols: int) -> int:
+        """Cycles from the accept of a non-final pass's last element to the next accept; a row
+        of ``cols`` terms reaches ``cols.bit_length()`` tree levels (settle and fold)."""
+        levels = self.step * cols.bit_length()
+        start = self.latency + levels                # pipeline empty, then the tree settles
         if op == MiscOp.SOFTMAX and pass_ == 0 or op == MiscOp.REQUANT and zero:
             return start + 2                         # the maximum: nothing to compute
         if op == MiscOp.REQUANT:
             return start + 3 + self.div              # a / 127
-        fold = start + self.settle + 2               # finish, fold every level
+        fold = start + levels + 2                    # finish, fold the levels reached
         if op == MiscOp.SOFTMAX:
             return fold + 2 + self.div               # 1 / tree
-        return fold + 5 + 2 * self.div + self.sqrt   # tree / n, + eps, sqrt, 1 / sqrt
+        return fold + 5 + self.add + 2 * self.div + self.sqrt   # tree / n, + eps, sqrt, 1 / sqrt
 
 
 def _elements(f: dict):
@@ -109,7 +113,7 @@ def cycles(f: dict, zero_rows=(), t: SfuTiming | None = None) -> int:
         if op in DIVIDING and p == final:
             last_div = accept
         if j == cols - 1 and p != final:
-            sfu_ready = accept + t.barrier(op, p, i in zero_rows)
+            sfu_ready = accept + t.barrier(op, p, i in zero_rows, cols)
         now = accept + 1
     write = accept + t.latency + (1 if op == MiscOp.REQUANT else 0)
     return write + 4 + 1

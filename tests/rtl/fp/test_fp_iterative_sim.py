@@ -19,20 +19,22 @@ f32_bits = st.one_of(st.floats(width=32).map(lambda v: int(np.float32(v).view(U3
                      st.integers(0, (1 << 32) - 1))
 
 
-def check_div(a, b, bits_per_cycle=1, gap=0):
-    dut = Fp32Div(bits_per_cycle)
+def check_div(a, b, bits_per_cycle=1, gap=0, stages=0):
+    dut = Fp32Div(bits_per_cycle, stages)
     got, cycles = run_iterative(dut, {"a": a, "b": b}, gap)
     want = cases.div(a.astype(U32), b.astype(U32))
     assert not mismatches({"a": a, "b": b}, got, want), mismatches({"a": a, "b": b}, got, want)
     assert set(cycles) == {dut.latency}
+    return dut.latency
 
 
-def check_sqrt(a, bits_per_cycle=1, gap=0):
-    dut = Fp32Sqrt(bits_per_cycle)
+def check_sqrt(a, bits_per_cycle=1, gap=0, stages=0):
+    dut = Fp32Sqrt(bits_per_cycle, stages)
     got, cycles = run_iterative(dut, {"a": a}, gap)
     want = cases.sqrt(a.astype(U32))
     assert not mismatches({"a": a}, got, want), mismatches({"a": a}, got, want)
     assert set(cycles) == {dut.latency}
+    return dut.latency
 
 
 def test_div_on_edge_pairs():
@@ -58,6 +60,18 @@ def test_div_several_bits_per_cycle(bits_per_cycle):
               bits_per_cycle, gap=1)
 
 
+@pytest.mark.parametrize("stages", [1, 2])
+def test_div_with_rounding_stages(stages):
+    """Registers in the rounding: same results, ``latency`` one cycle per rank later, ``busy``
+    until ``done`` (the driver asserts both), back to back and with idle gaps."""
+    rng = np.random.default_rng(40 + stages)
+    a, b = cases.random32(rng, 60), cases.random32(rng, 60)
+    for gap in (0, 1):
+        latency = check_div(np.concatenate([cases.EDGE32, a]),
+                            np.concatenate([cases.EDGE32[::-1], b]), 7, gap, stages)
+        assert latency == 4 + 1 + stages            # ceil(28 / 7) iterations
+
+
 @settings(max_examples=3)
 @given(vectors=st.lists(st.tuples(f32_bits, f32_bits), min_size=50, max_size=100))
 def test_div_on_hypothesis_batches(vectors):
@@ -80,6 +94,14 @@ def test_sqrt_several_bits_per_cycle(bits_per_cycle):
     check_sqrt(np.concatenate([cases.EDGE32, cases.random32(rng, 150)]), bits_per_cycle, gap=2)
 
 
+@pytest.mark.parametrize("stages", [1, 2])
+def test_sqrt_with_rounding_stages(stages):
+    rng = np.random.default_rng(50 + stages)
+    a = np.concatenate([cases.EDGE32, cases.random32(rng, 80)])
+    for gap in (0, 2):
+        assert check_sqrt(a, 9, gap, stages) == 3 + 1 + stages     # ceil(27 / 9) iterations
+
+
 @settings(max_examples=3)
 @given(vectors=st.lists(f32_bits, min_size=50, max_size=100))
 def test_sqrt_on_hypothesis_batches(vectors):
@@ -90,3 +112,5 @@ def test_sqrt_on_hypothesis_batches(vectors):
 def test_bad_bits_per_cycle_is_a_config_error(unit):
     with pytest.raises(ConfigError, match="bits_per_cycle"):
         unit(0)
+    with pytest.raises(ConfigError, match="stages"):
+        unit(1, -1)

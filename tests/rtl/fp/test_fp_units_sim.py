@@ -128,7 +128,7 @@ def test_pipelined_units_give_the_combinational_results_latency_cycles_later(uni
     if unit is I32ToF32:
         vec["a"] = vec["a"].view(np.int32)
     want = run_unit(unit(), vec, outs)
-    for stages in (1, 2, 3, 6):
+    for stages in (1, 2, 3, 4, 5, 7):
         dut = unit(stages=stages)
         assert dut.latency == stages
         got = run_unit(dut, vec, outs)
@@ -137,3 +137,17 @@ def test_pipelined_units_give_the_combinational_results_latency_cycles_later(uni
         # one cycle early the outputs are those of earlier vectors: the latency is real
         early = run_unit(unit(stages=stages), vec, outs, latency=stages - 1)
         assert any((early[port] != want[port]).any() for port in outs)
+
+
+def test_cut_orders_place_ranks_in_their_order():
+    """The pipelined adder's and multiplier's ranks go to their CUT_ORDER's first points; an
+    order that is not a permutation of the points is refused."""
+    from amaranth.hdl import Module
+
+    from bitflight.rtl.fp import add, mul
+    from bitflight.rtl.fp.fields import Pipe
+    assert Pipe(Module(), 4, 6, "t", add.CUT_ORDER).ranks == [1, 0, 1, 1, 0, 1]
+    assert Pipe(Module(), 5, 5, "t", mul.CUT_ORDER).ranks == [1] * 5
+    assert Pipe(Module(), 7, 5, "t", mul.CUT_ORDER).ranks == [1, 2, 1, 1, 2]
+    with pytest.raises(ValueError, match="not a permutation"):
+        Pipe(Module(), 2, 3, "t", (0, 0, 1))

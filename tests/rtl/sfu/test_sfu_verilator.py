@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bitflight.rtl.sfu.exp import ExpUnit
-from bitflight.rtl.sfu.params import OPS
+from bitflight.rtl.sfu.params import OPS, SfuParams
 from bitflight.sim import hdl
 
 from sfu_cases import edge_jobs, make_job, random_jobs
@@ -32,27 +32,40 @@ def exp_arguments(seed: int, count: int) -> np.ndarray:
 
 def test_exp_unit_bit_exact(tmp_path):
     unit = ExpUnit()
+    unit._MustUse__silence = True                   # its latency only: the build elaborates its own
     build = hdl.build(lambda: ExpUnit(), top="exp_unit", key="sfu-exp")
     np.save(tmp_path / "t.npy", exp_arguments(11, 20_000))
     hdl.run(build, "cocotb_exp", test_dir=HERE,
             env={"EXP_CASES": tmp_path / "t.npy", "EXP_LATENCY": unit.latency})
 
 
-def harness_build():
+def harness_build(params: SfuParams = SfuParams()):
     from sfu_harness import SfuHarness
-    return hdl.build(lambda: SfuHarness(), top="sfu_harness", key="sfu-harness")
+    key = "sfu-harness" if params == SfuParams() else \
+        f"sfu-harness-a{params.add_stages}m{params.mul_stages}"
+    return hdl.build(lambda: SfuHarness(params), top="sfu_harness", key=key)
 
 
-def run_jobs(jobs, tmp_path):
+def run_jobs(jobs, tmp_path, params: SfuParams = SfuParams()):
     with open(tmp_path / "jobs.pkl", "wb") as f:
         pickle.dump(jobs, f)
-    hdl.run(harness_build(), "cocotb_sfu", test_dir=HERE, env={"SFU_JOBS": tmp_path / "jobs.pkl"})
+    hdl.run(harness_build(params), "cocotb_sfu", test_dir=HERE,
+            env={"SFU_JOBS": tmp_path / "jobs.pkl"})
 
 
 def test_sfu_smoke(tmp_path):
     rng = np.random.default_rng(5)
     jobs = [make_job(rng, op, 3, 16, d=8) for op in OPS]
     run_jobs(jobs, tmp_path)
+
+
+@pytest.mark.parametrize("add, mul", [(0, 0), (1, 2)])
+def test_sfu_other_pipeline_depths(tmp_path, add, mul):
+    """The same results at other unit depths (the pipeline's stage bookkeeping, the tree's
+    per-level timing and the divider's rounding rank all move with them)."""
+    rng = np.random.default_rng(6)
+    run_jobs([make_job(rng, op, 3, 24, d=8) for op in OPS], tmp_path,
+             SfuParams(add_stages=add, mul_stages=mul))
 
 
 def test_sfu_edge_cases(tmp_path):
