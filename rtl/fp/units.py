@@ -38,3 +38,25 @@ class Fp32Units(Component):
                 inner, outer = getattr(unit, port), getattr(self, f"{name}_{port}")
                 m.d.comb += inner.eq(outer) if member.flow.name == "In" else outer.eq(inner)
         return m
+
+
+class Registered(Component):
+    """``unit`` with a register on every port (inputs before it, outputs after it), so that
+    out-of-context place and route, which does not time paths to and from ports, times the unit
+    itself (``bitflight pnr``). Ports: those of ``unit``. Timing: ``unit``'s + 2 cycles."""
+
+    def __init__(self, unit: Component):
+        self._unit = unit
+        super().__init__(unit.signature)
+
+    @property
+    def latency(self) -> int:
+        return getattr(self._unit, "latency", 0) + 2
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = self._unit
+        for port, member in self._unit.signature.members.items():
+            inner, outer = getattr(self._unit, port), getattr(self, port)
+            m.d.sync += inner.eq(outer) if member.flow.name == "In" else outer.eq(inner)
+        return m

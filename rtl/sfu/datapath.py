@@ -11,7 +11,7 @@ P2    ROPE ``(a c) ⊕ (rot s)``; RMSNORM ``g ⊗ (x r)``
 X     exp unit on ``-|a|`` (SILU, SWIGLU) or ``a ⊖ m`` (SOFTMAX), from ``EXP_IN`` to ``E``
 E     reduction terms out (``a ⊗ a``; visible ``e``; ``a`` or ``|a|`` for the maximum)
 E+    ``1 ⊕ e`` and ``(a < 0 ? e : 1)``; SOFTMAX ``e ⊗ r``
-D..Q  divider pool: ``σ`` (SILU, SWIGLU) or ``a ⊘ s`` (REQUANT)
+D..Q  operand registers, divider pool: ``σ`` (SILU, SWIGLU) or ``a ⊘ s`` (REQUANT)
 Q+    ``a ⊗ σ``, then ``⊗ u`` (SWIGLU); REQUANT ``rint`` then clamp (NaN -> 0)
 F     ``h(result)`` or the int8 code, then the output register
 ====  ==========================================================================
@@ -77,7 +77,7 @@ class ElementPath(wiring.Component):
     @property
     def latency(self) -> int:
         p = self.params
-        quotient = self.exp_stage + p.add_stages + 1 + self.div_latency   # Q
+        quotient = self.exp_stage + p.add_stages + 2 + self.div_latency   # Q
         final = quotient + max(2 * p.mul_stages, p.conv_stages) + 3     # F
         return final + p.conv_stages + 1
 
@@ -156,11 +156,18 @@ class ElementPath(wiring.Component):
         n = len(self._divs)
         turn = Signal(range(n))
         for k, div in enumerate(self._divs):
-            unit(m, f"div{k}", div, a=dividend, b=divisor, start=div_req & (turn == k))
+            # each divider's operands in a register of its own, loaded only for it (so synthesis
+            # keeps the copies apart), next to it: the pool's fan-out is a cycle, not in front
+            # of the divider's leading-zero count
+            a_k, b_k, go = Signal(32, name=f"div{k}_a"), Signal(32, name=f"div{k}_b"), Signal()
+            with m.If(div_req & (turn == k)):
+                m.d.sync += [a_k.eq(dividend), b_k.eq(divisor)]
+            m.d.sync += go.eq(div_req & (turn == k))
+            unit(m, f"div{k}", div, a=a_k, b=b_k, start=go)
         if n > 1:
             with m.If(div_req):
                 m.d.sync += turn.eq(Mux(turn == n - 1, 0, turn + 1))
-        Q = D + self.div_latency
+        Q = D + 1 + self.div_latency
         turn_q = s.at(Timed(turn, D), Q)
         quotient = s.reg(Array(dv.y for dv in self._divs)[turn_q], Q, "quot")
         silu = fp("mul_silu", p.mul(), a, quotient)

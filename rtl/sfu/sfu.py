@@ -28,9 +28,10 @@ class Sfu(wiring.Component):
     """Special-function unit, one element per cycle.
 
     Ports: In ``op`` (MiscOp, not COPY), ``imm`` (SCALE: fp16 bits of the scalar), ``eps``
-    (RMSNORM, binary32), ``cols`` (the row length: RMSNORM's n, the tree's levels), all held while ``idle`` is low; In stream ``i``
-    of :data:`.layouts.ELEMENT`; Out stream ``o`` of :data:`.layouts.RESULT`; Out ``idle`` (no
-    row in progress, nothing in flight, no result waiting).
+    (RMSNORM, binary32), ``cols`` (the row length: RMSNORM's n, the tree's levels), all held
+    while ``idle`` is low; In stream ``i`` of :data:`.layouts.ELEMENT`; Out stream ``o`` of
+    :data:`.layouts.RESULT`; Out ``idle`` (no row in progress, nothing in flight, no result
+    waiting).
 
     Timing: ``latency`` cycles from an accepted element of the final pass to its result on ``o``
     (if ``o`` is ready); one element per cycle, except the dividing ops (SILU, SWIGLU, REQUANT's

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.verilator
 
 TARGETS = ["bitmod-pe", "bitmod-array",            # rtl/bitmod
            "fp32-units", "fp32-add", "fp32-div",   # rtl/fp
-           "sfu-exp", "sfu"]                       # rtl/sfu
+           "sfu-exp", "sfu", "sfu-mul", "sfu-div"]   # rtl/sfu
 
 
 @pytest.mark.parametrize("target", TARGETS)

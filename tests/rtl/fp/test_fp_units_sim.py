@@ -151,3 +151,16 @@ def test_cut_orders_place_ranks_in_their_order():
     assert Pipe(Module(), 7, 5, "t", mul.CUT_ORDER).ranks == [1, 2, 1, 1, 2]
     with pytest.raises(ValueError, match="not a permutation"):
         Pipe(Module(), 2, 3, "t", (0, 0, 1))
+
+
+def test_registered_unit_is_the_unit_two_cycles_later():
+    """The port-registered wrapper of the pnr targets (sfu-add, ...) adds exactly two cycles."""
+    from bitflight.rtl.fp.units import Registered
+    rng = np.random.default_rng(3)
+    vec = {name: np.concatenate([cases.EDGE32, cases.random32(rng, 60)]) for name in "ab"}
+    want = run_unit(Fp32Mul(), vec)
+    dut = Registered(Fp32Mul(3))
+    assert dut.latency == 5
+    np.testing.assert_array_equal(run_unit(dut, vec)["y"], want["y"])
+    early = run_unit(Registered(Fp32Mul(3)), vec, latency=4)
+    assert (early["y"] != want["y"]).any()

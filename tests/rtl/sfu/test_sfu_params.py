@@ -51,12 +51,13 @@ def test_config_reaches_the_engine_and_the_calibrated_model():
 def test_element_latency_follows_the_units():
     """Stage count by hand from datapath.py's steps: widen (1), a ⊖ m (A + 1), the exp unit
     (7 (M + 1) + 5 (A + 1) + 4 (C + 1) + the select and the output register), 1 ⊕ e (A + 1), a
-    divider (29 + its rounding rank R), its quotient register (1), a ⊗ σ ⊗ u (2 (M + 1))
+    divider's operand register (1), the divider (29 + its rounding rank R), its quotient
+    register (1), a ⊗ σ ⊗ u (2 (M + 1))
     against rint and clamp (C + 2), h() (C), the output register (1); A / M: the adders' /
     multipliers' ranks, C: the conversions'."""
     for a, mul, c, r in ((0, 0, 0, 0), (1, 0, 2, 1), (0, 3, 2, 1), (4, 5, 2, 1), (6, 6, 2, 1)):
         t = SfuTiming.of(SfuParams(add_stages=a, mul_stages=mul))
         exp = 7 * (mul + 1) + 5 * (a + 1) + 4 * (c + 1) + 1
-        want = 1 + (a + 1) + exp + (a + 1) + (29 + r) + 1 + max(2 * (mul + 1), c + 2) + c + 1
+        want = 1 + (a + 1) + exp + (a + 1) + 1 + (29 + r) + 1 + max(2 * (mul + 1), c + 2) + c + 1
         assert t.latency == want + 1                # + the SFU's output FIFO register
         assert (t.step, t.add, t.div, t.sqrt) == (a + 1, a, 29 + r, 28 + r)
