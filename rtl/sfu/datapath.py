@@ -92,9 +92,6 @@ class ElementPath(wiring.Component):
             at = max(a.at, b.at)
             return step(name, component, at, a=s.at(a, at), b=s.at(b, at))
 
-        def now(value, at: int) -> Timed:
-            return Timed(value, at)
-
         valid, last, vis = Timed(self.valid, 0), Timed(el.last, 0), Timed(el.vis, 0)
         final, first = Timed(self.final, 0), Timed(self.first_pass, 0)
         a, b, c, d = (step(n, p.widen(), 0, a=getattr(el, n)) for n in "abcd")     # stage 1
@@ -109,10 +106,10 @@ class ElementPath(wiring.Component):
                 m.d.comb += other.eq(c.value)
             with m.Case(Op.RMSNORM):
                 m.d.comb += other.eq(Mux(s.at(first, 1), a.value, self.r))
-        prod = fp("mul_a", p.mul(), a, now(other, 1))
+        prod = fp("mul_a", p.mul(), a, Timed(other, 1))
         rot = fp("mul_rot", p.mul(), b, d)
         addend = Mux(op == Op.SOFTMAX, self.m ^ SIGN, b.value)
-        total = fp("add_a", p.add(), a, now(addend, 1))
+        total = fp("add_a", p.add(), a, Timed(addend, 1))
         rope = fp("add_rope", p.add(), prod, rot)
         norm = fp("mul_gain", p.mul(), b, prod)
         S = max(total.at, rope.at, norm.at, prod.at)
@@ -142,9 +139,9 @@ class ElementPath(wiring.Component):
             self.max_term.eq(s.at(a, E) & Mux(op == Op.REQUANT, ~SIGN, ~0)),
             self.max_valid.eq(valid_e & first_e & ((op == Op.REQUANT) |
                                                     (op == Op.SOFTMAX) & vis_e))]
-        den = fp("add_den", p.add(), e, now(ONE, E))
+        den = fp("add_den", p.add(), e, Timed(ONE, E))
         num = s.reg(Mux(s.at(a, E)[31], e.value, ONE), E, "num")
-        soft = fp("mul_r", p.mul(), e, now(self.r, E))
+        soft = fp("mul_r", p.mul(), e, Timed(self.r, E))
         X = max(soft.at, simple_t.at)
         early = s.reg(Mux(op == Op.SOFTMAX, Mux(s.at(vis, X), soft.value, 0),
                           s.at(simple_t, X)), X, "early")

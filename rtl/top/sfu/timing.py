@@ -35,10 +35,13 @@ class SfuTiming:
     (latencies of rowconst's units)."""
     latency: int
     div_interval: int
-    step: int
     div: int
     sqrt: int
     add: int
+
+    @property
+    def step(self) -> int:
+        return self.add + 1
 
     @classmethod
     def of(cls, params: SfuParams = SfuParams()) -> "SfuTiming":
@@ -47,8 +50,7 @@ class SfuTiming:
         path = sfu._path
         for unit in (sfu, path, path._exp, *path._divs, div, sqrt, add):
             unit._MustUse__silence = True            # measured, never elaborated
-        return cls(sfu.latency, sfu.div_interval, params.add_stages + 1, div.latency,
-                   sqrt.latency, add.latency)
+        return cls(sfu.latency, sfu.div_interval, div.latency, sqrt.latency, add.latency)
 
     def barrier(self, op: MiscOp, pass_: int, zero: bool, cols: int) -> int:
         """Cycles from the accept of a non-final pass's last element to the next accept; a row
