@@ -11,37 +11,31 @@ class AlignAdd(wiring.Component):
     if the sum leaves ``signed(acc_bits)`` it is shifted right once more and ``M + 1`` returned.
     A zero operand has exponent ``floor`` (no exponent), and a zero sum is returned as
     (0, floor); ``acc_zero_at_floor=True`` promises that a zero ``acc`` comes with exponent
-    ``floor`` (true of any sum this unit returned), which saves the test. The group accumulator
-    uses unsigned exponents and floor 0, the output accumulator signed exponents and floor
-    MIN_GROUP_EXP (golden ``EngineWeight.exp_floor``).
+    ``floor`` (true of any sum this unit returned), which saves the test. The row unit's output
+    accumulator uses signed exponents and floor MIN_GROUP_EXP (golden
+    ``EngineWeight.exp_floor``).
 
     Ports: ``acc: In(signed(acc_bits))``, ``acc_exp: In(exp_shape)``, ``val: In(signed(val_bits))``,
     ``val_exp: In(exp_shape)``, ``sum: Out(signed(acc_bits))``, ``sum_exp: Out(exp_shape)``.
-    Timing: combinational (:attr:`latency` = 0), or with ``stages=2`` the aligned operands
-    are registered and ``sum``/``sum_exp`` follow their inputs by one cycle (:attr:`latency` =
-    1): exponents and shifts in the first cycle, the add and its normalization in the second.
-    Shifts are arithmetic (floor), as in the golden; their distances are clamped
-    (:func:`clamp_shift`), which changes no result. Depth of the one-cycle form (the PE's group
-    accumulator loop): one exponent subtraction, the clamp, the barrel shift, the add and a
-    two-level output select; the zero test of ``val`` runs beside it.
+    Timing: two stages, :attr:`latency` = 1 (``sum``/``sum_exp`` follow their inputs by one
+    cycle): exponents and the aligning shift in the first, the add and its normalization in
+    the second. Shifts are arithmetic (floor), as in the golden; their distances are clamped
+    (:func:`clamp_shift`), which changes no result. (The PE's one-cycle group accumulator is
+    ``GroupAccumulator``, group_acc.py.)
     """
 
+    latency = 1
+
     def __init__(self, acc_bits: int, val_bits: int, exp_shape, floor: int = 0, *,
-                 acc_zero_at_floor: bool = False, stages: int = 1):
+                 acc_zero_at_floor: bool = False):
         if val_bits > acc_bits:
             raise ValueError(f"AlignAdd: val_bits {val_bits} > acc_bits {acc_bits}")
-        if stages not in (1, 2):
-            raise ValueError(f"AlignAdd: stages {stages} is not 1 or 2")
-        self.acc_bits, self.floor, self.stages = acc_bits, floor, stages
+        self.acc_bits, self.floor = acc_bits, floor
         self.acc_zero_at_floor = acc_zero_at_floor
         self.exp_shape = Shape.cast(exp_shape)
         super().__init__({"acc": In(signed(acc_bits)), "acc_exp": In(exp_shape),
                           "val": In(signed(val_bits)), "val_exp": In(exp_shape),
                           "sum": Out(signed(acc_bits)), "sum_exp": Out(exp_shape)})
-
-    @property
-    def latency(self) -> int:
-        return self.stages - 1
 
     def elaborate(self, platform):
         m = Module()
@@ -49,14 +43,8 @@ class AlignAdd(wiring.Component):
         e_acc = Signal.like(self.acc_exp)
         m.d.comb += e_acc.eq(self.acc_exp if self.acc_zero_at_floor else
                              Mux(self.acc.any(), self.acc_exp, self.floor))
-        # A zero val must not coarsen acc (golden: its exponent counts as floor). In one cycle
-        # its zero test runs beside the exponent logic and the result is bypassed at the end
-        # (a zero val leaves acc as it is), so the test is off the path into the accumulator
-        # register; with two stages it has a stage of its own and masks the exponent up front.
-        val_nz = Signal()
-        m.d.comb += val_nz.eq(self.val.any())
-        bypass = self.stages == 1
-        e_val = self.val_exp if bypass else Mux(val_nz, self.val_exp, self.floor)
+        # a zero val must not coarsen acc (golden: its exponent counts as floor)
+        e_val = Mux(self.val.any(), self.val_exp, self.floor)
         # both differences at once: the sign of one picks the larger exponent, and each one,
         # where it is not negative, is the other operand's alignment (one carry chain deep
         # instead of a compare followed by a subtract)
@@ -64,7 +52,7 @@ class AlignAdd(wiring.Component):
         m.d.comb += [up.eq(e_val - e_acc), down.eq(e_acc - e_val)]
         # One operand has the larger exponent and is not shifted, so one barrel shifter serves
         # both: the swap is a 2:1 select that the shifter's first stage and the adder's LUTs
-        # absorb (two shifters cost about 45 more LUTs in the PE's group accumulator).
+        # absorb (two shifters cost about 45 more LUTs on a 24-bit accumulator).
         acc_small = ~up[-1]                   # e_val >= e_acc: acc is the one aligned
         top = Signal.like(self.acc_exp)
         dist = Signal(w)                      # 0 .. 2**w - 1 for either signedness
@@ -74,10 +62,9 @@ class AlignAdd(wiring.Component):
         m.d.comb += [a.eq(Mux(acc_small, self.val, self.acc)),
                      v.eq(Mux(acc_small, self.acc, self.val)
                           >> clamp_shift(m, dist, self.acc_bits))]
-        if self.stages == 2:
-            a_r, v_r, top_r = Signal.like(a), Signal.like(v), Signal.like(top)
-            m.d.sync += [a_r.eq(a), v_r.eq(v), top_r.eq(top)]
-            a, v, top = a_r, v_r, top_r
+        a_r, v_r, top_r = Signal.like(a), Signal.like(v), Signal.like(top)
+        m.d.sync += [a_r.eq(a), v_r.eq(v), top_r.eq(top)]
+        a, v, top = a_r, v_r, top_r
         top_up = Signal.like(top)
         total = Signal(signed(self.acc_bits + 1))
         over = Signal()
@@ -85,8 +72,6 @@ class AlignAdd(wiring.Component):
         out, out_exp = Signal.like(self.sum), Signal.like(self.sum_exp)
         m.d.comb += [out.eq(Mux(over, total >> 1, total)),
                      out_exp.eq(Mux(~total.any(), self.floor, Mux(over, top_up, top)))]
-        if bypass:
-            out, out_exp = Mux(val_nz, out, self.acc), Mux(val_nz, out_exp, e_acc)
         m.d.comb += [self.sum.eq(out), self.sum_exp.eq(out_exp)]
         return m
 

@@ -11,7 +11,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from . import layouts
-from .align_add import AlignAdd, clamp_shift
+from .align_add import clamp_shift
+from .group_acc import GroupAccumulator
 from .layouts import hold_layout, terms_layout, unpacked_acts_layout
 from .params import ACC_DELAY, EngineParams
 
@@ -95,19 +96,14 @@ class PeDatapath(wiring.Component):
         m.d.sync += [partial.eq(_sum_tree([align(v, d) for v, d in zip(s1_values, s1_dists)])),
                      s2_emax.eq(s1_emax)]
 
-        # stage 3: group accumulator (grp_accum). The closing step restarts it from (0, 0) (the
-        # flip-flops' synchronous reset), so the next group's first step needs no input mux.
-        # a zero acc always has exponent 0 (group start, or a zero sum), so AlignAdd need not test it
-        m.submodules.gacc = gacc = AlignAdd(dp.acc_bits, dp.partial_bits, dp.exp_bits,
-                                            acc_zero_at_floor=True)
-        acc, acc_exp = Signal(signed(dp.acc_bits)), Signal(dp.exp_bits)
-        m.d.comb += [gacc.acc.eq(acc), gacc.acc_exp.eq(acc_exp),
-                     gacc.val.eq(partial), gacc.val_exp.eq(s2_emax)]
-        with m.If(self.step):
-            m.d.sync += [acc.eq(gacc.sum), acc_exp.eq(gacc.sum_exp)]
-            with m.If(self.group_end):
-                m.d.sync += [acc.eq(0), acc_exp.eq(0),
-                             self.hold.mant.eq(gacc.sum), self.hold.exp.eq(gacc.sum_exp)]
+        # stage 3: group accumulator (grp_accum). The closing step restarts it from (0, 0), so
+        # the next group's first step needs no input mux; it takes stage 2's next exponent to
+        # keep its exponent differences a cycle ahead (group_acc.py)
+        m.submodules.gacc = gacc = GroupAccumulator(dp.acc_bits, dp.partial_bits, dp.exp_bits)
+        m.d.comb += [gacc.val.eq(partial), gacc.val_exp.eq(s2_emax), gacc.next_exp.eq(s1_emax),
+                     gacc.step.eq(self.step), gacc.clear.eq(self.group_end)]
+        with m.If(self.step & self.group_end):
+            m.d.sync += [self.hold.mant.eq(gacc.sum), self.hold.exp.eq(gacc.sum_exp)]
         return m
 
 

@@ -96,7 +96,7 @@ class RowAccumulate(wiring.Component):
         # (params.py), so the next read of a column comes after this scan's write
         # (test_one_column_groups_back_to_back_stay_exact)
         m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
-                                            MIN_GROUP_EXP, stages=2, acc_zero_at_floor=True)
+                                            MIN_GROUP_EXP, acc_zero_at_floor=True)
         c_old = Signal(layout)
         m.d.comb += old_port.addr.eq(b_addr)
         m.d.sync += c_old.eq(old_port.data)

@@ -117,6 +117,8 @@ class Sfu(wiring.Component):
                 m.d.sync += used.eq(bit + 1)
         m.d.comb += tree.used.eq(used)
         settle = Signal(range(tree.settle(tree.levels) + 2))
+        settle_at = Signal.like(settle)      # a register: the product is off the barrier's path
+        m.d.sync += settle_at.eq(used * tree.step)
         m.d.comb += [rows.op.eq(op), rows.pass_.eq(pass_), rows.eps.eq(self.eps),
                      rows.cols.eq(self.cols), rows.tree_sum.eq(tree.sum),
                      rows.tree_done.eq(tree.done),
@@ -124,7 +126,7 @@ class Sfu(wiring.Component):
         waiting = Signal()
         with m.If(barrier & ~waiting & (inflight == 0)):
             m.d.sync += settle.eq(settle + 1)
-            with m.If(settle == used * tree.step):
+            with m.If(settle == settle_at):
                 m.d.comb += rows.start.eq(1)
                 m.d.sync += [waiting.eq(1), settle.eq(0)]
         with m.If(rows.done):

@@ -3,14 +3,19 @@
 Level k keeps one pending partial; a term (or a carry from level k-1) arriving while level k
 holds a partial is added to it (``left ⊕ right``, the earlier partial on the left) and the sum
 moves on to level k+1 in the next cycle, else it becomes the pending partial. Every level has its
-own adder, so terms enter at full rate with no stall. ``finish`` then folds the pending partials
-from the lowest level up (``partial ⊕ carry``), one level per cycle. That equals golden's padded
-tree for non-negative terms (squares, exp values: the only terms the SFU reduces), where adding
-the +0 padding changes nothing (docs/numerics.md).
+own adder, so terms enter at full rate with no stall. ``finish`` sends a fold token up the same
+path, from the lowest level: at each level it is added to the pending partial (``partial ⊕
+carry``, +0 on either side where there is none) and the sum climbs on, up to the row's highest
+level. That equals golden's padded tree (``golden.ops.binary32.tree``): its padding is +0 and the
+SFU reduces only non-negative terms (squares, exp values), for which ``x ⊕ +0`` is ``x``
+(docs/numerics.md).
 """
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal
+import operator
+from functools import reduce
+
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -22,7 +27,8 @@ class StreamingTree(wiring.Component):
     ``bit_length(terms)``, at most ``levels``; held from the first term to ``done``); In
     ``finish`` (pulse: fold and clear the row's partials; give it after the last term's carries
     have settled, ``settle(used)`` cycles after the last term); Out ``sum`` (32) with ``done``
-    (pulse), +0 for a row with no term.
+    (pulse; ``sum`` holds until the next ``done``), +0 for a row with no term. The next row's
+    terms may start from the second cycle after ``finish``.
 
     Timing: one term per cycle; each level's adder (``params.add()``) takes ``step`` =
     ``add latency + 1`` cycles from its operands to the next level; ``finish`` to ``done``:
@@ -48,49 +54,43 @@ class StreamingTree(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         n, lat = self.levels, self.step - 1
-        pending = [Signal(32, name=f"pending{k}") for k in range(n)]
+        # the fold is a token climbing the same carry path as the terms: at each level it is
+        # added to the pending partial (+0 where none is held, as golden pads), so no adder's
+        # operands pass through a select shared by all levels (the clock's worst path before)
+        pending = [Signal(32, name=f"pending{k}") for k in range(n)]   # +0 while not held
         held = [Signal(name=f"held{k}") for k in range(n)]
         carry = [Signal(32, name=f"carry{k}") for k in range(n + 1)]
         carry_valid = [Signal(name=f"carry_valid{k}") for k in range(n + 1)]
-        m.d.comb += [carry[0].eq(self.term), carry_valid[0].eq(self.valid)]
-        folding = Signal()
-        level = Signal(range(n + 1))
-        tick = Signal(range(lat + 1))                 # cycles the folding level's add has run
-        ripe = tick == lat                            # its sum is on the adder's output
-        acc, acc_valid = Signal(32), Signal()
+        token = [Signal(name=f"token{k}") for k in range(n + 1)]
+        top = [Signal(name=f"top{k}") for k in range(n)]    # level k is the row's highest
+        m.d.sync += [top[k].eq(self.used == k + 1) for k in range(n)]
+        m.d.sync += token[0].eq(self.finish & (self.used != 0))
+        m.d.comb += [carry[0].eq(Mux(token[0], 0, self.term)), carry_valid[0].eq(self.valid)]
+        sums, ends = [], []
         for k in range(n):
             adder = m.submodules[f"add{k}"] = self.params.add()
-            with m.If(folding):
-                m.d.comb += [adder.a.eq(pending[k]), adder.b.eq(acc)]
-            with m.Else():
-                m.d.comb += [adder.a.eq(pending[k]), adder.b.eq(carry[k])]
-            fire = Signal(name=f"fire{k}")            # a sum leaves for level k+1
-            m.d.comb += fire.eq(~folding & carry_valid[k] & held[k])
+            m.d.comb += [adder.a.eq(pending[k]), adder.b.eq(carry[k])]
+            fire, tok = Signal(name=f"fire{k}"), token[k]    # a sum leaves level k
+            m.d.comb += fire.eq(token[k] | carry_valid[k] & held[k])
+            for d in range(lat):                      # in step with the adder's ranks
+                fire_d, tok_d = Signal(name=f"fire{k}_d{d}"), Signal(name=f"token{k}_d{d}")
+                m.d.sync += [fire_d.eq(fire), tok_d.eq(tok)]
+                fire, tok = fire_d, tok_d
+            end = Signal(name=f"end{k}")              # the fold leaves the row's top level
+            m.d.comb += end.eq(tok & top[k])
+            sums.append(Mux(end, adder.y, 0))
+            ends.append(end)
             if k + 1 < n:
-                for d in range(lat):                  # in step with the adder's ranks
-                    later = Signal(name=f"fire{k}_d{d}")
-                    m.d.sync += later.eq(fire)
-                    fire = later
-                m.d.sync += [carry[k + 1].eq(adder.y), carry_valid[k + 1].eq(fire)]
-            with m.If(~folding & carry_valid[k]):
-                with m.If(held[k]):
-                    m.d.sync += held[k].eq(0)
-                with m.Else():
-                    m.d.sync += [pending[k].eq(carry[k]), held[k].eq(1)]
-            with m.If(folding & ripe & (level == k) & held[k]):
-                m.d.sync += [acc.eq(Mux(acc_valid, adder.y, pending[k])), acc_valid.eq(1),
-                             held[k].eq(0)]
-        m.d.comb += self.sum.eq(Mux(acc_valid, acc, 0))
-        last = folding & ripe & (level + 1 >= self.used)
-        with m.If(self.finish):
-            m.d.sync += [folding.eq(self.used != 0), level.eq(0), tick.eq(0), acc_valid.eq(0)]
-        with m.Elif(folding):
-            m.d.sync += tick.eq(Mux(ripe, 0, tick + 1))
-            with m.If(ripe):
-                m.d.sync += level.eq(level + 1)
-            with m.If(last):
-                m.d.sync += folding.eq(0)
-        done = Signal()
-        m.d.sync += done.eq(last | self.finish & (self.used == 0))
-        m.d.comb += self.done.eq(done)
+                m.d.sync += [carry[k + 1].eq(adder.y), carry_valid[k + 1].eq(fire & ~tok),
+                             token[k + 1].eq(tok & ~top[k])]
+            with m.If(token[k] | carry_valid[k] & held[k]):
+                m.d.sync += [pending[k].eq(0), held[k].eq(0)]
+            with m.Elif(carry_valid[k]):
+                m.d.sync += [pending[k].eq(carry[k]), held[k].eq(1)]
+        total, done = Signal(32), Signal()
+        ended = Cat(*ends).any() | self.finish & (self.used == 0)   # a row with no term: +0
+        m.d.sync += done.eq(ended)
+        with m.If(ended):
+            m.d.sync += total.eq(reduce(operator.or_, sums))
+        m.d.comb += [self.sum.eq(total), self.done.eq(done)]
         return m
