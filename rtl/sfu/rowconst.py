@@ -40,7 +40,9 @@ class RowConstants(wiring.Component):
         m = Module()
         div = m.submodules.div = self._div
         sqrt = m.submodules.sqrt = self._sqrt
-        n = m.submodules.n = self.params.to_f32()      # cols is held: n.y settles long before
+        n = m.submodules.n = self.params.to_f32()
+        n_f = Signal(32)               # cols is held: f(n) is ready long before; the register
+        m.d.sync += n_f.eq(n.y)        # keeps the conversion's rounding off the divider's load
         add = m.submodules.add = self.params.add()
         adding = Signal(range(add.latency + 1))
         op = self.op
@@ -55,7 +57,7 @@ class RowConstants(wiring.Component):
                 with m.Case(Op.SOFTMAX):
                     m.d.comb += [div.a.eq(ONE), div.b.eq(total)]
                 with m.Case(Op.RMSNORM):
-                    m.d.comb += [div.a.eq(total), div.b.eq(n.y)]
+                    m.d.comb += [div.a.eq(total), div.b.eq(n_f)]
                 with m.Default():
                     m.d.comb += [div.a.eq(self.max_value), div.b.eq(QMAX_F32)]
         with m.FSM():
