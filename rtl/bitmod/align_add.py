@@ -1,7 +1,9 @@
 """Floating align-add of (mantissa, exponent) pairs: golden.bitserial.accumulate in hardware."""
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Shape, Signal, signed
+from typing import NamedTuple
+
+from amaranth.hdl import Module, Mux, Shape, Signal, Value, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -50,31 +52,53 @@ class AlignAdd(wiring.Component):
         # instead of a compare followed by a subtract)
         up, down = Signal(signed(w + 1)), Signal(signed(w + 1))
         m.d.comb += [up.eq(e_val - e_acc), down.eq(e_acc - e_val)]
-        # One operand has the larger exponent and is not shifted, so one barrel shifter serves
-        # both: the swap is a 2:1 select that the shifter's first stage and the adder's LUTs
-        # absorb (two shifters cost about 45 more LUTs on a 24-bit accumulator).
         acc_small = ~up[-1]                   # e_val >= e_acc: acc is the one aligned
         top = Signal.like(self.acc_exp)
         dist = Signal(w)                      # 0 .. 2**w - 1 for either signedness
         m.d.comb += [top.eq(Mux(acc_small, e_val, e_acc)),
                      dist.eq(Mux(acc_small, up[:w], down[:w]))]
-        a, v = Signal(signed(self.acc_bits)), Signal(signed(self.acc_bits))
-        m.d.comb += [a.eq(Mux(acc_small, self.val, self.acc)),
-                     v.eq(Mux(acc_small, self.acc, self.val)
-                          >> clamp_shift(m, dist, self.acc_bits))]
+        a, v = align(m, acc_small, self.acc, self.val, clamp_shift(m, dist, self.acc_bits))
         a_r, v_r, top_r = Signal.like(a), Signal.like(v), Signal.like(top)
         m.d.sync += [a_r.eq(a), v_r.eq(v), top_r.eq(top)]
-        a, v, top = a_r, v_r, top_r
-        top_up = Signal.like(top)
-        total = Signal(signed(self.acc_bits + 1))
-        over = Signal()
-        m.d.comb += [top_up.eq(top + 1), total.eq(a + v), over.eq(total[-1] != total[-2])]
-        out, out_exp = Signal.like(self.sum), Signal.like(self.sum_exp)
-        m.d.comb += [out.eq(Mux(over, total >> 1, total)),
-                     out_exp.eq(Mux(~total.any(), self.floor, Mux(over, top_up, top)))]
-        m.d.comb += [self.sum.eq(out), self.sum_exp.eq(out_exp)]
+        total = add_normalize(m, a_r, v_r, top_r, self.floor)
+        m.d.comb += [self.sum.eq(total.value), self.sum_exp.eq(total.exp)]
         return m
 
+
+def align(m: Module, acc_small, acc, val, dist):
+    """The two addends of an align-add: the operand with the larger exponent as it is, the
+    other (``acc`` where ``acc_small``) shifted right by ``dist`` (floor). One operand is never
+    shifted, so one barrel shifter serves both: the swap is a 2:1 select that the shifter's
+    first stage and the adder's LUTs absorb (two shifters cost about 45 more LUTs on a 24-bit
+    accumulator)."""
+    a, v = Signal.like(acc, name="addend"), Signal.like(acc, name="aligned")
+    m.d.comb += [a.eq(Mux(acc_small, val, acc)), v.eq(Mux(acc_small, acc, val) >> dist)]
+    return a, v
+
+
+class Sum(NamedTuple):
+    """An align-add's result: ``value`` at ``exp``; ``over`` (the raw sum left the width, so
+    ``value`` is shifted once more and ``exp`` is ``top_up``) and ``zero`` (``exp`` is the
+    floor) are the selects that chose them."""
+    value: Value
+    exp: Value
+    over: Value
+    zero: Value
+    top_up: Value
+
+
+def add_normalize(m: Module, a, v, top, floor) -> Sum:
+    """``a + v`` at exponent ``top`` with right-only normalization (golden ``accumulate``):
+    a sum that leaves ``a``'s width is shifted right once and gets ``top + 1``; a zero sum gets
+    ``floor``."""
+    total = Signal(signed(len(a) + 1), name="total")
+    over, zero, top_up = Signal(name="over"), Signal(name="zero"), Signal.like(top, name="top_up")
+    m.d.comb += [total.eq(a + v), over.eq(total[-1] != total[-2]), zero.eq(~total.any()),
+                 top_up.eq(top + 1)]
+    value, exp = Signal.like(a, name="sum"), Signal.like(top, name="sum_exp")
+    m.d.comb += [value.eq(Mux(over, total >> 1, total)),
+                 exp.eq(Mux(zero, floor, Mux(over, top_up, top)))]
+    return Sum(value, exp, over, zero, top_up)
 
 def clamp_shift(m: Module, dist, width: int):
     """``dist`` limited to the fewest bits that still cover ``width - 1``: an arithmetic right

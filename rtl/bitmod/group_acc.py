@@ -6,7 +6,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .align_add import clamp_shift
+from .align_add import add_normalize, align, clamp_shift
 
 
 class GroupAccumulator(wiring.Component):
@@ -20,16 +20,16 @@ class GroupAccumulator(wiring.Component):
     add. Here which operand to align and by how far are registers, computed a cycle ahead from
     ``next_exp`` (the partial exponent the next cycle brings) for each exponent this step can
     leave -- the old one (no step, or a zero partial), 0 (a zero sum, or a closed group), the
-    larger exponent, or one more (an overflow) -- and picked once the add is known. Results
-    equal golden's (and ``AlignAdd``'s). (Testing the sum for zero beside the add rather than
-    after it cost 46 LUT on xcup for no clear gain on ECP5: 99.3-105.8 against 100.8-106.2 MHz
-    over six seeds.)
+    larger exponent, or one more (an overflow) -- and picked once the add is known. The add
+    itself is ``AlignAdd``'s (``align``, ``add_normalize``), and the results are golden's.
 
     Ports: In ``val`` (the partial, ``signed(val_bits)``), ``val_exp``,
     ``next_exp`` (``exp_bits``: the ``val_exp`` of the next cycle, whether or not it steps),
     ``step``, ``clear``; Out ``sum`` (``signed(acc_bits)``), ``sum_exp``: this cycle's step
     result (combinational), and ``acc``/``acc_exp``: the state. Timing: one step per cycle,
     :attr:`latency` 0 from ``val`` to ``sum``; the state updates at the clock edge."""
+
+    latency = 0
 
     def __init__(self, acc_bits: int, val_bits: int, exp_bits: int):
         if val_bits > acc_bits:
@@ -40,8 +40,6 @@ class GroupAccumulator(wiring.Component):
                           "sum": Out(signed(acc_bits)), "sum_exp": Out(exp_bits),
                           "acc": Out(signed(acc_bits)), "acc_exp": Out(exp_bits)})
 
-    latency = 0
-
     def elaborate(self, platform):
         m = Module()
         w, n = self.exp_bits, self.acc_bits
@@ -49,22 +47,17 @@ class GroupAccumulator(wiring.Component):
         # invariant: in every cycle ``small`` says val_exp >= acc_exp (acc is the operand to
         # align) and ``dist`` is |val_exp - acc_exp|, clamped (both start true of (0, 0))
         small, dist = Signal(init=1), Signal(max(1, (n - 1).bit_length()))
-        top, top1 = Signal(w), Signal(w)
-        m.d.comb += [top.eq(Mux(small, self.val_exp, acc_exp)), top1.eq(top + 1)]
-        a, v = Signal(signed(n)), Signal(signed(n))
-        m.d.comb += [a.eq(Mux(small, self.val, acc)), v.eq(Mux(small, acc, self.val) >> dist)]
-        total, over, zero, val_nz = Signal(signed(n + 1)), Signal(), Signal(), Signal()
-        m.d.comb += [total.eq(a + v), over.eq(total[-1] != total[-2]),
-                     zero.eq(~total.any()), val_nz.eq(self.val.any())]
-        out, out_exp = Signal(signed(n)), Signal(w)
-        m.d.comb += [out.eq(Mux(over, total >> 1, total)),
-                     out_exp.eq(Mux(zero, 0, Mux(over, top1, top)))]
-        m.d.comb += [self.sum.eq(Mux(val_nz, out, acc)),
-                     self.sum_exp.eq(Mux(val_nz, out_exp, acc_exp))]
+        top = Signal(w)
+        m.d.comb += top.eq(Mux(small, self.val_exp, acc_exp))
+        a, v = align(m, small, acc, self.val, dist)
+        total, val_nz = add_normalize(m, a, v, top, 0), Signal()
+        m.d.comb += [val_nz.eq(self.val.any()),
+                     self.sum.eq(Mux(val_nz, total.value, acc)),
+                     self.sum_exp.eq(Mux(val_nz, total.exp, acc_exp))]
 
         # the exponent this cycle leaves, as one of four candidates known early
         hold = ~self.step | ~self.clear & ~val_nz
-        restart = self.step & (self.clear | zero)
+        restart = self.step & (self.clear | total.zero)
         nxt = Signal(w)
 
         def leave(exp):
@@ -76,11 +69,10 @@ class GroupAccumulator(wiring.Component):
             leave(acc_exp)
         with m.Elif(restart):
             leave(0)
-        with m.Elif(over):
-            leave(top1)
+        with m.Elif(total.over):
+            leave(total.top_up)
         with m.Else():
             leave(top)
         with m.If(self.step):
             m.d.sync += [acc.eq(Mux(self.clear, 0, self.sum)), acc_exp.eq(nxt)]
         return m
-

@@ -70,8 +70,9 @@ class StreamingTree(wiring.Component):
         for k in range(n):
             adder = m.submodules[f"add{k}"] = self.params.add()
             m.d.comb += [adder.a.eq(pending[k]), adder.b.eq(carry[k])]
-            fire, tok = Signal(name=f"fire{k}"), token[k]    # a sum leaves level k
-            m.d.comb += fire.eq(token[k] | carry_valid[k] & held[k])
+            leaves = Signal(name=f"fire{k}")          # a sum leaves level k
+            m.d.comb += leaves.eq(token[k] | carry_valid[k] & held[k])
+            fire, tok = leaves, token[k]
             for d in range(lat):                      # in step with the adder's ranks
                 fire_d, tok_d = Signal(name=f"fire{k}_d{d}"), Signal(name=f"token{k}_d{d}")
                 m.d.sync += [fire_d.eq(fire), tok_d.eq(tok)]
@@ -83,7 +84,7 @@ class StreamingTree(wiring.Component):
             if k + 1 < n:
                 m.d.sync += [carry[k + 1].eq(adder.y), carry_valid[k + 1].eq(fire & ~tok),
                              token[k + 1].eq(tok & ~top[k])]
-            with m.If(token[k] | carry_valid[k] & held[k]):
+            with m.If(leaves):
                 m.d.sync += [pending[k].eq(0), held[k].eq(0)]
             with m.Elif(carry_valid[k]):
                 m.d.sync += [pending[k].eq(carry[k]), held[k].eq(1)]

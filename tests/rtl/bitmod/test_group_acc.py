@@ -71,4 +71,3 @@ def test_group_accumulator_equals_golden_cycle_by_cycle():
                  else "stale" if not val and exp > acc_exp else "plain")
         acc, acc_exp = (0, 0) if clear else want
     assert seen == {"zero", "over", "stale", "plain"}
-
