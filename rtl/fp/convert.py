@@ -62,7 +62,8 @@ class I32ToF32(Pipelined):
     """``y = f(a)`` for a signed 32-bit integer: binary32 RNE (exact for ``|a| <= 2^24``).
 
     Ports: In ``a`` (signed 32), Out ``y`` (32). Timing: free-running, ``latency == stages``; cut
-    points: after the magnitude's normalization, before the rounding increment.
+    points: after the magnitude's leading-zero count (before its normalizing shift), before the
+    rounding increment.
     """
 
     def __init__(self, stages: int = 0):
@@ -75,10 +76,12 @@ class I32ToF32(Pipelined):
         mag = Mux(sign, -self.a, self.a)[:32]             # -2^31 -> 2^31 fits 32 unsigned bits
         mag = pipe.wire(mag, "mag")
         lead = pipe.wire(clz(mag), "lead")
+        # the count and the shift it drives are each a log-depth tree: one per stage
+        sign, mag, lead = pipe.cut(sign, mag, lead)
         norm = (mag << lead)[:32]
         exp = F32.bias + 31 - lead
-        sign, exp, norm = pipe.cut(sign, exp, norm)
-        packed, _ = round_pack(pipe, sign, exp, norm)
+        # exp >= bias - 1 (lead <= 32): never subnormal, so round_pack needs no alignment shift
+        packed, _ = round_pack(pipe, sign, exp, norm, shift=Const(0, 1))
         m.d.comb += self.y.eq(packed)
         return m
 

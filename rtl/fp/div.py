@@ -4,7 +4,7 @@ from __future__ import annotations
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib.wiring import In, Out, Signature
 
-from .fields import F32, Pipe, clz, round_pack, unpack
+from .fields import F32, Pipe, clz, denorm_shift, round_pack, unpack
 from .iterative import Iterative
 
 DIGITS = 28            # quotient bits: 24 + round bit + one for the [1/2, 2) range + one spare
@@ -67,6 +67,16 @@ class Fp32Div(Iterative):
         sig = Mux(top, quot[qbits - 27:], quot[qbits - 28:qbits - 1])
         sticky = (rem != 0) | Mux(top, quot[:qbits - 27] != 0, quot[:qbits - 28] != 0) \
             if qbits > 28 else (rem != 0) | (top & quot[0])
-        packed, _ = round_pack(pipe, sign, Mux(top, exp, exp - 1), sig, sticky)
+        # exp holds from the cycle after the load: the two exponents the quotient's top bit
+        # chooses between, and their subnormal shifts, are registers valid from two cycles
+        # after the load (by the time the quotient is, at one iteration), so the rounding
+        # starts from a select instead of exponent arithmetic
+        exp_lo = Signal(signed(12))
+        shift_hi, shift_lo = (Signal(range(len(sig) + 2), name=n)
+                              for n in ("shift_hi", "shift_lo"))
+        m.d.sync += [exp_lo.eq(exp - 1), shift_hi.eq(denorm_shift(exp, len(sig))),
+                     shift_lo.eq(denorm_shift(exp - 1, len(sig)))]
+        packed, _ = round_pack(pipe, sign, Mux(top, exp, exp_lo), sig, sticky,
+                               shift=Mux(top, shift_hi, shift_lo))
         m.d.comb += self.y.eq(Mux(is_special, word, packed))
         return m

@@ -78,6 +78,7 @@ class Fp32Sqrt(Iterative):
         low = Mux(top, root[:rbits - 26] != 0, root[:rbits - 27] != 0) if rbits > 27 \
             else top & root[0]
         exp = half_exp + F32.bias + Mux(top, 12, 11)
-        packed, _ = round_pack(pipe, 0, exp, sig, (rem != 0) | low)
+        # a root lies in [2^-75, 2^64): always normal, so the rounding needs no subnormal shift
+        packed, _ = round_pack(pipe, 0, exp, sig, (rem != 0) | low, shift=Const(0, 1))
         m.d.comb += self.y.eq(Mux(is_special, word, packed))
         return m

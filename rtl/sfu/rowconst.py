@@ -46,20 +46,13 @@ class RowConstants(wiring.Component):
         add = m.submodules.add = self.params.add()
         adding = Signal(range(add.latency + 1))
         op = self.op
-        total, value = Signal(32), Signal(32)      # tree sum; intermediate (v / n, then v, √v)
-        m.d.comb += [n.a.eq(self.cols), add.a.eq(value), add.b.eq(self.eps), sqrt.a.eq(value)]
-        # the divider's operands, held for the whole division (RMSNORM's second one: 1 ⊘ √v)
-        second = Signal()
-        with m.If(second):
-            m.d.comb += [div.a.eq(ONE), div.b.eq(value)]
-        with m.Else():
-            with m.Switch(op):
-                with m.Case(Op.SOFTMAX):
-                    m.d.comb += [div.a.eq(ONE), div.b.eq(total)]
-                with m.Case(Op.RMSNORM):
-                    m.d.comb += [div.a.eq(total), div.b.eq(n_f)]
-                with m.Default():
-                    m.d.comb += [div.a.eq(self.max_value), div.b.eq(QMAX_F32)]
+        # Each unit reads its own operand registers, loaded by the step before it, so no
+        # register is shared by (and placed between) units: one shared intermediate fed the
+        # adder, the square root and the divider's select, and its fan-out set the clock.
+        div_a, div_b, add_a, sqrt_a = (Signal(32, name=f) for f in ("div_a", "div_b", "add_a",
+                                                                     "sqrt_a"))
+        m.d.comb += [n.a.eq(self.cols), div.a.eq(div_a), div.b.eq(div_b), add.a.eq(add_a),
+                     add.b.eq(self.eps), sqrt.a.eq(sqrt_a)]
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
@@ -71,13 +64,17 @@ class RowConstants(wiring.Component):
                             m.d.sync += self.s.eq(ONE)
                             m.next = "DONE"
                         with m.Else():
+                            m.d.sync += [div_a.eq(self.max_value), div_b.eq(QMAX_F32)]
                             m.next = "DIV1"
                     with m.Else():
                         m.d.comb += self.finish.eq(1)
                         m.next = "FOLD"
             with m.State("FOLD"):
                 with m.If(self.tree_done):
-                    m.d.sync += total.eq(self.tree_sum)
+                    with m.If(op == Op.SOFTMAX):
+                        m.d.sync += [div_a.eq(ONE), div_b.eq(self.tree_sum)]
+                    with m.Else():                                          # RMSNORM
+                        m.d.sync += [div_a.eq(self.tree_sum), div_b.eq(n_f)]
                     m.next = "DIV1"
             with m.State("DIV1"):
                 m.d.comb += div.start.eq(1)
@@ -89,7 +86,7 @@ class RowConstants(wiring.Component):
                             m.d.sync += self.r.eq(div.y)
                             m.next = "DONE"
                         with m.Case(Op.RMSNORM):
-                            m.d.sync += value.eq(div.y)
+                            m.d.sync += add_a.eq(div.y)
                             m.next = "ADD"
                         with m.Default():
                             m.d.sync += self.s.eq(div.y)
@@ -97,14 +94,14 @@ class RowConstants(wiring.Component):
             with m.State("ADD"):                           # add.latency + 1 cycles
                 m.d.sync += adding.eq(adding + 1)
                 with m.If(adding == add.latency):
-                    m.d.sync += [value.eq(add.y), adding.eq(0)]
+                    m.d.sync += [sqrt_a.eq(add.y), adding.eq(0)]
                     m.next = "SQRT"
             with m.State("SQRT"):
                 m.d.comb += sqrt.start.eq(1)
                 m.next = "WAIT_SQRT"
             with m.State("WAIT_SQRT"):
                 with m.If(sqrt.done):
-                    m.d.sync += [value.eq(sqrt.y), second.eq(1)]   # operands of 1 ⊘ √v
+                    m.d.sync += [div_a.eq(ONE), div_b.eq(sqrt.y)]          # 1 ⊘ √v
                     m.next = "DIV2"
             with m.State("DIV2"):
                 m.d.comb += div.start.eq(1)
@@ -115,6 +112,5 @@ class RowConstants(wiring.Component):
                     m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)
-                m.d.sync += second.eq(0)
                 m.next = "IDLE"
         return m

@@ -87,8 +87,14 @@ class Sfu(wiring.Component):
 
         m.d.comb += [path.valid.eq(accept), path.element.eq(self.i.payload),
                      path.final.eq(final), path.first_pass.eq(pass_ == 0),
-                     path.op.eq(op), path.imm.eq(self.imm),
-                     path.m.eq(rows.m), path.r.eq(rows.r), path.s.eq(rows.s)]
+                     path.op.eq(op), path.imm.eq(self.imm)]
+        # the row constants reach the pipeline through a register beside it: they are written
+        # by the cycle rows.done pulses, and the next pass's first element reads them in its
+        # stage 1, two cycles later (accepted the cycle after the barrier drops)
+        for name in "mrs":
+            near = Signal(32, name=f"{name}_near")
+            m.d.sync += near.eq(getattr(rows, name))
+            m.d.comb += getattr(path, name).eq(near)
         with m.If(accept & self.i.payload.last):
             with m.If(final):
                 m.d.sync += pass_.eq(0)
