@@ -65,16 +65,14 @@ class AlignAdd(wiring.Component):
         return m
 
 
-def align(m: Module, acc_small, acc, val, dist, *, val_small=None):
+def align(m: Module, acc_small, acc, val, dist):
     """The two addends of an align-add: the operand with the larger exponent as it is, the
     other (``acc`` where ``acc_small``) shifted right by ``dist`` (floor). One operand is never
     shifted, so one barrel shifter serves both: the swap is a 2:1 select that the shifter's
     first stage and the adder's LUTs absorb (two shifters cost about 45 more LUTs on a 24-bit
-    accumulator). ``val_small``, where given, is ``~acc_small`` from a register of its own that
-    drives the shifted operand's select, so each select register has half the loads."""
+    accumulator)."""
     a, v = Signal.like(acc, name="addend"), Signal.like(acc, name="aligned")
-    shifted = Mux(acc_small, acc, val) if val_small is None else Mux(val_small, val, acc)
-    m.d.comb += [a.eq(Mux(acc_small, val, acc)), v.eq(shifted >> dist)]
+    m.d.comb += [a.eq(Mux(acc_small, val, acc)), v.eq(Mux(acc_small, acc, val) >> dist)]
     return a, v
 
 

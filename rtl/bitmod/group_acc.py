@@ -47,12 +47,9 @@ class GroupAccumulator(wiring.Component):
         # invariant: in every cycle ``small`` says val_exp >= acc_exp (acc is the operand to
         # align) and ``dist`` is |val_exp - acc_exp|, clamped (both start true of (0, 0))
         small, dist = Signal(init=1), Signal(max(1, (n - 1).bit_length()))
-        # ``small`` selects both addends, about 2 * acc_bits loads: a second register holds its
-        # complement for the shifted one (a copy of equal polarity would be merged by synthesis)
-        large = Signal(init=0)
         top = Signal(w)
         m.d.comb += top.eq(Mux(small, self.val_exp, acc_exp))
-        a, v = align(m, small, acc, self.val, dist, val_small=large)
+        a, v = align(m, small, acc, self.val, dist)
         total, val_nz = add_normalize(m, a, v, top, 0), Signal()
         m.d.comb += [val_nz.eq(self.val.any()),
                      self.sum.eq(Mux(val_nz, total.value, acc)),
@@ -66,8 +63,7 @@ class GroupAccumulator(wiring.Component):
         def leave(exp):
             up, down = self.next_exp - exp, exp - self.next_exp
             m.d.comb += nxt.eq(exp)
-            m.d.sync += [small.eq(~up[w]), large.eq(up[w]),
-                         dist.eq(clamp_shift(m, Mux(up[w], down, up)[:w], n))]
+            m.d.sync += [small.eq(~up[w]), dist.eq(clamp_shift(m, Mux(up[w], down, up)[:w], n))]
 
         with m.If(hold):
             leave(acc_exp)
