@@ -71,7 +71,7 @@ class Fp32Div(Iterative):
         # chooses between, and their subnormal shifts, are registers valid from two cycles
         # after the load (by the time the quotient is, at one iteration), so the rounding
         # starts from a select instead of exponent arithmetic
-        exp_lo = Signal(signed(12))
+        exp_lo = Signal.like(exp)
         shift_hi, shift_lo = (Signal(range(len(sig) + 2), name=n)
                               for n in ("shift_hi", "shift_lo"))
         m.d.sync += [exp_lo.eq(exp - 1), shift_hi.eq(denorm_shift(exp, len(sig))),

@@ -39,22 +39,22 @@ def _asic_jobs(p: EngineParams, *, full: bool = True) -> list[dict]:
     and scale mode, an edge case and the multi-group job: the 32 x 32 run shows the shape, the
     two-column run (the same rows, group and PE) every datatype."""
     shape = (p.rows, p.cols, p.lanes, p.group_size)
-    jobs = [make_job(500 + i, scheme, *shape, groups=2, dots=1, mode=mode)
-            for i, (scheme, mode) in enumerate(
-                (s, m) for s in PAPER_CYCLES_PER_GROUP_128 for m in MODES)]
-    jobs += [make_job(600 + i, scheme, *shape, groups=2, dots=1, edge=edge, mode=mode)
-             for i, (scheme, edge, mode) in enumerate([
-                 ("bitmod4", "acts", "fp16"), ("bitmod3", "special", "int"),
-                 ("int8", "max", "int"), ("bitmod4", "zero_groups", "fp16"),
-                 ("int6", "subnormal", "int"), ("fp4", "zero_scale", "fp16"),
-                 ("bitmod4", "tiny", "fp16"), ("bitmod3", "overflow", "int")])]
-    jobs.append(make_job(700, "bitmod4", *shape, groups=5, dots=1, mode="fp16", k=576))
-    if not full:
+    plain = [(s, m) for s in PAPER_CYCLES_PER_GROUP_128 for m in MODES]
+    edges = [("bitmod4", "acts", "fp16"), ("bitmod3", "special", "int"), ("int8", "max", "int"),
+             ("bitmod4", "zero_groups", "fp16"), ("int6", "subnormal", "int"),
+             ("fp4", "zero_scale", "fp16"), ("bitmod4", "tiny", "fp16"),
+             ("bitmod3", "overflow", "int")]
+    keep_plain, keep_edges = range(len(plain)), range(len(edges))
+    if not full:                 # chosen before the jobs are made: a 32 x 32 job is not cheap
         firsts = {}
-        for job in jobs[:-1]:
-            firsts.setdefault((job["cycles_per_group"], job["mode"]), job)
-        edge = next(j for j in jobs if j["scheme"] == "bitmod3" and j.get("edge") == "overflow")
-        jobs = [*firsts.values(), edge, jobs[-1]]
+        for i, (scheme, mode) in enumerate(plain):
+            firsts.setdefault((PAPER_CYCLES_PER_GROUP_128[scheme], mode), i)
+        keep_plain, keep_edges = list(firsts.values()), [len(edges) - 1]
+    jobs = [make_job(500 + i, plain[i][0], *shape, groups=2, dots=1, mode=plain[i][1])
+            for i in keep_plain]
+    jobs += [make_job(600 + i, edges[i][0], *shape, groups=2, dots=1, edge=edges[i][1],
+                      mode=edges[i][2]) for i in keep_edges]
+    jobs.append(make_job(700, "bitmod4", *shape, groups=5, dots=1, mode="fp16", k=576))
     for job in jobs:
         assert job["cycles_per_group"] == PAPER_CYCLES_PER_GROUP_128[job["scheme"]]
     return jobs
