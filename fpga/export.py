@@ -94,7 +94,8 @@ def _block_text(block) -> str:
     text = verilog.convert(definition, name=block.module)
     header = re.search(rf"^module {block.module}\(([^)]*)\);", text, re.M)
     found = set(header.group(1).replace(" ", "").replace("\n", "").split(",")) if header else set()
-    expected = set(port_directions(definition.signature)) | set(CLOCK_PORTS)
+    expected = set(port_directions(definition.signature))
+    expected |= set(CLOCK_PORTS) if block.clocked else set()
     if found != expected:
         raise ValueError(f"Verilog module '{block.module}': ports {sorted(found)} differ from "
                          f"the instance ports {sorted(expected)}")

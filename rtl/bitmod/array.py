@@ -1,18 +1,18 @@
 """PE array: rows (output channels) x cols (tokens), registry target ``bitmod-array``."""
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from . import layouts
-from .datapath import PeDatapath, datapath_signature
+from .datapath import PeDatapath
 from .fronts import ColumnActs, RowTerms
 from .hier import Block, place
 from .layouts import (array_act_layout, array_out_layout, array_weight_layout, row_holds_layout,
                       terms_layout, unpacked_acts_layout)
-from .output import ArrayOutput
-from .params import ACC_DELAY, EngineParams, slots_of
+from .output import ArrayOutput, finalize_block
+from .params import ACC_DELAY, SCALE_EXP_BITS, EngineParams, slots_of
 from .row_acc import RowAccumulate
 from .scale import RowScaleDecode
 from .scan import GroupScan
@@ -45,10 +45,11 @@ class BitmodArray(wiring.Component):
     tile's result bank still holds unconverted results (``o`` back-pressure); no signal is
     reduced over the PEs.
 
-    ``hierarchical=True`` is for Verilog export: each PE is an ``Instance`` of the module
-    :data:`PE_MODULE` (listed in :attr:`verilog_blocks`, converted once by
-    ``bitflight.fpga.export``) instead of an Amaranth submodule, so a 32 x 32 array converts in
-    seconds (rtl/bitmod/hier.py). The default flat array is the one amaranth.sim can run; both
+    ``hierarchical=True`` is for Verilog export: each PE, and each row's and column's shared
+    unit, is an ``Instance`` of one module per kind (:func:`array_blocks`, listed in
+    :attr:`verilog_blocks`, converted once by ``bitflight.fpga.export``) instead of an Amaranth
+    submodule, so a 32 x 32 array converts in seconds and Verilator compiles each kind once
+    (rtl/bitmod/hier.py). The default flat array is the one amaranth.sim can run; both
     give the same Verilog behaviour (tests/rtl/bitmod/test_bitmod_hier.py).
     """
 
@@ -61,7 +62,7 @@ class BitmodArray(wiring.Component):
     @property
     def verilog_blocks(self) -> tuple[Block, ...]:
         """Modules a hierarchical export must emit next to this one."""
-        return pe_blocks(self.p) if self.hierarchical else ()
+        return tuple(array_blocks(self.p).values()) if self.hierarchical else ()
 
     @property
     def result_latency(self) -> int:
@@ -83,7 +84,7 @@ class BitmodArray(wiring.Component):
         p = self.p
         m.submodules.seq = seq = Sequencer()
         m.submodules.scan = scan = GroupScan(p)
-        m.submodules.out = out = ArrayOutput(p)
+        m.submodules.out = out = ArrayOutput(p, hierarchical=self.hierarchical)
         flags = self.w.payload
         close = Signal()
         m.d.comb += close.eq(seq.step & seq.group_end)
@@ -95,43 +96,48 @@ class BitmodArray(wiring.Component):
             m.d.sync += nxt.eq(pe_flags)
             pe_flags = nxt
 
+        blocks = array_blocks(p)
+
+        def unit(name: str, kind: str, ports: dict) -> None:
+            if self.hierarchical:
+                place(m, name, ports, block=blocks[kind])
+            else:
+                place(m, name, ports, component=blocks[kind].make())
+
         col_acts = []
         for c in range(p.cols):
-            unpack = m.submodules[f"acts_{c}"] = ColumnActs(p)
+            unpacked = Signal(unpacked_acts_layout(p), name=f"unpack_c{c}")
+            unit(f"acts_{c}", "acts", {"acts": self.a.payload[layouts.col(c)], "out": unpacked})
             acts = Signal(unpacked_acts_layout(p), name=f"acts_c{c}")
-            m.d.comb += unpack.acts.eq(self.a.payload[layouts.col(c)])
-            m.d.sync += acts.eq(unpack.out)
+            m.d.sync += acts.eq(unpacked)
             col_acts.append(acts)
 
         row_slots = []
         for r in range(p.rows):
             w = self.w.payload[layouts.row(r)]
-            dec = m.submodules[f"scale_{r}"] = RowScaleDecode(p)
-            front = m.submodules[f"terms_{r}"] = RowTerms(p)
-            acc = m.submodules[f"acc_{r}"] = RowAccumulate(p)
+            sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
+            exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
+            decoded = Signal(terms_layout(p), name=f"decoded_r{r}")
+            slots = Signal(3, name=f"slots_r{r}")
             terms = Signal(terms_layout(p), name=f"terms_r{r}")
             holds = Signal(row_holds_layout(p), name=f"holds_r{r}")
-            m.d.comb += [dec.scale.eq(w.scale), dec.row_scale.eq(w.row_scale),
-                         dec.fmt.eq(w.fmt), dec.fp16_scale.eq(flags.fp16_scale),
-                         out.push_data[layouts.row(r)].eq(dec.out),
-                         front.codes.eq(w.codes), front.fmt.eq(w.fmt), front.slot.eq(seq.slot),
-                         acc.close.eq(close), acc.scale.eq(dec.sig), acc.scale_exp.eq(dec.exp),
-                         acc.arm.eq(scan.arm), acc.sa_valid.eq(scan.sa_valid),
-                         acc.sa_col.eq(scan.sa_col), acc.sa_bank.eq(scan.sa_bank),
-                         acc.sa_fresh.eq(scan.sa_fresh), acc.holds.eq(holds),
-                         acc.rd_addr.eq(out.rd_addr),
-                         out.results[layouts.row(r)].eq(acc.rd_data)]
-            m.d.sync += terms.eq(front.terms)
-            row_slots.append(front.slots)
+            unit(f"scale_{r}", "scale", {
+                "scale": w.scale, "row_scale": w.row_scale, "fmt": w.fmt,
+                "fp16_scale": flags.fp16_scale, "sig": sig, "exp": exp,
+                "out": out.push_data[layouts.row(r)]})
+            unit(f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": seq.slot,
+                                         "terms": decoded, "slots": slots})
+            unit(f"acc_{r}", "acc", {
+                "close": close, "scale": sig, "scale_exp": exp, "arm": scan.arm,
+                "sa_valid": scan.sa_valid, "sa_col": scan.sa_col, "sa_bank": scan.sa_bank,
+                "sa_fresh": scan.sa_fresh, "holds": holds, "rd_addr": out.rd_addr,
+                "rd_data": out.results[layouts.row(r)]})
+            m.d.sync += terms.eq(decoded)
+            row_slots.append(slots)
             for c in range(p.cols):
-                ports = {"terms": terms, "acts": col_acts[c], "step": pe_flags[0],
-                         "group_end": pe_flags[1],
-                         "hold": holds[layouts.col(c)]}
-                if self.hierarchical:
-                    place(m, f"pe_{r}_{c}", ports, module=PE_MODULE,
-                          signature=datapath_signature(p))
-                else:
-                    place(m, f"pe_{r}_{c}", ports, component=PeDatapath(p))
+                unit(f"pe_{r}_{c}", "pe", {"terms": terms, "acts": col_acts[c],
+                                           "step": pe_flags[0], "group_end": pe_flags[1],
+                                           "hold": holds[layouts.col(c)]})
         m.d.comb += [seq.slots.eq(_widest(m, row_slots)),
                      seq.valid.eq(self.w.valid & self.a.valid), seq.first.eq(flags.first),
                      seq.last.eq(flags.last),
@@ -164,6 +170,13 @@ def _widest(m: Module, values: list):
 PE_MODULE = "bitmod_pe_datapath"
 
 
-def pe_blocks(p: EngineParams) -> tuple[Block, ...]:
-    """The PE datapath as one Verilog module (what a hierarchical array instantiates)."""
-    return (Block(PE_MODULE, lambda: PeDatapath(p)),)
+def array_blocks(p: EngineParams) -> dict[str, Block]:
+    """What the array repeats, each as one Verilog module (what a hierarchical array
+    instantiates): the PE datapath, per row the term decoders, the scale decoder, the row
+    accumulator and the output unit's fp16 conversion, per column the fp16 unpack."""
+    return {"pe": Block(PE_MODULE, lambda: PeDatapath(p)),
+            "terms": Block("bitmod_row_terms", lambda: RowTerms(p), clocked=False),
+            "scale": Block("bitmod_row_scale", lambda: RowScaleDecode(p), clocked=False),
+            "acc": Block("bitmod_row_acc", lambda: RowAccumulate(p)),
+            "acts": Block("bitmod_column_acts", lambda: ColumnActs(p), clocked=False),
+            "finalize": finalize_block(p)}

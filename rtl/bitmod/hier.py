@@ -10,11 +10,13 @@ parent's own values, so the parent holds no per-instance signals or debug wires 
 simulation, or an Instance for export) from the same port map, so both netlists connect the same
 values. Port names follow ``amaranth.back.verilog.convert``: each port member of the signature
 is named by its path joined with ``__`` (``o__payload``), In members are inputs, Out members
-outputs; a component with a ``sync`` domain also gets ``clk`` and ``rst`` (:data:`CLOCK_PORTS`).
+outputs; a component with a ``sync`` domain also gets ``clk`` and ``rst`` (:data:`CLOCK_PORTS`),
+so a :class:`Block` says whether it is clocked.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal, Value, ValueCastable
@@ -25,9 +27,18 @@ CLOCK_PORTS = ("clk", "rst")
 
 @dataclass(frozen=True)
 class Block:
-    """A component exported once as Verilog module ``module`` (``make`` builds the definition)."""
+    """A component exported once as Verilog module ``module`` (``make`` builds the definition);
+    ``clocked``: it has a ``sync`` domain, so the module has ``clk`` and ``rst`` ports."""
     module: str
     make: Callable[[], wiring.Component]
+    clocked: bool = True
+
+    @cached_property
+    def signature(self) -> wiring.Signature:
+        """The definition's signature (what every instance connects), built once."""
+        definition = self.make()
+        definition._MustUse__silence = True      # built for its signature, never elaborated
+        return definition.signature
 
 
 def port_directions(signature: wiring.Signature) -> dict[str, str]:
@@ -45,12 +56,14 @@ def _checked(name: str, signature: wiring.Signature, ports: dict) -> dict[str, s
 
 
 def place(m: Module, name: str, ports: dict, *, component: wiring.Component | None = None,
-          module: str | None = None, signature: wiring.Signature | None = None) -> None:
+          module: str | None = None, signature: wiring.Signature | None = None,
+          block: Block | None = None) -> None:
     """Add ``name`` to ``m`` with every port connected as ``ports`` says (port name -> the
     parent's value: read for an input, driven for an output).
 
-    Either ``component`` (an Amaranth submodule, connected by comb assignments) or ``module``
-    with the component's ``signature`` (an Instance of that Verilog module, clocked by sync).
+    Either ``component`` (an Amaranth submodule, connected by comb assignments), or an Instance
+    of a Verilog module: a ``block`` or a ``module`` with the component's ``signature`` (clocked
+    by sync unless the block is not clocked).
     """
     if component is not None:
         directions = _checked(name, component.signature, ports)
@@ -60,6 +73,11 @@ def place(m: Module, name: str, ports: dict, *, component: wiring.Component | No
             value = value.as_value() if isinstance(value, ValueCastable) else value
             m.d.comb += value.eq(ports[port]) if directions[port] == "i" else ports[port].eq(value)
         return
+    clocked = True
+    if block is not None:
+        module, signature, clocked = block.module, block.signature, block.clocked
     directions = _checked(name, signature, ports)
     args = {f"{directions[port]}_{port}": Value.cast(value) for port, value in ports.items()}
-    m.submodules[name] = Instance(module, i_clk=ClockSignal(), i_rst=ResetSignal(), **args)
+    if clocked:
+        args.update(i_clk=ClockSignal(), i_rst=ResetSignal())
+    m.submodules[name] = Instance(module, **args)

@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from . import layouts
 from .finalize import Finalize
+from .hier import Block, place
 from .layouts import array_out_layout, array_results_layout, out_scale_layout
 from .params import OUTPUT_READ_STAGES, EngineParams
 from .scan import col_bits, ram_addr
@@ -37,12 +38,13 @@ class ArrayOutput(wiring.Component):
     scales, then the :class:`~.finalize.Finalize` stages). The unit's
     pipeline stalls as a whole while ``o`` is valid and not ready; nothing upstream of the RAM
     does (the scan control holds back a tile that would overwrite unread results).
+    ``hierarchical``: each row's conversion is an Instance of :func:`finalize_block`'s module.
     """
 
     latency = OUTPUT_READ_STAGES + Finalize.latency
 
-    def __init__(self, p: EngineParams):
-        self.p = p
+    def __init__(self, p: EngineParams, *, hierarchical: bool = False):
+        self.p, self.hierarchical = p, hierarchical
         self.push_layout = StructLayout({layouts.row(r): out_scale_layout()
                                          for r in range(p.rows)})
         super().__init__({"ready": In(1), "ready_bank": In(1), "rd_addr": Out(col_bits(p) + 1),
@@ -82,13 +84,15 @@ class ArrayOutput(wiring.Component):
         scales_r = Signal(self.push_layout)
         with m.If(advance):
             m.d.sync += [read.eq(self.results), scales_r.eq(head)]
+        block = finalize_block(p)
         for r in range(p.rows):
-            fin = m.submodules[f"finalize_{r}"] = Finalize(p.dp)
             res, scale = read[layouts.row(r)], scales_r[layouts.row(r)]
-            m.d.comb += [fin.en.eq(advance), fin.row_scale.eq(scale.row_scale),
-                         fin.unit_shift.eq(scale.unit_shift),
-                         fin.mant.eq(res.mant), fin.exp.eq(res.exp),
-                         self.o.payload[layouts.row(r)].eq(fin.value)]
+            ports = {"en": advance, "row_scale": scale.row_scale, "unit_shift": scale.unit_shift,
+                     "mant": res.mant, "exp": res.exp, "value": self.o.payload[layouts.row(r)]}
+            if self.hierarchical:
+                place(m, f"finalize_{r}", ports, block=block)
+            else:
+                place(m, f"finalize_{r}", ports, component=block.make())
 
         # valid and last travel beside the read register and the conversion's stages
         valid, last = feed, feed & last_col
@@ -100,3 +104,8 @@ class ArrayOutput(wiring.Component):
         with m.If(advance):
             m.d.sync += [self.o.valid.eq(valid), self.o.payload.last.eq(last)]
         return m
+
+
+def finalize_block(p: EngineParams) -> Block:
+    """One row's fp16 conversion as a Verilog module of its own (rtl/bitmod/hier.py)."""
+    return Block("bitmod_finalize", lambda: Finalize(p.dp))

@@ -113,3 +113,49 @@ def test_a_port_map_missing_a_port_is_rejected():
     parent._MustUse__silence = True     # rejected before elaboration: no unused-design warning
     with pytest.raises(ValueError, match=r"first: port map misses \['y'\]"):
         place(parent, "first", {"a": 0}, module="inc", signature=INC)
+
+
+class _Add(wiring.Component):
+    """Combinational: its module has no clk or rst."""
+    a: In(4)
+    y: Out(4)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.y.eq(self.a + 3)
+        return m
+
+
+class _Chain(wiring.Component):
+    """A clocked and an unclocked block in series, each placed from its :class:`Block`."""
+    a: In(4)
+    y: Out(4)
+
+    def __init__(self, clocked_add: bool = False):
+        self.blocks = (Block("inc", _Inc), Block("add3", _Add, clocked=clocked_add))
+        super().__init__()
+
+    @property
+    def verilog_blocks(self):
+        return self.blocks
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Signal
+        m = Module()
+        mid = Signal(4)
+        place(m, "first", {"a": self.a, "y": mid}, block=self.blocks[0])
+        place(m, "second", {"a": mid, "y": self.y}, block=self.blocks[1])
+        return m
+
+
+def test_an_unclocked_block_is_instantiated_without_clock_ports(tmp_path):
+    text = export.verilog_text(_Chain(), "chain")
+    assert "module add3(y, a);" in text and "module inc(clk, rst, y, a);" in text
+    second = text[text.index("  add3 second ("):]
+    assert ".clk(" not in second[:second.index(");")]
+    export.lint(export.write_atomic(tmp_path / "chain.v", text), "chain")
+    # a block that says it is clocked must have the clock ports its instances connect
+    wrong = _Chain(clocked_add=True)
+    wrong._MustUse__silence = True      # rejected before elaboration: no unused-design warning
+    with pytest.raises(ValueError, match="Verilog module 'add3': ports"):
+        export.verilog_text(wrong, "chain")

@@ -11,7 +11,7 @@ import pytest
 
 from bitflight.base import config
 from bitflight.fpga import export
-from bitflight.rtl.bitmod.array import PE_MODULE, BitmodArray
+from bitflight.rtl.bitmod.array import PE_MODULE, BitmodArray, array_blocks
 from bitflight.rtl.bitmod.params import EngineParams
 from bitflight.sim import hdl
 
@@ -60,14 +60,23 @@ def _asic_jobs(p: EngineParams, *, full: bool = True) -> list[dict]:
     return jobs
 
 
-def test_export_instantiates_one_pe_module_rows_x_cols_times():
+def test_export_instantiates_one_module_per_repeated_unit():
+    """Each PE, each row's units and each column's unpack are Instances of one module per kind,
+    and every kind is a Verilator hier block; nothing of them is flattened per copy."""
     text = export.verilog_text(BitmodArray(REDUCED, hierarchical=True), "bitmod_array")
-    assert text.count(f"module {PE_MODULE}(") == 1
-    instances = re.findall(rf"^\s*{PE_MODULE} (pe_\d+_\d+) \(", text, re.M)
-    assert sorted(instances) == sorted(f"pe_{r}_{c}" for r in range(32) for c in range(2))
-    assert "module \\bitmod_array.pe_" not in text          # no flattened PE copies
+    counts = {"pe": 32 * 2, "terms": 32, "scale": 32, "acc": 32, "acts": 2, "finalize": 32}
+    blocks = array_blocks(REDUCED)
+    assert set(blocks) == set(counts)
+    for kind, block in blocks.items():
+        assert text.count(f"module {block.module}(") == 1
+        instances = re.findall(rf"^\s*{block.module} (\w+) \(", text, re.M)
+        assert len(instances) == counts[kind], kind
+    pes = re.findall(rf"^\s*{PE_MODULE} (pe_\d+_\d+) \(", text, re.M)
+    assert sorted(pes) == sorted(f"pe_{r}_{c}" for r in range(32) for c in range(2))
+    assert not re.search(r"module \\bitmod_array\.(pe|terms|scale|acc|acts)_", text)
+    assert "module \\bitmod_array.out.finalize_" not in text
     marked = export.mark_hier_blocks(text, "bitmod_array")
-    assert marked.count("/*verilator hier_block*/") == 1
+    assert marked.count("/*verilator hier_block*/") == len(blocks)
     assert re.search(rf"module {PE_MODULE}\(.*?\);\n  /\*verilator hier_block\*/", marked, re.S)
 
 
