@@ -1,6 +1,7 @@
 """cocotb side of test_hdl's visibility tests: which signals of ``vis`` can the bench reach?
 
-Env: VISIBLE = comma-separated names of ``inner``'s signals the build should expose."""
+Env: VISIBLE = comma-separated names of the signals the build should expose: ``seen`` (the top
+module's own register) and ``inner``'s ``secret`` and ``mem_x``."""
 from __future__ import annotations
 
 import os
@@ -28,4 +29,5 @@ async def visibility(dut):
     assert int(dut.y.value) == 10, f"the top's ports: y = {int(dut.y.value)}, expected 10"
     got = {name for name in ("secret", "mem_x")
            if _reachable(dut, "inner") and _reachable(dut.inner, name)}
+    got |= {"seen"} if _reachable(dut, "seen") else set()
     assert got == want, f"reachable {sorted(got)}, expected {sorted(want)}"

@@ -50,6 +50,8 @@ def test_waves_need_a_tracing_build(counter_build):
 
 
 VISIBILITY = """module vis(input clk, input [7:0] a, output [7:0] y);
+  reg [7:0] seen;
+  always @(posedge clk) seen <= y;
   sub inner(.clk(clk), .a(a), .y(y));
 endmodule
 module sub(input clk, input [7:0] a, output [7:0] y);
@@ -61,11 +63,19 @@ endmodule
 """
 
 
-@pytest.mark.parametrize("public, visible", [((), ""), (("mem_*",), "mem_x"),
-                                             (None, "secret,mem_x")])
-def test_public_patterns_choose_what_the_bench_reaches_inside(public, visible):
-    built = hdl.build(VISIBILITY, top="vis", key="test-visibility", public=public)
+@pytest.mark.parametrize("public, ports_only, visible", [
+    ((), False, "seen"), (("mem_*",), False, "seen,mem_x"), (None, False, "seen,secret,mem_x"),
+    ((), True, ""), (("mem_*",), True, "mem_x")])
+def test_public_patterns_choose_what_the_bench_reaches_inside(public, ports_only, visible):
+    """The top's own signals (``seen``) unless ``ports_only``; inside, what ``public`` names."""
+    built = hdl.build(VISIBILITY, top="vis", key="test-visibility", public=public,
+                      ports_only=ports_only)
     hdl.run(built, "cocotb_visibility", test_dir=HERE, env={"VISIBLE": visible})
+
+
+def test_ports_only_with_everything_public_is_refused():
+    with pytest.raises(ValueError, match="ports_only narrows the public signals"):
+        hdl.build(VISIBILITY, top="vis", key="test-visibility", public=None, ports_only=True)
 
 
 def test_a_public_pattern_with_other_characters_is_refused():
