@@ -48,10 +48,11 @@ INC = wiring.Signature({"a": In(4), "y": Out(4)})
 class _Inc(wiring.Component):
     a: In(4)
     y: Out(4)
+    domain, step = "sync", 1
 
     def elaborate(self, platform):
         m = Module()
-        m.d.sync += self.y.eq(self.a + 1)
+        m.d[self.domain] += self.y.eq(self.a + self.step)
         return m
 
 
@@ -115,15 +116,9 @@ def test_a_port_map_missing_a_port_is_rejected():
         place(parent, "first", {"a": 0}, module="inc", signature=INC)
 
 
-class _Add(wiring.Component):
+class _Add(_Inc):
     """Combinational: its module has no clk or rst."""
-    a: In(4)
-    y: Out(4)
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.comb += self.y.eq(self.a + 3)
-        return m
+    domain, step = "comb", 3
 
 
 class _Chain(wiring.Component):
