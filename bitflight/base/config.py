@@ -181,7 +181,7 @@ class Sfu(_Strict):
     two_phase_passes: PositiveInt = Field(2, description="reads of the vector for softmax/norm")
     add_stages: int = Field(4, ge=0, le=6, description="register ranks in each binary32 adder of "
                             "the RTL SFU (0: combinational, one op per cycle)")
-    mul_stages: int = Field(5, ge=0, le=6, description="register ranks in each binary32 "
+    mul_stages: int = Field(6, ge=0, le=6, description="register ranks in each binary32 "
                             "multiplier of the RTL SFU (0: combinational)")
 
 

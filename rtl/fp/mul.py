@@ -7,8 +7,9 @@ from amaranth.lib.wiring import In, Out, Signature
 from .fields import F32, Pipe, Pipelined, clz, denorm_shift, round_pack, special, unpack
 
 SPLIT = 18                       # a hard multiplier's operand width (ECP5 MULT18X18D, DSP48 B)
-# cut points, the most useful first: four ranks at 0 1 2 4 split product, sum, count and shifts
-CUT_ORDER = (1, 4, 0, 2, 3)
+# cut points, the most useful first: four ranks at 1 2 3 5 split product, sum, count and shifts;
+# a sixth registers the unpacked operands in front of the hard multipliers
+CUT_ORDER = (2, 5, 1, 3, 4, 0)
 
 
 class Fp32Mul(Pipelined):
@@ -16,7 +17,8 @@ class Fp32Mul(Pipelined):
 
     Ports: In ``a`` (32), In ``b`` (32), Out ``y`` (32).
     Timing: free-running, ``latency == stages`` (0: combinational). Cut points: after the
-    partial products, after their sum (the 48-bit product), after the leading-zero count, after
+    operands' unpack (the sixth rank: the multipliers' inputs come straight from registers),
+    after the partial products, after their sum (the 48-bit product), after the leading-zero count, after
     the normalization shift, before the rounding increment; ``stages`` ranks fill them in the
     order of ``CUT_ORDER`` (:class:`Pipe`).
 
@@ -38,12 +40,14 @@ class Fp32Mul(Pipelined):
         sign = a.sign ^ b.sign
         nan = a.nan | b.nan | (a.inf & b.zero) | (a.zero & b.inf)
         is_special, word = special(F32, nan, a.inf | b.inf, sign)
-        if pipe.ranks[0]:                                 # a register behind the multipliers
-            al, ah, bl, bh = a.sig[:SPLIT], a.sig[SPLIT:], b.sig[:SPLIT], b.sig[SPLIT:]
+        exp = a.exp + b.exp - (F32.bias - 1)              # biased exponent if prod[47] is set
+        a_sig, b_sig, sign, exp, is_special, word = pipe.cut(
+            a.sig, b.sig, sign, exp, is_special, word)
+        if pipe.ranks[1]:                                 # a register behind the multipliers
+            al, ah, bl, bh = a_sig[:SPLIT], a_sig[SPLIT:], b_sig[:SPLIT], b_sig[SPLIT:]
             parts = (al * bl, al * bh, ah * bl, ah * bh)
         else:
-            parts = (a.sig * b.sig,)
-        exp = a.exp + b.exp - (F32.bias - 1)              # biased exponent if prod[47] is set
+            parts = (a_sig * b_sig,)
         sign, exp, *parts, is_special, word = pipe.cut(sign, exp, *parts, is_special, word)
 
         if len(parts) == 4:

@@ -27,12 +27,13 @@ class SfuParams:
     elements (16: every ``cols`` the ISA can encode); ``add_stages`` / ``mul_stages``: register
     ranks inside each binary32 adder / multiplier (rtl/fp, at their cut points; 0: one op per
     cycle, combinational), with two ranks in each conversion and one in the dividers' and square
-    root's rounding once either is > 0. 4 / 5 put every unit at >= 100 MHz alone on an ECP5-85
-    (docs/rtl/sfu.md "Pipelining"); they move latencies only, never a result."""
+    root's rounding once either is > 0. 4 / 6 (the sixth multiplier rank registers the operands in
+    front of the hard multipliers) route the whole SFU at >= 100 MHz on an ECP5-85 on every seed
+    tried (docs/rtl/sfu.md "Pipelining"); they move latencies only, never a result."""
     dividers: int = 4
     tree_levels: int = 16
     add_stages: int = 4
-    mul_stages: int = 5
+    mul_stages: int = 6
 
     def __post_init__(self):
         if self.dividers < 1:

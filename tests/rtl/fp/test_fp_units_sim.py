@@ -147,8 +147,10 @@ def test_cut_orders_place_ranks_in_their_order():
     from bitflight.rtl.fp import add, mul
     from bitflight.rtl.fp.fields import Pipe
     assert Pipe(Module(), 4, 6, "t", add.CUT_ORDER).ranks == [1, 0, 1, 1, 0, 1]
-    assert Pipe(Module(), 5, 5, "t", mul.CUT_ORDER).ranks == [1] * 5
-    assert Pipe(Module(), 7, 5, "t", mul.CUT_ORDER).ranks == [1, 2, 1, 1, 2]
+    # five ranks leave the operands unregistered; the sixth goes in front of the multipliers
+    assert Pipe(Module(), 5, 6, "t", mul.CUT_ORDER).ranks == [0, 1, 1, 1, 1, 1]
+    assert Pipe(Module(), 6, 6, "t", mul.CUT_ORDER).ranks == [1] * 6
+    assert Pipe(Module(), 7, 6, "t", mul.CUT_ORDER).ranks == [1, 1, 2, 1, 1, 1]
     with pytest.raises(ValueError, match="not a permutation"):
         Pipe(Module(), 2, 3, "t", (0, 0, 1))
 
