@@ -13,7 +13,7 @@ def _pe(cfg):
 def _array(cfg):
     from .array import BitmodArray
     from .params import EngineParams
-    # hierarchical: one PE module instantiated rows x cols times (see rtl/bitmod/hier.py)
+    # hierarchical: one module per repeated unit (PE, row and column units; rtl/bitmod/hier.py)
     return BitmodArray(EngineParams.from_config(cfg), hierarchical=True)
 
 

@@ -18,9 +18,9 @@ class Fp32Mul(Pipelined):
     Ports: In ``a`` (32), In ``b`` (32), Out ``y`` (32).
     Timing: free-running, ``latency == stages`` (0: combinational). Cut points: after the
     operands' unpack (the sixth rank: the multipliers' inputs come straight from registers),
-    after the partial products, after their sum (the 48-bit product), after the leading-zero count, after
-    the normalization shift, before the rounding increment; ``stages`` ranks fill them in the
-    order of ``CUT_ORDER`` (:class:`Pipe`).
+    after the partial products, after their sum (the 48-bit product), after the leading-zero
+    count, after the normalization shift, before the rounding increment; ``stages`` ranks fill
+    them in the order of ``CUT_ORDER`` (:class:`Pipe`).
 
     Algorithm: exact 48-bit product of the significands (subnormal operands enter with their
     leading zeros), normalize by a leading-zero count, round once (:func:`round_pack`), which
