@@ -75,7 +75,7 @@ def term_layout() -> StructLayout:
 
 
 def terms_layout(p: EngineParams) -> StructLayout:
-    """A row's decoded terms, fields ``l0`` ... (decoded once per row, rtl/bitmod/row_front.py)."""
+    """A row's decoded terms, fields ``l0`` ... (decoded once per row, rtl/bitmod/fronts.py)."""
     return StructLayout({lane(j): term_layout() for j in range(p.lanes)})
 
 
