@@ -13,8 +13,9 @@ def _pe(cfg):
 def _array(cfg):
     from .array import BitmodArray
     from .params import EngineParams
-    # hierarchical: one module per repeated unit (PE, row and column units; rtl/bitmod/hier.py)
-    return BitmodArray(EngineParams.from_config(cfg), hierarchical=True)
+    # the PE as one module (rtl/bitmod/hier.py); the row and column units stay in the top's
+    # netlist, which Yosys maps smaller (BitmodArray's docstring)
+    return BitmodArray(EngineParams.from_config(cfg), hierarchical="pe")
 
 
 TARGETS = [

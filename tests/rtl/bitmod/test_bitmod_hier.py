@@ -82,6 +82,22 @@ def test_export_instantiates_one_module_per_repeated_unit():
     assert re.search(rf"module {PE_MODULE}\(.*?\);\n  /\*verilator hier_block\*/", marked, re.S)
 
 
+def test_synthesis_export_makes_only_the_pe_a_module():
+    """The registry target (what synthesis and place-and-route read) keeps the row and column
+    units in the top's netlist; a hierarchy mode other than False, True, 'pe' is refused."""
+    from bitflight.rtl import registry
+    arr = registry.get("bitmod-array").build(config.load("tiny"))
+    arr._MustUse__silence = True        # only its mode is read here
+    assert arr.hierarchical == "pe"
+    pe_only = BitmodArray(REDUCED, hierarchical="pe")
+    assert [b.module for b in pe_only.verilog_blocks] == [PE_MODULE]
+    text = export.verilog_text(pe_only, "bitmod_array")
+    assert len(re.findall(rf"^\s*{PE_MODULE} pe_\d+_\d+ \(", text, re.M)) == 64
+    assert "module \\bitmod_array.terms_0 (" in text and "module bitmod_row_terms(" not in text
+    with pytest.raises(ValueError, match="hierarchical must be False, True or 'pe'"):
+        BitmodArray(REDUCED, hierarchical="rows")
+
+
 @pytest.mark.verilator
 @pytest.mark.xdist_group("bitmod-verilator")
 def test_hierarchical_tiny_array_equals_golden_like_the_flat_one(tmp_path):
