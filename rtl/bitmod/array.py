@@ -69,11 +69,7 @@ class BitmodArray(wiring.Component):
     @property
     def verilog_blocks(self) -> tuple[Block, ...]:
         """Modules a hierarchical export must emit next to this one."""
-        return tuple(block for kind, block in array_blocks(self.p).items()
-                     if self._as_block(kind))
-
-    def _as_block(self, kind: str) -> bool:
-        return self.hierarchical is True or (self.hierarchical == "pe" and kind == "pe")
+        return hierarchy_blocks(self.p, self.hierarchical)
 
     @property
     def result_latency(self) -> int:
@@ -95,7 +91,7 @@ class BitmodArray(wiring.Component):
         p = self.p
         m.submodules.seq = seq = Sequencer()
         m.submodules.scan = scan = GroupScan(p)
-        m.submodules.out = out = ArrayOutput(p, hierarchical=self._as_block("finalize"))
+        m.submodules.out = out = ArrayOutput(p, hierarchical=is_block(self.hierarchical, "finalize"))
         flags = self.w.payload
         close = Signal()
         m.d.comb += close.eq(seq.step & seq.group_end)
@@ -110,7 +106,7 @@ class BitmodArray(wiring.Component):
         blocks = array_blocks(p)
 
         def unit(name: str, kind: str, ports: dict) -> None:
-            if self._as_block(kind):
+            if is_block(self.hierarchical, kind):
                 place(m, name, ports, block=blocks[kind])
             else:
                 place(m, name, ports, component=blocks[kind].make())
@@ -191,3 +187,14 @@ def array_blocks(p: EngineParams) -> dict[str, Block]:
             "acc": Block("bitmod_row_acc", lambda: RowAccumulate(p)),
             "acts": Block("bitmod_column_acts", lambda: ColumnActs(p), clocked=False),
             "finalize": finalize_block(p)}
+
+
+def is_block(hierarchical: bool | str, kind: str) -> bool:
+    """Whether a unit of ``kind`` (a key of :func:`array_blocks`) is its own Verilog module
+    under a ``BitmodArray`` hierarchy mode (False, True or "pe")."""
+    return hierarchical is True or (hierarchical == "pe" and kind == "pe")
+
+
+def hierarchy_blocks(p: EngineParams, hierarchical: bool | str) -> tuple[Block, ...]:
+    """The modules an export of an array in that mode emits beside its top."""
+    return tuple(block for kind, block in array_blocks(p).items() if is_block(hierarchical, kind))

@@ -14,7 +14,7 @@ from amaranth.lib.wiring import In, Out
 from ...golden import formats
 from ...golden.bitserial import hw_index
 from . import layouts
-from .array import BitmodArray, array_blocks
+from .array import BitmodArray, hierarchy_blocks
 from .layouts import array_act_layout, weight_row_layout
 from .params import EngineParams
 
@@ -99,7 +99,7 @@ class ArrayFreeRun(wiring.Component):
     @property
     def verilog_blocks(self):
         """The modules a hierarchical export emits (see :class:`~.array.BitmodArray`)."""
-        return tuple(array_blocks(self.p).values()) if self.hierarchical else ()
+        return hierarchy_blocks(self.p, self.hierarchical)
 
     def cycles(self, dots: int) -> int:
         return free_run_cycles(self.p, self.groups, dots)

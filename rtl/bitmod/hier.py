@@ -56,14 +56,12 @@ def _checked(name: str, signature: wiring.Signature, ports: dict) -> dict[str, s
 
 
 def place(m: Module, name: str, ports: dict, *, component: wiring.Component | None = None,
-          module: str | None = None, signature: wiring.Signature | None = None,
           block: Block | None = None) -> None:
     """Add ``name`` to ``m`` with every port connected as ``ports`` says (port name -> the
     parent's value: read for an input, driven for an output).
 
-    Either ``component`` (an Amaranth submodule, connected by comb assignments), or an Instance
-    of a Verilog module: a ``block`` or a ``module`` with the component's ``signature`` (clocked
-    by sync unless the block is not clocked).
+    Either ``component`` (an Amaranth submodule, connected by comb assignments) or ``block``
+    (an Instance of its Verilog module, clocked by sync unless the block is not clocked).
     """
     if component is not None:
         directions = _checked(name, component.signature, ports)
@@ -73,11 +71,8 @@ def place(m: Module, name: str, ports: dict, *, component: wiring.Component | No
             value = value.as_value() if isinstance(value, ValueCastable) else value
             m.d.comb += value.eq(ports[port]) if directions[port] == "i" else ports[port].eq(value)
         return
-    clocked = True
-    if block is not None:
-        module, signature, clocked = block.module, block.signature, block.clocked
-    directions = _checked(name, signature, ports)
+    directions = _checked(name, block.signature, ports)
     args = {f"{directions[port]}_{port}": Value.cast(value) for port, value in ports.items()}
-    if clocked:
+    if block.clocked:
         args.update(i_clk=ClockSignal(), i_rst=ResetSignal())
-    m.submodules[name] = Instance(module, **args)
+    m.submodules[name] = Instance(block.module, **args)

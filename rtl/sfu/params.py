@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...base.config import Sfu as SfuSchema
 from ...base.errors import ConfigError
 from ...compiler.isa import MiscOp
 from ..fp import F16ToF32, F32Rint, F32ToF16, Fp32Add, Fp32Div, Fp32Mul, Fp32Sqrt, I32ToF32
@@ -29,11 +30,12 @@ class SfuParams:
     cycle, combinational), with two ranks in each conversion and one in the dividers' and square
     root's rounding once either is > 0. 4 / 6 (the sixth multiplier rank registers the operands in
     front of the hard multipliers) route the whole SFU at >= 100 MHz on an ECP5-85 on every seed
-    tried (docs/rtl/sfu.md "Pipelining"); they move latencies only, never a result."""
+    tried (docs/rtl/sfu.md "Pipelining"); they move latencies only, never a result. Their
+    defaults are the config schema's (``sfu.add_stages``, ``sfu.mul_stages``)."""
     dividers: int = 4
     tree_levels: int = 16
-    add_stages: int = 4
-    mul_stages: int = 6
+    add_stages: int = SfuSchema.model_fields["add_stages"].default
+    mul_stages: int = SfuSchema.model_fields["mul_stages"].default
 
     def __post_init__(self):
         if self.dividers < 1:

@@ -193,9 +193,8 @@ def build(source: Source, top: str, key: str, *, waves: bool | str = False,
     recipe += ["public:ports-only"] if ports_only else []
     digest = _digest(verilog, top, recipe, fmt)
     directory = cache_root() / f"{safe_key(key)}-{digest[:16]}"
-    top_vars = _ports(verilog, top) if ports_only else ("*",)
-    hit = cached_build(directory,
-                       lambda d: _compile(d, verilog, top, args, fmt, public, top_vars),
+    hit = cached_build(directory, lambda d: _compile(
+        d, verilog, top, args, fmt, public, _ports(verilog, top) if ports_only else ("*",)),
                        {"top": top, "key": key, "digest": digest, "args": recipe, "waves": fmt})
     seconds = time.monotonic() - start
     log.info("verilator build %s: %s in %.1f s", directory.name,

@@ -42,9 +42,6 @@ def test_a_finding_inside_a_block_is_reported(tmp_path):
         export.lint(path, "top")
 
 
-INC = wiring.Signature({"a": In(4), "y": Out(4)})
-
-
 class _Inc(wiring.Component):
     a: In(4)
     y: Out(4)
@@ -75,7 +72,7 @@ class _Pair(wiring.Component):
         mid = Signal(4)
         for name, ports in (("first", {"a": self.a, "y": mid}), ("second", {"a": mid, "y": self.y})):
             if self.hierarchical:
-                place(m, name, ports, module="inc", signature=INC)
+                place(m, name, ports, block=Block("inc", _Inc))
             else:
                 place(m, name, ports, component=_Inc())
         return m
@@ -113,7 +110,7 @@ def test_a_port_map_missing_a_port_is_rejected():
     parent = Module()
     parent._MustUse__silence = True     # rejected before elaboration: no unused-design warning
     with pytest.raises(ValueError, match=r"first: port map misses \['y'\]"):
-        place(parent, "first", {"a": 0}, module="inc", signature=INC)
+        place(parent, "first", {"a": 0}, block=Block("inc", _Inc))
 
 
 class _Add(_Inc):
