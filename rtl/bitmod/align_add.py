@@ -13,9 +13,10 @@ class AlignAdd(wiring.Component):
     if the sum leaves ``signed(acc_bits)`` it is shifted right once more and ``M + 1`` returned.
     A zero operand has exponent ``floor`` (no exponent), and a zero sum is returned as
     (0, floor); ``acc_zero_at_floor=True`` promises that a zero ``acc`` comes with exponent
-    ``floor`` (true of any sum this unit returned), which saves the test. The row unit's output
+    ``floor`` (true of any sum this unit returned), which saves the test, and
+    ``val_zero_at_floor=True`` promises the same of ``val``. The row unit's output
     accumulator uses signed exponents and floor MIN_GROUP_EXP (golden
-    ``EngineWeight.exp_floor``).
+    ``EngineWeight.exp_floor``) and makes both promises.
 
     Ports: ``acc: In(signed(acc_bits))``, ``acc_exp: In(exp_shape)``, ``val: In(signed(val_bits))``,
     ``val_exp: In(exp_shape)``, ``sum: Out(signed(acc_bits))``, ``sum_exp: Out(exp_shape)``.
@@ -29,11 +30,11 @@ class AlignAdd(wiring.Component):
     latency = 1
 
     def __init__(self, acc_bits: int, val_bits: int, exp_shape, floor: int = 0, *,
-                 acc_zero_at_floor: bool = False):
+                 acc_zero_at_floor: bool = False, val_zero_at_floor: bool = False):
         if val_bits > acc_bits:
             raise ValueError(f"AlignAdd: val_bits {val_bits} > acc_bits {acc_bits}")
         self.acc_bits, self.floor = acc_bits, floor
-        self.acc_zero_at_floor = acc_zero_at_floor
+        self.acc_zero_at_floor, self.val_zero_at_floor = acc_zero_at_floor, val_zero_at_floor
         self.exp_shape = Shape.cast(exp_shape)
         super().__init__({"acc": In(signed(acc_bits)), "acc_exp": In(exp_shape),
                           "val": In(signed(val_bits)), "val_exp": In(exp_shape),
@@ -46,7 +47,8 @@ class AlignAdd(wiring.Component):
         m.d.comb += e_acc.eq(self.acc_exp if self.acc_zero_at_floor else
                              Mux(self.acc.any(), self.acc_exp, self.floor))
         # a zero val must not coarsen acc (golden: its exponent counts as floor)
-        e_val = Mux(self.val.any(), self.val_exp, self.floor)
+        e_val = self.val_exp if self.val_zero_at_floor else \
+            Mux(self.val.any(), self.val_exp, self.floor)
         # both differences at once: the sign of one picks the larger exponent, and each one,
         # where it is not negative, is the other operand's alignment (one carry chain deep
         # instead of a compare followed by a subtract)

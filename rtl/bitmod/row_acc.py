@@ -80,12 +80,16 @@ class RowAccumulate(wiring.Component):
                      b_fresh.eq(self.sa_fresh), b_valid.eq(self.sa_valid),
                      b_addr.eq(ram_addr(self.sa_col, self.sa_bank))]
 
-        # dequant stage: R = A * s exactly (35 b), exponent X + s_exp
+        # dequant stage: R = A * s exactly (35 b), exponent X + s_exp, or MIN_GROUP_EXP for a
+        # zero R (golden: a zero operand has no exponent; a PE's zero group sum may come with
+        # any exponent, GroupAccumulator). Zero is read off the factors, so the align stage
+        # need not test the 35-bit product
         c_prod = Signal(signed(p.result_bits))
         c_exp = Signal(signed(dp.out_exp_bits))
         c_fresh, c_valid = Signal(), Signal()
         c_addr = Signal(self.addr_bits)
-        m.d.sync += [c_prod.eq(b_mant * b_s), c_exp.eq(b_exp + b_e),
+        m.d.sync += [c_prod.eq(b_mant * b_s),
+                     c_exp.eq(Mux(b_mant.any() & b_s.any(), b_exp + b_e, MIN_GROUP_EXP)),
                      c_fresh.eq(b_fresh), c_valid.eq(b_valid), c_addr.eq(b_addr)]
 
         # output accumulator (signed exponents, zero at MIN_GROUP_EXP as golden's exp_floor): the
@@ -96,7 +100,8 @@ class RowAccumulate(wiring.Component):
         # (params.py), so the next read of a column comes after this scan's write
         # (test_one_column_groups_back_to_back_stay_exact)
         m.submodules.oacc = oacc = AlignAdd(dp.out_bits, p.result_bits, signed(dp.out_exp_bits),
-                                            MIN_GROUP_EXP, acc_zero_at_floor=True)
+                                            MIN_GROUP_EXP, acc_zero_at_floor=True,
+                                            val_zero_at_floor=True)
         c_old = Signal(layout)
         m.d.comb += old_port.addr.eq(b_addr)
         m.d.sync += c_old.eq(old_port.data)

@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -243,6 +244,15 @@ def _control_file(directory: Path, top: str, public, top_vars=("*",)) -> list[st
     return [str(vlt)]
 
 
+def objcache_command() -> str:
+    """The ``OBJCACHE`` a build uses unless the caller set one: objcache.py, which compiles the
+    Verilator runtime once into ``<cache root>/objects`` for every build and hands the model's
+    own compiles to ccache if it is installed."""
+    script = Path(__file__).with_name("objcache.py")
+    return shlex.join([sys.executable, str(script), str(cache_root() / "objects"),
+                       "ccache" if have_ccache() else "-"])
+
+
 def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str | None,
              public=None, top_vars=("*",)) -> None:
     from cocotb_tools.runner import get_runner
@@ -251,8 +261,8 @@ def _compile(directory: Path, verilog: str, top: str, args: list[str], fmt: str 
     args = args + _control_file(directory, top, public, top_vars)
     activate_verilator()
     saved_objcache = os.environ.get("OBJCACHE")
-    if saved_objcache is None and have_ccache():
-        os.environ["OBJCACHE"] = "ccache"  # verilated.mk prefixes compiler calls with it
+    if saved_objcache is None:  # verilated.mk prefixes compiler calls with it
+        os.environ["OBJCACHE"] = objcache_command()
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so any design large enough for
     # precompiled headers fails ("Vtop__pch.h.fast: linker input file not found"); a variable
     # given in MAKEFLAGS overrides the makefile's own.

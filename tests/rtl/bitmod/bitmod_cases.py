@@ -29,16 +29,22 @@ EDGE_ACTS = np.array([0x0000, 0x8000, 0x0001, 0x8001, 0x03FF, 0x0400, 0x3C00, 0x
 # activation/weight edge cases, and the output edge cases: "tiny" results that round to fp16
 # subnormals (or zero), "overflow" results beyond 65504 (inf); "cancel": every other chunk's
 # lanes cancel in pairs (equal large activations, opposite weights), so a zero partial with a
-# large exponent meets a group sum at a small one (a zero must not coarsen the sum)
+# large exponent meets a group sum at a small one (a zero must not coarsen the sum);
+# "cancel_groups": every odd group's sum cancels exactly (equal large activations, its second
+# half the negated weights of its first), so a zero group sum, whose exponent the PE leaves
+# unspecified, meets a row sum at a small exponent
 EDGES = ("acts", "max", "zero_acts", "subnormal", "special", "zero_groups", "zero_scale",
-         "tiny", "overflow", "cancel")
+         "tiny", "overflow", "cancel", "cancel_groups")
 MODES = ("int", "fp16")
 
 
-def _acts(rng, shape, edge: str | None, lanes: int) -> np.ndarray:
+def _acts(rng, shape, edge: str | None, lanes: int, group: int) -> np.ndarray:
     mag = 2.0 ** rng.uniform(-8, 8, shape)
     bits = (mag * rng.choice([-1.0, 1.0], shape)).astype(np.float16).view(np.uint16)
-    if edge == "acts":
+    if edge == "cancel_groups":   # small even groups, 1024.0 throughout the odd ones
+        bits = _fp16(rng, shape, 2.0 ** -8, 2.0 ** -4) | rng.integers(0, 2, shape) << 15
+        bits[..., (np.arange(shape[-1]) // group) % 2 == 1] = 0x6400
+    elif edge == "acts":
         pick = rng.random(shape) < 0.5
         bits[pick] = rng.choice(EDGE_ACTS, int(pick.sum()))
     elif edge in ("max", "overflow"):
@@ -58,20 +64,29 @@ def _acts(rng, shape, edge: str | None, lanes: int) -> np.ndarray:
     return bits
 
 
-def _codes(rng, fmt, g: int, edge: str | None) -> np.ndarray:
+def _codes(rng, fmt, g: int, edge: str | None, odd: bool = False) -> np.ndarray:
     codes = rng.choice(fmt.codes, g).astype(np.int64)
+    if edge == "cancel_groups" and odd:     # w_1 .. w_h, then -w_1 .. -w_h
+        pairs = _negation_pairs(fmt)
+        half = np.array([pairs[i] for i in rng.integers(0, len(pairs), g // 2)], np.int64)
+        return np.concatenate([half[:, 0], half[:, 1]])
     if edge == "special" and fmt.special is not None:
         codes[rng.random(g) < 0.5] = 1 << (fmt.bits - 1)
     if edge in ("max", "overflow"):
         extreme = fmt.codes[np.argsort(np.abs(fmt.decode(fmt.codes)))[-2:]]
         codes = rng.choice(extreme, g).astype(np.int64)
     if edge == "cancel":        # pairs (w, -w) of nonzero weights whose negation is a code
-        values = fmt.decode(fmt.codes)
-        pairs = [(c, int(fmt.codes[list(values).index(-v)])) for c, v in zip(fmt.codes, values)
-                 if v > 0 and -v in values]
+        pairs = _negation_pairs(fmt)
         codes = np.array([pairs[i] for i in rng.integers(0, len(pairs), g // 2)],
                          np.int64).ravel()
     return codes
+
+
+def _negation_pairs(fmt) -> list[tuple[int, int]]:
+    """(code of w, code of -w) for every positive weight w whose negation is a code."""
+    values = list(fmt.decode(fmt.codes))
+    return [(int(c), int(fmt.codes[values.index(-v)])) for c, v in zip(fmt.codes, values)
+            if v > 0 and -v in values]
 
 
 def _fp16(rng, shape, lo: float, hi: float) -> np.ndarray:
@@ -117,7 +132,8 @@ def _weight(rng, scheme: str, rows: int, k: int, group: int, mode: str, edge: st
             fmt = formats.get(names[ids[r, g]])
             zero_group = edge == "zero_groups" and (r + g) % 2 == 0
             codes[r, g * group:(g + 1) * group] = (
-                fmt.encode(np.zeros(group)) if zero_group else _codes(rng, fmt, group, edge))
+                fmt.encode(np.zeros(group)) if zero_group else
+                _codes(rng, fmt, group, edge, odd=g % 2 == 1))
     fields, row = _scales(rng, rows, groups, mode, edge)
     unit = float(formats.get(names[0]).unit)
     per_level = fields.astype(np.uint16).view(np.float16).astype(np.float64)
@@ -137,7 +153,7 @@ def make_job(seed: int, scheme: str, rows: int, cols: int, lanes: int, group: in
     w_beats, a_beats, expected = [], [], []
     for _ in range(dots):
         ew = bs.engine_weight(_weight(rng, scheme, rows, k, group, mode, edge), lanes)
-        acts = ew.pad_acts(_acts(rng, (cols, k), edge, lanes).astype(np.int64))
+        acts = ew.pad_acts(_acts(rng, (cols, k), edge, lanes, group).astype(np.int64))
         expected.append([[bs.dot(acts[c], ew, r) for r in range(rows)] for c in range(cols)])
         k_pad = ew.codes.shape[1]
         for c0 in range(0, k_pad, lanes):

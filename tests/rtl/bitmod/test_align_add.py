@@ -21,19 +21,21 @@ DP = bs.DEFAULT
 EXP_OUT = 1 << DP.out_exp_bits - 1
 RESULT_BITS = 35          # EngineParams().result_bits on the default datapath
 
-# name: (acc_bits, val_bits, exponent shape, exponent range, floor, zero acc at floor); the
+# name: (acc_bits, val_bits, exponent shape, exponent range, floor, the operands whose zero
+# comes at the floor, as the unit is promised: AlignAdd's acc_/val_zero_at_floor); the
 # ranges stop one short of the shape's top, so an overflow's exponent + 1 still fits (the
 # engine's exponents stay far below it; the unit wraps like any adder). The PE's group
 # accumulator is GroupAccumulator (test_group_acc.py).
 SHAPES = {
     "output": (DP.out_bits, RESULT_BITS, signed(DP.out_exp_bits), (-EXP_OUT, EXP_OUT - 1),
-               MIN_GROUP_EXP, True),
-    "small": (7, 5, signed(3), (-4, 3), -4, False),
-    "small-unsigned": (7, 5, 3, (0, 7), 0, False),
+               MIN_GROUP_EXP, ("acc", "val")),
+    "small": (7, 5, signed(3), (-4, 3), -4, ()),
+    "small-unsigned": (7, 5, 3, (0, 7), 0, ()),
+    "small-val-at-floor": (7, 5, signed(3), (-4, 3), -4, ("val",)),
 }
 
 
-def _cases(acc_bits, val_bits, exps, floor, zero_at_floor, n=1500, seed=3):
+def _cases(acc_bits, val_bits, exps, floor, at_floor, n=1500, seed=3):
     rng = np.random.default_rng(seed)
     lo, hi = exps
     acc_lim, val_lim = 1 << acc_bits - 1, 1 << val_bits - 1
@@ -54,16 +56,17 @@ def _cases(acc_bits, val_bits, exps, floor, zero_at_floor, n=1500, seed=3):
         out += [(0, e1, val_lim - 1, e2), (acc_lim - 1, e1, 0, e2), (0, e1, 0, e2),
                 (acc_lim - 1, e1, val_lim - 1, e1), (-acc_lim, e1, -val_lim, e1),
                 (-acc_lim, e1, -1, e2), (1, e1, -1, e1)]
-    if zero_at_floor:   # the promise the engine keeps: a zero acc comes with exponent floor
-        out = [(a, e if a else floor, v, ve) for a, e, v, ve in out]
-    return out
+    # the promises the engine keeps: a zero operand comes with exponent floor
+    return [(a, e if a or "acc" not in at_floor else floor, v,
+             ve if v or "val" not in at_floor else floor) for a, e, v, ve in out]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_align_add_equals_golden_accumulate(shape):
-    acc_bits, val_bits, exp_shape, exps, floor, zero_at_floor = SHAPES[shape]
-    dut = AlignAdd(acc_bits, val_bits, exp_shape, floor, acc_zero_at_floor=zero_at_floor)
-    cases = _cases(acc_bits, val_bits, exps, floor, zero_at_floor)
+    acc_bits, val_bits, exp_shape, exps, floor, at_floor = SHAPES[shape]
+    dut = AlignAdd(acc_bits, val_bits, exp_shape, floor, acc_zero_at_floor="acc" in at_floor,
+                   val_zero_at_floor="val" in at_floor)
+    cases = _cases(acc_bits, val_bits, exps, floor, at_floor)
     got = []
 
     async def bench(ctx):
@@ -86,4 +89,4 @@ def test_align_add_equals_golden_accumulate(shape):
     assert any(w == (0, floor) and c[0] for c, w in zip(cases, want))
     assert any(w[1] > max(c[1] if c[0] else floor, c[3] if c[2] else floor)
                for c, w in zip(cases, want))
-    assert any(c[2] == 0 and c[3] > c[1] and c[0] for c in cases)
+    assert any(c[2] == 0 and c[3] > c[1] and c[0] for c in cases) or "val" in at_floor
