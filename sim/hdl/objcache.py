@@ -30,7 +30,7 @@ RUNTIME_MARK = "verilated.mk"   # the folder holding it is Verilator's runtime i
 def runtime_source(args: list[str]) -> Path | None:
     """The runtime source this compile builds, or None for any other compile: only ``-c -o``
     compiles of an absolute ``.cpp`` path in the folder that holds verilated.mk qualify."""
-    if "-c" not in args or "-o" not in args or not args:
+    if "-c" not in args or "-o" not in args:
         return None
     source = Path(args[-1])
     if source.suffix != ".cpp" or not source.is_absolute():
