@@ -33,19 +33,28 @@ def _widen(index, bits):
     return Cat(index, Const(0, bits - len(index)))
 
 
+def sign_magnitude(mant):
+    """(sign, ``|mant|``) of a signed value as :class:`Finalize` takes them; the magnitude has
+    ``len(mant)`` bits (``|-2**(n-1)|`` fits unsigned)."""
+    return mant[-1], Mux(mant[-1], -mant, mant)[:len(mant)]
+
+
 class Finalize(wiring.Component):
     """``mant * 2**(exp - lsb_offset) * row_scale * 2**-unit_shift`` rounded once to fp16
     (round to nearest even, subnormals, overflow to inf), the integer algorithm of
     golden.bitserial.output in four pipeline stages:
 
-    1. sign, the product ``M = |mant| * sig(row_scale)`` (out_bits x 11 bits) and its exponent;
+    1. sign, the product ``M = |mant| * sig(row_scale)`` (out_bits x 11 bits) and its exponent
+       (``mant`` comes as sign and magnitude, :func:`sign_magnitude`, formed by the output
+       unit in its RAM read stage, so this stage holds the multiply and not the negation);
     2. leading-one index I of M (a log-depth mux tree), result LSB exponent
        ``max(E + I - 10, -24)`` and the shift distance, both selected by one compare;
     3. one right shift with half and sticky bits;
     4. round to nearest even, renormalize a carry, encode (inf when the exponent field passes
        30).
 
-    Ports: ``en: In(1)`` (advance the pipeline), ``mant: In(signed(out_bits))``,
+    Ports: ``en: In(1)`` (advance the pipeline), ``sign: In(1)`` and ``mag: In(out_bits)``
+    (``mant``'s sign and ``|mant|``),
     ``exp: In(signed(out_exp_bits))``, ``row_scale: In(16)`` (fp16 bits, finite),
     ``unit_shift: In(UNIT_SHIFT_BITS)``, ``value: Out(16)`` (fp16 bits, a register).
     Timing: the inputs of a cycle with ``en`` high appear on ``value`` after :attr:`latency` (4)
@@ -57,7 +66,7 @@ class Finalize(wiring.Component):
 
     def __init__(self, dp: Datapath):
         self.dp = dp
-        super().__init__({"en": In(1), "mant": In(signed(dp.out_bits)),
+        super().__init__({"en": In(1), "sign": In(1), "mag": In(dp.out_bits),
                           "exp": In(signed(dp.out_exp_bits)), "row_scale": In(FP16_BITS),
                           "unit_shift": In(UNIT_SHIFT_BITS), "value": Out(FP16_BITS)})
 
@@ -76,11 +85,10 @@ class Finalize(wiring.Component):
         base, k = Signal(signed(e_bits)), Signal(signed(e_bits))
         rs_frac, rs_e = self.row_scale[:FP16_FRAC], self.row_scale[FP16_FRAC:FP16_BITS - 1]
         rs_sig = Mux(rs_e.any(), Cat(rs_frac, 1), rs_frac)
-        magnitude = Mux(self.mant < 0, -self.mant, self.mant)[:dp.out_bits]
         e = self.exp + Mux(rs_e.any(), rs_e, 1) - self.unit_shift
         e_offset = dp.lsb_offset + FP16_BIAS + FP16_FRAC + FP16_SIG_BITS - 1
         with m.If(self.en):
-            m.d.sync += [neg.eq(self.mant[-1] ^ self.row_scale[-1]), mag.eq(magnitude * rs_sig),
+            m.d.sync += [neg.eq(self.sign ^ self.row_scale[-1]), mag.eq(self.mag * rs_sig),
                          base.eq(e - e_offset), k.eq(FP16_MIN_LSB + e_offset - e)]
 
         # stage 2: leading one, result LSB exponent, shift distance (a zero M's are don't care:

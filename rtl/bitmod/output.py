@@ -8,7 +8,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from . import layouts
-from .finalize import Finalize
+from .finalize import Finalize, sign_magnitude
 from .hier import Block, place
 from .layouts import array_out_layout, array_results_layout, out_scale_layout
 from .params import OUTPUT_READ_STAGES, EngineParams
@@ -80,15 +80,22 @@ class ArrayOutput(wiring.Component):
         # the RAM read and the tile's scales registered before the conversion: on ECP5 the read
         # address -> LUT-RAM -> |mant| x row scale was the large arrays' worst path (the scale
         # FIFO's head is popped with the last column's read, so it is registered with it)
-        read = Signal(array_results_layout(p))
+        # the mantissa's negation (40 bits) is done here, before the read register, so the
+        # conversion's first stage holds only the multiply by the row scale
         scales_r = Signal(self.push_layout)
         with m.If(advance):
-            m.d.sync += [read.eq(self.results), scales_r.eq(head)]
+            m.d.sync += scales_r.eq(head)
         block = finalize_block(p)
         for r in range(p.rows):
-            res, scale = read[layouts.row(r)], scales_r[layouts.row(r)]
+            res, scale = self.results[layouts.row(r)], scales_r[layouts.row(r)]
+            sign, mag = sign_magnitude(res.mant)
+            sign_r, mag_r = Signal(name=f"sign_r{r}"), Signal(len(mag), name=f"mag_r{r}")
+            exp_r = Signal.like(res.exp, name=f"exp_r{r}")
+            with m.If(advance):
+                m.d.sync += [sign_r.eq(sign), mag_r.eq(mag), exp_r.eq(res.exp)]
             ports = {"en": advance, "row_scale": scale.row_scale, "unit_shift": scale.unit_shift,
-                     "mant": res.mant, "exp": res.exp, "value": self.o.payload[layouts.row(r)]}
+                     "sign": sign_r, "mag": mag_r, "exp": exp_r,
+                     "value": self.o.payload[layouts.row(r)]}
             if self.hierarchical:
                 place(m, f"finalize_{r}", ports, block=block)
             else:

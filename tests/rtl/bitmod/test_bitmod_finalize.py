@@ -5,12 +5,12 @@ accumulator and exponent extremes, and the pipeline's hold while ``en`` is low."
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
 from bitflight.golden import bitserial as bs
 from bitflight.golden.bitserial.output import product_exponent
-from bitflight.rtl.bitmod.finalize import Finalize, leading_one
+from bitflight.rtl.bitmod.finalize import Finalize, leading_one, sign_magnitude
 from bitflight.sim.hdl import amaranth_run
 
 DP = bs.DEFAULT
@@ -54,7 +54,8 @@ def test_finalize_unit_equals_golden_on_random_ties_and_extremes():
         for i in range(len(vecs) + dut.latency):
             if i < len(vecs):
                 acc, exp, rs, u = vecs[i]
-                ctx.set(dut.mant, acc)
+                ctx.set(dut.sign, int(acc < 0))
+                ctx.set(dut.mag, abs(acc))
                 ctx.set(dut.exp, exp)
                 ctx.set(dut.row_scale, rs)
                 ctx.set(dut.unit_shift, u)
@@ -63,7 +64,7 @@ def test_finalize_unit_equals_golden_on_random_ties_and_extremes():
                 got.append(ctx.get(dut.value))
         # en low: the output holds
         ctx.set(dut.en, 0)
-        ctx.set(dut.mant, 12345)
+        ctx.set(dut.mag, 12345)
         for _ in range(3):
             await ctx.tick()
             assert ctx.get(dut.value) == got[-1]
@@ -100,3 +101,26 @@ def test_leading_one_index_for_every_width_up_to_nine_and_the_product_width():
         sim.add_testbench(bench)
         sim.run()
         assert got == [x.bit_length() - 1 for x in values], n
+
+
+def test_sign_magnitude_of_the_output_accumulator_over_its_extremes():
+    """The output unit's (sign, |mant|) ahead of the conversion, at out_bits: the most negative
+    value's magnitude fits the same width unsigned."""
+    m = Module()
+    mant = Signal(signed(DP.out_bits))
+    sign, mag = Signal(), Signal(DP.out_bits)
+    s, a = sign_magnitude(mant)
+    m.d.comb += [sign.eq(s), mag.eq(a)]
+    rng = np.random.default_rng(4)
+    values = [0, 1, -1, OUT - 1, -OUT, -OUT + 1] + [int(x) for x in rng.integers(-OUT, OUT, 200)]
+    got = []
+
+    async def bench(ctx):
+        for x in values:
+            ctx.set(mant, x)
+            got.append((ctx.get(sign), ctx.get(mag)))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [(int(x < 0), abs(x)) for x in values]
