@@ -71,6 +71,11 @@ class BitmodEngine(_Strict):
         "fabric", description="how a PE aligns its lanes: LUT barrel shifters ('fabric'), or one "
         "DSP multiplier per lane that multiplies by 2**(15 - distance) ('dsp', for FPGAs with "
         "DSPs to spare; the same results)")
+    tile: ArrayShape | None = Field(
+        None, description="PEs that share one register of a row's weight terms and one of a "
+        "column's activations (Gemmini's tile); from tile to tile both are forwarded through a "
+        "register, so each tile runs a cycle behind the tile to its left and the one above. "
+        "None: the whole array, each register broadcast to its row or column")
 
     @model_validator(mode="after")
     def _check(self) -> "BitmodEngine":

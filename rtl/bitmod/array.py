@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
+from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
 
 from . import layouts
@@ -15,19 +16,27 @@ from .output import ArrayOutput, finalize_block
 from .params import ACC_DELAY, SCALE_EXP_BITS, EngineParams, slots_of
 from .row_acc import RowAccumulate
 from .scale import RowScaleDecode
-from .scan import GroupScan
+from .scan import GroupScan, col_bits
 from .sequencer import Sequencer
 
 
 class BitmodArray(wiring.Component):
-    """``rows x cols`` PEs in lockstep: row r's weights are shared along the row, column c's
-    activations along the column; PE (r, c) computes output channel r of token c. What a row or
-    a column shares is computed once for it, registered and broadcast: per row the term decoders
-    (:class:`~.fronts.RowTerms`), the scale decoder (:class:`~.scale.RowScaleDecode`), the
-    dequant multiplier and cross-group accumulator (:class:`~.row_acc.RowAccumulate`) and the
-    fp16 conversion (:class:`~.output.ArrayOutput`); per column the fp16 unpack
-    (:class:`~.fronts.ColumnActs`). A PE keeps only its lanes, adder tree and group accumulator
-    (:class:`~.datapath.PeDatapath`).
+    """``rows x cols`` PEs: row r's weights are shared along the row, column c's activations
+    along the column; PE (r, c) computes output channel r of token c. What a row or a column
+    shares is computed once for it: per row the term decoders (:class:`~.fronts.RowTerms`), the
+    scale decoder (:class:`~.scale.RowScaleDecode`), the dequant multiplier and cross-group
+    accumulator (:class:`~.row_acc.RowAccumulate`) and the fp16 conversion
+    (:class:`~.output.ArrayOutput`); per column the fp16 unpack (:class:`~.fronts.ColumnActs`).
+    A PE keeps only its lanes, adder tree and group accumulator (:class:`~.datapath.PeDatapath`).
+
+    The PEs are grouped in tiles of ``EngineParams.tile_shape`` (the config's ``bitmod.tile``,
+    by default the whole array; edge tiles may be smaller). A tile registers each of its rows'
+    terms, each of its columns' activations and the step's flags once and broadcasts them to
+    its PEs; it takes them from the tile to its left and the one above, so tile (R, C) runs
+    R + C cycles behind the sequencer (a systolic array of tiles: no register drives more than
+    one tile, and every wire between tiles is one register long). The array's inputs are
+    delayed to match (column c's activations by its tile column, a row's decoded terms and
+    its row unit's scale and control by its tile row).
 
     Ports:
       - ``w: In(stream(array_weight_layout))``: per row one chunk (packed codes, datatype,
@@ -39,8 +48,9 @@ class BitmodArray(wiring.Component):
     Timing: a (w, a) beat pair is consumed every ``slots`` cycles, slots = the largest of the
     rows' datatypes (all rows of one quantized matrix have the same); the group length is the
     stream's (first/last flags, any multiple of lanes); column 0 of a tile is on ``o``
-    :attr:`result_latency` cycles after the step that closes its last group, column c c cycles
-    later (:attr:`latency`). The only stall is the scan control's (:class:`~.scan.GroupScan`):
+    :attr:`result_latency` cycles after the step that closes its last group (one cycle more
+    per tile row after the first: :attr:`EngineParams.row_skew`), column c c cycles later
+    (:attr:`latency`). The only stall is the scan control's (:class:`~.scan.GroupScan`):
     a closing step waits while groups are shorter than ``EngineParams.min_group_cycles`` or a
     tile's result bank still holds unconverted results (``o`` back-pressure); no signal is
     reduced over the PEs.
@@ -95,14 +105,6 @@ class BitmodArray(wiring.Component):
         flags = self.w.payload
         close = Signal()
         m.d.comb += close.eq(seq.step & seq.group_end)
-
-        # a step's flags reach the group accumulators ACC_DELAY cycles after the step
-        pe_flags = Cat(seq.step, seq.group_end)
-        for k in range(ACC_DELAY):
-            nxt = Signal(2, name=f"step_d{k + 1}")
-            m.d.sync += nxt.eq(pe_flags)
-            pe_flags = nxt
-
         blocks = array_blocks(p)
 
         def unit(name: str, kind: str, ports: dict) -> None:
@@ -111,22 +113,14 @@ class BitmodArray(wiring.Component):
             else:
                 place(m, name, ports, component=blocks[kind].make())
 
-        col_acts = []
-        for c in range(p.cols):
-            unpacked = Signal(unpacked_acts_layout(p), name=f"unpack_c{c}")
-            unit(f"acts_{c}", "acts", {"acts": self.a.payload[layouts.col(c)], "out": unpacked})
-            acts = Signal(unpacked_acts_layout(p), name=f"acts_c{c}")
-            m.d.sync += acts.eq(unpacked)
-            col_acts.append(acts)
-
-        row_slots = []
-        for r in range(p.rows):
-            w = self.w.payload[layouts.row(r)]
+        def row_front(r: int, control) -> tuple:
+            """Row r's shared units: its term and scale decoders at the sequencer's time, its
+            row accumulator on its tile row's ``control`` (its scale delayed to match)."""
+            w, skew = flags[layouts.row(r)], r // p.tile_shape[0]
             sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
             exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
             decoded = Signal(terms_layout(p), name=f"decoded_r{r}")
             slots = Signal(3, name=f"slots_r{r}")
-            terms = Signal(terms_layout(p), name=f"terms_r{r}")
             holds = Signal(row_holds_layout(p), name=f"holds_r{r}")
             unit(f"scale_{r}", "scale", {
                 "scale": w.scale, "row_scale": w.row_scale, "fmt": w.fmt,
@@ -135,16 +129,54 @@ class BitmodArray(wiring.Component):
             unit(f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": seq.slot,
                                          "terms": decoded, "slots": slots})
             unit(f"acc_{r}", "acc", {
-                "close": close, "scale": sig, "scale_exp": exp, "arm": scan.arm,
-                "sa_valid": scan.sa_valid, "sa_col": scan.sa_col, "sa_bank": scan.sa_bank,
-                "sa_fresh": scan.sa_fresh, "holds": holds, "rd_addr": out.rd_addr,
-                "rd_data": out.results[layouts.row(r)]})
-            m.d.sync += terms.eq(decoded)
+                "close": control.close, "scale": delayed(m, sig, skew, f"scale_sig_skew_r{r}"),
+                "scale_exp": delayed(m, exp, skew, f"scale_exp_skew_r{r}"), "arm": control.arm,
+                "sa_valid": control.sa_valid, "sa_col": control.sa_col,
+                "sa_bank": control.sa_bank, "sa_fresh": control.sa_fresh, "holds": holds,
+                "rd_addr": out.rd_addr, "rd_data": out.results[layouts.row(r)]})
             row_slots.append(slots)
-            for c in range(p.cols):
-                unit(f"pe_{r}_{c}", "pe", {"terms": terms, "acts": col_acts[c],
-                                           "step": pe_flags[0], "group_end": pe_flags[1],
-                                           "hold": holds[layouts.col(c)]})
+            return delayed(m, decoded, skew, f"terms_skew_r{r}"), holds
+
+        # tiles: the PEs of a tile share one register of each row's terms, of each column's
+        # activations and of the step's flags; tile (R, C) takes them from tile (R, C - 1) and
+        # tile (R - 1, C), so it runs R + C cycles behind the sequencer and no register drives
+        # more than one tile (the whole array is one tile unless the config says otherwise)
+        tr, tc = p.tile_shape
+        grid_rows, grid_cols = p.tile_grid
+        from_above = []
+        for c in range(p.cols):
+            unpacked = Signal(unpacked_acts_layout(p), name=f"unpack_c{c}")
+            unit(f"acts_{c}", "acts", {"acts": delayed(m, self.a.payload[layouts.col(c)],
+                                                       c // tc, f"acts_skew_c{c}"),
+                                       "out": unpacked})
+            from_above.append(unpacked)
+        # what a tile row's PEs and row units follow, passed down the tile rows a register apart
+        control = Signal(row_control_layout(p), name="control_t0")
+        m.d.comb += control.eq(Cat(seq.step, seq.group_end, close, scan.arm, scan.sa_valid,
+                                   scan.sa_col, scan.sa_bank, scan.sa_fresh))
+        row_slots = []
+        for tile_row in range(grid_rows):
+            if tile_row:
+                control = delayed(m, control, 1, f"control_t{tile_row}", reset_less=False)
+            rows = range(tile_row * tr, min(tile_row * tr + tr, p.rows))
+            fronts = {r: row_front(r, control) for r in rows}
+            from_left = {r: fronts[r][0] for r in rows}
+            step_flags = Cat(control.step, control.group_end)
+            for tile_col in range(grid_cols):
+                cols = range(tile_col * tc, min(tile_col * tc + tc, p.cols))
+                name = f"t{tile_row}_{tile_col}"
+                step_flags = delayed(m, step_flags, 1, f"flags_{name}", reset_less=False)
+                pe_flags = delayed(m, step_flags, ACC_DELAY - 1, f"pe_flags_{name}",
+                                   reset_less=False)
+                for r in rows:
+                    from_left[r] = delayed(m, from_left[r], 1, f"terms_r{r}_{name}")
+                for c in cols:
+                    from_above[c] = delayed(m, from_above[c], 1, f"acts_c{c}_{name}")
+                for r in rows:
+                    for c in cols:
+                        unit(f"pe_{r}_{c}", "pe", {
+                            "terms": from_left[r], "acts": from_above[c], "step": pe_flags[0],
+                            "group_end": pe_flags[1], "hold": fronts[r][1][layouts.col(c)]})
         m.d.comb += [seq.slots.eq(_widest(m, row_slots)),
                      seq.valid.eq(self.w.valid & self.a.valid), seq.first.eq(flags.first),
                      seq.last.eq(flags.last),
@@ -156,6 +188,24 @@ class BitmodArray(wiring.Component):
                      self.w.ready.eq(seq.ready), self.a.ready.eq(seq.ready)]
         wiring.connect(m, out.o, wiring.flipped(self.o))
         return m
+
+
+def row_control_layout(p: EngineParams) -> StructLayout:
+    """What a tile row's PEs (``step``, ``group_end``) and row units (the rest,
+    rtl/bitmod/scan.py) take from the sequencer and the scan control, one cycle per tile row
+    late."""
+    return StructLayout({"step": 1, "group_end": 1, "close": 1, "arm": 1, "sa_valid": 1,
+                         "sa_col": col_bits(p), "sa_bank": 1, "sa_fresh": 1})
+
+
+def delayed(m: Module, value, cycles: int, name: str, *, reset_less: bool = True):
+    """``value`` ``cycles`` cycles late, through a chain of registers (data: no reset, so
+    synthesis may map the chain to shift-register LUTs)."""
+    for k in range(cycles):
+        nxt = Signal.like(value, name=f"{name}_{k + 1}", reset_less=reset_less)
+        m.d.sync += nxt.eq(value)
+        value = nxt
+    return value
 
 
 def _widest(m: Module, values: list):

@@ -22,9 +22,9 @@ FINALIZE_LATENCY = 4                                             # rtl/bitmod/fi
 # The output unit registers what it reads from the row units' result RAMs before the conversion
 # (rtl/bitmod/output.py): the RAM read and the conversion's first stage were one path.
 OUTPUT_READ_STAGES = 1
-# Pipeline of a step (docs/rtl/bitmod.md, "Pipeline"): the row/column input registers, the lane
-# front (exponents, max, signed values) and the alignment + adder tree, so a step's partial
-# reaches the group accumulator ACC_DELAY cycles after the sequencer issues it.
+# Pipeline of a step (docs/rtl/bitmod.md, "Pipeline"): a tile's input registers, the lane front
+# (exponents, max, signed values) and the alignment + adder tree, so a step's partial reaches
+# the group accumulators of tile (R, C) ACC_DELAY + R + C cycles after the sequencer issues it.
 ACC_DELAY = 3
 # The row unit's scan of a closed group: read (hold mux, RAM), dequant multiply, output
 # alignment, output add (rtl/bitmod/row_acc.py).
@@ -58,6 +58,7 @@ class EngineParams:
     cols: int = 2
     dp: Datapath = field(default_factory=Datapath)
     lane_shift: str = "fabric"      # "fabric" (barrel shifters) or "dsp" (multipliers)
+    tile: tuple[int, int] | None = None     # PEs sharing one input register (None: the array)
 
     def __post_init__(self) -> None:
         if self.dp.lanes != self.lanes:
@@ -65,6 +66,10 @@ class EngineParams:
         if self.lane_shift not in LANE_SHIFTS:
             raise ConfigError(f"bitmod.lane_shift '{self.lane_shift}' is not one of "
                               f"{', '.join(LANE_SHIFTS)}")
+        if self.tile is not None:                       # JSON gives a list: keep it hashable
+            object.__setattr__(self, "tile", tuple(self.tile))
+        if self.tile is not None and (len(self.tile) != 2 or min(self.tile) < 1):
+            raise ConfigError(f"bitmod.tile {self.tile} is not (rows >= 1, cols >= 1)")
         if self.group_size % self.lanes:
             raise ConfigError(f"bitmod.group_size {self.group_size} is not a multiple of "
                              f"bitmod.lanes {self.lanes}")
@@ -80,7 +85,8 @@ class EngineParams:
         shape = getattr(cfg.bitmod, f"{array}_array")
         b = cfg.bitmod
         return cls(b.lanes, b.group_size, b.scale_bits, shape.rows, shape.cols,
-                   lane_shift=b.lane_shift)
+                   lane_shift=b.lane_shift,
+                   tile=None if b.tile is None else (b.tile.rows, b.tile.cols))
 
     @property
     def scale_int_bits(self) -> int:
@@ -107,11 +113,30 @@ class EngineParams:
         return max(self.cols, ACC_DELAY, SCAN_STAGES - 1)
 
     @property
+    def tile_shape(self) -> tuple[int, int]:
+        """(rows, cols) of PEs that share one register of a row's terms and of a column's
+        activations: the config's ``tile``, at most the array (rtl/bitmod/array.py)."""
+        if self.tile is None:
+            return self.rows, self.cols
+        return min(self.tile[0], self.rows), min(self.tile[1], self.cols)
+
+    @property
+    def tile_grid(self) -> tuple[int, int]:
+        """Tiles per column and per row of the array (the last ones may be partial)."""
+        tr, tc = self.tile_shape
+        return -(-self.rows // tr), -(-self.cols // tc)
+
+    @property
+    def row_skew(self) -> int:
+        """Cycles the last tile row runs behind the first (one per tile, rtl/bitmod/array.py)."""
+        return self.tile_grid[0] - 1
+
+    @property
     def scan_latency(self) -> int:
         """Cycles from the step that closes a dot product's last group until column 0's
-        (mant, exp) can be read from the row units' result RAMs: the step's pipeline, one cycle
-        to start the scan, the scan's stages."""
-        return ACC_DELAY + 1 + SCAN_STAGES
+        (mant, exp) can be read from every row unit's result RAM: the step's pipeline, one
+        cycle to start the scan, the scan's stages, the last row's skew."""
+        return ACC_DELAY + 1 + SCAN_STAGES + self.row_skew
 
     @property
     def result_latency(self) -> int:

@@ -30,15 +30,20 @@ class GroupScan(wiring.Component):
     - a dot product accumulates in the RAM bank of its parity; its results stay there until the
       output unit has converted them, so a group of the dot product after next waits for that.
 
+    The control is row 0's: row r's PEs close the group r cycles later (the array's systolic
+    skew) and row r's unit gets ``close``, ``arm`` and the scan's read stage r cycles late, so
+    within a row the timing is row 0's.
+
     Ports:
       - ``close: In(1)``, ``final: In(1)``: the sequencer steps the chunk that closes a group
         (``final``: the dot product's last); ``close_ok: Out(1)``: such a step may happen now.
-      - ``arm: Out(1)``: the closed group is in the hold registers from the next cycle (ACC_DELAY
-        cycles after ``close``); the row units take its scale as the scan's.
+      - ``arm: Out(1)``: the closed group is in row 0's column 0 hold register from the next
+        cycle (ACC_DELAY cycles after ``close``); the row unit takes its scale as the scan's.
       - ``sa_valid, sa_col, sa_bank, sa_fresh``: Out: the scan's read stage: column, RAM bank,
         and whether the group is the first of its dot product (the RAM's old value is ignored).
       - ``ready: Out(1)``, ``ready_bank: Out(1)``: column 0 of a dot product's results is
-        written to the RAM this cycle (the output unit may read it from the next one).
+        written to the last row unit's RAM this cycle (the output unit may read it from the
+        next one).
       - ``out_done: In(1)``, ``out_bank: In(1)``: the output unit read the last column of a
         bank's results.
     """
@@ -87,9 +92,10 @@ class GroupScan(wiring.Component):
                          self.sa_fresh.eq(first), cur_final.eq(final)]
         m.d.comb += self.sa_col.eq(col)
 
-        # column 0 of a final scan reaches the RAM write SCAN_STAGES - 1 cycles after its read
+        # column 0 of a final scan reaches row 0's RAM write SCAN_STAGES - 1 cycles after its
+        # read, the last row's row_skew cycles later (each row unit runs the scan r cycles late)
         tail = Cat(self.sa_valid & cur_final & (col == 0), self.sa_bank)
-        for k in range(SCAN_STAGES - 1):
+        for k in range(SCAN_STAGES - 1 + p.row_skew):
             nxt = Signal(2, name=f"ready_d{k + 1}")
             m.d.sync += nxt.eq(tail)
             tail = nxt

@@ -136,9 +136,11 @@ def test_wrong_types(tmp_path, old, new, expected):
      "cfg.yaml: bitmod: prefill_array and decode_array must have the same number of PEs (4 != 8)"),
     ("  lanes: 4\nbitmod:", "  lanes: 4\n  mul_stages: 7\nbitmod:",
      "cfg.yaml: sfu.mul_stages: Input should be less than or equal to 6"),
+    ("tile: {rows: 2, cols: 2}", "tile: {rows: 0, cols: 2}",
+     "cfg.yaml: bitmod.tile.rows: Input should be greater than 0"),
 ], ids=["m-not-pow2", "m-zero", "n-not-divisor", "n-above-m", "negative-clock", "efficiency",
         "chain-vs-group", "dsp48e2-needs-xcup", "row-dsp-needs-xcup", "group-vs-lanes", "array-pes",
-        "sfu-fp-stages"])
+        "sfu-fp-stages", "tile-zero"])
 def test_impossible_values(tmp_path, old, new, expected):
     assert load_error(write(tmp_path, edit(old, new))).endswith(expected)
 
@@ -174,7 +176,7 @@ def test_missing_file_and_unknown_name(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
-    (edit("n_options: [2, 4, 8, 16]", "n_options: [2, 4"), "cfg.yaml: line 36: not valid YAML"),
+    (edit("n_options: [2, 4, 8, 16]", "n_options: [2, 4"), "cfg.yaml: line 37: not valid YAML"),
     ("name: x\n\tclock_mhz: 1\n", "cfg.yaml: line 2: not valid YAML"),
     ("- 1\n- 2\n", "cfg.yaml: (top level): expected a mapping of keys"),
     ("", "cfg.yaml: (top level): expected a mapping of keys"),

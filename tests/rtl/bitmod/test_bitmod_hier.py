@@ -20,7 +20,9 @@ from bitmod_cases import MODES, array_jobs, cocotb_env, make_job
 HERE = Path(__file__).parent
 TINY = EngineParams.from_config(config.load("tiny"))
 ASIC = EngineParams.from_config(config.load("bitmod-asic"))
-REDUCED = dataclasses.replace(ASIC, cols=2)     # the full array's rows, group and PE; 2 tokens
+# the full array's rows, group and PE; 2 tokens; tiles of 3 x 1 PEs, so the rows run up to 10
+# cycles apart (11 tile rows, the last one partial) where the full array is broadcast
+REDUCED = dataclasses.replace(ASIC, cols=2, tile=(3, 1))
 # docs/references.md#bitmod-2.4: cycles per group of 128 = 32 chunks x (2 for 3/4-bit codes, 3 int6,
 # 4 int8)
 PAPER_CYCLES_PER_GROUP_128 = {"bitmod3": 64, "bitmod4": 64, "fp3": 64, "fp4": 64, "int4": 64,
@@ -82,6 +84,29 @@ def test_export_instantiates_one_module_per_repeated_unit():
     assert re.search(rf"module {PE_MODULE}\(.*?\);\n  /\*verilator hier_block\*/", marked, re.S)
 
 
+@pytest.mark.parametrize("tile", [None, (3, 1), (1, 1)])
+def test_tiles_bound_what_one_register_drives(tile):
+    """Which PEs share the value on their terms, acts and step ports: with tiles of tr x tc
+    PEs one register per row and tile column (terms), per column and tile row (acts) and per
+    tile (flags), and no two of them share one; broadcast (None) is one per row and column
+    (32 x 2 array, so 3 x 1 tiles leave a partial one)."""
+    p = dataclasses.replace(ASIC, cols=2, tile=tile)
+    text = export.verilog_text(BitmodArray(p, hierarchical=True), "bitmod_array")
+    pes = re.findall(rf"^\s*{PE_MODULE} pe_(\d+)_(\d+) \((.*?)\);", text, re.M | re.S)
+    assert len(pes) == p.rows * p.cols
+    tr, tc = p.tile_shape
+    owners = {"terms": lambda r, c: (r, c // tc), "acts": lambda r, c: (c, r // tr),
+              "step": lambda r, c: (r // tr, c // tc)}
+    for port, owner in owners.items():
+        nets = {}
+        for r, c, body in pes:
+            net = dict(re.findall(r"\.(\w+)\(([^()]*)\)", body))[port]
+            nets.setdefault(net, set()).add(owner(int(r), int(c)))
+        assert all(len(keys) == 1 for keys in nets.values()), port
+        assert len(nets) == len({owner(r, c) for r in range(p.rows)
+                                 for c in range(p.cols)}), port
+
+
 def test_synthesis_export_makes_only_the_pe_a_module():
     """The registry target (what synthesis and place-and-route read) keeps the row and column
     units in the top's netlist; a hierarchy mode other than False, True, 'pe' is refused."""
@@ -109,6 +134,7 @@ def test_hierarchical_tiny_array_equals_golden_like_the_flat_one(tmp_path):
 @pytest.mark.verilator
 @pytest.mark.xdist_group("bitmod-verilator")
 def test_bitmod_asic_rows_and_group_reduced_to_two_columns(tmp_path):
+    assert REDUCED.row_skew == 10
     build = _hier_build(REDUCED, "bitmod-array-hier-asic-32x2")
     hdl.run(build, "cocotb_bitmod", test_dir=HERE,
             env=cocotb_env("array", _asic_jobs(REDUCED), tmp_path / "jobs.json", REDUCED))

@@ -113,8 +113,11 @@ def test_properties_match_the_paper_cycle_counts():
     # the step's 3-stage pipeline to the group accumulator, one cycle to start the row scan, its
     # 4 stages (read, dequant multiply, output alignment, output add into the RAM), the output
     # unit's read register, 4 output stages (rtl/bitmod/finalize.py: product; leading one;
-    # shift; round and encode)
+    # shift; round and encode); the whole tiny array is one tile (no skew)
     assert (pe.latency, P.latency) == (13, 13 + P.cols - 1)
+    # tiles of 2 x 1 PEs on a 5 x 3 array: 3 tile rows, the last 2 cycles behind the first
+    tiled = EngineParams(rows=5, cols=3, tile=(2, 1))
+    assert (tiled.tile_grid, tiled.result_latency, tiled.latency) == ((3, 3), 15, 17)
 
 
 @pytest.mark.parametrize("scheme", ["bitmod4", "int8"])
@@ -172,6 +175,34 @@ def test_short_groups_and_output_back_pressure_stall_but_stay_exact(scheme):
         gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
         assert short.min_group_cycles in gaps    # a group waited for the scan
         assert max(gaps) > short.min_group_cycles   # a tile waited for its result bank
+
+
+@pytest.mark.parametrize("rows, cols, tile, group", [(2, 2, (1, 1), 32), (5, 3, (2, 2), 32),
+                                                     (3, 7, (1, 3), 4)])
+def test_tiles_forward_terms_and_activations_and_stay_exact(rows, cols, tile, group):
+    """Tiles (rtl/bitmod/array.py): each tile registers the terms and activations it takes from
+    the tile to its left and the one above, so tile (R, C) runs R + C cycles late; edge tiles
+    may be partial. Every PE bit-exact, the first result ``rows / tile rows - 1`` cycles later
+    than the broadcast array's (``_check``). Group 4 on 7 columns closes groups as often as
+    the scan allows, so a column's hold register, written C cycles late, is read in time and
+    not overwritten before, under output back-pressure as well."""
+    p = EngineParams(lanes=4, group_size=group, scale_bits=8, rows=rows, cols=cols, tile=tile)
+    assert p.row_skew == -(-rows // tile[0]) - 1
+    for i, (scheme, mode) in enumerate((("bitmod4", "fp16"), ("int8", "int"))):
+        if group > 4:
+            _check(BitmodArray(p), make_job(90 + i, scheme, rows, cols, 4, group, groups=3,
+                                            mode=mode, edge="cancel_groups"))
+            continue
+        job = make_job(92 + i, scheme, rows, cols, 4, group, groups=3, dots=3, mode=mode)
+        state = run_job(BitmodArray(p), job, ready_every=20)
+        assert tiles(state["beats"]) == job["expected"]
+        gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
+        assert min(gaps) == p.min_group_cycles == cols
+
+
+def test_tile_is_checked():
+    with pytest.raises(config.ConfigError, match=r"bitmod.tile \(0, 2\) is not"):
+        EngineParams(tile=(0, 2))
 
 
 def test_dsp_lane_shift_gives_the_same_results_in_the_same_cycles():
