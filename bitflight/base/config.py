@@ -33,10 +33,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+class TileShape(_Strict):
+    """PEs of a BitMoD array that share one register of each row's weight terms and one of each
+    column's activations (Gemmini's tile, rtl/bitmod/array.py)."""
+    rows: PositiveInt
+    cols: PositiveInt
+
+
 class ArrayShape(_Strict):
     """A PE array as rows (output channels) x cols (tokens), as the BitMoD simulator writes it."""
     rows: PositiveInt
     cols: PositiveInt
+    tile: TileShape | None = Field(
+        None, description="from tile to tile the terms and activations are forwarded through a "
+        "register, so each tile runs a cycle behind the tile to its left and the one above, "
+        "and the array's result a cycle later per tile row; None: the whole array is one tile, "
+        "each register broadcast to its row or column")
 
     @property
     def pes(self) -> int:
@@ -71,12 +83,6 @@ class BitmodEngine(_Strict):
         "fabric", description="how a PE aligns its lanes: LUT barrel shifters ('fabric'), or one "
         "DSP multiplier per lane that multiplies by 2**(15 - distance) ('dsp', for FPGAs with "
         "DSPs to spare; the same results)")
-    tile: ArrayShape | None = Field(
-        None, description="PEs that share one register of a row's weight terms and one of a "
-        "column's activations (Gemmini's tile); from tile to tile both are forwarded through a "
-        "register, so each tile runs a cycle behind the tile to its left and the one above. "
-        "None: the whole array, each register broadcast to its row or column")
-
     @model_validator(mode="after")
     def _check(self) -> "BitmodEngine":
         if self.group_size % self.lanes:

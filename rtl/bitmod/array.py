@@ -29,8 +29,8 @@ class BitmodArray(wiring.Component):
     (:class:`~.output.ArrayOutput`); per column the fp16 unpack (:class:`~.fronts.ColumnActs`).
     A PE keeps only its lanes, adder tree and group accumulator (:class:`~.datapath.PeDatapath`).
 
-    The PEs are grouped in tiles of ``EngineParams.tile_shape`` (the config's ``bitmod.tile``,
-    by default the whole array; edge tiles may be smaller). A tile registers each of its rows'
+    The PEs are grouped in tiles of ``EngineParams.tile_shape`` (the config's array ``tile``, by
+    default the whole array; edge tiles may be smaller). A tile registers each of its rows'
     terms, each of its columns' activations and the step's flags once and broadcasts them to
     its PEs; it takes them from the tile to its left and the one above, so tile (R, C) runs
     R + C cycles behind the sequencer (a systolic array of tiles: no register drives more than

@@ -69,7 +69,7 @@ class EngineParams:
         if self.tile is not None:                       # JSON gives a list: keep it hashable
             object.__setattr__(self, "tile", tuple(self.tile))
         if self.tile is not None and (len(self.tile) != 2 or min(self.tile) < 1):
-            raise ConfigError(f"bitmod.tile {self.tile} is not (rows >= 1, cols >= 1)")
+            raise ConfigError(f"bitmod array tile {self.tile} is not (rows >= 1, cols >= 1)")
         if self.group_size % self.lanes:
             raise ConfigError(f"bitmod.group_size {self.group_size} is not a multiple of "
                              f"bitmod.lanes {self.lanes}")
@@ -86,7 +86,7 @@ class EngineParams:
         b = cfg.bitmod
         return cls(b.lanes, b.group_size, b.scale_bits, shape.rows, shape.cols,
                    lane_shift=b.lane_shift,
-                   tile=None if b.tile is None else (b.tile.rows, b.tile.cols))
+                   tile=None if shape.tile is None else (shape.tile.rows, shape.tile.cols))
 
     @property
     def scale_int_bits(self) -> int:

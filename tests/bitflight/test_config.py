@@ -132,12 +132,12 @@ def test_wrong_types(tmp_path, old, new, expected):
      "cfg.yaml: csd: row_accumulator dsp48e2 needs dsp_family xcup, not xc7"),
     ("  group_size: 32", "  group_size: 30",
      "cfg.yaml: bitmod: group_size 30 is not a multiple of lanes 4"),
-    ("decode_array: {rows: 4, cols: 1}", "decode_array: {rows: 4, cols: 2}",
+    ("decode_array: {rows: 4, cols: 1,", "decode_array: {rows: 4, cols: 2,",
      "cfg.yaml: bitmod: prefill_array and decode_array must have the same number of PEs (4 != 8)"),
     ("  lanes: 4\nbitmod:", "  lanes: 4\n  mul_stages: 7\nbitmod:",
      "cfg.yaml: sfu.mul_stages: Input should be less than or equal to 6"),
-    ("tile: {rows: 2, cols: 2}", "tile: {rows: 0, cols: 2}",
-     "cfg.yaml: bitmod.tile.rows: Input should be greater than 0"),
+    ("tile: {rows: 2, cols: 1}", "tile: {rows: 0, cols: 1}",
+     "cfg.yaml: bitmod.decode_array.tile.rows: Input should be greater than 0"),
 ], ids=["m-not-pow2", "m-zero", "n-not-divisor", "n-above-m", "negative-clock", "efficiency",
         "chain-vs-group", "dsp48e2-needs-xcup", "row-dsp-needs-xcup", "group-vs-lanes", "array-pes",
         "sfu-fp-stages", "tile-zero"])
@@ -176,7 +176,7 @@ def test_missing_file_and_unknown_name(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
-    (edit("n_options: [2, 4, 8, 16]", "n_options: [2, 4"), "cfg.yaml: line 37: not valid YAML"),
+    (edit("n_options: [2, 4, 8, 16]", "n_options: [2, 4"), "cfg.yaml: line 36: not valid YAML"),
     ("name: x\n\tclock_mhz: 1\n", "cfg.yaml: line 2: not valid YAML"),
     ("- 1\n- 2\n", "cfg.yaml: (top level): expected a mapping of keys"),
     ("", "cfg.yaml: (top level): expected a mapping of keys"),

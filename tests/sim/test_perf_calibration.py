@@ -25,8 +25,8 @@ def _per_tile(groups: int) -> int:
 @pytest.mark.parametrize("array, groups, dots", [("prefill", 4, 8), ("decode", 2, 6)])
 def test_model_matches_rtl_amaranth(array, groups, dots):
     c = calibrate.calibrate(TINY, groups=groups, dots=dots, array=array)
-    shape, tile = getattr(TINY.bitmod, f"{array}_array"), TINY.bitmod.tile
-    tile_rows = -(-shape.rows // tile.rows)       # prefill 2 x 2: one tile; decode 4 x 1: two
+    shape = getattr(TINY.bitmod, f"{array}_array")
+    tile_rows = -(-shape.rows // shape.tile.rows) if shape.tile else 1     # decode 4 x 1: two
     # PE stages, scan start, row-unit stages, a cycle per tile row after the first, the output
     # read register, the four output-conversion stages, the columns
     assert c.fill_drain == 3 + 1 + 4 + tile_rows - 1 + 1 + 4 + shape.cols - 1

@@ -201,7 +201,7 @@ def test_tiles_forward_terms_and_activations_and_stay_exact(rows, cols, tile, gr
 
 
 def test_tile_is_checked():
-    with pytest.raises(config.ConfigError, match=r"bitmod.tile \(0, 2\) is not"):
+    with pytest.raises(config.ConfigError, match=r"bitmod array tile \(0, 2\) is not"):
         EngineParams(tile=(0, 2))
 
 
