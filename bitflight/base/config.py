@@ -83,6 +83,7 @@ class BitmodEngine(_Strict):
         "fabric", description="how a PE aligns its lanes: LUT barrel shifters ('fabric'), or one "
         "DSP multiplier per lane that multiplies by 2**(15 - distance) ('dsp', for FPGAs with "
         "DSPs to spare; the same results)")
+
     @model_validator(mode="after")
     def _check(self) -> "BitmodEngine":
         if self.group_size % self.lanes:

@@ -8,6 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from . import layouts
 from .datapath import PeDatapath
+from ..delay import delay
 from .fronts import ColumnActs, RowTerms
 from .hier import Block, place
 from .layouts import (array_act_layout, array_out_layout, array_weight_layout, row_holds_layout,
@@ -113,10 +114,10 @@ class BitmodArray(wiring.Component):
             else:
                 place(m, name, ports, component=blocks[kind].make())
 
-        def row_front(r: int, control) -> tuple:
+        def row_front(r: int, skew: int, control) -> tuple:
             """Row r's shared units: its term and scale decoders at the sequencer's time, its
-            row accumulator on its tile row's ``control`` (its scale delayed to match)."""
-            w, skew = flags[layouts.row(r)], r // p.tile_shape[0]
+            row accumulator on ``control``, ``skew`` cycles late (its scale delayed to match)."""
+            w = flags[layouts.row(r)]
             sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
             exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
             decoded = Signal(terms_layout(p), name=f"decoded_r{r}")
@@ -129,13 +130,13 @@ class BitmodArray(wiring.Component):
             unit(f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": seq.slot,
                                          "terms": decoded, "slots": slots})
             unit(f"acc_{r}", "acc", {
-                "close": control.close, "scale": delayed(m, sig, skew, f"scale_sig_skew_r{r}"),
-                "scale_exp": delayed(m, exp, skew, f"scale_exp_skew_r{r}"), "arm": control.arm,
+                "close": control.close, "scale": delay(m, sig, skew, None, f"scale_sig_r{r}"),
+                "scale_exp": delay(m, exp, skew, None, f"scale_exp_r{r}"), "arm": control.arm,
                 "sa_valid": control.sa_valid, "sa_col": control.sa_col,
                 "sa_bank": control.sa_bank, "sa_fresh": control.sa_fresh, "holds": holds,
                 "rd_addr": out.rd_addr, "rd_data": out.results[layouts.row(r)]})
             row_slots.append(slots)
-            return delayed(m, decoded, skew, f"terms_skew_r{r}"), holds
+            return delay(m, decoded, skew, None, f"terms_skew_r{r}"), holds
 
         # tiles: the PEs of a tile share one register of each row's terms, of each column's
         # activations and of the step's flags; tile (R, C) takes them from tile (R, C - 1) and
@@ -146,9 +147,8 @@ class BitmodArray(wiring.Component):
         from_above = []
         for c in range(p.cols):
             unpacked = Signal(unpacked_acts_layout(p), name=f"unpack_c{c}")
-            unit(f"acts_{c}", "acts", {"acts": delayed(m, self.a.payload[layouts.col(c)],
-                                                       c // tc, f"acts_skew_c{c}"),
-                                       "out": unpacked})
+            skewed = delay(m, self.a.payload[layouts.col(c)], c // tc, None, f"acts_skew_c{c}")
+            unit(f"acts_{c}", "acts", {"acts": skewed, "out": unpacked})
             from_above.append(unpacked)
         # what a tile row's PEs and row units follow, passed down the tile rows a register apart
         control = Signal(row_control_layout(p), name="control_t0")
@@ -157,21 +157,21 @@ class BitmodArray(wiring.Component):
         row_slots = []
         for tile_row in range(grid_rows):
             if tile_row:
-                control = delayed(m, control, 1, f"control_t{tile_row}", reset_less=False)
+                control = delay(m, control, 1, None, f"control_t{tile_row}", reset_less=False)
             rows = range(tile_row * tr, min(tile_row * tr + tr, p.rows))
-            fronts = {r: row_front(r, control) for r in rows}
+            fronts = {r: row_front(r, tile_row, control) for r in rows}
             from_left = {r: fronts[r][0] for r in rows}
             step_flags = Cat(control.step, control.group_end)
             for tile_col in range(grid_cols):
                 cols = range(tile_col * tc, min(tile_col * tc + tc, p.cols))
                 name = f"t{tile_row}_{tile_col}"
-                step_flags = delayed(m, step_flags, 1, f"flags_{name}", reset_less=False)
-                pe_flags = delayed(m, step_flags, ACC_DELAY - 1, f"pe_flags_{name}",
-                                   reset_less=False)
+                step_flags = delay(m, step_flags, 1, None, f"flags_{name}", reset_less=False)
+                pe_flags = delay(m, step_flags, ACC_DELAY - 1, None, f"pe_flags_{name}",
+                                 reset_less=False)
                 for r in rows:
-                    from_left[r] = delayed(m, from_left[r], 1, f"terms_r{r}_{name}")
+                    from_left[r] = delay(m, from_left[r], 1, None, f"terms_r{r}_{name}")
                 for c in cols:
-                    from_above[c] = delayed(m, from_above[c], 1, f"acts_c{c}_{name}")
+                    from_above[c] = delay(m, from_above[c], 1, None, f"acts_c{c}_{name}")
                 for r in rows:
                     for c in cols:
                         unit(f"pe_{r}_{c}", "pe", {
@@ -196,16 +196,6 @@ def row_control_layout(p: EngineParams) -> StructLayout:
     late."""
     return StructLayout({"step": 1, "group_end": 1, "close": 1, "arm": 1, "sa_valid": 1,
                          "sa_col": col_bits(p), "sa_bank": 1, "sa_fresh": 1})
-
-
-def delayed(m: Module, value, cycles: int, name: str, *, reset_less: bool = True):
-    """``value`` ``cycles`` cycles late, through a chain of registers (data: no reset, so
-    synthesis may map the chain to shift-register LUTs)."""
-    for k in range(cycles):
-        nxt = Signal.like(value, name=f"{name}_{k + 1}", reset_less=reset_less)
-        m.d.sync += nxt.eq(value)
-        value = nxt
-    return value
 
 
 def _widest(m: Module, values: list):

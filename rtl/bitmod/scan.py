@@ -5,6 +5,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ..delay import delay
 from .params import ACC_DELAY, SCAN_STAGES, EngineParams
 
 
@@ -30,14 +31,14 @@ class GroupScan(wiring.Component):
     - a dot product accumulates in the RAM bank of its parity; its results stay there until the
       output unit has converted them, so a group of the dot product after next waits for that.
 
-    The control is row 0's: row r's PEs close the group r cycles later (the array's systolic
-    skew) and row r's unit gets ``close``, ``arm`` and the scan's read stage r cycles late, so
-    within a row the timing is row 0's.
+    The control is the first tile row's: the PEs of tile row R close the group R cycles later
+    (the array's tiles, rtl/bitmod/array.py) and its row units get ``close``, ``arm`` and the
+    scan's read stage R cycles late, so within a row the timing is the first row's.
 
     Ports:
       - ``close: In(1)``, ``final: In(1)``: the sequencer steps the chunk that closes a group
         (``final``: the dot product's last); ``close_ok: Out(1)``: such a step may happen now.
-      - ``arm: Out(1)``: the closed group is in row 0's column 0 hold register from the next
+      - ``arm: Out(1)``: the closed group is in PE (0, 0)'s hold register from the next
         cycle (ACC_DELAY cycles after ``close``); the row unit takes its scale as the scan's.
       - ``sa_valid, sa_col, sa_bank, sa_fresh``: Out: the scan's read stage: column, RAM bank,
         and whether the group is the first of its dot product (the RAM's old value is ignored).
@@ -74,11 +75,8 @@ class GroupScan(wiring.Component):
         m.d.sync += pending.eq((pending & ~clear_mask) | set_mask)
 
         # the closing step's flags travel beside its partial to the group accumulator
-        fields = Cat(self.close, self.final, fresh, bank)
-        for k in range(ACC_DELAY):
-            nxt = Signal(len(fields), name=f"closed_d{k + 1}")
-            m.d.sync += nxt.eq(fields)
-            fields = nxt
+        fields = delay(m, Cat(self.close, self.final, fresh, bank), ACC_DELAY, None, "closed",
+                       reset_less=False)
         arm, final, first, arm_bank = fields[0], fields[1], fields[2], fields[3]
         m.d.comb += self.arm.eq(arm)
 
@@ -92,12 +90,10 @@ class GroupScan(wiring.Component):
                          self.sa_fresh.eq(first), cur_final.eq(final)]
         m.d.comb += self.sa_col.eq(col)
 
-        # column 0 of a final scan reaches row 0's RAM write SCAN_STAGES - 1 cycles after its
-        # read, the last row's row_skew cycles later (each row unit runs the scan r cycles late)
-        tail = Cat(self.sa_valid & cur_final & (col == 0), self.sa_bank)
-        for k in range(SCAN_STAGES - 1 + p.row_skew):
-            nxt = Signal(2, name=f"ready_d{k + 1}")
-            m.d.sync += nxt.eq(tail)
-            tail = nxt
+        # column 0 of a final scan reaches the first tile row's RAM write SCAN_STAGES - 1
+        # cycles after its read, the last tile row's row_skew cycles later (the row units of
+        # tile row R run the scan R cycles late)
+        tail = delay(m, Cat(self.sa_valid & cur_final & (col == 0), self.sa_bank),
+                     SCAN_STAGES - 1 + p.row_skew, None, "ready", reset_less=False)
         m.d.comb += [self.ready.eq(tail[0]), self.ready_bank.eq(tail[1])]
         return m

@@ -5,7 +5,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .delay import delay
+from ..delay import delay
 from .dsp_group import DspGroup
 from .geometry import ChainGeometry
 from .layouts import NLOG_BITS, chain_in_layout, chain_out_layout

@@ -20,7 +20,7 @@ from amaranth.lib.data import ArrayLayout
 from amaranth.lib.wiring import In, Out
 
 from ...golden import dsp_packing
-from .delay import delay
+from ..delay import delay
 from .geometry import ChainGeometry
 from .layouts import NLOG_BITS
 

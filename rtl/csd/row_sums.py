@@ -18,7 +18,7 @@ from amaranth.lib import wiring
 from amaranth.lib.data import ArrayLayout, StructLayout
 from amaranth.lib.wiring import In, Out
 
-from .delay import delay
+from ..delay import delay
 from .geometry import ChainGeometry
 from .layouts import mpu_out_layout
 from .reduction import n_cases, nlog_of

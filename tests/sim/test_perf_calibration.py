@@ -22,11 +22,12 @@ def _per_tile(groups: int) -> int:
     return groups * (TINY.bitmod.group_size // TINY.bitmod.lanes) * 2
 
 
-@pytest.mark.parametrize("array, groups, dots", [("prefill", 4, 8), ("decode", 2, 6)])
-def test_model_matches_rtl_amaranth(array, groups, dots):
+# tiny: the 2 x 2 prefill array is one tile, the 4 x 1 decode column two tiles of 2 rows
+@pytest.mark.parametrize("array, groups, dots, tile_rows", [("prefill", 4, 8, 1),
+                                                             ("decode", 2, 6, 2)])
+def test_model_matches_rtl_amaranth(array, groups, dots, tile_rows):
     c = calibrate.calibrate(TINY, groups=groups, dots=dots, array=array)
     shape = getattr(TINY.bitmod, f"{array}_array")
-    tile_rows = -(-shape.rows // shape.tile.rows) if shape.tile else 1     # decode 4 x 1: two
     # PE stages, scan start, row-unit stages, a cycle per tile row after the first, the output
     # read register, the four output-conversion stages, the columns
     assert c.fill_drain == 3 + 1 + 4 + tile_rows - 1 + 1 + 4 + shape.cols - 1

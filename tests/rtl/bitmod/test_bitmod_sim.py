@@ -177,9 +177,9 @@ def test_short_groups_and_output_back_pressure_stall_but_stay_exact(scheme):
         assert max(gaps) > short.min_group_cycles   # a tile waited for its result bank
 
 
-@pytest.mark.parametrize("rows, cols, tile, group", [(2, 2, (1, 1), 32), (5, 3, (2, 2), 32),
-                                                     (3, 7, (1, 3), 4)])
-def test_tiles_forward_terms_and_activations_and_stay_exact(rows, cols, tile, group):
+@pytest.mark.parametrize("rows, cols, tile, group, skew", [
+    (2, 2, (1, 1), 32, 1), (5, 3, (2, 2), 32, 2), (3, 7, (1, 3), 4, 2)])
+def test_tiles_forward_terms_and_activations_and_stay_exact(rows, cols, tile, group, skew):
     """Tiles (rtl/bitmod/array.py): each tile registers the terms and activations it takes from
     the tile to its left and the one above, so tile (R, C) runs R + C cycles late; edge tiles
     may be partial. Every PE bit-exact, the first result ``rows / tile rows - 1`` cycles later
@@ -187,7 +187,7 @@ def test_tiles_forward_terms_and_activations_and_stay_exact(rows, cols, tile, gr
     the scan allows, so a column's hold register, written C cycles late, is read in time and
     not overwritten before, under output back-pressure as well."""
     p = EngineParams(lanes=4, group_size=group, scale_bits=8, rows=rows, cols=cols, tile=tile)
-    assert p.row_skew == -(-rows // tile[0]) - 1
+    assert p.row_skew == skew          # tile rows - 1, counted by hand
     for i, (scheme, mode) in enumerate((("bitmod4", "fp16"), ("int8", "int"))):
         if group > 4:
             _check(BitmodArray(p), make_job(90 + i, scheme, rows, cols, 4, group, groups=3,
