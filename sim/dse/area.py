@@ -3,8 +3,9 @@
 
 Synthesizing a U280-size engine (thousands of PEs) takes hours in the WebAssembly Yosys, so the
 ``reduced-synth`` provider synthesizes each engine of the point's config at a **reduced shape**
-and scales the cell counts linearly to the full engine: BitMoD as ``bitmod-array`` with the
-prefill array clipped to ``max_rows x max_cols`` PEs (x full PEs / reduced PEs), the CSD engine
+and scales the cell counts linearly to the full engine: BitMoD as ``bitmod-array`` once per
+array the RTL top builds (prefill and decode), each clipped to ``max_rows x max_cols`` PEs
+(x its full PEs / reduced PEs), the CSD engine
 as ``csd-mpu`` with ``max_vpus`` chains (x all chains of all MPUs and cores / reduced chains).
 Everything else the RTL elaborates from (lanes, group size, scale bits; chain length, N:M
 options, packing) is the point's own. docs/results/dse.md measures the linear scaling on two
@@ -43,14 +44,22 @@ class Provider:
     text: str
 
 
-def _bitmod_part(cfg, opts: dict) -> AreaPart:
-    from ...base.config import ArrayShape
-    shape = cfg.bitmod.prefill_array
-    r, c = min(shape.rows, opts["max_rows"]), min(shape.cols, opts["max_cols"])
-    engine = cfg.bitmod.model_copy(update={"prefill_array": ArrayShape(rows=r, cols=c),
-                                           "decode_array": ArrayShape(rows=r * c, cols=1)})
-    return AreaPart("bitmod-array", cfg.model_copy(update={"bitmod": engine}),
-                    shape.pes / (r * c), f"{r}x{c} of {shape.rows}x{shape.cols} PEs")
+def _bitmod_parts(cfg, opts: dict) -> list[AreaPart]:
+    """The prefill array and the decode array: the RTL top builds both (one engine on the MM
+    queue, one on the MV queue, rtl/top/bitmod/engine.py), each clipped to ``max_rows x
+    max_cols`` and scaled by its own PEs. A decode column's rows each carry a row unit (term and
+    scale decoders, cross-group accumulator, fp16 conversion), so it costs more per PE than
+    the prefill array that shares them along 32 columns."""
+    parts = []
+    for stage in ("prefill", "decode"):
+        shape = getattr(cfg.bitmod, f"{stage}_array")
+        reduced = shape.model_copy(update={"rows": min(shape.rows, opts["max_rows"]),
+                                           "cols": min(shape.cols, opts["max_cols"])})
+        engine = cfg.bitmod.model_copy(update={"prefill_array": reduced, "decode_array": reduced})
+        parts.append(AreaPart("bitmod-array", cfg.model_copy(update={"bitmod": engine}),
+                              shape.pes / reduced.pes, f"{stage}: {reduced.rows}x{reduced.cols} "
+                              f"of {shape.rows}x{shape.cols} PEs"))
+    return parts
 
 
 def _csd_part(cfg, opts: dict) -> AreaPart:
@@ -66,7 +75,7 @@ def reduced_synth(cfg, options: dict) -> list[AreaPart]:
     opts = {**PROVIDERS["reduced-synth"].options, **options}
     parts = []
     if cfg.bitmod is not None:
-        parts.append(_bitmod_part(cfg, opts))
+        parts.extend(_bitmod_parts(cfg, opts))
     if cfg.csd is not None:
         parts.append(_csd_part(cfg, opts))
     return parts
