@@ -49,6 +49,11 @@ class ArrayShape(_Strict):
         "register, so each tile runs a cycle behind the tile to its left and the one above, "
         "and the array's result a cycle later per tile row; None: the whole array is one tile, "
         "each register broadcast to its row or column")
+    band: PositiveInt = Field(
+        1, description="rows that share one row unit (dequantization, cross-group accumulator, "
+        "fp16 conversion), which reads their group sums one after the other: cols x band cycles "
+        "per group scan and band cycles per output beat, at most a tile's rows; for tall, "
+        "narrow arrays (a decode column), where a unit per row serves one PE")
 
     @property
     def pes(self) -> int:

@@ -11,21 +11,22 @@ from .datapath import PeDatapath
 from ..delay import delay
 from .fronts import ColumnActs, RowTerms
 from .hier import Block, place
-from .layouts import (array_act_layout, array_out_layout, array_weight_layout, row_holds_layout,
-                      terms_layout, unpacked_acts_layout)
+from .layouts import (array_act_layout, array_out_layout, array_weight_layout,
+                      band_holds_layout, row_holds_layout, terms_layout, unpacked_acts_layout)
 from .output import ArrayOutput, finalize_block
 from .params import ACC_DELAY, SCALE_EXP_BITS, EngineParams, slots_of
 from .row_acc import RowAccumulate
 from .scale import RowScaleDecode
-from .scan import GroupScan, col_bits
+from .scan import GroupScan, col_bits, row_bits
 from .sequencer import Sequencer
 
 
 class BitmodArray(wiring.Component):
     """``rows x cols`` PEs: row r's weights are shared along the row, column c's activations
     along the column; PE (r, c) computes output channel r of token c. What a row or a column
-    shares is computed once for it: per row the term decoders (:class:`~.fronts.RowTerms`), the
-    scale decoder (:class:`~.scale.RowScaleDecode`), the dequant multiplier and cross-group
+    shares is computed once for it: per row the term decoders (:class:`~.fronts.RowTerms`) and
+    the scale decoder (:class:`~.scale.RowScaleDecode`); per row unit, which serves a band of
+    ``EngineParams.band_rows`` rows (one by default), the dequant multiplier and cross-group
     accumulator (:class:`~.row_acc.RowAccumulate`) and the fp16 conversion
     (:class:`~.output.ArrayOutput`); per column the fp16 unpack (:class:`~.fronts.ColumnActs`).
     A PE keeps only its lanes, adder tree and group accumulator (:class:`~.datapath.PeDatapath`).
@@ -50,11 +51,11 @@ class BitmodArray(wiring.Component):
     rows' datatypes (all rows of one quantized matrix have the same); the group length is the
     stream's (first/last flags, any multiple of lanes); column 0 of a tile is on ``o``
     :attr:`result_latency` cycles after the step that closes its last group (one cycle more
-    per tile row after the first: :attr:`EngineParams.row_skew`), column c c cycles later
-    (:attr:`latency`). The only stall is the scan control's (:class:`~.scan.GroupScan`):
-    a closing step waits while groups are shorter than ``EngineParams.min_group_cycles`` or a
-    tile's result bank still holds unconverted results (``o`` back-pressure); no signal is
-    reduced over the PEs.
+    per tile row after the first: :attr:`EngineParams.row_skew`; ``band_rows`` more with bands
+    of several rows), column c ``c x band_rows`` cycles later (:attr:`latency`). The only
+    stall is the scan control's (:class:`~.scan.GroupScan`): a closing step waits while groups
+    are shorter than ``EngineParams.min_group_cycles`` or a tile's result bank still holds
+    unconverted results (``o`` back-pressure); no signal is reduced over the PEs.
 
     ``hierarchical=True`` is for Verilog export: each PE, and each row's and column's shared
     unit, is an ``Instance`` of one module per kind (:func:`array_blocks`, listed in
@@ -114,9 +115,9 @@ class BitmodArray(wiring.Component):
             else:
                 place(m, name, ports, component=blocks[kind].make())
 
-        def row_front(r: int, skew: int, control) -> tuple:
-            """Row r's shared units: its term and scale decoders at the sequencer's time, its
-            row accumulator on ``control``, ``skew`` cycles late (its scale delayed to match)."""
+        def row_front(r: int, skew: int) -> tuple:
+            """Row r's term and scale decoders at the sequencer's time: its terms and dequant
+            scale ``skew`` cycles late (its tile row's), and its PEs' hold registers."""
             w = flags[layouts.row(r)]
             sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
             exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
@@ -129,14 +130,28 @@ class BitmodArray(wiring.Component):
                 "out": out.push_data[layouts.row(r)]})
             unit(f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": seq.slot,
                                          "terms": decoded, "slots": slots})
-            unit(f"acc_{r}", "acc", {
-                "close": control.close, "scale": delay(m, sig, skew, None, f"scale_sig_r{r}"),
-                "scale_exp": delay(m, exp, skew, None, f"scale_exp_r{r}"), "arm": control.arm,
-                "sa_valid": control.sa_valid, "sa_col": control.sa_col,
-                "sa_bank": control.sa_bank, "sa_fresh": control.sa_fresh, "holds": holds,
-                "rd_addr": out.rd_addr, "rd_data": out.results[layouts.row(r)]})
             row_slots.append(slots)
-            return delay(m, decoded, skew, None, f"terms_skew_r{r}"), holds
+            return (delay(m, decoded, skew, None, f"terms_skew_r{r}"), holds,
+                    delay(m, sig, skew, None, f"scale_sig_r{r}"),
+                    delay(m, exp, skew, None, f"scale_exp_r{r}"))
+
+        def row_unit(u: int, rows: range, fronts: dict, control) -> None:
+            """The row unit of band ``rows`` (its scan, dequant and result RAM) on ``control``;
+            a short band's missing rows read as zero."""
+            acc = blocks["acc"].signature
+            scale = Signal(acc.members["scale"].shape, name=f"band_scale_u{u}")
+            scale_exp = Signal(acc.members["scale_exp"].shape, name=f"band_scale_exp_u{u}")
+            holds = Signal(band_holds_layout(p), name=f"band_holds_u{u}")
+            for b, r in enumerate(rows):
+                _, row_holds, sig, exp = fronts[r]
+                m.d.comb += [scale[layouts.row(b)].eq(sig), scale_exp[layouts.row(b)].eq(exp),
+                             holds[layouts.row(b)].eq(row_holds)]
+            unit(f"acc_{u}", "acc", {
+                "close": control.close, "scale": scale, "scale_exp": scale_exp,
+                "arm": control.arm, "sa_valid": control.sa_valid, "sa_col": control.sa_col,
+                "sa_row": control.sa_row, "sa_bank": control.sa_bank,
+                "sa_fresh": control.sa_fresh, "holds": holds, "rd_addr": out.rd_addr,
+                "rd_data": out.results[f"u{u}"]})
 
         # tiles: the PEs of a tile share one register of each row's terms, of each column's
         # activations and of the step's flags; tile (R, C) takes them from tile (R, C - 1) and
@@ -153,13 +168,17 @@ class BitmodArray(wiring.Component):
         # what a tile row's PEs and row units follow, passed down the tile rows a register apart
         control = Signal(row_control_layout(p), name="control_t0")
         m.d.comb += control.eq(Cat(seq.step, seq.group_end, close, scan.arm, scan.sa_valid,
-                                   scan.sa_col, scan.sa_bank, scan.sa_fresh))
+                                   scan.sa_col, scan.sa_row, scan.sa_bank, scan.sa_fresh))
         row_slots = []
+        bands = list(enumerate(p.bands))
         for tile_row in range(grid_rows):
             if tile_row:
                 control = delay(m, control, 1, None, f"control_t{tile_row}", reset_less=False)
             rows = range(tile_row * tr, min(tile_row * tr + tr, p.rows))
-            fronts = {r: row_front(r, tile_row, control) for r in rows}
+            fronts = {r: row_front(r, tile_row) for r in rows}
+            for u, (band_tile_row, band_rows) in bands:
+                if band_tile_row == tile_row:
+                    row_unit(u, band_rows, fronts, control)
             from_left = {r: fronts[r][0] for r in rows}
             step_flags = Cat(control.step, control.group_end)
             for tile_col in range(grid_cols):
@@ -195,7 +214,8 @@ def row_control_layout(p: EngineParams) -> StructLayout:
     rtl/bitmod/scan.py) take from the sequencer and the scan control, one cycle per tile row
     late."""
     return StructLayout({"step": 1, "group_end": 1, "close": 1, "arm": 1, "sa_valid": 1,
-                         "sa_col": col_bits(p), "sa_bank": 1, "sa_fresh": 1})
+                         "sa_col": col_bits(p), "sa_row": row_bits(p), "sa_bank": 1,
+                         "sa_fresh": 1})
 
 
 def _widest(m: Module, values: list):

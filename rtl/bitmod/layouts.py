@@ -102,6 +102,12 @@ def row_holds_layout(p: EngineParams) -> StructLayout:
     return StructLayout({col(c): hold_layout(p) for c in range(p.cols)})
 
 
+def band_holds_layout(p: EngineParams) -> StructLayout:
+    """The closed group sums of a row unit's band: fields ``r0`` ... (rows within the band),
+    each a row's :func:`row_holds_layout`."""
+    return StructLayout({row(b): row_holds_layout(p) for b in range(p.band_rows)})
+
+
 def out_scale_layout() -> StructLayout:
     """What the output unit needs of a row besides the PE results: the fp16 row scale and the
     format unit as a right shift (unit = 2**-unit_shift), both 1 in fp16 scale mode."""
@@ -120,8 +126,9 @@ def array_act_layout(p: EngineParams) -> StructLayout:
 
 
 def array_results_layout(p: EngineParams) -> StructLayout:
-    """Fields ``r0`` ...: one finished dot product (mant, exp) per row."""
-    return StructLayout({row(r): result_layout(p) for r in range(p.rows)})
+    """Fields ``u0`` ...: one finished dot product (mant, exp) per row unit (of the band's row
+    the output unit is reading)."""
+    return StructLayout({f"u{u}": result_layout(p) for u in range(len(p.bands))})
 
 
 def array_out_layout(p: EngineParams) -> StructLayout:

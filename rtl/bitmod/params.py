@@ -59,6 +59,7 @@ class EngineParams:
     dp: Datapath = field(default_factory=Datapath)
     lane_shift: str = "fabric"      # "fabric" (barrel shifters) or "dsp" (multipliers)
     tile: tuple[int, int] | None = None     # PEs sharing one input register (None: the array)
+    band: int = 1                   # rows sharing one row unit (rtl/bitmod/array.py)
 
     def __post_init__(self) -> None:
         if self.dp.lanes != self.lanes:
@@ -70,6 +71,8 @@ class EngineParams:
             object.__setattr__(self, "tile", tuple(self.tile))
         if self.tile is not None and (len(self.tile) != 2 or min(self.tile) < 1):
             raise ConfigError(f"bitmod array tile {self.tile} is not (rows >= 1, cols >= 1)")
+        if not isinstance(self.band, int) or self.band < 1:
+            raise ConfigError(f"bitmod array band {self.band!r} is not a row count >= 1")
         if self.group_size % self.lanes:
             raise ConfigError(f"bitmod.group_size {self.group_size} is not a multiple of "
                              f"bitmod.lanes {self.lanes}")
@@ -86,7 +89,8 @@ class EngineParams:
         b = cfg.bitmod
         return cls(b.lanes, b.group_size, b.scale_bits, shape.rows, shape.cols,
                    lane_shift=b.lane_shift,
-                   tile=None if shape.tile is None else (shape.tile.rows, shape.tile.cols))
+                   tile=None if shape.tile is None else (shape.tile.rows, shape.tile.cols),
+                   band=shape.band)
 
     @property
     def scale_int_bits(self) -> int:
@@ -104,13 +108,36 @@ class EngineParams:
         return self.dp.dequant_bits(self.scale_int_bits)
 
     @property
+    def band_rows(self) -> int:
+        """Rows one row unit serves: the config's ``band``, at most a tile row (a unit's rows
+        must run on one tile row's time)."""
+        return min(self.band, self.tile_shape[0])
+
+    @property
+    def bands(self) -> list[tuple[int, range]]:
+        """(tile row, rows) of every row unit, top to bottom: each tile row's rows in chunks of
+        ``band_rows`` (the last chunk of a tile row may be shorter)."""
+        tr, b = self.tile_shape[0], self.band_rows
+        out = []
+        for tile_row in range(self.tile_grid[0]):
+            end = min(tile_row * tr + tr, self.rows)
+            out += [(tile_row, range(r, min(r + b, end))) for r in range(tile_row * tr, end, b)]
+        return out
+
+    @property
+    def scan_length(self) -> int:
+        """Closed sums a row unit reads per group, one per cycle: ``band_rows`` per column."""
+        return self.cols * self.band_rows
+
+    @property
     def min_group_cycles(self) -> int:
         """Shortest group (cycles between two closing steps) that never stalls: a row unit scans
-        the ``cols`` closed sums of a group one per cycle, holds a closing group's scale in
-        one spare register until its scan starts ACC_DELAY cycles later (rtl/bitmod/scan.py),
-        and reads a column's running sum SCAN_STAGES - 2 cycles before it writes it back
-        (rtl/bitmod/row_acc.py), so the next read of that column must come after the write."""
-        return max(self.cols, ACC_DELAY, SCAN_STAGES - 1)
+        the ``scan_length`` closed sums of a group one per cycle, holds a closing group's scale
+        in one spare register until its scan starts ACC_DELAY cycles later
+        (rtl/bitmod/scan.py), and reads a sum's running total SCAN_STAGES - 2 cycles before it
+        writes it back (rtl/bitmod/row_acc.py), so the next read of it must come after the
+        write."""
+        return max(self.scan_length, ACC_DELAY, SCAN_STAGES - 1)
 
     @property
     def tile_shape(self) -> tuple[int, int]:
@@ -139,14 +166,22 @@ class EngineParams:
         return ACC_DELAY + 1 + SCAN_STAGES + self.row_skew
 
     @property
+    def beat_cycles(self) -> int:
+        """Cycles per output beat: a row unit converts its rows of a column one per cycle."""
+        return self.band_rows
+
+    @property
     def result_latency(self) -> int:
-        """... to the array's first output beat (column 0): the output unit's stages."""
-        return self.scan_latency + OUTPUT_READ_STAGES + FINALIZE_LATENCY
+        """... to the array's first output beat (column 0): the output unit's stages, and with
+        bands of several rows one register that collects a beat and the band's further rows."""
+        collect = self.band_rows if self.band_rows > 1 else 0
+        return self.scan_latency + OUTPUT_READ_STAGES + FINALIZE_LATENCY + collect
 
     @property
     def latency(self) -> int:
-        """... to the last output beat of the tile (column cols-1): one beat per column."""
-        return self.result_latency + self.cols - 1
+        """... to the last output beat of the tile (column cols-1): one beat per
+        ``beat_cycles``."""
+        return self.result_latency + (self.cols - 1) * self.beat_cycles
 
     def cycles_per_group(self, name: str, group_size: int | None = None) -> int:
         """Cycles of one group of ``group_size`` weights (default: the config's)."""

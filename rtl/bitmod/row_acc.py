@@ -1,49 +1,56 @@
-"""A row's shared back end: dequantization and cross-group accumulation of its PEs' groups."""
+"""A row unit's back end: dequantization and cross-group accumulation of its band's PEs' groups."""
 from __future__ import annotations
 
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
+from amaranth.lib.data import StructLayout
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ...golden.bitserial.weights import MIN_GROUP_EXP
 from . import layouts
 from .align_add import AlignAdd
-from .layouts import result_layout, row_holds_layout
+from .layouts import band_holds_layout, result_layout
 from .params import SCALE_EXP_BITS, SCAN_STAGES, EngineParams
-from .scan import col_bits, ram_addr
+from .scan import band_bits, col_bits, ram_addr, row_bits
 
 
 class RowAccumulate(wiring.Component):
-    """golden.bitserial's dequant and cross-group accumulate for the ``cols`` PEs of one row,
-    one column per cycle (the scan, rtl/bitmod/scan.py), so no PE holds a dequant unit or an
-    output accumulator.
+    """golden.bitserial's dequant and cross-group accumulate for the PEs of a band of
+    ``band_rows`` rows (one row by default), one PE per cycle (the scan, rtl/bitmod/scan.py:
+    column by column, within a column row by row), so no PE holds a dequant unit or an output
+    accumulator.
 
     Ports:
-      - ``close: In(1)``, ``scale: In(scale_int_bits)``, ``scale_exp: In(signed(6))``: a group
-        closes; its dequant integer and exponent (:class:`~.scale.RowScaleDecode`).
-      - ``arm: In(1)``: that group is in the hold registers; its scale becomes the scan's.
-      - ``sa_valid``, ``sa_col``, ``sa_bank``, ``sa_fresh``: In: the scan's read stage.
-      - ``holds: In(row_holds_layout)``: the PEs' closed group sums.
+      - ``close: In(1)``, ``scale: In(...)``, ``scale_exp: In(...)``: a group closes; each band
+        row's (fields ``r0`` ...) dequant integer and exponent (:class:`~.scale.RowScaleDecode`).
+      - ``arm: In(1)``: that group is in the hold registers; its scales become the scan's.
+      - ``sa_valid``, ``sa_col``, ``sa_row``, ``sa_bank``, ``sa_fresh``: In: the scan's read
+        stage.
+      - ``holds: In(band_holds_layout)``: the PEs' closed group sums.
       - ``rd_addr: In(...)``, ``rd_data: Out(result_layout)``: the output unit's read port of the
         result RAM (asynchronous).
-    Timing: the scan reads column c's hold register in cycle t, multiplies ``R = A * s`` (exact,
-    golden ``dequant``; its exponent ``X + s_exp``) in t+1 while reading the column's running
-    sum from the RAM, aligns R and the sum in t+2 and adds them in t+3 (AlignAdd 40 b in two
-    stages, zero at MIN_GROUP_EXP), writing the RAM at the end of t+3 (:attr:`latency` =
-    SCAN_STAGES = 4). The RAM holds
-    ``2 x cols`` sums: a dot product accumulates in the bank of its parity while the other
-    bank's results are converted.
+    Timing: the scan reads PE (row, c)'s hold register in cycle t, multiplies ``R = A * s``
+    (exact, golden ``dequant``; its exponent ``X + s_exp``) in t+1 while reading that PE's
+    running sum from the RAM, aligns R and the sum in t+2 and adds them in t+3 (AlignAdd 40 b
+    in two stages, zero at MIN_GROUP_EXP), writing the RAM at the end of t+3 (:attr:`latency`
+    = SCAN_STAGES = 4). The RAM holds ``2 x cols x band_rows`` sums: a dot product accumulates
+    in the bank of its parity while the other bank's results are converted.
     """
 
     def __init__(self, p: EngineParams):
         self.p = p
-        self.addr_bits = col_bits(p) + 1
-        super().__init__({"close": In(1), "scale": In(p.scale_int_bits),
-                          "scale_exp": In(signed(SCALE_EXP_BITS)), "arm": In(1),
-                          "sa_valid": In(1), "sa_col": In(col_bits(p)), "sa_bank": In(1),
-                          "sa_fresh": In(1), "holds": In(row_holds_layout(p)),
-                          "rd_addr": In(self.addr_bits), "rd_data": Out(result_layout(p))})
+        self.row_bits = band_bits(p)
+        self.addr_bits = col_bits(p) + 1 + self.row_bits
+        rows = range(p.band_rows)
+        super().__init__({
+            "close": In(1), "scale": In(StructLayout({layouts.row(b): p.scale_int_bits
+                                                      for b in rows})),
+            "scale_exp": In(StructLayout({layouts.row(b): signed(SCALE_EXP_BITS) for b in rows})),
+            "arm": In(1), "sa_valid": In(1), "sa_col": In(col_bits(p)),
+            "sa_row": In(row_bits(p)), "sa_bank": In(1), "sa_fresh": In(1),
+            "holds": In(band_holds_layout(p)), "rd_addr": In(self.addr_bits),
+            "rd_data": Out(result_layout(p))})
 
     latency = SCAN_STAGES
 
@@ -52,8 +59,9 @@ class RowAccumulate(wiring.Component):
         p, dp = self.p, self.p.dp
         # the scale of a closing group waits for its sums to reach the hold registers; a group
         # closes at least ACC_DELAY cycles after the previous one, so one spare register does
-        next_s, next_e = Signal.like(self.scale), Signal.like(self.scale_exp)
-        cur_s, cur_e = Signal.like(self.scale), Signal.like(self.scale_exp)
+        s_layout, e_layout = self.scale.shape(), self.scale_exp.shape()
+        next_s, next_e = Signal(s_layout, name="next_s"), Signal(e_layout, name="next_e")
+        cur_s, cur_e = Signal(s_layout, name="cur_s"), Signal(e_layout, name="cur_e")
         with m.If(self.close):
             m.d.sync += [next_s.eq(self.scale), next_e.eq(self.scale_exp)]
         with m.If(self.arm):
@@ -65,20 +73,29 @@ class RowAccumulate(wiring.Component):
         write = ram.write_port()
         m.d.comb += [out_port.addr.eq(self.rd_addr), self.rd_data.eq(out_port.data)]
 
-        # read stage: the column's hold register
+        # read stage: the hold register of the scan's PE, and its row's scale
         a_mant, a_exp = Signal(signed(dp.acc_bits)), Signal(dp.exp_bits)
-        with m.Switch(self.sa_col):
-            for c in range(p.cols):
-                with m.Case(c):
-                    hold = self.holds[layouts.col(c)]
-                    m.d.comb += [a_mant.eq(hold.mant), a_exp.eq(hold.exp)]
+        a_s, a_e = Signal(p.scale_int_bits), Signal(signed(SCALE_EXP_BITS))
+        row = self.sa_row[:self.row_bits]
+        with m.Switch(Cat(self.sa_col, row)):
+            for b in range(p.band_rows):
+                for c in range(p.cols):
+                    with m.Case(c | b << len(self.sa_col)):
+                        hold = self.holds[layouts.row(b)][layouts.col(c)]
+                        m.d.comb += [a_mant.eq(hold.mant), a_exp.eq(hold.exp)]
+        m.d.comb += [a_s.eq(cur_s[layouts.row(0)]), a_e.eq(cur_e[layouts.row(0)])]
+        with m.Switch(row):
+            for b in range(1, p.band_rows):
+                with m.Case(b):
+                    m.d.comb += [a_s.eq(cur_s[layouts.row(b)]), a_e.eq(cur_e[layouts.row(b)])]
         b_mant, b_exp = Signal.like(a_mant), Signal.like(a_exp)
-        b_s, b_e = Signal.like(cur_s), Signal.like(cur_e)
+        b_s, b_e = Signal.like(a_s), Signal.like(a_e)
         b_fresh, b_valid = Signal(), Signal()
         b_addr = Signal(self.addr_bits)
-        m.d.sync += [b_mant.eq(a_mant), b_exp.eq(a_exp), b_s.eq(cur_s), b_e.eq(cur_e),
+        m.d.sync += [b_mant.eq(a_mant), b_exp.eq(a_exp), b_s.eq(a_s), b_e.eq(a_e),
                      b_fresh.eq(self.sa_fresh), b_valid.eq(self.sa_valid),
-                     b_addr.eq(ram_addr(self.sa_col, self.sa_bank))]
+                     b_addr.eq(ram_addr(self.sa_col, self.sa_bank,
+                                        row if self.row_bits else None))]
 
         # dequant stage: R = A * s exactly (35 b), exponent X + s_exp, or MIN_GROUP_EXP for a
         # zero R (golden: a zero operand has no exponent; a PE's zero group sum may come with

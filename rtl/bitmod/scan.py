@@ -14,15 +14,27 @@ def col_bits(p: EngineParams) -> int:
     return max(1, (p.cols - 1).bit_length())
 
 
-def ram_addr(col, bank):
-    """A row unit's result RAM address: the column and the dot product's bank (its parity)."""
-    return Cat(col, bank)
+def band_bits(p: EngineParams) -> int:
+    """Width of a row's index within its row unit's band (0 when a unit serves one row)."""
+    return (p.band_rows - 1).bit_length()
+
+
+def row_bits(p: EngineParams) -> int:
+    """Width of the scan's row index (at least 1 bit: no 0-bit signals)."""
+    return max(1, band_bits(p))
+
+
+def ram_addr(col, bank, row=None):
+    """A row unit's result RAM address: the row within the band (if the band has several),
+    the column and the dot product's bank (its parity)."""
+    return Cat(col, bank) if row is None else Cat(row, col, bank)
 
 
 class GroupScan(wiring.Component):
-    """One per array. A closed group's ``cols`` sums wait in the PEs' hold registers; the row
-    units read them one column per cycle (the *scan*: read, dequant multiply, output align-add
-    into the row's result RAM). Nothing downstream of the scan's read can stall, so whether a
+    """One per array. A closed group's sums wait in the PEs' hold registers; each row unit reads
+    those of its band (``band_rows`` rows, a row per unit by default) one per cycle, column by
+    column and within a column row by row (the *scan*: read, dequant multiply, output align-add
+    into the unit's result RAM). Nothing downstream of the scan's read can stall, so whether a
     group may close is known when its last step is issued:
 
     - the previous scan must have read its last column by the time the new sums reach the hold
@@ -40,11 +52,12 @@ class GroupScan(wiring.Component):
         (``final``: the dot product's last); ``close_ok: Out(1)``: such a step may happen now.
       - ``arm: Out(1)``: the closed group is in PE (0, 0)'s hold register from the next
         cycle (ACC_DELAY cycles after ``close``); the row unit takes its scale as the scan's.
-      - ``sa_valid, sa_col, sa_bank, sa_fresh``: Out: the scan's read stage: column, RAM bank,
-        and whether the group is the first of its dot product (the RAM's old value is ignored).
-      - ``ready: Out(1)``, ``ready_bank: Out(1)``: column 0 of a dot product's results is
-        written to the last row unit's RAM this cycle (the output unit may read it from the
-        next one).
+      - ``sa_valid, sa_col, sa_row, sa_bank, sa_fresh``: Out: the scan's read stage: column,
+        row within the band (0 when bands are one row), RAM bank, and whether the group is the
+        first of its dot product (the RAM's old value is ignored).
+      - ``ready: Out(1)``, ``ready_bank: Out(1)``: the first result of a dot product (column
+        0, the band's first row) is written to the last row unit's RAM this cycle (the output
+        unit may read it from the next one, and reads the rest in the scan's order).
       - ``out_done: In(1)``, ``out_bank: In(1)``: the output unit read the last column of a
         bank's results.
     """
@@ -52,7 +65,8 @@ class GroupScan(wiring.Component):
     def __init__(self, p: EngineParams):
         self.p = p
         super().__init__({"close": In(1), "final": In(1), "close_ok": Out(1), "arm": Out(1),
-                          "sa_valid": Out(1), "sa_col": Out(col_bits(p)), "sa_bank": Out(1),
+                          "sa_valid": Out(1), "sa_col": Out(col_bits(p)),
+                          "sa_row": Out(row_bits(p)), "sa_bank": Out(1),
                           "sa_fresh": Out(1), "ready": Out(1), "ready_bank": Out(1),
                           "out_done": In(1), "out_bank": In(1)})
 
@@ -80,20 +94,23 @@ class GroupScan(wiring.Component):
         arm, final, first, arm_bank = fields[0], fields[1], fields[2], fields[3]
         m.d.comb += self.arm.eq(arm)
 
-        col, cur_final = Signal(col_bits(p)), Signal()
+        col, row, cur_final = Signal(col_bits(p)), Signal(row_bits(p)), Signal()
+        row_last = row == p.band_rows - 1
         with m.If(self.sa_valid):
-            m.d.sync += col.eq(col + 1)
-            with m.If(col == p.cols - 1):
-                m.d.sync += self.sa_valid.eq(0)
+            m.d.sync += row.eq(Mux(row_last, 0, row + 1))
+            with m.If(row_last):
+                m.d.sync += col.eq(col + 1)
+                with m.If(col == p.cols - 1):
+                    m.d.sync += self.sa_valid.eq(0)
         with m.If(arm):
-            m.d.sync += [self.sa_valid.eq(1), col.eq(0), self.sa_bank.eq(arm_bank),
+            m.d.sync += [self.sa_valid.eq(1), col.eq(0), row.eq(0), self.sa_bank.eq(arm_bank),
                          self.sa_fresh.eq(first), cur_final.eq(final)]
-        m.d.comb += self.sa_col.eq(col)
+        m.d.comb += [self.sa_col.eq(col), self.sa_row.eq(row)]
 
-        # column 0 of a final scan reaches the first tile row's RAM write SCAN_STAGES - 1
-        # cycles after its read, the last tile row's row_skew cycles later (the row units of
-        # tile row R run the scan R cycles late)
-        tail = delay(m, Cat(self.sa_valid & cur_final & (col == 0), self.sa_bank),
+        # column 0 (its first row) of a final scan reaches the first tile row's RAM write
+        # SCAN_STAGES - 1 cycles after its read, the last tile row's row_skew cycles later (the
+        # row units of tile row R run the scan R cycles late)
+        tail = delay(m, Cat(self.sa_valid & cur_final & (col == 0) & (row == 0), self.sa_bank),
                      SCAN_STAGES - 1 + p.row_skew, None, "ready", reset_less=False)
         m.d.comb += [self.ready.eq(tail[0]), self.ready_bank.eq(tail[1])]
         return m

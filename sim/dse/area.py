@@ -47,13 +47,15 @@ class Provider:
 def _bitmod_parts(cfg, opts: dict) -> list[AreaPart]:
     """The prefill array and the decode array: the RTL top builds both (one engine on the MM
     queue, one on the MV queue, rtl/top/bitmod/engine.py), each clipped to ``max_rows x
-    max_cols`` and scaled by its own PEs. A decode column's rows each carry a row unit (term and
-    scale decoders, cross-group accumulator, fp16 conversion), so it costs more per PE than
-    the prefill array that shares them along 32 columns."""
+    max_cols`` (but never below one ``band`` of rows) and scaled by its own PEs. A decode
+    column's row units serve a band of rows where the prefill array's serve a row of 32 PEs,
+    so the two cost differently per PE."""
     parts = []
     for stage in ("prefill", "decode"):
         shape = getattr(cfg.bitmod, f"{stage}_array")
-        reduced = shape.model_copy(update={"rows": min(shape.rows, opts["max_rows"]),
+        # at least one whole band of rows, so its row unit is shared as in the full array
+        reduced = shape.model_copy(update={"rows": min(shape.rows, max(opts["max_rows"],
+                                                                       shape.band)),
                                            "cols": min(shape.cols, opts["max_cols"])})
         engine = cfg.bitmod.model_copy(update={"prefill_array": reduced, "decode_array": reduced})
         parts.append(AreaPart("bitmod-array", cfg.model_copy(update={"bitmod": engine}),

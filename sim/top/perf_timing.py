@@ -131,7 +131,7 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
         # GROUP, then the stream or the next group's metadata prefetch (2 fields per row)
         per_tile += 1 + max(2 * ep.rows + 1, stream)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
-    return FIXED + tiles * per_tile + ep.result_latency + ep.cols - 1
+    return FIXED + tiles * per_tile + ep.latency
 
 
 _ENGINE_PARAMS: dict = {}

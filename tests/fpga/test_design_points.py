@@ -9,8 +9,8 @@ ECP5 = config.CONFIG_DIR / "designs/ecp5-bitmod.yaml"
 def test_ecp5_design_is_tiny_with_the_routed_array():
     ours, tiny = config.load(ECP5).model_dump(), config.load("tiny").model_dump()
     assert (ours["bitmod"]["prefill_array"], ours["bitmod"]["decode_array"]) == \
-        ({"rows": 7, "cols": 7, "tile": {"rows": 1, "cols": 1}},
-         {"rows": 49, "cols": 1, "tile": None})
+        ({"rows": 7, "cols": 7, "tile": {"rows": 1, "cols": 1}, "band": 1},
+         {"rows": 49, "cols": 1, "tile": None, "band": 1})
     for key in ("prefill_array", "decode_array"):
         ours["bitmod"].pop(key), tiny["bitmod"].pop(key)
     differ = {k for k in ours if ours[k] != tiny[k]}

@@ -64,15 +64,16 @@ def test_area_is_the_scaled_sum_over_engines_and_waits_for_every_part():
 
 def test_area_counts_both_bitmod_arrays_the_top_builds():
     # the RTL top builds the prefill array (MM queue) and the decode array (MV queue) as two
-    # engines, so a design's area is both, each clipped and scaled by its own PEs
+    # engines, so a design's area is both, each clipped and scaled by its own PEs; the decode
+    # column keeps a whole band of 16 rows (one row unit, as in the full column)
     from bitflight.base.config import CONFIG_DIR, load
     from bitflight.sim.dse import area
-    cfg = load(CONFIG_DIR / "designs/u280-bitmod.yaml")       # 16 x 16 and 256 x 1
+    cfg = load(CONFIG_DIR / "designs/u280-bitmod.yaml")       # 16 x 32 and 512 x 1
     parts = area.reduced_synth(cfg, {})
     assert [p.target for p in parts] == ["bitmod-array", "bitmod-array"]
-    assert [p.scale for p in parts] == [256 / 16, 256 / 4]
+    assert [p.scale for p in parts] == [512 / 16, 512 / 16]
     shapes = [(p.config.bitmod.prefill_array.rows, p.config.bitmod.prefill_array.cols)
               for p in parts]
-    assert shapes == [(4, 4), (4, 1)]
+    assert shapes == [(4, 4), (16, 1)]
     assert parts[1].config.bitmod.prefill_array.tile == cfg.bitmod.decode_array.tile
-    assert parts[1].note == "decode: 4x1 of 256x1 PEs"
+    assert parts[1].note == "decode: 16x1 of 512x1 PEs"

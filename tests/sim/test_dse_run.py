@@ -54,9 +54,10 @@ def test_metrics_are_the_perf_models_and_a_rerun_computes_nothing(tmp_path):
     # an independent expectation: the 4x2 BitMoD array at 200 MHz, built by hand
     raw = yaml.safe_load((CI_SPEC.parents[1] / "tiny.yaml").read_text())
     raw["buffers"].update(weight_kb=512, act_kb=64, output_kb=256)
-    # the sweep sets the decode column's rows; tiny's tile of 2 rows stays
+    # the sweep sets the decode column's rows; tiny's tile of 2 rows and band of 2 stay
     raw["bitmod"].update(prefill_array={"rows": 4, "cols": 2},
-                         decode_array={"rows": 8, "cols": 1, "tile": {"rows": 2, "cols": 1}})
+                         decode_array={"rows": 8, "cols": 1, "tile": {"rows": 2, "cols": 1},
+                                       "band": 2})
     raw["clock_mhz"] = 200.0
     shape = load_shape("smollm2-135m")
     expected = analyze(shape, config.Config.model_validate(raw), load_policy("bitmod-w4", shape),

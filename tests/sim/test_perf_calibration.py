@@ -22,15 +22,19 @@ def _per_tile(groups: int) -> int:
     return groups * (TINY.bitmod.group_size // TINY.bitmod.lanes) * 2
 
 
-# tiny: the 2 x 2 prefill array is one tile, the 4 x 1 decode column two tiles of 2 rows
-@pytest.mark.parametrize("array, groups, dots, tile_rows", [("prefill", 4, 8, 1),
-                                                             ("decode", 2, 6, 2)])
-def test_model_matches_rtl_amaranth(array, groups, dots, tile_rows):
+# tiny: the 2 x 2 prefill array is one tile with a row unit per row, the 4 x 1 decode column
+# two tiles of 2 rows with one row unit each (bands of 2)
+@pytest.mark.parametrize("array, groups, dots, tile_rows, band", [("prefill", 4, 8, 1, 1),
+                                                                   ("decode", 2, 6, 2, 2)])
+def test_model_matches_rtl_amaranth(array, groups, dots, tile_rows, band):
     c = calibrate.calibrate(TINY, groups=groups, dots=dots, array=array)
     shape = getattr(TINY.bitmod, f"{array}_array")
     # PE stages, scan start, row-unit stages, a cycle per tile row after the first, the output
-    # read register, the four output-conversion stages, the columns
-    assert c.fill_drain == 3 + 1 + 4 + tile_rows - 1 + 1 + 4 + shape.cols - 1
+    # read register, the four output-conversion stages, with bands a collecting register and
+    # the band's further rows, then band cycles per further column
+    collect = band if band > 1 else 0
+    assert c.fill_drain == (3 + 1 + 4 + tile_rows - 1 + 1 + 4 + collect
+                            + (shape.cols - 1) * band)
     assert c.model_cycles - c.fill_drain == dots * _per_tile(groups)
     assert c.rtl_cycles == c.model_cycles
     assert abs(c.difference) < 0.05

@@ -73,10 +73,10 @@ def test_design_point_shares_the_u280_memory_system():
 
 def test_design_rows_limits_and_bytes():
     """FlightLLM streams at the fitted HBM rate. The BitMoD design has the PEs that fit the
-    U280 as the RTL builds them (a 256-row decode column beside the prefill array,
-    docs/results/resources.md), too few to consume its bytes at 225 MHz: every BitMoD row is
-    compute-bound, within 10 % under the column's peak of 256 PEs x 4 lanes / 2 term cycles
-    per weight (W3 and W4 alike: every BitMoD type takes at most two terms)."""
+    U280 as the RTL builds them (a 512-row decode column in bands of 16 rows beside the prefill
+    array, docs/results/resources.md), too few to consume its bytes at 225 MHz: every BitMoD
+    row is compute-bound, within 10 % under the column's peak of 512 PEs x 4 lanes / 2 term
+    cycles per weight (W3 and W4 alike: every BitMoD type takes at most two terms)."""
     rows = compare.design_rows()
     by_name = {r.policy: r for r in rows}
     assert {p: r.limiting_unit for p, r in by_name.items()} == {
@@ -85,7 +85,7 @@ def test_design_rows_limits_and_bytes():
     assert by_name["bitmod-w3-g128"].bytes_per_token < by_name["bitmod-w4-g128"].bytes_per_token
     ours = config.load(config.CONFIG_DIR / "designs/u280-bitmod.yaml")
     pes = ours.bitmod.decode_array.rows * ours.bitmod.decode_array.cols
-    assert pes == 256
+    assert pes == 512
     weights = load_shape("llama2-7b").parameter_count()
     peak = pes * ours.bitmod.lanes / 2 * ours.clock_mhz * 1e6 / weights
     for policy in ("bitmod-w4-g128", "bitmod-w3-g128"):

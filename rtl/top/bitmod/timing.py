@@ -47,8 +47,7 @@ def lower(ep: EngineParams, p: Product) -> int:
     """Every field a hit, every beat at the array's rate, no wait for results."""
     beats = p.group // ep.lanes
     per_group = max(2 * ep.rows + 1, (beats - 1) * p.slots + 2)
-    return (FIXED + p.tiles(ep) * (1 + p.groups() * per_group)
-            + ep.result_latency + ep.cols - 1)
+    return FIXED + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
 
 
 def upper(ep: EngineParams, p: Product) -> int:
@@ -61,5 +60,5 @@ def upper(ep: EngineParams, p: Product) -> int:
     refill_beat = 1 + 2 * readers + 2                 # base, 2 grants per reader, data, hit
     slide_beat = max(p.slots, 1 + readers + 2)
     per_group = 1 + 3 * ep.rows * (REFILL + 1) + beats * slide_beat
-    per_tile = 1 + p.groups() * per_group + refill_beat + ep.result_latency + 2 * ep.cols
-    return FIXED + p.tiles(ep) * per_tile + ep.result_latency + 2 * ep.cols + 4
+    per_tile = 1 + p.groups() * per_group + refill_beat + ep.latency + 2 * ep.cols
+    return FIXED + p.tiles(ep) * per_tile + ep.latency + 2 * ep.cols + 4

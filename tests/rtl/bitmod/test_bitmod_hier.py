@@ -140,6 +140,22 @@ def test_bitmod_asic_rows_and_group_reduced_to_two_columns(tmp_path):
             env=cocotb_env("array", _asic_jobs(REDUCED), tmp_path / "jobs.json", REDUCED))
 
 
+@pytest.mark.verilator
+@pytest.mark.xdist_group("bitmod-verilator")
+def test_decode_column_in_bands_as_hierarchical_verilog(tmp_path):
+    """A 32-row decode column of the bitmod-asic PE and group, in tiles of 8 rows and bands of 3
+    (3 + 3 + 2 rows per tile row: 12 row units, each one Instance of the band-of-3 module, the
+    short band's third row tied to zero), every datatype in Verilator."""
+    column = dataclasses.replace(ASIC, rows=32, cols=1, tile=(8, 1), band=3)
+    assert [len(rows) for _, rows in column.bands] == [3, 3, 2] * 4
+    text = export.verilog_text(BitmodArray(column, hierarchical=True), "bitmod_array")
+    module = array_blocks(column)["acc"].module
+    assert len(re.findall(rf"^\s*{module} (\w+) \(", text, re.M)) == 12
+    build = _hier_build(column, "bitmod-array-hier-column-bands")
+    hdl.run(build, "cocotb_bitmod", test_dir=HERE,
+            env=cocotb_env("array", _asic_jobs(column), tmp_path / "jobs.json", column))
+
+
 @pytest.mark.slow
 @pytest.mark.verilator
 @pytest.mark.xdist_group("bitmod-verilator")

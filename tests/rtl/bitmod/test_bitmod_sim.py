@@ -200,6 +200,46 @@ def test_tiles_forward_terms_and_activations_and_stay_exact(rows, cols, tile, gr
         assert min(gaps) == p.min_group_cycles == cols
 
 
+@pytest.mark.parametrize("rows, cols, tile, band, units, result_latency, latency", [
+    (4, 1, None, 2, 2, 15, 15), (5, 3, None, 2, 3, 15, 19), (8, 1, (4, 1), 3, 4, 17, 17)])
+def test_bands_share_row_units_and_stay_exact(rows, cols, tile, band, units, result_latency,
+                                              latency):
+    """Bands (``band`` rows per row unit): a unit scans its rows' hold registers one after the
+    other within each column and converts them one per cycle, so a beat takes ``band`` cycles.
+    A column in bands of 2; 5 rows in bands of 2, 2, 1 (a short band); 8 rows in tiles of 4 in
+    bands of 3 (3 + 1 per tile row: a band never spans tile rows). Every PE bit-exact; the
+    first beat 13 cycles after the last chunk (the broadcast array's), plus the tile skew,
+    plus one collecting register and band - 1 rows; each further beat ``band`` cycles later
+    (counted by hand in the parameters)."""
+    p = EngineParams(lanes=4, group_size=32, scale_bits=8, rows=rows, cols=cols, tile=tile,
+                     band=band)
+    assert len(p.bands) == units
+    assert (p.result_latency, p.latency) == (result_latency, latency)
+    for i, (scheme, mode) in enumerate((("bitmod4", "fp16"), ("int8", "int"))):
+        _check(BitmodArray(p), make_job(70 + i, scheme, rows, cols, 4, 32, groups=3,
+                                        mode=mode, edge="cancel_groups"))
+
+
+@pytest.mark.parametrize("rows, cols, band", [(4, 3, 2), (3, 1, 3)])
+def test_bands_hold_back_short_groups(rows, cols, band):
+    """A unit's scan takes cols x band cycles, so groups close at least that far apart: groups
+    of 4 weights (one chunk, 2 or 4 cycles) close as often as the scan allows, under output
+    back-pressure, and every result is exact."""
+    p = EngineParams(lanes=4, group_size=4, scale_bits=8, rows=rows, cols=cols, band=band)
+    assert p.min_group_cycles == cols * band
+    for i, (scheme, mode) in enumerate((("bitmod4", "fp16"), ("int8", "int"))):
+        job = make_job(80 + i, scheme, rows, cols, 4, 4, groups=3, dots=3, mode=mode)
+        state = run_job(BitmodArray(p), job, ready_every=20)
+        assert tiles(state["beats"]) == job["expected"]
+        gaps = [b - a for a, b in zip(state["accept"], state["accept"][1:])]
+        assert min(gaps) == max(cols * band, job["slots"])   # int8's chunk takes 4 cycles
+
+
+def test_band_is_checked():
+    with pytest.raises(config.ConfigError, match=r"bitmod array band 0 is not a row count"):
+        EngineParams(band=0)
+
+
 def test_tile_is_checked():
     with pytest.raises(config.ConfigError, match=r"bitmod array tile \(0, 2\) is not"):
         EngineParams(tile=(0, 2))
