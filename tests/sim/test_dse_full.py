@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.synth]
 
 
 def _area_spec(tmp_path):
-    """The CI spec with area (1x1 / one-chain syntheses) but no perplexity."""
+    """The CI spec with area (1x1, 2-row band and one-chain syntheses) but no perplexity."""
     spec = perf_only_spec(tmp_path)
     data = yaml.safe_load(spec.read_text())
     data["metrics"]["area"] = yaml.safe_load(CI_SPEC.read_text())["metrics"]["area"]
@@ -30,7 +30,7 @@ def test_ray_local_runtime_gives_the_local_executors_results(tmp_path, monkeypat
     monkeypatch.setenv("BITFLIGHT_CACHE", str(tmp_path / "cache"))
     assert main(["sweep", str(spec), "-o", str(tmp_path / "ray"), "--ray", "local",
                  "--ray-cpus", "2", "--no-progress"]) == 0
-    assert "tasks run now: 10 point, 2 synth, 0 perplexity" in capsys.readouterr().out
+    assert "tasks run now: 10 point, 3 synth, 0 perplexity" in capsys.readouterr().out
     assert main(["sweep", str(spec), "-o", str(tmp_path / "local"), "--workers", "2",
                  "--no-progress"]) == 0
     assert "tasks run now: 10 point, 0 synth, 0 perplexity" in capsys.readouterr().out
@@ -55,17 +55,24 @@ def test_ci_spec_end_to_end(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("BITFLIGHT_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
     assert main(["sweep", str(CI_SPEC), "-o", str(out), "--workers", "2", "--no-progress"]) == 0
-    # 2 syntheses (a 1x1 BitMoD array, a one-chain MPU) serve every point; 3 perplexity jobs
-    # (bitmod-w4, flightllm at MLP density 0.5 and 1.0); the perf-only points have none
-    assert "tasks run now: 10 point, 2 synth, 3 perplexity" in capsys.readouterr().out
+    # 3 syntheses serve every point (a 1x1 BitMoD prefill array, tiny's decode column as one
+    # band of 2 rows, a one-chain MPU); 3 perplexity jobs (bitmod-w4, flightllm at MLP density
+    # 0.5 and 1.0); the perf-only points have none
+    assert "tasks run now: 10 point, 3 synth, 3 perplexity" in capsys.readouterr().out
     store = Store(out)
     recs = {r["key"]: r for r in store.records()}
     synth = {k: dict(zip(("target", "resources"), (t, res))) for k, t, res in store.db.execute(
         "SELECT key, target, resources FROM synth_cache")}
-    per_unit = {v["target"]: yaml.safe_load(v["resources"]) for v in synth.values()}
+    luts = {}
+    for v in synth.values():
+        luts.setdefault(v["target"], []).append(yaml.safe_load(v["resources"])["lut"])
+    one_pe, band = sorted(luts["bitmod-array"])       # the 2-row column is the larger
     bm = next(r for r in recs.values() if r["params"].get("bitmod.prefill_array.rows") == 4)
-    # tiny has both engines: 8 BitMoD PEs x the 1x1 array + 2 chains x the one-chain MPU
-    assert bm["lut"] == 8 * per_unit["bitmod-array"]["lut"] + 2 * per_unit["csd-mpu"]["lut"]
+    # tiny has both engines, and the top builds both BitMoD arrays: the 4 x 2 prefill array as
+    # 8 x the 1x1 array, the 8 x 1 decode column as 4 x the 2-row band, and 2 chains x the
+    # one-chain MPU
+    assert bm["lut"] == 8 * one_pe + 4 * band + 2 * luts["csd-mpu"][0]
+    assert "decode: 2x1 of 8x1 PEs" in bm["area_note"]
     assert bm["decode_tokens_per_s_per_klut"] == bm["decode_tokens_per_s"] / (bm["lut"] / 1000)
     nm = [r for r in recs.values() if r["space"] == "bitmod-nm"]
     assert len(nm) == 2 and all(r["perplexity_note"].startswith("n/a: perf-only") for r in nm)
