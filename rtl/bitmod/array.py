@@ -12,7 +12,8 @@ from ..delay import delay
 from .fronts import ColumnActs, RowTerms
 from .hier import Block, place
 from .layouts import (array_act_layout, array_out_layout, array_weight_layout,
-                      band_holds_layout, row_holds_layout, terms_layout, unpacked_acts_layout)
+                      band_holds_layout, band_layout, row_holds_layout, terms_layout,
+                      unpacked_acts_layout)
 from .output import ArrayOutput, finalize_block
 from .params import ACC_DELAY, SCALE_EXP_BITS, EngineParams, slots_of
 from .row_acc import RowAccumulate
@@ -138,9 +139,8 @@ class BitmodArray(wiring.Component):
         def row_unit(u: int, rows: range, fronts: dict, control) -> None:
             """The row unit of band ``rows`` (its scan, dequant and result RAM) on ``control``;
             a short band's missing rows read as zero."""
-            acc = blocks["acc"].signature
-            scale = Signal(acc.members["scale"].shape, name=f"band_scale_u{u}")
-            scale_exp = Signal(acc.members["scale_exp"].shape, name=f"band_scale_exp_u{u}")
+            scale = Signal(band_layout(p, p.scale_int_bits), name=f"band_scale_u{u}")
+            scale_exp = Signal(band_layout(p, signed(SCALE_EXP_BITS)), name=f"band_scale_exp_u{u}")
             holds = Signal(band_holds_layout(p), name=f"band_holds_u{u}")
             for b, r in enumerate(rows):
                 _, row_holds, sig, exp = fronts[r]

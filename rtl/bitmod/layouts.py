@@ -102,10 +102,15 @@ def row_holds_layout(p: EngineParams) -> StructLayout:
     return StructLayout({col(c): hold_layout(p) for c in range(p.cols)})
 
 
+def band_layout(p: EngineParams, shape) -> StructLayout:
+    """One ``shape`` per row of a row unit's band: fields ``r0`` ..."""
+    return StructLayout({row(b): shape for b in range(p.band_rows)})
+
+
 def band_holds_layout(p: EngineParams) -> StructLayout:
     """The closed group sums of a row unit's band: fields ``r0`` ... (rows within the band),
     each a row's :func:`row_holds_layout`."""
-    return StructLayout({row(b): row_holds_layout(p) for b in range(p.band_rows)})
+    return band_layout(p, row_holds_layout(p))
 
 
 def out_scale_layout() -> StructLayout:

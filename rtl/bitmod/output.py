@@ -12,7 +12,7 @@ from .finalize import Finalize, sign_magnitude
 from .hier import Block, place
 from .layouts import array_out_layout, array_results_layout, out_scale_layout
 from .params import OUTPUT_READ_STAGES, EngineParams
-from .scan import band_bits, col_bits, ram_addr, row_bits
+from .scan import band_bits, by_row, col_bits, ram_addr, scan_order
 
 # Tiles whose output scales are held: one per result RAM bank (rtl/bitmod/scan.py lets a tile's
 # last group close only when its bank's previous results have been converted).
@@ -59,8 +59,8 @@ class ArrayOutput(wiring.Component):
     @property
     def latency(self) -> int:
         """Cycles from a result's read to its beat on ``o`` (with bands of one row), or to the
-        collecting register (with longer bands)."""
-        return OUTPUT_READ_STAGES + Finalize.latency + (self.p.band_rows > 1)
+        collecting register (with longer bands): :attr:`EngineParams.output_stages`."""
+        return self.p.output_stages
 
     def elaborate(self, platform):
         m = Module()
@@ -72,24 +72,18 @@ class ArrayOutput(wiring.Component):
 
         ready, bank = Signal(2), Signal()
         advance = Signal()       # the whole pipeline moves (its output is free or taken)
-        feed, last_col, last_row, last_read = Signal(), Signal(), Signal(), Signal()
-        col, row = Signal(col_bits(p)), Signal(row_bits(p))
+        feed = Signal()
+        col, row, last_read = scan_order(m, p, feed)       # the scan's order: never overtakes it
         m.d.comb += [advance.eq(~self.o.valid | self.o.ready),
                      feed.eq(ready.bit_select(bank, 1) & advance),
-                     last_col.eq(col == p.cols - 1), last_row.eq(row == p.band_rows - 1),
-                     last_read.eq(last_col & last_row),
-                     self.rd_addr.eq(ram_addr(col, bank, row[:band_bits(p)] if banded else None)),
+                     self.rd_addr.eq(ram_addr(p, col, bank, row)),
                      self.done.eq(feed & last_read), self.done_bank.eq(bank),
                      scales.r_en.eq(feed & last_read)]
         set_mask = Mux(self.ready, 1 << self.ready_bank, 0)
         clear_mask = Mux(self.done, 1 << bank, 0)
         m.d.sync += ready.eq((ready & ~clear_mask) | set_mask)
-        with m.If(feed):
-            m.d.sync += row.eq(Mux(last_row, 0, row + 1))
-            with m.If(last_row):
-                m.d.sync += col.eq(col + 1)
-                with m.If(last_col):
-                    m.d.sync += [col.eq(0), bank.eq(~bank)]
+        with m.If(feed & last_read):
+            m.d.sync += bank.eq(~bank)
 
         # the RAM read and the tile's scales registered before the conversion: on ECP5 the read
         # address -> LUT-RAM -> |mant| x row scale was the large arrays' worst path (the scale
@@ -103,12 +97,8 @@ class ArrayOutput(wiring.Component):
         values = []
         for u, (_, rows) in enumerate(p.bands):
             res = self.results[f"u{u}"]
-            scale = Signal(out_scale_layout(), name=f"scale_u{u}")
-            m.d.comb += scale.eq(scales_r[layouts.row(rows[0])])
-            with m.Switch(row_r):
-                for b in range(1, len(rows)):
-                    with m.Case(b):
-                        m.d.comb += scale.eq(scales_r[layouts.row(rows[b])])
+            scale = out_scale_layout()(by_row(m, [scales_r[layouts.row(r)] for r in rows], row_r,
+                                              f"scale_u{u}"))
             sign, mag = sign_magnitude(res.mant)
             sign_r, mag_r = Signal(name=f"sign_u{u}"), Signal(len(mag), name=f"mag_u{u}")
             exp_r = Signal.like(res.exp, name=f"exp_u{u}")

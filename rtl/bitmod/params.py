@@ -166,22 +166,23 @@ class EngineParams:
         return ACC_DELAY + 1 + SCAN_STAGES + self.row_skew
 
     @property
-    def beat_cycles(self) -> int:
-        """Cycles per output beat: a row unit converts its rows of a column one per cycle."""
-        return self.band_rows
+    def output_stages(self) -> int:
+        """The output unit's registers from a result's read to its beat (rtl/bitmod/output.py):
+        the read register, the fp16 conversion and, with bands of several rows, the register
+        that collects a beat."""
+        return OUTPUT_READ_STAGES + FINALIZE_LATENCY + (self.band_rows > 1)
 
     @property
     def result_latency(self) -> int:
-        """... to the array's first output beat (column 0): the output unit's stages, and with
-        bands of several rows one register that collects a beat and the band's further rows."""
-        collect = self.band_rows if self.band_rows > 1 else 0
-        return self.scan_latency + OUTPUT_READ_STAGES + FINALIZE_LATENCY + collect
+        """... to the array's first output beat (column 0): the output unit's stages after the
+        last of column 0's rows (a row unit reads its band's rows one per cycle)."""
+        return self.scan_latency + self.output_stages + self.band_rows - 1
 
     @property
     def latency(self) -> int:
-        """... to the last output beat of the tile (column cols-1): one beat per
-        ``beat_cycles``."""
-        return self.result_latency + (self.cols - 1) * self.beat_cycles
+        """... to the last output beat of the tile (column cols-1): one beat per ``band_rows``
+        cycles."""
+        return self.result_latency + (self.cols - 1) * self.band_rows
 
     def cycles_per_group(self, name: str, group_size: int | None = None) -> int:
         """Cycles of one group of ``group_size`` weights (default: the config's)."""

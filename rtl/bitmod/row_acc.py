@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
-from amaranth.lib.data import StructLayout
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ...golden.bitserial.weights import MIN_GROUP_EXP
 from . import layouts
 from .align_add import AlignAdd
-from .layouts import band_holds_layout, result_layout
+from .layouts import band_holds_layout, band_layout, result_layout
 from .params import SCALE_EXP_BITS, SCAN_STAGES, EngineParams
-from .scan import band_bits, col_bits, ram_addr, row_bits
+from .scan import band_bits, by_row, col_bits, ram_addr, row_bits
 
 
 class RowAccumulate(wiring.Component):
@@ -42,11 +41,9 @@ class RowAccumulate(wiring.Component):
         self.p = p
         self.row_bits = band_bits(p)
         self.addr_bits = col_bits(p) + 1 + self.row_bits
-        rows = range(p.band_rows)
         super().__init__({
-            "close": In(1), "scale": In(StructLayout({layouts.row(b): p.scale_int_bits
-                                                      for b in rows})),
-            "scale_exp": In(StructLayout({layouts.row(b): signed(SCALE_EXP_BITS) for b in rows})),
+            "close": In(1), "scale": In(band_layout(p, p.scale_int_bits)),
+            "scale_exp": In(band_layout(p, signed(SCALE_EXP_BITS))),
             "arm": In(1), "sa_valid": In(1), "sa_col": In(col_bits(p)),
             "sa_row": In(row_bits(p)), "sa_bank": In(1), "sa_fresh": In(1),
             "holds": In(band_holds_layout(p)), "rd_addr": In(self.addr_bits),
@@ -75,7 +72,6 @@ class RowAccumulate(wiring.Component):
 
         # read stage: the hold register of the scan's PE, and its row's scale
         a_mant, a_exp = Signal(signed(dp.acc_bits)), Signal(dp.exp_bits)
-        a_s, a_e = Signal(p.scale_int_bits), Signal(signed(SCALE_EXP_BITS))
         row = self.sa_row[:self.row_bits]
         with m.Switch(Cat(self.sa_col, row)):
             for b in range(p.band_rows):
@@ -83,19 +79,16 @@ class RowAccumulate(wiring.Component):
                     with m.Case(c | b << len(self.sa_col)):
                         hold = self.holds[layouts.row(b)][layouts.col(c)]
                         m.d.comb += [a_mant.eq(hold.mant), a_exp.eq(hold.exp)]
-        m.d.comb += [a_s.eq(cur_s[layouts.row(0)]), a_e.eq(cur_e[layouts.row(0)])]
-        with m.Switch(row):
-            for b in range(1, p.band_rows):
-                with m.Case(b):
-                    m.d.comb += [a_s.eq(cur_s[layouts.row(b)]), a_e.eq(cur_e[layouts.row(b)])]
+        rows = [layouts.row(b) for b in range(p.band_rows)]
+        a_s = by_row(m, [cur_s[r] for r in rows], row, "a_s")
+        a_e = by_row(m, [cur_e[r] for r in rows], row, "a_e")
         b_mant, b_exp = Signal.like(a_mant), Signal.like(a_exp)
         b_s, b_e = Signal.like(a_s), Signal.like(a_e)
         b_fresh, b_valid = Signal(), Signal()
         b_addr = Signal(self.addr_bits)
         m.d.sync += [b_mant.eq(a_mant), b_exp.eq(a_exp), b_s.eq(a_s), b_e.eq(a_e),
                      b_fresh.eq(self.sa_fresh), b_valid.eq(self.sa_valid),
-                     b_addr.eq(ram_addr(self.sa_col, self.sa_bank,
-                                        row if self.row_bits else None))]
+                     b_addr.eq(ram_addr(p, self.sa_col, self.sa_bank, self.sa_row))]
 
         # dequant stage: R = A * s exactly (35 b), exponent X + s_exp, or MIN_GROUP_EXP for a
         # zero R (golden: a zero operand has no exponent; a PE's zero group sum may come with

@@ -24,10 +24,33 @@ def row_bits(p: EngineParams) -> int:
     return max(1, band_bits(p))
 
 
-def ram_addr(col, bank, row=None):
-    """A row unit's result RAM address: the row within the band (if the band has several),
-    the column and the dot product's bank (its parity)."""
-    return Cat(col, bank) if row is None else Cat(row, col, bank)
+def ram_addr(p: EngineParams, col, bank, row):
+    """A row unit's result RAM address: the row within the band (no bits when a unit serves one
+    row), the column and the dot product's bank (its parity)."""
+    return Cat(row[:band_bits(p)], col, bank)
+
+
+def scan_order(m: Module, p: EngineParams, en) -> tuple:
+    """The scan's position (col, row), column by column and within a column row by row,
+    advanced on ``en`` and back to (0, 0) after the last; and whether it is at the last."""
+    col, row = Signal(col_bits(p), name="scan_col"), Signal(row_bits(p), name="scan_row")
+    last_row, last_col = row == p.band_rows - 1, col == p.cols - 1
+    with m.If(en):
+        m.d.sync += row.eq(Mux(last_row, 0, row + 1))
+        with m.If(last_row):
+            m.d.sync += col.eq(Mux(last_col, 0, col + 1))
+    return col, row, last_row & last_col
+
+
+def by_row(m: Module, values: list, row, name: str):
+    """``values[row]`` as a signal (``values[0]`` for a row past the list)."""
+    out = Signal(values[0].shape(), name=name)
+    m.d.comb += out.eq(values[0])
+    with m.Switch(row):
+        for b in range(1, len(values)):
+            with m.Case(b):
+                m.d.comb += out.eq(values[b])
+    return out
 
 
 class GroupScan(wiring.Component):
@@ -94,16 +117,13 @@ class GroupScan(wiring.Component):
         arm, final, first, arm_bank = fields[0], fields[1], fields[2], fields[3]
         m.d.comb += self.arm.eq(arm)
 
-        col, row, cur_final = Signal(col_bits(p)), Signal(row_bits(p)), Signal()
-        row_last = row == p.band_rows - 1
-        with m.If(self.sa_valid):
-            m.d.sync += row.eq(Mux(row_last, 0, row + 1))
-            with m.If(row_last):
-                m.d.sync += col.eq(col + 1)
-                with m.If(col == p.cols - 1):
-                    m.d.sync += self.sa_valid.eq(0)
+        # a scan ends before the next group arms (min_group_cycles), so it starts at (0, 0)
+        col, row, last = scan_order(m, p, self.sa_valid)
+        cur_final = Signal()
+        with m.If(self.sa_valid & last):
+            m.d.sync += self.sa_valid.eq(0)
         with m.If(arm):
-            m.d.sync += [self.sa_valid.eq(1), col.eq(0), row.eq(0), self.sa_bank.eq(arm_bank),
+            m.d.sync += [self.sa_valid.eq(1), self.sa_bank.eq(arm_bank),
                          self.sa_fresh.eq(first), cur_final.eq(final)]
         m.d.comb += [self.sa_col.eq(col), self.sa_row.eq(row)]
 
