@@ -52,14 +52,14 @@ class CsdEngine(wiring.Component):
         self.wr = [self.writer.wr]
 
     @classmethod
-    def factory(cls, cfg, queue: isa.Queue):
-        """``params -> engine`` for the MM queue (an MPU of ``csd.vpus_per_mpu`` VPUs) or the MV
-        queue (``csd.mv_vpus``); None when the config has no CSD engine."""
+    def factory(cls, cfg):
+        """``(params, queue) -> engine``: one MPU of ``csd.vpus_per_mpu`` VPUs, which the top
+        shares between the MM and the MV queue (:mod:`.shared`; FlightLLM's MV is a mode of the
+        same chains); None when the config has no CSD engine."""
         if cfg.csd is None:
             return None
         geo = ChainGeometry.from_config(cfg)
-        vpus = cfg.csd.vpus_per_mpu if queue == isa.Queue.MM else cfg.csd.mv_vpus
-        return lambda p: cls(p, geo, vpus, queue.name)
+        return lambda p, queue: cls(p, geo, cfg.csd.vpus_per_mpu, isa.BY_QUEUE[queue].name)
 
     @staticmethod
     def accepts(view):

@@ -14,6 +14,7 @@ from amaranth.lib.wiring import In
 
 from ...compiler import isa
 from .params import TopParams
+from .shared import shared_factories
 from .sys_unit import missing
 from .unit import fields, unit_signature
 
@@ -72,13 +73,18 @@ def built_engines(cfg) -> dict:
     def one(make):
         return None if make is None else (lambda p: [make(p)])
 
-    def attention(queue):
-        return lambda p: [AttentionEngine(p, queue)]
+    bitmod_shared = shared_factories(lambda p, q: bitmod_engines(p, q)[0])
 
-    def bitmod(queue):
-        return lambda p: bitmod_engines(p, queue)
-    products = {q: [attention(q), one(CsdEngine.factory(cfg, q)), bitmod(q)]
-                for q in (isa.Queue.MM, isa.Queue.MV)}
+    def bitmod(queue):          # one array for both queues when the two shapes are the same
+        return lambda p: (bitmod_shared[queue](p) if p.bitmod and p.bitmod[0] == p.bitmod[1]
+                          else bitmod_engines(p, queue))
+    # MM and MV share the attention engine and the CSD MPU (one instruction at a time); the
+    # BitMoD arrays have a shape per queue, so each queue has its own unless the config gives
+    # both the same shape (docs/rtl/top.md, "Shared engines")
+    attention = shared_factories(AttentionEngine)
+    csd_make = CsdEngine.factory(cfg)
+    csd = shared_factories(csd_make) if csd_make else {}
+    products = {q: [attention[q], csd.get(q), bitmod(q)] for q in (isa.Queue.MM, isa.Queue.MV)}
     queues = {isa.Queue.MISC: [one(CopyEngine), one(lambda p: SfuEngine(p, sfu))],
               **products}
 

@@ -49,9 +49,11 @@ def _bitmod_parts(cfg, opts: dict) -> list[AreaPart]:
     queue, one on the MV queue, rtl/top/bitmod/engine.py), each clipped to ``max_rows x
     max_cols`` (but never below one ``band`` of rows) and scaled by its own PEs. A decode
     column's row units serve a band of rows where the prefill array's serve a row of 32 PEs,
-    so the two cost differently per PE."""
+    so the two cost differently per PE. A decode array of the prefill array's shape is that
+    array (the top builds one engine for both queues, rtl/top/engines.py): counted once."""
     parts = []
-    for stage in ("prefill", "decode"):
+    same = cfg.bitmod.prefill_array == cfg.bitmod.decode_array
+    for stage in ("prefill",) if same else ("prefill", "decode"):
         shape = getattr(cfg.bitmod, f"{stage}_array")
         # at least one whole band of rows, so its row unit is shared as in the full array
         reduced = shape.model_copy(update={"rows": min(shape.rows, max(opts["max_rows"],

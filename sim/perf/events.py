@@ -8,7 +8,9 @@ is unique; it is computed as a discrete-event simulation that always starts the 
 with the earliest possible start (ties: lower queue index). LD and ST also hold their HBM
 channel, so two DMAs on one channel serialize while DMAs on different channels overlap: a DMA
 queue issues in order but holds only the channel, not the queue (one DMA in flight per channel),
-and retires in order, so its tokens leave in program order. Instruction costs are
+and retires in order, so its tokens leave in program order. An MM and an MV on the same compute
+engine (``Cost.engine``: the MM and MV queues share it) serialize the same way: the later one
+starts when the engine is free, ``Cost.lead`` cycles (its issue) before the earlier one's end. Instruction costs are
 :mod:`.instr_cost`; an MM/MV frees its engine after its busy cycles and writes its last
 result ``fill_drain`` cycles later (the calibrated RTL pipeline latency), so back-to-back tiles
 hide the fill/drain and a consumer pays it once.
@@ -111,6 +113,7 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config, timing=None) -> ProgramTi
     free = {q: 0.0 for q in Queue}        # earliest start of the queue's next instruction
     retired = {q: 0.0 for q in Queue}     # completion of the queue's latest instruction
     channel_free: dict[int, float] = {}
+    engine_free: dict[str, float] = {}
     costs = {}
     result = ProgramTiming(cfg.clock_hz)
     while any(queues.values()):
@@ -128,6 +131,8 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config, timing=None) -> ProgramTi
             start = max([free[q]] + [fifo[(p, q)][0] for p in waits])
             if costs[i].channel is not None:
                 start = max(start, channel_free.get(costs[i].channel, 0.0))
+            if costs[i].engine is not None:
+                start = max(start, engine_free.get(costs[i].engine, 0.0))
             if best is None or start < best[0]:
                 best = (start, q, i)
         if best is None:
@@ -149,6 +154,8 @@ def simulate(instrs: Sequence[isa.Instr], cfg: Config, timing=None) -> ProgramTi
         retired[q] = max(retired[q], end + c.drain)
         if c.channel is not None:
             channel_free[c.channel] = end
+        if c.engine is not None:
+            engine_free[c.engine] = end - c.lead
         for r in isa.queues_of(instr.release):
             fifo.setdefault((q, r), deque()).append(retired[q])
         queues[q].popleft()

@@ -17,6 +17,9 @@ The engine formulas are the analytical ones (:func:`.bitmod_model.array_cycles`,
   zero-fill LD reads no HBM and writes one line per cycle.
 * MISC: ``rows x cols`` elements at ``sfu.lanes`` per cycle per pass (2 passes for SOFTMAX and
   RMSNORM). SYS: 0 cycles.
+* One engine, two queues: MM and MV run on the same array / chains (the prefill and decode
+  mappings of one BitMoD array, MV as a mode of the CSD MPUs), so an MM and an MV never overlap:
+  each holds its engine (``Cost.engine``) for its busy cycles.
 * Fill/drain (MM/MV): the engine takes the next tile after its busy cycles, but the tile's last
   result is written ``fill_drain_cycles`` later (the RTL pipeline latency calibrated in
   docs/results/calibration.md), so back-to-back tiles hide it and a consumer waits for it.
@@ -50,6 +53,8 @@ class Cost(NamedTuple):
     channel: int | None = None
     energy_pj: float | None = None     # when the config gives the energies involved
     drain: float = 0.0                 # after the busy cycles, until the last result is written
+    engine: str | None = None          # the compute engine it holds (shared by the MM and MV queues)
+    lead: float = 0.0                  # cycles of ``cycles`` before the engine is taken (the issue)
 
 
 def term_slots(cfg: Config, b_dt: int) -> int:
@@ -86,14 +91,14 @@ def engine_cost(instr: isa.Instr, cfg: Config) -> Cost:
         if pe is not None:
             pe *= cfg.bitmod.pe_energy_factor or 1.0
         return Cost(cycles, energy_pj=None if pe is None else pe * cfg.bitmod.prefill_array.pes
-                    * cycles, drain=drain)
+                    * cycles, drain=drain, engine="bitmod")
     if cfg.csd is None:
         raise ConfigError(f"config '{cfg.name}' has no csd engine for a {engine.name} {instr.kind}")
     density = sparse_density(instr) if engine == Engine.SPARSE else 1.0
     compute, overhead = csd_model.chain_cycles(cfg, stage, m, k, n, 1, density)
     mac = cfg.energy.mac_pj
     return Cost(compute + overhead, energy_pj=None if mac is None else mac * m * n * k * density,
-                drain=_fill_drain(cfg, csd_model))
+                drain=_fill_drain(cfg, csd_model), engine="csd")
 
 
 _FILL_DRAIN: dict[str, int] = {}

@@ -19,7 +19,10 @@ from the RTL's own timing model or its documented state machine:
   in the instruction, so every block is taken at the tile's mean N (from ``b_lines``,
   :func:`..perf.instr_cost.sparse_density`, rounded to the nearest integer: the tile's padding
   to whole lines counts as a few extra pairs, so 8:16 reads as N = 8.002), then up to the
-  chain's N option.
+  chain's N option. MM and MV run on the same MPU of ``csd.vpus_per_mpu`` VPUs.
+* MM/MV on a shared engine (the attention engine, the CSD MPU: :func:`engine_of`): an MM and an
+  MV do not overlap; the later one's held start passes the cycle after the earlier one's
+  ``done`` (``Cost.lead`` = the issue cycle, rtl/top/shared.py's ``Arbiter``).
 * MM/MV BITMOD: :func:`bitmod_cycles`, the expected case between ``rtl/top/bitmod/timing``'s
   bounds from the same reader costs (see there).
 * LD/ST: :func:`dma_cycles`: the engines' states, the walker's cycles per run and per burst
@@ -153,7 +156,7 @@ def csd_cycles(instr: isa.Instr, cfg) -> int:
     from ...rtl.csd.lanes import effective_n
     from ...rtl.csd.timing import TileShape, instruction_cycles
     geo = ChainGeometry.from_config(cfg)
-    vpus = cfg.csd.vpus_per_mpu if instr.kind == "MM" else cfg.csd.mv_vpus
+    vpus = cfg.csd.vpus_per_mpu          # MV runs on the MM engine's MPU (rtl/top/shared.py)
     m, n, k = instr["m"], instr["n"], instr["k"]
     block_n = None
     if instr["engine"] == Engine.SPARSE:
@@ -195,4 +198,18 @@ class RtlTiming:
         if instr.kind in ("LD", "ST"):
             # the top has one LD and one ST engine: the queue, not the channel, serializes
             return Cost(cycles, dma_bytes(instr), None)
-        return Cost(cycles)
+        return Cost(cycles, engine=engine_of(instr, self.cfg), lead=ISSUE)
+
+
+def engine_of(instr: isa.Instr, cfg) -> str | None:
+    """The engine of the top an MM/MV holds: MM and MV share the attention engine and the CSD
+    MPU (rtl/top/shared.py); each queue has its own BitMoD array unless the config gives the
+    prefill and the decode array the same shape (rtl/top/engines.py)."""
+    if instr.kind not in ("MM", "MV"):
+        return None
+    if instr["skip_pad"]:
+        return "attention"
+    if instr["engine"] == Engine.BITMOD:
+        one = _engine_params(cfg, "prefill") == _engine_params(cfg, "decode")
+        return "bitmod" if one else f"bitmod-{instr.kind}"
+    return "csd"

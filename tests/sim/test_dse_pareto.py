@@ -77,3 +77,7 @@ def test_area_counts_both_bitmod_arrays_the_top_builds():
     assert shapes == [(4, 4), (16, 1)]
     assert parts[1].config.bitmod.prefill_array.tile == cfg.bitmod.decode_array.tile
     assert parts[1].note == "decode: 16x1 of 512x1 PEs"
+    # a decode array of the prefill array's shape is that array: the top builds it once
+    b = cfg.bitmod
+    one = cfg.model_copy(update={"bitmod": b.model_copy(update={"decode_array": b.prefill_array})})
+    assert [(p.target, p.scale) for p in area.reduced_synth(one, {})] == [("bitmod-array", 32.0)]

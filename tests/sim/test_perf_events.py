@@ -33,7 +33,7 @@ def mv(**kw):      # 4 outputs x 64 inputs: ceil(64/16) x ceil(4/2) = 8 cycles o
 def test_costs_by_hand():
     assert cost(ld(320), TINY).cycles == 10
     assert cost(mv(), TINY).cycles == 8
-    assert cost(ld(320, zero_fill=1), TINY) == (20, 0, None, 0.0, 0.0)  # a 16-byte line per cycle
+    assert cost(ld(320, zero_fill=1), TINY)[:5] == (20, 0, None, 0.0, 0.0)  # a line per cycle
     assert cost(mv(), TINY).drain == FD == csd_model.fill_drain_cycles(TINY)
     soft = isa.make("MISC", op=MiscOp.SOFTMAX, dt_in=DType.FP16, dt_out=DType.FP16, rows=2,
                     cols=10)
@@ -58,6 +58,35 @@ def test_double_buffering_overlaps_load_and_compute():
     assert t.cycles == k * 10 + 8 + FD
     assert t.utilization()["LD"] == pytest.approx(30 / (38 + FD))
     assert t.busy()["MV"] == 3 * 8
+
+
+def test_mm_and_mv_share_their_engine():
+    """MM and MV run on the same chains: with no token between them the MV waits for the MM
+    (8 cycles, its results FD later), while a BITMOD MM (the array) overlaps a CSD MV."""
+    mm = isa.make("MM", **{**mv().args})
+    t = simulate([mm, mv()], TINY)
+    assert [(e.start, e.end) for e in t.events] == [(0, 8 + FD), (8, 16 + FD)]
+    bm = isa.make("MM", engine=Engine.BITMOD, a_dt=DType.FP16, b_dt=DType.BM4,
+                  o_dt=DType.FP16, m=2, n=2, k=32, b_lines=4)
+    t = simulate([bm, mv()], TINY)
+    assert [e.start for e in t.events] == [0, 0]
+
+
+def test_a_shared_engine_is_taken_lead_cycles_before_the_end():
+    """``Cost.lead``: the later instruction's held start passes ``lead`` cycles before the
+    earlier one's end (the RTL top's arbiter starts it the cycle after ``done``, where its own
+    queue would only issue)."""
+    from bitflight.sim.perf.instr_cost import Cost
+
+    class Fixed:
+        def cost(self, instr):
+            return Cost(10 if instr.kind == "MM" else 7, engine="e", lead=1)
+    mm = isa.make("MM", **{**mv().args})
+    t = simulate([mm, mm, mv()], TINY, Fixed())
+    # MM0 [0, 10); MV [9, 16) takes the engine ahead of MM1 (earliest start, then queue order:
+    # MM1 could start at 10, MV at 9); MM1 [15, 25)
+    assert [(e.kind, e.start, e.end) for e in sorted(t.events, key=lambda e: e.start)] == [
+        ("MM", 0, 10), ("MV", 9, 16), ("MM", 15, 25)]
 
 
 def test_dmas_share_a_channel_but_not_two():

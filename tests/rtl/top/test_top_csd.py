@@ -148,3 +148,29 @@ def test_cycle_formula_matches_busy_counter(top):
                                    TileShape(mm["m"], mm["n"], mm["k"], block_n))
     assert result.steps[0].active["MM"] == want
 
+
+
+def test_mm_and_mv_share_one_mpu(top):
+    """The MM and the MV queue share one MPU (rtl/top/shared.py): an MV issued while an MM runs
+    waits for it and starts the cycle after the MM's ``done``. So the MM's BUSY is its formula
+    alone, and the step with the MV lasts exactly the MV's own formula longer than the step
+    without it (the MV's issue overlaps the MM), as sim.perf's RTL-timing mode predicts; with
+    two engines the two would overlap instead."""
+    from bitflight.sim.perf.events import simulate
+    from bitflight.sim.top.perf_timing import RtlTiming
+    rng = np.random.default_rng(9)
+    geo = ChainGeometry.from_config(CFG)
+    lay = Layout()
+    mm = make_mm(rng, lay, "MM", False, 4, 2, 32, 64)
+    mv = make_mm(rng, lay, "MV", False, 8, 1, 24, 48)
+    alone, _, _ = run_both(top, lay, [mm])
+    both, machine, error = run_both(top, lay, [mm, mv])
+    assert error is None and both.error is None
+    assert_same_state(both, machine)
+    own = [instruction_cycles(geo, CFG.csd.vpus_per_mpu, TileShape(i["m"], i["n"], i["k"], None))
+           for i in (mm, mv)]
+    assert alone.steps[0].active["MM"] == both.steps[0].active["MM"] == own[0]
+    assert both.steps[0].cycles - alone.steps[0].cycles == own[1]
+    end = isa.make("SYS", op=isa.SysOp.END)
+    model = [simulate(prog + [end], CFG, RtlTiming(CFG)).cycles for prog in ([mm], [mm, mv])]
+    assert model[1] - model[0] == own[1]
