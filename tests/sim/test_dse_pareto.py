@@ -68,16 +68,20 @@ def test_area_counts_both_bitmod_arrays_the_top_builds():
     # column keeps a whole band of 16 rows (one row unit, as in the full column)
     from bitflight.base.config import CONFIG_DIR, load
     from bitflight.sim.dse import area
-    cfg = load(CONFIG_DIR / "designs/u280-bitmod.yaml")       # 16 x 32 and 512 x 1
-    parts = area.reduced_synth(cfg, {})
+    design = load(CONFIG_DIR / "designs/u280-bitmod.yaml")     # one 1024 x 1 column for both
+    b = design.bitmod
+    two = design.model_copy(update={"bitmod": b.model_copy(update={
+        "prefill_array": b.prefill_array.model_copy(update={"rows": 16, "cols": 32,
+                                                            "tile": None, "band": 1}),
+        "decode_array": b.decode_array.model_copy(update={"rows": 512})})})
+    parts = area.reduced_synth(two, {})
     assert [p.target for p in parts] == ["bitmod-array", "bitmod-array"]
     assert [p.scale for p in parts] == [512 / 16, 512 / 16]
     shapes = [(p.config.bitmod.prefill_array.rows, p.config.bitmod.prefill_array.cols)
               for p in parts]
     assert shapes == [(4, 4), (16, 1)]
-    assert parts[1].config.bitmod.prefill_array.tile == cfg.bitmod.decode_array.tile
+    assert parts[1].config.bitmod.prefill_array.tile == b.decode_array.tile
     assert parts[1].note == "decode: 16x1 of 512x1 PEs"
     # a decode array of the prefill array's shape is that array: the top builds it once
-    b = cfg.bitmod
-    one = cfg.model_copy(update={"bitmod": b.model_copy(update={"decode_array": b.prefill_array})})
-    assert [(p.target, p.scale) for p in area.reduced_synth(one, {})] == [("bitmod-array", 32.0)]
+    assert [(p.target, p.scale, p.note) for p in area.reduced_synth(design, {})] == [
+        ("bitmod-array", 1024 / 16, "prefill: 16x1 of 1024x1 PEs")]

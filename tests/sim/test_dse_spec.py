@@ -24,8 +24,9 @@ def test_shipped_u280_spec_has_at_least_500_grid_points():
     spec = load_spec(SWEEPS / "u280-llama2-7b.yaml")
     sizes = {s.name: space.grid_size(s.parsed) for s in spec.space}
     # hand count: bitmod 6 shapes x 5 clocks x 2 policies x 2 KV; csd 5 x 5 x 2 bits x 4
-    # densities x 2 KV; bitmod-nm 6 shapes x 1 clock x 2 policies x 3 densities
-    assert sizes == {"bitmod": 120, "csd": 400, "bitmod-nm": 36}
+    # densities x 2 KV; bitmod-column 4 columns x 5 x 2 x 2; bitmod-nm 6 shapes x 1 clock x 2
+    # policies x 3 densities
+    assert sizes == {"bitmod": 120, "csd": 400, "bitmod-column": 80, "bitmod-nm": 36}
     assert sum(sizes.values()) >= 500
 
 
