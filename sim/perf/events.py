@@ -10,10 +10,10 @@ channel, so two DMAs on one channel serialize while DMAs on different channels o
 queue issues in order but holds only the channel, not the queue (one DMA in flight per channel),
 and retires in order, so its tokens leave in program order. An MM and an MV on the same compute
 engine (``Cost.engine``: the MM and MV queues share it) serialize the same way: the later one
-starts when the engine is free, ``Cost.lead`` cycles (its issue) before the earlier one's end. Instruction costs are
-:mod:`.instr_cost`; an MM/MV frees its engine after its busy cycles and writes its last
-result ``fill_drain`` cycles later (the calibrated RTL pipeline latency), so back-to-back tiles
-hide the fill/drain and a consumer pays it once.
+starts when the engine is free, ``Cost.lead`` cycles (its issue) before the earlier one's end.
+Instruction costs are :mod:`.instr_cost`; an MM/MV frees its engine after its busy cycles and
+writes its last result ``fill_drain`` cycles later (the calibrated RTL pipeline latency), so
+back-to-back tiles hide the fill/drain and a consumer pays it once.
 
 Results: total cycles and seconds, busy cycles and utilization per queue, HBM bytes per channel,
 per-layer spans between ``SYS LAYER`` markers, and energy when the config gives the energies.

@@ -53,7 +53,7 @@ class Cost(NamedTuple):
     channel: int | None = None
     energy_pj: float | None = None     # when the config gives the energies involved
     drain: float = 0.0                 # after the busy cycles, until the last result is written
-    engine: str | None = None          # the compute engine it holds (shared by the MM and MV queues)
+    engine: str | None = None          # the compute engine it holds (the MM and MV queues share)
     lead: float = 0.0                  # cycles of ``cycles`` before the engine is taken (the issue)
 
 
