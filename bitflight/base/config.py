@@ -89,6 +89,12 @@ class BitmodEngine(_Strict):
         "DSP multiplier per lane that multiplies by 2**(15 - distance) ('dsp', for FPGAs with "
         "DSPs to spare; the same results)")
 
+    @property
+    def one_array(self) -> bool:
+        """Prefill and decode have the same shape: the top builds one array and serves both the
+        MM and the MV queue with it (docs/rtl/top.md, "Shared engines"); else one array each."""
+        return self.prefill_array == self.decode_array
+
     @model_validator(mode="after")
     def _check(self) -> "BitmodEngine":
         if self.group_size % self.lanes:

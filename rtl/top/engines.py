@@ -63,7 +63,7 @@ def built_engines(cfg) -> dict:
     ``cfg`` where the engine has a config section. Each queue lists factories ``params ->
     [engines]`` in ``accepts`` priority order (None: absent in this config)."""
     from .attention.engine import AttentionEngine
-    from .bitmod.engine import bitmod_engines
+    from .bitmod.engine import bitmod_factories
     from .copy_engine import CopyEngine
     from .csd_engine import CsdEngine
     from ..sfu.params import SfuParams
@@ -73,18 +73,14 @@ def built_engines(cfg) -> dict:
     def one(make):
         return None if make is None else (lambda p: [make(p)])
 
-    bitmod_shared = shared_factories(lambda p, q: bitmod_engines(p, q)[0])
-
-    def bitmod(queue):          # one array for both queues when the two shapes are the same
-        return lambda p: (bitmod_shared[queue](p) if p.bitmod and p.bitmod[0] == p.bitmod[1]
-                          else bitmod_engines(p, queue))
     # MM and MV share the attention engine and the CSD MPU (one instruction at a time); the
     # BitMoD arrays have a shape per queue, so each queue has its own unless the config gives
     # both the same shape (docs/rtl/top.md, "Shared engines")
     attention = shared_factories(AttentionEngine)
     csd_make = CsdEngine.factory(cfg)
     csd = shared_factories(csd_make) if csd_make else {}
-    products = {q: [attention[q], csd.get(q), bitmod(q)] for q in (isa.Queue.MM, isa.Queue.MV)}
+    bitmod = bitmod_factories(cfg)
+    products = {q: [attention[q], csd.get(q), bitmod.get(q)] for q in (isa.Queue.MM, isa.Queue.MV)}
     queues = {isa.Queue.MISC: [one(CopyEngine), one(lambda p: SfuEngine(p, sfu))],
               **products}
 

@@ -52,8 +52,7 @@ def _bitmod_parts(cfg, opts: dict) -> list[AreaPart]:
     so the two cost differently per PE. A decode array of the prefill array's shape is that
     array (the top builds one engine for both queues, rtl/top/engines.py): counted once."""
     parts = []
-    same = cfg.bitmod.prefill_array == cfg.bitmod.decode_array
-    for stage in ("prefill",) if same else ("prefill", "decode"):
+    for stage in ("prefill",) if cfg.bitmod.one_array else ("prefill", "decode"):
         shape = getattr(cfg.bitmod, f"{stage}_array")
         # at least one whole band of rows, so its row unit is shared as in the full array
         reduced = shape.model_copy(update={"rows": min(shape.rows, max(opts["max_rows"],

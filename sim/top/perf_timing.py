@@ -210,6 +210,5 @@ def engine_of(instr: isa.Instr, cfg) -> str | None:
     if instr["skip_pad"]:
         return "attention"
     if instr["engine"] == Engine.BITMOD:
-        one = _engine_params(cfg, "prefill") == _engine_params(cfg, "decode")
-        return "bitmod" if one else f"bitmod-{instr.kind}"
+        return "bitmod" if cfg.bitmod.one_array else f"bitmod-{instr.kind}"
     return "csd"

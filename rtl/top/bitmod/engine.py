@@ -20,6 +20,7 @@ from ...bitmod.array import BitmodArray
 from ...bitmod.params import ACT_BITS, CODE_BITS, EngineParams
 from ..faults import Fault, TileFault
 from ..params import TopParams
+from ..shared import shared_factories
 from ..unit import fields, pulse_fault, unit_signature
 from .reader import FieldReader, addr_bits
 from .tile import HEADER_WORDS, MAGIC_WORD, MODE_FP16, MODE_INT, Word, hw_formats
@@ -345,10 +346,17 @@ class BitmodEngine(wiring.Component):
         return m
 
 
-def bitmod_engines(params: TopParams, queue: isa.Queue) -> list:
-    """The BITMOD engine of ``queue`` (MM: the prefill array, MV: the decode array), or none
-    when the config has no BitMoD section."""
-    if not params.bitmod:
-        return []
-    prefill, decode = params.bitmod
-    return [BitmodEngine(params, prefill if queue == isa.Queue.MM else decode, queue)]
+def bitmod_factories(cfg) -> dict:
+    """Per queue (MM, MV), a factory ``params -> [engine]`` of the BITMOD engine: MM on the
+    prefill array, MV on the decode array, or one array for both queues when the config gives
+    them the same shape (``bitmod.one_array``; :mod:`..shared`); empty without a BitMoD
+    section."""
+    if cfg.bitmod is None:
+        return {}
+
+    def make(params, queue):
+        prefill, decode = params.bitmod
+        return BitmodEngine(params, prefill if queue == isa.Queue.MM else decode, queue)
+    if cfg.bitmod.one_array:
+        return shared_factories(make)
+    return {q: (lambda q: lambda p: [make(p, q)])(q) for q in (isa.Queue.MM, isa.Queue.MV)}

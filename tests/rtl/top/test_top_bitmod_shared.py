@@ -9,9 +9,8 @@ import pytest
 
 from bitflight.compiler import isa
 from bitflight.rtl.top.bitmod import timing
-from bitflight.rtl.top.bitmod.engine import bitmod_engines
+from bitflight.rtl.top.bitmod.engine import bitmod_factories
 from bitflight.rtl.top.engines import EngineSet
-from bitflight.rtl.top.shared import shared_factories
 from bitflight.sim.top import runner
 
 from bitmod_programs import job, product, program, reference
@@ -25,10 +24,10 @@ COLUMN = CFG.model_copy(update={"name": "tiny-column", "bitmod": CFG.bitmod.mode
 
 @pytest.fixture(scope="module")
 def top():
-    shared = shared_factories(lambda p, q: bitmod_engines(p, q)[0])
+    made = bitmod_factories(COLUMN)         # the top's own choice: one engine, two queues
 
     def unit(queue):
-        return lambda p: EngineSet(queue, p, shared[queue](p))
+        return lambda p: EngineSet(queue, p, made[queue](p))
     built = runner.build(COLUMN, {q: unit(q) for q in (isa.Queue.MM, isa.Queue.MV)},
                          variant="bitmod-only")
     assert built[1].bitmod[0] == built[1].bitmod[1]
