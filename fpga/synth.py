@@ -195,8 +195,9 @@ def _follow(proc: subprocess.Popen, log: Path, what: str, modules: int) -> None:
 
 def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: bool = False,
                log: Path | None = None, flatten: bool = True) -> Resources:
-    """Run ``synth_xilinx -flatten -family FAMILY -top TOP`` on ``verilog`` and count cells
-    (without ``-flatten`` when ``flatten`` is false: module by module, see the module doc).
+    """Run ``synth_xilinx -flatten -family FAMILY -top TOP`` on ``verilog`` (Verilog, or Yosys
+    RTLIL when its name ends in ``.il``) and count cells (without ``-flatten`` when ``flatten``
+    is false: module by module, see the module doc).
 
     ``log`` keeps Yosys' full log. The first run on a machine compiles YoWASP's WebAssembly
     (about 70 s, cached in ~/.cache/YoWASP).
@@ -213,10 +214,14 @@ def synthesize(verilog: Path, top: str, family: str = "xc7", *, dsp_details: boo
         synth = f"synth_xilinx{' -flatten' if flatten else ''} -family {family} -top {top}"
         # Module by module, ABC9's reintegration trips an assert on some Amaranth modules
         # (a wire name taken twice; YosysHQ/yosys#4349, #4451, seen here on the CSD row
-        # accumulator); single-bit nets before the LUT mapping avoid it.
-        steps = [synth] if flatten else [f"{synth} -run :map_luts", "splitnets",
-                                         f"{synth} -run map_luts:"]
-        script = [f"read_verilog -sv {verilog.name}", *steps, "tee -q -o stat.json stat -json"]
+        # accumulator); single-bit nets before the LUT mapping avoid it. Unused named wires
+        # (Amaranth's debug aliases) go first: split, they took a 1024-row BitMoD column past
+        # the 4 GB a WebAssembly Yosys can hold.
+        steps = [synth] if flatten else [f"{synth} -run :map_luts", "opt_clean -purge",
+                                         "splitnets", f"{synth} -run map_luts:"]
+        read = f"read_rtlil {verilog.name}" if verilog.suffix == ".il" else \
+            f"read_verilog -sv {verilog.name}"
+        script = [read, *steps, "tee -q -o stat.json stat -json"]
         if dsp_details:
             script.append("write_json netlist.json")
         text = verilog.read_text()

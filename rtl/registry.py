@@ -34,6 +34,10 @@ class Target:
     # `bitflight synth` flattens unless this is False: a design as large as the accelerator is
     # mapped module by module (fpga/synth.py), or ABC9 gets one network too large to finish
     synth_flatten: bool = True
+    # what a module-by-module synthesis elaborates instead of `build`, when it differs: the same
+    # logic with every repeated unit one Verilog module, so Yosys maps each kind once instead of
+    # once per instance (fpga.export.elaborate)
+    modular_build: Callable[["Config"], "wiring.Component"] | None = None
 
     @property
     def top(self) -> str:

@@ -37,18 +37,20 @@ def register(subparsers) -> None:
 def handler(args: argparse.Namespace) -> int:
     if list_or_require_target(args):
         return 0
-    from ..fpga import export, synth
+    from ..fpga import export, input_sources, synth
     from ..rtl import registry
     flatten = registry.get(args.target).synth_flatten if args.flatten is None else args.flatten
-    component, top = export.elaborate(args.target, args.config)
+    component, top = export.elaborate(args.target, args.config, modular=not flatten)
+    component = input_sources.fit_top_ports(component)    # over 64 Ki input bits: black boxes
     # Components may declare how many DSP slices they are built to occupy (e.g. CSD chains).
     designed = getattr(component, "dsp_slices", None)
     how = "flattened" if flatten else "hierarchical"
     print(f"bitflight synth: synth_xilinx -family {args.family} ({how}) for {args.target} "
           f"(config {args.config}) ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
-        path = export.write_atomic(Path(tmp) / f"{args.target}.v",
-                                   export.verilog_text(component, top))
+        # RTLIL: Yosys reads it in seconds where its Verilog frontend can take many minutes
+        path = export.write_atomic(Path(tmp) / f"{args.target}.il",
+                                   export.rtlil_text(component, top))
         res = synth.synthesize(path, top, args.family, dsp_details=args.dsp or bool(args.json),
                                log=Path(args.log) if args.log else None,
                                flatten=flatten)

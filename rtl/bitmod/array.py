@@ -6,14 +6,15 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
 
+from ...base.errors import ConfigError
 from . import layouts
 from .datapath import PeDatapath
 from ..delay import delay
 from .fronts import ColumnActs, RowTerms
 from .hier import Block, place
-from .layouts import (array_act_layout, array_out_layout, array_weight_layout,
+from .layouts import (array_act_layout, array_out_layout, array_weight_ports,
                       band_holds_layout, band_layout, row_holds_layout, terms_layout,
-                      unpacked_acts_layout)
+                      unpacked_acts_layout, weight_flags_layout, weight_port, weight_row_layout)
 from .output import ArrayOutput, finalize_block
 from .params import ACC_DELAY, SCALE_EXP_BITS, EngineParams, slots_of
 from .row_acc import RowAccumulate
@@ -42,9 +43,13 @@ class BitmodArray(wiring.Component):
     its row unit's scale and control by its tile row).
 
     Ports:
-      - ``w: In(stream(array_weight_layout))``: per row one chunk (packed codes, datatype,
-        stored group scale, row scale) plus the flags shared by all rows (first, last,
-        dot_last, fp16_scale).
+      - ``w: In(stream(weight_flags_layout))``: a weight beat's handshake and the flags shared
+        by all rows (first, last, dot_last, fp16_scale);
+      - ``w_t0`` ... ``w_t{K-1}: In(tile_weights_layout)``: the beat's rows, per row one chunk
+        (packed codes, datatype, stored group scale, row scale), one port per tile row (K =
+        the tile rows), read with ``w``'s beat. One port per tile row keeps every signal under
+        what Amaranth can hold (a 1024-row beat is 69 636 bits) and lets a tile row's weight
+        bank drive its own tile row.
       - ``a: In(stream(array_act_layout))``: per column ``lanes`` fp16 activations.
       - ``o: Out(stream(array_out_layout))``: per finished tile ``cols`` beats, column c's beat
         holding the fp16 result of every row (``r0`` ...), ``last`` on column cols-1.
@@ -62,10 +67,11 @@ class BitmodArray(wiring.Component):
     unit, is an ``Instance`` of one module per kind (:func:`array_blocks`, listed in
     :attr:`verilog_blocks`, converted once by ``bitflight.fpga.export``) instead of an Amaranth
     submodule, so a 32 x 32 array converts in seconds and Verilator compiles each kind once
-    (rtl/bitmod/hier.py). ``hierarchical="pe"`` makes only the PE a module: what synthesis gets
-    (the registry target), since Yosys maps the flattened row units about 3 % smaller when they
-    come from one Amaranth netlist (8 549 against 8 792 TRELLIS_COMB for the tiny array). The
-    default flat array is the one amaranth.sim can run; all give the same Verilog behaviour
+    (rtl/bitmod/hier.py), and a module-by-module synthesis maps each kind once (the registry
+    target's ``modular_build``). ``hierarchical="pe"`` makes only the PE a module: what a
+    flattened synthesis gets (the registry target), since Yosys maps the flattened row units
+    about 3 % smaller when they come from one Amaranth netlist (8 549 against 8 792 TRELLIS_COMB
+    for the tiny array). The default flat array is the one amaranth.sim can run; all give the same Verilog behaviour
     (tests/rtl/bitmod/test_bitmod_hier.py).
     """
 
@@ -75,9 +81,18 @@ class BitmodArray(wiring.Component):
             raise ValueError(f"BitmodArray: hierarchical must be False, True or 'pe', not "
                              f"{hierarchical!r}")
         self.p, self.hierarchical = p, hierarchical
-        super().__init__({"w": In(stream.Signature(array_weight_layout(p))),
+        if problem := weight_beat_problem(p):
+            self._MustUse__silence = True
+            raise ConfigError(problem)
+        super().__init__({"w": In(stream.Signature(weight_flags_layout())),
+                          **{name: In(layout) for name, layout in array_weight_ports(p).items()},
                           "a": In(stream.Signature(array_act_layout(p))),
                           "o": Out(stream.Signature(array_out_layout(p)))})
+
+    def weight_row(self, r: int):
+        """Row ``r``'s weight chunk (a :func:`~.layouts.weight_row_layout` view) on its tile
+        row's port."""
+        return getattr(self, weight_port(r // self.p.tile_shape[0]))[layouts.row(r)]
 
     @property
     def verilog_blocks(self) -> tuple[Block, ...]:
@@ -119,7 +134,7 @@ class BitmodArray(wiring.Component):
         def row_front(r: int, skew: int) -> tuple:
             """Row r's term and scale decoders at the sequencer's time: its terms and dequant
             scale ``skew`` cycles late (its tile row's), and its PEs' hold registers."""
-            w = flags[layouts.row(r)]
+            w = self.weight_row(r)
             sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
             exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
             decoded = Signal(terms_layout(p), name=f"decoded_r{r}")
@@ -157,7 +172,7 @@ class BitmodArray(wiring.Component):
         # activations and of the step's flags; tile (R, C) takes them from tile (R, C - 1) and
         # tile (R - 1, C), so it runs R + C cycles behind the sequencer and no register drives
         # more than one tile (the whole array is one tile unless the config says otherwise)
-        tr, tc = p.tile_shape
+        tc = p.tile_shape[1]
         grid_rows, grid_cols = p.tile_grid
         from_above = []
         for c in range(p.cols):
@@ -174,7 +189,7 @@ class BitmodArray(wiring.Component):
         for tile_row in range(grid_rows):
             if tile_row:
                 control = delay(m, control, 1, None, f"control_t{tile_row}", reset_less=False)
-            rows = range(tile_row * tr, min(tile_row * tr + tr, p.rows))
+            rows = p.tile_row_rows(tile_row)
             fronts = {r: row_front(r, tile_row) for r in rows}
             for u, (band_tile_row, band_rows) in bands:
                 if band_tile_row == tile_row:
@@ -207,6 +222,26 @@ class BitmodArray(wiring.Component):
                      self.w.ready.eq(seq.ready), self.a.ready.eq(seq.ready)]
         wiring.connect(m, out.o, wiring.flipped(self.o))
         return m
+
+
+MAX_SIGNAL_BITS = 1 << 16      # Amaranth 0.5's RTLIL backend refuses a wider wire
+
+
+def weight_beat_problem(p: EngineParams) -> str | None:
+    """Why the array cannot be built, if a signal of it would be wider than Amaranth allows
+    (then it could be neither simulated nor exported): a tile row's weight rows or the output
+    beat (one fp16 result per row)."""
+    per_row = weight_row_layout(p).size
+    if p.tile_shape[0] * per_row > MAX_SIGNAL_BITS:
+        return (f"bitmod array of {p.rows} x {p.cols}: a tile row of {p.tile_shape[0]} rows "
+                f"takes {p.tile_shape[0] * per_row} bits of weights per beat ({per_row} per "
+                f"row), more than the {MAX_SIGNAL_BITS} bits Amaranth holds in one signal; at "
+                f"most {MAX_SIGNAL_BITS // per_row} rows per tile (the array's tile rows)")
+    if array_out_layout(p).size > MAX_SIGNAL_BITS:
+        return (f"bitmod array of {p.rows} x {p.cols}: an output beat is "
+                f"{array_out_layout(p).size} bits, more than the {MAX_SIGNAL_BITS} bits "
+                f"Amaranth holds in one signal (the array's rows)")
+    return None
 
 
 def row_control_layout(p: EngineParams) -> StructLayout:

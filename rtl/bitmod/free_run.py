@@ -59,7 +59,7 @@ class ArrayFreeRun(wiring.Component):
                        for i in range(-(-a_bits // 64))])
         for r in range(p.rows):
             bits = w_rand[r * row_bits:(r + 1) * row_bits]
-            row = arr.w.payload[layouts.row(r)]
+            row = arr.weight_row(r)
             n_codes, n_scale = len(row.codes), len(row.scale)
             scale = bits[n_codes + 2:n_codes + 2 + n_scale]
             m.d.comb += [row.codes.eq(bits[:n_codes]),

@@ -119,10 +119,25 @@ def out_scale_layout() -> StructLayout:
     return StructLayout({"row_scale": unsigned(FP16_BITS), "unit_shift": unsigned(UNIT_SHIFT_BITS)})
 
 
-def array_weight_layout(p: EngineParams) -> StructLayout:
-    """Fields ``r0`` ... (one weight row each) and the flags."""
-    return StructLayout({**{row(r): weight_row_layout(p) for r in range(p.rows)},
-                         **flags_layout()})
+def weight_flags_layout() -> StructLayout:
+    """The flags of a weight beat (the array's ``w`` stream payload)."""
+    return StructLayout(flags_layout())
+
+
+def weight_port(tile_row: int) -> str:
+    """The array port that carries the weight rows of tile row ``tile_row``."""
+    return f"w_t{tile_row}"
+
+
+def tile_weights_layout(p: EngineParams, tile_row: int) -> StructLayout:
+    """Fields ``r{r}`` (array row numbers) for the rows of tile row ``tile_row``: what port
+    :func:`weight_port` carries with each ``w`` beat."""
+    return StructLayout({row(r): weight_row_layout(p) for r in p.tile_row_rows(tile_row)})
+
+
+def array_weight_ports(p: EngineParams) -> dict[str, StructLayout]:
+    """Port name -> layout of every tile row's weight rows."""
+    return {weight_port(k): tile_weights_layout(p, k) for k in range(p.tile_grid[0])}
 
 
 def array_act_layout(p: EngineParams) -> StructLayout:
@@ -148,12 +163,6 @@ def acts_value(values) -> dict:
     return {lane(j): v for j, v in enumerate(values)}
 
 
-def array_weight_value(beat: dict) -> dict:
-    """``{"rows": [row dicts], "first", "last", "dot_last", "fp16_scale"}`` ->
-    :func:`array_weight_layout` value."""
-    return {**{row(r): w for r, w in enumerate(beat["rows"])}, **{k: beat[k] for k in FLAGS}}
-
-
 def pe_in_value(weight_beat: dict, acts) -> dict:
     """The 1 x 1 case of a weight beat and its activations -> :func:`pe_in_layout` value."""
     return {"w": weight_beat["rows"][0], "acts": acts_value(acts[0]),
@@ -165,11 +174,17 @@ def array_act_value(cols) -> dict:
     return {col(c): acts_value(a) for c, a in enumerate(cols)}
 
 
-def array_words(p: EngineParams, weight_beat: dict, act_cols) -> tuple[int, int]:
-    """One chunk as the integers on the array's ``w`` and ``a`` stream payloads (for benches that
-    drive the ports directly: cocotb, bitflight.sim.hdl.interactive)."""
-    return (array_weight_layout(p).const(array_weight_value(weight_beat)).as_value().value,
-            array_act_layout(p).const(array_act_value(act_cols)).as_value().value)
+def array_words(p: EngineParams, weight_beat: dict, act_cols) -> dict[str, int]:
+    """One chunk as the integers on the array's ports, by port path (``w.payload``: the flags,
+    ``w_t0`` ...: each tile row's weight rows, ``a.payload``), for benches that drive the ports
+    directly (cocotb, bitflight.sim.hdl.interactive; a Verilog port joins the path with "__")."""
+    words = {"w.payload": weight_flags_layout().const(
+        {k: weight_beat[k] for k in FLAGS}).as_value().value}
+    for k in range(p.tile_grid[0]):
+        words[weight_port(k)] = tile_weights_layout(p, k).const(
+            {row(r): weight_beat["rows"][r] for r in p.tile_row_rows(k)}).as_value().value
+    words["a.payload"] = array_act_layout(p).const(array_act_value(act_cols)).as_value().value
+    return words
 
 
 def array_beat(p: EngineParams, word: int) -> tuple[list[int], int]:

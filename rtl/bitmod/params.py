@@ -117,12 +117,17 @@ class EngineParams:
     def bands(self) -> list[tuple[int, range]]:
         """(tile row, rows) of every row unit, top to bottom: each tile row's rows in chunks of
         ``band_rows`` (the last chunk of a tile row may be shorter)."""
-        tr, b = self.tile_shape[0], self.band_rows
+        b = self.band_rows
         out = []
         for tile_row in range(self.tile_grid[0]):
-            end = min(tile_row * tr + tr, self.rows)
-            out += [(tile_row, range(r, min(r + b, end))) for r in range(tile_row * tr, end, b)]
+            rows = self.tile_row_rows(tile_row)
+            out += [(tile_row, range(r, min(r + b, rows.stop))) for r in rows[::b]]
         return out
+
+    def tile_row_rows(self, tile_row: int) -> range:
+        """The array rows of tile row ``tile_row`` (the last one may be partial)."""
+        tr = self.tile_shape[0]
+        return range(tile_row * tr, min(tile_row * tr + tr, self.rows))
 
     @property
     def scan_length(self) -> int:

@@ -52,7 +52,7 @@ class BitmodPe(wiring.Component):
         m = Module()
         m.submodules.array = arr = BitmodArray(self.p)
         pay = self.i.payload
-        m.d.comb += [arr.w.payload[layouts.row(0)].eq(pay.w),
+        m.d.comb += [arr.weight_row(0).eq(pay.w),
                      arr.a.payload[layouts.col(0)].eq(pay.acts),
                      *[arr.w.payload[name].eq(pay[name]) for name in FLAGS],
                      arr.w.valid.eq(self.i.valid), arr.a.valid.eq(self.i.valid),

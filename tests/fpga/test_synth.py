@@ -158,12 +158,40 @@ def test_cli_flattens_unless_the_target_or_the_user_says_otherwise(monkeypatch, 
     def fake_synthesize(path, top, family, **kw):
         seen.update(kw)
         return synth.resources_from_cells({"LUT2": 1}, family)
-    monkeypatch.setattr(export, "elaborate", lambda target, cfg: (None, "top"))
-    monkeypatch.setattr(export, "verilog_text", lambda component, top: "module top;\nendmodule\n")
+    def fake_elaborate(target, cfg, *, modular=False):
+        seen["modular"] = modular
+        component = MacChain(1)
+        component._MustUse__silence = True
+        return component, "top"
+    monkeypatch.setattr(export, "elaborate", fake_elaborate)
+    monkeypatch.setattr(export, "rtlil_text", lambda component, top: "module \\top\nend\n")
     monkeypatch.setattr(synth, "synthesize", fake_synthesize)
     assert main(["synth", target, "--config", "tiny", *flags]) == 0
     assert seen["flatten"] is flatten
+    assert seen["modular"] is not flatten     # module by module asks for the modular build
     assert ("(flattened)" if flatten else "(hierarchical)") in capsys.readouterr().out
+
+
+def _column(rows: int):
+    from bitflight.base.config import load
+    cfg = load("tiny")
+    shape = cfg.bitmod.decode_array.model_copy(update={"rows": rows})
+    return cfg.model_copy(update={"bitmod": cfg.bitmod.model_copy(
+        update={"prefill_array": shape, "decode_array": shape})})
+
+
+def test_modular_bitmod_array_has_one_module_per_kind_whatever_its_rows():
+    """Module by module, Yosys maps every Verilog module once: the modular build of the
+    bitmod-array target keeps the module count flat in the rows, where the flattened
+    synthesis's build has a module per row unit."""
+    def modules(rows, modular):
+        component, top = export.elaborate("bitmod-array", _column(rows), modular=modular)
+        return export.verilog_text(component, top).count("\nmodule ")
+    assert modules(4, True) == modules(8, True)
+    # per row: the scale decoder, the term decoders (4 lanes) and their unpack; every 2 rows
+    # (tiny's band) a row accumulator with its output accumulator and a finalize unit
+    assert modules(8, False) - modules(4, False) == 4 * (1 + 1 + 4 + 1) + 2 * 3
+    assert modules(8, True) < modules(4, False)
 
 
 @pytest.mark.synth

@@ -191,7 +191,7 @@ class BitmodEngine(wiring.Component):
         m.d.comb += [w_beat.first.eq(first), w_beat.last.eq(last), w_beat.dot_last.eq(dot_last),
                      w_beat.fp16_scale.eq(fp16_mode)]
         for r, rdr in enumerate(self._codes):
-            row = w_beat[layouts.row(r)]
+            row = arr.weight_row(r)
             m.d.comb += [rdr.addr.eq(code_base[r] + jn * bits[:4]),
                          row.codes.eq(rdr.data), row.fmt.eq(fmt[r]), row.scale.eq(scale[r]),
                          row.row_scale.eq(row_scale[r])]

@@ -23,7 +23,10 @@ def run_job(dut, job: dict, max_cycles: int = 200_000, ready_every: int = 1) -> 
         while len(state["beats"]) < want and cycle < max_cycles:
             feeding = i < len(job["w"])
             if feeding and is_array:
-                ctx.set(dut.w.payload, layouts.array_weight_value(job["w"][i]))
+                beat = job["w"][i]
+                ctx.set(dut.w.payload, {k: beat[k] for k in layouts.FLAGS})
+                for r in range(dut.p.rows):
+                    ctx.set(dut.weight_row(r), beat["rows"][r])
                 ctx.set(dut.a.payload, layouts.array_act_value(job["a"][i]))
             elif feeding:
                 ctx.set(dut.i.payload, layouts.pe_in_value(job["w"][i], job["a"][i]))

@@ -29,11 +29,14 @@ def _params(target: str) -> EngineParams:
 
 
 def _beats(job, target, p):
-    """Packed stream words per chunk: (w or i word, a word or None)."""
+    """Per chunk, Verilog input port -> word (the array's flags, tile rows and activations,
+    or the PE's one input payload)."""
     if target == "array":
-        return [layouts.array_words(p, w, a) for w, a in zip(job["w"], job["a"])]
+        return [{port.replace(".", "__"): word
+                 for port, word in layouts.array_words(p, w, a).items()}
+                for w, a in zip(job["w"], job["a"])]
     il = layouts.pe_in_layout(p)
-    return [(il.const(layouts.pe_in_value(w, a)).as_value().value, None)
+    return [{"i__payload": il.const(layouts.pe_in_value(w, a)).as_value().value}
             for w, a in zip(job["w"], job["a"])]
 
 
@@ -41,7 +44,6 @@ async def _run_job(dut, job, target, p):
     words = _beats(job, target, p)
     src_valid = dut.w__valid if target == "array" else dut.i__valid
     src_ready = dut.w__ready if target == "array" else dut.i__ready
-    src_payload = dut.w__payload if target == "array" else dut.i__payload
     want = sum(len(tile) for tile in job["expected"])
     beats, accepts = [], []
     i = cycle = 0
@@ -49,10 +51,10 @@ async def _run_job(dut, job, target, p):
         assert cycle < 100_000, "timeout waiting for results"
         await FallingEdge(dut.clk)
         if i < len(words):
-            src_payload.value = words[i][0]
+            for port, word in words[i].items():
+                getattr(dut, port).value = word
             src_valid.value = 1
             if target == "array":
-                dut.a__payload.value = words[i][1]
                 dut.a__valid.value = 1
         else:
             src_valid.value = 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bitflight.base import config
+from bitflight.base.errors import ConfigError
 from bitflight.fpga import export
 from bitflight.rtl.bitmod.array import PE_MODULE, BitmodArray, array_blocks
 from bitflight.rtl.bitmod.params import EngineParams
@@ -121,6 +122,31 @@ def test_synthesis_export_makes_only_the_pe_a_module():
     assert "module \\bitmod_array.terms_0 (" in text and "module bitmod_row_terms(" not in text
     with pytest.raises(ValueError, match="hierarchical must be False, True or 'pe'"):
         BitmodArray(REDUCED, hierarchical="rows")
+    modular = registry.get("bitmod-array").modular_build(config.load("tiny"))
+    modular._MustUse__silence = True
+    assert modular.hierarchical is True      # module by module: every unit one module
+
+
+def test_weight_rows_come_one_port_per_tile_row_and_a_too_wide_tile_is_refused():
+    """A weight row carries 8-bit codes x lanes, a 4-bit datatype and two 16-bit scales (68
+    bits at 4 lanes); Amaranth holds at most 2**16 bits in a signal. One port per tile row lets
+    a 1024-row column in tiles of 32 build (its whole beat would be 69 632 bits); a tile of 964
+    rows is refused with the limit in the message, 963 rows build."""
+    per_row = 8 * 4 + 4 + 16 + 16
+    assert ASIC.lanes == 4 and 2 ** 16 // per_row == 963
+    column = BitmodArray(dataclasses.replace(ASIC, rows=1024, cols=1, tile=(32, 1)))
+    column._MustUse__silence = True
+    ports = [name for name, *_ in column.signature.members.flatten() if name[0].startswith("w_t")]
+    assert [p[0] for p in ports] == [f"w_t{k}" for k in range(32)]
+    assert all(len(getattr(column, f"w_t{k}").as_value()) == 32 * per_row for k in range(32))
+    assert repr(column.weight_row(1000).as_value()) == repr(column.w_t31.as_value()[8 * per_row:
+                                                                                   9 * per_row])
+    assert len(column.w.payload.as_value()) == 4           # the flags
+    BitmodArray(dataclasses.replace(ASIC, rows=963, cols=1))._MustUse__silence = True
+    with pytest.raises(ConfigError, match=r"bitmod array of 964 x 1: a tile row of 964 rows "
+                                          r"takes 65552 bits.*at most 963 rows per tile"):
+        BitmodArray(dataclasses.replace(ASIC, rows=964, cols=1))
+
 
 
 @pytest.mark.verilator

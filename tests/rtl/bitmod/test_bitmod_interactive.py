@@ -34,7 +34,8 @@ def test_stepping_the_tiny_bitmod_array_matches_golden_bitserial():
         feeding = i < len(beats)
         sim["w.valid"] = sim["a.valid"] = int(feeding)
         if feeding:
-            sim["w.payload"], sim["a.payload"] = beats[i]
+            for port, word in beats[i].items():
+                sim[port] = word
         accepted = feeding and sim["w.ready"] == 1
         if sim["o.valid"]:
             results.append((0, *layouts.array_beat(p, sim["o.payload"])))
