@@ -1,5 +1,5 @@
 """``bitflight synth TARGET --config CONFIG --family {xc7,xcup} [--json FILE] [--dsp]
-[--hierarchical | --flatten]``."""
+[--hierarchical | --flatten] [--read {verilog,rtlil}]``."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +24,11 @@ def register(subparsers) -> None:
     parser.add_argument("--dsp", action="store_true",
                         help="list each DSP slice: A/B/M/P registers, OPMODE, PCIN cascade")
     parser.add_argument("--log", metavar="FILE", help="keep the full Yosys log")
+    parser.add_argument("--read", choices=("verilog", "rtlil"), default="verilog",
+                        help="what Yosys reads: the exported Verilog (default: what a vendor "
+                             "tool reads) or Amaranth's RTLIL (read in seconds where the Verilog "
+                             "frontend takes many minutes on a large array; maps about 5 %% "
+                             "fewer LUTs, docs/hardware-flow.md)")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--hierarchical", dest="flatten", action="store_false", default=None,
                      help="keep module boundaries (each module mapped alone): what lets a "
@@ -48,9 +53,9 @@ def handler(args: argparse.Namespace) -> int:
     print(f"bitflight synth: synth_xilinx -family {args.family} ({how}) for {args.target} "
           f"(config {args.config}) ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bitflight-synth-") as tmp:
-        # RTLIL: Yosys reads it in seconds where its Verilog frontend can take many minutes
-        path = export.write_atomic(Path(tmp) / f"{args.target}.il",
-                                   export.rtlil_text(component, top))
+        suffix = ".il" if args.read == "rtlil" else ".v"
+        path = export.write_atomic(Path(tmp) / f"{args.target}{suffix}",
+                                   export.design_text(component, top, args.read))
         res = synth.synthesize(path, top, args.family, dsp_details=args.dsp or bool(args.json),
                                log=Path(args.log) if args.log else None,
                                flatten=flatten)
@@ -68,7 +73,7 @@ def handler(args: argparse.Namespace) -> int:
                   f"OPMODE={opmode} PCIN={'cascade' if d.pcin_cascaded else 'no'}")
     if args.json:
         meta = {"target": args.target, "config": str(args.config), "dsp_designed": designed,
-                "flattened": flatten}
+                "flattened": flatten, "read": args.read}
         export.write_atomic(Path(args.json), res.to_json(**meta))
         print(f"wrote {args.json}")
     return 0

@@ -164,12 +164,30 @@ def test_cli_flattens_unless_the_target_or_the_user_says_otherwise(monkeypatch, 
         component._MustUse__silence = True
         return component, "top"
     monkeypatch.setattr(export, "elaborate", fake_elaborate)
-    monkeypatch.setattr(export, "rtlil_text", lambda component, top: "module \\top\nend\n")
+    monkeypatch.setattr(export, "design_text", lambda component, top, lang: "module top;\nendmodule\n")
     monkeypatch.setattr(synth, "synthesize", fake_synthesize)
     assert main(["synth", target, "--config", "tiny", *flags]) == 0
     assert seen["flatten"] is flatten
     assert seen["modular"] is not flatten     # module by module asks for the modular build
     assert ("(flattened)" if flatten else "(hierarchical)") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, suffix, first_line", [
+    ([], ".v", "module example_counter("), (["--read", "rtlil"], ".il", "attribute \\generator")])
+def test_cli_hands_yosys_verilog_or_rtlil(monkeypatch, tmp_path, flags, suffix, first_line):
+    """--read rtlil writes Amaranth's RTLIL (read_rtlil, by the .il name); the default is the
+    exported Verilog, what a vendor tool would read."""
+    seen = {}
+
+    def fake_synthesize(path, top, family, **kw):
+        seen["name"], seen["text"] = path.name, path.read_text()
+        return synth.resources_from_cells({"LUT2": 1}, family)
+    monkeypatch.setattr(synth, "synthesize", fake_synthesize)
+    out = tmp_path / "r.json"
+    assert main(["synth", "example-counter", "--json", str(out), *flags]) == 0
+    assert seen["name"] == f"example-counter{suffix}"
+    assert any(line.startswith(first_line) for line in seen["text"].splitlines())
+    assert json.loads(out.read_text())["read"] == (flags[1] if flags else "verilog")
 
 
 def _column(rows: int):
