@@ -1,13 +1,14 @@
 """Synthesis of a component whose inputs are too wide for an Amaranth top module.
 
 Amaranth 0.5 numbers the bits of a netlist cell's outputs in 16 bits, and every input of the top
-module is an output of one cell, so a component whose In ports add up to 65 534 bits or more
-cannot be converted as a top: a 1024-row BitMoD column takes 69 632 bits of weight rows per
-beat. Inside the accelerator those bits come from the weight buffer; for the component's own
-synthesis :func:`fit_top_ports` drives its widest inputs from black boxes instead
-(``bitflight_input_source``: outputs only, no cells). Yosys cannot see through a black box any
-more than through a port, so the logic they feed is kept and mapped as it would be behind a top
-input, and the black boxes add nothing to the counts (only the IBUFs, not a resource, drop).
+module, clock and reset included, is an output of one cell that keeps two of the numbers, so a
+component whose In ports add up to more than 65 532 bits cannot be converted as a top: a
+1024-row BitMoD column takes 69 632 bits of weight rows per beat. Inside the accelerator those
+bits come from the weight buffer; for the component's own synthesis :func:`fit_top_ports`
+drives its widest inputs from black boxes instead (``bitflight_input_source_<width>``: outputs
+only, no cells). Yosys cannot see through a black box any more than through a port, so the
+logic they feed is kept and mapped as it would be behind a top input, and the black boxes add
+nothing to the counts (only the IBUFs, not a resource, drop).
 """
 from __future__ import annotations
 

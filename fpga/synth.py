@@ -6,9 +6,10 @@ with ``synth_xilinx -family {xc7,xcup}``. ``flatten=False`` keeps the module bou
 each module is optimized and mapped alone (ABC9 sees one module's logic at a time, which is what
 lets a whole accelerator finish; nothing is optimized or packed across a boundary, so counts are
 usually somewhat above the flattened ones). ``stat -json`` gives the cell counts, summed over the
-hierarchy with each module counted once per instance, that :class:`Resources` sums; with ``dsp_details=True`` the netlist (``write_json``) is also read to
-report, per DSP slice, its pipeline registers, constant OPMODE and whether PCIN is fed by another
-slice's PCOUT (the cascade a systolic MAC chain should use).
+hierarchy with each module counted once per instance, that :class:`Resources` sums; with
+``dsp_details=True`` the netlist (``write_json``) is also read to report, per DSP slice, its
+pipeline registers, constant OPMODE and whether PCIN is fed by another slice's PCOUT (the
+cascade a systolic MAC chain should use).
 
 Yosys is not Vivado: it does not place, route or time the design, and its DSP48E2 packing is
 weaker than its DSP48E1 packing (docs/references.md#toolchain-8). The counts are post-synthesis

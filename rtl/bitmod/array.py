@@ -71,8 +71,8 @@ class BitmodArray(wiring.Component):
     target's ``modular_build``). ``hierarchical="pe"`` makes only the PE a module: what a
     flattened synthesis gets (the registry target), since Yosys maps the flattened row units
     about 3 % smaller when they come from one Amaranth netlist (8 549 against 8 792 TRELLIS_COMB
-    for the tiny array). The default flat array is the one amaranth.sim can run; all give the same Verilog behaviour
-    (tests/rtl/bitmod/test_bitmod_hier.py).
+    for the tiny array). The default flat array is the one amaranth.sim can run; all give the
+    same Verilog behaviour (tests/rtl/bitmod/test_bitmod_hier.py).
     """
 
     def __init__(self, p: EngineParams, *, hierarchical: bool | str = False):

@@ -164,7 +164,8 @@ def test_cli_flattens_unless_the_target_or_the_user_says_otherwise(monkeypatch, 
         component._MustUse__silence = True
         return component, "top"
     monkeypatch.setattr(export, "elaborate", fake_elaborate)
-    monkeypatch.setattr(export, "design_text", lambda component, top, lang: "module top;\nendmodule\n")
+    monkeypatch.setattr(export, "design_text",
+                        lambda component, top, lang: "module top;\nendmodule\n")
     monkeypatch.setattr(synth, "synthesize", fake_synthesize)
     assert main(["synth", target, "--config", "tiny", *flags]) == 0
     assert seen["flatten"] is flatten
