@@ -146,6 +146,10 @@ def test_weight_rows_come_one_port_per_tile_row_and_a_too_wide_tile_is_refused()
     with pytest.raises(ConfigError, match=r"bitmod array of 964 x 1: a tile row of 964 rows "
                                           r"takes 65552 bits.*at most 963 rows per tile"):
         BitmodArray(dataclasses.replace(ASIC, rows=964, cols=1))
+    # an output beat holds one fp16 result per row and ``last``: 4095 rows fit, 4096 do not
+    BitmodArray(dataclasses.replace(ASIC, rows=4095, cols=1, tile=(32, 1)))._MustUse__silence = True
+    with pytest.raises(ConfigError, match=r"4096 x 1: an output beat is 65537 bits"):
+        BitmodArray(dataclasses.replace(ASIC, rows=4096, cols=1, tile=(32, 1)))
 
 
 
