@@ -16,7 +16,7 @@ from amaranth.hdl import Instance, Module, Value, ValueCastable
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-MAX_INPUT_BITS = 65_534        # 2**16 bit numbers, less the two that Amaranth's top cell keeps
+MAX_INPUT_BITS = (1 << 16) - 2  # 2**16 bit numbers, less the two Amaranth's top cell keeps
 CHUNK_BITS = 32_768            # one black box's output (an instance cell has the same limit)
 SOURCE_MODULE = "bitflight_input_source"
 

@@ -163,10 +163,15 @@ def acts_value(values) -> dict:
     return {lane(j): v for j, v in enumerate(values)}
 
 
+def flags_value(weight_beat: dict) -> dict:
+    """The flags of a weight beat dict (``first``, ``last``, ``dot_last``, ``fp16_scale``)."""
+    return {k: weight_beat[k] for k in FLAGS}
+
+
 def pe_in_value(weight_beat: dict, acts) -> dict:
     """The 1 x 1 case of a weight beat and its activations -> :func:`pe_in_layout` value."""
     return {"w": weight_beat["rows"][0], "acts": acts_value(acts[0]),
-            **{k: weight_beat[k] for k in FLAGS}}
+            **flags_value(weight_beat)}
 
 
 def array_act_value(cols) -> dict:
@@ -178,8 +183,7 @@ def array_words(p: EngineParams, weight_beat: dict, act_cols) -> dict[str, int]:
     """One chunk as the integers on the array's ports, by port path (``w.payload``: the flags,
     ``w_t0`` ...: each tile row's weight rows, ``a.payload``), for benches that drive the ports
     directly (cocotb, bitflight.sim.hdl.interactive; a Verilog port joins the path with "__")."""
-    words = {"w.payload": weight_flags_layout().const(
-        {k: weight_beat[k] for k in FLAGS}).as_value().value}
+    words = {"w.payload": weight_flags_layout().const(flags_value(weight_beat)).as_value().value}
     for k in range(p.tile_grid[0]):
         words[weight_port(k)] = tile_weights_layout(p, k).const(
             {row(r): weight_beat["rows"][r] for r in p.tile_row_rows(k)}).as_value().value

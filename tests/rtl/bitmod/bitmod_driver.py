@@ -24,7 +24,7 @@ def run_job(dut, job: dict, max_cycles: int = 200_000, ready_every: int = 1) -> 
             feeding = i < len(job["w"])
             if feeding and is_array:
                 beat = job["w"][i]
-                ctx.set(dut.w.payload, {k: beat[k] for k in layouts.FLAGS})
+                ctx.set(dut.w.payload, layouts.flags_value(beat))
                 for r in range(dut.p.rows):
                     ctx.set(dut.weight_row(r), beat["rows"][r])
                 ctx.set(dut.a.payload, layouts.array_act_value(job["a"][i]))
