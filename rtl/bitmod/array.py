@@ -1,9 +1,8 @@
 """PE array: rows (output channels) x cols (tokens), registry target ``bitmod-array``."""
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.data import StructLayout
 from amaranth.lib.wiring import In, Out
 
 from ...base.errors import ConfigError
@@ -11,16 +10,17 @@ from . import layouts
 from .datapath import PeDatapath
 from ..delay import delay
 from .fronts import ColumnActs, RowTerms
-from .hier import Block, place
+from .hier import Block
 from .layouts import (array_act_layout, array_out_layout, array_weight_ports,
-                      band_holds_layout, band_layout, row_holds_layout, terms_layout,
-                      unpacked_acts_layout, weight_flags_layout, weight_port, weight_row_layout)
+                      weight_flags_layout, weight_port, weight_row_layout)
 from .output import ArrayOutput, finalize_block
-from .params import ACC_DELAY, SCALE_EXP_BITS, EngineParams, slots_of
+from .params import EngineParams, slots_of
 from .row_acc import RowAccumulate
 from .scale import RowScaleDecode
-from .scan import GroupScan, col_bits, row_bits
+from .scan import GroupScan
 from .sequencer import Sequencer
+from .tile_row import (TileRow, column_acts_layout, is_block, place_unit, row_control_layout,
+                       widest)
 
 
 class BitmodArray(wiring.Component):
@@ -40,7 +40,9 @@ class BitmodArray(wiring.Component):
     R + C cycles behind the sequencer (a systolic array of tiles: no register drives more than
     one tile, and every wire between tiles is one register long). The array's inputs are
     delayed to match (column c's activations by its tile column, a row's decoded terms and
-    its row unit's scale and control by its tile row).
+    its row unit's scale and control by its tile row). Each tile row (its rows' decoders and
+    delay lines, its row units and its PEs) is a :class:`~.tile_row.TileRow` submodule, so an
+    export writes it as a Verilog module of its own.
 
     Ports:
       - ``w: In(stream(weight_flags_layout))``: a weight beat's handshake and the flags shared
@@ -124,94 +126,34 @@ class BitmodArray(wiring.Component):
         close = Signal()
         m.d.comb += close.eq(seq.step & seq.group_end)
         blocks = array_blocks(p)
-
-        def unit(name: str, kind: str, ports: dict) -> None:
-            if is_block(self.hierarchical, kind):
-                place(m, name, ports, block=blocks[kind])
-            else:
-                place(m, name, ports, component=blocks[kind].make())
-
-        def row_front(r: int, skew: int) -> tuple:
-            """Row r's term and scale decoders at the sequencer's time: its terms and dequant
-            scale ``skew`` cycles late (its tile row's), and its PEs' hold registers."""
-            w = self.weight_row(r)
-            sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
-            exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
-            decoded = Signal(terms_layout(p), name=f"decoded_r{r}")
-            slots = Signal(3, name=f"slots_r{r}")
-            holds = Signal(row_holds_layout(p), name=f"holds_r{r}")
-            unit(f"scale_{r}", "scale", {
-                "scale": w.scale, "row_scale": w.row_scale, "fmt": w.fmt,
-                "fp16_scale": flags.fp16_scale, "sig": sig, "exp": exp,
-                "out": out.push_data[layouts.row(r)]})
-            unit(f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": seq.slot,
-                                         "terms": decoded, "slots": slots})
-            row_slots.append(slots)
-            return (delay(m, decoded, skew, None, f"terms_skew_r{r}"), holds,
-                    delay(m, sig, skew, None, f"scale_sig_r{r}"),
-                    delay(m, exp, skew, None, f"scale_exp_r{r}"))
-
-        def row_unit(u: int, rows: range, fronts: dict, control) -> None:
-            """The row unit of band ``rows`` (its scan, dequant and result RAM) on ``control``;
-            a short band's missing rows read as zero."""
-            scale = Signal(band_layout(p, p.scale_int_bits), name=f"band_scale_u{u}")
-            scale_exp = Signal(band_layout(p, signed(SCALE_EXP_BITS)), name=f"band_scale_exp_u{u}")
-            holds = Signal(band_holds_layout(p), name=f"band_holds_u{u}")
-            for b, r in enumerate(rows):
-                _, row_holds, sig, exp = fronts[r]
-                m.d.comb += [scale[layouts.row(b)].eq(sig), scale_exp[layouts.row(b)].eq(exp),
-                             holds[layouts.row(b)].eq(row_holds)]
-            unit(f"acc_{u}", "acc", {
-                "close": control.close, "scale": scale, "scale_exp": scale_exp,
-                "arm": control.arm, "sa_valid": control.sa_valid, "sa_col": control.sa_col,
-                "sa_row": control.sa_row, "sa_bank": control.sa_bank,
-                "sa_fresh": control.sa_fresh, "holds": holds, "rd_addr": out.rd_addr,
-                "rd_data": out.results[f"u{u}"]})
-
-        # tiles: the PEs of a tile share one register of each row's terms, of each column's
-        # activations and of the step's flags; tile (R, C) takes them from tile (R, C - 1) and
-        # tile (R - 1, C), so it runs R + C cycles behind the sequencer and no register drives
-        # more than one tile (the whole array is one tile unless the config says otherwise)
-        tc = p.tile_shape[1]
-        grid_rows, grid_cols = p.tile_grid
-        from_above = []
+        # the columns' activations, unpacked once each, skewed by their tile column
+        acts = Signal(column_acts_layout(p), name="acts_t0")
         for c in range(p.cols):
-            unpacked = Signal(unpacked_acts_layout(p), name=f"unpack_c{c}")
-            skewed = delay(m, self.a.payload[layouts.col(c)], c // tc, None, f"acts_skew_c{c}")
-            unit(f"acts_{c}", "acts", {"acts": skewed, "out": unpacked})
-            from_above.append(unpacked)
-        # what a tile row's PEs and row units follow, passed down the tile rows a register apart
+            skewed = delay(m, self.a.payload[layouts.col(c)], c // p.tile_shape[1], None,
+                           f"acts_skew_c{c}")
+            place_unit(m, f"acts_{c}", "acts", {"acts": skewed, "out": acts[layouts.col(c)]},
+                       blocks, self.hierarchical)
+        # the tile rows (rtl/bitmod/tile_row.py): each takes the step and scan control one
+        # register later than the one above, and the activations from it
         control = Signal(row_control_layout(p), name="control_t0")
         m.d.comb += control.eq(Cat(seq.step, seq.group_end, close, scan.arm, scan.sa_valid,
                                    scan.sa_col, scan.sa_row, scan.sa_bank, scan.sa_fresh))
-        row_slots = []
-        bands = list(enumerate(p.bands))
-        for tile_row in range(grid_rows):
-            if tile_row:
-                control = delay(m, control, 1, None, f"control_t{tile_row}", reset_less=False)
-            rows = p.tile_row_rows(tile_row)
-            fronts = {r: row_front(r, tile_row) for r in rows}
-            for u, (band_tile_row, band_rows) in bands:
-                if band_tile_row == tile_row:
-                    row_unit(u, band_rows, fronts, control)
-            from_left = {r: fronts[r][0] for r in rows}
-            step_flags = Cat(control.step, control.group_end)
-            for tile_col in range(grid_cols):
-                cols = range(tile_col * tc, min(tile_col * tc + tc, p.cols))
-                name = f"t{tile_row}_{tile_col}"
-                step_flags = delay(m, step_flags, 1, None, f"flags_{name}", reset_less=False)
-                pe_flags = delay(m, step_flags, ACC_DELAY - 1, None, f"pe_flags_{name}",
-                                 reset_less=False)
-                for r in rows:
-                    from_left[r] = delay(m, from_left[r], 1, None, f"terms_r{r}_{name}")
-                for c in cols:
-                    from_above[c] = delay(m, from_above[c], 1, None, f"acts_c{c}_{name}")
-                for r in rows:
-                    for c in cols:
-                        unit(f"pe_{r}_{c}", "pe", {
-                            "terms": from_left[r], "acts": from_above[c], "step": pe_flags[0],
-                            "group_end": pe_flags[1], "hold": fronts[r][1][layouts.col(c)]})
-        m.d.comb += [seq.slots.eq(_widest(m, row_slots)),
+        tile_slots = []
+        for k in range(p.tile_grid[0]):
+            if k:
+                control = delay(m, control, 1, None, f"control_t{k}", reset_less=False)
+            tile = TileRow(p, k, blocks, hierarchical=self.hierarchical)
+            m.submodules[f"tile_row_{k}"] = tile
+            m.d.comb += [tile.w.eq(getattr(self, weight_port(k))),
+                         tile.fp16_scale.eq(flags.fp16_scale), tile.slot.eq(seq.slot),
+                         tile.control.eq(control), tile.acts.eq(acts),
+                         tile.rd_addr.eq(out.rd_addr)]
+            m.d.comb += [out.push_data[layouts.row(r)].eq(tile.push_data[layouts.row(r)])
+                         for r in tile.rows]
+            m.d.comb += [out.results[f"u{u}"].eq(tile.results[f"u{u}"]) for u, _ in tile.units]
+            acts = tile.acts_below
+            tile_slots.append(tile.slots)
+        m.d.comb += [seq.slots.eq(widest(m, tile_slots)),
                      seq.valid.eq(self.w.valid & self.a.valid), seq.first.eq(flags.first),
                      seq.last.eq(flags.last),
                      seq.can_step.eq(~seq.group_end | scan.close_ok),
@@ -244,31 +186,6 @@ def weight_beat_problem(p: EngineParams) -> str | None:
     return None
 
 
-def row_control_layout(p: EngineParams) -> StructLayout:
-    """What a tile row's PEs (``step``, ``group_end``) and row units (the rest,
-    rtl/bitmod/scan.py) take from the sequencer and the scan control, one cycle per tile row
-    late."""
-    return StructLayout({"step": 1, "group_end": 1, "close": 1, "arm": 1, "sa_valid": 1,
-                         "sa_col": col_bits(p), "sa_row": row_bits(p), "sa_bank": 1,
-                         "sa_fresh": 1})
-
-
-def _widest(m: Module, values: list):
-    """The largest of ``values`` by a balanced tree whose nodes are signals: an expression
-    ``Mux(a > b, a, b)`` names each operand twice, so nesting it copies the whole subtree twice
-    per level (2**rows cells for a chain, which is what made the 32-row array unconvertible)."""
-    level = 0
-    while len(values) > 1:
-        nxt = []
-        for i, (a, b) in enumerate(zip(values[::2], values[1::2])):
-            node = Signal(3, name=f"slots_max_{level}_{i}")
-            m.d.comb += node.eq(Mux(a > b, a, b))
-            nxt.append(node)
-        values = nxt + ([values[-1]] if len(values) % 2 else [])
-        level += 1
-    return values[0]
-
-
 PE_MODULE = "bitmod_pe_datapath"
 
 
@@ -282,12 +199,6 @@ def array_blocks(p: EngineParams) -> dict[str, Block]:
             "acc": Block("bitmod_row_acc", lambda: RowAccumulate(p)),
             "acts": Block("bitmod_column_acts", lambda: ColumnActs(p), clocked=False),
             "finalize": finalize_block(p)}
-
-
-def is_block(hierarchical: bool | str, kind: str) -> bool:
-    """Whether a unit of ``kind`` (a key of :func:`array_blocks`) is its own Verilog module
-    under a ``BitmodArray`` hierarchy mode (False, True or "pe")."""
-    return hierarchical is True or (hierarchical == "pe" and kind == "pe")
 
 
 def hierarchy_blocks(p: EngineParams, hierarchical: bool | str) -> tuple[Block, ...]:

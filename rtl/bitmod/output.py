@@ -12,7 +12,7 @@ from .finalize import Finalize, sign_magnitude
 from .hier import Block, place
 from .layouts import array_out_layout, array_results_layout, out_scale_layout
 from .params import OUTPUT_READ_STAGES, EngineParams
-from .scan import band_bits, by_row, col_bits, ram_addr, scan_order
+from .scan import by_row, ram_addr, ram_addr_bits, scan_order
 
 # Tiles whose output scales are held: one per result RAM bank (rtl/bitmod/scan.py lets a tile's
 # last group close only when its bank's previous results have been converted).
@@ -51,7 +51,7 @@ class ArrayOutput(wiring.Component):
         self.push_layout = StructLayout({layouts.row(r): out_scale_layout()
                                          for r in range(p.rows)})
         super().__init__({"ready": In(1), "ready_bank": In(1),
-                          "rd_addr": Out(col_bits(p) + 1 + band_bits(p)),
+                          "rd_addr": Out(ram_addr_bits(p)),
                           "results": In(array_results_layout(p)), "done": Out(1),
                           "done_bank": Out(1), "push": In(1), "push_data": In(self.push_layout),
                           "o": Out(stream.Signature(array_out_layout(p)))})

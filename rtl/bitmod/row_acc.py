@@ -11,7 +11,7 @@ from . import layouts
 from .align_add import AlignAdd
 from .layouts import band_holds_layout, band_layout, result_layout
 from .params import SCALE_EXP_BITS, SCAN_STAGES, EngineParams
-from .scan import band_bits, by_row, col_bits, ram_addr, row_bits
+from .scan import band_bits, by_row, col_bits, ram_addr, ram_addr_bits, row_bits
 
 
 class RowAccumulate(wiring.Component):
@@ -40,7 +40,7 @@ class RowAccumulate(wiring.Component):
     def __init__(self, p: EngineParams):
         self.p = p
         self.row_bits = band_bits(p)
-        self.addr_bits = col_bits(p) + 1 + self.row_bits
+        self.addr_bits = ram_addr_bits(p)
         super().__init__({
             "close": In(1), "scale": In(band_layout(p, p.scale_int_bits)),
             "scale_exp": In(band_layout(p, signed(SCALE_EXP_BITS))),

@@ -24,6 +24,11 @@ def row_bits(p: EngineParams) -> int:
     return max(1, band_bits(p))
 
 
+def ram_addr_bits(p: EngineParams) -> int:
+    """Width of :func:`ram_addr`."""
+    return band_bits(p) + col_bits(p) + 1
+
+
 def ram_addr(p: EngineParams, col, bank, row):
     """A row unit's result RAM address: the row within the band (no bits when a unit serves one
     row), the column and the dot product's bank (its parity)."""

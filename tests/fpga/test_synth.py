@@ -199,17 +199,19 @@ def _column(rows: int):
         update={"prefill_array": shape, "decode_array": shape})})
 
 
-def test_modular_bitmod_array_has_one_module_per_kind_whatever_its_rows():
+def test_modular_bitmod_array_has_one_module_per_kind_and_per_tile_row():
     """Module by module, Yosys maps every Verilog module once: the modular build of the
-    bitmod-array target keeps the module count flat in the rows, where the flattened
-    synthesis's build has a module per row unit."""
+    bitmod-array target has one module per kind of unit plus one per tile row (tiny's column:
+    tiles of 2 rows), where the flattened synthesis's build has a module per row unit."""
     def modules(rows, modular):
         component, top = export.elaborate("bitmod-array", _column(rows), modular=modular)
         return export.verilog_text(component, top).count("\nmodule ")
-    assert modules(4, True) == modules(8, True)
+    assert modules(8, True) - modules(4, True) == 2
+    assert modules(16, True) - modules(4, True) == 6
     # per row: the scale decoder, the term decoders (4 lanes) and their unpack; every 2 rows
-    # (tiny's band) a row accumulator with its output accumulator and a finalize unit
-    assert modules(8, False) - modules(4, False) == 4 * (1 + 1 + 4 + 1) + 2 * 3
+    # (tiny's band, and tile) a tile row, and a row accumulator with its output accumulator
+    # and a finalize unit
+    assert modules(8, False) - modules(4, False) == 4 * (1 + 1 + 4 + 1) + 2 * (1 + 3)
     assert modules(8, True) < modules(4, False)
 
 

@@ -86,6 +86,34 @@ def test_export_instantiates_one_module_per_repeated_unit():
     assert re.search(rf"module {PE_MODULE}\(.*?\);\n  /\*verilator hier_block\*/", marked, re.S)
 
 
+def _modules(text: str) -> dict[str, str]:
+    """Verilog module name -> its body."""
+    return {name.lstrip("\\"): body for name, body in
+            re.findall(r"^module (\S+)\s*\(.*?\);(.*?)^endmodule", text, re.M | re.S)}
+
+
+def test_each_tile_row_is_a_module_of_its_own():
+    """A tile row's decoders, skew, row units and PEs are one Verilog module per tile row
+    (what lets a module-by-module synthesis map a 1024-row column one tile row at a time): the
+    array's top module instantiates the tile rows and no PE or row unit, and tile row k holds
+    exactly the PEs and row units of its rows (REDUCED: 11 tile rows of 3, the last of 2)."""
+    text = export.verilog_text(BitmodArray(REDUCED, hierarchical=True), "bitmod_array")
+    modules = _modules(text)
+    top = modules["bitmod_array"]
+    assert not re.search(rf"^\s*({PE_MODULE}|bitmod_row_\w+) ", top, re.M)
+    grid = REDUCED.tile_grid[0]
+    assert grid == 11
+    for k in range(grid):
+        body = modules[f"bitmod_array.tile_row_{k}"]
+        rows = REDUCED.tile_row_rows(k)
+        pes = re.findall(rf"^\s*{PE_MODULE} pe_(\d+)_(\d+) \(", body, re.M)
+        assert sorted(pes) == sorted((str(r), str(c)) for r in rows for c in range(2))
+        accs = re.findall(r"^\s*bitmod_row_acc acc_(\d+) \(", body, re.M)
+        units = [u for u, (tile_row, _) in enumerate(REDUCED.bands) if tile_row == k]
+        assert sorted(map(int, accs)) == units and units
+        assert len(re.findall(r"^\s*bitmod_row_terms terms_\d+ \(", body, re.M)) == len(rows)
+
+
 @pytest.mark.parametrize("tile", [None, (3, 1), (1, 1)])
 def test_tiles_bound_what_one_register_drives(tile):
     """Which PEs share the value on their terms, acts and step ports: with tiles of tr x tc
@@ -120,7 +148,8 @@ def test_synthesis_export_makes_only_the_pe_a_module():
     assert [b.module for b in pe_only.verilog_blocks] == [PE_MODULE]
     text = export.verilog_text(pe_only, "bitmod_array")
     assert len(re.findall(rf"^\s*{PE_MODULE} pe_\d+_\d+ \(", text, re.M)) == 64
-    assert "module \\bitmod_array.terms_0 (" in text and "module bitmod_row_terms(" not in text
+    assert "module \\bitmod_array.tile_row_0.terms_0 (" in text
+    assert "module bitmod_row_terms(" not in text
     with pytest.raises(ValueError, match="hierarchical must be False, True or 'pe'"):
         BitmodArray(REDUCED, hierarchical="rows")
     modular = registry.get("bitmod-array").modular_build(config.load("tiny"))
