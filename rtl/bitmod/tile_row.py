@@ -12,7 +12,7 @@ from .layouts import (band_holds_layout, band_layout, out_scale_layout, result_l
                       row_holds_layout, terms_layout, tile_weights_layout, unpacked_acts_layout)
 from .params import ACC_DELAY, SCALE_EXP_BITS, SLOT_BITS, EngineParams
 from .scan import col_bits, ram_addr_bits, row_bits
-from ..delay import delay
+from ..delay import delay, delay_ram
 
 
 def row_control_layout(p: EngineParams) -> StructLayout:
@@ -110,9 +110,8 @@ class TileRow(wiring.Component):
         self._unit(m, f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": self.slot,
                                               "terms": decoded, "slots": slots})
         row_slots.append(slots)
-        return (delay(m, decoded, skew, None, f"terms_skew_r{r}"), holds,
-                delay(m, sig, skew, None, f"scale_sig_r{r}"),
-                delay(m, exp, skew, None, f"scale_exp_r{r}"))
+        terms, sig, exp = delay_ram(m, [decoded, sig, exp], skew, f"skew_r{r}")
+        return terms, holds, sig, exp
 
     def _row_unit(self, m: Module, u: int, rows: range, fronts: dict) -> None:
         """The row unit of band ``rows`` (its scan, dequant and result RAM); a short band's

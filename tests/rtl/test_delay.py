@@ -10,14 +10,15 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-from bitflight.rtl.delay import delay
+from bitflight.rtl.delay import RAM_MIN_CYCLES, delay, delay_ram
 
 PAIR = data.StructLayout({"lo": 3, "hi": signed(5)})
 
 
 def test_zero_cycles_is_the_value_itself():
-    a = Signal(4)
-    assert delay(Module(), a, 0, None, "d") is a
+    a, m = Signal(4), Module()
+    m._MustUse__silence = True                  # nothing is added to it
+    assert delay(m, a, 0, None, "d") is a
 
 
 @pytest.mark.parametrize("cycles", [1, 4])
@@ -59,3 +60,62 @@ def test_only_the_last_stage_of_a_struct_is_a_struct():
     assert stages == {1, 2, 3, 4, 5}
     fields = {int(n) for n in re.findall(r"line_d(\d+)\.(?:lo|hi)\b", text)}
     assert fields == {5}
+
+
+class _Pair(wiring.Component):
+    """A struct and a signed value, delayed by registers (``o_reg``) and in a RAM (``o_ram``)."""
+    def __init__(self, cycles):
+        self.cycles = cycles
+        super().__init__({"i": In(PAIR), "s": In(signed(7)), "o_reg": Out(PAIR),
+                          "s_reg": Out(signed(7)), "o_ram": Out(PAIR), "s_ram": Out(signed(7))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += [self.o_reg.eq(delay(m, self.i, self.cycles, None, "reg_i")),
+                     self.s_reg.eq(delay(m, self.s, self.cycles, None, "reg_s"))]
+        o, s = delay_ram(m, [self.i, self.s], self.cycles, "ram")
+        m.d.comb += [self.o_ram.eq(o), self.s_ram.eq(s)]
+        return m
+
+
+@pytest.mark.parametrize("cycles", [1, 2, 3, 4, 5, 8, 9, 31])
+def test_a_ram_line_gives_what_registers_give(cycles):
+    """Random values in, from reset on: the RAM line's outputs equal the register line's in
+    every cycle (zeros for the first ``cycles``), and each is the input of ``cycles`` before."""
+    import random
+    rng = random.Random(cycles)
+    dut = _Pair(cycles)
+    seen, fed = [], []
+
+    async def bench(ctx):
+        for _ in range(3 * cycles + 20):
+            lo, hi, s = rng.randrange(8), rng.randrange(-16, 16), rng.randrange(-64, 64)
+            ctx.set(dut.i, {"lo": lo, "hi": hi})
+            ctx.set(dut.s, s)
+            fed.append((lo, hi, s))
+            got = [(ctx.get(dut.o_reg.lo), ctx.get(dut.o_reg.hi), ctx.get(dut.s_reg)),
+                   (ctx.get(dut.o_ram.lo), ctx.get(dut.o_ram.hi), ctx.get(dut.s_ram))]
+            seen.append(got)
+            await ctx.tick()
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    for t, (reg, ram) in enumerate(seen):
+        want = fed[t - cycles] if t >= cycles else (0, 0, 0)
+        assert reg == want and ram == want, t
+
+
+def test_long_ram_lines_are_one_memory_and_short_ones_registers():
+    """From RAM_MIN_CYCLES on the line is one memory as deep as the next power of two (no
+    per-stage registers); below it, registers; a value with a non-zero init is refused."""
+    assert RAM_MIN_CYCLES == 3
+    long_text = verilog.convert(_Pair(5), name="pair")
+    assert re.search(r"reg \[14:0\] ram \[7:0\]", long_text)      # 8 + 7 bits, 8 deep
+    assert not re.search(r"ram_\d_d[1-4]\b", long_text)
+    short_text = verilog.convert(_Pair(2), name="pair")
+    assert "reg [14:0] ram " not in short_text and re.search(r"ram_0_d2\b", short_text)
+    m = Module()
+    m._MustUse__silence = True                  # only the refusal is tested
+    with pytest.raises(ValueError, match="has init 3"):
+        delay_ram(m, [Signal(4, init=3, name="x")], 4, "bad")
