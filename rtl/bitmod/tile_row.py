@@ -94,9 +94,9 @@ class TileRow(wiring.Component):
         place_unit(m, name, kind, ports, self.blocks, self.hierarchical)
 
     def _row_front(self, m: Module, r: int, row_slots: list) -> tuple:
-        """Row r's term and scale decoders at the sequencer's time: its terms and dequant
-        scale delayed to the tile row's time, and its PEs' hold registers."""
-        p, skew = self.p, self.tile_row
+        """Row r's term and scale decoders at the sequencer's time: its decoded terms, dequant
+        scale (significand, exponent) and its PEs' hold registers."""
+        p = self.p
         w = self.w[layouts.row(r)]
         sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
         exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
@@ -110,8 +110,17 @@ class TileRow(wiring.Component):
         self._unit(m, f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": self.slot,
                                               "terms": decoded, "slots": slots})
         row_slots.append(slots)
-        terms, sig, exp = delay_ram(m, [decoded, sig, exp], skew, f"skew_r{r}")
-        return terms, holds, sig, exp
+        return decoded, holds, sig, exp
+
+    def _skewed(self, m: Module, fronts: dict) -> dict:
+        """Every row's (terms, holds, scale significand, exponent) with the terms and scale
+        brought to the tile row's time, ``tile_row`` cycles late: one delay line for the whole
+        tile row (one RAM and pointer, rtl/delay.py ``delay_ram``)."""
+        rows = list(fronts)
+        flat = [v for r in rows for v in (fronts[r][0], fronts[r][2], fronts[r][3])]
+        late = delay_ram(m, flat, self.tile_row, "skew")
+        return {r: (late[3 * i], fronts[r][1], late[3 * i + 1], late[3 * i + 2])
+                for i, r in enumerate(rows)}
 
     def _row_unit(self, m: Module, u: int, rows: range, fronts: dict) -> None:
         """The row unit of band ``rows`` (its scan, dequant and result RAM); a short band's
@@ -136,7 +145,7 @@ class TileRow(wiring.Component):
         p, rows, control = self.p, self.rows, self.control
         tc = p.tile_shape[1]
         row_slots = []
-        fronts = {r: self._row_front(m, r, row_slots) for r in rows}
+        fronts = self._skewed(m, {r: self._row_front(m, r, row_slots) for r in rows})
         for u, band_rows in self.units:
             self._row_unit(m, u, band_rows, fronts)
         m.d.comb += self.slots.eq(widest(m, row_slots))
