@@ -1,6 +1,6 @@
 """rtl.delay: a value delayed by n clock edges, with its shape and initial value, and only its
 last stage shaped (the others plain vectors, so a struct does not become a wire per field and
-stage in the Verilog)."""
+stage in the Verilog); a line in a RAM (delay_ram) gives what the registers give."""
 import re
 
 import pytest
@@ -8,9 +8,9 @@ from amaranth.back import verilog
 from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
 
 from bitflight.rtl.delay import RAM_MIN_CYCLES, delay, delay_ram
+from bitflight.sim.hdl import amaranth_run
 
 PAIR = data.StructLayout({"lo": 3, "hi": signed(5)})
 
@@ -34,10 +34,7 @@ def test_a_signed_value_comes_out_cycles_later_starting_from_its_init(cycles):
             seen.append(ctx.get(out))
             ctx.set(a, i - 2)
             await ctx.tick()
-    sim = Simulator(m)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(m, bench)
     def a_at(t):                    # what the bench set in cycle t (before it: the init)
         return -3 if t < 0 else t - 2
     assert seen == [a_at(t - cycles) for t in range(8)]
@@ -97,10 +94,7 @@ def test_a_ram_line_gives_what_registers_give(cycles):
                    (ctx.get(dut.o_ram.lo), ctx.get(dut.o_ram.hi), ctx.get(dut.s_ram))]
             seen.append(got)
             await ctx.tick()
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    amaranth_run.run(dut, bench)
     for t, (reg, ram) in enumerate(seen):
         want = fed[t - cycles] if t >= cycles else (0, 0, 0)
         assert reg == want and ram == want, t
