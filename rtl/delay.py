@@ -1,5 +1,6 @@
 """Delay lines (input skew, tap deskew, a systolic array's edges): reset-less registers that
-synthesis packs into SRLs. Shared by the engines (rtl/csd, rtl/bitmod)."""
+synthesis packs into SRLs (:func:`delay`), or for long lines of wide values one RAM
+(:func:`delay_ram`). Shared by the engines (rtl/csd, rtl/bitmod)."""
 from __future__ import annotations
 
 from amaranth.hdl import Cat, Module, Signal, Value

@@ -52,8 +52,9 @@ def tile_row_units(p: EngineParams, tile_row: int) -> list[tuple[int, range]]:
 
 class TileRow(wiring.Component):
     """Tile row ``tile_row`` of a :class:`~.array.BitmodArray`: per row the term and scale
-    decoders (at the sequencer's time) and the delay lines that bring their outputs to the tile
-    row's time (``tile_row`` cycles late), the row units of its bands, and its tiles of PEs.
+    decoders (at the sequencer's time), one delay line that brings all their outputs to the tile
+    row's time (``tile_row`` cycles late; a RAM from 3 cycles on, rtl/delay.py ``delay_ram``),
+    the row units of its bands, and its tiles of PEs.
     Inside the array it is an Amaranth submodule, so a Verilog export writes each tile row as a
     module of its own and a module-by-module synthesis maps (and ABC optimizes) one tile row at a
     time, not the whole column at once: the 1024-row column's top module was one ABC network of
@@ -72,8 +73,9 @@ class TileRow(wiring.Component):
       - ``push_data: Out``: per row its output scales (:func:`~.layouts.out_scale_layout`);
       - ``rd_addr: In``, ``results: Out``: the output unit's RAM address and each of the tile
         row's row units' result there (fields ``u{u}``, array-wide unit numbers).
-    Timing: as the array's (rtl/bitmod/array.py); a PE of tile column C runs ``C + 1`` cycles
-    behind ``control``. ``hierarchical``: the array's mode (:func:`is_block`).
+    Timing: as the array's (rtl/bitmod/array.py): tile column C registers its step flags,
+    terms and activations ``C + 1`` cycles after ``control`` and its PEs take the flags
+    ``ACC_DELAY + C`` cycles after it. ``hierarchical``: the array's mode (:func:`is_block`).
     """
 
     def __init__(self, p: EngineParams, tile_row: int, blocks: dict[str, Block], *,
