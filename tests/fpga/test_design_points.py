@@ -15,7 +15,8 @@ def test_ecp5_design_is_tiny_with_the_routed_array():
         ours["bitmod"].pop(key), tiny["bitmod"].pop(key)
     differ = {k for k in ours if ours[k] != tiny[k]}
     assert differ == {"name", "description", "source", "clock_mhz", "assumptions"}
-    assert config.load(ECP5).clock_mhz <= 84.79          # not above the routed Fmax
+    # not above the median routed Fmax of seeds 1-4 (docs/results/resources.md)
+    assert config.load(ECP5).clock_mhz <= 76.29
 
 
 def test_ecp5_design_elaborates_both_arrays():
