@@ -34,7 +34,8 @@ def delay(m: Module, value: Value, cycles: int, en: Value | None, name: str, *,
     return value
 
 
-# From this many cycles on, delay_ram keeps a line in a RAM: shorter ones are cheaper as flops.
+# From this many cycles on, delay_ram keeps a line in a RAM: shorter ones stay flip-flops, which
+# take no LUTs (synth_xilinx packs only chains of 3 or more into SRLs: `xilinx_srl -minlen 3`).
 RAM_MIN_CYCLES = 3
 
 
@@ -53,9 +54,9 @@ def delay_ram(m: Module, values: list, cycles: int, name: str) -> list:
     transparent. On UltraScale+ it maps to LUT-RAM (14 bits x 32 per RAM32M16, 8 LUTs).
     """
     bits = [Value.cast(v) for v in values]
-    for v in values:
-        if isinstance(v, Signal) and v.init:
-            raise ValueError(f"{name}: delay_ram starts from zeros, {v.name} has init {v.init}")
+    for b in bits:              # a struct view casts to its signal, so its init is checked too
+        if isinstance(b, Signal) and b.init:
+            raise ValueError(f"{name}: delay_ram starts from zeros, {b.name} has init {b.init}")
     if cycles < RAM_MIN_CYCLES:
         return [delay(m, v, cycles, None, f"{name}_{i}") for i, v in enumerate(values)]
     word = Cat(*bits)

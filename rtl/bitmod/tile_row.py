@@ -95,16 +95,15 @@ class TileRow(wiring.Component):
     def _unit(self, m: Module, name: str, kind: str, ports: dict) -> None:
         place_unit(m, name, kind, ports, self.blocks, self.hierarchical)
 
-    def _row_front(self, m: Module, r: int, row_slots: list) -> tuple:
-        """Row r's term and scale decoders at the sequencer's time: its decoded terms, dequant
-        scale (significand, exponent) and its PEs' hold registers."""
+    def _row_front(self, m: Module, r: int, row_slots: list) -> list:
+        """Row r's term and scale decoders at the sequencer's time: [decoded terms, dequant
+        scale significand, exponent]."""
         p = self.p
         w = self.w[layouts.row(r)]
         sig = Signal(p.scale_int_bits, name=f"scale_sig_r{r}")
         exp = Signal(signed(SCALE_EXP_BITS), name=f"scale_exp_r{r}")
         decoded = Signal(terms_layout(p), name=f"decoded_r{r}")
         slots = Signal(3, name=f"slots_r{r}")
-        holds = Signal(row_holds_layout(p), name=f"holds_r{r}")
         self._unit(m, f"scale_{r}", "scale", {
             "scale": w.scale, "row_scale": w.row_scale, "fmt": w.fmt,
             "fp16_scale": self.fp16_scale, "sig": sig, "exp": exp,
@@ -112,34 +111,25 @@ class TileRow(wiring.Component):
         self._unit(m, f"terms_{r}", "terms", {"codes": w.codes, "fmt": w.fmt, "slot": self.slot,
                                               "terms": decoded, "slots": slots})
         row_slots.append(slots)
-        return decoded, holds, sig, exp
+        return [decoded, sig, exp]
 
-    def _skewed(self, m: Module, fronts: dict) -> dict:
-        """Every row's (terms, holds, scale significand, exponent) with the terms and scale
-        brought to the tile row's time, ``tile_row`` cycles late: one delay line for the whole
-        tile row (one RAM and pointer, rtl/delay.py ``delay_ram``)."""
-        rows = list(fronts)
-        flat = [v for r in rows for v in (fronts[r][0], fronts[r][2], fronts[r][3])]
-        late = delay_ram(m, flat, self.tile_row, "skew")
-        return {r: (late[3 * i], fronts[r][1], late[3 * i + 1], late[3 * i + 2])
-                for i, r in enumerate(rows)}
-
-    def _row_unit(self, m: Module, u: int, rows: range, fronts: dict) -> None:
-        """The row unit of band ``rows`` (its scan, dequant and result RAM); a short band's
-        missing rows read as zero."""
+    def _row_unit(self, m: Module, u: int, rows: range, late: dict, holds: dict) -> None:
+        """The row unit of band ``rows`` (its scan, dequant and result RAM) on the rows' scales
+        at the tile row's time (``late``) and their PEs' hold registers; a short band's missing
+        rows read as zero."""
         p, control = self.p, self.control
         scale = Signal(band_layout(p, p.scale_int_bits), name=f"band_scale_u{u}")
         scale_exp = Signal(band_layout(p, signed(SCALE_EXP_BITS)), name=f"band_scale_exp_u{u}")
-        holds = Signal(band_holds_layout(p), name=f"band_holds_u{u}")
+        band_holds = Signal(band_holds_layout(p), name=f"band_holds_u{u}")
         for b, r in enumerate(rows):
-            _, row_holds, sig, exp = fronts[r]
+            _, sig, exp = late[r]
             m.d.comb += [scale[layouts.row(b)].eq(sig), scale_exp[layouts.row(b)].eq(exp),
-                         holds[layouts.row(b)].eq(row_holds)]
+                         band_holds[layouts.row(b)].eq(holds[r])]
         self._unit(m, f"acc_{u}", "acc", {
             "close": control.close, "scale": scale, "scale_exp": scale_exp,
             "arm": control.arm, "sa_valid": control.sa_valid, "sa_col": control.sa_col,
             "sa_row": control.sa_row, "sa_bank": control.sa_bank,
-            "sa_fresh": control.sa_fresh, "holds": holds, "rd_addr": self.rd_addr,
+            "sa_fresh": control.sa_fresh, "holds": band_holds, "rd_addr": self.rd_addr,
             "rd_data": self.results[f"u{u}"]})
 
     def elaborate(self, platform):
@@ -147,13 +137,18 @@ class TileRow(wiring.Component):
         p, rows, control = self.p, self.rows, self.control
         tc = p.tile_shape[1]
         row_slots = []
-        fronts = self._skewed(m, {r: self._row_front(m, r, row_slots) for r in rows})
+        fronts = [v for r in rows for v in self._row_front(m, r, row_slots)]
+        # the decoders' outputs at the tile row's time: one delay line (one RAM and pointer from
+        # 3 cycles on, rtl/delay.py) for all its rows
+        skewed = delay_ram(m, fronts, self.tile_row, "skew")
+        late = {r: skewed[3 * i:3 * i + 3] for i, r in enumerate(rows)}
+        holds = {r: Signal(row_holds_layout(p), name=f"holds_r{r}") for r in rows}
         for u, band_rows in self.units:
-            self._row_unit(m, u, band_rows, fronts)
+            self._row_unit(m, u, band_rows, late, holds)
         m.d.comb += self.slots.eq(widest(m, row_slots))
         # the tiles: each registers its rows' terms, its columns' activations and the step
         # flags once for its PEs and passes them on right and down (rtl/bitmod/array.py)
-        from_left = {r: fronts[r][0] for r in rows}
+        from_left = {r: late[r][0] for r in rows}
         from_above = [self.acts[layouts.col(c)] for c in range(p.cols)]
         step_flags = Cat(control.step, control.group_end)
         for tile_col in range(p.tile_grid[1]):
@@ -170,7 +165,7 @@ class TileRow(wiring.Component):
                 for c in cols:
                     self._unit(m, f"pe_{r}_{c}", "pe", {
                         "terms": from_left[r], "acts": from_above[c], "step": pe_flags[0],
-                        "group_end": pe_flags[1], "hold": fronts[r][1][layouts.col(c)]})
+                        "group_end": pe_flags[1], "hold": holds[r][layouts.col(c)]})
         m.d.comb += [self.acts_below[layouts.col(c)].eq(from_above[c]) for c in range(p.cols)]
         return m
 

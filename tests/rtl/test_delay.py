@@ -113,3 +113,5 @@ def test_long_ram_lines_are_one_memory_and_short_ones_registers():
     m._MustUse__silence = True                  # only the refusal is tested
     with pytest.raises(ValueError, match="has init 3"):
         delay_ram(m, [Signal(4, init=3, name="x")], 4, "bad")
+    with pytest.raises(ValueError, match="pair has init"):       # a struct view's signal
+        delay_ram(m, [Signal(PAIR, init={"lo": 1}, name="pair")], 4, "bad")

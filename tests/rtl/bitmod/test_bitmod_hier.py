@@ -66,10 +66,16 @@ def _asic_jobs(p: EngineParams, *, full: bool = True) -> list[dict]:
     return jobs
 
 
-def test_export_instantiates_one_module_per_repeated_unit():
+@pytest.fixture(scope="module")
+def reduced_text() -> str:
+    """The hierarchical export of REDUCED, converted once for the tests that read it."""
+    return export.verilog_text(BitmodArray(REDUCED, hierarchical=True), "bitmod_array")
+
+
+def test_export_instantiates_one_module_per_repeated_unit(reduced_text):
     """Each PE, each row's units and each column's unpack are Instances of one module per kind,
     and every kind is a Verilator hier block; nothing of them is flattened per copy."""
-    text = export.verilog_text(BitmodArray(REDUCED, hierarchical=True), "bitmod_array")
+    text = reduced_text
     counts = {"pe": 32 * 2, "terms": 32, "scale": 32, "acc": 32, "acts": 2, "finalize": 32}
     blocks = array_blocks(REDUCED)
     assert set(blocks) == set(counts)
@@ -92,13 +98,12 @@ def _modules(text: str) -> dict[str, str]:
             re.findall(r"^module (\S+)\s*\(.*?\);(.*?)^endmodule", text, re.M | re.S)}
 
 
-def test_each_tile_row_is_a_module_of_its_own():
+def test_each_tile_row_is_a_module_of_its_own(reduced_text):
     """A tile row's decoders, skew, row units and PEs are one Verilog module per tile row
     (what lets a module-by-module synthesis map a 1024-row column one tile row at a time): the
     array's top module instantiates the tile rows and no PE or row unit, and tile row k holds
     exactly the PEs and row units of its rows (REDUCED: 11 tile rows of 3, the last of 2)."""
-    text = export.verilog_text(BitmodArray(REDUCED, hierarchical=True), "bitmod_array")
-    modules = _modules(text)
+    modules = _modules(reduced_text)
     top = modules["bitmod_array"]
     assert not re.search(rf"^\s*({PE_MODULE}|bitmod_row_\w+) ", top, re.M)
     grid = REDUCED.tile_grid[0]
