@@ -3,7 +3,7 @@ weights are given) the memory image. Everything here is shared by all bucket pro
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -11,10 +11,10 @@ import torch
 from ..base.errors import ModelError
 from ..golden.policy import check_engine_groups
 from .ir import CompileError, Graph, weight_roles
-from .isa import DType
+from .isa import DType, Engine
 from .passes.formats import FormatPolicy, LinearPlan
 from .passes.memory import ALIGN, HbmMap, HbmRegion
-from .passes.packing import WeightPacking
+from .passes.packing import WeightPacking, array_layout
 from .passes.tiling import Tiling
 
 
@@ -84,6 +84,10 @@ def build_target(graph: Graph, cfg, policy, weights: dict[str, torch.Tensor] | N
         raise CompileError(f"policy '{policy.name}' needs the {policy.engine} engine, which "
                            f"config '{cfg.name}' does not have")
     plans = FormatPolicy(policy).run(graph)
+    if cfg.bitmod is not None:
+        layout = array_layout(cfg)
+        plans = {name: replace(p, layout=layout) if p.engine == Engine.BITMOD else p
+                 for name, p in plans.items()}
     check_engine_groups(policy, ((p.name, p.k) for p in plans.values()), cfg)
     tiling = Tiling.from_config(cfg)
     mem = cfg.memory

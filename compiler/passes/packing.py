@@ -10,10 +10,13 @@ A tile is a row slice: output rows are independent in every engine, so slicing r
 quantized matrix (codes, datatype ids and scales alike) loses nothing. Tiles hold full K: when the
 group does not divide K (BitMoD groups of 128 on SmolLM2's 576) each row's last group is stored
 zero-padded, as the code of 0 (golden.quant's layout), and the engine streams it whole.
+BitMoD tiles use golden.quant's version 2 layout with the arrays' rows and lanes
+(:func:`array_layout`), so the engine reads a beat of all its rows as one field.
 :func:`unpack_tile` is the inverse the ISA simulator uses.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -51,13 +54,23 @@ def slice_rows(stored, r0: int, r1: int):
                    zero_points=cut(stored.zero_points))
 
 
-def pack_tile(tile) -> bytes:
+def array_layout(cfg) -> tuple[int, int]:
+    """(block, chunk) of the packed layout the config's BitMoD arrays read a beat of as one
+    field (golden.quant.packing, version 2): blocks of the least common multiple of the arrays'
+    rows (every array's row tiles then fall inside one block), chunks of ``lanes`` columns."""
+    b = cfg.bitmod
+    return math.lcm(b.prefill_array.rows, b.decode_array.rows), b.lanes
+
+
+def pack_tile(tile, layout: tuple[int, int] = (1, 0)) -> bytes:
+    """A tile's bytes; quantized tiles in ``layout`` (block, chunk; chunk 0 is the group)."""
     if isinstance(tile, torch.Tensor):
         return tile.to(torch.float16).contiguous().numpy().tobytes()
     if hasattr(tile, "block_n"):
         from ...golden import sparse
         return sparse.pack(tile)
-    return tile.pack()
+    block, chunk = layout
+    return tile.pack(block, chunk or None)
 
 
 def unpack_tile(data: bytes, engine: int, b_dt: int, n: int, k: int):
@@ -82,7 +95,8 @@ def unpack_tile(data: bytes, engine: int, b_dt: int, n: int, k: int):
 
 
 class WeightPacking:
-    """The pass object: ``WeightPacking(engine).run(plan, weight, rows) -> [tile bytes]``."""
+    """The pass object: ``WeightPacking(engine).run(plan, weight, rows) -> [tile bytes]``, each
+    tile in the plan's layout."""
 
     def __init__(self, engine: str) -> None:
         self.engine = engine
@@ -92,5 +106,5 @@ class WeightPacking:
             raise ValueError(f"weight '{plan.name}': shape {tuple(weight.shape)} is not "
                              f"{(plan.n, plan.k)}")
         stored = prepare(plan, weight, self.engine)
-        return [pack_tile(slice_rows(stored, r0, min(r0 + rows, plan.n)))
+        return [pack_tile(slice_rows(stored, r0, min(r0 + rows, plan.n)), plan.layout)
                 for r0 in range(0, plan.n, rows)]

@@ -31,6 +31,20 @@ Sections (group index ``i = n * ng + g``, row-major):
   dot product); int mode: u8 integer scale q; e8m0 mode: u8 biased exponent e + 127.
 * row scales (int mode): u16 binary16 bits of the real per-row scale, N entries.
 * zero points (int_asym): u8 per group.
+
+Version 2, the array layout (``block`` B rows, ``chunk`` L elements; an engine of R <= B rows and
+L lanes reads one beat, its R rows' L codes, as one contiguous field). Rows are cut into blocks
+of B (the last block has ``Bq = N - n0`` rows, n0 its first row). Element (n, k), r = n - n0,
+g = k // G, c = (k % G) // L, l = k % L:
+
+* codes: one LSB-first stream (no per-record alignment); the code is at bit
+  ``n0 * ng * G * b + ((g * (G / L) + c) * Bq + r) * L * b + l * b``: a tile's beats follow one
+  another at a stride of ``Bq * L * b`` bits;
+* ids, scales, zero points: entry ``n0 * ng + g * Bq + r`` (the block's rows of a group side by
+  side); row scales: entry ``n``, as in version 1.
+
+Version 1 is the same as version 2 with B = 1 and L = G when ``G * b`` is a multiple of 8; a
+layout of B = 1 and L = G is always written as version 1.
 """
 from __future__ import annotations
 
@@ -41,7 +55,8 @@ import numpy as np
 
 MAGIC = b"BFQW"
 VERSION = 1
-HEADER = struct.Struct("<4sHBBBBBBIIIIIIIIIIIII")
+BLOCKED_VERSION = 2
+HEADER = struct.Struct("<4sHBBBBBBIIIIIIIIIIIIHH")
 HEADER_SIZE = 64
 SCHEME_IDS = {"bitmod": 0, "int_sym": 1, "int_asym": 2, "fp": 3, "ant": 4, "mx": 5, "nf4": 6}
 SCALE_MODE_IDS = {"fp16": 0, "int": 1, "e8m0": 2}
@@ -77,37 +92,73 @@ def _align(n: int) -> int:
 
 
 def section_sizes(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
-                  has_zp: bool) -> list[int]:
-    """Byte lengths of codes, ids, scales, row scales and zero points."""
+                  has_zp: bool, blocked: bool = False) -> list[int]:
+    """Byte lengths of codes, ids, scales, row scales and zero points (``blocked``: version 2,
+    whose codes are one stream without per-record alignment)."""
     groups = n * ng
     scale_bytes = 2 if scale_mode == "fp16" else 1
-    return [groups * -(-g * bits // 8), -(-groups * id_bits // 8), groups * scale_bytes,
+    codes = -(-groups * g * bits // 8) if blocked else groups * -(-g * bits // 8)
+    return [codes, -(-groups * id_bits // 8), groups * scale_bytes,
             2 * n if scale_mode == "int" else 0, groups if has_zp else 0]
 
 
 def layout(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
-           has_zp: bool) -> tuple[list[int], int]:
+           has_zp: bool, blocked: bool = False) -> tuple[list[int], int]:
     """(section offsets, total size) of the packed layout."""
     offsets, pos = [], HEADER_SIZE
-    for size in section_sizes(n, ng, g, bits, id_bits, scale_mode, has_zp):
+    for size in section_sizes(n, ng, g, bits, id_bits, scale_mode, has_zp, blocked):
         pos = _align(pos)
         offsets.append(pos)
         pos += size
     return offsets, pos
 
 
+def is_blocked(fields: dict) -> bool:
+    """Whether ``fields`` (header values by name) ask for the version 2 layout."""
+    return fields.get("block", 1) != 1 or fields.get("chunk", fields["g"]) != fields["g"]
+
+
+def block_rows(n: int, block: int):
+    """(first row, rows) of every block of ``block`` rows (the last may be shorter)."""
+    return [(n0, min(block, n - n0)) for n0 in range(0, n, block)]
+
+
+def to_blocked(values: np.ndarray, block: int, chunk: int = 1) -> np.ndarray:
+    """Row-major [N, ng * chunk * C] values (codes, or per-group entries with chunk 1) in the
+    version 2 storage order: per block of rows, per chunk of ``chunk`` columns, the block's
+    rows side by side."""
+    n, width = values.shape
+    parts = [values[n0:n0 + bq].reshape(bq, width // chunk, chunk).transpose(1, 0, 2).ravel()
+             for n0, bq in block_rows(n, block)]
+    return np.concatenate(parts) if parts else values.ravel()
+
+
+def from_blocked(flat: np.ndarray, n: int, width: int, block: int, chunk: int = 1) -> np.ndarray:
+    """Inverse of :func:`to_blocked`: [N, width] row-major values."""
+    out = np.empty((n, width), dtype=flat.dtype)
+    for n0, bq in block_rows(n, block):
+        part = flat[n0 * width:(n0 + bq) * width].reshape(width // chunk, bq, chunk)
+        out[n0:n0 + bq] = part.transpose(1, 0, 2).reshape(bq, width)
+    return out
+
+
 def assemble(fields: dict, sections: list[bytes]) -> bytes:
-    """Header + aligned sections (``fields`` holds the header values by name)."""
+    """Header + aligned sections (``fields`` holds the header values by name; ``block`` and
+    ``chunk``, when given and not 1 and G, make it version 2)."""
+    blocked = is_blocked(fields)
     offsets, total = layout(fields["n"], fields["ng"], fields["g"], fields["bits"],
-                            fields["id_bits"], fields["scale_mode"], fields["zp_bits"] > 0)
+                            fields["id_bits"], fields["scale_mode"], fields["zp_bits"] > 0,
+                            blocked)
     body = bytearray(total - HEADER_SIZE)
     for off, sec in zip(offsets, sections):
         body[off - HEADER_SIZE: off - HEADER_SIZE + len(sec)] = sec
-    header = HEADER.pack(MAGIC, VERSION, SCHEME_IDS[fields["scheme"]], fields["bits"],
+    block, chunk = (fields["block"], fields["chunk"]) if blocked else (0, 0)
+    header = HEADER.pack(MAGIC, BLOCKED_VERSION if blocked else VERSION,
+                         SCHEME_IDS[fields["scheme"]], fields["bits"],
                          SCALE_MODE_IDS[fields["scale_mode"]], fields["id_bits"],
                          fields["zp_bits"], 0, fields["n"], fields["k"], fields["g"],
                          fields["ng"], -(-fields["g"] * fields["bits"] // 8), *offsets, total,
-                         zlib.crc32(bytes(body)), 0)
+                         zlib.crc32(bytes(body)), block, chunk)
     return header + bytes(body)
 
 
@@ -120,10 +171,10 @@ def parse(data: bytes) -> tuple[dict, list[bytes]]:
         raise ValueError(f"packed weight: {len(data)} bytes is shorter than the 64-byte header")
     (magic, version, scheme_id, bits, mode_id, id_bits, zp_bits, _res, n, k, g, ng, rec,
      *rest) = HEADER.unpack_from(data)
-    offsets, total, crc = rest[:5], rest[5], rest[6]
+    offsets, total, crc, block, chunk = rest[:5], rest[5], rest[6], rest[7], rest[8]
     if magic != MAGIC:
         raise ValueError(f"packed weight: bad magic {magic!r} (expected {MAGIC!r})")
-    if version != VERSION:
+    if version not in (VERSION, BLOCKED_VERSION):
         raise ValueError(f"packed weight: unsupported version {version}")
     schemes = {v: s for s, v in SCHEME_IDS.items()}
     modes = {v: s for s, v in SCALE_MODE_IDS.items()}
@@ -137,8 +188,15 @@ def parse(data: bytes) -> tuple[dict, list[bytes]]:
                   id_bits=id_bits, zp_bits=zp_bits, n=n, k=k, g=g, ng=ng)
     if g == 0 or ng != -(-k // g) or rec != -(-g * bits // 8):
         raise ValueError(f"packed weight: inconsistent K={k}, G={g}, groups per row {ng}")
-    expect, _ = layout(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0)
+    blocked = version == BLOCKED_VERSION
+    if not blocked and (block, chunk) != (0, 0):
+        raise ValueError(f"packed weight: version 1 with block {block}, chunk {chunk} (must be 0)")
+    if blocked and (block == 0 or chunk == 0 or g % chunk or (block, chunk) == (1, g)):
+        raise ValueError(f"packed weight: version 2 block {block}, chunk {chunk} is not a "
+                         f"layout of G={g} (B >= 1, L divides G, not B = 1 with L = G)")
+    fields.update(block=block if blocked else 1, chunk=chunk if blocked else g)
+    expect, _ = layout(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked)
     if list(offsets) != expect:
         raise ValueError(f"packed weight: section offsets {list(offsets)} != expected {expect}")
-    sizes = section_sizes(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0)
+    sizes = section_sizes(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked)
     return fields, [data[o:o + s] for o, s in zip(offsets, sizes)]

@@ -89,9 +89,10 @@ class QuantizedWeight:
                                   self.scale_mode, self.zero_points is not None)
         return 8 * (total - packing.HEADER_SIZE) / (n * k)
 
-    def pack(self) -> bytes:
-        """The packed layout of ``packing.py`` / docs/formats.md."""
-        return _pack(self)
+    def pack(self, block: int = 1, chunk: int | None = None) -> bytes:
+        """The packed layout of ``packing.py`` / docs/formats.md: version 1, or version 2 (the
+        array layout) for ``block`` rows and ``chunk`` columns other than 1 and G."""
+        return _pack(self, block, self.group_size if chunk is None else chunk)
 
     @classmethod
     def unpack(cls, data: bytes) -> "QuantizedWeight":
@@ -114,32 +115,45 @@ class QuantizedWeight:
         return True
 
 
-def _stored_scales(qw: QuantizedWeight) -> bytes:
+def _stored_scales(qw: QuantizedWeight) -> np.ndarray:
+    """[N, ng] stored scale per group (u16 fp16 bits or u8, little-endian dtype)."""
     if qw.scale_mode == "fp16":
         unit16 = (qw.scales.astype(np.float64) * qw.unit).astype(np.float16)
-        return unit16.astype("<f2").tobytes()
+        return unit16.astype("<f2")
     if qw.scale_mode == "int":
-        return qw.int_scales.astype(np.uint8).tobytes()
+        return qw.int_scales.astype(np.uint8)
     exp = np.rint(np.log2(qw.scales.astype(np.float64))).astype(np.int64)
-    return (exp + 127).astype(np.uint8).tobytes()
+    return (exp + 127).astype(np.uint8).reshape(qw.scales.shape)
 
 
-def _pack(qw: QuantizedWeight) -> bytes:
+def _pack(qw: QuantizedWeight, block: int, chunk: int) -> bytes:
     n, k = qw.shape
     g, ng, b = qw.group_size, qw.num_groups, qw.bits
     if qw.codes.size and int(qw.codes.max()) >= 1 << b:
         raise ValueError(f"codes: a code does not fit in {b} bits")
+    if not (1 <= block < 1 << 16 and 1 <= chunk < 1 << 16 and g % chunk == 0):
+        raise ValueError(f"layout: block {block} and chunk {chunk} must be 1..65535, the chunk "
+                         f"a divisor of the group {g}")
     padded = np.repeat(qw.zero_code(), g, axis=1)           # [N, ng * G]
     padded[:, :k] = qw.codes
-    sections = [
-        packing.pack_bits(padded.reshape(n * ng, g), b),
-        packing.pack_bits(qw.dtype_ids.reshape(-1), qw.id_bits) if qw.id_bits else b"",
-        _stored_scales(qw),
-        qw.row_scales.astype("<f2").tobytes() if qw.scale_mode == "int" else b"",
-        qw.zero_points.astype(np.uint8).tobytes() if qw.zero_points is not None else b"",
-    ]
     fields = dict(scheme=qw.scheme, bits=b, scale_mode=qw.scale_mode, id_bits=qw.id_bits,
-                  zp_bits=8 if qw.zero_points is not None else 0, n=n, k=k, g=g, ng=ng)
+                  zp_bits=8 if qw.zero_points is not None else 0, n=n, k=k, g=g, ng=ng,
+                  block=block, chunk=chunk)
+    if packing.is_blocked(fields):
+        def order(a):
+            return packing.to_blocked(a.reshape(n, -1), block)
+        codes = packing.pack_bits(packing.to_blocked(padded, block, chunk), b)
+    else:
+        def order(a):
+            return a.reshape(-1)
+        codes = packing.pack_bits(padded.reshape(n * ng, g), b)
+    sections = [
+        codes,
+        packing.pack_bits(order(qw.dtype_ids), qw.id_bits) if qw.id_bits else b"",
+        order(_stored_scales(qw)).tobytes(),
+        qw.row_scales.astype("<f2").tobytes() if qw.scale_mode == "int" else b"",
+        order(qw.zero_points.astype(np.uint8)).tobytes() if qw.zero_points is not None else b"",
+    ]
     return packing.assemble(fields, sections)
 
 
@@ -152,25 +166,31 @@ def _unpack(data: bytes) -> QuantizedWeight:
     names = scheme.formats(b)
     if f["id_bits"] != (len(names) - 1).bit_length():
         raise ValueError(f"packed weight: {f['id_bits']} id bits do not fit {scheme.name}")
-    codes = packing.unpack_bits(codes_b, b, g, n * ng).reshape(n, ng * g)[:, :k]
-    ids = (packing.unpack_bits(ids_b, f["id_bits"], n * ng).reshape(n, ng)
+    if f["block"] == 1 and f["chunk"] == g:
+        def rows(a, width=ng):
+            return a.reshape(n, width)
+        codes = packing.unpack_bits(codes_b, b, g, n * ng).reshape(n, ng * g)[:, :k]
+    else:
+        def rows(a, width=ng, chunk=1):
+            return packing.from_blocked(a.reshape(-1), n, width, f["block"], chunk)
+        codes = rows(packing.unpack_bits(codes_b, b, n * ng * g), ng * g, f["chunk"])[:, :k]
+    ids = (rows(packing.unpack_bits(ids_b, f["id_bits"], n * ng))
            if f["id_bits"] else np.zeros((n, ng), np.uint32))
     if ids.size and int(ids.max()) >= len(names):
         raise ValueError(f"packed weight: datatype id {int(ids.max())} out of range")
     int_scales = row_scales = zero_points = None
     mode = f["scale_mode"]
     if mode == "fp16":
-        unit16 = np.frombuffer(scales_b, dtype="<f2").reshape(n, ng)
+        unit16 = rows(np.frombuffer(scales_b, dtype="<f2"))
         scales = unit16.astype(np.float64) / scheme.unit(b)
     elif mode == "int":
-        int_scales = np.frombuffer(scales_b, dtype=np.uint8).reshape(n, ng).copy()
+        int_scales = rows(np.frombuffer(scales_b, dtype=np.uint8)).copy()
         row_scales = np.frombuffer(rows_b, dtype="<f2").astype(np.float16)
         scales = int_scales.astype(np.float64) * row_scales.astype(np.float64)[:, None]
     else:
-        scales = np.ldexp(1.0, np.frombuffer(scales_b, np.uint8).astype(np.int64) - 127)
-        scales = scales.reshape(n, ng)
+        scales = np.ldexp(1.0, rows(np.frombuffer(scales_b, np.uint8)).astype(np.int64) - 127)
     if f["zp_bits"]:
-        zero_points = np.frombuffer(zp_b, dtype=np.uint8).reshape(n, ng).copy()
+        zero_points = rows(np.frombuffer(zp_b, dtype=np.uint8)).copy()
         if zero_points.size and int(zero_points.max()) >= 1 << b:
             raise ValueError(f"packed weight: zero point {int(zero_points.max())} exceeds {b} bits")
     if not np.all(np.isfinite(scales)) or np.any(scales < 0):

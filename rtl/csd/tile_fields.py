@@ -15,7 +15,7 @@ SPARSE_NAMES = ("magic", "version", "code", "m", "block", "n_out", "k", "n_beats
                 "value_off", "scale_off")
 DENSE_NAMES = ("magic", "version", "scheme", "bits", "scale_mode", "id_bits", "zp_bits",
                "reserved", "n", "k", "g", "ng", "record", "codes_off", "ids_off", "scales_off",
-               "rows_off", "zp_off", "total", "crc", "reserved2")
+               "rows_off", "zp_off", "total", "crc", "block", "chunk")
 
 
 def _offsets(fmt: struct.Struct, names: tuple[str, ...]) -> dict[str, tuple[int, int]]:

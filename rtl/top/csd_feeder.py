@@ -278,7 +278,7 @@ class TileFeeder(wiring.Component):
         dense_ok = ((dn("scheme") == tf.INT_SYM) & ((dn("bits") == 4) | (dn("bits") == 8))
                     & (dn("scale_mode") == tf.FP16_SCALES) & (dn("id_bits") == 0)
                     & (dn("zp_bits") == 0) & (dn("n") == ins.n) & (dn("k") == ins.k)
-                    & (dn("ng") == 1))
+                    & (dn("ng") == 1) & (dn("version") == 1))    # row by row, not blocked
         m.d.comb += ok.eq(Mux(ins.sparse, sparse_ok, dense_ok) & (ins.k[:4] == 0))
         m.d.sync += kbs.eq(ins.k >> 4)
         with m.If(ins.sparse):

@@ -34,6 +34,7 @@ class TileFault(IntEnum):
     SCALE = 2           # arg0 scale mode, arg1 zero-point bits
     SHAPE = 3           # arg0 header N << 32 | K, arg1 instruction n << 32 | k
     GROUP = 4           # arg0 G, arg1 lanes
+    LAYOUT = 5          # arg0 version << 32 | block << 16 | chunk, arg1 rows << 16 | lanes
 
 
 def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
@@ -110,6 +111,14 @@ def tile_fault_text(reason: int, a0: int, a1: int) -> str:
                 f"instruction names n={a1 >> 32}, k={a1 & 0xFFFFFFFF}")
     if reason == TileFault.GROUP:
         return f"group size {a0} of the packed tile is not a multiple of {a1} lanes"
+    if reason == TileFault.LAYOUT:
+        version, block, chunk = a0 >> 32, (a0 >> 16) & 0xFFFF, a0 & 0xFFFF
+        rows, lanes = a1 >> 16, a1 & 0xFFFF
+        have = (f"version {version} (row by row)" if version == 1 else
+                f"blocks of {block} rows and chunks of {chunk}")
+        return (f"the packed tile is laid out in {have}; the BitMoD engine of {rows} rows and "
+                f"{lanes} lanes reads version 2 with blocks of a multiple of {rows} rows and "
+                f"chunks of {lanes} (compiler.passes.packing.array_layout)")
     return f"packed tile fault {reason}"
 
 

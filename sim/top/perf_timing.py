@@ -56,7 +56,6 @@ BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
 # COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
 # buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
 COPY_FIXED = 7
-SLIDE = 3                 # a reader's window slides one line: slide, grant, data (reader.py)
 
 
 @lru_cache(maxsize=None)
@@ -100,27 +99,30 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
     ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: ``lower``'s
     fixed part and array latency; per tile a TILE cycle, per group a GROUP cycle and the longer
-    of the next group's metadata prefetch (2 fields per row, all hits) and the group's beats;
-    the tile's first beat refills every reader in turn (``upper``'s refill beat), every later
-    beat takes ``slots`` cycles plus, when it starts a new line for some reader, that reader's
-    slide (3 cycles, +1 per further reader of the same buffer: one port grant per cycle).
-    Activation readers (one per array column) cross a line every ``128 / (16 lanes)`` beats,
-    code readers (one per array row) every ``128 / (bits lanes)``. Not modelled: metadata
-    refills competing with the code readers for WGT's port (the four products of
-    test_cycles_within_timing_bounds measure 4-5 % above this, a small int6 one 35 %).
+    of the next group's metadata prefetch (2 fields per metadata piece, all hits) and the
+    group's beats; the tile's first beat refills every reader in turn (``upper``'s refill beat),
+    every later beat takes ``slots`` cycles plus the costliest reader move: a code reader moves
+    by the tile's stride of ``B x lanes x b`` bits (the compiler's version 2 layout), an
+    activation reader by ``16 lanes`` bits. A move into the next line costs nothing (the reader
+    read that line ahead, 2 cycles after its last slide, +1 per further reader of the buffer
+    waiting for the port), a move further on a refill (1 + 2 cycles, +2 when the field crosses
+    into the line after; +1 per further reader of the buffer). Not modelled: metadata fetches
+    taking WGT's port from the code readers, a short last block.
     ``group``: the tile's group size (its header's; the instruction does not carry it; default
     ``bitmod.group_size``): a short last group is streamed zero-padded to the full group."""
-    from ...rtl.top.bitmod.timing import FIXED
+    from ...compiler.passes.packing import array_layout
+    from ...rtl.top.bitmod.timing import FIXED, code_readers, code_rows, meta_pieces
     stage = "prefill" if instr.kind == "MM" else "decode"
     ep = _engine_params(cfg, stage)
     slots = term_slots(cfg, instr["b_dt"])
     bits = DTYPE_BITS[DType(instr["b_dt"])]
     group = group or cfg.bitmod.group_size
     groups = -(-instr["k"] // group)
-    act_every = max(1, 128 // (16 * ep.lanes))
-    code_every = max(1, 128 // (bits * ep.lanes))
-    act_slide, code_slide = SLIDE + ep.cols - 1, SLIDE + ep.rows - 1
-    readers = max(ep.rows, ep.cols)
+    block = min(array_layout(cfg)[0], instr["n"])
+    piece = code_rows(ep) * ep.lanes * bits
+    codes = [(i * piece, block * ep.lanes * bits, piece) for i in range(code_readers(ep))]
+    acts = [(0, 16 * ep.lanes, 16 * ep.lanes)] * ep.cols
+    readers = max(len(codes), ep.cols)
     per_group = -(-group // ep.lanes)
     per_tile = 1                                             # TILE
     for g in range(groups):
@@ -129,12 +131,31 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
             if j == 0:
                 stream += 1 + 2 * readers + 2                  # refill every reader, in turn
                 continue
-            stream += slots + max(act_slide if j % act_every == 0 else 0,
-                                  code_slide if j % code_every == 0 else 0)
-        # GROUP, then the stream or the next group's metadata prefetch (2 fields per row)
-        per_tile += 1 + max(2 * ep.rows + 1, stream)
+            stream += slots + max(_reader_stall(codes, j, slots),
+                                  _reader_stall(acts, j, slots))
+        # GROUP, then the stream or the next group's metadata prefetch (2 fields per piece)
+        per_tile += 1 + max(2 * meta_pieces(ep) + 1, stream)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
     return FIXED + tiles * per_tile + ep.latency
+
+
+def _reader_stall(readers, j: int, slots: int) -> int:
+    """Cycles beat ``j`` waits for the readers of one buffer, each ``(start bit, stride, width)``
+    (rtl/top/bitmod/reader.py): refills in turn, or read-ahead lines that have not arrived (a
+    reader reads its next line ahead right after it moves into the line before, one port grant
+    per cycle, 2 cycles from grant to data)."""
+    refills, ahead, since = 0, 0, []
+    for start, stride, width in readers:
+        now, before = start + j * stride, start + (j - 1) * stride
+        move = now // 128 - before // 128
+        if move > 1:
+            refills += 3 + (2 if now % 128 + width > 128 else 0)
+        elif move == 1:
+            ahead += 1
+            since.append(max(1, 128 // stride) * slots)     # cycles since its last move
+    if refills:
+        return refills
+    return max(0, 2 + ahead - 1 - min(since)) if ahead else 0
 
 
 _ENGINE_PARAMS: dict = {}

@@ -2,6 +2,8 @@
 planning, code generation (on-chip decode), and the llama_ir builder against the front end."""
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 import pytest
 import torch
@@ -74,6 +76,32 @@ def test_packing_tiles_are_row_slices_of_the_golden_weight(tiny, policy_name, la
         assert torch.equal(part, dense[rows:rows + part.shape[0]])
         rows += part.shape[0]
     assert rows == plan.n and len(tiles) == -(-plan.n // 48)
+
+
+@pytest.mark.parametrize("cfg_name", ["tiny", "bitmod-asic"])
+def test_bitmod_tiles_take_the_arrays_layout(tiny, cfg_name):
+    """BitMoD tiles are golden.quant's version 2 in blocks of the lcm of the config's array rows
+    (tiny: 2 and 4; bitmod-asic: 32 and 64) and chunks of its lanes; their planned size is their
+    size; the CSD engine's tiles stay version 1."""
+    cfg = config.load(cfg_name)
+    rows = (cfg.bitmod.prefill_array.rows, cfg.bitmod.decode_array.rows)
+    block = {"tiny": 4, "bitmod-asic": 64}[cfg_name]
+    assert rows == {"tiny": (2, 4), "bitmod-asic": (32, 64)}[cfg_name]
+    target = tg.build_target(tiny.graph, cfg, load_policy("bitmod-w4"), tiny.weights,
+                             max_pos=32)
+    for name, plan in target.plans.items():
+        assert plan.layout == (block, cfg.bitmod.lanes)
+        for region, n_rows in target.tiles[name]:
+            blob = target.blobs[region.name]
+            version, = struct.unpack_from("<H", blob, 4)
+            assert (version, *struct.unpack_from("<HH", blob, 60)) == (2, block, 4)
+            assert len(blob) == plan.packed_bytes(n_rows)
+    flight = tg.build_target(tiny.graph, config.load("tiny"), load_policy("flightllm"),
+                             tiny.weights, max_pos=32)
+    dense = [p for p in flight.plans.values() if p.engine == Engine.DENSE]
+    assert dense and all(p.layout == (1, 0) for p in dense)
+    blob = flight.blobs[flight.tiles[dense[0].name][0][0].name]
+    assert struct.unpack_from("<H", blob, 4) == (1,)
 
 
 def test_tiling_fits_buffers():

@@ -2,11 +2,14 @@
 ``rtl/bitmod`` PE array, fp16 results to OUT, bit for bit as sim.isa (golden.ops.linear_bitmod).
 
 Schedule: the result ``O[m, n]`` is cut into array tiles of ``rows`` outputs x ``cols`` tokens
-(columns outer, rows inner). For each tile and each group, the metadata of every row (datatype
-id -> hardware format, stored group scale, row scale) is read first; then the group's chunks of
-``lanes`` weights / activations stream into the array, one beat per ``slots`` cycles when the
-field readers hit. Rows past ``n`` and tokens past ``m`` repeat the last row / token (their
-results are not written); activations past ``k`` (the zero-padded last group) are +0.0.
+(columns outer, rows inner). For each tile and each group, the metadata of its rows (datatype
+id -> hardware format, stored group scale, row scale) is read first (:mod:`.meta`); then the
+group's chunks of ``lanes`` weights / activations stream into the array, one beat per ``slots``
+cycles when the field readers hit. The tile is in golden.quant's version 2 layout (blocks of a
+multiple of ``rows`` rows, chunks of ``lanes``), so a beat's codes of all the tile's rows are one
+field, read in pieces of ``timing.code_rows`` rows. Tokens past ``m`` repeat the last token; rows
+past ``n`` read whatever follows the tile's last row (their results are not written);
+activations past ``k`` (the zero-padded last group) are +0.0.
 """
 from __future__ import annotations
 
@@ -22,8 +25,11 @@ from ..faults import Fault, TileFault
 from ..params import TopParams
 from ..shared import shared_factories
 from ..unit import fields, pulse_fault, unit_signature
+from . import timing
+from .meta import MetaFetch, TileHeader
 from .reader import FieldReader, addr_bits
-from .tile import HEADER_WORDS, MAGIC_WORD, MODE_FP16, MODE_INT, Word, hw_formats
+from .tile import (BLOCKED_VERSION, HEADER_WORDS, MAGIC_WORD, MODE_FP16, MODE_INT, Word,
+                   code_bits, hw_formats)
 from .writer import RowWriter
 
 LINE = isa.LINE_BYTES
@@ -31,18 +37,21 @@ UNREADABLE_A = (isa.DType.INT8, isa.DType.INT32, isa.DType.FP32)   # other engin
 
 
 class BitmodEngine(wiring.Component):
-    """Ports: ``unit`` (MM or MV); ``rd``: the field readers (one per array row for the codes,
-    one per array column for the activations, one for header and metadata); ``wr``: one write
-    client on OUT. Checks, in sim.isa's order: A's element type (DTYPE), A in ACT, B in WGT
-    (BUFFER_RANGE), the tile header (TILE: magic, datatypes the array decodes, scale mode, shape
-    against n/k, group a multiple of lanes), o_dt FP16 (RESULT_TYPE), acc 0 (ACCUMULATE), O in OUT.
-    Timing: :mod:`.timing`; ``done`` the cycle after the last result line is written."""
+    """Ports: ``unit`` (MM or MV); ``rd``: the field readers (one per ``timing.code_rows`` array
+    rows for a beat's codes, one per array column for the activations, one for header and
+    metadata); ``wr``: one write client on OUT. Checks, in sim.isa's order: A's element type
+    (DTYPE), A in ACT, B in WGT (BUFFER_RANGE), the tile header (TILE: magic, datatypes the
+    array decodes, scale mode, shape against n/k, group a multiple of lanes, the version 2
+    layout of the array's rows and lanes), o_dt FP16 (RESULT_TYPE), acc 0 (ACCUMULATE), O in
+    OUT. Timing: :mod:`.timing`; ``done`` the cycle after the last result line is written."""
 
     def __init__(self, params: TopParams, engine: EngineParams, queue: isa.Queue):
         self.params, self.ep, self.queue = params, engine, queue
         super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
-        self._meta = FieldReader(params, 32)
-        self._codes = [FieldReader(params, CODE_BITS * engine.lanes) for _ in range(engine.rows)]
+        self._meta = FieldReader(params, timing.FIELD_BITS)
+        cr = timing.code_rows(engine)
+        self._codes = [FieldReader(params, CODE_BITS * engine.lanes * min(cr, engine.rows - r))
+                       for r in range(0, engine.rows, cr)]
         self._acts = [FieldReader(params, ACT_BITS * engine.lanes) for _ in range(engine.cols)]
         self._writer = RowWriter(params, 2 * engine.rows)
         self.rd = [r.rd for r in [self._meta, *self._codes, *self._acts]]
@@ -84,7 +93,8 @@ class BitmodEngine(wiring.Component):
         version, scheme, bits = hdr[Word.VERSION][:16], hdr[Word.VERSION][16:24], \
             hdr[Word.VERSION][24:32]
         mode, id_bits, zp_bits = hdr[Word.MODE][:8], hdr[Word.MODE][8:16], hdr[Word.MODE][16:24]
-        group, ng, record = hdr[Word.G], hdr[Word.NG][:20], hdr[Word.RECORD][:16]
+        group, ng = hdr[Word.G], hdr[Word.NG][:20]
+        block, chunk = hdr[Word.LAYOUT][:16], hdr[Word.LAYOUT][16:]
         fp16_mode = mode == MODE_FP16
         b_bit = Signal(AB)
         m.d.comb += b_bit.eq(ins.b_addr << 7)
@@ -93,96 +103,46 @@ class BitmodEngine(wiring.Component):
             out = Signal(AB, name=f"sec{int(word)}_bit")
             m.d.comb += out.eq(b_bit + (hdr[word] << 3))
             return out
-        codes_bit, ids_bit = section_bit(Word.CODES), section_bit(Word.IDS)
-        scales_bit, rows_bit = section_bit(Word.SCALES), section_bit(Word.ROWS)
+        head = TileHeader(n=ins.n, m=ins.m, ng=ng, block=block, group_bits=Signal(AB),
+                          lane_bits=Signal(AB), id_bits=id_bits, fp16_mode=fp16_mode,
+                          codes_bit=section_bit(Word.CODES), ids_bit=section_bit(Word.IDS),
+                          scales_bit=section_bit(Word.SCALES), rows_bit=section_bit(Word.ROWS))
+        m.d.comb += [head.group_bits.eq(group * bits[:4]), head.lane_bits.eq(lanes * bits[:4])]
 
         table = hw_formats()
         fmt_ok = Signal()
-        gid = Signal(2)
-        fmt_of_id = Signal(4)
         with m.Switch(Cat(bits, scheme)):
             for (sid, b), hws in table.items():
                 with m.Case(b | (sid << 8)):
                     m.d.comb += fmt_ok.eq(id_bits == (len(hws) - 1).bit_length())
-                    with m.Switch(gid):
-                        for i, hw in enumerate(hws):
-                            with m.Case(i):
-                                m.d.comb += fmt_of_id.eq(hw)
+
+        def fmt_of_id(gid, m):
+            out = Signal(4)
+            with m.Switch(Cat(bits, scheme)):
+                for (sid, b), hws in table.items():
+                    with m.Case(b | (sid << 8)):
+                        with m.Switch(gid):
+                            for i, hw in enumerate(hws):
+                                with m.Case(i):
+                                    m.d.comb += out.eq(hw)
+            return out
 
         # -- loop state ----------------------------------------------------------------------
         r0, c0 = Signal(16), Signal(16)          # first row (output) / column (token) of the tile
         g = Signal(20)                           # group of the dot product
         jn = Signal(32)                          # element within the group
         e = Signal(32)                           # element within the dot product
-        hword = Signal(range(HEADER_WORDS + 1))
+        hword = Signal(range(HEADER_WORDS // 4 + 1))
         act_base = [Signal(AB, name=f"act_base{c}") for c in range(C)]
-        n_last, m_last = ins.n - 1, ins.m - 1
+        m_last = ins.m - 1
 
         def clamp(v, last):
             return Mux(v > last, last, v)
 
         # -- metadata of the next group, fetched while the current one streams --------------
-        # per row: hardware format, stored group scale, row scale, bit address of the record
-        regs = (("fmt", 4), ("scale", 16), ("row_scale", 16), ("code_base", AB))
-        cur = [[Signal(w, name=f"{name}{r}") for name, w in regs] for r in range(R)]
-        nxt = [[Signal(w, name=f"next_{name}{r}") for name, w in regs] for r in range(R)]
-        fmt, scale, row_scale, code_base = zip(*cur)
-        nxt_valid, take, meta_go = Signal(), Signal(), Signal()
-        mg, mr0, mc0 = Signal(20), Signal(16), Signal(16)      # the group being fetched
-        mr, mi = Signal(range(R + 1)), Signal(2)  # row, item (0 id, 1 group scale, 2 row scale)
-        meta_row = Signal(16)
-        m.d.comb += meta_row.eq(clamp(mr0 + mr, n_last))
-        gi = Signal(AB)                          # group index n * ng + g, as far as addresses need
-        m.d.comb += gi.eq(meta_row * ng + mg)
-        scale_step = Mux(fp16_mode, 16, 8)
-        last_item = Mux(fp16_mode, 1, 2)         # fp16 mode has no row scales
-        with m.FSM(name="meta_fsm"):
-            with m.State("WAIT"):
-                with m.If(meta_go):
-                    m.d.sync += [mg.eq(0), mr0.eq(0), mc0.eq(0), mr.eq(0), mi.eq(0),
-                                 nxt_valid.eq(0)]
-                    m.next = "FETCH"
-            with m.State("FETCH"):
-                m.d.comb += [meta.req.eq(1),
-                             gid.eq(Mux(id_bits == 0, 0, Mux(id_bits == 1, meta.data[0],
-                                                               meta.data[:2])))]
-                with m.Switch(mi):
-                    with m.Case(0):
-                        m.d.comb += meta.addr.eq(ids_bit + gi * id_bits[:2])
-                    with m.Case(1):
-                        m.d.comb += meta.addr.eq(scales_bit + gi * scale_step)
-                    with m.Default():
-                        m.d.comb += meta.addr.eq(rows_bit + (meta_row << 4))
-                with m.If(meta.hit):
-                    for r in range(R):
-                        with m.If(mr == r):
-                            with m.Switch(mi):
-                                with m.Case(0):
-                                    m.d.sync += [nxt[r][0].eq(fmt_of_id),
-                                                 nxt[r][3].eq(codes_bit + gi * record * 8)]
-                                with m.Case(1):
-                                    m.d.sync += nxt[r][1].eq(
-                                        Mux(fp16_mode, meta.data[:16], meta.data[:8]))
-                                with m.Default():
-                                    m.d.sync += nxt[r][2].eq(meta.data[:16])
-                    m.d.sync += mr.eq(mr + 1)
-                    with m.If(mr == R - 1):
-                        m.d.sync += [mr.eq(0), mi.eq(mi + 1)]
-                        with m.If(mi == last_item):
-                            m.d.sync += [mi.eq(0), nxt_valid.eq(1)]
-                            m.next = "FULL"
-            with m.State("FULL"):
-                with m.If(take):
-                    m.d.sync += nxt_valid.eq(0)
-                    m.next = "FETCH"
-                    with m.If(mg + 1 != ng):
-                        m.d.sync += mg.eq(mg + 1)
-                    with m.Elif(mr0 + R < ins.n):
-                        m.d.sync += [mg.eq(0), mr0.eq(mr0 + R)]
-                    with m.Elif(mc0 + C < ins.m):
-                        m.d.sync += [mg.eq(0), mr0.eq(0), mc0.eq(mc0 + C)]
-                    with m.Else():
-                        m.next = "WAIT"
+        fetch = MetaFetch(R, C, AB)
+        m.d.comb += meta.span.eq(timing.FIELD_BITS)     # header lines; the fetch sets its own
+        fetch.elaborate(m, head, meta, fmt_of_id)
 
         # -- beat to the array ---------------------------------------------------------------
         first, last = jn == 0, jn + lanes == group
@@ -190,13 +150,22 @@ class BitmodEngine(wiring.Component):
         w_beat, a_beat = arr.w.payload, arr.a.payload
         m.d.comb += [w_beat.first.eq(first), w_beat.last.eq(last), w_beat.dot_last.eq(dot_last),
                      w_beat.fp16_scale.eq(fp16_mode)]
-        for r, rdr in enumerate(self._codes):
-            row = arr.weight_row(r)
-            m.d.comb += [rdr.addr.eq(code_base[r] + jn * bits[:4]),
-                         row.codes.eq(rdr.data), row.fmt.eq(fmt[r]), row.scale.eq(scale[r]),
-                         row.row_scale.eq(row_scale[r])]
+        code_addr = Signal(AB)
+        cr = timing.code_rows(ep)
+        for i, rdr in enumerate(self._codes):
+            m.d.comb += [rdr.addr.eq(code_addr + i * cr * head.lane_bits),
+                         rdr.span.eq(min(cr, R - i * cr) * head.lane_bits)]
+            for t in range(min(cr, R - i * cr)):
+                r = i * cr + t
+                row = arr.weight_row(r)
+                fmt, scale, row_scale = fetch.cur[r]
+                m.d.comb += [row.fmt.eq(fmt), row.scale.eq(scale), row.row_scale.eq(row_scale)]
+                with m.Switch(bits[:4]):
+                    for b in code_bits():
+                        with m.Case(b):
+                            m.d.comb += row.codes.eq(rdr.data[t * lanes * b:(t + 1) * lanes * b])
         for c, rdr in enumerate(self._acts):
-            m.d.comb += rdr.addr.eq(act_base[c] + (e << 4))
+            m.d.comb += [rdr.addr.eq(act_base[c] + (e << 4)), rdr.span.eq(ACT_BITS * lanes)]
             col = a_beat[layouts.col(c)]
             for j in range(lanes):
                 live = e + j < ins.k
@@ -266,17 +235,19 @@ class BitmodEngine(wiring.Component):
                 with m.Else():
                     m.next = "HEADER"
             with m.State("HEADER"):
-                m.d.comb += [meta.req.eq(1), meta.addr.eq(b_bit + (hword << 5))]
-                with m.If(meta.hit):
+                m.d.comb += [meta.req.eq(1), meta.addr.eq(b_bit + (hword << 7))]
+                with m.If(meta.hit):                        # a line: four words
                     with m.Switch(hword):
-                        for w in range(HEADER_WORDS):
-                            with m.Case(w):
-                                m.d.sync += hdr[w].eq(meta.data)
+                        for h in range(HEADER_WORDS // 4):
+                            with m.Case(h):
+                                m.d.sync += [hdr[4 * h + w].eq(meta.data[32 * w:32 * w + 32])
+                                             for w in range(4)]
                     m.d.sync += hword.eq(hword + 1)
-                    with m.If(hword == HEADER_WORDS - 1):
+                    with m.If(hword == HEADER_WORDS // 4 - 1):
                         m.next = "TILE_CHECK"
             with m.State("TILE_CHECK"):
-                with m.If((hdr[Word.MAGIC] != MAGIC_WORD) | (version != 1)):
+                with m.If((hdr[Word.MAGIC] != MAGIC_WORD)
+                          | ((version != 1) & (version != BLOCKED_VERSION))):
                     pulse_fault(m, self.unit, Fault.TILE, hdr[Word.MAGIC], version,
                                 TileFault.MAGIC)
                     m.next = "DONE"
@@ -292,6 +263,11 @@ class BitmodEngine(wiring.Component):
                 with m.Elif((group == 0) | (group % lanes != 0)):
                     pulse_fault(m, self.unit, Fault.TILE, group, lanes, TileFault.GROUP)
                     m.next = "DONE"
+                with m.Elif((version != BLOCKED_VERSION) | (chunk != lanes) | (block == 0)
+                            | (block % R != 0)):
+                    pulse_fault(m, self.unit, Fault.TILE, Cat(chunk, block, version),
+                                (R << 16) | lanes, TileFault.LAYOUT)
+                    m.next = "DONE"
                 with m.Elif(ins.o_dt != isa.DType.FP16):
                     pulse_fault(m, self.unit, Fault.RESULT_TYPE, ins.o_dt)
                     m.next = "DONE"
@@ -305,7 +281,7 @@ class BitmodEngine(wiring.Component):
                 with m.Elif((ins.m == 0) | (ins.n == 0)):
                     m.next = "DONE"
                 with m.Else():
-                    m.d.comb += meta_go.eq(1)
+                    m.d.comb += fetch.go.eq(1)
                     m.d.sync += [r0.eq(0), c0.eq(0)]
                     m.next = "TILE"
             with m.State("TILE"):
@@ -315,15 +291,15 @@ class BitmodEngine(wiring.Component):
                 m.d.sync += [g.eq(0), jn.eq(0), e.eq(0)]
                 m.next = "GROUP"
             with m.State("GROUP"):
-                with m.If(nxt_valid):
-                    m.d.comb += take.eq(1)
-                    for r in range(R):
-                        m.d.sync += [now.eq(later) for now, later in zip(cur[r], nxt[r])]
+                with m.If(fetch.valid):
+                    m.d.comb += fetch.take.eq(1)
+                    m.d.sync += code_addr.eq(fetch.next_code)
                     m.next = "STREAM"
             with m.State("STREAM"):
                 m.d.comb += streaming.eq(1)
                 with m.If(beat):
-                    m.d.sync += [e.eq(e + lanes), jn.eq(jn + lanes)]
+                    m.d.sync += [e.eq(e + lanes), jn.eq(jn + lanes),
+                                 code_addr.eq(code_addr + fetch.stride)]
                     with m.If(last):
                         m.d.sync += [jn.eq(0), g.eq(g + 1)]
                         m.next = "GROUP"

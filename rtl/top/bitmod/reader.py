@@ -1,15 +1,18 @@
-"""Bit-addressed field reader over one buffer, with a two-line window.
+"""Bit-addressed field reader over one buffer, with a two-line window that reads ahead.
 
 The engine's operands are bit fields at arbitrary bit addresses of a buffer (packed codes of any
 width, fp16 activations of rows of any length, the tile's header and metadata), read in mostly
-increasing order. A reader holds lines ``L`` and ``L + 1``; a field starting in line ``L`` is
-served from the window in the same cycle, a field starting in ``L + 1`` slides the window one
-line up (the old upper line becomes the lower one, one line is fetched), any other field refills
-both lines.
+increasing order. A reader holds lines ``L`` (lower) and ``L + 1`` (upper). A field is served in
+the cycle it is asked for when the lines it touches are held: one starting in ``L`` (the upper
+line too if it crosses into it), or one lying wholly in ``L + 1``, which also slides the window
+up (the upper line becomes the lower one). While a field is asked for and the upper line is
+missing, the reader fetches it, so a stream of fields through consecutive lines never waits for
+a line once the stream is slower than a fetch (2 cycles: grant, data). Any other field refills
+the window at its own line.
 """
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -27,16 +30,21 @@ def addr_bits(p: TopParams) -> int:
 
 class FieldReader(wiring.Component):
     """Ports: ``buf`` In(3) (constant per reader use); ``addr`` In(:func:`addr_bits`) the field's
-    bit address; ``req`` In(1); ``hit`` Out(1): ``data`` Out(width) holds bits ``[addr, addr +
-    width)`` (comb, valid while ``hit``); ``flush`` In(1): forget the window (a new instruction:
-    its buffer may have been rewritten); ``rd`` Out(buffer read port). Timing: a field in the
-    window hits in the cycle it is asked for; sliding costs 3 cycles (slide, grant, data), a refill
-    5, plus waits for the arbitrated port. Fields must have ``width <= 128``."""
+    bit address; ``span`` In(8) the bits of the field the user needs (at most ``width``; a
+    field whose span ends in its first line needs only that line); ``req`` In(1); ``hit``
+    Out(1): ``data`` Out(width) holds bits ``[addr, addr + width)``, of which the first ``span``
+    are valid (comb, while ``hit``); ``flush`` In(1): forget the window (a new instruction:
+    its buffer may have been rewritten); ``rd`` Out(buffer read port). Timing: a held field hits
+    in the cycle it is asked for; after a slide the next upper line arrives 2 cycles later (grant,
+    data); a field outside the window costs a refill: 1 cycle to move the window, 2 for the lower
+    line, 2 more for the upper one when the field crosses into it; each fetch waits for the
+    arbitrated port. Fields must have ``width <= 128``."""
 
     def __init__(self, params: TopParams, width: int):
         assert width <= 128
         self.params, self.width = params, width
-        super().__init__({"buf": In(BUF_BITS), "addr": In(addr_bits(params)), "req": In(1),
+        super().__init__({"buf": In(BUF_BITS), "addr": In(addr_bits(params)), "span": In(8),
+                          "req": In(1),
                           "hit": Out(1), "data": Out(width), "flush": In(1),
                           "rd": Out(read_port(params))})
 
@@ -49,24 +57,27 @@ class FieldReader(wiring.Component):
         have_lo, have_hi, pending, pending_hi = Signal(), Signal(), Signal(), Signal()
         line = self.addr[LINE_BITS_LOG2:]
         offset = self.addr[:LINE_BITS_LOG2]
-        in_window = line == base
-        m.d.comb += [self.hit.eq(have_lo & have_hi & in_window),
-                     self.data.eq((Cat(lo, hi) >> offset)[:self.width]),
+        fits = Signal()                          # the field lies within its first line
+        m.d.comb += fits.eq(offset + self.span <= lb)
+        in_lower = (line == base) & have_lo & (have_hi | fits)
+        in_upper = (line == base + 1) & have_hi & fits
+        m.d.comb += [self.hit.eq(in_lower | in_upper),
+                     self.data.eq(Mux(line == base, Cat(lo, hi) >> offset, hi >> offset)
+                                  [:self.width]),
                      self.rd.buf.eq(self.buf)]
-        miss = self.req & ~self.hit & ~pending
-        with m.If(miss):
-            with m.If(have_lo & in_window):                    # the upper line is missing
-                m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base + 1)]
-                with m.If(self.rd.ready):
-                    m.d.sync += [pending.eq(1), pending_hi.eq(1)]
-            with m.Elif(have_lo & have_hi & (line == base + 1)):   # slide one line up
+        with m.If(self.req & ~pending):
+            with m.If(have_hi & (line == base + 1)):                  # slide one line up
                 m.d.sync += [lo.eq(hi), base.eq(base + 1), have_hi.eq(0)]
-            with m.Elif(~have_lo & in_window):
+            with m.Elif(line != base):                                # refill
+                m.d.sync += [base.eq(line), have_lo.eq(0), have_hi.eq(0)]
+            with m.Elif(~have_lo):
                 m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base)]
                 with m.If(self.rd.ready):
                     m.d.sync += [pending.eq(1), pending_hi.eq(0)]
-            with m.Else():                                     # refill at the new line
-                m.d.sync += [base.eq(line), have_lo.eq(0), have_hi.eq(0)]
+            with m.Elif(~have_hi):                                    # read ahead
+                m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base + 1)]
+                with m.If(self.rd.ready):
+                    m.d.sync += [pending.eq(1), pending_hi.eq(1)]
         with m.If(self.rd.rvalid):
             m.d.sync += pending.eq(0)
             with m.If(pending_hi):

@@ -1,8 +1,8 @@
-"""What the engine reads of a packed weight tile (golden.quant's layout, docs/formats.md): the
-header words, and which (scheme, bits) the array's datatype decoder runs.
+"""What the engine reads of a packed weight tile (golden.quant's layout, version 2, docs/formats.md
+§3): the header words, and which (scheme, bits) the array's datatype decoder runs.
 
-The header is read as 32-bit little-endian words at byte ``4 * w`` of the tile; the engine keeps
-words 0..11 (magic .. row-scale offset). A group's datatype id indexes the scheme's format list
+The header is read as 32-bit little-endian words at byte ``4 * w`` of the tile, four to a line;
+the engine keeps all 16 (the zero-point offset, size and CRC words unused). A group's datatype id indexes the scheme's format list
 (``QuantizedWeight.formats``); the array takes the hardware index of that format
 (golden.bitserial.HW_FORMATS), so the table below maps (scheme id, bits, id) to it.
 """
@@ -14,8 +14,9 @@ from ....golden.bitserial import HW_FORMATS
 from ....golden.quant import packing
 from ....golden.quant.qweight import SCHEMES
 
-HEADER_WORDS = 12               # magic, version/scheme/bits, mode/ids/zp, N, K, G, ng, R, 4 offsets
+HEADER_WORDS = 16               # magic .. row-scale offset, zero points, size, CRC, block/chunk
 MAGIC_WORD = int.from_bytes(packing.MAGIC, "little")
+BLOCKED_VERSION = packing.BLOCKED_VERSION
 MODE_FP16 = packing.SCALE_MODE_IDS["fp16"]
 MODE_INT = packing.SCALE_MODE_IDS["int"]
 
@@ -34,6 +35,7 @@ class Word(IntEnum):
     IDS = 9
     SCALES = 10
     ROWS = 11
+    LAYOUT = 15         # u16 block B, u16 chunk L (version 2)
 
 
 def hw_formats() -> dict[tuple[int, int], tuple[int, ...]]:
@@ -49,3 +51,8 @@ def hw_formats() -> dict[tuple[int, int], tuple[int, ...]]:
             if all(n in HW_FORMATS for n in names):
                 table[(sid, bits)] = tuple(HW_FORMATS.index(n) for n in names)
     return table
+
+
+def code_bits() -> tuple[int, ...]:
+    """Code widths of the tiles the array decodes."""
+    return tuple(sorted({b for _, b in hw_formats()}))

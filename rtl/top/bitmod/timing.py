@@ -2,16 +2,19 @@
 calibration: ``lower <= cycles <= upper`` for an instruction running alone (no other unit on
 the WGT/ACT read ports or the OUT write port), ``cycles`` being the unit's busy count (BUSY[q]).
 
-Where the cycles go (one reader alone: a field in its two-line window costs nothing, sliding the
-window one line 3 cycles, a refill 5; readers of one buffer share its read port):
+Where the cycles go (one reader alone, rtl/top/bitmod/reader.py: a held field costs nothing, the
+next line is read ahead, a refill takes up to 5 cycles; readers of one buffer share its read
+port):
 
-* fixed: CHECK, the 12 header words (one refill and two slides: 23 cycles), TILE_CHECK;
+* fixed: CHECK, the 16 header words as four line fields (12 cycles), TILE_CHECK;
 * per array tile (``ceil(n / rows) x ceil(m / cols)``): one TILE cycle, then per group one
   GROUP cycle (the prefetched metadata becomes current) and the group's ``G / lanes`` beats, one
-  per ``slots`` cycles at best; the metadata of the next group (``2 x rows`` fields in fp16
-  mode, ``3 x rows`` in int mode, each a hit or a refill of the metadata reader) is fetched
-  meanwhile, so a group takes at least as long as that fetch; the first beat of a tile refills
-  every code and activation reader, later beats at most slide them;
+  per ``slots`` cycles at best; the metadata of the next group (``2 x`` :func:`meta_pieces`
+  fields in fp16 mode, ``3 x`` in int mode, each a hit or a refill of the metadata reader) is
+  fetched meanwhile, so a group takes at least as long as that fetch; the first beat of a tile
+  refills every code and activation reader; a later beat moves each code reader by the tile's
+  stride ``Bq x lanes x b`` bits (golden.quant's version 2 layout), more than a line when that
+  stride is, so in the worst case it refills them all again;
 * the results: the array's latency to the last column and one or two line writes per column;
   in the worst case a tile waits for the previous tile's results.
 """
@@ -19,11 +22,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...bitmod.params import EngineParams
+from ...bitmod.params import CODE_BITS, EngineParams
 
-HEADER = 23                  # 12 words: refill (5) + 12 hits + 2 slides (3 each)
+# 4 lines of 4 words, one a cycle at best: line 0 a refill (move, grant, data) and its hit; line
+# 1 read ahead (grant, data) and its hit; line 2 a refill again (the field outran the read-ahead)
+# and line 3 read ahead
+HEADER = 12
+FIELD_BITS = 128             # widest field of a reader (rtl/top/bitmod/reader.py)
+META_ROWS = 8                # rows per metadata field (rtl/top/bitmod/meta.py)
 FIXED = 1 + HEADER + 1       # CHECK, HEADER, TILE_CHECK
-REFILL, SLIDE = 5, 3
+REFILL = 5                   # move the window, grant and data of each line
 
 
 @dataclass(frozen=True)
@@ -43,22 +51,35 @@ class Product:
         return -(-self.k // self.group)
 
 
+def code_rows(ep: EngineParams) -> int:
+    """Array rows whose beat one code reader reads: as many as fit a field of 8-bit codes."""
+    return max(1, min(ep.rows, FIELD_BITS // (CODE_BITS * ep.lanes)))
+
+
+def code_readers(ep: EngineParams) -> int:
+    return -(-ep.rows // code_rows(ep))
+
+
+def meta_pieces(ep: EngineParams) -> int:
+    """Fields per metadata item (ids, scales, row scales) of a group."""
+    return -(-ep.rows // META_ROWS)
+
+
 def lower(ep: EngineParams, p: Product) -> int:
     """Every field a hit, every beat at the array's rate, no wait for results."""
     beats = p.group // ep.lanes
-    per_group = max(2 * ep.rows + 1, (beats - 1) * p.slots + 2)
+    per_group = max(2 * meta_pieces(ep) + 1, (beats - 1) * p.slots + 2)
     return FIXED + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
 
 
 def upper(ep: EngineParams, p: Product) -> int:
     """Every metadata field a refill and not overlapped with the stream (which also covers the
-    metadata reader's grants taken from the code readers' port), every first beat of a tile a
-    refill of all readers of one port one after another, every other beat a slide of all of
-    them, every tile waiting for the previous tile's results, two line writes per column."""
+    metadata reader's grants taken from the code readers' port), every beat a refill of all
+    readers of one port one after another, every tile waiting for the previous tile's results,
+    two line writes per column."""
     beats = p.group // ep.lanes
-    readers = max(ep.rows, ep.cols)
+    readers = max(code_readers(ep), ep.cols)
     refill_beat = 1 + 2 * readers + 2                 # base, 2 grants per reader, data, hit
-    slide_beat = max(p.slots, 1 + readers + 2)
-    per_group = 1 + 3 * ep.rows * (REFILL + 1) + beats * slide_beat
+    per_group = 1 + 3 * meta_pieces(ep) * (REFILL + 1) + beats * max(p.slots, refill_beat)
     per_tile = 1 + p.groups() * per_group + refill_beat + ep.latency + 2 * ep.cols
     return FIXED + p.tiles(ep) * per_tile + ep.latency + 2 * ep.cols + 4

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from bitflight.compiler import isa
+from bitflight.compiler.passes.packing import array_layout
 from bitflight.golden.bitserial import term_table
 from bitflight.golden.quant.api import quantize
 from bitflight.sim.isa import scheduler
@@ -61,10 +62,13 @@ def activations(rng, m: int, k: int, edge: str | None = None) -> np.ndarray:
     return bits
 
 
-def product(rng, kind, scheme, bits, mode, m, n, k, g, w_edge=None, a_edge=None, **extra):
+def product(rng, kind, scheme, bits, mode, m, n, k, g, w_edge=None, a_edge=None,
+            layout=None, **extra):
+    """``layout`` (block, chunk): the tile's packed layout, the compiler's for CFG by default."""
     qw = weight_tile(rng, scheme, bits, mode, n, k, g, w_edge)
     slots = max(term_table(name).slots for name in qw.formats)
-    return Product(kind, m, n, k, activations(rng, m, k, a_edge), qw.pack(), extra, g, slots)
+    tile = qw.pack(*(layout or array_layout(CFG)))
+    return Product(kind, m, n, k, activations(rng, m, k, a_edge), tile, extra, g, slots)
 
 
 def _lines(nbytes: int) -> int:

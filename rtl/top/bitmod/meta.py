@@ -1,0 +1,147 @@
+"""The BITMOD engine's metadata prefetch: while a group streams, the next group's datatype ids,
+stored group scales and row scales of the array's rows are read into a second register set, a
+piece of :data:`META_ROWS` rows per field (the tile's version 2 layout stores a block's rows of
+a group side by side, so a piece is one contiguous field of the metadata reader).
+
+Position of the tile being fetched, kept incrementally (no division by the runtime block B):
+``n0`` the first row of its block, ``s`` its offset inside the block (B is a multiple of the
+array's rows), ``Bq = min(B, N - n0)`` the rows of the block; entry ``n0 * ng + g * Bq + s`` is
+the tile's first row of group ``g`` in the ids/scales sections, and its first beat starts at code
+bit ``(n0 * ng + g * Bq) * G * b + s * lanes * b`` (golden.quant.packing, version 2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Module, Mux, Signal
+
+from .timing import META_ROWS       # 8 x 16-bit scales fill a 128-bit field
+REGS = (("fmt", 4), ("scale", 16), ("row_scale", 16))
+
+
+@dataclass
+class TileHeader:
+    """What the fetch needs of the engine: header fields and section bit addresses."""
+    n: Signal
+    m: Signal
+    ng: Signal
+    block: Signal
+    group_bits: Signal          # G * b
+    lane_bits: Signal           # lanes * b
+    id_bits: Signal
+    fp16_mode: Signal
+    codes_bit: Signal
+    ids_bit: Signal
+    scales_bit: Signal
+    rows_bit: Signal
+
+
+class MetaFetch:
+    """Registers ``cur`` (the streaming group's, per row: fmt, scale, row_scale) and ``code``
+    (its first beat's bit address) and ``stride`` (bits between its beats); ``next`` the same for
+    the group being fetched. ``go`` starts an instruction; ``take`` moves ``next`` to current
+    when ``valid``."""
+
+    def __init__(self, rows: int, cols: int, addr_bits: int):
+        self.rows, self.cols, self.ab = rows, cols, addr_bits
+        self.cur = [[Signal(w, name=f"{n}{r}") for n, w in REGS] for r in range(rows)]
+        self.next = [[Signal(w, name=f"next_{n}{r}") for n, w in REGS] for r in range(rows)]
+        self.code, self.next_code = Signal(addr_bits), Signal(addr_bits)
+        self.stride, self.next_stride = Signal(addr_bits), Signal(addr_bits)
+        self.valid, self.take, self.go = Signal(), Signal(), Signal()
+        self.fetching = Signal()                # the FSM drives the reader's address and span
+
+    @property
+    def pieces(self) -> int:
+        return -(-self.rows // META_ROWS)
+
+    def elaborate(self, m: Module, h: TileHeader, reader, fmt_of_id) -> None:
+        """The fetch FSM on ``reader`` (a FieldReader of 128 bits); ``fmt_of_id(value, m)`` the
+        hardware format of a datatype id."""
+        R, C, ab = self.rows, self.cols, self.ab
+        g, r0, c0 = Signal(20), Signal(16), Signal(16)        # the group being fetched
+        n0, s = Signal(16), Signal(16)
+        block_entry, group_entry = Signal(ab), Signal(ab)     # n0 * ng, n0 * ng + g * Bq
+        piece, item = Signal(range(self.pieces + 1)), Signal(2)  # item 0 id, 1 scale, 2 row
+        bq = Signal(17)
+        m.d.comb += bq.eq(Mux(h.block > h.n - n0, h.n - n0, h.block))
+        entry = Signal(ab)
+        m.d.comb += entry.eq(group_entry + s + piece * META_ROWS)
+        step = Mux(h.fp16_mode, 16, 8)
+        rows = min(R, META_ROWS)                              # rows of a piece
+        last_item = Mux(h.fp16_mode, 1, 2)                    # fp16 mode has no row scales
+        with m.FSM(name="meta_fsm"):
+            with m.State("WAIT"):
+                with m.If(self.go):
+                    m.d.sync += [g.eq(0), r0.eq(0), c0.eq(0), n0.eq(0), s.eq(0),
+                                 block_entry.eq(0), group_entry.eq(0), piece.eq(0),
+                                 item.eq(0), self.valid.eq(0)]
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += [reader.req.eq(1), self.fetching.eq(1)]
+                with m.Switch(item):
+                    with m.Case(0):
+                        m.d.comb += [reader.addr.eq(h.ids_bit + entry * h.id_bits[:2]),
+                                     reader.span.eq(rows * h.id_bits[:2])]
+                    with m.Case(1):
+                        m.d.comb += [reader.addr.eq(h.scales_bit + entry * step),
+                                     reader.span.eq(rows * step)]
+                    with m.Default():
+                        m.d.comb += [reader.addr.eq(h.rows_bit + ((r0 + piece * META_ROWS) << 4)),
+                                     reader.span.eq(rows * 16)]
+                with m.If(reader.hit):
+                    self._store(m, h, reader.data, piece, item, fmt_of_id)
+                    with m.If((item == 0) & (piece == 0)):
+                        m.d.sync += [
+                            self.next_code.eq(h.codes_bit + group_entry * h.group_bits
+                                              + s * h.lane_bits),
+                            self.next_stride.eq(bq * h.lane_bits)]
+                    m.d.sync += piece.eq(piece + 1)
+                    with m.If(piece == self.pieces - 1):
+                        m.d.sync += [piece.eq(0), item.eq(item + 1)]
+                        with m.If(item == last_item):
+                            m.d.sync += [item.eq(0), self.valid.eq(1)]
+                            m.next = "FULL"
+            with m.State("FULL"):
+                with m.If(self.take):
+                    m.d.sync += self.valid.eq(0)
+                    m.next = "FETCH"
+                    with m.If(g + 1 != h.ng):
+                        m.d.sync += [g.eq(g + 1), group_entry.eq(group_entry + bq)]
+                    with m.Elif(r0 + R < h.n):
+                        m.d.sync += [g.eq(0), r0.eq(r0 + R)]
+                        with m.If(s + R == h.block):             # the next block
+                            m.d.sync += [n0.eq(n0 + h.block), s.eq(0),
+                                         block_entry.eq(block_entry + h.block * h.ng),
+                                         group_entry.eq(block_entry + h.block * h.ng)]
+                        with m.Else():
+                            m.d.sync += [s.eq(s + R), group_entry.eq(block_entry)]
+                    with m.Elif(c0 + C < h.m):
+                        m.d.sync += [g.eq(0), r0.eq(0), c0.eq(c0 + C), n0.eq(0), s.eq(0),
+                                     block_entry.eq(0), group_entry.eq(0)]
+                    with m.Else():
+                        m.next = "WAIT"
+        with m.If(self.take):
+            for r in range(R):
+                m.d.sync += [now.eq(later) for now, later in zip(self.cur[r], self.next[r])]
+            m.d.sync += [self.code.eq(self.next_code), self.stride.eq(self.next_stride)]
+
+    def _store(self, m, h, data, piece, item, fmt_of_id):
+        """Row ``piece * META_ROWS + t`` takes entry ``t`` of the field just read."""
+        for t in range(META_ROWS):
+            gid = Mux(h.id_bits == 0, 0,
+                      Mux(h.id_bits == 1, data[t], data[2 * t:2 * t + 2]))
+            fmt = fmt_of_id(gid, m)
+            scale = Mux(h.fp16_mode, data[16 * t:16 * t + 16], data[8 * t:8 * t + 8])
+            for p in range(self.pieces):
+                r = p * META_ROWS + t
+                if r >= self.rows:
+                    continue
+                with m.If(piece == p):
+                    with m.Switch(item):
+                        with m.Case(0):
+                            m.d.sync += self.next[r][0].eq(fmt)
+                        with m.Case(1):
+                            m.d.sync += self.next[r][1].eq(scale)
+                        with m.Default():
+                            m.d.sync += self.next[r][2].eq(data[16 * t:16 * t + 16])
