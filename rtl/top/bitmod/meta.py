@@ -37,16 +37,16 @@ class TileHeader:
 
 
 class MetaFetch:
-    """Registers ``cur`` (the streaming group's, per row: fmt, scale, row_scale) and ``code``
-    (its first beat's bit address) and ``stride`` (bits between its beats); ``next`` the same for
-    the group being fetched. ``go`` starts an instruction; ``take`` moves ``next`` to current
-    when ``valid``."""
+    """Registers ``cur`` (the streaming group's, per row: fmt, scale, row_scale) and ``stride``
+    (bits between its beats); ``next``, ``next_stride`` the same for the group being fetched,
+    and ``next_code`` its first beat's bit address. ``go`` starts an instruction; ``take``
+    moves the next group's registers to the current ones when ``valid``."""
 
     def __init__(self, rows: int, cols: int, addr_bits: int):
         self.rows, self.cols, self.ab = rows, cols, addr_bits
         self.cur = [[Signal(w, name=f"{n}{r}") for n, w in REGS] for r in range(rows)]
         self.next = [[Signal(w, name=f"next_{n}{r}") for n, w in REGS] for r in range(rows)]
-        self.code, self.next_code = Signal(addr_bits), Signal(addr_bits)
+        self.next_code = Signal(addr_bits)
         self.stride, self.next_stride = Signal(addr_bits), Signal(addr_bits)
         self.valid, self.take, self.go = Signal(), Signal(), Signal()
         self.fetching = Signal()                # the FSM drives the reader's address and span
@@ -124,7 +124,7 @@ class MetaFetch:
         with m.If(self.take):
             for r in range(R):
                 m.d.sync += [now.eq(later) for now, later in zip(self.cur[r], self.next[r])]
-            m.d.sync += [self.code.eq(self.next_code), self.stride.eq(self.next_stride)]
+            m.d.sync += self.stride.eq(self.next_stride)
 
     def _store(self, m, h, data, piece, item, fmt_of_id):
         """Row ``piece * META_ROWS + t`` takes entry ``t`` of the field just read."""
