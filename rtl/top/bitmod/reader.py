@@ -5,10 +5,11 @@ width, fp16 activations of rows of any length, the tile's header and metadata), 
 increasing order. A reader holds lines ``L`` (lower) and ``L + 1`` (upper). A field is served in
 the cycle it is asked for when the lines it touches are held: one starting in ``L`` (the upper
 line too if it crosses into it), or one lying wholly in ``L + 1``, which also slides the window
-up (the upper line becomes the lower one). While a field is asked for and the upper line is
-missing, the reader fetches it, so a stream of fields through consecutive lines never waits for
-a line once the stream is slower than a fetch (2 cycles: grant, data). Any other field refills
-the window at its own line.
+up (the upper line becomes the lower one) and asks for the line after it in the same cycle.
+Whenever it holds the lower line and not the upper one, the reader fetches the upper one, asked
+for or not. So a stream of fields through consecutive lines never waits for a line while it
+takes at least 2 cycles per line (grant, data) and the port grants every request. Any other
+field refills the window at its own line.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ class FieldReader(wiring.Component):
     Out(1): ``data`` Out(width) holds bits ``[addr, addr + width)``, of which the first ``span``
     are valid (comb, while ``hit``); ``flush`` In(1): forget the window (a new instruction:
     its buffer may have been rewritten); ``rd`` Out(buffer read port). Timing: a held field hits
-    in the cycle it is asked for; after a slide the next upper line arrives 2 cycles later (grant,
-    data); a field outside the window costs a refill: 1 cycle to move the window, 2 for the lower
+    in the cycle it is asked for; the upper line after a slide is asked for in the slide's cycle
+    and held 2 cycles later (grant, data); a field outside the window costs a refill: 1 cycle to move the window, 2 for the lower
     line, 2 more for the upper one when the field crosses into it; each fetch waits for the
     arbitrated port. Fields must have ``width <= 128``."""
 
@@ -65,16 +66,20 @@ class FieldReader(wiring.Component):
                      self.data.eq(Mux(line == base, Cat(lo, hi) >> offset, hi >> offset)
                                   [:self.width]),
                      self.rd.buf.eq(self.buf)]
-        with m.If(self.req & ~pending):
-            with m.If(have_hi & (line == base + 1)):                  # slide one line up
+        with m.If(~pending):
+            with m.If(self.req & have_hi & (line == base + 1)):       # slide one line up
                 m.d.sync += [lo.eq(hi), base.eq(base + 1), have_hi.eq(0)]
-            with m.Elif(line != base):                                # refill
+                # and read the new upper line now: a line a field keeps the 2-cycle pace
+                m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base + 2)]
+                with m.If(self.rd.ready):
+                    m.d.sync += [pending.eq(1), pending_hi.eq(1)]
+            with m.Elif(self.req & (line != base)):                   # refill
                 m.d.sync += [base.eq(line), have_lo.eq(0), have_hi.eq(0)]
-            with m.Elif(~have_lo):
+            with m.Elif(self.req & ~have_lo):
                 m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base)]
                 with m.If(self.rd.ready):
                     m.d.sync += [pending.eq(1), pending_hi.eq(0)]
-            with m.Elif(~have_hi):                                    # read ahead
+            with m.Elif(have_lo & ~have_hi):             # read ahead, asked for or not
                 m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base + 1)]
                 with m.If(self.rd.ready):
                     m.d.sync += [pending.eq(1), pending_hi.eq(1)]
