@@ -25,6 +25,10 @@ def register(sub) -> None:
     p.add_argument("--pad", action="store_true",
                    help="zero-pad K to a multiple of the group size instead of failing")
     _tensor_file.add_output(p)
+    p.add_argument("--layout", default="rows", metavar="L",
+                   help="packed layout with -o: 'rows' (version 1, row by row), 'B,L' (version "
+                        "2: blocks of B rows, chunks of L columns) or a config name or file (the "
+                        "layout its BitMoD engine reads)")
     p.add_argument("--plot", metavar="PNG",
                    help="save a figure of SNR per tensor/scheme and the chosen datatypes")
     p.set_defaults(func=run)
@@ -38,6 +42,21 @@ def _schemes(text: str) -> list[str]:
     if not schemes:
         raise UsageError("--scheme: empty")
     return schemes
+
+
+def _layout(text: str) -> tuple[int, int | None]:
+    """(block, chunk) of ``--layout``: rows, B,L or a config's BitMoD array layout."""
+    if text == "rows":
+        return 1, None
+    parts = text.split(",")
+    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+        return int(parts[0]), int(parts[1])
+    from ..base import config
+    from ..compiler.passes.packing import array_layout
+    cfg = config.load(text)
+    if cfg.bitmod is None:
+        raise UsageError(f"--layout: config '{cfg.name}' has no BitMoD engine")
+    return array_layout(cfg)
 
 
 def _report(name, shape, scheme, bits, st) -> None:
@@ -61,6 +80,7 @@ def run(args) -> int:
         raise UsageError("-o: give a single --scheme to write a packed result")
     if "mx" in schemes and args.scale_mode == "int":
         raise UsageError("--scale-mode: mx stores E8M0 block scales, not 'int'")
+    block, chunk = _layout(args.layout)
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
     blobs, results = {}, []
     for name, w in tqdm(tensors.items(), disable=len(tensors) < 4, desc="quantize", unit="tensor"):
@@ -75,7 +95,10 @@ def run(args) -> int:
             results.append((name, scheme, args.bits, st))
             _report(name, tuple(w.shape), scheme, args.bits, st)
             if args.output:
-                blobs[name] = qw.pack()
+                try:
+                    blobs[name] = qw.pack(block, chunk)
+                except ValueError as exc:
+                    raise UsageError(f"--layout: {exc}") from None
     if args.output:
         _tensor_file.write_packed(args.output, blobs)
     if args.plot:

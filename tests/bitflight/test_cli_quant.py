@@ -1,5 +1,6 @@
 """``bitflight formats`` and ``bitflight quantize`` run in-process through cli.main."""
 import math
+import struct
 import re
 
 import numpy as np
@@ -180,3 +181,30 @@ def test_quantize_reads_a_model_gguf_by_tensor_name(tmp_path, capsys):
     qw = quant.quantize(w, "int_sym", 4, group_size=32)
     mse = float(((qw.dequantize() - w) ** 2).mean())
     assert name in out and f"mse {mse:.4e}" in out
+
+
+@pytest.mark.parametrize("layout,header", [("rows", (1, 0, 0)), ("8,4", (2, 8, 4)),
+                                           ("tiny", (2, 4, 4)), ("bitmod-asic", (2, 64, 4))])
+def test_quantize_writes_the_layout_asked_for(tmp_path, capsys, w, layout, header):
+    """--layout: row by row, explicit blocks and chunks, or the layout a config's BitMoD engine
+    reads (tiny: the lcm of its arrays' 2 and 4 rows, 4 lanes); the tile unpacks to the same
+    weight in every layout."""
+    path, out_path = tmp_path / "w.npy", tmp_path / "w.bfq"
+    np.save(path, w.numpy())
+    code, _, _ = _run(capsys, "quantize", str(path), "--scheme", "bitmod", "--bits", "4",
+                      "--layout", layout, "-o", str(out_path))
+    blob = out_path.read_bytes()
+    assert code == 0 and struct.unpack_from("<HH", blob, 60) == header[1:]
+    assert struct.unpack_from("<H", blob, 4) == header[:1]
+    assert quant.QuantizedWeight.unpack(blob) == quant.quantize(w, "bitmod", 4)
+
+
+@pytest.mark.parametrize("layout,why", [("8,5", "--layout: layout: block 8 and chunk 5"),
+                                        ("csd-only-no-such", "csd-only-no-such")])
+def test_quantize_bad_layout_is_one_line(tmp_path, capsys, w, layout, why):
+    path = tmp_path / "w.npy"
+    np.save(path, w.numpy())
+    code, _, err = _run(capsys, "quantize", str(path), "--scheme", "bitmod", "--bits", "4",
+                        "--layout", layout, "-o", str(tmp_path / "o.bfq"))
+    assert code != 0 and why in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.bfq").exists()
