@@ -15,7 +15,8 @@ port):
   refills every code and activation reader; a later beat moves each code reader by the tile's
   stride ``Bq x lanes x b`` bits (golden.quant's version 2 layout), more than a line when that
   stride is, so in the worst case it refills them all again;
-* the results: the array's latency to the last column and one or two line writes per column;
+* the results: the array's latency to the last column and up to ``writer.line_writes(2 x rows)``
+  line writes per column (one or two for at most 8 rows);
   in the worst case a tile waits for the previous tile's results.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...bitmod.params import CODE_BITS, EngineParams
+from .writer import line_writes
 
 # 4 lines of 4 words, one a cycle at best: line 0 a refill (move, grant, data) and its hit; line
 # 1 read ahead (grant, data) and its hit; line 2 a refill again (the field outran the read-ahead)
@@ -76,10 +78,11 @@ def upper(ep: EngineParams, p: Product) -> int:
     """Every metadata field a refill and not overlapped with the stream (which also covers the
     metadata reader's grants taken from the code readers' port), every beat a refill of all
     readers of one port one after another, every tile waiting for the previous tile's results,
-    two line writes per column."""
+    the most line writes per column."""
     beats = p.group // ep.lanes
     readers = max(code_readers(ep), ep.cols)
     refill_beat = 1 + 2 * readers + 2                 # base, 2 grants per reader, data, hit
     per_group = 1 + 3 * meta_pieces(ep) * (REFILL + 1) + beats * max(p.slots, refill_beat)
-    per_tile = 1 + p.groups() * per_group + refill_beat + ep.latency + 2 * ep.cols
-    return FIXED + p.tiles(ep) * per_tile + ep.latency + 2 * ep.cols + 4
+    writes = line_writes(2 * ep.rows) * ep.cols
+    per_tile = 1 + p.groups() * per_group + refill_beat + ep.latency + writes
+    return FIXED + p.tiles(ep) * per_tile + ep.latency + writes + 4

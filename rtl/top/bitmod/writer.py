@@ -13,14 +13,19 @@ from ..params import TopParams
 LINE = isa.LINE_BYTES
 
 
+def line_writes(nbytes: int) -> int:
+    """Most line writes one beat of ``nbytes`` bytes takes (at the worst byte alignment)."""
+    return (nbytes + LINE - 1 + LINE - 1) // LINE
+
+
 class RowWriter(wiring.Component):
     """Ports: ``valid`` In(1) with ``addr`` (byte address in OUT), ``data`` (``nbytes`` bytes,
     little-endian) and ``count`` (bytes to write, 1..nbytes) held until ``done`` Out(1) (one-cycle
     pulse in the cycle the last line write is granted); ``wr`` Out(write port). Timing: one
-    cycle per touched line (two when the bytes cross a line boundary) when the port is free."""
+    cycle per touched line (``ceil((addr % 16 + count) / 16)``, at most :func:`line_writes`) when
+    the port is free."""
 
     def __init__(self, params: TopParams, nbytes: int):
-        assert nbytes <= LINE
         self.params, self.nbytes = params, nbytes
         super().__init__({"valid": In(1), "addr": In(params.line_addr_bits + 5),
                           "data": In(8 * nbytes), "count": In(range(nbytes + 1)),
@@ -29,23 +34,23 @@ class RowWriter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         offset, line = self.addr[:4], self.addr[4:]
-        wide = Signal(16 * LINE)
-        be = Signal(2 * LINE)
+        parts = line_writes(self.nbytes)
+        wide = Signal(8 * LINE * parts)
+        be = Signal(LINE * parts)
         m.d.comb += [wide.eq(self.data << (offset * 8)),
-                     be.eq((((Const(1, 2 * LINE + 1) << self.count) - 1) << offset)[:2 * LINE])]
-        upper = Signal()             # the lower line is written; the upper one is next
+                     be.eq((((Const(1, LINE * parts + 1) << self.count) - 1) << offset)
+                           [:LINE * parts])]
+        part = Signal(range(parts))          # the line of the beat being written
+        last = Signal(range(parts))
+        m.d.comb += last.eq((offset + self.count - 1) >> 4)
         w = self.wr
-        m.d.comb += [w.buf.eq(isa.Buf.OUT), w.valid.eq(self.valid)]
-        with m.If(upper):
-            m.d.comb += [w.addr.eq(line + 1), w.data.eq(wide[8 * LINE:]), w.be.eq(be[LINE:])]
-            with m.If(w.ready):
+        m.d.comb += [w.buf.eq(isa.Buf.OUT), w.valid.eq(self.valid), w.addr.eq(line + part),
+                     w.data.eq(wide.word_select(part, 8 * LINE)),
+                     w.be.eq(be.word_select(part, LINE))]
+        with m.If(self.valid & w.ready):
+            with m.If(part == last):
                 m.d.comb += self.done.eq(1)
-                m.d.sync += upper.eq(0)
-        with m.Else():
-            m.d.comb += [w.addr.eq(line), w.data.eq(wide[:8 * LINE]), w.be.eq(be[:LINE])]
-            with m.If(self.valid & w.ready):
-                with m.If(be[LINE:] == 0):
-                    m.d.comb += self.done.eq(1)
-                with m.Else():
-                    m.d.sync += upper.eq(1)
+                m.d.sync += part.eq(0)
+            with m.Else():
+                m.d.sync += part.eq(part + 1)
         return m

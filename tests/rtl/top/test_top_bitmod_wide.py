@@ -1,0 +1,77 @@
+"""The BITMOD engine on a decode array taller than one code reader's and one metadata field's
+rows: tiny's prefill array (2 x 2) beside a 12 x 1 column in tiles of 4 rows and bands of 4, so
+MV reads a beat through three code readers (4 rows each) and a group's metadata in two fields
+per item (8 rows, then 4), and the compiler's layout has blocks of lcm(2, 12) = 12 rows, which
+the 2-row prefill array reads six tiles to a block. On a top of just these engines (a Verilator
+build of its own), products of every datatype, both scale modes and row counts that leave the
+last block and the last array tile short, match sim.isa bit for bit."""
+import numpy as np
+import pytest
+
+from bitflight.compiler import isa
+from bitflight.compiler.passes.packing import array_layout
+from bitflight.rtl.top.bitmod import timing
+from bitflight.rtl.top.bitmod.engine import bitmod_factories
+from bitflight.rtl.top.engines import EngineSet
+from bitflight.sim.top import runner
+
+from bitmod_programs import job, product, program, reference
+from top_cases import CFG, assert_same_state
+
+pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-bitmod-wide")]
+
+_decode = CFG.bitmod.decode_array
+WIDE = CFG.model_copy(update={"name": "tiny-wide-column", "bitmod": CFG.bitmod.model_copy(
+    update={"decode_array": _decode.model_copy(update={
+        "rows": 12, "band": 4, "tile": _decode.tile.model_copy(update={"rows": 4})})})})
+LAYOUT = array_layout(WIDE)
+
+
+@pytest.fixture(scope="module")
+def top():
+    made = bitmod_factories(WIDE)
+
+    def unit(queue):
+        return lambda p: EngineSet(queue, p, made[queue](p))
+    return runner.build(WIDE, {q: unit(q) for q in (isa.Queue.MM, isa.Queue.MV)},
+                        variant="bitmod-wide")
+
+
+def test_the_engine_reads_through_several_readers_and_fields(top):
+    ep = top[1].bitmod[1]
+    assert LAYOUT == (12, 4) and ep.rows == 12
+    assert (timing.code_readers(ep), timing.meta_pieces(ep)) == (3, 2)
+
+
+def test_every_datatype_and_short_blocks_bit_exact(top):
+    rng = np.random.default_rng(31)
+    prods = []
+    for scheme, bits in [("bitmod", 3), ("bitmod", 4), ("fp", 3), ("int_sym", 6),
+                         ("int_sym", 8)]:
+        for mode in ("fp16", "int"):
+            kind = "MV" if len(prods) % 3 else "MM"
+            g = int(rng.choice([8, 16, 32]))
+            k = int(g * rng.integers(1, 3) + rng.choice([0, 4]))
+            n = int(rng.choice([5, 12, 13, 23, 30]))
+            m = int(rng.integers(1, 4)) if kind == "MM" else 1
+            prods.append(product(rng, kind, scheme, bits, mode, m, n, k, g, layout=LAYOUT))
+    instrs, buffers = program(prods, rng)
+    result = runner.run(top, job([instrs], buffers), quiet=True)
+    machine, error = reference([instrs], buffers)
+    assert error is None and result.error is None, (error, result.error)
+    assert any(machine.bufs[isa.Buf.OUT])
+    assert_same_state(result, machine)
+
+
+def test_cycles_within_timing_bounds(top):
+    rng = np.random.default_rng(32)
+    prods = [product(rng, "MV", "bitmod", 4, "fp16", 1, 36, 128, 128, layout=LAYOUT),
+             product(rng, "MV", "bitmod", 3, "int", 1, 30, 64, 32, layout=LAYOUT)]
+    instrs, buffers = program(prods, rng)
+    end = instrs[-1]
+    result = runner.run(top, job([[i, end] for i in instrs[:-1]], buffers), quiet=True)
+    ep = top[1].bitmod[1]
+    for p, step in zip(prods, result.steps):
+        assert step.error is None
+        shape = timing.Product(p.m, p.n, p.k, p.group, p.slots)
+        assert timing.lower(ep, shape) <= step.active["MV"] <= timing.upper(ep, shape)
