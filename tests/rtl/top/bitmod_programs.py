@@ -16,7 +16,7 @@ from bitflight.sim.isa import scheduler
 from bitflight.sim.isa.machine import Machine, SimError
 from bitflight.sim.top.job import Job, Step
 
-from top_cases import CFG, words
+from top_cases import CFG, assert_same_state, words
 
 LINE = isa.LINE_BYTES
 EDGE_ACTS = np.array([0x0000, 0x8000, 0x0001, 0x83FF, 0x0400, 0x3C00, 0x7BFF, 0xFBFF],
@@ -127,3 +127,15 @@ def reference(programs, buffers) -> tuple[Machine, str | None]:
     except SimError as exc:
         return machine, str(exc)
     return machine, None
+
+
+def check_against_isa(top, products: list[Product], rng) -> None:
+    """Run ``products`` as one step on ``top`` (a runner.build result) and require sim.isa's
+    final buffers, with results written."""
+    from bitflight.sim.top import runner
+    instrs, buffers = program(products, rng)
+    result = runner.run(top, job([instrs], buffers), quiet=True)
+    machine, error = reference([instrs], buffers)
+    assert error is None and result.error is None, (error, result.error)
+    assert any(machine.bufs[isa.Buf.OUT])
+    assert_same_state(result, machine)

@@ -13,8 +13,8 @@ from bitflight.rtl.top.bitmod.engine import bitmod_factories
 from bitflight.rtl.top.engines import EngineSet
 from bitflight.sim.top import runner
 
-from bitmod_programs import job, product, program, reference
-from top_cases import CFG, assert_same_state
+from bitmod_programs import check_against_isa, job, product, program
+from top_cases import CFG
 
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-bitmod-shared")]
 
@@ -48,12 +48,7 @@ def test_mm_and_mv_share_the_column_bit_exact(top):
             m = int(rng.integers(2, 4)) if kind == "MM" else 1
             prods.append(product(rng, kind, scheme, bits, mode, m, int(rng.integers(1, 7)), k,
                                  g))
-    instrs, buffers = program(prods, rng)
-    result = runner.run(top, job([instrs], buffers), quiet=True)
-    machine, error = reference([instrs], buffers)
-    assert error is None and result.error is None, (error, result.error)
-    assert any(machine.bufs[isa.Buf.OUT])
-    assert_same_state(result, machine)
+    check_against_isa(top, prods, rng)
 
 
 def test_an_mv_behind_an_mm_waits_for_it(top):

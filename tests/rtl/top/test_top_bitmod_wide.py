@@ -15,8 +15,8 @@ from bitflight.rtl.top.bitmod.engine import bitmod_factories
 from bitflight.rtl.top.engines import EngineSet
 from bitflight.sim.top import runner
 
-from bitmod_programs import job, product, program, reference
-from top_cases import CFG, assert_same_state
+from bitmod_programs import check_against_isa, job, product, program
+from top_cases import CFG
 
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-bitmod-wide")]
 
@@ -55,12 +55,7 @@ def test_every_datatype_and_short_blocks_bit_exact(top):
             n = int(rng.choice([5, 12, 13, 23, 30]))
             m = int(rng.integers(1, 4)) if kind == "MM" else 1
             prods.append(product(rng, kind, scheme, bits, mode, m, n, k, g, layout=LAYOUT))
-    instrs, buffers = program(prods, rng)
-    result = runner.run(top, job([instrs], buffers), quiet=True)
-    machine, error = reference([instrs], buffers)
-    assert error is None and result.error is None, (error, result.error)
-    assert any(machine.bufs[isa.Buf.OUT])
-    assert_same_state(result, machine)
+    check_against_isa(top, prods, rng)
 
 
 def test_cycles_within_timing_bounds(top):
