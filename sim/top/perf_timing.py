@@ -98,9 +98,10 @@ def dma_cycles(instr: isa.Instr) -> int:
 def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
     ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: ``lower``'s
-    fixed part and array latency; per tile a TILE cycle, per group a GROUP cycle and the longer
-    of the next group's metadata prefetch (2 fields per metadata piece, all hits) and the
-    group's beats; the tile's first beat refills every reader in turn (``upper``'s refill beat),
+    fixed part and array latency; per tile a TILE and a GROUP cycle, per group the longer of
+    the next group's metadata prefetch (2 fields per metadata piece, all hits) and the group's
+    beats (a later group starts on the beat after the last one when its metadata is there);
+    the tile's first beat refills every reader in turn, the first request made in GROUP,
     every later beat takes ``slots`` cycles plus the costliest reader move: a code reader moves
     by the tile's stride of ``B x lanes x b`` bits (the compiler's version 2 layout), an
     activation reader by ``16 lanes`` bits. A move into the next line costs nothing (the reader
@@ -129,12 +130,12 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
         stream = 0
         for j in range(g * per_group, (g + 1) * per_group):
             if j == 0:
-                stream += 1 + 2 * readers + 2                  # refill every reader, in turn
+                stream += 2 * readers + 2          # refill every reader in turn, from GROUP on
                 continue
             stream += slots + max(_reader_stall(codes, j, slots),
                                   _reader_stall(acts, j, slots))
-        # GROUP, then the stream or the next group's metadata prefetch (2 fields per piece)
-        per_tile += 1 + max(2 * meta_pieces(ep) + 1, stream)
+        # (the tile's GROUP,) then the stream or the next group's metadata (2 fields per piece)
+        per_tile += (g == 0) + max(2 * meta_pieces(ep) + 1, stream)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
     return FIXED + tiles * per_tile + ep.latency
 

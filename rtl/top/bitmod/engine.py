@@ -151,9 +151,11 @@ class BitmodEngine(wiring.Component):
         m.d.comb += [w_beat.first.eq(first), w_beat.last.eq(last), w_beat.dot_last.eq(dot_last),
                      w_beat.fp16_scale.eq(fp16_mode)]
         code_addr = Signal(AB)
+        streaming, grouping = Signal(), Signal()
+        code_base = Mux(grouping, fetch.next_code, code_addr)
         cr = timing.code_rows(ep)
         for i, rdr in enumerate(self._codes):
-            m.d.comb += [rdr.addr.eq(code_addr + i * cr * head.lane_bits),
+            m.d.comb += [rdr.addr.eq(code_base + i * cr * head.lane_bits),
                          rdr.span.eq(min(cr, R - i * cr) * head.lane_bits)]
             for t in range(min(cr, R - i * cr)):
                 r = i * cr + t
@@ -172,10 +174,9 @@ class BitmodEngine(wiring.Component):
                 m.d.comb += col[layouts.lane(j)].eq(
                     Mux(live, rdr.data[ACT_BITS * j:ACT_BITS * (j + 1)], 0))
         hits = Cat(*[r.hit for r in self._codes], *[r.hit for r in self._acts]).all()
-        streaming = Signal()
         m.d.comb += [arr.w.valid.eq(streaming & hits), arr.a.valid.eq(streaming & hits)]
         for r in self._codes:
-            m.d.comb += r.req.eq(streaming)
+            m.d.comb += r.req.eq(streaming | (grouping & fetch.valid))
         beat = arr.w.valid & arr.w.ready
         final_tile = (r0 + R >= ins.n) & (c0 + C >= ins.m)
 
@@ -291,6 +292,7 @@ class BitmodEngine(wiring.Component):
                 m.d.sync += [g.eq(0), jn.eq(0), e.eq(0)]
                 m.next = "GROUP"
             with m.State("GROUP"):
+                m.d.comb += grouping.eq(1)
                 with m.If(fetch.valid):
                     m.d.comb += fetch.take.eq(1)
                     m.d.sync += code_addr.eq(fetch.next_code)
@@ -303,6 +305,10 @@ class BitmodEngine(wiring.Component):
                     with m.If(last):
                         m.d.sync += [jn.eq(0), g.eq(g + 1)]
                         m.next = "GROUP"
+                        with m.If(~dot_last & fetch.valid):      # the next group goes on
+                            m.d.comb += fetch.take.eq(1)
+                            m.d.sync += code_addr.eq(fetch.next_code)
+                            m.next = "STREAM"
                         with m.If(dot_last):
                             m.next = "TILE"
                             with m.If(final_tile):
@@ -317,8 +323,10 @@ class BitmodEngine(wiring.Component):
             with m.State("DONE"):
                 m.d.comb += self.unit.done.eq(1)
                 m.next = "IDLE"
+        # in GROUP the readers already ask for the group's first fields (the codes at the
+        # prefetched address): a new tile's refills start a cycle early
         for r in self._acts:
-            m.d.comb += r.req.eq(streaming)
+            m.d.comb += r.req.eq(streaming | grouping)
         return m
 
 

@@ -15,7 +15,7 @@ from top_cases import CFG, assert_same_state, reference
 
 pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-verilator")]
 
-TOLERANCE = 0.03            # achieved: at most 0.7 % (bitmod-w4; BitMoD is an estimate)
+TOLERANCE = 0.03            # achieved: at most 0.8 % (bitmod-w4; BitMoD is an estimate)
 
 
 @pytest.mark.parametrize("policy", ["bitmod-w4", "flightllm"])
