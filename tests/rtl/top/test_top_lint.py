@@ -5,6 +5,7 @@ import re
 import pytest
 
 from bitflight.base import config
+from bitflight.base.errors import ConfigError
 from bitflight.fpga.export import lint, write_verilog
 from bitflight.rtl import registry
 
@@ -24,3 +25,22 @@ def test_accelerator_verilog_is_lint_clean(target, tmp_path):
     assert {"irq", "clk", "rst", "hbm3__awaddr", "hbm0__rdata", "imem__araddr"} <= ports
     assert not any(p.startswith("hbm4__") for p in ports)
     assert ("sfu" in path.read_text()) == (target == "accelerator")     # engines or none
+
+
+@pytest.mark.parametrize("target,readers", [("bitmod-engine-mm", 4), ("bitmod-engine-mv", 3)])
+def test_bitmod_engine_alone_keeps_its_buffer_clients(target, readers, tmp_path):
+    """The BITMOD engine as its own target: lint clean, and its buffer clients are ports
+    (tiny: the metadata reader, one code reader, an activation reader per array column, one
+    writer), so synthesizing it keeps the logic they drive."""
+    path = write_verilog(target, config.load("tiny"), tmp_path)
+    top = registry.get(target).top
+    lint(path, top)
+    header = re.search(rf"^module {top}\((.*?)\);", path.read_text(), re.M | re.S).group(1)
+    ports = {p.strip() for p in header.split(",")}
+    assert {f"rd__{i}__rdata" for i in range(readers)} <= ports
+    assert f"rd__{readers}__rdata" not in ports and "wr__0__data" in ports
+
+
+def test_bitmod_engine_needs_a_bitmod_config():
+    with pytest.raises(ConfigError, match="config 'u280': no 'bitmod' section"):
+        registry.get("bitmod-engine-mv").build(config.load("u280"))
