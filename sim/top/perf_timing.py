@@ -99,7 +99,8 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
     ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: ``lower``'s
     fixed part and array latency; per tile a TILE and a GROUP cycle, per group the longer of
-    the next group's metadata prefetch (2 fields per metadata piece, all hits) and the group's
+    the next group's metadata prefetch (2 fields per metadata piece, 2 cycles each: the address
+    registered, then a hit) and the group's
     beats (a later group starts on the beat after the last one when its metadata is there);
     the tile's first beat refills every reader in turn, the first request made in GROUP,
     every later beat takes ``slots`` cycles plus the costliest reader move: a code reader moves
@@ -134,8 +135,8 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
                 continue
             stream += slots + max(_reader_stall(codes, j, slots),
                                   _reader_stall(acts, j, slots))
-        # (the tile's GROUP,) then the stream or the next group's metadata (2 fields per piece)
-        per_tile += (g == 0) + max(2 * meta_pieces(ep) + 1, stream)
+        # (the tile's GROUP,) then the stream or the next group's metadata (2 x 2 per piece)
+        per_tile += (g == 0) + max(4 * meta_pieces(ep) + 1, stream)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
     return FIXED + tiles * per_tile + ep.latency
 

@@ -10,8 +10,8 @@ port):
 * per array tile (``ceil(n / rows) x ceil(m / cols)``): one TILE cycle, then per group one
   GROUP cycle (the prefetched metadata becomes current) and the group's ``G / lanes`` beats, one
   per ``slots`` cycles at best; the metadata of the next group (``2 x`` :func:`meta_pieces`
-  fields in fp16 mode, ``3 x`` in int mode, each a hit or a refill of the metadata reader) is
-  fetched meanwhile, so a group takes at least as long as that fetch; the first beat of a tile
+  fields in fp16 mode, ``3 x`` in int mode, each a registered address and then a hit or a
+  refill of the metadata reader) is fetched meanwhile, so a group takes at least as long as that fetch; the first beat of a tile
   refills every code and activation reader; a later beat moves each code reader by the tile's
   stride ``Bq x lanes x b`` bits (golden.quant's version 2 layout), more than a line when that
   stride is, so in the worst case it refills them all again;
@@ -70,7 +70,7 @@ def meta_pieces(ep: EngineParams) -> int:
 def lower(ep: EngineParams, p: Product) -> int:
     """Every field a hit, every beat at the array's rate, no wait for results."""
     beats = p.group // ep.lanes
-    per_group = max(2 * meta_pieces(ep) + 1, (beats - 1) * p.slots + 2)
+    per_group = max(4 * meta_pieces(ep) + 1, (beats - 1) * p.slots + 2)
     return FIXED + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
 
 
@@ -82,7 +82,7 @@ def upper(ep: EngineParams, p: Product) -> int:
     beats = p.group // ep.lanes
     readers = max(code_readers(ep), ep.cols)
     refill_beat = 1 + 2 * readers + 2                 # base, 2 grants per reader, data, hit
-    per_group = 1 + 3 * meta_pieces(ep) * (REFILL + 1) + beats * max(p.slots, refill_beat)
+    per_group = 1 + 3 * meta_pieces(ep) * (REFILL + 2) + beats * max(p.slots, refill_beat)
     writes = line_writes(2 * ep.rows) * ep.cols
     per_tile = 1 + p.groups() * per_group + refill_beat + ep.latency + writes
     return FIXED + p.tiles(ep) * per_tile + ep.latency + writes + 4
