@@ -25,9 +25,9 @@ class LinearPlan:
     a_dt: DType
     b_dt: DType
     o_dt: DType = DType.FP16
-    # packed layout of quantized tiles: (block rows, chunk columns); (1, 0) is version 1, row by
-    # row; a BitMoD plan gets its arrays' layout (passes.packing.array_layout)
-    layout: tuple[int, int] = (1, 0)
+    # packed layout of quantized tiles: (block rows, chunk columns, None: the group); (1, None)
+    # is version 1, row by row; a BitMoD plan gets its arrays' (passes.packing.array_layout)
+    layout: tuple[int, int | None] = (1, None)
 
     @property
     def group(self) -> int:
@@ -53,8 +53,7 @@ class LinearPlan:
             density = sp.density if sp.density is not None else sp.n / 16
             return spack.packed_size(rows, self.k, int(rows * self.k * density), self.spec.bits)
         id_bits = 2 if self.spec.scheme == "bitmod" else 0
-        block, chunk = self.layout
-        blocked = qpack.is_blocked(dict(g=self.group, block=block, chunk=chunk or self.group))
+        blocked = qpack.is_blocked(self.group, *self.layout)
         _, total = qpack.layout(rows, self.groups, self.group, self.spec.bits, id_bits,
                                 self.spec.scale_mode, self.spec.scheme == "int_asym", blocked)
         return total

@@ -62,15 +62,14 @@ def array_layout(cfg) -> tuple[int, int]:
     return math.lcm(b.prefill_array.rows, b.decode_array.rows), b.lanes
 
 
-def pack_tile(tile, layout: tuple[int, int] = (1, 0)) -> bytes:
-    """A tile's bytes; quantized tiles in ``layout`` (block, chunk; chunk 0 is the group)."""
+def pack_tile(tile, layout: tuple[int, int | None] = (1, None)) -> bytes:
+    """A tile's bytes; quantized tiles in ``layout`` (block, chunk; chunk None: the group)."""
     if isinstance(tile, torch.Tensor):
         return tile.to(torch.float16).contiguous().numpy().tobytes()
     if hasattr(tile, "block_n"):
         from ...golden import sparse
         return sparse.pack(tile)
-    block, chunk = layout
-    return tile.pack(block, chunk or None)
+    return tile.pack(*layout)
 
 
 def unpack_tile(data: bytes, engine: int, b_dt: int, n: int, k: int):

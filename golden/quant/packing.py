@@ -113,39 +113,37 @@ def layout(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
     return offsets, pos
 
 
-def is_blocked(fields: dict) -> bool:
-    """Whether ``fields`` (header values by name) ask for the version 2 layout."""
-    return fields.get("block", 1) != 1 or fields.get("chunk", fields["g"]) != fields["g"]
-
-
-def block_rows(n: int, block: int):
-    """(first row, rows) of every block of ``block`` rows (the last may be shorter)."""
-    return [(n0, min(block, n - n0)) for n0 in range(0, n, block)]
+def is_blocked(g: int, block: int = 1, chunk: int | None = None) -> bool:
+    """Whether a layout of ``block`` rows and ``chunk`` columns (None: the group ``g``) is
+    version 2."""
+    return block != 1 or (chunk or g) != g
 
 
 def to_blocked(values: np.ndarray, block: int, chunk: int = 1) -> np.ndarray:
     """Row-major [N, ng * chunk * C] values (codes, or per-group entries with chunk 1) in the
     version 2 storage order: per block of rows, per chunk of ``chunk`` columns, the block's
-    rows side by side."""
+    rows side by side (blocks of one row keep the row-major order)."""
     n, width = values.shape
-    parts = [values[n0:n0 + bq].reshape(bq, width // chunk, chunk).transpose(1, 0, 2).ravel()
-             for n0, bq in block_rows(n, block)]
-    return np.concatenate(parts) if parts else values.ravel()
+    full = n - n % block
+    head = values[:full].reshape(full // block, block, width // chunk, chunk)
+    tail = values[full:].reshape(n - full, width // chunk, chunk)
+    return np.concatenate([head.transpose(0, 2, 1, 3).ravel(), tail.transpose(1, 0, 2).ravel()])
 
 
 def from_blocked(flat: np.ndarray, n: int, width: int, block: int, chunk: int = 1) -> np.ndarray:
     """Inverse of :func:`to_blocked`: [N, width] row-major values."""
-    out = np.empty((n, width), dtype=flat.dtype)
-    for n0, bq in block_rows(n, block):
-        part = flat[n0 * width:(n0 + bq) * width].reshape(width // chunk, bq, chunk)
-        out[n0:n0 + bq] = part.transpose(1, 0, 2).reshape(bq, width)
-    return out
+    flat = np.asarray(flat).reshape(-1)
+    full = n - n % block
+    head = flat[:full * width].reshape(full // block, width // chunk, block, chunk)
+    tail = flat[full * width:n * width].reshape(width // chunk, n - full, chunk)
+    return np.concatenate([head.transpose(0, 2, 1, 3).reshape(full, width),
+                           tail.transpose(1, 0, 2).reshape(n - full, width)])
 
 
 def assemble(fields: dict, sections: list[bytes]) -> bytes:
-    """Header + aligned sections (``fields`` holds the header values by name; ``block`` and
-    ``chunk``, when given and not 1 and G, make it version 2)."""
-    blocked = is_blocked(fields)
+    """Header + aligned sections (``fields`` holds the header values by name; its ``block`` and
+    ``chunk``, unless 1 and G, make it version 2)."""
+    blocked = is_blocked(fields["g"], fields["block"], fields["chunk"])
     offsets, total = layout(fields["n"], fields["ng"], fields["g"], fields["bits"],
                             fields["id_bits"], fields["scale_mode"], fields["zp_bits"] > 0,
                             blocked)

@@ -139,13 +139,12 @@ def _pack(qw: QuantizedWeight, block: int, chunk: int) -> bytes:
     fields = dict(scheme=qw.scheme, bits=b, scale_mode=qw.scale_mode, id_bits=qw.id_bits,
                   zp_bits=8 if qw.zero_points is not None else 0, n=n, k=k, g=g, ng=ng,
                   block=block, chunk=chunk)
-    if packing.is_blocked(fields):
-        def order(a):
-            return packing.to_blocked(a.reshape(n, -1), block)
+
+    def order(a):                        # per-group entries in storage order
+        return packing.to_blocked(a.reshape(n, ng), block)
+    if packing.is_blocked(g, block, chunk):
         codes = packing.pack_bits(packing.to_blocked(padded, block, chunk), b)
-    else:
-        def order(a):
-            return a.reshape(-1)
+    else:                                # one byte-aligned record per group
         codes = packing.pack_bits(padded.reshape(n * ng, g), b)
     sections = [
         codes,
@@ -166,14 +165,13 @@ def _unpack(data: bytes) -> QuantizedWeight:
     names = scheme.formats(b)
     if f["id_bits"] != (len(names) - 1).bit_length():
         raise ValueError(f"packed weight: {f['id_bits']} id bits do not fit {scheme.name}")
-    if f["block"] == 1 and f["chunk"] == g:
-        def rows(a, width=ng):
-            return a.reshape(n, width)
-        codes = packing.unpack_bits(codes_b, b, g, n * ng).reshape(n, ng * g)[:, :k]
+    def rows(a):                         # per-group entries from storage order
+        return packing.from_blocked(a, n, ng, f["block"])
+    if packing.is_blocked(g, f["block"], f["chunk"]):
+        codes = packing.from_blocked(packing.unpack_bits(codes_b, b, n * ng * g), n, ng * g,
+                                     f["block"], f["chunk"])[:, :k]
     else:
-        def rows(a, width=ng, chunk=1):
-            return packing.from_blocked(a.reshape(-1), n, width, f["block"], chunk)
-        codes = rows(packing.unpack_bits(codes_b, b, n * ng * g), ng * g, f["chunk"])[:, :k]
+        codes = packing.unpack_bits(codes_b, b, g, n * ng).reshape(n, ng * g)[:, :k]
     ids = (rows(packing.unpack_bits(ids_b, f["id_bits"], n * ng))
            if f["id_bits"] else np.zeros((n, ng), np.uint32))
     if ids.size and int(ids.max()) >= len(names):

@@ -53,6 +53,7 @@ ST_PATH = 2 + 2           # burst descriptor FIFO -> first W beat; last W -> B r
 LD_TAIL, ST_TAIL = 2, 3   # RUN (drained), DONE; ST also FLUSH
 ZERO_PATH = 1             # zero_fill: aligner -> line write, no AXI
 BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
+LINE_BITS = 8 * isa.LINE_BYTES
 # COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
 # buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
 COPY_FIXED = 7
@@ -98,22 +99,19 @@ def dma_cycles(instr: isa.Instr) -> int:
 def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
     ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: ``lower``'s
-    fixed part and array latency; per tile a TILE and a GROUP cycle, per group the longer of
-    the next group's metadata prefetch (2 fields per metadata piece, 2 cycles each: the address
-    registered, then a hit) and the group's
-    beats (a later group starts on the beat after the last one when its metadata is there);
-    the tile's first beat refills every reader in turn, the first request made in GROUP,
-    every later beat takes ``slots`` cycles plus the costliest reader move: a code reader moves
-    by the tile's stride of ``B x lanes x b`` bits (the compiler's version 2 layout), an
-    activation reader by ``16 lanes`` bits. A move into the next line costs nothing (the reader
-    read that line ahead, 2 cycles after its last slide, +1 per further reader of the buffer
-    waiting for the port), a move further on a refill (1 + 2 cycles, +2 when the field crosses
-    into the line after; +1 per further reader of the buffer). Not modelled: metadata fetches
-    taking WGT's port from the code readers, a short last block.
+    fixed part and array latency; per tile a TILE and a GROUP cycle; per group the longer of
+    the next group's metadata fetch (``timing.meta_fetch_cycles``) and the group's beats (a
+    later group starts on the beat after the last one when its metadata is there). The tile's
+    first beat refills every reader in turn, from the request made in GROUP; every later beat
+    takes ``slots`` cycles plus the costliest reader move (:func:`_reader_stall`): a code reader
+    moves by the tile's stride of ``B x lanes x b`` bits (the compiler's version 2 layout), an
+    activation reader by ``16 lanes`` bits. Not modelled: metadata fetches taking WGT's port
+    from the code readers, a short last block.
     ``group``: the tile's group size (its header's; the instruction does not carry it; default
     ``bitmod.group_size``): a short last group is streamed zero-padded to the full group."""
     from ...compiler.passes.packing import array_layout
-    from ...rtl.top.bitmod.timing import FIXED, code_readers, code_rows, meta_pieces
+    from ...rtl.bitmod.params import ACT_BITS
+    from ...rtl.top.bitmod.timing import FIXED, code_readers, code_rows, meta_fetch_cycles
     stage = "prefill" if instr.kind == "MM" else "decode"
     ep = _engine_params(cfg, stage)
     slots = term_slots(cfg, instr["b_dt"])
@@ -123,7 +121,7 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     block = min(array_layout(cfg)[0], instr["n"])
     piece = code_rows(ep) * ep.lanes * bits
     codes = [(i * piece, block * ep.lanes * bits, piece) for i in range(code_readers(ep))]
-    acts = [(0, 16 * ep.lanes, 16 * ep.lanes)] * ep.cols
+    acts = [(0, ACT_BITS * ep.lanes, ACT_BITS * ep.lanes)] * ep.cols
     readers = max(len(codes), ep.cols)
     per_group = -(-group // ep.lanes)
     per_tile = 1                                             # TILE
@@ -135,26 +133,27 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
                 continue
             stream += slots + max(_reader_stall(codes, j, slots),
                                   _reader_stall(acts, j, slots))
-        # (the tile's GROUP,) then the stream or the next group's metadata (2 x 2 per piece)
-        per_tile += (g == 0) + max(4 * meta_pieces(ep) + 1, stream)
+        # (the tile's GROUP,) then the stream or the next group's metadata fetch
+        per_tile += (g == 0) + max(meta_fetch_cycles(ep), stream)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
     return FIXED + tiles * per_tile + ep.latency
 
 
 def _reader_stall(readers, j: int, slots: int) -> int:
     """Cycles beat ``j`` waits for the readers of one buffer, each ``(start bit, stride, width)``
-    (rtl/top/bitmod/reader.py): refills in turn, or read-ahead lines that have not arrived (a
-    reader reads its next line ahead right after it moves into the line before, one port grant
-    per cycle, 2 cycles from grant to data)."""
+    (rtl/top/bitmod/reader.py): a move into the next line costs nothing once that line, read
+    ahead when the reader moved into the line before (2 cycles from grant to data, one grant
+    per cycle among the buffer's readers), has arrived; a move further on is a refill (1 + 2
+    cycles, +2 when the field crosses into the line after), the buffer's readers in turn."""
     refills, ahead, since = 0, 0, []
     for start, stride, width in readers:
         now, before = start + j * stride, start + (j - 1) * stride
-        move = now // 128 - before // 128
+        move = now // LINE_BITS - before // LINE_BITS
         if move > 1:
-            refills += 3 + (2 if now % 128 + width > 128 else 0)
+            refills += 3 + (2 if now % LINE_BITS + width > LINE_BITS else 0)
         elif move == 1:
             ahead += 1
-            since.append(max(1, 128 // stride) * slots)     # cycles since its last move
+            since.append(max(1, LINE_BITS // stride) * slots)     # cycles since its last move
     if refills:
         return refills
     return max(0, 2 + ahead - 1 - min(since)) if ahead else 0

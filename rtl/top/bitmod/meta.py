@@ -49,7 +49,6 @@ class MetaFetch:
         self.next_code = Signal(addr_bits)
         self.stride, self.next_stride = Signal(addr_bits), Signal(addr_bits)
         self.valid, self.take, self.go = Signal(), Signal(), Signal()
-        self.fetching = Signal()                # the FSM drives the reader's address and span
 
     @property
     def pieces(self) -> int:
@@ -93,8 +92,7 @@ class MetaFetch:
                                      span.eq(rows * 16)]
                 m.next = "FETCH"
             with m.State("FETCH"):
-                m.d.comb += [reader.req.eq(1), self.fetching.eq(1), reader.addr.eq(addr),
-                             reader.span.eq(span)]
+                m.d.comb += [reader.req.eq(1), reader.addr.eq(addr), reader.span.eq(span)]
                 with m.If(reader.hit):
                     self._store(m, h, reader.data, piece, item, fmt_of_id)
                     with m.If((item == 0) & (piece == 0)):
@@ -118,9 +116,9 @@ class MetaFetch:
                     with m.Elif(r0 + R < h.n):
                         m.d.sync += [g.eq(0), r0.eq(r0 + R)]
                         with m.If(s + R == h.block):             # the next block
+                            next_block = block_entry + h.block * h.ng
                             m.d.sync += [n0.eq(n0 + h.block), s.eq(0),
-                                         block_entry.eq(block_entry + h.block * h.ng),
-                                         group_entry.eq(block_entry + h.block * h.ng)]
+                                         block_entry.eq(next_block), group_entry.eq(next_block)]
                         with m.Else():
                             m.d.sync += [s.eq(s + R), group_entry.eq(block_entry)]
                     with m.Elif(c0 + C < h.m):
@@ -135,7 +133,7 @@ class MetaFetch:
 
     def _store(self, m, h, data, piece, item, fmt_of_id):
         """Row ``piece * META_ROWS + t`` takes entry ``t`` of the field just read."""
-        for t in range(META_ROWS):
+        for t in range(min(self.rows, META_ROWS)):
             gid = Mux(h.id_bits == 0, 0,
                       Mux(h.id_bits == 1, data[t], data[2 * t:2 * t + 2]))
             fmt = fmt_of_id(gid, m)

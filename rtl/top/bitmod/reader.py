@@ -37,16 +37,15 @@ class FieldReader(wiring.Component):
     are valid (comb, while ``hit``); ``flush`` In(1): forget the window (a new instruction:
     its buffer may have been rewritten); ``rd`` Out(buffer read port). Timing: a held field hits
     in the cycle it is asked for; the upper line after a slide is asked for in the slide's cycle
-    and held 2 cycles later (grant, data); a field outside the window costs a refill: 1 cycle to move the window, 2 for the lower
-    line, 2 more for the upper one when the field crosses into it; each fetch waits for the
-    arbitrated port. Fields must have ``width <= 128``."""
+    and held 2 cycles later (grant, data); a field outside the window costs a refill: 1 cycle to
+    move the window, 2 for the lower line, 2 more for the upper one when the field crosses into
+    it; each fetch waits for the arbitrated port. Fields must have ``width <= 128``."""
 
     def __init__(self, params: TopParams, width: int):
         assert width <= 128
         self.params, self.width = params, width
         super().__init__({"buf": In(BUF_BITS), "addr": In(addr_bits(params)), "span": In(8),
-                          "req": In(1),
-                          "hit": Out(1), "data": Out(width), "flush": In(1),
+                          "req": In(1), "hit": Out(1), "data": Out(width), "flush": In(1),
                           "rd": Out(read_port(params))})
 
     def elaborate(self, platform):
@@ -66,23 +65,22 @@ class FieldReader(wiring.Component):
                      self.data.eq(Mux(line == base, Cat(lo, hi) >> offset, hi >> offset)
                                   [:self.width]),
                      self.rd.buf.eq(self.buf)]
+        def fetch(addr, upper):
+            """Ask for line ``addr`` of the buffer, into the upper or the lower line."""
+            m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(addr)]
+            with m.If(self.rd.ready):
+                m.d.sync += [pending.eq(1), pending_hi.eq(upper)]
+
         with m.If(~pending):
             with m.If(self.req & have_hi & (line == base + 1)):       # slide one line up
                 m.d.sync += [lo.eq(hi), base.eq(base + 1), have_hi.eq(0)]
-                # and read the new upper line now: a line a field keeps the 2-cycle pace
-                m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base + 2)]
-                with m.If(self.rd.ready):
-                    m.d.sync += [pending.eq(1), pending_hi.eq(1)]
+                fetch(base + 2, 1)      # the new upper line at once: one line a field, 2 cycles
             with m.Elif(self.req & (line != base)):                   # refill
                 m.d.sync += [base.eq(line), have_lo.eq(0), have_hi.eq(0)]
             with m.Elif(self.req & ~have_lo):
-                m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base)]
-                with m.If(self.rd.ready):
-                    m.d.sync += [pending.eq(1), pending_hi.eq(0)]
+                fetch(base, 0)
             with m.Elif(have_lo & ~have_hi):             # read ahead, asked for or not
-                m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(base + 1)]
-                with m.If(self.rd.ready):
-                    m.d.sync += [pending.eq(1), pending_hi.eq(1)]
+                fetch(base + 1, 1)
         with m.If(self.rd.rvalid):
             m.d.sync += pending.eq(0)
             with m.If(pending_hi):

@@ -2,7 +2,8 @@
 §3): the header words, and which (scheme, bits) the array's datatype decoder runs.
 
 The header is read as 32-bit little-endian words at byte ``4 * w`` of the tile, four to a line;
-the engine keeps all 16 (the zero-point offset, size and CRC words unused). A group's datatype id indexes the scheme's format list
+the engine keeps all 16 (the zero-point offset, size and CRC words unused). A group's datatype
+id indexes the scheme's format list
 (``QuantizedWeight.formats``); the array takes the hardware index of that format
 (golden.bitserial.HW_FORMATS), so the table below maps (scheme id, bits, id) to it.
 """

@@ -7,14 +7,14 @@ next line is read ahead, a refill takes up to 5 cycles; readers of one buffer sh
 port):
 
 * fixed: CHECK, the 16 header words as four line fields (12 cycles), TILE_CHECK;
-* per array tile (``ceil(n / rows) x ceil(m / cols)``): one TILE cycle, then per group one
-  GROUP cycle (the prefetched metadata becomes current) and the group's ``G / lanes`` beats, one
-  per ``slots`` cycles at best; the metadata of the next group (``2 x`` :func:`meta_pieces`
-  fields in fp16 mode, ``3 x`` in int mode, each a registered address and then a hit or a
-  refill of the metadata reader) is fetched meanwhile, so a group takes at least as long as that fetch; the first beat of a tile
-  refills every code and activation reader; a later beat moves each code reader by the tile's
-  stride ``Bq x lanes x b`` bits (golden.quant's version 2 layout), more than a line when that
-  stride is, so in the worst case it refills them all again;
+* per array tile (``ceil(n / rows) x ceil(m / cols)``): one TILE and one GROUP cycle (the
+  prefetched metadata becomes current; a later group starts on the beat after the last one when
+  its metadata is there), then the group's ``G / lanes`` beats, one per ``slots`` cycles at
+  best; the next group's metadata (:func:`meta_fetch_cycles`) is fetched meanwhile, so a group
+  takes at least as long as that fetch; the first beat of a tile refills every code and
+  activation reader; a later beat moves each code reader by the tile's stride ``Bq x lanes x b``
+  bits (golden.quant's version 2 layout), more than a line when that stride is, so in the worst
+  case it refills them all again;
 * the results: the array's latency to the last column and up to ``writer.line_writes(2 x rows)``
   line writes per column (one or two for at most 8 rows);
   in the worst case a tile waits for the previous tile's results.
@@ -67,10 +67,16 @@ def meta_pieces(ep: EngineParams) -> int:
     return -(-ep.rows // META_ROWS)
 
 
+def meta_fetch_cycles(ep: EngineParams) -> int:
+    """Fewest cycles of a group's metadata fetch: fp16 mode's 2 items of :func:`meta_pieces`
+    fields, each a registered address and a hit (rtl/top/bitmod/meta.py), and the hand-over."""
+    return 2 * 2 * meta_pieces(ep) + 1
+
+
 def lower(ep: EngineParams, p: Product) -> int:
     """Every field a hit, every beat at the array's rate, no wait for results."""
     beats = p.group // ep.lanes
-    per_group = max(4 * meta_pieces(ep) + 1, (beats - 1) * p.slots + 2)
+    per_group = max(meta_fetch_cycles(ep), (beats - 1) * p.slots + 2)
     return FIXED + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
 
 
