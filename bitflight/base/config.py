@@ -75,7 +75,9 @@ class BitmodEngine(_Strict):
     act_bits: Literal[16] = 16
     weight_sram_kb: PositiveInt
     act_sram_kb: PositiveInt
-    sram_banks: PositiveInt = 8
+    sram_banks: PositiveInt = Field(8, description="banks of the weight buffer, one 16-byte "
+                                    "line wide each (a power of two): the BitMoD engine reads "
+                                    "them side by side as one WGT row a cycle")
     pe_energy_pj: PositiveFloat | None = Field(None, description="energy per PE per cycle")
     pe_energy_factor: PositiveFloat | None = Field(None, description="multiplier on pe_energy_pj "
                                                    "(place-and-route overhead); None: 1")
@@ -103,6 +105,8 @@ class BitmodEngine(_Strict):
         if self.prefill_array.pes != self.decode_array.pes:
             raise ValueError("prefill_array and decode_array must have the same number of PEs "
                              f"({self.prefill_array.pes} != {self.decode_array.pes})")
+        if self.sram_banks & (self.sram_banks - 1):
+            raise ValueError(f"sram_banks {self.sram_banks} is not a power of two")
         return self
 
 

@@ -28,6 +28,7 @@ class TopParams:
     outstanding: int = 8                     # bursts in flight per DMA engine
     fetch_fifo_words: int = 32               # instruction words fetched ahead
     bitmod: tuple = ()                       # BitMoD arrays (prefill, decode EngineParams), if any
+    wgt_lines: int = 1                       # WGT banks: lines side by side in one WGT row
 
     def __post_init__(self) -> None:
         if not 1 <= self.channels <= 1 << isa.TYPES["LD"].fields[1].width:
@@ -36,6 +37,10 @@ class TopParams:
         if len(self.buffer_lines) != len(isa.Buf):
             raise ValueError(f"buffer_lines: need {len(isa.Buf)} sizes, got "
                              f"{len(self.buffer_lines)}")
+        w = self.wgt_lines
+        if w < 1 or w & (w - 1) or self.buffer_lines[isa.Buf.WGT] % w:
+            raise ConfigError(f"bitmod.sram_banks: {w} is not a power of two that divides the "
+                              f"weight buffer's {self.buffer_lines[isa.Buf.WGT]} lines")
         if not 1 <= self.max_burst_beats <= 256:
             raise ValueError(f"max_burst_beats {self.max_burst_beats} is not in 1..256 (AXI4)")
 
@@ -47,6 +52,7 @@ class TopParams:
             from ..bitmod.params import EngineParams
             overrides["bitmod"] = tuple(EngineParams.from_config(cfg, a)
                                         for a in ("prefill", "decode"))
+            overrides.setdefault("wgt_lines", cfg.bitmod.sram_banks)
         return cls(channels=cfg.memory.channels, buffer_lines=lines, **overrides)
 
     @property
@@ -56,6 +62,11 @@ class TopParams:
     @property
     def buffer_bytes(self) -> tuple[int, ...]:
         return tuple(n * isa.LINE_BYTES for n in self.buffer_lines)
+
+    @property
+    def wgt_row_bits(self) -> int:
+        """Bits of one WGT row (what a wide read port returns)."""
+        return self.wgt_lines * self.line_bits
 
     @property
     def line_addr_bits(self) -> int:

@@ -19,7 +19,7 @@ from amaranth.lib.wiring import In, Out
 from ...compiler import isa
 from . import regs
 from .axi import axi4, axi4_lite
-from .buffers import Buffers
+from .buffers import Buffers, is_wide
 from .control import Control
 from .dma_load import LoadEngine
 from .dma_store import StoreEngine
@@ -67,9 +67,13 @@ class Accelerator(wiring.Component):
                 make(p) if make else Unsupported(q, p))
         reads = [ld.ids, st.rd] + [r for q in COMPUTE for r in getattr(units[q], "rd", [])]
         writes = [ld.wr] + [w for q in COMPUTE for w in getattr(units[q], "wr", [])]
-        bufs = m.submodules.buffers = Buffers(p, len(reads), len(writes))
+        wide = [r for r in reads if is_wide(r)]                       # WGT row readers
+        reads = [r for r in reads if not is_wide(r)]
+        bufs = m.submodules.buffers = Buffers(p, len(reads), len(writes), len(wide))
         for i, port in enumerate(reads):
             wiring.connect(m, port, bufs.rd[i])
+        for i, port in enumerate(wide):
+            wiring.connect(m, port, bufs.wide[i])
         for i, port in enumerate(writes):
             wiring.connect(m, port, bufs.wr[i])
         wiring.connect(m, wiring.flipped(self.ctrl), ctl.bus)

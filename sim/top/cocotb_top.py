@@ -100,23 +100,25 @@ class Host:
                        tuple(self.meta["buffer_bytes"]), FIELD_IDS, blocked)
 
     def _memory(self, b: isa.Buf):
-        return (getattr(self.dut.buffers, f"mem_{b.name.lower()}"),
-                self.meta["buffer_bytes"][b] // isa.LINE_BYTES)
+        """The buffer's memory, its words and a word's bytes (a WGT word is a row of banks)."""
+        size = self.meta["buffer_bytes"][b] // isa.LINE_BYTES
+        word = isa.LINE_BYTES * (self.meta.get("wgt_lines", 1) if b == isa.Buf.WGT else 1)
+        return getattr(self.dut.buffers, f"mem_{b.name.lower()}"), size * isa.LINE_BYTES // word, word
 
     def buffers(self) -> dict[str, bytes]:
         out = {}
         for b in isa.Buf:
-            mem, lines = self._memory(b)
-            out[b.name] = b"".join(int(mem[i].value).to_bytes(isa.LINE_BYTES, "little")
-                                   for i in range(lines))
+            mem, words, size = self._memory(b)
+            out[b.name] = b"".join(int(mem[i].value).to_bytes(size, "little")
+                                   for i in range(words))
         return out
 
     def load_buffers(self, contents: dict[str, bytes]) -> None:
         for b in isa.Buf:
-            mem, lines = self._memory(b)
+            mem, words, size = self._memory(b)
             data = contents[b.name]
-            for i in range(lines):
-                mem[i].value = int.from_bytes(data[16 * i:16 * i + 16], "little")
+            for i in range(words):
+                mem[i].value = int.from_bytes(data[size * i:size * (i + 1)], "little")
 
 
 @cocotb.test()

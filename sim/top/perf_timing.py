@@ -119,8 +119,9 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     group = group or cfg.bitmod.group_size
     groups = -(-instr["k"] // group)
     block = min(array_layout(cfg)[0], instr["n"])
-    piece = code_rows(ep) * ep.lanes * bits
-    codes = [(i * piece, block * ep.lanes * bits, piece) for i in range(code_readers(ep))]
+    lines = cfg.bitmod.sram_banks                # WGT row: what a code reader holds per line
+    piece = code_rows(ep, lines) * ep.lanes * bits
+    codes = [(i * piece, block * ep.lanes * bits, piece) for i in range(code_readers(ep, lines))]
     acts = [(0, ACT_BITS * ep.lanes, ACT_BITS * ep.lanes)] * ep.cols
     readers = max(len(codes), ep.cols)
     per_group = -(-group // ep.lanes)
@@ -131,32 +132,34 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
             if j == 0:
                 stream += 2 * readers + 2          # refill every reader in turn, from GROUP on
                 continue
-            stream += slots + max(_reader_stall(codes, j, slots),
-                                  _reader_stall(acts, j, slots))
+            stream += slots + max(_reader_stall(codes, j, slots, lines * LINE_BITS, True),
+                                  _reader_stall(acts, j, slots, LINE_BITS))
         # (the tile's GROUP,) then the stream or the next group's metadata fetch
-        per_tile += (g == 0) + max(meta_fetch_cycles(ep), stream)
+        per_tile += (g == 0) + max(meta_fetch_cycles(ep, lines), stream)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
     return FIXED + tiles * per_tile + ep.latency
 
 
-def _reader_stall(readers, j: int, slots: int) -> int:
+def _reader_stall(readers, j: int, slots: int, line: int, shared: bool = False) -> int:
     """Cycles beat ``j`` waits for the readers of one buffer, each ``(start bit, stride, width)``
-    (rtl/top/bitmod/reader.py): a move into the next line costs nothing once that line, read
-    ahead when the reader moved into the line before (2 cycles from grant to data, one grant
-    per cycle among the buffer's readers), has arrived; a move further on is a refill (1 + 2
-    cycles, +2 when the field crosses into the line after), the buffer's readers in turn."""
-    refills, ahead, since = 0, 0, []
+    (rtl/top/bitmod/reader.py), reading lines of ``line`` bits (WGT rows for the code readers):
+    a move into the next line costs nothing once that line, read ahead when the reader moved
+    into the line before (2 cycles from grant to data, one grant per cycle among the buffer's
+    readers; ``shared``: readers reading ahead the same line read it once, as WGT row readers
+    do), has arrived; a move further on is a refill (1 + 2 cycles, +2 when the field crosses
+    into the line after), the buffer's readers in turn."""
+    refills, ahead, since = 0, set(), []
     for start, stride, width in readers:
         now, before = start + j * stride, start + (j - 1) * stride
-        move = now // LINE_BITS - before // LINE_BITS
+        move = now // line - before // line
         if move > 1:
-            refills += 3 + (2 if now % LINE_BITS + width > LINE_BITS else 0)
+            refills += 3 + (2 if now % line + width > line else 0)
         elif move == 1:
-            ahead += 1
-            since.append(max(1, LINE_BITS // stride) * slots)     # cycles since its last move
+            ahead.add(now // line if shared else len(since))
+            since.append(max(1, line // stride) * slots)     # cycles since its last move
     if refills:
         return refills
-    return max(0, 2 + ahead - 1 - min(since)) if ahead else 0
+    return max(0, 2 + len(ahead) - 1 - min(since)) if ahead else 0
 
 
 _ENGINE_PARAMS: dict = {}

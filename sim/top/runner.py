@@ -38,7 +38,8 @@ def run(built: tuple[hdl.Build, TopParams], job: Job, log: Path | None = None,
     """Run ``job``'s steps on the built top; the Result holds every channel and buffer. The
     simulator's output goes to ``log``, or to stdout unless ``quiet``."""
     b, params = built
-    meta = {"channels": params.channels, "buffer_bytes": list(params.buffer_bytes)}
+    meta = {"channels": params.channels, "buffer_bytes": list(params.buffer_bytes),
+            "wgt_lines": params.wgt_lines}
     with tempfile.TemporaryDirectory(prefix="bitflight-top-") as tmp:
         job_path, result_path = Path(tmp) / "job.pkl", Path(tmp) / "result.pkl"
         save(job, job_path)

@@ -138,9 +138,10 @@ def test_wrong_types(tmp_path, old, new, expected):
      "cfg.yaml: sfu.mul_stages: Input should be less than or equal to 6"),
     ("tile: {rows: 2, cols: 1}", "tile: {rows: 0, cols: 1}",
      "cfg.yaml: bitmod.decode_array.tile.rows: Input should be greater than 0"),
+    ("sram_banks: 2", "sram_banks: 6", "cfg.yaml: bitmod: sram_banks 6 is not a power of two"),
 ], ids=["m-not-pow2", "m-zero", "n-not-divisor", "n-above-m", "negative-clock", "efficiency",
         "chain-vs-group", "dsp48e2-needs-xcup", "row-dsp-needs-xcup", "group-vs-lanes", "array-pes",
-        "sfu-fp-stages", "tile-zero"])
+        "sfu-fp-stages", "tile-zero", "banks-pow2"])
 def test_impossible_values(tmp_path, old, new, expected):
     assert load_error(write(tmp_path, edit(old, new))).endswith(expected)
 

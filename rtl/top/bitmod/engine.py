@@ -39,7 +39,7 @@ UNREADABLE_A = (isa.DType.INT8, isa.DType.INT32, isa.DType.FP32)   # other engin
 class BitmodEngine(wiring.Component):
     """Ports: ``unit`` (MM or MV); ``rd``: the field readers (one per ``timing.code_rows`` array
     rows for a beat's codes, one per array column for the activations, one for header and
-    metadata); ``wr``: one write client on OUT. Checks, in sim.isa's order: A's element type
+    metadata; the WGT ones read whole WGT rows of ``params.wgt_lines`` lines); ``wr``: one write client on OUT. Checks, in sim.isa's order: A's element type
     (DTYPE), A in ACT, B in WGT (BUFFER_RANGE), the tile header (TILE: magic, datatypes the
     array decodes, scale mode, shape against n/k, group a multiple of lanes, the version 2
     layout of the array's rows and lanes), o_dt FP16 (RESULT_TYPE), acc 0 (ACCUMULATE), O in
@@ -48,10 +48,11 @@ class BitmodEngine(wiring.Component):
     def __init__(self, params: TopParams, engine: EngineParams, queue: isa.Queue):
         self.params, self.ep, self.queue = params, engine, queue
         super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
-        self._meta = FieldReader(params, timing.FIELD_BITS)
-        cr = timing.code_rows(engine)
-        self._codes = [FieldReader(params, CODE_BITS * engine.lanes * min(cr, engine.rows - r))
-                       for r in range(0, engine.rows, cr)]
+        W = params.wgt_lines
+        self._meta = FieldReader(params, 16 * timing.meta_rows(W), wide=True)
+        cr = timing.code_rows(engine, W)
+        self._codes = [FieldReader(params, CODE_BITS * engine.lanes * min(cr, engine.rows - r),
+                                   wide=True) for r in range(0, engine.rows, cr)]
         self._acts = [FieldReader(params, ACT_BITS * engine.lanes) for _ in range(engine.cols)]
         self._writer = RowWriter(params, 2 * engine.rows)
         self.rd = [r.rd for r in [self._meta, *self._codes, *self._acts]]
@@ -140,7 +141,7 @@ class BitmodEngine(wiring.Component):
             return Mux(v > last, last, v)
 
         # -- metadata of the next group, fetched while the current one streams --------------
-        fetch = MetaFetch(R, C, AB)
+        fetch = MetaFetch(R, C, AB, p.wgt_lines)
         m.d.comb += meta.span.eq(timing.FIELD_BITS)     # header lines; the fetch sets its own
         fetch.elaborate(m, head, meta, fmt_of_id)
 
@@ -153,7 +154,7 @@ class BitmodEngine(wiring.Component):
         code_addr = Signal(AB)
         streaming, grouping = Signal(), Signal()
         code_base = Mux(grouping, fetch.next_code, code_addr)
-        cr = timing.code_rows(ep)
+        cr = timing.code_rows(ep, p.wgt_lines)
         for i, rdr in enumerate(self._codes):
             m.d.comb += [rdr.addr.eq(code_base + i * cr * head.lane_bits),
                          rdr.span.eq(min(cr, R - i * cr) * head.lane_bits)]

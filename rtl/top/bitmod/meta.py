@@ -1,6 +1,6 @@
 """The BITMOD engine's metadata prefetch: while a group streams, the next group's datatype ids,
 stored group scales and row scales of the array's rows are read into a second register set, a
-piece of :data:`META_ROWS` rows per field (the tile's version 2 layout stores a block's rows of
+piece of ``timing.meta_rows(lines)`` rows per field (the tile's version 2 layout stores a block's rows of
 a group side by side, so a piece is one contiguous field of the metadata reader).
 
 Position of the tile being fetched, kept incrementally (no division by the runtime block B):
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from amaranth.hdl import Module, Mux, Signal
 
-from .timing import META_ROWS       # 8 x 16-bit scales fill a 128-bit field
+from .timing import meta_rows
 REGS = (("fmt", 4), ("scale", 16), ("row_scale", 16))
 
 
@@ -42,8 +42,9 @@ class MetaFetch:
     and ``next_code`` its first beat's bit address. ``go`` starts an instruction; ``take``
     moves the next group's registers to the current ones when ``valid``."""
 
-    def __init__(self, rows: int, cols: int, addr_bits: int):
+    def __init__(self, rows: int, cols: int, addr_bits: int, lines: int = 1):
         self.rows, self.cols, self.ab = rows, cols, addr_bits
+        self.piece_rows = meta_rows(lines)      # 16-bit entries filling the reader's field
         self.cur = [[Signal(w, name=f"{n}{r}") for n, w in REGS] for r in range(rows)]
         self.next = [[Signal(w, name=f"next_{n}{r}") for n, w in REGS] for r in range(rows)]
         self.next_code = Signal(addr_bits)
@@ -52,10 +53,10 @@ class MetaFetch:
 
     @property
     def pieces(self) -> int:
-        return -(-self.rows // META_ROWS)
+        return -(-self.rows // self.piece_rows)
 
     def elaborate(self, m: Module, h: TileHeader, reader, fmt_of_id) -> None:
-        """The fetch FSM on ``reader`` (a FieldReader of 128 bits); ``fmt_of_id(value, m)`` the
+        """The fetch FSM on ``reader`` (a FieldReader of ``16 * piece_rows`` bits); ``fmt_of_id(value, m)`` the
         hardware format of a datatype id."""
         R, C, ab = self.rows, self.cols, self.ab
         g, r0, c0 = Signal(20), Signal(16), Signal(16)        # the group being fetched
@@ -65,12 +66,13 @@ class MetaFetch:
         bq = Signal(17)
         m.d.comb += bq.eq(Mux(h.block > h.n - n0, h.n - n0, h.block))
         entry = Signal(ab)
-        m.d.comb += entry.eq(group_entry + s + piece * META_ROWS)
-        rows = min(R, META_ROWS)                              # rows of a piece
+        P = self.piece_rows
+        m.d.comb += entry.eq(group_entry + s + piece * P)
+        rows = min(R, P)                                      # rows of a piece
         last_item = Mux(h.fp16_mode, 1, 2)                    # fp16 mode has no row scales
         # the field's address and span are registered a cycle before it is asked for: the
         # address sums and the reader's line compare were one path (ECP5, 23 ns)
-        addr, span = Signal(ab), Signal(8)
+        addr, span = Signal(ab), Signal(range(16 * rows + 1))
         with m.FSM(name="meta_fsm"):
             with m.State("WAIT"):
                 with m.If(self.go):
@@ -88,7 +90,7 @@ class MetaFetch:
                                                                 entry << 3)),
                                      span.eq(Mux(h.fp16_mode, rows * 16, rows * 8))]
                     with m.Default():
-                        m.d.sync += [addr.eq(h.rows_bit + ((r0 + piece * META_ROWS) << 4)),
+                        m.d.sync += [addr.eq(h.rows_bit + ((r0 + piece * P) << 4)),
                                      span.eq(rows * 16)]
                 m.next = "FETCH"
             with m.State("FETCH"):
@@ -132,14 +134,15 @@ class MetaFetch:
             m.d.sync += self.stride.eq(self.next_stride)
 
     def _store(self, m, h, data, piece, item, fmt_of_id):
-        """Row ``piece * META_ROWS + t`` takes entry ``t`` of the field just read."""
-        for t in range(min(self.rows, META_ROWS)):
+        """Row ``piece * piece_rows + t`` takes entry ``t`` of the field just read."""
+        P = self.piece_rows
+        for t in range(min(self.rows, P)):
             gid = Mux(h.id_bits == 0, 0,
                       Mux(h.id_bits == 1, data[t], data[2 * t:2 * t + 2]))
             fmt = fmt_of_id(gid, m)
             scale = Mux(h.fp16_mode, data[16 * t:16 * t + 16], data[8 * t:8 * t + 8])
             for p in range(self.pieces):
-                r = p * META_ROWS + t
+                r = p * P + t
                 if r >= self.rows:
                     continue
                 with m.If(piece == p):

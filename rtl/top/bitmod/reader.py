@@ -10,6 +10,12 @@ Whenever it holds the lower line and not the upper one, the reader fetches the u
 for or not. So a stream of fields through consecutive lines never waits for a line while it
 takes at least 2 cycles per line (grant, data) and the port grants every request. Any other
 field refills the window at its own line.
+
+A ``wide`` reader's lines are WGT rows (``params.wgt_lines`` lines side by side, one banked
+buffer word: rtl/top/buffers.py), so its window and its fields are that many times wider. It
+also sees every row read from WGT for any client: a row it is about to ask for that is on the
+port's data this cycle is taken from there instead, so readers walking the same rows (the code
+readers of one beat) share one read per row.
 """
 from __future__ import annotations
 
@@ -31,7 +37,7 @@ def addr_bits(p: TopParams) -> int:
 
 class FieldReader(wiring.Component):
     """Ports: ``buf`` In(3) (constant per reader use); ``addr`` In(:func:`addr_bits`) the field's
-    bit address; ``span`` In(8) the bits of the field the user needs (at most ``width``; a
+    bit address; ``span`` In(range(width + 1)) the bits of the field the user needs (at most ``width``; a
     field whose span ends in its first line needs only that line); ``req`` In(1); ``hit``
     Out(1): ``data`` Out(width) holds bits ``[addr, addr + width)``, of which the first ``span``
     are valid (comb, while ``hit``); ``flush`` In(1): forget the window (a new instruction:
@@ -39,24 +45,27 @@ class FieldReader(wiring.Component):
     in the cycle it is asked for; the upper line after a slide is asked for in the slide's cycle
     and held 2 cycles later (grant, data); a field outside the window costs a refill: 1 cycle to
     move the window, 2 for the lower line, 2 more for the upper one when the field crosses into
-    it; each fetch waits for the arbitrated port. Fields must have ``width <= 128``."""
+    it; each fetch waits for the arbitrated port. Fields must have ``width`` at most a line
+    (a WGT row if ``wide``)."""
 
-    def __init__(self, params: TopParams, width: int):
-        assert width <= 128
-        self.params, self.width = params, width
-        super().__init__({"buf": In(BUF_BITS), "addr": In(addr_bits(params)), "span": In(8),
-                          "req": In(1), "hit": Out(1), "data": Out(width), "flush": In(1),
-                          "rd": Out(read_port(params))})
+    def __init__(self, params: TopParams, width: int, wide: bool = False):
+        self.params, self.width, self.wide = params, width, wide
+        self.line_log2 = LINE_BITS_LOG2 + ((params.wgt_lines - 1).bit_length() if wide else 0)
+        assert width <= 1 << self.line_log2
+        super().__init__({"buf": In(BUF_BITS), "addr": In(addr_bits(params)),
+                          "span": In(range(width + 1)), "req": In(1), "hit": Out(1),
+                          "data": Out(width), "flush": In(1),
+                          "rd": Out(read_port(params, wide=wide))})
 
     def elaborate(self, platform):
         m = Module()
-        p = self.params
-        lb = p.line_bits
-        base = Signal(addr_bits(self.params) - LINE_BITS_LOG2)        # L
+        lg = self.line_log2
+        lb = 1 << lg
+        base = Signal(addr_bits(self.params) - lg)                    # L
         lo, hi = Signal(lb), Signal(lb)
         have_lo, have_hi, pending, pending_hi = Signal(), Signal(), Signal(), Signal()
-        line = self.addr[LINE_BITS_LOG2:]
-        offset = self.addr[:LINE_BITS_LOG2]
+        line = self.addr[lg:]
+        offset = self.addr[:lg]
         fits = Signal()                          # the field lies within its first line
         m.d.comb += fits.eq(offset + self.span <= lb)
         in_lower = (line == base) & have_lo & (have_hi | fits)
@@ -65,11 +74,27 @@ class FieldReader(wiring.Component):
                      self.data.eq(Mux(line == base, Cat(lo, hi) >> offset, hi >> offset)
                                   [:self.width]),
                      self.rd.buf.eq(self.buf)]
+        def take(line, upper):
+            if upper:
+                m.d.sync += [hi.eq(line), have_hi.eq(1)]
+            else:
+                m.d.sync += [lo.eq(line), have_lo.eq(1)]
+
         def fetch(addr, upper):
-            """Ask for line ``addr`` of the buffer, into the upper or the lower line."""
-            m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(addr)]
-            with m.If(self.rd.ready):
-                m.d.sync += [pending.eq(1), pending_hi.eq(upper)]
+            """Ask for line ``addr`` of the buffer, into the upper or the lower line (a wide
+            reader takes it off the port if another client's read of it arrives now)."""
+            def ask():
+                m.d.comb += [self.rd.valid.eq(1),
+                             self.rd.addr.eq(addr << (lg - LINE_BITS_LOG2))]
+                with m.If(self.rd.ready):
+                    m.d.sync += [pending.eq(1), pending_hi.eq(upper)]
+            if not self.wide:
+                ask()
+                return
+            with m.If(self.rd.seen & (self.rd.seen_row == addr)):
+                take(self.rd.rdata, upper)
+            with m.Else():
+                ask()
 
         with m.If(~pending):
             with m.If(self.req & have_hi & (line == base + 1)):       # slide one line up
@@ -84,9 +109,9 @@ class FieldReader(wiring.Component):
         with m.If(self.rd.rvalid):
             m.d.sync += pending.eq(0)
             with m.If(pending_hi):
-                m.d.sync += [hi.eq(self.rd.rdata), have_hi.eq(1)]
+                take(self.rd.rdata, 1)
             with m.Else():
-                m.d.sync += [lo.eq(self.rd.rdata), have_lo.eq(1)]
+                take(self.rd.rdata, 0)
         with m.If(self.flush):     # the window starts at no line: the first field always refills
             m.d.sync += [have_lo.eq(0), have_hi.eq(0), base.eq((1 << len(base)) - 1)]
         return m

@@ -10,29 +10,34 @@ from amaranth.lib.wiring import In, Out
 
 from ....base.errors import ConfigError
 from ....compiler import isa
-from ..buffers import read_port, write_port
+from ..buffers import is_wide, read_port, write_port
 from ..params import TopParams
 from ..unit import unit_signature
 from .engine import BitmodEngine
 
 
 class StandaloneEngine(wiring.Component):
-    """Ports: ``unit`` (the queue's unit port, as in the top), ``rd[i]`` / ``wr[i]`` the engine's
-    buffer read and write clients (:func:`..buffers.read_port` / ``write_port``, the side a
-    client drives). Timing: the engine's (:mod:`.timing`), the ports passed straight through."""
+    """Ports: ``unit`` (the queue's unit port, as in the top), ``rd[i]`` / ``wide[i]`` /
+    ``wr[i]`` the engine's line readers, WGT row readers and writers (:func:`..buffers.read_port`
+    / ``write_port``, the side a client drives). Timing: the engine's (:mod:`.timing`), the ports passed straight through."""
 
     def __init__(self, params: TopParams, queue: isa.Queue):
         prefill, decode = params.bitmod
         self.engine = BitmodEngine(params, prefill if queue == isa.Queue.MM else decode, queue)
+        self._wide = [is_wide(r) for r in self.engine.rd]
         super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params)),
-                          "rd": Out(read_port(params)).array(len(self.engine.rd)),
+                          "rd": Out(read_port(params)).array(self._wide.count(False)),
+                          "wide": Out(read_port(params, wide=True)).array(sum(self._wide)),
                           "wr": Out(write_port(params)).array(len(self.engine.wr))})
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.engine = self.engine
         wiring.connect(m, wiring.flipped(self.unit), self.engine.unit)
-        for outer, inner in [*zip(self.rd, self.engine.rd), *zip(self.wr, self.engine.wr)]:
+        rd = iter(self.rd)
+        wide = iter(self.wide)
+        outers = [next(wide) if w else next(rd) for w in self._wide]
+        for outer, inner in [*zip(outers, self.engine.rd), *zip(self.wr, self.engine.wr)]:
             wiring.connect(m, wiring.flipped(outer), inner)
         return m
 

@@ -30,8 +30,8 @@ from .writer import line_writes
 # 1 read ahead (grant, data) and its hit; line 2 a refill again (the field outran the read-ahead)
 # and line 3 read ahead
 HEADER = 12
-FIELD_BITS = 128             # widest field of a reader (rtl/top/bitmod/reader.py)
-META_ROWS = 8                # rows per metadata field (rtl/top/bitmod/meta.py)
+FIELD_BITS = 128             # a line: the widest field of a reader of one line (reader.py)
+META_ROWS = 8                # rows per metadata field and WGT line (rtl/top/bitmod/meta.py)
 FIXED = 1 + HEADER + 1       # CHECK, HEADER, TILE_CHECK
 REFILL = 5                   # move the window, grant and data of each line
 
@@ -53,42 +53,49 @@ class Product:
         return -(-self.k // self.group)
 
 
-def code_rows(ep: EngineParams) -> int:
-    """Array rows whose beat one code reader reads: as many as fit a field of 8-bit codes."""
-    return max(1, min(ep.rows, FIELD_BITS // (CODE_BITS * ep.lanes)))
+def code_rows(ep: EngineParams, lines: int = 1) -> int:
+    """Array rows whose beat one code reader reads: as many as fit a field of 8-bit codes in a
+    WGT row of ``lines`` lines (``TopParams.wgt_lines``, the config's ``bitmod.sram_banks``)."""
+    return max(1, min(ep.rows, lines * FIELD_BITS // (CODE_BITS * ep.lanes)))
 
 
-def code_readers(ep: EngineParams) -> int:
-    return -(-ep.rows // code_rows(ep))
+def code_readers(ep: EngineParams, lines: int = 1) -> int:
+    return -(-ep.rows // code_rows(ep, lines))
 
 
-def meta_pieces(ep: EngineParams) -> int:
+def meta_rows(lines: int = 1) -> int:
+    """Rows per metadata field: 16-bit entries filling a WGT row of ``lines`` lines."""
+    return META_ROWS * lines
+
+
+def meta_pieces(ep: EngineParams, lines: int = 1) -> int:
     """Fields per metadata item (ids, scales, row scales) of a group."""
-    return -(-ep.rows // META_ROWS)
+    return -(-ep.rows // meta_rows(lines))
 
 
-def meta_fetch_cycles(ep: EngineParams) -> int:
+def meta_fetch_cycles(ep: EngineParams, lines: int = 1) -> int:
     """Fewest cycles of a group's metadata fetch: fp16 mode's 2 items of :func:`meta_pieces`
     fields, each a registered address and a hit (rtl/top/bitmod/meta.py), and the hand-over."""
-    return 2 * 2 * meta_pieces(ep) + 1
+    return 2 * 2 * meta_pieces(ep, lines) + 1
 
 
-def lower(ep: EngineParams, p: Product) -> int:
-    """Every field a hit, every beat at the array's rate, no wait for results."""
+def lower(ep: EngineParams, p: Product, lines: int = 1) -> int:
+    """Every field a hit, every beat at the array's rate, no wait for results; ``lines`` the
+    top's WGT row (:func:`code_rows`)."""
     beats = p.group // ep.lanes
-    per_group = max(meta_fetch_cycles(ep), (beats - 1) * p.slots + 2)
+    per_group = max(meta_fetch_cycles(ep, lines), (beats - 1) * p.slots + 2)
     return FIXED + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
 
 
-def upper(ep: EngineParams, p: Product) -> int:
+def upper(ep: EngineParams, p: Product, lines: int = 1) -> int:
     """Every metadata field a refill and not overlapped with the stream (which also covers the
     metadata reader's grants taken from the code readers' port), every beat a refill of all
     readers of one port one after another, every tile waiting for the previous tile's results,
     the most line writes per column."""
     beats = p.group // ep.lanes
-    readers = max(code_readers(ep), ep.cols)
+    readers = max(code_readers(ep, lines), ep.cols)
     refill_beat = 1 + 2 * readers + 2                 # base, 2 grants per reader, data, hit
-    per_group = 1 + 3 * meta_pieces(ep) * (REFILL + 2) + beats * max(p.slots, refill_beat)
+    per_group = 1 + 3 * meta_pieces(ep, lines) * (REFILL + 2) + beats * max(p.slots, refill_beat)
     writes = line_writes(2 * ep.rows) * ep.cols
     per_tile = 1 + p.groups() * per_group + refill_beat + ep.latency + writes
     return FIXED + p.tiles(ep) * per_tile + ep.latency + writes + 4

@@ -5,6 +5,8 @@ goes before every other write client (the others rotate among themselves); a wri
 whether no client before it in that order asks for its buffer (so ``ready == valid & free``,
 and ``free`` does not depend on its own ``valid``); granted writes land with their byte
 enables, a granted read returns the line as it was before this cycle's writes one cycle later.
+With WGT in banks, WGT rows of ``banks`` lines: its wide clients, after the line clients in its
+one round robin, get the whole row holding their line, and are never granted another buffer.
 Amaranth simulator, hypothesis schedules."""
 import random
 
@@ -16,8 +18,9 @@ from bitflight.rtl.top.buffers import Buffers
 from bitflight.rtl.top.params import TopParams
 
 NBUF = len(isa.Buf)
-LINES = 4
+LINES = 8
 WRITERS, READERS = 3, 2
+WGT = int(isa.Buf.WGT)
 
 
 def _order(last, n, first=False):
@@ -50,35 +53,46 @@ def _free_if_asking(asks, last, i, buf):
     return not any(asks[k] == buf for k in order[:order.index(i)])
 
 
-def _run(seed, cycles, ask_prob):
-    p = TopParams(channels=1, buffer_lines=(LINES,) * NBUF)
-    dut = Buffers(p, READERS, WRITERS)
+def _run(seed, cycles, ask_prob, banks=1, wide=0):
+    p = TopParams(channels=1, buffer_lines=(LINES,) * NBUF, wgt_lines=banks)
+    dut = Buffers(p, READERS, WRITERS, wide)
+    clients = [*dut.rd, *dut.wide]
+    n = len(clients)
     rng = random.Random(seed)
     mem = [[0] * LINES for _ in range(NBUF)]
     wlast, rlast = dict.fromkeys(range(NBUF), 0), dict.fromkeys(range(NBUF), 0)
-    counts = {"granted": 0, "free_not_asking": 0, "blocked": 0}
+    counts = {"granted": 0, "free_not_asking": 0, "blocked": 0, "wide_granted": 0}
+
+    def row_of(line):
+        first = line - line % banks
+        return sum(mem[WGT][first + k] << 128 * k for k in range(banks))
 
     async def bench(ctx):
         nonlocal wlast, rlast
-        expect_rd = [None] * READERS
+        expect_rd = [None] * n
+        expect_seen = None               # (row, bits) of the WGT read granted last cycle, if any
         for cycle in range(cycles):
             wbuf = [rng.randrange(NBUF + 1) for _ in range(WRITERS)]     # NBUF: no buffer
             wval = [rng.random() < ask_prob for _ in range(WRITERS)]
             waddr = [rng.randrange(LINES) for _ in range(WRITERS)]
             wdata = [rng.getrandbits(p.line_bits) for _ in range(WRITERS)]
             wbe = [rng.getrandbits(p.line_bits // 8) for _ in range(WRITERS)]
-            rbuf = [rng.randrange(NBUF) for _ in range(READERS)]
-            rval = [rng.random() < ask_prob for _ in range(READERS)]
-            raddr = [rng.randrange(LINES) for _ in range(READERS)]
+            rbuf = [rng.randrange(NBUF) for _ in range(n)]
+            rval = [rng.random() < ask_prob for _ in range(n)]
+            raddr = [rng.randrange(LINES) for _ in range(n)]
             for i, c in enumerate(dut.wr):
                 for sig, v in ((c.valid, wval[i]), (c.buf, wbuf[i]), (c.addr, waddr[i]),
                                (c.data, wdata[i]), (c.be, wbe[i])):
                     ctx.set(sig, v)
-            for i, c in enumerate(dut.rd):
+            for i, c in enumerate(clients):
                 for sig, v in ((c.valid, rval[i]), (c.buf, rbuf[i]), (c.addr, raddr[i])):
                     ctx.set(sig, v)
             await ctx.delay(1e-9)
-            for i, c in enumerate(dut.rd):          # last cycle's grants arrive now
+            for c in dut.wide:                      # every wide client sees every WGT read
+                assert ctx.get(c.seen) == (expect_seen is not None), cycle
+                if expect_seen is not None:
+                    assert (ctx.get(c.seen_row), ctx.get(c.rdata)) == expect_seen, cycle
+            for i, c in enumerate(clients):         # last cycle's grants arrive now
                 assert ctx.get(c.rvalid) == (expect_rd[i] is not None), (cycle, i)
                 if expect_rd[i] is not None:
                     assert ctx.get(c.rdata) == expect_rd[i], (cycle, i)
@@ -92,10 +106,20 @@ def _run(seed, cycles, ask_prob):
                 counts["free_not_asking"] += free and not wval[i]
                 counts["blocked"] += wval[i] and wbuf[i] < NBUF and not free
             rasks = [b if v else None for b, v in zip(rbuf, rval)]
-            rgrant, new_rlast = _arbitrate(rasks, rlast)
-            for i, c in enumerate(dut.rd):
+            # WGT: one round robin over every client; the others over the line clients
+            rgrant, new_rlast = _arbitrate([None if a == WGT else a for a in rasks[:READERS]],
+                                           rlast)
+            wgt_grant, wgt_last = _arbitrate([a if a == WGT else None for a in rasks], rlast)
+            rgrant = [g or w for g, w in zip(rgrant + [False] * wide, wgt_grant)]
+            new_rlast[WGT] = wgt_last[WGT]
+            for i, c in enumerate(clients):
                 assert ctx.get(c.ready) == rgrant[i], (cycle, i)
-            expect_rd = [mem[rbuf[i]][raddr[i]] if rgrant[i] else None for i in range(READERS)]
+                counts["wide_granted"] += rgrant[i] and i >= READERS
+
+            expect_rd = [(row_of(raddr[i]) if i >= READERS else mem[rbuf[i]][raddr[i]])
+                         if rgrant[i] else None for i in range(n)]
+            expect_seen = next(((raddr[i] // banks, row_of(raddr[i])) for i in range(n)
+                                if rgrant[i] and rbuf[i] == WGT), None)
             for i in range(WRITERS):
                 if wgrant[i]:
                     old, new = mem[wbuf[i]][waddr[i]], wdata[i]
@@ -117,8 +141,23 @@ def test_buffers_match_the_round_robin_model(seed, ask_prob):
     _run(seed, 60, ask_prob)
 
 
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**31), ask_prob=st.sampled_from([0.3, 0.7, 1.0]),
+       banks=st.sampled_from([2, 4, 8]), wide=st.integers(1, 2))
+def test_banked_weights_match_the_model(seed, ask_prob, banks, wide):
+    _run(seed, 60, ask_prob, banks, wide)
+
+
 def test_schedule_exercises_free_without_valid_and_contention():
     """The cases the model distinguishes (a free port that does not ask, a blocked asker,
-    granted writes) all occur, so the property above is not vacuous."""
-    counts = _run(7, 200, 0.6)
+    granted writes, granted row reads) all occur, so the properties above are not vacuous."""
+    counts = _run(7, 200, 0.6, banks=4, wide=2)
     assert min(counts.values()) > 10, counts
+
+
+def test_banks_must_divide_the_weight_buffer():
+    import pytest
+    from bitflight.base.errors import ConfigError
+    for banks in (3, 16):
+        with pytest.raises(ConfigError, match="bitmod.sram_banks"):
+            TopParams(channels=1, buffer_lines=(LINES,) * NBUF, wgt_lines=banks)

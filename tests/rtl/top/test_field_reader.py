@@ -2,7 +2,7 @@
 it says ``hit``, the first ``span`` bits of ``data`` are the buffer's bits at ``addr``, whatever
 the port's grants; every field asked for is served; a stream through consecutive lines served at
 one field per ``gap`` cycles never waits once the port grants every request (the read-ahead);
-a flush forgets the window."""
+a flush forgets the window. A wide reader does the same over WGT rows of several lines."""
 import random
 
 from hypothesis import given, settings, strategies as st
@@ -11,7 +11,6 @@ from bitflight.rtl.top.bitmod.reader import FieldReader
 from bitflight.rtl.top.params import TopParams
 from bitflight.sim.hdl import amaranth_run
 
-P = TopParams(channels=1, buffer_lines=(256,) * 5)
 BUF = 2
 
 
@@ -23,33 +22,52 @@ def _line(addr):
 def _bits(addr, span):
     """Bits ``[addr, addr + span)`` of the buffer, LSB-first."""
     first = addr // 128
-    window = _line(first) | (_line(first + 1) << 128)
+    window = sum(_line(first + k) << 128 * k for k in range(span // 128 + 2))
     return (window >> (addr % 128)) & ((1 << span) - 1)
 
 
-def _serve(fields, width, grant_prob, seed, gap=0, flush_at=()):
+def _row(addr, banks):
+    """The WGT row holding line ``addr``: its ``banks`` lines, the first at the lowest bits."""
+    first = addr - addr % banks
+    return sum(_line(first + k) << 128 * k for k in range(banks))
+
+
+def _serve(fields, width, grant_prob, seed, gap=0, flush_at=(), banks=1, seen_prob=0.0):
     """Ask for ``fields`` [(addr, span)] in turn (the next ``gap`` cycles after a hit); return
-    the cycle of each hit."""
-    dut = FieldReader(P, width)
+    the cycle of each hit and the reads granted. ``banks`` > 1: a wide reader on WGT rows of that many lines, which
+    also sees, with probability ``seen_prob`` a cycle when its own read is not arriving, another
+    client's read of a row at or just after the current field's."""
+    params = TopParams(channels=1, buffer_lines=(256,) * 5, wgt_lines=banks)
+    dut = FieldReader(params, width, wide=banks > 1)
     rng = random.Random(seed)
     hits = []
 
+    port = {"pending": None, "cycle": 0, "near": 0, "reads": 0}
+
     async def bench(ctx):
         ctx.set(dut.buf, BUF)
-        port = {"pending": None, "cycle": 0}
 
         async def clock():
             """One cycle of the buffer's read port: grant at random, data the cycle after."""
             granted = rng.random() < grant_prob
-            ctx.set(dut.rd.ready, granted and ctx.get(dut.rd.valid))
             ctx.set(dut.rd.rvalid, port["pending"] is not None)
-            ctx.set(dut.rd.rdata, port["pending"] or 0)
+            row = port["pending"]
+            if banks > 1:
+                if row is None and rng.random() < seen_prob:
+                    row = port["near"] + rng.randrange(3)
+                ctx.set(dut.rd.seen, row is not None)
+                ctx.set(dut.rd.seen_row, row or 0)
+            ctx.set(dut.rd.rdata, 0 if row is None else _row(row * banks, banks))
+            ctx.set(dut.rd.ready, granted and ctx.get(dut.rd.valid))
             hit = ctx.get(dut.hit)
             data = ctx.get(dut.data)
             port["pending"] = None
             if ctx.get(dut.rd.valid) and ctx.get(dut.rd.ready):
                 assert ctx.get(dut.rd.buf) == BUF
-                port["pending"] = _line(ctx.get(dut.rd.addr))
+                addr = ctx.get(dut.rd.addr)
+                assert addr % banks == 0          # a wide reader names a row's first line
+                port["pending"] = addr // banks
+                port["reads"] += 1
             await ctx.tick()
             port["cycle"] += 1
             return hit, data
@@ -64,6 +82,7 @@ def _serve(fields, width, grant_prob, seed, gap=0, flush_at=()):
                 await clock()
             ctx.set(dut.addr, addr)
             ctx.set(dut.span, span)
+            port["near"] = addr // (128 * banks)
             ctx.set(dut.req, 1)
             for _ in range(60):
                 hit, data = await clock()
@@ -76,7 +95,7 @@ def _serve(fields, width, grant_prob, seed, gap=0, flush_at=()):
         ctx.set(dut.req, 0)
 
     amaranth_run.run(dut, bench)
-    return hits
+    return hits, port["reads"]
 
 
 _fields = st.lists(st.tuples(st.integers(0, 40 * 128), st.sampled_from([0, 8, 16, 48, 64, 128])),
@@ -88,8 +107,31 @@ _fields = st.lists(st.tuples(st.integers(0, 40 * 128), st.sampled_from([0, 8, 16
        flush=st.integers(0, 30))
 def test_random_fields_are_the_buffer_bits(fields, grant_prob, seed, flush):
     fields = [(a, min(s, 128)) for a, s in fields]
-    hits = _serve(fields, 128, grant_prob, seed, flush_at=(flush,))
+    hits, _ = _serve(fields, 128, grant_prob, seed, flush_at=(flush,))
     assert len(hits) == len(fields)
+
+
+@settings(max_examples=30, deadline=None)
+@given(fields=st.lists(st.tuples(st.integers(0, 60 * 128), st.integers(0, 512)), min_size=1,
+                       max_size=16),
+       banks=st.sampled_from([2, 4]), grant_prob=st.sampled_from([1.0, 0.3]),
+       seed=st.integers(0, 999), flush=st.integers(0, 20),
+       seen_prob=st.sampled_from([0.0, 0.3, 0.8]))
+def test_wide_reader_fields_are_the_buffer_bits(fields, banks, grant_prob, seed, flush,
+                                                seen_prob):
+    width = 128 * banks
+    fields = [(a, min(s, width)) for a, s in fields]
+    hits, _ = _serve(fields, width, grant_prob, seed, flush_at=(flush,), banks=banks,
+                     seen_prob=seen_prob)
+    assert len(hits) == len(fields)
+
+
+def test_wide_stream_of_whole_rows_never_waits():
+    """A beat of a whole WGT row each (4-bit codes of 1024 rows in rows of 128 lines, here 4
+    lines): one row every 2 cycles, read ahead, so every field after the first hits at once."""
+    fields = [(1024 + 512 * i, 512) for i in range(16)]
+    hits, _ = _serve(fields, 512, 1.0, 0, gap=1, banks=4)
+    assert all(b - a == 2 for a, b in zip(hits[1:], hits[2:])), hits
 
 
 @settings(max_examples=20, deadline=None)
@@ -98,14 +140,14 @@ def test_random_fields_are_the_buffer_bits(fields, grant_prob, seed, flush):
 def test_increasing_fields_any_step(start, step, grant_prob, seed):
     """Forward streams of any stride (a tile's beats), fields crossing lines included."""
     fields = [(start + i * step, 64) for i in range(20)]
-    assert len(_serve(fields, 64, grant_prob, seed)) == len(fields)
+    assert len(_serve(fields, 64, grant_prob, seed)[0]) == len(fields)
 
 
 def test_a_stream_never_waits_once_started():
     """64-bit fields at consecutive 64-bit steps, one every 2 cycles (the array's rate at 2
     slots): after the first field's refill, every later field hits in the cycle it is asked."""
     fields = [(512 + 64 * i, 64) for i in range(32)]
-    hits = _serve(fields, 64, 1.0, 0, gap=1)
+    hits, _ = _serve(fields, 64, 1.0, 0, gap=1)
     assert all(b - a == 2 for a, b in zip(hits[1:], hits[2:])), hits
     assert hits[0] <= 4                     # move the window, grant, data, then the hit
 
@@ -114,5 +156,15 @@ def test_a_field_in_the_upper_line_slides_without_waiting():
     """A whole-line stride (int8 beats of a 2-row array in blocks of 4): each field lies in the
     line after the last one, read ahead, so the stream still runs at one field per 2 cycles."""
     fields = [(128 * i, 64) for i in range(16)]
-    hits = _serve(fields, 64, 1.0, 0, gap=1)
+    hits, _ = _serve(fields, 64, 1.0, 0, gap=1)
     assert all(b - a == 2 for a, b in zip(hits[2:], hits[3:])), hits
+
+
+def test_rows_seen_on_the_port_are_not_read_again():
+    """The same stream, with every cycle's port data some nearby row (another code reader's
+    reads): the reader asks for fewer rows than it uses, and every field is still the
+    buffer's bits."""
+    fields = [(1024 + 512 * i, 512) for i in range(16)]
+    _, alone = _serve(fields, 512, 1.0, 0, gap=1, banks=4)
+    hits, shared = _serve(fields, 512, 1.0, 0, gap=1, banks=4, seen_prob=1.0)
+    assert len(hits) == len(fields) and alone >= 17 and shared <= alone - 4, (alone, shared)

@@ -66,7 +66,10 @@ def test_an_mv_behind_an_mm_waits_for_it(top):
     alone = result.steps[:2]
     for p, step in zip((mm, mv), alone):
         shape = timing.Product(p.m, p.n, p.k, p.group, p.slots)
-        assert timing.lower(ep, shape) <= step.active[p.kind] <= timing.upper(ep, shape)
-    lower_mv = timing.lower(ep, timing.Product(mv.m, mv.n, mv.k, mv.group, mv.slots))
+        lines = top[1].wgt_lines
+        assert (timing.lower(ep, shape, lines) <= step.active[p.kind]
+                <= timing.upper(ep, shape, lines))
+    lower_mv = timing.lower(ep, timing.Product(mv.m, mv.n, mv.k, mv.group, mv.slots),
+                            top[1].wgt_lines)
     assert result.steps[2].cycles - alone[0].cycles >= lower_mv
     assert result.steps[2].active["MV"] >= alone[0].active["MM"] // 2 + alone[1].active["MV"]

@@ -1,10 +1,11 @@
 """The BITMOD engine on a decode array taller than one code reader's and one metadata field's
-rows: tiny's prefill array (2 x 2) beside a 12 x 1 column in tiles of 4 rows and bands of 4, so
-MV reads a beat through three code readers (4 rows each) and a group's metadata in two fields
-per item (8 rows, then 4), and the compiler's layout has blocks of lcm(2, 12) = 12 rows, which
-the 2-row prefill array reads six tiles to a block. On a top of just these engines (a Verilator
-build of its own), products of every datatype, both scale modes and row counts that leave the
-last block and the last array tile short, match sim.isa bit for bit."""
+rows: tiny's prefill array (2 x 2) beside a 20 x 1 column in tiles of 4 rows and bands of 4.
+Tiny's WGT rows are 2 lines (``bitmod.sram_banks``), so MV reads a beat through three code
+readers (8, 8 and 4 rows) and a group's metadata in two fields per item (16 rows, then 4), and
+the compiler's layout has blocks of lcm(2, 20) = 20 rows, which the 2-row prefill array reads
+ten tiles to a block. On a top of just these engines (a Verilator build of its own), products
+of every datatype, both scale modes and row counts that leave the last block and the last array
+tile short, match sim.isa bit for bit."""
 import numpy as np
 import pytest
 
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.verilator, pytest.mark.xdist_group("top-bitmod-wide")]
 _decode = CFG.bitmod.decode_array
 WIDE = CFG.model_copy(update={"name": "tiny-wide-column", "bitmod": CFG.bitmod.model_copy(
     update={"decode_array": _decode.model_copy(update={
-        "rows": 12, "band": 4, "tile": _decode.tile.model_copy(update={"rows": 4})})})})
+        "rows": 20, "band": 4, "tile": _decode.tile.model_copy(update={"rows": 4})})})})
 LAYOUT = array_layout(WIDE)
 
 
@@ -38,9 +39,9 @@ def top():
 
 
 def test_the_engine_reads_through_several_readers_and_fields(top):
-    ep = top[1].bitmod[1]
-    assert LAYOUT == (12, 4) and ep.rows == 12
-    assert (timing.code_readers(ep), timing.meta_pieces(ep)) == (3, 2)
+    ep, lines = top[1].bitmod[1], top[1].wgt_lines
+    assert LAYOUT == (20, 4) and ep.rows == 20 and lines == 2
+    assert (timing.code_readers(ep, lines), timing.meta_pieces(ep, lines)) == (3, 2)
 
 
 def test_every_datatype_and_short_blocks_bit_exact(top):
@@ -52,7 +53,7 @@ def test_every_datatype_and_short_blocks_bit_exact(top):
             kind = "MV" if len(prods) % 3 else "MM"
             g = int(rng.choice([8, 16, 32]))
             k = int(g * rng.integers(1, 3) + rng.choice([0, 4]))
-            n = int(rng.choice([5, 12, 13, 23, 30]))
+            n = int(rng.choice([5, 12, 13, 23, 30, 45]))
             m = int(rng.integers(1, 4)) if kind == "MM" else 1
             prods.append(product(rng, kind, scheme, bits, mode, m, n, k, g, layout=LAYOUT))
     check_against_isa(top, prods, rng)
@@ -69,4 +70,6 @@ def test_cycles_within_timing_bounds(top):
     for p, step in zip(prods, result.steps):
         assert step.error is None
         shape = timing.Product(p.m, p.n, p.k, p.group, p.slots)
-        assert timing.lower(ep, shape) <= step.active["MV"] <= timing.upper(ep, shape)
+        lines = top[1].wgt_lines
+        assert (timing.lower(ep, shape, lines) <= step.active["MV"]
+                <= timing.upper(ep, shape, lines))

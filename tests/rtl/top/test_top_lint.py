@@ -27,18 +27,22 @@ def test_accelerator_verilog_is_lint_clean(target, tmp_path):
     assert ("sfu" in path.read_text()) == (target == "accelerator")     # engines or none
 
 
-@pytest.mark.parametrize("target,readers", [("bitmod-engine-mm", 4), ("bitmod-engine-mv", 3)])
-def test_bitmod_engine_alone_keeps_its_buffer_clients(target, readers, tmp_path):
+@pytest.mark.parametrize("target,acts", [("bitmod-engine-mm", 2), ("bitmod-engine-mv", 1)])
+def test_bitmod_engine_alone_keeps_its_buffer_clients(target, acts, tmp_path):
     """The BITMOD engine as its own target: lint clean, and its buffer clients are ports
-    (tiny: the metadata reader, one code reader, an activation reader per array column, one
-    writer), so synthesizing it keeps the logic they drive."""
+    (tiny: the metadata reader and one code reader, each taking whole WGT rows of two lines;
+    an activation reader per array column; one writer), so synthesizing it keeps the logic
+    they drive."""
     path = write_verilog(target, config.load("tiny"), tmp_path)
     top = registry.get(target).top
     lint(path, top)
-    header = re.search(rf"^module {top}\((.*?)\);", path.read_text(), re.M | re.S).group(1)
+    text = path.read_text()
+    header = re.search(rf"^module {top}\((.*?)\);", text, re.M | re.S).group(1)
     ports = {p.strip() for p in header.split(",")}
-    assert {f"rd__{i}__rdata" for i in range(readers)} <= ports
-    assert f"rd__{readers}__rdata" not in ports and "wr__0__data" in ports
+    assert {f"rd__{i}__rdata" for i in range(acts)} | {"wide__0__rdata", "wide__1__rdata",
+                                                        "wr__0__data"} <= ports
+    assert f"rd__{acts}__rdata" not in ports and "wide__2__rdata" not in ports
+    assert re.search(r"input \[255:0\] wide__1__rdata", text)
 
 
 def test_bitmod_engine_needs_a_bitmod_config():
