@@ -49,7 +49,8 @@ class BitmodEngine(wiring.Component):
         self.params, self.ep, self.queue = params, engine, queue
         super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
         W = params.wgt_lines
-        self._meta = FieldReader(params, 16 * timing.meta_rows(W), wide=True)
+        self._meta = FieldReader(params, max(timing.FIELD_BITS, 16 * min(
+            engine.rows, timing.meta_rows(W))), wide=True)     # header lines, metadata pieces
         cr = timing.code_rows(engine, W)
         self._codes = [FieldReader(params, CODE_BITS * engine.lanes * min(cr, engine.rows - r),
                                    wide=True) for r in range(0, engine.rows, cr)]

@@ -56,7 +56,8 @@ class MetaFetch:
         return -(-self.rows // self.piece_rows)
 
     def elaborate(self, m: Module, h: TileHeader, reader, fmt_of_id) -> None:
-        """The fetch FSM on ``reader`` (a FieldReader of ``16 * piece_rows`` bits); ``fmt_of_id(value, m)`` the
+        """The fetch FSM on ``reader`` (a FieldReader of at least ``16 * min(rows,
+        piece_rows)`` bits); ``fmt_of_id(value, m)`` the
         hardware format of a datatype id."""
         R, C, ab = self.rows, self.cols, self.ab
         g, r0, c0 = Signal(20), Signal(16), Signal(16)        # the group being fetched

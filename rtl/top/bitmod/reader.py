@@ -35,6 +35,17 @@ def addr_bits(p: TopParams) -> int:
     return p.line_addr_bits + LINE_BITS_LOG2 + 2
 
 
+def shift_down(window, amount, width: int):
+    """``(window >> amount)[:width]`` as a logarithmic shifter that keeps only the bits still
+    needed: the largest step first, after which ``width + 2**k - 1`` bits are enough for the
+    steps below ``2**k`` (a generic shifter of the whole window cost twice the LUTs)."""
+    v = window
+    for k in reversed(range(len(amount))):
+        keep = min(width + (1 << k) - 1, len(v))
+        v = Mux(amount[k], v[1 << k:(1 << k) + keep], v[:keep])
+    return v[:width]
+
+
 class FieldReader(wiring.Component):
     """Ports: ``buf`` In(3) (constant per reader use); ``addr`` In(:func:`addr_bits`) the field's
     bit address; ``span`` In(range(width + 1)) the bits of the field the user needs (at most ``width``; a
@@ -70,9 +81,10 @@ class FieldReader(wiring.Component):
         m.d.comb += fits.eq(offset + self.span <= lb)
         in_lower = (line == base) & have_lo & (have_hi | fits)
         in_upper = (line == base + 1) & have_hi & fits
+        # one shifter over the window: a field in the upper line is a line further on
         m.d.comb += [self.hit.eq(in_lower | in_upper),
-                     self.data.eq(Mux(line == base, Cat(lo, hi) >> offset, hi >> offset)
-                                  [:self.width]),
+                     self.data.eq(shift_down(Cat(lo, hi), Cat(offset, line != base),
+                                             self.width)),
                      self.rd.buf.eq(self.buf)]
         def take(line, upper):
             if upper:

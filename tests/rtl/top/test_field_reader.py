@@ -5,6 +5,7 @@ one field per ``gap`` cycles never waits once the port grants every request (the
 a flush forgets the window. A wide reader does the same over WGT rows of several lines."""
 import random
 
+from amaranth.hdl import Module
 from hypothesis import given, settings, strategies as st
 
 from bitflight.rtl.top.bitmod.reader import FieldReader
@@ -168,3 +169,22 @@ def test_rows_seen_on_the_port_are_not_read_again():
     _, alone = _serve(fields, 512, 1.0, 0, gap=1, banks=4)
     hits, shared = _serve(fields, 512, 1.0, 0, gap=1, banks=4, seen_prob=1.0)
     assert len(hits) == len(fields) and alone >= 17 and shared <= alone - 4, (alone, shared)
+
+
+@settings(max_examples=60, deadline=None)
+@given(window=st.integers(0, (1 << 96) - 1), amount=st.integers(0, 127),
+       width=st.integers(1, 48))
+def test_shift_down_is_a_truncated_shift(window, amount, width):
+    from amaranth.hdl import Const
+    from amaranth.sim import Simulator
+
+    from bitflight.rtl.top.bitmod.reader import shift_down
+    out = shift_down(Const(window, 96), Const(amount, 7), width)
+    seen = {}
+
+    async def bench(ctx):
+        seen["v"] = ctx.get(out)
+    sim = Simulator(Module())
+    sim.add_testbench(bench)
+    sim.run()
+    assert len(out) == width and seen["v"] == (window >> amount) & ((1 << width) - 1)
