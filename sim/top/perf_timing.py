@@ -147,16 +147,22 @@ def _reader_stall(readers, j: int, slots: int, line: int, shared: bool = False) 
     into the line before (2 cycles from grant to data, one grant per cycle among the buffer's
     readers; ``shared``: readers reading ahead the same line read it once, as WGT row readers
     do), has arrived; a move further on is a refill (1 + 2 cycles, +2 when the field crosses
-    into the line after), the buffer's readers in turn."""
-    refills, ahead, since = 0, set(), []
+    into the line after), the buffer's readers in turn (``shared``: at once, one grant a cycle,
+    one read per line)."""
+    refills, ahead, since, targets, crossing = 0, set(), [], set(), 0
     for start, stride, width in readers:
         now, before = start + j * stride, start + (j - 1) * stride
         move = now // line - before // line
         if move > 1:
-            refills += 3 + (2 if now % line + width > line else 0)
+            cross = 2 if now % line + width > line else 0
+            refills += 3 + cross
+            targets.add(now // line)
+            crossing = max(crossing, cross)
         elif move == 1:
             ahead.add(now // line if shared else len(since))
             since.append(max(1, line // stride) * slots)     # cycles since its last move
+    if refills and shared:
+        return 3 + crossing + len(targets) - 1
     if refills:
         return refills
     return max(0, 2 + len(ahead) - 1 - min(since)) if ahead else 0
