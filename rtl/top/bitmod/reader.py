@@ -35,14 +35,18 @@ def addr_bits(p: TopParams) -> int:
     return p.line_addr_bits + LINE_BITS_LOG2 + 2
 
 
-def shift_down(window, amount, width: int):
+def shift_down(m: Module, window, amount, width: int, name: str = "shift"):
     """``(window >> amount)[:width]`` as a logarithmic shifter that keeps only the bits still
     needed: the largest step first, after which ``width + 2**k - 1`` bits are enough for the
-    steps below ``2**k`` (a generic shifter of the whole window cost twice the LUTs)."""
+    steps below ``2**k`` (a generic shifter of the whole window cost twice the LUTs). Each step
+    is a signal of its own: an expression that used the step before twice would be expanded
+    twice per step by the netlist builder (2**15 copies at the U280 point)."""
     v = window
     for k in reversed(range(len(amount))):
         keep = min(width + (1 << k) - 1, len(v))
-        v = Mux(amount[k], v[1 << k:(1 << k) + keep], v[:keep])
+        step = Signal(keep, name=f"{name}{k}")
+        m.d.comb += step.eq(Mux(amount[k], v[1 << k:(1 << k) + keep], v[:keep]))
+        v = step
     return v[:width]
 
 
@@ -83,7 +87,7 @@ class FieldReader(wiring.Component):
         in_upper = (line == base + 1) & have_hi & fits
         # one shifter over the window: a field in the upper line is a line further on
         m.d.comb += [self.hit.eq(in_lower | in_upper),
-                     self.data.eq(shift_down(Cat(lo, hi), Cat(offset, line != base),
+                     self.data.eq(shift_down(m, Cat(lo, hi), Cat(offset, line != base),
                                              self.width)),
                      self.rd.buf.eq(self.buf)]
         def take(line, upper):

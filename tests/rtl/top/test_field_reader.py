@@ -179,12 +179,13 @@ def test_shift_down_is_a_truncated_shift(window, amount, width):
     from amaranth.sim import Simulator
 
     from bitflight.rtl.top.bitmod.reader import shift_down
-    out = shift_down(Const(window, 96), Const(amount, 7), width)
+    m = Module()
+    out = shift_down(m, Const(window, 96), Const(amount, 7), width)
     seen = {}
 
     async def bench(ctx):
         seen["v"] = ctx.get(out)
-    sim = Simulator(Module())
+    sim = Simulator(m)
     sim.add_testbench(bench)
     sim.run()
     assert len(out) == width and seen["v"] == (window >> amount) & ((1 << width) - 1)
