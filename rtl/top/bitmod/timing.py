@@ -32,6 +32,10 @@ from .writer import line_writes
 HEADER = 12
 FIELD_BITS = 128             # a line: the widest field of a reader of one line (reader.py)
 META_ROWS = 8                # rows per metadata field and WGT line (rtl/top/bitmod/meta.py)
+# widest metadata field, in lines: 256 rows, so a 1024-row group's ids, scales and row scales
+# are 12 fields (24 cycles, behind the group's 64), and the reader's shifter is a quarter as
+# wide as a whole 128-line WGT row's would be
+META_LINES = 32
 FIXED = 1 + HEADER + 1       # CHECK, HEADER, TILE_CHECK
 REFILL = 5                   # move the window, grant and data of each line
 
@@ -64,8 +68,9 @@ def code_readers(ep: EngineParams, lines: int = 1) -> int:
 
 
 def meta_rows(lines: int = 1) -> int:
-    """Rows per metadata field: 16-bit entries filling a WGT row of ``lines`` lines."""
-    return META_ROWS * lines
+    """Rows per metadata field: 16-bit entries filling a WGT row of ``lines`` lines, at most
+    :data:`META_LINES` lines."""
+    return META_ROWS * min(lines, META_LINES)
 
 
 def meta_pieces(ep: EngineParams, lines: int = 1) -> int:
