@@ -1,13 +1,13 @@
 """On-chip buffers (ACT, WGT, OUT, META, BIAS) with round-robin arbitration between clients.
 
-Each buffer is one Amaranth ``Memory`` of 16-byte lines with one read port and one byte-enabled
-write port (a simple dual-port BRAM/URAM). Clients never conflict on bytes (the program's tokens
-order every hazard), so arbitration only shares ports: each cycle every buffer grants one read
-and one write, round-robin over the clients that ask for it, except that write client 0 (the
-LD engine) goes first: HBM data never waits for a buffer port, and LD's `free` is its own
-buffer select, not a function of the other clients' requests. (With round-robin, LD's write
-request went to the arbiter and its grant came back into LD's counters in one cycle, across
-the die: the shell's worst path on ECP5, docs/results/resources.md.)
+Each buffer is one Amaranth ``Memory`` of 16-byte lines (WGT: of rows of ``wgt_lines`` lines, its
+banks) with one read port and one byte-enabled write port (a simple dual-port BRAM/URAM). Clients
+never conflict on bytes (the program's tokens order every hazard), so arbitration only shares
+ports: each cycle every buffer grants one read and one write, round-robin over the clients that ask
+for it, except that write client 0 (the LD engine) goes first: HBM data never waits for a buffer
+port, and LD's `free` is its own buffer select, not a function of the other clients' requests.
+(With round-robin, LD's write request went to the arbiter and its grant came back into LD's
+counters in one cycle, across the die: the shell's worst path on ECP5, docs/results/resources.md.)
 """
 from __future__ import annotations
 
