@@ -103,7 +103,8 @@ class Host:
         """The buffer's memory, its words and a word's bytes (a WGT word is a row of banks)."""
         size = self.meta["buffer_bytes"][b] // isa.LINE_BYTES
         word = isa.LINE_BYTES * (self.meta.get("wgt_lines", 1) if b == isa.Buf.WGT else 1)
-        return getattr(self.dut.buffers, f"mem_{b.name.lower()}"), size * isa.LINE_BYTES // word, word
+        mem = getattr(self.dut.buffers, f"mem_{b.name.lower()}")
+        return mem, size * isa.LINE_BYTES // word, word
 
     def buffers(self) -> dict[str, bytes]:
         out = {}

@@ -38,12 +38,13 @@ UNREADABLE_A = (isa.DType.INT8, isa.DType.INT32, isa.DType.FP32)   # other engin
 
 class BitmodEngine(wiring.Component):
     """Ports: ``unit`` (MM or MV); ``rd``: the field readers (one per ``timing.code_rows`` array
-    rows for a beat's codes, one per array column for the activations, one for header and
-    metadata; the WGT ones read whole WGT rows of ``params.wgt_lines`` lines); ``wr``: one write client on OUT. Checks, in sim.isa's order: A's element type
-    (DTYPE), A in ACT, B in WGT (BUFFER_RANGE), the tile header (TILE: magic, datatypes the
-    array decodes, scale mode, shape against n/k, group a multiple of lanes, the version 2
-    layout of the array's rows and lanes), o_dt FP16 (RESULT_TYPE), acc 0 (ACCUMULATE), O in
-    OUT. Timing: :mod:`.timing`; ``done`` the cycle after the last result line is written."""
+    rows for a beat's codes, one per array column for the activations, one for header and metadata;
+    the WGT ones read whole WGT rows of ``params.wgt_lines`` lines); ``wr``: one write client on
+    OUT. Checks, in sim.isa's order: A's element type (DTYPE), A in ACT, B in WGT (BUFFER_RANGE),
+    the tile header (TILE: magic, datatypes the array decodes, scale mode, shape against n/k, group
+    a multiple of lanes, the version 2 layout of the array's rows and lanes), o_dt FP16
+    (RESULT_TYPE), acc 0 (ACCUMULATE), O in OUT. Timing: :mod:`.timing`; ``done`` the cycle after
+    the last result line is written."""
 
     def __init__(self, params: TopParams, engine: EngineParams, queue: isa.Queue):
         self.params, self.ep, self.queue = params, engine, queue
@@ -51,7 +52,7 @@ class BitmodEngine(wiring.Component):
         W = params.wgt_lines
         self._meta = FieldReader(params, max(timing.FIELD_BITS, 16 * min(
             engine.rows, timing.meta_rows(W))), wide=True)     # header lines, metadata pieces
-        cr = timing.code_rows(engine, W)
+        self._code_rows = cr = timing.code_rows(engine, W)
         self._codes = [FieldReader(params, CODE_BITS * engine.lanes * min(cr, engine.rows - r),
                                    wide=True) for r in range(0, engine.rows, cr)]
         self._acts = [FieldReader(params, ACT_BITS * engine.lanes) for _ in range(engine.cols)]
@@ -155,7 +156,7 @@ class BitmodEngine(wiring.Component):
         code_addr = Signal(AB)
         streaming, grouping = Signal(), Signal()
         code_base = Mux(grouping, fetch.next_code, code_addr)
-        cr = timing.code_rows(ep, p.wgt_lines)
+        cr = self._code_rows
         for i, rdr in enumerate(self._codes):
             m.d.comb += [rdr.addr.eq(code_base + i * cr * head.lane_bits),
                          rdr.span.eq(min(cr, R - i * cr) * head.lane_bits)]

@@ -1,6 +1,6 @@
 """The BITMOD engine's metadata prefetch: while a group streams, the next group's datatype ids,
-stored group scales and row scales of the array's rows are read into a second register set, a
-piece of ``timing.meta_rows(lines)`` rows per field (the tile's version 2 layout stores a block's rows of
+stored group scales and row scales of the array's rows are read into a second register set, a piece
+of ``timing.meta_rows(lines)`` rows per field (the tile's version 2 layout stores a block's rows of
 a group side by side, so a piece is one contiguous field of the metadata reader).
 
 Position of the tile being fetched, kept incrementally (no division by the runtime block B):

@@ -52,16 +52,16 @@ def shift_down(m: Module, window, amount, width: int, name: str = "shift"):
 
 class FieldReader(wiring.Component):
     """Ports: ``buf`` In(3) (constant per reader use); ``addr`` In(:func:`addr_bits`) the field's
-    bit address; ``span`` In(range(width + 1)) the bits of the field the user needs (at most ``width``; a
-    field whose span ends in its first line needs only that line); ``req`` In(1); ``hit``
-    Out(1): ``data`` Out(width) holds bits ``[addr, addr + width)``, of which the first ``span``
-    are valid (comb, while ``hit``); ``flush`` In(1): forget the window (a new instruction:
-    its buffer may have been rewritten); ``rd`` Out(buffer read port). Timing: a held field hits
-    in the cycle it is asked for; the upper line after a slide is asked for in the slide's cycle
-    and held 2 cycles later (grant, data); a field outside the window costs a refill: 1 cycle to
-    move the window, 2 for the lower line, 2 more for the upper one when the field crosses into
-    it; each fetch waits for the arbitrated port. Fields must have ``width`` at most a line
-    (a WGT row if ``wide``)."""
+    bit address; ``span`` In(range(width + 1)) the bits of the field the user needs (at most
+    ``width``; a field whose span ends in its first line needs only that line); ``req`` In(1);
+    ``hit`` Out(1): ``data`` Out(width) holds bits ``[addr, addr + width)``, of which the first
+    ``span`` are valid (comb, while ``hit``); ``flush`` In(1): forget the window (a new
+    instruction: its buffer may have been rewritten); ``rd`` Out(buffer read port). Timing: a held
+    field hits in the cycle it is asked for; the upper line after a slide is asked for in the
+    slide's cycle and held 2 cycles later (grant, data); a field outside the window costs a refill:
+    1 cycle to move the window, 2 for the lower line, 2 more for the upper one when the field
+    crosses into it; each fetch waits for the arbitrated port. Fields must have ``width`` at most a
+    line (a WGT row if ``wide``)."""
 
     def __init__(self, params: TopParams, width: int, wide: bool = False):
         self.params, self.width, self.wide = params, width, wide

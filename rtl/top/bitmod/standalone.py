@@ -17,9 +17,10 @@ from .engine import BitmodEngine
 
 
 class StandaloneEngine(wiring.Component):
-    """Ports: ``unit`` (the queue's unit port, as in the top), ``rd[i]`` / ``wide[i]`` /
-    ``wr[i]`` the engine's line readers, WGT row readers and writers (:func:`..buffers.read_port`
-    / ``write_port``, the side a client drives). Timing: the engine's (:mod:`.timing`), the ports passed straight through."""
+    """Ports: ``unit`` (the queue's unit port, as in the top), ``rd[i]`` / ``wide[i]`` / ``wr[i]``
+    the engine's line readers, WGT row readers and writers (:func:`..buffers.read_port` /
+    ``write_port``, the side a client drives). Timing: the engine's (:mod:`.timing`), the ports
+    passed straight through."""
 
     def __init__(self, params: TopParams, queue: isa.Queue):
         prefill, decode = params.bitmod

@@ -1,13 +1,13 @@
 """The on-chip buffers' arbitration and contents against a per-cycle model written from the
-docstring of rtl/top/buffers.py: per buffer and per port kind, the clients asking for it are
-served in round-robin order starting after the last winner, except write client 0 (LD), which
-goes before every other write client (the others rotate among themselves); a write client's ``free`` is
-whether no client before it in that order asks for its buffer (so ``ready == valid & free``,
-and ``free`` does not depend on its own ``valid``); granted writes land with their byte
-enables, a granted read returns the line as it was before this cycle's writes one cycle later.
-With WGT in banks, WGT rows of ``banks`` lines: its wide clients, after the line clients in its
-one round robin, get the whole row holding their line, and are never granted another buffer.
-Amaranth simulator, hypothesis schedules."""
+docstring of rtl/top/buffers.py: per buffer and per port kind, the clients asking for it are served
+in round-robin order starting after the last winner, except write client 0 (LD), which goes before
+every other write client (the others rotate among themselves); a write client's ``free`` is whether
+no client before it in that order asks for its buffer (so ``ready == valid & free``, and ``free``
+does not depend on its own ``valid``); granted writes land with their byte enables, a granted read
+returns the line as it was before this cycle's writes one cycle later. With WGT in banks, WGT rows
+of ``banks`` lines: its wide clients, after the line clients in its one round robin, get the whole
+row holding their line, and are never granted another buffer. Amaranth simulator, hypothesis
+schedules."""
 import random
 
 from amaranth.sim import Simulator

@@ -34,10 +34,10 @@ def _row(addr, banks):
 
 
 def _serve(fields, width, grant_prob, seed, gap=0, flush_at=(), banks=1, seen_prob=0.0):
-    """Ask for ``fields`` [(addr, span)] in turn (the next ``gap`` cycles after a hit); return
-    the cycle of each hit and the reads granted. ``banks`` > 1: a wide reader on WGT rows of that many lines, which
-    also sees, with probability ``seen_prob`` a cycle when its own read is not arriving, another
-    client's read of a row at or just after the current field's."""
+    """Ask for ``fields`` [(addr, span)] in turn (the next ``gap`` cycles after a hit); return the
+    cycle of each hit and the reads granted. ``banks`` > 1: a wide reader on WGT rows of that many
+    lines, which also sees, with probability ``seen_prob`` a cycle when its own read is not
+    arriving, another client's read of a row at or just after the current field's."""
     params = TopParams(channels=1, buffer_lines=(256,) * 5, wgt_lines=banks)
     dut = FieldReader(params, width, wide=banks > 1)
     rng = random.Random(seed)
