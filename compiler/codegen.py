@@ -125,8 +125,9 @@ class Step:
         self.current.append(instr)
         return instr
 
-    def alloc(self, buf: Buf, nbytes_: int, what: str) -> int:
-        return self.arenas[buf].alloc(nbytes_, what)
+    def alloc(self, buf: Buf, nbytes_: int, what: str,
+              align: tuple[int, int] = (1, 0)) -> int:
+        return self.arenas[buf].alloc(nbytes_, what, align)
 
     def free(self, buf: Buf, line: int) -> None:
         self.arenas[buf].release(line)

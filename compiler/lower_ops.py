@@ -8,7 +8,7 @@ from __future__ import annotations
 from .codegen import Home, Step
 from .footprint import nbytes
 from .ir import CompileError, Op
-from .isa import Buf, DType, MiscOp, LINE_BYTES
+from .isa import Buf, DType, Engine, MiscOp, LINE_BYTES
 from .target import logits_block
 
 
@@ -235,7 +235,12 @@ def _lower_linear(step: Step, op: Op) -> None:
     out = _output_home(step, op, plan.n, Buf.OUT)
     n_tile = tiles[0][1]
     slot_bytes = max(region.size for region, _ in tiles)
-    slots = [step.alloc(Buf.WGT, slot_bytes, f"weight tile of {op.weight}") for _ in range(2)]
+    align = (1, 0)
+    if plan.engine == Engine.BITMOD:          # the codes start a WGT row (the engine's beats)
+        from .passes.packing import codes_line_offset
+        align = (model.cfg.bitmod.sram_banks, codes_line_offset(model.cfg))
+    slots = [step.alloc(Buf.WGT, slot_bytes, f"weight tile of {op.weight}", align)
+             for _ in range(2)]
 
     def mm(j: int, region, n_rows: int, a_line: int, s_line: int, m: int, o_line: int):
         step.emit(step.mm, engine=plan.engine, a_dt=plan.a_dt, b_dt=plan.b_dt, o_dt=plan.o_dt,

@@ -27,8 +27,9 @@ def register(sub) -> None:
     _tensor_file.add_output(p)
     p.add_argument("--layout", default="rows", metavar="L",
                    help="packed layout with -o: 'rows' (version 1, row by row), 'B,L' (version "
-                        "2: blocks of B rows, chunks of L columns) or a config name or file (the "
-                        "layout its BitMoD engine reads)")
+                        "2: blocks of B rows, chunks of L columns), 'B,L,full' (the last block "
+                        "stored whole) or a config name or file (the layout its BitMoD engine "
+                        "reads)")
     p.add_argument("--plot", metavar="PNG",
                    help="save a figure of SNR per tensor/scheme and the chosen datatypes")
     p.set_defaults(func=run)
@@ -44,13 +45,15 @@ def _schemes(text: str) -> list[str]:
     return schemes
 
 
-def _layout(text: str) -> tuple[int, int | None]:
-    """(block, chunk) of ``--layout``: rows, B,L or a config's BitMoD array layout."""
+def _layout(text: str) -> tuple[int, int | None, bool]:
+    """(block, chunk, full) of ``--layout``: rows, B,L (B,L,full: the last block stored whole)
+    or a config's BitMoD array layout."""
     if text == "rows":
-        return 1, None
-    parts = text.split(",")
-    if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
-        return int(parts[0]), int(parts[1])
+        return 1, None, False
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) in (2, 3) and all(p.isdigit() for p in parts[:2]) \
+            and parts[2:] in ([], ["full"]):
+        return int(parts[0]), int(parts[1]), len(parts) == 3
     from ..base import config
     from ..compiler.passes.packing import array_layout
     cfg = config.load(text)
@@ -80,7 +83,7 @@ def run(args) -> int:
         raise UsageError("-o: give a single --scheme to write a packed result")
     if "mx" in schemes and args.scale_mode == "int":
         raise UsageError("--scale-mode: mx stores E8M0 block scales, not 'int'")
-    block, chunk = _layout(args.layout)
+    block, chunk, full = _layout(args.layout)
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
     blobs, results = {}, []
     for name, w in tqdm(tensors.items(), disable=len(tensors) < 4, desc="quantize", unit="tensor"):
@@ -96,7 +99,7 @@ def run(args) -> int:
             _report(name, tuple(w.shape), scheme, args.bits, st)
             if args.output:
                 try:
-                    blobs[name] = qw.pack(block, chunk)
+                    blobs[name] = qw.pack(block, chunk, full)
                 except ValueError as exc:
                     raise UsageError(f"--layout: {exc}") from None
     if args.output:

@@ -25,9 +25,10 @@ class LinearPlan:
     a_dt: DType
     b_dt: DType
     o_dt: DType = DType.FP16
-    # packed layout of quantized tiles: (block rows, chunk columns, None: the group); (1, None)
-    # is version 1, row by row; a BitMoD plan gets its arrays' (passes.packing.array_layout)
-    layout: tuple[int, int | None] = (1, None)
+    # packed layout of quantized tiles: (block rows, chunk columns, None: the group, last block
+    # stored whole); (1, None, False) is version 1, row by row; a BitMoD plan gets its arrays'
+    # (passes.packing.array_layout)
+    layout: tuple[int, int | None, bool] = (1, None, False)
 
     @property
     def group(self) -> int:
@@ -53,9 +54,11 @@ class LinearPlan:
             density = sp.density if sp.density is not None else sp.n / 16
             return spack.packed_size(rows, self.k, int(rows * self.k * density), self.spec.bits)
         id_bits = 2 if self.spec.scheme == "bitmod" else 0
+        block, _, full = self.layout
         blocked = qpack.is_blocked(self.group, *self.layout)
         _, total = qpack.layout(rows, self.groups, self.group, self.spec.bits, id_bits,
-                                self.spec.scale_mode, self.spec.scheme == "int_asym", blocked)
+                                self.spec.scale_mode, self.spec.scheme == "int_asym", blocked,
+                                qpack.stored_rows(rows, block, full and blocked))
         return total
 
 

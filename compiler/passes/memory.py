@@ -82,17 +82,20 @@ class Arena:
         self.live: dict[int, int] = {}
         self.peak = 0
 
-    def alloc(self, nbytes: int, what: str) -> int:
+    def alloc(self, nbytes: int, what: str, align: tuple[int, int] = (1, 0)) -> int:
+        """First line of ``nbytes`` of free lines, the first such line ``l`` (``align`` =
+        (modulus, residue): ``l % modulus == residue``)."""
         need = max(1, -(-nbytes // LINE_BYTES))
+        modulus, residue = align
         for i, (start, length) in enumerate(self.free):
-            if length >= need:
-                if length == need:
-                    del self.free[i]
-                else:
-                    self.free[i] = (start + need, length - need)
-                self.live[start] = need
-                self.peak = max(self.peak, start + need)
-                return start
+            at = start + (residue - start) % modulus
+            if at + need <= start + length:
+                rest = [(s, n) for s, n in ((start, at - start),
+                                            (at + need, start + length - at - need)) if n]
+                self.free[i:i + 1] = rest
+                self.live[at] = need
+                self.peak = max(self.peak, at + need)
+                return at
         raise CompileError(f"{what}: needs {need * LINE_BYTES} bytes of buffer {self.buf.name} "
                            f"({self.lines * LINE_BYTES} bytes, "
                            f"{sum(n for _, n in self.free) * LINE_BYTES} free); "

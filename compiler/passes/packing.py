@@ -10,8 +10,10 @@ A tile is a row slice: output rows are independent in every engine, so slicing r
 quantized matrix (codes, datatype ids and scales alike) loses nothing. Tiles hold full K: when the
 group does not divide K (BitMoD groups of 128 on SmolLM2's 576) each row's last group is stored
 zero-padded, as the code of 0 (golden.quant's layout), and the engine streams it whole.
-BitMoD tiles use golden.quant's version 2 layout with the arrays' rows and lanes
-(:func:`array_layout`), so the engine reads a beat of all its rows as one field.
+BitMoD tiles use golden.quant's version 2 layout with the arrays' rows and lanes, the last block
+stored whole (:func:`array_layout`), so the engine reads a beat of all its rows as one aligned
+slice of a WGT row (rtl/top/bitmod/beat.py); the lowering places each tile so that its codes
+start a WGT row (:func:`codes_line_offset`).
 :func:`unpack_tile` is the inverse the ISA simulator uses.
 """
 from __future__ import annotations
@@ -54,16 +56,26 @@ def slice_rows(stored, r0: int, r1: int):
                    zero_points=cut(stored.zero_points))
 
 
-def array_layout(cfg) -> tuple[int, int]:
-    """(block, chunk) of the packed layout the config's BitMoD arrays read a beat of as one
+def array_layout(cfg) -> tuple[int, int, bool]:
+    """(block, chunk, full) of the packed layout the config's BitMoD arrays read a beat of as one
     field (golden.quant.packing, version 2): blocks of the least common multiple of the arrays'
-    rows (every array's row tiles then fall inside one block), chunks of ``lanes`` columns."""
+    rows (every array's row tiles then fall inside one block), chunks of ``lanes`` columns, and
+    the last block stored whole (every beat stride is then ``B x lanes x b`` bits)."""
     b = cfg.bitmod
-    return math.lcm(b.prefill_array.rows, b.decode_array.rows), b.lanes
+    return math.lcm(b.prefill_array.rows, b.decode_array.rows), b.lanes, True
 
 
-def pack_tile(tile, layout: tuple[int, int | None] = (1, None)) -> bytes:
-    """A tile's bytes; quantized tiles in ``layout`` (block, chunk; chunk None: the group)."""
+def codes_line_offset(cfg) -> int:
+    """Lines past a WGT row's start where a BitMoD tile starts, so that its codes section (at
+    byte 64 of every packed tile) starts the next row (``bitmod.sram_banks`` lines a row)."""
+    from ...golden.quant.packing import HEADER_SIZE
+    from ..isa import LINE_BYTES
+    return -(HEADER_SIZE // LINE_BYTES) % cfg.bitmod.sram_banks
+
+
+def pack_tile(tile, layout: tuple = (1, None, False)) -> bytes:
+    """A tile's bytes; quantized tiles in ``layout`` (block, chunk, full; chunk None: the
+    group)."""
     if isinstance(tile, torch.Tensor):
         return tile.to(torch.float16).contiguous().numpy().tobytes()
     if hasattr(tile, "block_n"):

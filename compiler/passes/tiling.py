@@ -1,7 +1,8 @@
 """Tiling pass: tile sizes from the config's buffer sizes and engine array shape.
 
 * Weight tiles (rows of W, full K): the largest multiple of the engine's output granule (16 rows,
-  the N:M block and a multiple of every array's row count used here) whose packed size fits half
+  the N:M block and a multiple of every array's row count used here; for a BitMoD tile of full
+  blocks, also a multiple of its block, so only a layer's last tile pads) whose packed size fits half
   of the weight buffer, so the next tile can load while the current one computes (double
   buffering); capped so that one token's result tile fits a quarter of the output buffer. A
   matrix that would fit in one tile is split in two (when it has two granules): with a single
@@ -15,6 +16,7 @@
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..ir import CompileError
@@ -41,20 +43,22 @@ class Tiling:
         return cls(b.weight_kb * 1024, b.act_kb * 1024, b.output_kb * 1024, rows, cols)
 
     def weight_rows(self, plan: LinearPlan) -> int:
-        """Rows per weight tile (a multiple of 16, or all rows)."""
-        limit_out = max(GRANULE, (self.out_bytes // 4) // 2 // GRANULE * GRANULE)
+        """Rows per weight tile (a multiple of the granule, or all rows)."""
+        block, _, full = plan.layout
+        granule = math.lcm(GRANULE, block) if full else GRANULE
+        limit_out = max(granule, (self.out_bytes // 4) // 2 // granule * granule)
         best = 0
-        rows = GRANULE
+        rows = granule
         while rows <= min(plan.n, limit_out) and plan.packed_bytes(rows) <= self.weight_bytes // 2:
             best = rows
-            rows += GRANULE if rows < 256 else 256
-        if best >= plan.n and plan.n >= 2 * GRANULE:
-            best = -(-plan.n // (2 * GRANULE)) * GRANULE     # two tiles, so the slots overlap
+            rows += granule if rows < 256 else granule * max(1, 256 // granule)
+        if best >= plan.n and plan.n >= 2 * granule:
+            best = -(-plan.n // (2 * granule)) * granule     # two tiles, so the slots overlap
         if best == 0:
-            if plan.n < GRANULE and plan.packed_bytes(plan.n) <= self.weight_bytes // 2:
+            if plan.n < granule and plan.packed_bytes(plan.n) <= self.weight_bytes // 2:
                 return plan.n
-            raise CompileError(f"linear '{plan.name}': one tile of {GRANULE} rows x K={plan.k} "
-                               f"({plan.packed_bytes(GRANULE)} bytes) does not fit half the "
+            raise CompileError(f"linear '{plan.name}': one tile of {granule} rows x K={plan.k} "
+                               f"({plan.packed_bytes(granule)} bytes) does not fit half the "
                                f"weight buffer ({self.weight_bytes // 2} bytes)")
         return min(best, plan.n)
 

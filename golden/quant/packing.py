@@ -8,11 +8,12 @@ Header (byte offset: field)::
 
     0  magic "BFQW"           4  u16 version (1)        6  u8 scheme id     7  u8 bits b
     8  u8 scale mode          9  u8 id bits d          10  u8 zero-point bits (0 or 8)
-   11  u8 reserved (0)       12  u32 N (rows, outputs) 16  u32 K (inputs)   20  u32 G (group)
+   11  u8 flags              12  u32 N (rows, outputs) 16  u32 K (inputs)   20  u32 G (group)
    24  u32 groups per row ng = ceil(K / G)             28  u32 R = bytes per group record
    32  u32 offset of codes   36  u32 offset of ids     40  u32 offset of scales
    44  u32 offset of row scales                        48  u32 offset of zero points
-   52  u32 total size        56  u32 CRC-32 (zlib) of bytes [64, total)    60  u32 reserved (0)
+   52  u32 total size        56  u32 CRC-32 (zlib) of bytes [64, total)
+   60  u16 block B, u16 chunk L (version 2; 0 in version 1)
 
 Scheme ids: 0 bitmod, 1 int_sym, 2 int_asym, 3 fp, 4 ant, 5 mx, 6 nf4.
 Scale modes: 0 fp16, 1 int, 2 e8m0.
@@ -43,6 +44,12 @@ g = k // G, c = (k % G) // L, l = k % L:
 * ids, scales, zero points: entry ``n0 * ng + g * Bq + r`` (the block's rows of a group side by
   side); row scales: entry ``n``, as in version 1.
 
+Flags (byte 11; 0 in version 1): bit 0, *full blocks* (version 2 only): the last block is stored
+with B rows like the others, so ``Bq = B`` everywhere above; its rows past N are zero bits in
+codes, ids, scales and zero points (row scales keep N entries). An engine that reads a beat as
+an aligned slice of a wide buffer row needs every beat stride to be ``B * L * b``
+(rtl/top/bitmod/beat.py). The other bits are 0.
+
 Version 1 is the same as version 2 with B = 1 and L = G when ``G * b`` is a multiple of 8; a
 layout of B = 1 and L = G is always written as version 1.
 """
@@ -61,6 +68,7 @@ HEADER_SIZE = 64
 SCHEME_IDS = {"bitmod": 0, "int_sym": 1, "int_asym": 2, "fp": 3, "ant": 4, "mx": 5, "nf4": 6}
 SCALE_MODE_IDS = {"fp16": 0, "int": 1, "e8m0": 2}
 ALIGN = 8
+FULL_BLOCKS = 1              # flags bit 0
 assert HEADER.size == HEADER_SIZE
 
 
@@ -91,11 +99,17 @@ def _align(n: int) -> int:
     return -(-n // ALIGN) * ALIGN
 
 
+def stored_rows(n: int, block: int = 1, full: bool = False) -> int:
+    """Rows the sections other than row scales hold: N, or whole blocks of ``block`` rows."""
+    return -(-n // block) * block if full else n
+
+
 def section_sizes(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
-                  has_zp: bool, blocked: bool = False) -> list[int]:
+                  has_zp: bool, blocked: bool = False, stored: int | None = None) -> list[int]:
     """Byte lengths of codes, ids, scales, row scales and zero points (``blocked``: version 2,
-    whose codes are one stream without per-record alignment)."""
-    groups = n * ng
+    whose codes are one stream without per-record alignment; ``stored``: the rows of a layout
+    of full blocks, :func:`stored_rows`)."""
+    groups = (n if stored is None else stored) * ng
     scale_bytes = 2 if scale_mode == "fp16" else 1
     codes = -(-groups * g * bits // 8) if blocked else groups * -(-g * bits // 8)
     return [codes, -(-groups * id_bits // 8), groups * scale_bytes,
@@ -103,19 +117,20 @@ def section_sizes(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: 
 
 
 def layout(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
-           has_zp: bool, blocked: bool = False) -> tuple[list[int], int]:
+           has_zp: bool, blocked: bool = False, stored: int | None = None
+           ) -> tuple[list[int], int]:
     """(section offsets, total size) of the packed layout."""
     offsets, pos = [], HEADER_SIZE
-    for size in section_sizes(n, ng, g, bits, id_bits, scale_mode, has_zp, blocked):
+    for size in section_sizes(n, ng, g, bits, id_bits, scale_mode, has_zp, blocked, stored):
         pos = _align(pos)
         offsets.append(pos)
         pos += size
     return offsets, pos
 
 
-def is_blocked(g: int, block: int = 1, chunk: int | None = None) -> bool:
+def is_blocked(g: int, block: int = 1, chunk: int | None = None, full: bool = False) -> bool:
     """Whether a layout of ``block`` rows and ``chunk`` columns (None: the group ``g``) is
-    version 2."""
+    version 2 (``full``, blocks stored whole, is a version 2 flag: it changes nothing here)."""
     return block != 1 or (chunk or g) != g
 
 
@@ -142,11 +157,13 @@ def from_blocked(flat: np.ndarray, n: int, width: int, block: int, chunk: int = 
 
 def assemble(fields: dict, sections: list[bytes]) -> bytes:
     """Header + aligned sections (``fields`` holds the header values by name; its ``block`` and
-    ``chunk``, unless 1 and G, make it version 2)."""
+    ``chunk``, unless 1 and G, make it version 2; ``full``, if true, sets the full-blocks
+    flag)."""
     blocked = is_blocked(fields["g"], fields["block"], fields["chunk"])
+    full = bool(fields.get("full")) and blocked
     offsets, total = layout(fields["n"], fields["ng"], fields["g"], fields["bits"],
                             fields["id_bits"], fields["scale_mode"], fields["zp_bits"] > 0,
-                            blocked)
+                            blocked, stored_rows(fields["n"], fields["block"], full))
     body = bytearray(total - HEADER_SIZE)
     for off, sec in zip(offsets, sections):
         body[off - HEADER_SIZE: off - HEADER_SIZE + len(sec)] = sec
@@ -154,7 +171,8 @@ def assemble(fields: dict, sections: list[bytes]) -> bytes:
     header = HEADER.pack(MAGIC, BLOCKED_VERSION if blocked else VERSION,
                          SCHEME_IDS[fields["scheme"]], fields["bits"],
                          SCALE_MODE_IDS[fields["scale_mode"]], fields["id_bits"],
-                         fields["zp_bits"], 0, fields["n"], fields["k"], fields["g"],
+                         fields["zp_bits"], FULL_BLOCKS if full else 0, fields["n"],
+                         fields["k"], fields["g"],
                          fields["ng"], -(-fields["g"] * fields["bits"] // 8), *offsets, total,
                          zlib.crc32(bytes(body)), block, chunk)
     return header + bytes(body)
@@ -167,7 +185,7 @@ def parse(data: bytes) -> tuple[dict, list[bytes]]:
     data = bytes(data)
     if len(data) < HEADER_SIZE:
         raise ValueError(f"packed weight: {len(data)} bytes is shorter than the 64-byte header")
-    (magic, version, scheme_id, bits, mode_id, id_bits, zp_bits, _res, n, k, g, ng, rec,
+    (magic, version, scheme_id, bits, mode_id, id_bits, zp_bits, flags, n, k, g, ng, rec,
      *rest) = HEADER.unpack_from(data)
     offsets, total, crc, block, chunk = rest[:5], rest[5], rest[6], rest[7], rest[8]
     if magic != MAGIC:
@@ -192,9 +210,16 @@ def parse(data: bytes) -> tuple[dict, list[bytes]]:
     if blocked and (block == 0 or chunk == 0 or g % chunk or (block, chunk) == (1, g)):
         raise ValueError(f"packed weight: version 2 block {block}, chunk {chunk} is not a "
                          f"layout of G={g} (B >= 1, L divides G, not B = 1 with L = G)")
-    fields.update(block=block if blocked else 1, chunk=chunk if blocked else g)
-    expect, _ = layout(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked)
+    if flags & ~FULL_BLOCKS or (flags and not blocked):
+        raise ValueError(f"packed weight: flags {flags:#04x} (only bit 0, full blocks, and only "
+                         "in version 2)")
+    full = bool(flags & FULL_BLOCKS)
+    fields.update(block=block if blocked else 1, chunk=chunk if blocked else g, full=full)
+    stored = stored_rows(n, fields["block"], full)
+    expect, _ = layout(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked,
+                       stored)
     if list(offsets) != expect:
         raise ValueError(f"packed weight: section offsets {list(offsets)} != expected {expect}")
-    sizes = section_sizes(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked)
+    sizes = section_sizes(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked,
+                          stored)
     return fields, [data[o:o + s] for o, s in zip(offsets, sizes)]

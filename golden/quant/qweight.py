@@ -89,10 +89,15 @@ class QuantizedWeight:
                                   self.scale_mode, self.zero_points is not None)
         return 8 * (total - packing.HEADER_SIZE) / (n * k)
 
-    def pack(self, block: int = 1, chunk: int | None = None) -> bytes:
+    def pack(self, block: int = 1, chunk: int | None = None, full: bool = False) -> bytes:
         """The packed layout of ``packing.py`` / docs/formats.md: version 1, or version 2 (the
-        array layout) for ``block`` rows and ``chunk`` columns other than 1 and G."""
-        return _pack(self, block, self.group_size if chunk is None else chunk)
+        array layout) for ``block`` rows and ``chunk`` columns other than 1 and G; ``full``:
+        version 2 with the last block stored whole (the full-blocks flag)."""
+        chunk = self.group_size if chunk is None else chunk
+        if full and not packing.is_blocked(self.group_size, block, chunk):
+            raise ValueError("layout: full blocks need version 2 (a block other than 1 or a "
+                             "chunk other than the group)")
+        return _pack(self, block, chunk, full)
 
     @classmethod
     def unpack(cls, data: bytes) -> "QuantizedWeight":
@@ -126,7 +131,7 @@ def _stored_scales(qw: QuantizedWeight) -> np.ndarray:
     return (exp + 127).astype(np.uint8).reshape(qw.scales.shape)
 
 
-def _pack(qw: QuantizedWeight, block: int, chunk: int) -> bytes:
+def _pack(qw: QuantizedWeight, block: int, chunk: int, full: bool = False) -> bytes:
     n, k = qw.shape
     g, ng, b = qw.group_size, qw.num_groups, qw.bits
     if qw.codes.size and int(qw.codes.max()) >= 1 << b:
@@ -134,14 +139,19 @@ def _pack(qw: QuantizedWeight, block: int, chunk: int) -> bytes:
     if not (1 <= block < 1 << 16 and 1 <= chunk < 1 << 16 and g % chunk == 0):
         raise ValueError(f"layout: block {block} and chunk {chunk} must be 1..65535, the chunk "
                          f"a divisor of the group {g}")
+    stored = packing.stored_rows(n, block, full)
     padded = np.repeat(qw.zero_code(), g, axis=1)           # [N, ng * G]
     padded[:, :k] = qw.codes
     fields = dict(scheme=qw.scheme, bits=b, scale_mode=qw.scale_mode, id_bits=qw.id_bits,
                   zp_bits=8 if qw.zero_points is not None else 0, n=n, k=k, g=g, ng=ng,
-                  block=block, chunk=chunk)
+                  block=block, chunk=chunk, full=full)
+
+    def whole(a):                        # the rows of full blocks: zero bits past N
+        return np.concatenate([a, np.zeros((stored - n, *a.shape[1:]), a.dtype)])
+    padded = whole(padded)
 
     def order(a):                        # per-group entries in storage order
-        return packing.to_blocked(a.reshape(n, ng), block)
+        return packing.to_blocked(whole(a.reshape(n, ng)), block)
     if packing.is_blocked(g, block, chunk):
         codes = packing.pack_bits(packing.to_blocked(padded, block, chunk), b)
     else:                                # one byte-aligned record per group
@@ -160,19 +170,20 @@ def _unpack(data: bytes) -> QuantizedWeight:
     f, (codes_b, ids_b, scales_b, rows_b, zp_b) = packing.parse(data)
     scheme = SCHEMES[f["scheme"]]
     n, k, g, ng, b = f["n"], f["k"], f["g"], f["ng"], f["bits"]
+    stored = packing.stored_rows(n, f["block"], f["full"])
     if b not in scheme.bits:
         raise ValueError(f"packed weight: scheme {scheme.name} has no {b}-bit variant")
     names = scheme.formats(b)
     if f["id_bits"] != (len(names) - 1).bit_length():
         raise ValueError(f"packed weight: {f['id_bits']} id bits do not fit {scheme.name}")
     def rows(a):                         # per-group entries from storage order
-        return packing.from_blocked(a, n, ng, f["block"])
+        return packing.from_blocked(a, stored, ng, f["block"])[:n]
     if packing.is_blocked(g, f["block"], f["chunk"]):
-        codes = packing.from_blocked(packing.unpack_bits(codes_b, b, n * ng * g), n, ng * g,
-                                     f["block"], f["chunk"])[:, :k]
+        codes = packing.from_blocked(packing.unpack_bits(codes_b, b, stored * ng * g), stored,
+                                     ng * g, f["block"], f["chunk"])[:n, :k]
     else:
         codes = packing.unpack_bits(codes_b, b, g, n * ng).reshape(n, ng * g)[:, :k]
-    ids = (rows(packing.unpack_bits(ids_b, f["id_bits"], n * ng))
+    ids = (rows(packing.unpack_bits(ids_b, f["id_bits"], stored * ng))
            if f["id_bits"] else np.zeros((n, ng), np.uint32))
     if ids.size and int(ids.max()) >= len(names):
         raise ValueError(f"packed weight: datatype id {int(ids.max())} out of range")

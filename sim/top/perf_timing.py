@@ -40,6 +40,7 @@ from ...compiler import isa
 from ...compiler.footprint import DTYPE_BITS, dma_bytes, nbytes
 from ...compiler.isa import DType, Engine, MiscOp
 from ..perf.instr_cost import Cost, sparse_density, term_slots
+from .beat_model import BeatStream
 
 ISSUE = 1                 # issue -> registered start; done -> next issue
 SYS_CYCLES = 2            # start, done the cycle after
@@ -53,6 +54,7 @@ ST_PATH = 2 + 2           # burst descriptor FIFO -> first W beat; last W -> B r
 LD_TAIL, ST_TAIL = 2, 3   # RUN (drained), DONE; ST also FLUSH
 ZERO_PATH = 1             # zero_fill: aligner -> line write, no AXI
 BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
+META_FIELD = 5            # a metadata field that refills: ADDR, move, grant, data, hit
 LINE_BITS = 8 * isa.LINE_BYTES
 # COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
 # buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
@@ -102,70 +104,73 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     fixed part and array latency; per tile a TILE and a GROUP cycle; per group the longer of
     the next group's metadata fetch (``timing.meta_fetch_cycles``) and the group's beats (a
     later group starts on the beat after the last one when its metadata is there). The tile's
-    first beat refills every reader in turn, from the request made in GROUP; every later beat
-    takes ``slots`` cycles plus the costliest reader move (:func:`_reader_stall`): a code reader
-    moves by the tile's stride of ``B x lanes x b`` bits (the compiler's version 2 layout), an
-    activation reader by ``16 lanes`` bits. Not modelled: metadata fetches taking WGT's port
-    from the code readers, a short last block.
+    first beat refills the beat reader and every activation reader, from the request made in
+    GROUP; every later beat takes ``slots`` cycles plus the activation readers' move
+    (:func:`_reader_stall`), or longer when the beat reader has to fetch rows
+    (:class:`.beat_model.BeatStream`): its beats are ``B x lanes x b`` bits apart (the
+    compiler's version 2 layout of full blocks, codes at a WGT row). Not modelled: metadata
+    fetches taking WGT's port from the beat reader.
     ``group``: the tile's group size (its header's; the instruction does not carry it; default
     ``bitmod.group_size``): a short last group is streamed zero-padded to the full group."""
     from ...compiler.passes.packing import array_layout
     from ...rtl.bitmod.params import ACT_BITS
-    from ...rtl.top.bitmod.timing import FIXED, code_readers, code_rows, meta_fetch_cycles
+    from ...rtl.top.bitmod.timing import FIXED, meta_fetch_cycles, meta_pieces, window_rows
     stage = "prefill" if instr.kind == "MM" else "decode"
     ep = _engine_params(cfg, stage)
     slots = term_slots(cfg, instr["b_dt"])
     bits = DTYPE_BITS[DType(instr["b_dt"])]
     group = group or cfg.bitmod.group_size
     groups = -(-instr["k"] // group)
-    block = min(array_layout(cfg)[0], instr["n"])
-    lines = cfg.bitmod.sram_banks                # WGT row: what a code reader holds per line
-    piece = code_rows(ep, lines) * ep.lanes * bits
-    codes = [(i * piece, block * ep.lanes * bits, piece) for i in range(code_readers(ep, lines))]
+    lines = cfg.bitmod.sram_banks
+    row = lines * LINE_BITS
+    stride = array_layout(cfg)[0] * ep.lanes * bits
+    beat = ep.rows * ep.lanes * bits
+    window = window_rows(ep, lines)
     acts = [(0, ACT_BITS * ep.lanes, ACT_BITS * ep.lanes)] * ep.cols
-    readers = max(len(codes), ep.cols)
     per_group = -(-group // ep.lanes)
-    per_tile = 1                                             # TILE
+    # the next group's metadata: ids and scales (fp16 scales, the policies') lie in other rows
+    # than the last field's, so each field is a refill of the metadata reader (its registered
+    # address, the window's move, grant and data, the hit), not meta_fetch_cycles' hits
+    meta = max(meta_fetch_cycles(ep, lines), 2 * meta_pieces(ep, lines) * META_FIELD + 1)
+    codes = BeatStream(stride, beat, row, window)
+    now = 1                                                  # TILE
     for g in range(groups):
-        stream = 0
+        start = now + (g == 0)                               # the tile's GROUP
+        hit = start
         for j in range(g * per_group, (g + 1) * per_group):
-            if j == 0:
-                stream += 2 * readers + 2          # refill every reader in turn, from GROUP on
-                continue
-            stream += slots + max(_reader_stall(codes, j, slots, lines * LINE_BITS, True),
-                                  _reader_stall(acts, j, slots, LINE_BITS))
-        # (the tile's GROUP,) then the stream or the next group's metadata fetch
-        per_tile += (g == 0) + max(meta_fetch_cycles(ep, lines), stream)
+            if j == 0:                     # refill every reader, from GROUP on
+                hit = max(start + 2 * ep.cols + 2, codes.first(0, start) + 1)
+            else:
+                hit = max(hit + slots + _reader_stall(acts, j, slots, LINE_BITS),
+                          codes.after(j, hit))
+        # the stream or the next group's metadata fetch
+        now = start + max(meta, hit - start)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
-    return FIXED + tiles * per_tile + ep.latency
+    # the first group's metadata, fetched from TILE_CHECK on, is not all hidden behind TILE and
+    # GROUP: 2 cycles a field (fp16 scales: ids and scales; measured on tiny, 4 cycles)
+    first_meta = 2 * 2 * meta_pieces(ep, lines)
+    return FIXED + first_meta + tiles * now + ep.latency
 
 
-def _reader_stall(readers, j: int, slots: int, line: int, shared: bool = False) -> int:
+def _reader_stall(readers, j: int, slots: int, line: int) -> int:
     """Cycles beat ``j`` waits for the readers of one buffer, each ``(start bit, stride, width)``
-    (rtl/top/bitmod/reader.py), reading lines of ``line`` bits (WGT rows for the code readers):
-    a move into the next line costs nothing once that line, read ahead when the reader moved
-    into the line before (2 cycles from grant to data, one grant per cycle among the buffer's
-    readers; ``shared``: readers reading ahead the same line read it once, as WGT row readers
-    do), has arrived; a move further on is a refill (1 + 2 cycles, +2 when the field crosses
-    into the line after), the buffer's readers in turn (``shared``: at once, one grant a cycle,
-    one read per line)."""
-    refills, ahead, since, targets, crossing = 0, set(), [], set(), 0
+    (rtl/top/bitmod/reader.py), reading lines of ``line`` bits: a move into the next line costs
+    nothing once that line, read ahead when the reader moved into the line before (2 cycles from
+    grant to data, one grant per cycle among the buffer's readers), has arrived; a move further
+    on is a refill (1 + 2 cycles, +2 when the field crosses into the line after), the buffer's
+    readers in turn."""
+    refills, ahead, since = 0, 0, []
     for start, stride, width in readers:
         now, before = start + j * stride, start + (j - 1) * stride
         move = now // line - before // line
         if move > 1:
-            cross = 2 if now % line + width > line else 0
-            refills += 3 + cross
-            targets.add(now // line)
-            crossing = max(crossing, cross)
+            refills += 3 + (2 if now % line + width > line else 0)
         elif move == 1:
-            ahead.add(now // line if shared else len(since))
+            ahead += 1
             since.append(max(1, line // stride) * slots)     # cycles since its last move
-    if refills and shared:
-        return 3 + crossing + len(targets) - 1
     if refills:
         return refills
-    return max(0, 2 + len(ahead) - 1 - min(since)) if ahead else 0
+    return max(0, 2 + ahead - 1 - min(since)) if ahead else 0
 
 
 _ENGINE_PARAMS: dict = {}

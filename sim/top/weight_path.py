@@ -3,8 +3,9 @@
 Usage: .venv/bin/python -m bitflight.sim.top.weight_path [--config C] [--banks 1,8,32,128]
        [--shapes 1536x576,576x1536]
 
-For each ``bitmod.sram_banks`` (WGT banks of one line: rtl/top/buffers.py) it prints the
-engine's code readers and metadata fields per item (rtl/top/bitmod/timing.py) and sim.perf's
+For each ``bitmod.sram_banks`` (WGT banks of one line: rtl/top/buffers.py) it prints the WGT
+rows the engine's beat reader holds, the starting points of a 3-bit beat inside a row (its slice
+multiplexer's inputs) and the metadata fields per item (rtl/top/bitmod/timing.py) and sim.perf's
 RTL-mode cycles (``perf_timing.bitmod_cycles``) of a batch-1 MV of 4-bit BitMoD weights per
 ``n x k`` shape, next to the cycles of its beats alone (``tiles x G / lanes x 2 slots`` per
 group). Default: the U280 design point (docs/rtl/top.md, "BitMoD engine").
@@ -38,13 +39,15 @@ def main(argv: list[str] | None = None) -> None:
     beats = {(n, k): -(-n // ep.rows) * -(-k // ep.lanes) * 2 for n, k in shapes}
     print(f"# {base.name}: decode array {ep.rows} x {ep.cols}, {ep.lanes} lanes; MV cycles of "
           "n x k 4-bit weights (sim.perf, RTL mode), beats alone in brackets")
-    print(f"{'sram_banks':>10s} {'code readers':>12s} {'meta fields':>11s} "
+    print(f"{'sram_banks':>10s} {'window rows':>11s} {'3-bit points':>12s} {'meta fields':>11s} "
           + " ".join(f"{f'{n}x{k} ({beats[n, k]})':>16s}" for n, k in shapes))
     for banks in (int(b) for b in args.banks.split(",")):
         cfg = base.model_copy(update={"bitmod": base.bitmod.model_copy(
             update={"sram_banks": banks})})
         cycles = " ".join(f"{mv_cycles(cfg, n, k):>16,d}" for n, k in shapes)
-        print(f"{banks:>10d} {timing.code_readers(ep, banks):>12d} "
+        _, grain = timing.beat_slices(ep, banks)[3]
+        print(f"{banks:>10d} {timing.window_rows(ep, banks):>11d} "
+              f"{banks * timing.FIELD_BITS // grain:>12d} "
               f"{timing.meta_pieces(ep, banks):>11d} {cycles}")
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bitflight.base import config
-from bitflight.compiler import build, llama_ir, models, target as tg
+from bitflight.compiler import build, encoding, isa, llama_ir, models, target as tg
 from bitflight.compiler.passes.formats import FormatPolicy
 from bitflight.compiler.passes.packing import WeightPacking, prepare, unpack_tile
 from bitflight.golden.llm import LlamaConfig, LlamaModel
@@ -76,3 +76,22 @@ def test_isa_simulator_logits_identical_to_golden(source, policy_name):
     result = greedy_lockstep(sess, golden, ids, 3)
     assert result.identical, f"logits differ from golden: {result.first_diff}"
     assert sess.machine.counters.instructions["MM"] > 0
+
+
+def test_bitmod_tiles_have_their_codes_at_a_wgt_row(source):
+    """With WGT rows of 8 lines every BITMOD product's tile starts 4 lines (its 64-byte header)
+    before a row, so its codes start one (the engine's beat reader needs that); the ISA
+    simulator still matches the golden model."""
+    cfg = config.load("tiny")
+    cfg = cfg.model_copy(update={"bitmod": cfg.bitmod.model_copy(update={"sram_banks": 8})})
+    target = tg.build_target(source.graph, cfg, load_policy("bitmod-w4"), source.weights,
+                             max_pos=MAX_LEN)
+    store, _ = build.compile_buckets(target, MAX_LEN, check=True, prefill_step=16,
+                                     only=["prefill:16", "decode:16"])
+    products = [i for b in store.programs for i in encoding.decode_program(
+        store.program_file(b)) if i.kind in ("MM", "MV") and i["engine"] == isa.Engine.BITMOD]
+    assert products and all(i["b_addr"] % 8 == 4 for i in products)
+    sess = Session(target, store, MAX_LEN)
+    golden = accelerator_model(source.golden, load_policy("bitmod-w4"))
+    ids = torch.randint(0, 256, (5,), generator=torch.Generator().manual_seed(4))
+    assert greedy_lockstep(sess, golden, ids, 2).identical

@@ -81,8 +81,9 @@ def test_packing_tiles_are_row_slices_of_the_golden_weight(tiny, policy_name, la
 @pytest.mark.parametrize("cfg_name", ["tiny", "bitmod-asic"])
 def test_bitmod_tiles_take_the_arrays_layout(tiny, cfg_name):
     """BitMoD tiles are golden.quant's version 2 in blocks of the lcm of the config's array rows
-    (tiny: 2 and 4; bitmod-asic: 32 and 64) and chunks of its lanes; their planned size is their
-    size; the CSD engine's tiles stay version 1."""
+    (tiny: 2 and 4; bitmod-asic: 32 and 64) and chunks of its lanes, the last block stored
+    whole; tiles are whole blocks except a layer's last; their planned size is their size; the
+    CSD engine's tiles stay version 1."""
     cfg = config.load(cfg_name)
     rows = (cfg.bitmod.prefill_array.rows, cfg.bitmod.decode_array.rows)
     block = {"tiny": 4, "bitmod-asic": 64}[cfg_name]
@@ -90,16 +91,17 @@ def test_bitmod_tiles_take_the_arrays_layout(tiny, cfg_name):
     target = tg.build_target(tiny.graph, cfg, load_policy("bitmod-w4"), tiny.weights,
                              max_pos=32)
     for name, plan in target.plans.items():
-        assert plan.layout == (block, cfg.bitmod.lanes)
-        for region, n_rows in target.tiles[name]:
+        assert plan.layout == (block, cfg.bitmod.lanes, True)
+        for i, (region, n_rows) in enumerate(target.tiles[name]):
             blob = target.blobs[region.name]
             version, = struct.unpack_from("<H", blob, 4)
-            assert (version, *struct.unpack_from("<HH", blob, 60)) == (2, block, 4)
+            assert (version, *struct.unpack_from("<HH", blob, 60), blob[11]) == (2, block, 4, 1)
             assert len(blob) == plan.packed_bytes(n_rows)
+            assert n_rows % block == 0 or i == len(target.tiles[name]) - 1
     flight = tg.build_target(tiny.graph, config.load("tiny"), load_policy("flightllm"),
                              tiny.weights, max_pos=32)
     dense = [p for p in flight.plans.values() if p.engine == Engine.DENSE]
-    assert dense and all(p.layout == (1, None) for p in dense)
+    assert dense and all(p.layout == (1, None, False) for p in dense)
     blob = flight.blobs[flight.tiles[dense[0].name][0][0].name]
     assert struct.unpack_from("<H", blob, 4) == (1,)
 
@@ -132,6 +134,21 @@ def test_arena_first_fit_and_coalescing():
     assert arena.free == [(0, 64)]                 # back to one free block
     with pytest.raises(CompileError, match="buffer ACT"):
         arena.alloc(2048, "too big")
+
+
+def test_arena_alignment():
+    """``align=(modulus, residue)``: the first free line with that residue, the lines skipped
+    stay free."""
+    arena = Arena(Buf.WGT, 1024)
+    assert arena.alloc(16, "x") == 0
+    assert arena.alloc(32, "tile", align=(8, 4)) == 4          # lines 4, 5
+    assert arena.free == [(1, 3), (6, 58)]
+    assert arena.alloc(16, "y", align=(8, 4)) == 12
+    assert arena.alloc(16, "z") == 1                            # the gap before stays usable
+    arena.release(4)
+    assert arena.alloc(16, "w", align=(8, 5)) == 5
+    with pytest.raises(CompileError, match="buffer WGT"):
+        arena.alloc(1024, "too big", align=(8, 4))
 
 
 def test_hbm_map_spreads_and_rejects_overflow():

@@ -21,35 +21,44 @@ def _bits(blob, offset, bit, width):
     return (whole >> bit) & ((1 << width) - 1)
 
 
-def _code_bit(n, k, n_rows, ng, g, lanes, block, bits):
+def _code_bit(n, k, n_rows, ng, g, lanes, block, bits, full=False):
     """docs/formats.md's position of element (n, k), written out without the packer's reshapes."""
     n0 = n - n % block
-    bq = min(block, n_rows - n0)
+    bq = block if full else min(block, n_rows - n0)
     grp, c, lane = k // g, (k % g) // lanes, k % lanes
     return n0 * ng * g * bits + ((grp * (g // lanes) + c) * bq + (n - n0)) * lanes * bits \
         + lane * bits
 
 
-@pytest.mark.parametrize("bits,mode", [(3, "fp16"), (4, "int")])
-def test_blocked_layout_bit_by_bit(bits, mode):
+@pytest.mark.parametrize("bits,mode,full", [(3, "fp16", False), (4, "int", False),
+                                            (3, "fp16", True), (4, "int", True)])
+def test_blocked_layout_bit_by_bit(bits, mode, full):
+    """Blocks of 3, 3, 1 rows; with full blocks the last is stored as 3 (2 rows of zeros)."""
     rng = np.random.default_rng(bits)
-    n_rows, k_cols, g, lanes, block = 7, 80, 32, 4, 3          # blocks of 3, 3, 1 rows
+    n_rows, k_cols, g, lanes, block = 7, 80, 32, 4, 3
     w = torch.tensor(rng.standard_normal((n_rows, k_cols)), dtype=torch.float32)
     qw = quant.quantize(w, "bitmod", bits, group_size=g, pad=True, scale_mode=mode)
-    blob = qw.pack(block, lanes)
+    blob = qw.pack(block, lanes, full=full)
     h = struct.unpack_from(HEADER, blob)
-    assert h[0] == b"BFQW" and h[1] == 2 and h[-2:] == (block, lanes)
+    assert h[0] == b"BFQW" and h[1] == 2 and h[-2:] == (block, lanes) and h[7] == int(full)
     assert h[19] == zlib.crc32(blob[64:]) and h[18] == len(blob)
     off_codes, off_ids, off_scales, off_rows = h[13:17]
     ng = 3
     for n in range(n_rows):
         for k in range(ng * g):
             want = int(qw.codes[n, k]) if k < k_cols else 0      # padding: the code of +0
-            at = _code_bit(n, k, n_rows, ng, g, lanes, block, bits)
+            at = _code_bit(n, k, n_rows, ng, g, lanes, block, bits, full)
             assert _bits(blob, off_codes, at, bits) == want, (n, k)
+    stored = 9 if full else 7
+    assert off_ids - off_codes >= stored * ng * g * bits // 8
+    if full:                                   # rows 7 and 8 of the last block: zero codes
+        for n in (7, 8):
+            for k in range(ng * g):
+                assert _bits(blob, off_codes, _code_bit(n, k, 9, ng, g, lanes, block, bits,
+                                                        True), bits) == 0
     for n in range(n_rows):
         n0 = n - n % block
-        bq = min(block, n_rows - n0)
+        bq = block if full else min(block, n_rows - n0)
         for grp in range(ng):
             entry = n0 * ng + grp * bq + n % block
             assert _bits(blob, off_ids, 2 * entry, 2) == qw.dtype_ids[n, grp]
@@ -88,18 +97,26 @@ def test_block_one_and_chunk_g_is_version_1():
 @given(n=st.integers(1, 20), ng=st.integers(1, 3), block=st.integers(1, 24),
        chunk_log=st.integers(0, 5), scheme=st.sampled_from(
            [("bitmod", 3, "fp16"), ("bitmod", 4, "int"), ("int_asym", 4, "fp16"),
-            ("ant", 4, "fp16"), ("int_sym", 8, "fp16")]), seed=st.integers(0, 2**16))
-def test_round_trip(n, ng, block, chunk_log, scheme, seed):
+            ("ant", 4, "fp16"), ("int_sym", 8, "fp16")]), seed=st.integers(0, 2**16),
+       full=st.booleans())
+def test_round_trip(n, ng, block, chunk_log, scheme, seed, full):
     name, bits, mode = scheme
     g = 32
     k = ng * g - (seed % 17)                                  # a partial last group, often
     w = torch.from_numpy(np.random.default_rng(seed).standard_normal((n, k)).astype(np.float32))
     qw = quant.quantize(w, name, bits, group_size=g, pad=True, scale_mode=mode)
-    blob = qw.pack(block, 1 << chunk_log)
+    full = full and packing.is_blocked(g, block, 1 << chunk_log)
+    blob = qw.pack(block, 1 << chunk_log, full=full)
     back = quant.QuantizedWeight.unpack(blob)
     assert back == qw
-    assert back.pack(block, 1 << chunk_log) == blob
-    assert len(blob) == len(qw.pack())        # G * b is a whole number of bytes: same sizes
+    assert back.pack(block, 1 << chunk_log, full=full) == blob
+    if not full:                              # G * b is a whole number of bytes: same sizes
+        assert len(blob) == len(qw.pack())
+    else:                                     # the padding rows: the sizes of whole blocks
+        stored = -(-n // block) * block
+        _, total = packing.layout(n, ng, g, bits, qw.id_bits, mode, name == "int_asym", True,
+                                  stored)
+        assert len(blob) == total
 
 
 @pytest.mark.parametrize("block,chunk,why", [(0, 4, "block 0"), (2, 0, "chunk 0"),
@@ -110,6 +127,20 @@ def test_bad_version_2_header(block, chunk, why):
     struct.pack_into("<I", blob, 56, zlib.crc32(bytes(blob[64:])))
     with pytest.raises(ValueError, match="version 2 block"):
         quant.QuantizedWeight.unpack(bytes(blob))
+
+
+@pytest.mark.parametrize("flags,version", [(2, 2), (1, 1), (0x81, 2)])
+def test_bad_flags(flags, version):
+    blob = bytearray(quant.quantize(torch.randn(4, 32), "bitmod", 4, group_size=32)
+                     .pack(*((2, 4) if version == 2 else ())))
+    blob[11] = flags
+    with pytest.raises(ValueError, match="flags"):
+        quant.QuantizedWeight.unpack(bytes(blob))
+
+
+def test_full_blocks_need_version_2():
+    with pytest.raises(ValueError, match="full blocks need version 2"):
+        quant.quantize(torch.randn(4, 32), "bitmod", 4, group_size=32).pack(full=True)
 
 
 def test_version_1_with_a_layout_is_refused():

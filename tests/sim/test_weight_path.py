@@ -22,4 +22,6 @@ def test_banks_feed_the_column():
 def test_prints_a_row_per_bank_count(capsys):
     main(["--banks", "2,128", "--shapes", "576x1536"])
     rows = capsys.readouterr().out.splitlines()[2:]
-    assert [r.split()[:3] for r in rows] == [["2", "128", "64"], ["128", "2", "4"]]
+    # banks, the beat reader's window rows (8-bit beats of 32 768 bits), the starting points of
+    # a 3-bit beat in a row (row / gcd(12 288, row)), metadata fields per item
+    assert [r.split()[:4] for r in rows] == [["2", "128", "1", "64"], ["128", "2", "4", "4"]]

@@ -5,11 +5,12 @@ Schedule: the result ``O[m, n]`` is cut into array tiles of ``rows`` outputs x `
 (columns outer, rows inner). For each tile and each group, the metadata of its rows (datatype
 id -> hardware format, stored group scale, row scale) is read first (:mod:`.meta`); then the
 group's chunks of ``lanes`` weights / activations stream into the array, one beat per ``slots``
-cycles when the field readers hit. The tile is in golden.quant's version 2 layout (blocks of a
-multiple of ``rows`` rows, chunks of ``lanes``), so a beat's codes of all the tile's rows are one
-field, read in pieces of ``timing.code_rows`` rows. Tokens past ``m`` repeat the last token; rows
-past ``n`` read whatever follows the tile's last row (their results are not written);
-activations past ``k`` (the zero-padded last group) are +0.0.
+cycles when the readers hit. The tile is in golden.quant's version 2 layout (blocks of a
+multiple of ``rows`` rows, chunks of ``lanes``, the last block stored whole) with its codes
+starting a WGT row, so a beat's codes of all the array's rows are one of a few fixed slices of
+the WGT rows the beat reader holds (:mod:`.beat`). Tokens past ``m`` repeat the last token; rows
+past ``n`` read the last block's padding rows (their results are not written); activations past
+``k`` (the zero-padded last group) are +0.0.
 """
 from __future__ import annotations
 
@@ -27,9 +28,10 @@ from ..shared import shared_factories
 from ..unit import fields, pulse_fault, unit_signature
 from . import timing
 from .meta import MetaFetch, TileHeader
+from .beat import BeatReader
 from .reader import FieldReader, addr_bits
 from .tile import (BLOCKED_VERSION, HEADER_WORDS, MAGIC_WORD, MODE_FP16, MODE_INT, Word,
-                   code_bits, hw_formats)
+                   hw_formats)
 from .writer import RowWriter
 
 LINE = isa.LINE_BYTES
@@ -37,14 +39,14 @@ UNREADABLE_A = (isa.DType.INT8, isa.DType.INT32, isa.DType.FP32)   # other engin
 
 
 class BitmodEngine(wiring.Component):
-    """Ports: ``unit`` (MM or MV); ``rd``: the field readers (one per ``timing.code_rows`` array
-    rows for a beat's codes, one per array column for the activations, one for header and metadata;
-    the WGT ones read whole WGT rows of ``params.wgt_lines`` lines); ``wr``: one write client on
-    OUT. Checks, in sim.isa's order: A's element type (DTYPE), A in ACT, B in WGT (BUFFER_RANGE),
-    the tile header (TILE: magic, datatypes the array decodes, scale mode, shape against n/k, group
-    a multiple of lanes, the version 2 layout of the array's rows and lanes), o_dt FP16
-    (RESULT_TYPE), acc 0 (ACCUMULATE), O in OUT. Timing: :mod:`.timing`; ``done`` the cycle after
-    the last result line is written."""
+    """Ports: ``unit`` (MM or MV); ``rd``: the readers (one for header and metadata and the beat
+    reader, both on whole WGT rows of ``params.wgt_lines`` lines, then one per array column for
+    the activations); ``wr``: one write client on OUT. Checks, in sim.isa's order: A's element
+    type (DTYPE), A in ACT, B in WGT (BUFFER_RANGE), the tile header (TILE: magic, datatypes the
+    array decodes, scale mode, shape against n/k, group a multiple of lanes, the version 2 layout
+    of the array's rows and lanes, full blocks and codes at a WGT row), o_dt FP16 (RESULT_TYPE),
+    acc 0 (ACCUMULATE), O in OUT. Timing: :mod:`.timing`; ``done`` the cycle after the last
+    result line is written."""
 
     def __init__(self, params: TopParams, engine: EngineParams, queue: isa.Queue):
         self.params, self.ep, self.queue = params, engine, queue
@@ -52,12 +54,10 @@ class BitmodEngine(wiring.Component):
         W = params.wgt_lines
         self._meta = FieldReader(params, max(timing.FIELD_BITS, 16 * min(
             engine.rows, timing.meta_rows(W))), wide=True)     # header lines, metadata pieces
-        self._code_rows = cr = timing.code_rows(engine, W)
-        self._codes = [FieldReader(params, CODE_BITS * engine.lanes * min(cr, engine.rows - r),
-                                   wide=True) for r in range(0, engine.rows, cr)]
+        self._beat = BeatReader(params, engine)
         self._acts = [FieldReader(params, ACT_BITS * engine.lanes) for _ in range(engine.cols)]
         self._writer = RowWriter(params, 2 * engine.rows)
-        self.rd = [r.rd for r in [self._meta, *self._codes, *self._acts]]
+        self.rd = [r.rd for r in [self._meta, self._beat, *self._acts]]
         self.wr = [self._writer.wr]
 
     @staticmethod
@@ -76,18 +76,15 @@ class BitmodEngine(wiring.Component):
         m.submodules.array = arr = BitmodArray(ep)
         m.submodules.meta = meta = self._meta
         m.submodules.writer = writer = self._writer
-        for i, r in enumerate(self._codes):
-            m.submodules[f"codes{i}"] = r
+        m.submodules.beat = beats = self._beat
         for i, r in enumerate(self._acts):
             m.submodules[f"acts{i}"] = r
-        readers = [meta, *self._codes, *self._acts]
+        readers = [meta, beats, *self._acts]
         AB = addr_bits(p)
         start = self.unit.start
         for r in readers:
             m.d.comb += r.flush.eq(start)
         m.d.comb += meta.buf.eq(isa.Buf.WGT)
-        for r in self._codes:
-            m.d.comb += r.buf.eq(isa.Buf.WGT)
         for r in self._acts:
             m.d.comb += r.buf.eq(isa.Buf.ACT)
 
@@ -96,6 +93,7 @@ class BitmodEngine(wiring.Component):
         version, scheme, bits = hdr[Word.VERSION][:16], hdr[Word.VERSION][16:24], \
             hdr[Word.VERSION][24:32]
         mode, id_bits, zp_bits = hdr[Word.MODE][:8], hdr[Word.MODE][8:16], hdr[Word.MODE][16:24]
+        flags = hdr[Word.MODE][24:32]
         group, ng = hdr[Word.G], hdr[Word.NG][:20]
         block, chunk = hdr[Word.LAYOUT][:16], hdr[Word.LAYOUT][16:]
         fp16_mode = mode == MODE_FP16
@@ -156,19 +154,13 @@ class BitmodEngine(wiring.Component):
         code_addr = Signal(AB)
         streaming, grouping = Signal(), Signal()
         code_base = Mux(grouping, fetch.next_code, code_addr)
-        cr = self._code_rows
-        for i, rdr in enumerate(self._codes):
-            m.d.comb += [rdr.addr.eq(code_base + i * cr * head.lane_bits),
-                         rdr.span.eq(min(cr, R - i * cr) * head.lane_bits)]
-            for t in range(min(cr, R - i * cr)):
-                r = i * cr + t
-                row = arr.weight_row(r)
-                fmt, scale, row_scale = fetch.cur[r]
-                m.d.comb += [row.fmt.eq(fmt), row.scale.eq(scale), row.row_scale.eq(row_scale)]
-                with m.Switch(bits[:4]):
-                    for b in code_bits():
-                        with m.Case(b):
-                            m.d.comb += row.codes.eq(rdr.data[t * lanes * b:(t + 1) * lanes * b])
+        m.d.comb += [beats.addr.eq(code_base), beats.bits.eq(bits[:4])]
+        for r in range(R):
+            row = arr.weight_row(r)
+            fmt, scale, row_scale = fetch.cur[r]
+            m.d.comb += [row.fmt.eq(fmt), row.scale.eq(scale), row.row_scale.eq(row_scale),
+                         row.codes.eq(beats.codes[r * lanes * CODE_BITS:
+                                                 (r + 1) * lanes * CODE_BITS])]
         for c, rdr in enumerate(self._acts):
             m.d.comb += [rdr.addr.eq(act_base[c] + (e << 4)), rdr.span.eq(ACT_BITS * lanes)]
             col = a_beat[layouts.col(c)]
@@ -176,11 +168,13 @@ class BitmodEngine(wiring.Component):
                 live = e + j < ins.k
                 m.d.comb += col[layouts.lane(j)].eq(
                     Mux(live, rdr.data[ACT_BITS * j:ACT_BITS * (j + 1)], 0))
-        hits = Cat(*[r.hit for r in self._codes], *[r.hit for r in self._acts]).all()
-        m.d.comb += [arr.w.valid.eq(streaming & hits), arr.a.valid.eq(streaming & hits)]
-        for r in self._codes:
-            m.d.comb += r.req.eq(streaming | (grouping & fetch.valid))
+        hits = Cat(beats.hit, *[r.hit for r in self._acts]).all()
+        m.d.comb += [arr.w.valid.eq(streaming & hits), arr.a.valid.eq(streaming & hits),
+                     beats.req.eq(streaming | (grouping & fetch.valid))]
         beat = arr.w.valid & arr.w.ready
+        # the next beat of the stream, when there is one: the window moves with this take
+        m.d.comb += [beats.take.eq(beat & (~last | (~dot_last & fetch.valid))),
+                     beats.ahead.eq(Mux(last, fetch.next_code, code_addr + fetch.stride))]
         final_tile = (r0 + R >= ins.n) & (c0 + C >= ins.m)
 
         # -- result side: its own tile counters, in the same order ---------------------------
@@ -271,6 +265,10 @@ class BitmodEngine(wiring.Component):
                             | (block % R != 0)):
                     pulse_fault(m, self.unit, Fault.TILE, Cat(chunk, block, version),
                                 (R << 16) | lanes, TileFault.LAYOUT)
+                    m.next = "DONE"
+                with m.Elif(~flags[0] | (head.codes_bit[:p.wgt_row_bits.bit_length() - 1] != 0)):
+                    pulse_fault(m, self.unit, Fault.TILE, (flags << 32) | head.codes_bit[7:],
+                                p.wgt_lines, TileFault.ALIGN)
                     m.next = "DONE"
                 with m.Elif(ins.o_dt != isa.DType.FP16):
                     pulse_fault(m, self.unit, Fault.RESULT_TYPE, ins.o_dt)

@@ -5,7 +5,7 @@ a group side by side, so a piece is one contiguous field of the metadata reader)
 
 Position of the tile being fetched, kept incrementally (no division by the runtime block B):
 ``n0`` the first row of its block, ``s`` its offset inside the block (B is a multiple of the
-array's rows), ``Bq = min(B, N - n0)`` the rows of the block; entry ``n0 * ng + g * Bq + s`` is
+array's rows), ``Bq = B`` the rows of every block (the tile's blocks are stored whole); entry ``n0 * ng + g * Bq + s`` is
 the tile's first row of group ``g`` in the ids/scales sections, and its first beat starts at code
 bit ``(n0 * ng + g * Bq) * G * b + s * lanes * b`` (golden.quant.packing, version 2).
 """
@@ -65,7 +65,7 @@ class MetaFetch:
         block_entry, group_entry = Signal(ab), Signal(ab)     # n0 * ng, n0 * ng + g * Bq
         piece, item = Signal(range(self.pieces + 1)), Signal(2)  # item 0 id, 1 scale, 2 row
         bq = Signal(17)
-        m.d.comb += bq.eq(Mux(h.block > h.n - n0, h.n - n0, h.block))
+        m.d.comb += bq.eq(h.block)          # full blocks (the engine checks the flag)
         entry = Signal(ab)
         P = self.piece_rows
         m.d.comb += entry.eq(group_entry + s + piece * P)

@@ -11,16 +11,17 @@ port):
   prefetched metadata becomes current; a later group starts on the beat after the last one when
   its metadata is there), then the group's ``G / lanes`` beats, one per ``slots`` cycles at
   best; the next group's metadata (:func:`meta_fetch_cycles`) is fetched meanwhile, so a group
-  takes at least as long as that fetch; the first beat of a tile refills every code and
-  activation reader; a later beat moves each code reader by the tile's stride ``Bq x lanes x b``
-  bits (golden.quant's version 2 layout), more than a line when that stride is, so in the worst
-  case it refills them all again;
+  takes at least as long as that fetch; the first beat of a tile refills the beat reader
+  (rtl/top/bitmod/beat.py) and every activation reader; a later beat moves the beat reader by
+  the tile's stride ``B x lanes x b`` bits (golden.quant's version 2 layout, full blocks): a
+  slide when it stays inside the window, else a refill of the rows it touches;
 * the results: the array's latency to the last column and up to ``writer.line_writes(2 x rows)``
   line writes per column (one or two for at most 8 rows);
   in the worst case a tile waits for the previous tile's results.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ...bitmod.params import CODE_BITS, EngineParams
@@ -57,14 +58,22 @@ class Product:
         return -(-self.k // self.group)
 
 
-def code_rows(ep: EngineParams, lines: int = 1) -> int:
-    """Array rows whose beat one code reader reads: as many as fit a field of 8-bit codes in a
-    WGT row of ``lines`` lines (``TopParams.wgt_lines``, the config's ``bitmod.sram_banks``)."""
-    return max(1, min(ep.rows, lines * FIELD_BITS // (CODE_BITS * ep.lanes)))
+def beat_slices(ep: EngineParams, lines: int = 1) -> dict[int, tuple[int, int]]:
+    """Per code width ``b`` the beat reader takes (rtl/top/bitmod/beat.py): (beat bits
+    ``rows x lanes x b``, the grain its starting points inside a WGT row of ``lines`` lines are
+    multiples of, in a tile of full blocks whose codes start a row)."""
+    from .tile import code_bits
+    row = lines * FIELD_BITS
+    return {b: (ep.rows * ep.lanes * b, math.gcd(ep.rows * ep.lanes * b, row))
+            for b in code_bits()}
 
 
-def code_readers(ep: EngineParams, lines: int = 1) -> int:
-    return -(-ep.rows // code_rows(ep, lines))
+def window_rows(ep: EngineParams, lines: int = 1) -> int:
+    """WGT rows the beat reader holds: the most a beat touches from its last starting point,
+    at least 2."""
+    row = lines * FIELD_BITS
+    return max(2, *(-(-(row - grain + beat) // row)
+                    for beat, grain in beat_slices(ep, lines).values()))
 
 
 def meta_rows(lines: int = 1) -> int:
@@ -86,7 +95,7 @@ def meta_fetch_cycles(ep: EngineParams, lines: int = 1) -> int:
 
 def lower(ep: EngineParams, p: Product, lines: int = 1) -> int:
     """Every field a hit, every beat at the array's rate, no wait for results; ``lines`` the
-    top's WGT row (:func:`code_rows`)."""
+    top's WGT row."""
     beats = p.group // ep.lanes
     per_group = max(meta_fetch_cycles(ep, lines), (beats - 1) * p.slots + 2)
     return FIXED + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
@@ -94,11 +103,11 @@ def lower(ep: EngineParams, p: Product, lines: int = 1) -> int:
 
 def upper(ep: EngineParams, p: Product, lines: int = 1) -> int:
     """Every metadata field a refill and not overlapped with the stream (which also covers the
-    metadata reader's grants taken from the code readers' port), every beat a refill of all
-    readers of one port one after another, every tile waiting for the previous tile's results,
-    the most line writes per column."""
+    metadata reader's grants taken from the beat reader's port), every beat a refill of the
+    beat reader's window and every activation reader one after another, every tile waiting for
+    the previous tile's results, the most line writes per column."""
     beats = p.group // ep.lanes
-    readers = max(code_readers(ep, lines), ep.cols)
+    readers = window_rows(ep, lines) + ep.cols
     refill_beat = 1 + 2 * readers + 2                 # base, 2 grants per reader, data, hit
     per_group = 1 + 3 * meta_pieces(ep, lines) * (REFILL + 2) + beats * max(p.slots, refill_beat)
     writes = line_writes(2 * ep.rows) * ep.cols

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from bitflight.compiler import isa
-from bitflight.compiler.passes.packing import array_layout
+from bitflight.compiler.passes.packing import array_layout, codes_line_offset
 from bitflight.golden.bitserial import term_table
 from bitflight.golden.quant.api import quantize
 from bitflight.sim.isa import scheduler
@@ -35,6 +35,7 @@ class Product:
     extra: dict
     group: int = 0
     slots: int = 0              # term slots per weight of the tile's datatypes
+    misplace: int = 0           # lines past the line the compiler would give the tile
 
 
 def weight_tile(rng, scheme: str, bits: int, mode: str, n: int, k: int, g: int,
@@ -77,7 +78,9 @@ def _lines(nbytes: int) -> int:
 
 def program(products: list[Product], rng) -> tuple[list[isa.Instr], dict[str, bytes]]:
     """The instructions and the initial buffers: A blocks and tiles packed from line 0 (a random
-    gap of lines between them), results at disjoint random lines of OUT."""
+    gap of lines between them; a tile at the line the compiler would give it, its codes at a
+    WGT row), results at disjoint random lines of OUT."""
+    banks, offset = CFG.bitmod.sram_banks, codes_line_offset(CFG)
     bufs = {b.name: bytearray(n * LINE) for b, n in zip(isa.Buf, _buffer_lines())}
     a_line = w_line = o_line = 0
     out = []
@@ -85,6 +88,7 @@ def program(products: list[Product], rng) -> tuple[list[isa.Instr], dict[str, by
         a_bytes, o_bytes = p.acts.astype("<u2").tobytes(), p.m * p.n * 2
         a_line += int(rng.integers(0, 3))
         w_line += int(rng.integers(0, 3))
+        w_line += (offset - w_line) % banks + p.misplace
         o_line += int(rng.integers(0, 3))
         bufs["ACT"][a_line * LINE:a_line * LINE + len(a_bytes)] = a_bytes
         bufs["WGT"][w_line * LINE:w_line * LINE + len(p.tile)] = p.tile

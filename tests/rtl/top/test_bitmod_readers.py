@@ -1,6 +1,7 @@
-"""How many field readers and metadata fields the BITMOD engine uses per design point
-(rtl/top/bitmod/timing.py), worked by hand from the configs: a code reader holds a WGT row of
-8-bit codes (32 bits a row at 4 lanes), a metadata field 16-bit entries of at most 32 lines."""
+"""What the BITMOD engine's readers hold per design point (rtl/top/bitmod/timing.py), worked by
+hand from the configs: the beat reader's window of WGT rows and the starting points of a beat
+inside a row (``row / gcd(rows x lanes x b, row)``), metadata fields of 16-bit entries of at
+most 32 lines."""
 import pytest
 
 from bitflight.base import config
@@ -8,14 +9,21 @@ from bitflight.rtl.top.bitmod import timing
 from bitflight.rtl.top.params import TopParams
 
 
-@pytest.mark.parametrize("name,lines,readers,pieces", [
-    ("tiny", 2, (1, 1), (1, 1)),                                   # 256-bit rows; 2 and 4 rows
-    ("configs/designs/u280-bitmod.yaml", 128, (2, 2), (4, 4)),     # 16 384 bits = 512 rows
+@pytest.mark.parametrize("name,lines,window,points,pieces", [
+    # 256-bit rows; arrays of 2 and 4 rows: 3-bit beats of 24 / 48 bits start at multiples of
+    # 8 / 16 bits, 8-bit ones (64 / 128 bits) at multiples of 64 / 128
+    ("tiny", 2, (2, 2), ({3: 32, 4: 8, 6: 16, 8: 4}, {3: 16, 4: 4, 6: 8, 8: 2}), (1, 1)),
+    # 16 384-bit rows, 1024 rows x 4 lanes: a 4-bit beat is a row, a 3-bit one starts at 4
+    # points, a 6-bit one at 2, an 8-bit one (2 rows) at 1
+    ("configs/designs/u280-bitmod.yaml", 128, (2, 2), ({3: 4, 4: 1, 6: 2, 8: 1},) * 2, (4, 4)),
 ])
-def test_readers_per_design_point(name, lines, readers, pieces):
+def test_readers_per_design_point(name, lines, window, points, pieces):
     p = TopParams.from_config(config.load(name))
     assert p.wgt_lines == lines
-    assert tuple(timing.code_readers(ep, lines) for ep in p.bitmod) == readers
+    assert tuple(timing.window_rows(ep, lines) for ep in p.bitmod) == window
+    for ep, want in zip(p.bitmod, points):
+        got = {b: lines * 128 // grain for b, (_, grain) in timing.beat_slices(ep, lines).items()}
+        assert got == want
     assert tuple(timing.meta_pieces(ep, lines) for ep in p.bitmod) == pieces
 
 

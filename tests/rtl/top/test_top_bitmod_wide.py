@@ -1,9 +1,10 @@
-"""The BITMOD engine on a decode array taller than one code reader's and one metadata field's
-rows: tiny's prefill array (2 x 2) beside a 20 x 1 column in tiles of 4 rows and bands of 4.
-Tiny's WGT rows are 2 lines (``bitmod.sram_banks``), so MV reads a beat through three code
-readers (8, 8 and 4 rows) and a group's metadata in two fields per item (16 rows, then 4), and
-the compiler's layout has blocks of lcm(2, 20) = 20 rows, which the 2-row prefill array reads
-ten tiles to a block. On a top of just these engines (a Verilator build of its own), products
+"""The BITMOD engine on a decode array whose beats span WGT rows and whose metadata takes more
+than one field: tiny's prefill array (2 x 2) beside a 20 x 1 column in tiles of 4 rows and bands
+of 4. Tiny's WGT rows are 2 lines (``bitmod.sram_banks``, 256 bits), so MV's beats of 80 x b
+bits touch up to 3 rows (the beat reader's window) from 16 starting points a row for 3-bit
+codes, a group's metadata takes two fields per item (16 rows, then 4), and the compiler's
+layout has full blocks of lcm(2, 20) = 20 rows, which the 2-row prefill array reads ten tiles
+to a block. On a top of just these engines (a Verilator build of its own), products
 of every datatype, both scale modes and row counts that leave the last block and the last array
 tile short, match sim.isa bit for bit."""
 import numpy as np
@@ -38,10 +39,13 @@ def top():
                         variant="bitmod-wide")
 
 
-def test_the_engine_reads_through_several_readers_and_fields(top):
+def test_the_engine_reads_through_several_rows_and_fields(top):
+    """An 8-bit beat of 640 bits starts at a multiple of gcd(640, 256) = 128 bits: from 128 it
+    ends in the third row."""
     ep, lines = top[1].bitmod[1], top[1].wgt_lines
-    assert LAYOUT == (20, 4) and ep.rows == 20 and lines == 2
-    assert (timing.code_readers(ep, lines), timing.meta_pieces(ep, lines)) == (3, 2)
+    assert LAYOUT == (20, 4, True) and ep.rows == 20 and lines == 2
+    assert (timing.window_rows(ep, lines), timing.meta_pieces(ep, lines)) == (3, 2)
+    assert timing.beat_slices(ep, lines)[3] == (240, 16)
 
 
 def test_every_datatype_and_short_blocks_bit_exact(top):
@@ -62,7 +66,7 @@ def test_every_datatype_and_short_blocks_bit_exact(top):
 def test_cycles_within_timing_bounds(top):
     rng = np.random.default_rng(32)
     prods = [product(rng, "MV", "bitmod", 4, "fp16", 1, 36, 128, 128, layout=LAYOUT),
-             product(rng, "MV", "bitmod", 3, "int", 1, 30, 64, 32, layout=LAYOUT)]
+             product(rng, "MV", "bitmod", 3, "fp16", 1, 30, 64, 32, layout=LAYOUT)]
     instrs, buffers = program(prods, rng)
     end = instrs[-1]
     result = runner.run(top, job([[i, end] for i in instrs[:-1]], buffers), quiet=True)
@@ -73,8 +77,10 @@ def test_cycles_within_timing_bounds(top):
         lines = top[1].wgt_lines
         assert (timing.lower(ep, shape, lines) <= step.active["MV"]
                 <= timing.upper(ep, shape, lines))
-        # sim.perf's model (calibrated on tiny's one code reader per array) stays a close
-        # upper estimate with three readers that share rows
-        model = perf_timing.bitmod_cycles(instr, WIDE, group=p.group)
+        # sim.perf's model (calibrated on tiny, whose beats fit a row) stays a close upper
+        # estimate with beats over several rows
+        b_dt = {4: isa.DType.BM4, 3: isa.DType.BM3}[p.tile[7]]     # the tile's code bits
+        model = perf_timing.bitmod_cycles(isa.Instr("MV", {**instr.args, "b_dt": b_dt}), WIDE,
+                                          group=p.group)
         print(shape, step.active["MV"], model)
         assert step.active["MV"] <= model <= 1.2 * step.active["MV"]
