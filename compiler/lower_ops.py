@@ -236,9 +236,9 @@ def _lower_linear(step: Step, op: Op) -> None:
     n_tile = tiles[0][1]
     slot_bytes = max(region.size for region, _ in tiles)
     align = (1, 0)
-    if plan.engine == Engine.BITMOD:          # the codes start a WGT row (the engine's beats)
-        from .passes.packing import codes_line_offset
-        align = (model.cfg.bitmod.sram_banks, codes_line_offset(model.cfg))
+    if plan.engine == Engine.BITMOD:          # its sections start WGT rows (the engine's readers)
+        from .passes.packing import wgt_row_lines
+        align = (wgt_row_lines(model.cfg), 0)
     slots = [step.alloc(Buf.WGT, slot_bytes, f"weight tile of {op.weight}", align)
              for _ in range(2)]
 

@@ -45,15 +45,15 @@ def _schemes(text: str) -> list[str]:
     return schemes
 
 
-def _layout(text: str) -> tuple[int, int | None, bool]:
-    """(block, chunk, full) of ``--layout``: rows, B,L (B,L,full: the last block stored whole)
-    or a config's BitMoD array layout."""
+def _layout(text: str) -> tuple[int, int | None, bool, int]:
+    """(block, chunk, full, align) of ``--layout``: rows, B,L (B,L,full: the last block stored
+    whole) or a config's BitMoD array layout."""
     if text == "rows":
-        return 1, None, False
+        return 1, None, False, 8
     parts = [p.strip() for p in text.split(",")]
     if len(parts) in (2, 3) and all(p.isdigit() for p in parts[:2]) \
             and parts[2:] in ([], ["full"]):
-        return int(parts[0]), int(parts[1]), len(parts) == 3
+        return int(parts[0]), int(parts[1]), len(parts) == 3, 8
     from ..base import config
     from ..compiler.passes.packing import array_layout
     cfg = config.load(text)
@@ -83,7 +83,7 @@ def run(args) -> int:
         raise UsageError("-o: give a single --scheme to write a packed result")
     if "mx" in schemes and args.scale_mode == "int":
         raise UsageError("--scale-mode: mx stores E8M0 block scales, not 'int'")
-    block, chunk, full = _layout(args.layout)
+    layout = _layout(args.layout)
     tensors = tensor_io.select(tensor_io.load_tensors(args.file), args.file, args.tensor)
     blobs, results = {}, []
     for name, w in tqdm(tensors.items(), disable=len(tensors) < 4, desc="quantize", unit="tensor"):
@@ -99,7 +99,7 @@ def run(args) -> int:
             _report(name, tuple(w.shape), scheme, args.bits, st)
             if args.output:
                 try:
-                    blobs[name] = qw.pack(block, chunk, full)
+                    blobs[name] = qw.pack(*layout)
                 except ValueError as exc:
                     raise UsageError(f"--layout: {exc}") from None
     if args.output:

@@ -26,9 +26,9 @@ class LinearPlan:
     b_dt: DType
     o_dt: DType = DType.FP16
     # packed layout of quantized tiles: (block rows, chunk columns, None: the group, last block
-    # stored whole); (1, None, False) is version 1, row by row; a BitMoD plan gets its arrays'
-    # (passes.packing.array_layout)
-    layout: tuple[int, int | None, bool] = (1, None, False)
+    # stored whole, section alignment in bytes); (1, None, False, 8) is version 1, row by row;
+    # a BitMoD plan gets its arrays' (passes.packing.array_layout)
+    layout: tuple[int, int | None, bool, int] = (1, None, False, 8)
 
     @property
     def group(self) -> int:
@@ -54,11 +54,12 @@ class LinearPlan:
             density = sp.density if sp.density is not None else sp.n / 16
             return spack.packed_size(rows, self.k, int(rows * self.k * density), self.spec.bits)
         id_bits = 2 if self.spec.scheme == "bitmod" else 0
-        block, _, full = self.layout
-        blocked = qpack.is_blocked(self.group, *self.layout)
+        block, chunk, full, align = self.layout
+        blocked = qpack.is_blocked(self.group, block, chunk)
         _, total = qpack.layout(rows, self.groups, self.group, self.spec.bits, id_bits,
                                 self.spec.scale_mode, self.spec.scheme == "int_asym", blocked,
-                                qpack.stored_rows(rows, block, full and blocked))
+                                qpack.stored_rows(rows, block, full and blocked),
+                                align if blocked else qpack.ALIGN)
         return total
 
 

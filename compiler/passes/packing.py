@@ -13,7 +13,7 @@ zero-padded, as the code of 0 (golden.quant's layout), and the engine streams it
 BitMoD tiles use golden.quant's version 2 layout with the arrays' rows and lanes, the last block
 stored whole (:func:`array_layout`), so the engine reads a beat of all its rows as one aligned
 slice of a WGT row (rtl/top/bitmod/beat.py); the lowering places each tile so that its codes
-start a WGT row (:func:`codes_line_offset`).
+start a WGT row (:func:`wgt_row_lines`).
 :func:`unpack_tile` is the inverse the ISA simulator uses.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from ..isa import DType, Engine
+from ..isa import LINE_BYTES, DType, Engine
 from .formats import LinearPlan
 
 
@@ -56,26 +56,26 @@ def slice_rows(stored, r0: int, r1: int):
                    zero_points=cut(stored.zero_points))
 
 
-def array_layout(cfg) -> tuple[int, int, bool]:
-    """(block, chunk, full) of the packed layout the config's BitMoD arrays read a beat of as one
-    field (golden.quant.packing, version 2): blocks of the least common multiple of the arrays'
-    rows (every array's row tiles then fall inside one block), chunks of ``lanes`` columns, and
-    the last block stored whole (every beat stride is then ``B x lanes x b`` bits)."""
+def array_layout(cfg) -> tuple[int, int, bool, int]:
+    """(block, chunk, full, align) of the packed layout the config's BitMoD arrays read a beat
+    of as one field (golden.quant.packing, version 2): blocks of the least common multiple of
+    the arrays' rows (every array's row tiles then fall inside one block), chunks of ``lanes``
+    columns, the last block stored whole (every beat stride is then ``B x lanes x b`` bits), and
+    every section at a multiple of a WGT row's bytes (:func:`wgt_row_lines` lines)."""
     b = cfg.bitmod
-    return math.lcm(b.prefill_array.rows, b.decode_array.rows), b.lanes, True
+    return (math.lcm(b.prefill_array.rows, b.decode_array.rows), b.lanes, True,
+            b.sram_banks * LINE_BYTES)
 
 
-def codes_line_offset(cfg) -> int:
-    """Lines past a WGT row's start where a BitMoD tile starts, so that its codes section (at
-    byte 64 of every packed tile) starts the next row (``bitmod.sram_banks`` lines a row)."""
-    from ...golden.quant.packing import HEADER_SIZE
-    from ..isa import LINE_BYTES
-    return -(HEADER_SIZE // LINE_BYTES) % cfg.bitmod.sram_banks
+def wgt_row_lines(cfg) -> int:
+    """Lines of a WGT row (``bitmod.sram_banks``): a BitMoD tile starts at a multiple, so each
+    of its sections starts a row."""
+    return cfg.bitmod.sram_banks
 
 
-def pack_tile(tile, layout: tuple = (1, None, False)) -> bytes:
-    """A tile's bytes; quantized tiles in ``layout`` (block, chunk, full; chunk None: the
-    group)."""
+def pack_tile(tile, layout: tuple = (1, None, False, 8)) -> bytes:
+    """A tile's bytes; quantized tiles in ``layout`` (block, chunk, full, align; chunk None:
+    the group)."""
     if isinstance(tile, torch.Tensor):
         return tile.to(torch.float16).contiguous().numpy().tobytes()
     if hasattr(tile, "block_n"):

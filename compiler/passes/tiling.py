@@ -44,7 +44,7 @@ class Tiling:
 
     def weight_rows(self, plan: LinearPlan) -> int:
         """Rows per weight tile (a multiple of the granule, or all rows)."""
-        block, _, full = plan.layout
+        block, _, full, _ = plan.layout
         granule = math.lcm(GRANULE, block) if full else GRANULE
         limit_out = max(granule, (self.out_bytes // 4) // 2 // granule * granule)
         best = 0

@@ -48,7 +48,9 @@ Flags (byte 11; 0 in version 1): bit 0, *full blocks* (version 2 only): the last
 with B rows like the others, so ``Bq = B`` everywhere above; its rows past N are zero bits in
 codes, ids, scales and zero points (row scales keep N entries). An engine that reads a beat as
 an aligned slice of a wide buffer row needs every beat stride to be ``B * L * b``
-(rtl/top/bitmod/beat.py). The other bits are 0.
+(rtl/top/bitmod/beat.py). Bits 4-7, ``a`` (version 2 only): every section starts at a multiple of
+``8 << a`` bytes from the tile's start (a WGT row for the engine's readers; 0: 8 bytes). Bits
+1-3 are 0.
 
 Version 1 is the same as version 2 with B = 1 and L = G when ``G * b`` is a multiple of 8; a
 layout of B = 1 and L = G is always written as version 1.
@@ -69,6 +71,7 @@ SCHEME_IDS = {"bitmod": 0, "int_sym": 1, "int_asym": 2, "fp": 3, "ant": 4, "mx":
 SCALE_MODE_IDS = {"fp16": 0, "int": 1, "e8m0": 2}
 ALIGN = 8
 FULL_BLOCKS = 1              # flags bit 0
+ALIGN_SHIFT = 4              # flags bits 4-7: sections at multiples of 8 << a bytes
 assert HEADER.size == HEADER_SIZE
 
 
@@ -95,8 +98,18 @@ def unpack_bits(data: bytes, width: int, count: int, records: int = 1,
     return (bits << np.arange(width, dtype=np.uint32)).sum(-1).astype(np.uint32)
 
 
-def _align(n: int) -> int:
-    return -(-n // ALIGN) * ALIGN
+def _align(n: int, unit: int = ALIGN) -> int:
+    return -(-n // unit) * unit
+
+
+def align_shift(align: int) -> int:
+    """The flags' ``a`` of a section alignment of ``align`` bytes (``8 << a``, a power of two
+    from 8 to 256 KiB)."""
+    shift = (align // ALIGN).bit_length() - 1
+    if align < ALIGN or align != ALIGN << shift or shift > 15:
+        raise ValueError(f"layout: section alignment {align} is not a power of two from "
+                         f"{ALIGN} to {ALIGN << 15} bytes")
+    return shift
 
 
 def stored_rows(n: int, block: int = 1, full: bool = False) -> int:
@@ -117,12 +130,13 @@ def section_sizes(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: 
 
 
 def layout(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
-           has_zp: bool, blocked: bool = False, stored: int | None = None
+           has_zp: bool, blocked: bool = False, stored: int | None = None, align: int = ALIGN
            ) -> tuple[list[int], int]:
-    """(section offsets, total size) of the packed layout."""
+    """(section offsets, total size) of the packed layout, each section at a multiple of
+    ``align`` bytes from the start."""
     offsets, pos = [], HEADER_SIZE
     for size in section_sizes(n, ng, g, bits, id_bits, scale_mode, has_zp, blocked, stored):
-        pos = _align(pos)
+        pos = _align(pos, align)
         offsets.append(pos)
         pos += size
     return offsets, pos
@@ -158,12 +172,14 @@ def from_blocked(flat: np.ndarray, n: int, width: int, block: int, chunk: int = 
 def assemble(fields: dict, sections: list[bytes]) -> bytes:
     """Header + aligned sections (``fields`` holds the header values by name; its ``block`` and
     ``chunk``, unless 1 and G, make it version 2; ``full``, if true, sets the full-blocks
-    flag)."""
+    flag; ``align``, the sections' alignment in bytes, version 2 only)."""
     blocked = is_blocked(fields["g"], fields["block"], fields["chunk"])
     full = bool(fields.get("full")) and blocked
+    align = fields.get("align", ALIGN) if blocked else ALIGN
+    shift = align_shift(align)
     offsets, total = layout(fields["n"], fields["ng"], fields["g"], fields["bits"],
                             fields["id_bits"], fields["scale_mode"], fields["zp_bits"] > 0,
-                            blocked, stored_rows(fields["n"], fields["block"], full))
+                            blocked, stored_rows(fields["n"], fields["block"], full), align)
     body = bytearray(total - HEADER_SIZE)
     for off, sec in zip(offsets, sections):
         body[off - HEADER_SIZE: off - HEADER_SIZE + len(sec)] = sec
@@ -171,7 +187,8 @@ def assemble(fields: dict, sections: list[bytes]) -> bytes:
     header = HEADER.pack(MAGIC, BLOCKED_VERSION if blocked else VERSION,
                          SCHEME_IDS[fields["scheme"]], fields["bits"],
                          SCALE_MODE_IDS[fields["scale_mode"]], fields["id_bits"],
-                         fields["zp_bits"], FULL_BLOCKS if full else 0, fields["n"],
+                         fields["zp_bits"], (FULL_BLOCKS if full else 0)
+                         | shift << ALIGN_SHIFT, fields["n"],
                          fields["k"], fields["g"],
                          fields["ng"], -(-fields["g"] * fields["bits"] // 8), *offsets, total,
                          zlib.crc32(bytes(body)), block, chunk)
@@ -210,14 +227,16 @@ def parse(data: bytes) -> tuple[dict, list[bytes]]:
     if blocked and (block == 0 or chunk == 0 or g % chunk or (block, chunk) == (1, g)):
         raise ValueError(f"packed weight: version 2 block {block}, chunk {chunk} is not a "
                          f"layout of G={g} (B >= 1, L divides G, not B = 1 with L = G)")
-    if flags & ~FULL_BLOCKS or (flags and not blocked):
-        raise ValueError(f"packed weight: flags {flags:#04x} (only bit 0, full blocks, and only "
-                         "in version 2)")
+    if flags & 0x0E or (flags and not blocked):
+        raise ValueError(f"packed weight: flags {flags:#04x} (bit 0 full blocks, bits 4-7 the "
+                         "sections' alignment, both only in version 2)")
     full = bool(flags & FULL_BLOCKS)
-    fields.update(block=block if blocked else 1, chunk=chunk if blocked else g, full=full)
+    align = ALIGN << (flags >> ALIGN_SHIFT)
+    fields.update(block=block if blocked else 1, chunk=chunk if blocked else g, full=full,
+                  align=align)
     stored = stored_rows(n, fields["block"], full)
     expect, _ = layout(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked,
-                       stored)
+                       stored, align)
     if list(offsets) != expect:
         raise ValueError(f"packed weight: section offsets {list(offsets)} != expected {expect}")
     sizes = section_sizes(n, ng, g, bits, id_bits, fields["scale_mode"], zp_bits > 0, blocked,

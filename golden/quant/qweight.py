@@ -89,15 +89,18 @@ class QuantizedWeight:
                                   self.scale_mode, self.zero_points is not None)
         return 8 * (total - packing.HEADER_SIZE) / (n * k)
 
-    def pack(self, block: int = 1, chunk: int | None = None, full: bool = False) -> bytes:
+    def pack(self, block: int = 1, chunk: int | None = None, full: bool = False,
+             align: int = packing.ALIGN) -> bytes:
         """The packed layout of ``packing.py`` / docs/formats.md: version 1, or version 2 (the
         array layout) for ``block`` rows and ``chunk`` columns other than 1 and G; ``full``:
-        version 2 with the last block stored whole (the full-blocks flag)."""
+        version 2 with the last block stored whole (the full-blocks flag); ``align``: version 2
+        with every section at a multiple of that many bytes."""
         chunk = self.group_size if chunk is None else chunk
-        if full and not packing.is_blocked(self.group_size, block, chunk):
-            raise ValueError("layout: full blocks need version 2 (a block other than 1 or a "
-                             "chunk other than the group)")
-        return _pack(self, block, chunk, full)
+        if (full or align != packing.ALIGN) and not packing.is_blocked(self.group_size, block,
+                                                                       chunk):
+            raise ValueError("layout: full blocks and section alignment need version 2 (a "
+                             "block other than 1 or a chunk other than the group)")
+        return _pack(self, block, chunk, full, align)
 
     @classmethod
     def unpack(cls, data: bytes) -> "QuantizedWeight":
@@ -131,7 +134,8 @@ def _stored_scales(qw: QuantizedWeight) -> np.ndarray:
     return (exp + 127).astype(np.uint8).reshape(qw.scales.shape)
 
 
-def _pack(qw: QuantizedWeight, block: int, chunk: int, full: bool = False) -> bytes:
+def _pack(qw: QuantizedWeight, block: int, chunk: int, full: bool = False,
+          align: int = packing.ALIGN) -> bytes:
     n, k = qw.shape
     g, ng, b = qw.group_size, qw.num_groups, qw.bits
     if qw.codes.size and int(qw.codes.max()) >= 1 << b:
@@ -144,7 +148,7 @@ def _pack(qw: QuantizedWeight, block: int, chunk: int, full: bool = False) -> by
     padded[:, :k] = qw.codes
     fields = dict(scheme=qw.scheme, bits=b, scale_mode=qw.scale_mode, id_bits=qw.id_bits,
                   zp_bits=8 if qw.zero_points is not None else 0, n=n, k=k, g=g, ng=ng,
-                  block=block, chunk=chunk, full=full)
+                  block=block, chunk=chunk, full=full, align=align)
 
     def whole(a):                        # the rows of full blocks: zero bits past N
         return np.concatenate([a, np.zeros((stored - n, *a.shape[1:]), a.dtype)])

@@ -35,7 +35,7 @@ class TileFault(IntEnum):
     SHAPE = 3           # arg0 header N << 32 | K, arg1 instruction n << 32 | k
     GROUP = 4           # arg0 G, arg1 lanes
     LAYOUT = 5          # arg0 version << 32 | block << 16 | chunk, arg1 rows << 16 | lanes
-    ALIGN = 6           # arg0 flags << 32 | the codes section's WGT line, arg1 lines per WGT row
+    ALIGN = 6           # arg0 flags << 32 | the tile's codes line in WGT, arg1 lines per WGT row
 
 
 def message(fault: Fault, index: int, queue: int, args: tuple[int, int, int],
@@ -122,11 +122,11 @@ def tile_fault_text(reason: int, a0: int, a1: int) -> str:
                 f"chunks of {lanes} (compiler.passes.packing.array_layout)")
     if reason == TileFault.ALIGN:
         flags, line = a0 >> 32, a0 & 0xFFFFFFFF
-        whole = "" if flags & 1 else "its last block is not stored whole, "
-        return (f"the packed tile's codes start at WGT line {line}, {whole}but the BitMoD "
-                f"engine reads beats as slices of WGT rows of {a1} lines: it takes tiles of "
-                f"full blocks whose codes start a row (compiler.passes.packing.array_layout, "
-                f"codes_line_offset)")
+        whole = "" if flags & 1 else ", its last block is not stored whole"
+        return (f"the packed tile's codes start at WGT line {line} and its sections at "
+                f"multiples of {8 << (flags >> 4)} bytes{whole}; the BitMoD engine reads WGT "
+                f"rows of {a1} lines: it takes tiles of full blocks whose sections all start a "
+                f"row (compiler.passes.packing.array_layout, wgt_row_lines)")
     return f"packed tile fault {reason}"
 
 

@@ -184,12 +184,13 @@ def test_quantize_reads_a_model_gguf_by_tensor_name(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("layout,header", [("rows", (1, 0, 0, 0)), ("8,4", (2, 8, 4, 0)),
-                                           ("8,4,full", (2, 8, 4, 1)), ("tiny", (2, 4, 4, 1)),
-                                           ("bitmod-asic", (2, 64, 4, 1))])
+                                           ("8,4,full", (2, 8, 4, 1)),
+                                           ("tiny", (2, 4, 4, 0x21)),           # 32-byte rows
+                                           ("bitmod-asic", (2, 64, 4, 0x41))])  # 128-byte rows
 def test_quantize_writes_the_layout_asked_for(tmp_path, capsys, w, layout, header):
     """--layout: row by row, explicit blocks and chunks, or the layout a config's BitMoD engine
-    reads (tiny: the lcm of its arrays' 2 and 4 rows, 4 lanes, full blocks); the tile unpacks to
-    the same weight in every layout."""
+    reads (tiny: the lcm of its arrays' 2 and 4 rows, 4 lanes, full blocks, sections at its WGT
+    rows); the tile unpacks to the same weight in every layout."""
     path, out_path = tmp_path / "w.npy", tmp_path / "w.bfq"
     np.save(path, w.numpy())
     code, _, _ = _run(capsys, "quantize", str(path), "--scheme", "bitmod", "--bits", "4",
@@ -201,7 +202,7 @@ def test_quantize_writes_the_layout_asked_for(tmp_path, capsys, w, layout, heade
 
 
 @pytest.mark.parametrize("layout,why", [("8,5", "--layout: layout: block 8 and chunk 5"),
-                                        ("1,128,full", "--layout: layout: full blocks need"),
+                                        ("1,128,full", "--layout: layout: full blocks and section alignment need"),
                                         ("csd-only-no-such", "csd-only-no-such")])
 def test_quantize_bad_layout_is_one_line(tmp_path, capsys, w, layout, why):
     path = tmp_path / "w.npy"

@@ -91,17 +91,21 @@ def test_bitmod_tiles_take_the_arrays_layout(tiny, cfg_name):
     target = tg.build_target(tiny.graph, cfg, load_policy("bitmod-w4"), tiny.weights,
                              max_pos=32)
     for name, plan in target.plans.items():
-        assert plan.layout == (block, cfg.bitmod.lanes, True)
+        assert plan.layout == (block, cfg.bitmod.lanes, True, 16 * cfg.bitmod.sram_banks)
         for i, (region, n_rows) in enumerate(target.tiles[name]):
             blob = target.blobs[region.name]
             version, = struct.unpack_from("<H", blob, 4)
-            assert (version, *struct.unpack_from("<HH", blob, 60), blob[11]) == (2, block, 4, 1)
+            a = (cfg.bitmod.sram_banks * 2).bit_length() - 1      # rows of 16 x banks bytes
+            assert (version, *struct.unpack_from("<HH", blob, 60), blob[11]) == \
+                (2, block, 4, 1 | a << 4)
+            offsets = struct.unpack_from("<5I", blob, 32)
+            assert all(o % (16 * cfg.bitmod.sram_banks) == 0 for o in offsets[:4])
             assert len(blob) == plan.packed_bytes(n_rows)
             assert n_rows % block == 0 or i == len(target.tiles[name]) - 1
     flight = tg.build_target(tiny.graph, config.load("tiny"), load_policy("flightllm"),
                              tiny.weights, max_pos=32)
     dense = [p for p in flight.plans.values() if p.engine == Engine.DENSE]
-    assert dense and all(p.layout == (1, None, False) for p in dense)
+    assert dense and all(p.layout == (1, None, False, 8) for p in dense)
     blob = flight.blobs[flight.tiles[dense[0].name][0][0].name]
     assert struct.unpack_from("<H", blob, 4) == (1,)
 

@@ -129,7 +129,7 @@ def test_bad_version_2_header(block, chunk, why):
         quant.QuantizedWeight.unpack(bytes(blob))
 
 
-@pytest.mark.parametrize("flags,version", [(2, 2), (1, 1), (0x81, 2)])
+@pytest.mark.parametrize("flags,version", [(2, 2), (1, 1), (0x83, 2), (0x20, 1)])
 def test_bad_flags(flags, version):
     blob = bytearray(quant.quantize(torch.randn(4, 32), "bitmod", 4, group_size=32)
                      .pack(*((2, 4) if version == 2 else ())))
@@ -138,9 +138,30 @@ def test_bad_flags(flags, version):
         quant.QuantizedWeight.unpack(bytes(blob))
 
 
-def test_full_blocks_need_version_2():
-    with pytest.raises(ValueError, match="full blocks need version 2"):
-        quant.quantize(torch.randn(4, 32), "bitmod", 4, group_size=32).pack(full=True)
+def test_full_blocks_and_alignment_need_version_2():
+    qw = quant.quantize(torch.randn(4, 32), "bitmod", 4, group_size=32)
+    for kw in ({"full": True}, {"align": 32}):
+        with pytest.raises(ValueError, match="need version 2"):
+            qw.pack(**kw)
+    with pytest.raises(ValueError, match="section alignment 24 is not a power of two"):
+        qw.pack(2, 4, align=24)
+
+
+@pytest.mark.parametrize("align", [8, 32, 2048])
+def test_sections_at_the_alignment(align):
+    """Bits 4-7 of the flags: every section at a multiple of ``8 << a`` bytes; the tile unpacks
+    to the same weight, and a header whose alignment does not match its offsets is refused."""
+    qw = quant.quantize(torch.randn(7, 80), "bitmod", 3, group_size=32, pad=True,
+                        scale_mode="int")
+    blob = qw.pack(3, 4, True, align)
+    h = struct.unpack_from(HEADER, blob)
+    assert h[7] == 1 | ((align // 8).bit_length() - 1) << 4
+    assert all(o % align == 0 for o in h[13:18]) and h[13] == max(64, align)
+    assert quant.QuantizedWeight.unpack(blob) == qw
+    bad = bytearray(blob)
+    bad[11] ^= 0x10
+    with pytest.raises(ValueError, match="section offsets"):
+        quant.QuantizedWeight.unpack(bytes(bad))
 
 
 def test_version_1_with_a_layout_is_refused():

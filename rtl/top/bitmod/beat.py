@@ -4,7 +4,7 @@ a request, taken from a window of whole WGT rows as one of a few fixed slices.
 Why not a bit-addressed field reader: a beat can start at any bit of a row, and a shifter by any
 bit over a 16 384-bit row (the U280 design point's) is about 0.28 M 2:1 muxes a reader. The
 compiler gives the engine tiles in which it never has to: each tile's codes section starts a
-WGT row (compiler.passes.packing.codes_line_offset) and its last block is stored whole
+WGT row (compiler.passes.packing.wgt_row_lines) and its last block is stored whole
 (golden.quant.packing's full blocks), so every beat address the engine forms, for ``b``-bit
 codes, is a multiple of ``R * L * b`` bits past a row start (``R`` the array's rows, ``L`` its
 lanes). Inside a row that leaves ``rowbits / gcd(R * L * b, rowbits)`` starting points: 4 for
@@ -68,12 +68,13 @@ class BeatReader(wiring.Component):
         line, offset = self.addr[lg:], self.addr[:lg]
         d = Signal(len(base))           # where the beat asked for starts, from base
         m.d.comb += d.eq(line - base)
-        target = Signal(len(base))      # the row the window moves for: the next beat's on a take
-        go = Signal()
+        da = Signal(len(base))          # where the next one starts, on a take
+        m.d.comb += da.eq(self.ahead[lg:] - base)
+        # the row the window moves for, and by how much: both distances are computed from
+        # registers, and the take (late: the array's ready) only picks one
+        target, dt, go = Signal(len(base)), Signal(len(base)), Signal()
         m.d.comb += [target.eq(Mux(self.take, self.ahead[lg:], line)),
-                     go.eq(self.req | self.take)]
-        dt = Signal(len(base))
-        m.d.comb += dt.eq(target - base)
+                     dt.eq(Mux(self.take, da, d)), go.eq(self.req | self.take)]
         need = Signal(range(W + 1))             # rows the beat touches
         with m.Switch(self.bits):
             for b, (beat, _) in beat_slices(self.ep, p.wgt_lines).items():

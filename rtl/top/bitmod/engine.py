@@ -52,8 +52,8 @@ class BitmodEngine(wiring.Component):
         self.params, self.ep, self.queue = params, engine, queue
         super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
         W = params.wgt_lines
-        self._meta = FieldReader(params, max(timing.FIELD_BITS, 16 * min(
-            engine.rows, timing.meta_rows(W))), wide=True)     # header lines, metadata pieces
+        self._meta = FieldReader(params, timing.meta_width(engine, W), wide=True,
+                                 grain=timing.meta_grain(engine, W))   # header, metadata
         self._beat = BeatReader(params, engine)
         self._acts = [FieldReader(params, ACT_BITS * engine.lanes) for _ in range(engine.cols)]
         self._writer = RowWriter(params, 2 * engine.rows)
@@ -133,7 +133,9 @@ class BitmodEngine(wiring.Component):
         g = Signal(20)                           # group of the dot product
         jn = Signal(32)                          # element within the group
         e = Signal(32)                           # element within the dot product
-        hword = Signal(range(HEADER_WORDS // 4 + 1))
+        hbits = timing.header_bits(ep, p.wgt_lines)      # header words read at a time: hw
+        hw = hbits // 32
+        hword = Signal(range(HEADER_WORDS // hw + 1))
         act_base = [Signal(AB, name=f"act_base{c}") for c in range(C)]
         m_last = ins.m - 1
 
@@ -142,7 +144,7 @@ class BitmodEngine(wiring.Component):
 
         # -- metadata of the next group, fetched while the current one streams --------------
         fetch = MetaFetch(R, C, AB, p.wgt_lines)
-        m.d.comb += meta.span.eq(timing.FIELD_BITS)     # header lines; the fetch sets its own
+        m.d.comb += meta.span.eq(hbits)     # header fields; the fetch sets its own
         fetch.elaborate(m, head, meta, fmt_of_id)
 
         # -- beat to the array ---------------------------------------------------------------
@@ -152,6 +154,10 @@ class BitmodEngine(wiring.Component):
         m.d.comb += [w_beat.first.eq(first), w_beat.last.eq(last), w_beat.dot_last.eq(dot_last),
                      w_beat.fp16_scale.eq(fp16_mode)]
         code_addr = Signal(AB)
+        # registered for the beat reader's take: the next beat's address within the group and
+        # whether this beat ends the group (a path from the array's ready through these sums
+        # into the reader's window was the MV engine's critical path on ECP5)
+        code_next, at_last = Signal(AB), Signal()
         streaming, grouping = Signal(), Signal()
         code_base = Mux(grouping, fetch.next_code, code_addr)
         m.d.comb += [beats.addr.eq(code_base), beats.bits.eq(bits[:4])]
@@ -173,8 +179,10 @@ class BitmodEngine(wiring.Component):
                      beats.req.eq(streaming | (grouping & fetch.valid))]
         beat = arr.w.valid & arr.w.ready
         # the next beat of the stream, when there is one: the window moves with this take
-        m.d.comb += [beats.take.eq(beat & (~last | (~dot_last & fetch.valid))),
-                     beats.ahead.eq(Mux(last, fetch.next_code, code_addr + fetch.stride))]
+        m.d.comb += [beats.take.eq(beat & (~at_last | (~dot_last & fetch.valid))),
+                     beats.ahead.eq(Mux(at_last, fetch.next_code, code_next))]
+        first_of_group = [code_next.eq(fetch.next_code + fetch.next_stride),
+                          at_last.eq(group == lanes)]
         final_tile = (r0 + R >= ins.n) & (c0 + C >= ins.m)
 
         # -- result side: its own tile counters, in the same order ---------------------------
@@ -233,15 +241,16 @@ class BitmodEngine(wiring.Component):
                 with m.Else():
                     m.next = "HEADER"
             with m.State("HEADER"):
-                m.d.comb += [meta.req.eq(1), meta.addr.eq(b_bit + (hword << 7))]
-                with m.If(meta.hit):                        # a line: four words
+                m.d.comb += [meta.req.eq(1),
+                             meta.addr.eq(b_bit + (hword << (hbits.bit_length() - 1)))]
+                with m.If(meta.hit):
                     with m.Switch(hword):
-                        for h in range(HEADER_WORDS // 4):
+                        for h in range(HEADER_WORDS // hw):
                             with m.Case(h):
-                                m.d.sync += [hdr[4 * h + w].eq(meta.data[32 * w:32 * w + 32])
-                                             for w in range(4)]
+                                m.d.sync += [hdr[hw * h + w].eq(meta.data[32 * w:32 * w + 32])
+                                             for w in range(hw)]
                     m.d.sync += hword.eq(hword + 1)
-                    with m.If(hword == HEADER_WORDS // 4 - 1):
+                    with m.If(hword == HEADER_WORDS // hw - 1):
                         m.next = "TILE_CHECK"
             with m.State("TILE_CHECK"):
                 with m.If((hdr[Word.MAGIC] != MAGIC_WORD)
@@ -266,7 +275,8 @@ class BitmodEngine(wiring.Component):
                     pulse_fault(m, self.unit, Fault.TILE, Cat(chunk, block, version),
                                 (R << 16) | lanes, TileFault.LAYOUT)
                     m.next = "DONE"
-                with m.Elif(~flags[0] | (head.codes_bit[:p.wgt_row_bits.bit_length() - 1] != 0)):
+                with m.Elif(~flags[0] | Cat(*[s[:p.wgt_row_bits.bit_length() - 1] for s in (
+                        head.codes_bit, head.ids_bit, head.scales_bit, head.rows_bit)]).any()):
                     pulse_fault(m, self.unit, Fault.TILE, (flags << 32) | head.codes_bit[7:],
                                 p.wgt_lines, TileFault.ALIGN)
                     m.next = "DONE"
@@ -290,25 +300,27 @@ class BitmodEngine(wiring.Component):
                 for c in range(C):
                     m.d.sync += act_base[c].eq((ins.a_addr << 7)
                                                + ((clamp(c0 + c, m_last) * ins.k) << 4))
-                m.d.sync += [g.eq(0), jn.eq(0), e.eq(0)]
+                m.d.sync += [g.eq(0), jn.eq(0), e.eq(0), at_last.eq(group == lanes)]
                 m.next = "GROUP"
             with m.State("GROUP"):
                 m.d.comb += grouping.eq(1)
                 with m.If(fetch.valid):
                     m.d.comb += fetch.take.eq(1)
-                    m.d.sync += code_addr.eq(fetch.next_code)
+                    m.d.sync += [code_addr.eq(fetch.next_code), *first_of_group]
                     m.next = "STREAM"
             with m.State("STREAM"):
                 m.d.comb += streaming.eq(1)
                 with m.If(beat):
                     m.d.sync += [e.eq(e + lanes), jn.eq(jn + lanes),
-                                 code_addr.eq(code_addr + fetch.stride)]
+                                 code_addr.eq(code_addr + fetch.stride),
+                                 code_next.eq(code_next + fetch.stride),
+                                 at_last.eq(jn + 2 * lanes == group)]
                     with m.If(last):
-                        m.d.sync += [jn.eq(0), g.eq(g + 1)]
+                        m.d.sync += [jn.eq(0), g.eq(g + 1), at_last.eq(group == lanes)]
                         m.next = "GROUP"
                         with m.If(~dot_last & fetch.valid):      # the next group goes on
                             m.d.comb += fetch.take.eq(1)
-                            m.d.sync += code_addr.eq(fetch.next_code)
+                            m.d.sync += [code_addr.eq(fetch.next_code), *first_of_group]
                             m.next = "STREAM"
                         with m.If(dot_last):
                             m.next = "TILE"

@@ -35,17 +35,19 @@ def addr_bits(p: TopParams) -> int:
     return p.line_addr_bits + LINE_BITS_LOG2 + 2
 
 
-def shift_down(m: Module, window, amount, width: int, name: str = "shift"):
-    """``(window >> amount)[:width]`` as a logarithmic shifter that keeps only the bits still
-    needed: the largest step first, after which ``width + 2**k - 1`` bits are enough for the
-    steps below ``2**k`` (a generic shifter of the whole window cost twice the LUTs). Each step
-    is a signal of its own: an expression that used the step before twice would be expanded
-    twice per step by the netlist builder (2**15 copies at the U280 point)."""
+def shift_down(m: Module, window, amount, width: int, name: str = "shift", unit: int = 1):
+    """``(window >> (amount * unit))[:width]`` as a logarithmic shifter that keeps only the bits
+    still needed: the largest step first, after which ``width + unit * (2**k - 1)`` bits are
+    enough for the steps below ``unit * 2**k`` (a generic shifter of the whole window cost
+    twice the LUTs). Each step is a signal of its own: an expression that used the step before
+    twice would be expanded twice per step by the netlist builder (2**15 copies at the U280
+    point)."""
     v = window
     for k in reversed(range(len(amount))):
-        keep = min(width + (1 << k) - 1, len(v))
+        s = unit << k
+        keep = min(width + s - unit, len(v))
         step = Signal(keep, name=f"{name}{k}")
-        m.d.comb += step.eq(Mux(amount[k], v[1 << k:(1 << k) + keep], v[:keep]))
+        m.d.comb += step.eq(Mux(amount[k], v[s:s + keep], v[:keep]))
         v = step
     return v[:width]
 
@@ -61,10 +63,11 @@ class FieldReader(wiring.Component):
     slide's cycle and held 2 cycles later (grant, data); a field outside the window costs a refill:
     1 cycle to move the window, 2 for the lower line, 2 more for the upper one when the field
     crosses into it; each fetch waits for the arbitrated port. Fields must have ``width`` at most a
-    line (a WGT row if ``wide``)."""
+    line (a WGT row if ``wide``). ``grain``: fields start at multiples of ``2**grain`` bits (the
+    address's low bits are ignored), so the shifter has ``grain`` steps fewer."""
 
-    def __init__(self, params: TopParams, width: int, wide: bool = False):
-        self.params, self.width, self.wide = params, width, wide
+    def __init__(self, params: TopParams, width: int, wide: bool = False, grain: int = 0):
+        self.params, self.width, self.wide, self.grain = params, width, wide, grain
         self.line_log2 = LINE_BITS_LOG2 + ((params.wgt_lines - 1).bit_length() if wide else 0)
         assert width <= 1 << self.line_log2
         super().__init__({"buf": In(BUF_BITS), "addr": In(addr_bits(params)),
@@ -87,8 +90,9 @@ class FieldReader(wiring.Component):
         in_upper = (line == base + 1) & have_hi & fits
         # one shifter over the window: a field in the upper line is a line further on
         m.d.comb += [self.hit.eq(in_lower | in_upper),
-                     self.data.eq(shift_down(m, Cat(lo, hi), Cat(offset, line != base),
-                                             self.width)),
+                     self.data.eq(shift_down(m, Cat(lo, hi),
+                                             Cat(offset[self.grain:], line != base),
+                                             self.width, unit=1 << self.grain)),
                      self.rd.buf.eq(self.buf)]
         def take(line, upper):
             if upper:

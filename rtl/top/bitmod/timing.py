@@ -6,7 +6,8 @@ Where the cycles go (one reader alone, rtl/top/bitmod/reader.py: a held field co
 next line is read ahead, a refill takes up to 5 cycles; readers of one buffer share its read
 port):
 
-* fixed: CHECK, the 16 header words as four line fields (12 cycles), TILE_CHECK;
+* fixed: CHECK, the 16 header words as four line fields (12 cycles) or, where the metadata
+  reader's field and a WGT row hold 512 bits, one field (3), TILE_CHECK;
 * per array tile (``ceil(n / rows) x ceil(m / cols)``): one TILE and one GROUP cycle (the
   prefetched metadata becomes current; a later group starts on the beat after the last one when
   its metadata is there), then the group's ``G / lanes`` beats, one per ``slots`` cycles at
@@ -27,17 +28,17 @@ from dataclasses import dataclass
 from ...bitmod.params import CODE_BITS, EngineParams
 from .writer import line_writes
 
-# 4 lines of 4 words, one a cycle at best: line 0 a refill (move, grant, data) and its hit; line
-# 1 read ahead (grant, data) and its hit; line 2 a refill again (the field outran the read-ahead)
-# and line 3 read ahead
-HEADER = 12
+# the header as 4 lines of 4 words, one a cycle at best: line 0 a refill (move, grant, data) and
+# its hit; line 1 read ahead (grant, data) and its hit; line 2 a refill again (the field outran
+# the read-ahead) and line 3 read ahead; as one 512-bit field: a refill (move, grant, data)
+HEADER = {4: 12, 1: 3}
+HEADER_BITS = 512            # the 16 header words
 FIELD_BITS = 128             # a line: the widest field of a reader of one line (reader.py)
 META_ROWS = 8                # rows per metadata field and WGT line (rtl/top/bitmod/meta.py)
 # widest metadata field, in lines: 256 rows, so a 1024-row group's ids, scales and row scales
 # are 12 fields (24 cycles, behind the group's 64), and the reader's shifter is a quarter as
 # wide as a whole 128-line WGT row's would be
 META_LINES = 32
-FIXED = 1 + HEADER + 1       # CHECK, HEADER, TILE_CHECK
 REFILL = 5                   # move the window, grant and data of each line
 
 
@@ -82,6 +83,31 @@ def meta_rows(lines: int = 1) -> int:
     return META_ROWS * min(lines, META_LINES)
 
 
+def meta_width(ep: EngineParams, lines: int = 1) -> int:
+    """Bits of the metadata reader's field: a piece of 16-bit entries, at least a line."""
+    return max(FIELD_BITS, 16 * min(ep.rows, meta_rows(lines)))
+
+
+def header_bits(ep: EngineParams, lines: int = 1) -> int:
+    """Bits of the header read at a time: all 16 words when the metadata reader's field and a
+    WGT row hold them, else a line."""
+    fits = meta_width(ep, lines) >= HEADER_BITS and lines * FIELD_BITS >= HEADER_BITS
+    return HEADER_BITS if fits else FIELD_BITS
+
+
+def meta_grain(ep: EngineParams, lines: int = 1) -> int:
+    """log2 of the bits every metadata reader address is a multiple of, with the tile's
+    sections at WGT rows: entries step by ``gcd(rows, meta_rows)`` (a tile's offset in its
+    block, a piece) of at least 2 bits (ids), header fields by :func:`header_bits`."""
+    step = 2 * math.gcd(ep.rows, meta_rows(lines))
+    return min((step & -step).bit_length() - 1, header_bits(ep, lines).bit_length() - 1)
+
+
+def fixed(ep: EngineParams, lines: int = 1) -> int:
+    """CHECK, the header's fields, TILE_CHECK."""
+    return 1 + HEADER[HEADER_BITS // header_bits(ep, lines)] + 1
+
+
 def meta_pieces(ep: EngineParams, lines: int = 1) -> int:
     """Fields per metadata item (ids, scales, row scales) of a group."""
     return -(-ep.rows // meta_rows(lines))
@@ -98,7 +124,7 @@ def lower(ep: EngineParams, p: Product, lines: int = 1) -> int:
     top's WGT row."""
     beats = p.group // ep.lanes
     per_group = max(meta_fetch_cycles(ep, lines), (beats - 1) * p.slots + 2)
-    return FIXED + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
+    return fixed(ep, lines) + p.tiles(ep) * (1 + p.groups() * per_group) + ep.latency
 
 
 def upper(ep: EngineParams, p: Product, lines: int = 1) -> int:
@@ -112,4 +138,4 @@ def upper(ep: EngineParams, p: Product, lines: int = 1) -> int:
     per_group = 1 + 3 * meta_pieces(ep, lines) * (REFILL + 2) + beats * max(p.slots, refill_beat)
     writes = line_writes(2 * ep.rows) * ep.cols
     per_tile = 1 + p.groups() * per_group + refill_beat + ep.latency + writes
-    return FIXED + p.tiles(ep) * per_tile + ep.latency + writes + 4
+    return fixed(ep, lines) + p.tiles(ep) * per_tile + ep.latency + writes + 4

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from bitflight.compiler import isa
-from bitflight.compiler.passes.packing import array_layout, codes_line_offset
+from bitflight.compiler.passes.packing import array_layout, wgt_row_lines
 from bitflight.golden.bitserial import term_table
 from bitflight.golden.quant.api import quantize
 from bitflight.sim.isa import scheduler
@@ -78,9 +78,9 @@ def _lines(nbytes: int) -> int:
 
 def program(products: list[Product], rng) -> tuple[list[isa.Instr], dict[str, bytes]]:
     """The instructions and the initial buffers: A blocks and tiles packed from line 0 (a random
-    gap of lines between them; a tile at the line the compiler would give it, its codes at a
-    WGT row), results at disjoint random lines of OUT."""
-    banks, offset = CFG.bitmod.sram_banks, codes_line_offset(CFG)
+    gap of lines between them; a tile at a WGT row start, as the compiler places it), results at
+    disjoint random lines of OUT."""
+    banks = wgt_row_lines(CFG)
     bufs = {b.name: bytearray(n * LINE) for b, n in zip(isa.Buf, _buffer_lines())}
     a_line = w_line = o_line = 0
     out = []
@@ -88,7 +88,7 @@ def program(products: list[Product], rng) -> tuple[list[isa.Instr], dict[str, by
         a_bytes, o_bytes = p.acts.astype("<u2").tobytes(), p.m * p.n * 2
         a_line += int(rng.integers(0, 3))
         w_line += int(rng.integers(0, 3))
-        w_line += (offset - w_line) % banks + p.misplace
+        w_line += -w_line % banks + p.misplace
         o_line += int(rng.integers(0, 3))
         bufs["ACT"][a_line * LINE:a_line * LINE + len(a_bytes)] = a_bytes
         bufs["WGT"][w_line * LINE:w_line * LINE + len(p.tile)] = p.tile

@@ -15,19 +15,10 @@ from bitflight.rtl.top.params import TopParams
 from bitflight.sim.hdl import amaranth_run
 from bitflight.sim.top.beat_model import BeatStream
 
+from test_field_reader import _bits, _row
+
 LANES = 4
 BUFFER_LINES = 1024
-
-
-def _line(addr):
-    """Line ``addr`` of the modelled buffer: 128 pseudo-random bits."""
-    return random.Random(addr).getrandbits(128)
-
-
-def _bits(addr, span):
-    first = addr // 128
-    window = sum(_line(first + k) << 128 * k for k in range(span // 128 + 2))
-    return (window >> (addr % 128)) & ((1 << span) - 1)
 
 
 def _serve(rows, banks, bits, beats, grant_prob, seed, slots=2, flush_at=()):
@@ -50,8 +41,7 @@ def _serve(rows, banks, bits, beats, grant_prob, seed, slots=2, flush_at=()):
             and the next address before the port's grant is decided."""
             ctx.set(dut.rd.rvalid, port["pending"] is not None)
             row = port["pending"]
-            ctx.set(dut.rd.rdata, 0 if row is None else sum(
-                _line(row * banks + k) << 128 * k for k in range(banks)))
+            ctx.set(dut.rd.rdata, 0 if row is None else _row(row * banks, banks))
             hit, codes = ctx.get(dut.hit), ctx.get(dut.codes)
             taken = accept(hit, codes) if accept else False
             ctx.set(dut.rd.ready, rng.random() < grant_prob and ctx.get(dut.rd.valid))

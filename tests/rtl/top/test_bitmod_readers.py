@@ -27,6 +27,22 @@ def test_readers_per_design_point(name, lines, window, points, pieces):
     assert tuple(timing.meta_pieces(ep, lines) for ep in p.bitmod) == pieces
 
 
+@pytest.mark.parametrize("name,grain,header", [
+    # 4-row decode array, 16-row pieces: entries step by gcd(4, 16) = 4 of 2-bit ids: 8 bits;
+    # a 128-bit field cannot hold the header, read as 4 lines
+    ("tiny", 3, 128),
+    # 1024 rows, 256-row pieces: steps of 256 entries, 512 bits of ids; the 4096-bit field and
+    # the 16 384-bit row hold the 512-bit header, read as one field
+    ("configs/designs/u280-bitmod.yaml", 9, 512),
+])
+def test_metadata_reader_grain(name, grain, header):
+    p = TopParams.from_config(config.load(name))
+    ep = p.bitmod[1]
+    assert (timing.meta_grain(ep, p.wgt_lines), timing.header_bits(ep, p.wgt_lines)) == \
+        (grain, header)
+    assert timing.fixed(ep, p.wgt_lines) == (14 if header == 128 else 5)
+
+
 def test_u280_metadata_hides_behind_a_group():
     """fp16 mode: 2 items x 4 fields x 2 cycles + 1 = 17 cycles, against a 128-group's 32 beats
     of 2 cycles."""

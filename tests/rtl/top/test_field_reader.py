@@ -33,13 +33,14 @@ def _row(addr, banks):
     return sum(_line(first + k) << 128 * k for k in range(banks))
 
 
-def _serve(fields, width, grant_prob, seed, gap=0, flush_at=(), banks=1, seen_prob=0.0):
+def _serve(fields, width, grant_prob, seed, gap=0, flush_at=(), banks=1, seen_prob=0.0,
+           grain=0):
     """Ask for ``fields`` [(addr, span)] in turn (the next ``gap`` cycles after a hit); return the
     cycle of each hit and the reads granted. ``banks`` > 1: a wide reader on WGT rows of that many
     lines, which also sees, with probability ``seen_prob`` a cycle when its own read is not
     arriving, another client's read of a row at or just after the current field's."""
     params = TopParams(channels=1, buffer_lines=(256,) * 5, wgt_lines=banks)
-    dut = FieldReader(params, width, wide=banks > 1)
+    dut = FieldReader(params, width, wide=banks > 1, grain=grain)
     rng = random.Random(seed)
     hits = []
 
@@ -127,6 +128,20 @@ def test_wide_reader_fields_are_the_buffer_bits(fields, banks, grant_prob, seed,
     assert len(hits) == len(fields)
 
 
+@settings(max_examples=30, deadline=None)
+@given(fields=st.lists(st.tuples(st.integers(0, 60 * 128), st.integers(0, 512)), min_size=1,
+                       max_size=16),
+       grain=st.integers(1, 9), grant_prob=st.sampled_from([1.0, 0.3]),
+       seed=st.integers(0, 999), flush=st.integers(0, 20))
+def test_coarse_reader_fields_at_its_grain(fields, grain, grant_prob, seed, flush):
+    """A reader whose fields start at multiples of ``2**grain`` bits (the metadata reader on
+    tiles whose sections start WGT rows): the buffer's bits at every such field."""
+    width = 512
+    fields = [(a >> grain << grain, min(s, width)) for a, s in fields]
+    hits, _ = _serve(fields, width, grant_prob, seed, flush_at=(flush,), banks=4, grain=grain)
+    assert len(hits) == len(fields)
+
+
 def test_wide_stream_of_whole_rows_never_waits():
     """A beat of a whole WGT row each (4-bit codes of 1024 rows in rows of 128 lines, here 4
     lines): one row every 2 cycles, read ahead, so every field after the first hits at once."""
@@ -173,14 +188,17 @@ def test_rows_seen_on_the_port_are_not_read_again():
 
 @settings(max_examples=60, deadline=None)
 @given(window=st.integers(0, (1 << 96) - 1), amount=st.integers(0, 127),
-       width=st.integers(1, 48))
-def test_shift_down_is_a_truncated_shift(window, amount, width):
+       width=st.integers(1, 48), unit_log2=st.integers(0, 3))
+def test_shift_down_is_a_truncated_shift(window, amount, width, unit_log2):
+    """``unit``: a shift by ``amount`` units of ``2**unit_log2`` bits."""
     from amaranth.hdl import Const
     from amaranth.sim import Simulator
 
     from bitflight.rtl.top.bitmod.reader import shift_down
     m = Module()
-    out = shift_down(m, Const(window, 96), Const(amount, 7), width)
+    amount >>= unit_log2
+    out = shift_down(m, Const(window, 96), Const(amount, 7 - unit_log2), width,
+                     unit=1 << unit_log2)
     seen = {}
 
     async def bench(ctx):
@@ -188,4 +206,5 @@ def test_shift_down_is_a_truncated_shift(window, amount, width):
     sim = Simulator(m)
     sim.add_testbench(bench)
     sim.run()
-    assert len(out) == width and seen["v"] == (window >> amount) & ((1 << width) - 1)
+    assert len(out) == width
+    assert seen["v"] == (window >> (amount << unit_log2)) & ((1 << width) - 1)

@@ -59,7 +59,7 @@ def test_edge_activations_and_shapes():
              product(rng, "MV", "bitmod", 4, "fp16", 2, 9, 192, 128, a_edge="mixed"),
              product(rng, "MM", "bitmod", 4, "fp16", 3, 4, 192, 128),
              product(rng, "MM", "bitmod", 3, "int", 2, 9, 48, 16),            # blocks 4, 4, 1
-             product(rng, "MV", "bitmod", 4, "int", 1, 11, 64, 32, layout=(8, 4, True))]
+             product(rng, "MV", "bitmod", 4, "int", 1, 11, 64, 32, layout=(8, 4, True, 16 * CFG.bitmod.sram_banks))]
     instrs, buffers = program(prods, rng)
     result, machine, error = _run([instrs], buffers)
     assert error is None and result.error is None, (error, result.error)
@@ -74,10 +74,10 @@ def test_faults_match_isa_and_tile_faults():
     """sim.isa's range / type faults with its words; tiles the array cannot run (int3 codes,
     E8M0 scales, a header that is not a tile, a tile of another shape, the row-by-row layout,
     chunks other than the lanes, blocks not a multiple of the array's rows, a last block not
-    stored whole, codes that do not start a WGT row) fault TILE with the engine's words; a good
-    product afterwards still runs."""
+    stored whole, a tile one line off a WGT row, sections not at rows) fault TILE with the
+    engine's words; a good product afterwards still runs."""
     rng = np.random.default_rng(3)
-    good, int3, mx, v1, chunk8, block6, short, off = [
+    good, int3, mx, v1, chunk8, block6, short, off, sections = [
         product(rng, "MM", "bitmod", 4, "fp16", 2, 3, 40, 16),
         product(rng, "MV", "int_sym", 3, "fp16", 1, 2, 16, 8),
         product(rng, "MV", "mx", 4, "fp16", 1, 2, 32, 32),
@@ -85,18 +85,22 @@ def test_faults_match_isa_and_tile_faults():
         product(rng, "MV", "bitmod", 3, "int", 1, 5, 32, 16, layout=(4, 8)),
         product(rng, "MV", "bitmod", 4, "fp16", 1, 7, 32, 16, layout=(6, 4)),
         product(rng, "MV", "bitmod", 4, "fp16", 1, 7, 32, 16, layout=(4, 4, False)),
-        product(rng, "MM", "bitmod", 3, "fp16", 2, 3, 40, 16)]
+        product(rng, "MM", "bitmod", 3, "fp16", 2, 3, 40, 16),
+        product(rng, "MV", "bitmod", 3, "fp16", 1, 7, 16, 16, layout=(4, 4, True))]
     off.misplace = 1
-    instrs, buffers = program([good, int3, mx, v1, chunk8, block6, short, off], rng)
+    instrs, buffers = program([good, int3, mx, v1, chunk8, block6, short, off, sections], rng)
     mm, i3, x4 = instrs[:3]
     decode_rows, banks = CFG.bitmod.decode_array.rows, CFG.bitmod.sram_banks
     codes_line = instrs[7]["b_addr"] + 4                    # 64 header bytes
     assert codes_line % banks and instrs[6]["b_addr"] % banks == 0
+    row_flags = 1 | (banks * 16 // 8).bit_length() - 1 << 4  # full, sections at 2 << a bytes
     layouts = [(instrs[3], TileFault.LAYOUT, 1 << 32, CFG.bitmod.prefill_array.rows << 16 | 4),
                (instrs[4], TileFault.LAYOUT, 2 << 32 | 4 << 16 | 8, decode_rows << 16 | 4),
                (instrs[5], TileFault.LAYOUT, 2 << 32 | 6 << 16 | 4, decode_rows << 16 | 4),
                (instrs[6], TileFault.ALIGN, instrs[6]["b_addr"] + 4, banks),
-               (instrs[7], TileFault.ALIGN, 1 << 32 | codes_line, banks)]
+               (instrs[7], TileFault.ALIGN, row_flags << 32 | codes_line, banks),
+               # 48 bytes of 3-bit codes put the ids at byte 112: not a row (32 bytes)
+               (instrs[8], TileFault.ALIGN, 1 << 32 | instrs[8]["b_addr"] + 4, banks)]
     end = instrs[-1]
     lines = {b: len(buffers[b.name]) // 16 for b in isa.Buf}
     same_as_isa = [_with(mm, a_dt=isa.DType.INT4), _with(mm, a_addr=lines[isa.Buf.ACT] - 2),

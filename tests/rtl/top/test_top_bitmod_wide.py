@@ -43,7 +43,7 @@ def test_the_engine_reads_through_several_rows_and_fields(top):
     """An 8-bit beat of 640 bits starts at a multiple of gcd(640, 256) = 128 bits: from 128 it
     ends in the third row."""
     ep, lines = top[1].bitmod[1], top[1].wgt_lines
-    assert LAYOUT == (20, 4, True) and ep.rows == 20 and lines == 2
+    assert LAYOUT == (20, 4, True, 32) and ep.rows == 20 and lines == 2
     assert (timing.window_rows(ep, lines), timing.meta_pieces(ep, lines)) == (3, 2)
     assert timing.beat_slices(ep, lines)[3] == (240, 16)
 
