@@ -114,7 +114,8 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
     ``bitmod.group_size``): a short last group is streamed zero-padded to the full group."""
     from ...compiler.passes.packing import array_layout
     from ...rtl.bitmod.params import ACT_BITS
-    from ...rtl.top.bitmod.timing import fixed, meta_fetch_cycles, meta_pieces, window_rows
+    from ...rtl.top.bitmod.timing import (fixed, meta_fetch_cycles, meta_pieces,
+                                          meta_single_row, window_rows)
     stage = "prefill" if instr.kind == "MM" else "decode"
     ep = _engine_params(cfg, stage)
     slots = term_slots(cfg, instr["b_dt"])
@@ -147,8 +148,9 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
         now = start + max(meta, hit - start)
     tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
     # the first group's metadata, fetched from TILE_CHECK on, is not all hidden behind TILE and
-    # GROUP: 2 cycles a field (fp16 scales: ids and scales; measured on tiny, 4 cycles)
-    first_meta = 2 * 2 * meta_pieces(ep, lines)
+    # GROUP: 2 cycles a field (fp16 scales: ids and scales; measured on tiny, 4 cycles), 3 with
+    # a metadata reader of one row (no read-ahead; tiny, 6)
+    first_meta = 2 * (3 if meta_single_row(ep, lines) else 2) * meta_pieces(ep, lines)
     return fixed(ep, lines) + first_meta + tiles * now + ep.latency
 
 

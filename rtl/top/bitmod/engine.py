@@ -53,7 +53,8 @@ class BitmodEngine(wiring.Component):
         super().__init__({"unit": In(unit_signature(isa.BY_QUEUE[queue], params))})
         W = params.wgt_lines
         self._meta = FieldReader(params, timing.meta_width(engine, W), wide=True,
-                                 grain=timing.meta_grain(engine, W))   # header, metadata
+                                 grain=timing.meta_grain(engine, W),     # header, metadata
+                                 single=timing.meta_single_row(engine, W))
         self._beat = BeatReader(params, engine)
         self._acts = [FieldReader(params, ACT_BITS * engine.lanes) for _ in range(engine.cols)]
         self._writer = RowWriter(params, 2 * engine.rows)

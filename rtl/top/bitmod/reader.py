@@ -64,10 +64,14 @@ class FieldReader(wiring.Component):
     1 cycle to move the window, 2 for the lower line, 2 more for the upper one when the field
     crosses into it; each fetch waits for the arbitrated port. Fields must have ``width`` at most a
     line (a WGT row if ``wide``). ``grain``: fields start at multiples of ``2**grain`` bits (the
-    address's low bits are ignored), so the shifter has ``grain`` steps fewer."""
+    address's low bits are ignored), so the shifter has ``grain`` steps fewer. ``single``: no
+    field crosses a line (the user's promise), so the window is the lower line alone: no upper
+    line, no slide, no read-ahead, a shifter over one line; a field in another line refills."""
 
-    def __init__(self, params: TopParams, width: int, wide: bool = False, grain: int = 0):
+    def __init__(self, params: TopParams, width: int, wide: bool = False, grain: int = 0,
+                 single: bool = False):
         self.params, self.width, self.wide, self.grain = params, width, wide, grain
+        self.single = single
         self.line_log2 = LINE_BITS_LOG2 + ((params.wgt_lines - 1).bit_length() if wide else 0)
         assert width <= 1 << self.line_log2
         super().__init__({"buf": In(BUF_BITS), "addr": In(addr_bits(params)),
@@ -88,12 +92,16 @@ class FieldReader(wiring.Component):
         m.d.comb += fits.eq(offset + self.span <= lb)
         in_lower = (line == base) & have_lo & (have_hi | fits)
         in_upper = (line == base + 1) & have_hi & fits
-        # one shifter over the window: a field in the upper line is a line further on
-        m.d.comb += [self.hit.eq(in_lower | in_upper),
-                     self.data.eq(shift_down(m, Cat(lo, hi),
-                                             Cat(offset[self.grain:], line != base),
-                                             self.width, unit=1 << self.grain)),
-                     self.rd.buf.eq(self.buf)]
+        m.d.comb += self.rd.buf.eq(self.buf)
+        if self.single:
+            m.d.comb += [self.hit.eq((line == base) & have_lo),
+                         self.data.eq(shift_down(m, lo, offset[self.grain:], self.width,
+                                                 unit=1 << self.grain))]
+        else:       # one shifter over the window: a field in the upper line is a line further
+            m.d.comb += [self.hit.eq(in_lower | in_upper),
+                         self.data.eq(shift_down(m, Cat(lo, hi),
+                                                 Cat(offset[self.grain:], line != base),
+                                                 self.width, unit=1 << self.grain))]
         def take(line, upper):
             if upper:
                 m.d.sync += [hi.eq(line), have_hi.eq(1)]
@@ -117,14 +125,14 @@ class FieldReader(wiring.Component):
                 ask()
 
         with m.If(~pending):
-            with m.If(self.req & have_hi & (line == base + 1)):       # slide one line up
+            with m.If(self.req & have_hi & (line == base + 1) & (not self.single)):  # slide
                 m.d.sync += [lo.eq(hi), base.eq(base + 1), have_hi.eq(0)]
                 fetch(base + 2, 1)      # the new upper line at once: one line a field, 2 cycles
             with m.Elif(self.req & (line != base)):                   # refill
                 m.d.sync += [base.eq(line), have_lo.eq(0), have_hi.eq(0)]
             with m.Elif(self.req & ~have_lo):
                 fetch(base, 0)
-            with m.Elif(have_lo & ~have_hi):             # read ahead, asked for or not
+            with m.Elif(have_lo & ~have_hi & (not self.single)):    # read ahead, always
                 fetch(base + 1, 1)
         with m.If(self.rd.rvalid):
             m.d.sync += pending.eq(0)

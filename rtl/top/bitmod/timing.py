@@ -103,9 +103,22 @@ def meta_grain(ep: EngineParams, lines: int = 1) -> int:
     return min((step & -step).bit_length() - 1, header_bits(ep, lines).bit_length() - 1)
 
 
+def meta_single_row(ep: EngineParams, lines: int = 1) -> bool:
+    """Whether no metadata field crosses a WGT row (sections at rows): a piece of
+    ``min(rows, meta_rows)`` entries starts at a multiple of that many entries when one of the
+    two divides the other, and its 16-bit entries then fill a power-of-two share of a row; the
+    header's fields are aligned to their size. The metadata reader then holds one row."""
+    small, large = sorted((ep.rows, meta_rows(lines)))
+    bits = 16 * small
+    return large % small == 0 and (lines * FIELD_BITS) % bits == 0 and bits & (bits - 1) == 0
+
+
 def fixed(ep: EngineParams, lines: int = 1) -> int:
-    """CHECK, the header's fields, TILE_CHECK."""
-    return 1 + HEADER[HEADER_BITS // header_bits(ep, lines)] + 1
+    """CHECK, the header's fields, TILE_CHECK; a metadata reader of one row refills for the
+    header's second row where the two-row one had read it ahead (3 cycles)."""
+    fields = HEADER_BITS // header_bits(ep, lines)
+    again = 3 if meta_single_row(ep, lines) and fields * FIELD_BITS > lines * FIELD_BITS else 0
+    return 1 + HEADER[fields] + again + 1
 
 
 def meta_pieces(ep: EngineParams, lines: int = 1) -> int:

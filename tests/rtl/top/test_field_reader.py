@@ -34,13 +34,13 @@ def _row(addr, banks):
 
 
 def _serve(fields, width, grant_prob, seed, gap=0, flush_at=(), banks=1, seen_prob=0.0,
-           grain=0):
+           grain=0, single=False):
     """Ask for ``fields`` [(addr, span)] in turn (the next ``gap`` cycles after a hit); return the
     cycle of each hit and the reads granted. ``banks`` > 1: a wide reader on WGT rows of that many
     lines, which also sees, with probability ``seen_prob`` a cycle when its own read is not
     arriving, another client's read of a row at or just after the current field's."""
     params = TopParams(channels=1, buffer_lines=(256,) * 5, wgt_lines=banks)
-    dut = FieldReader(params, width, wide=banks > 1, grain=grain)
+    dut = FieldReader(params, width, wide=banks > 1, grain=grain, single=single)
     rng = random.Random(seed)
     hits = []
 
@@ -139,6 +139,21 @@ def test_coarse_reader_fields_at_its_grain(fields, grain, grant_prob, seed, flus
     width = 512
     fields = [(a >> grain << grain, min(s, width)) for a, s in fields]
     hits, _ = _serve(fields, width, grant_prob, seed, flush_at=(flush,), banks=4, grain=grain)
+    assert len(hits) == len(fields)
+
+
+@settings(max_examples=30, deadline=None)
+@given(fields=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 3)), min_size=1,
+                       max_size=16),
+       grain=st.integers(5, 9), grant_prob=st.sampled_from([1.0, 0.3]),
+       seed=st.integers(0, 999), flush=st.integers(0, 20))
+def test_single_row_reader_fields_that_do_not_cross(fields, grain, grant_prob, seed, flush):
+    """A reader that holds one row (the metadata reader where no field crosses a row): fields
+    of ``2**grain`` bits at multiples of their size, in random rows, are the buffer's bits."""
+    size = 1 << grain
+    fields = [(row * 512 + slot * size % 512, size) for row, slot in fields]
+    hits, _ = _serve(fields, 512, grant_prob, seed, flush_at=(flush,), banks=4, grain=grain,
+                     single=True)
     assert len(hits) == len(fields)
 
 
