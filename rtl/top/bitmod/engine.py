@@ -219,7 +219,9 @@ class BitmodEngine(wiring.Component):
         a_lo, b_lo, o_lo = ins.a_addr * LINE, ins.b_addr * LINE, ins.o_addr * LINE
         a_bytes = Signal(34)
         o_bytes = Signal(34)
-        m.d.comb += [a_bytes.eq(ins.m * ins.k * 2), o_bytes.eq(ins.m * ins.n * 2)]
+        # registered: the instruction's fields hold from start on, and CHECK is a cycle later
+        # (the products into the range compares were the MV engine's critical path on ECP5)
+        m.d.sync += [a_bytes.eq(ins.m * ins.k * 2), o_bytes.eq(ins.m * ins.n * 2)]
         b_bytes = ins.b_lines * LINE
         hdr_nk, ins_nk = Cat(hdr[Word.K], hdr[Word.N]), Cat(ins.k, Const(0, 16), ins.n)
         with m.FSM():
