@@ -92,8 +92,9 @@ class BeatReader(wiring.Component):
                     m.d.comb += idx.eq(i)
             return ~Cat(*bits).all(), idx
 
-        def fetch(at):
-            m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq((base + at) << (lg - LINE_BITS_LOG2))]
+        def fetch(row, at):
+            """Ask for WGT row ``row`` into window slot ``at``."""
+            m.d.comb += [self.rd.valid.eq(1), self.rd.addr.eq(row << (lg - LINE_BITS_LOG2))]
             with m.If(self.rd.ready):
                 m.d.sync += [pending.eq(1), pending_at.eq(at)]
 
@@ -101,10 +102,7 @@ class BeatReader(wiring.Component):
             shifted = [have[i + dd] if i + dd < W else Const(0, 1) for i in range(W)]
             missing, idx = first_missing(shifted)
             with m.If(missing):
-                m.d.comb += [self.rd.valid.eq(1),
-                             self.rd.addr.eq((base + dd + idx) << (lg - LINE_BITS_LOG2))]
-                with m.If(self.rd.ready):
-                    m.d.sync += [pending.eq(1), pending_at.eq(idx)]
+                fetch(base + dd + idx, idx)
 
         missing, idx = first_missing([have[i] for i in range(W)])
         with m.If(~pending):
@@ -119,7 +117,7 @@ class BeatReader(wiring.Component):
             with m.Elif(go & (dt != 0)):                              # refill
                 m.d.sync += [base.eq(target), have.eq(0)]
             with m.Elif(missing & (have[0] | go)):
-                fetch(idx)                                 # the beat's rows, or read ahead
+                fetch(base + idx, idx)                     # the beat's rows, or read ahead
         with m.If(self.rd.rvalid):
             m.d.sync += pending.eq(0)
             with m.Switch(pending_at):

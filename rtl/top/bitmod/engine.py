@@ -149,16 +149,18 @@ class BitmodEngine(wiring.Component):
         fetch.elaborate(m, head, meta, fmt_of_id)
 
         # -- beat to the array ---------------------------------------------------------------
-        first, last = jn == 0, jn + lanes == group
+        # whether this beat ends the group (jn + lanes == group), registered: the beat reader's
+        # take and the FSM read it on the beat's path
+        at_last = Signal()
+        first, last = jn == 0, at_last
         dot_last = g + 1 == ng
         w_beat, a_beat = arr.w.payload, arr.a.payload
         m.d.comb += [w_beat.first.eq(first), w_beat.last.eq(last), w_beat.dot_last.eq(dot_last),
                      w_beat.fp16_scale.eq(fp16_mode)]
         code_addr = Signal(AB)
-        # registered for the beat reader's take: the next beat's address within the group and
-        # whether this beat ends the group (a path from the array's ready through these sums
-        # into the reader's window was the MV engine's critical path on ECP5)
-        code_next, at_last = Signal(AB), Signal()
+        # registered for the beat reader's take: the next beat's address within the group (a path
+        # from the array's ready through the sum into the reader's window was critical on ECP5)
+        code_next = Signal(AB)
         streaming, grouping = Signal(), Signal()
         code_base = Mux(grouping, fetch.next_code, code_addr)
         m.d.comb += [beats.addr.eq(code_base), beats.bits.eq(bits[:4])]

@@ -19,7 +19,7 @@ readers of one beat) share one read per row.
 """
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -124,15 +124,17 @@ class FieldReader(wiring.Component):
             with m.Else():
                 ask()
 
+        # a one-line reader never slides and never reads ahead
+        two = Const(0, 1) if self.single else Const(1, 1)
         with m.If(~pending):
-            with m.If(self.req & have_hi & (line == base + 1) & (not self.single)):  # slide
+            with m.If(two & self.req & have_hi & (line == base + 1)):       # slide one line up
                 m.d.sync += [lo.eq(hi), base.eq(base + 1), have_hi.eq(0)]
                 fetch(base + 2, 1)      # the new upper line at once: one line a field, 2 cycles
             with m.Elif(self.req & (line != base)):                   # refill
                 m.d.sync += [base.eq(line), have_lo.eq(0), have_hi.eq(0)]
             with m.Elif(self.req & ~have_lo):
                 fetch(base, 0)
-            with m.Elif(have_lo & ~have_hi & (not self.single)):    # read ahead, always
+            with m.Elif(two & have_lo & ~have_hi):       # read ahead, asked for or not
                 fetch(base + 1, 1)
         with m.If(self.rd.rvalid):
             m.d.sync += pending.eq(0)

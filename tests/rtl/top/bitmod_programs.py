@@ -36,6 +36,11 @@ class Product:
     group: int = 0
     slots: int = 0              # term slots per weight of the tile's datatypes
     misplace: int = 0           # lines past the line the compiler would give the tile
+    b_dt: int = isa.DType.BM4   # the tile's ISA type (the engine reads the header instead)
+
+    def instr_for_model(self, instr: isa.Instr) -> isa.Instr:
+        """``instr`` with the tile's type, which sim.perf's model takes its code bits from."""
+        return isa.Instr(instr.kind, {**instr.args, "b_dt": self.b_dt})
 
 
 def weight_tile(rng, scheme: str, bits: int, mode: str, n: int, k: int, g: int,
@@ -69,7 +74,11 @@ def product(rng, kind, scheme, bits, mode, m, n, k, g, w_edge=None, a_edge=None,
     qw = weight_tile(rng, scheme, bits, mode, n, k, g, w_edge)
     slots = max(term_table(name).slots for name in qw.formats)
     tile = qw.pack(*(layout or array_layout(CFG)))
-    return Product(kind, m, n, k, activations(rng, m, k, a_edge), tile, extra, g, slots)
+    # BM4 for tiles the ISA has no type for (the fault cases: int3, mx)
+    b_dt = next((dt for dt, info in isa.DTYPES.items() if info.scheme == (scheme, bits)),
+                isa.DType.BM4)
+    return Product(kind, m, n, k, activations(rng, m, k, a_edge), tile, extra, g, slots,
+                   b_dt=b_dt)
 
 
 def _lines(nbytes: int) -> int:

@@ -79,8 +79,6 @@ def test_cycles_within_timing_bounds(top):
                 <= timing.upper(ep, shape, lines))
         # sim.perf's model (calibrated on tiny, whose beats fit a row) stays a close upper
         # estimate with beats over several rows
-        b_dt = {4: isa.DType.BM4, 3: isa.DType.BM3}[p.tile[7]]     # the tile's code bits
-        model = perf_timing.bitmod_cycles(isa.Instr("MV", {**instr.args, "b_dt": b_dt}), WIDE,
-                                          group=p.group)
+        model = perf_timing.bitmod_cycles(p.instr_for_model(instr), WIDE, group=p.group)
         print(shape, step.active["MV"], model)
         assert step.active["MV"] <= model <= 1.2 * step.active["MV"]
