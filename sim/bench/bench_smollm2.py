@@ -78,11 +78,9 @@ def isa_states(cfg, model, args):
 
 def model_cycles(cfg, program, step, policy: str) -> float:
     """sim.perf's cycles of the program in its RTL-calibrated mode (sim/top/perf_timing.py)."""
-    from ...golden.policy import load_policy
     from ..perf.events import simulate
     from ..top.perf_timing import RtlTiming
-    return simulate(program, cfg, RtlTiming(cfg, step.pos0, step.ntok,
-                                            load_policy(policy).default.group_size)).cycles
+    return simulate(program, cfg, RtlTiming.for_policy(cfg, step.pos0, step.ntok, policy)).cycles
 
 
 def whole_model_cycles(args) -> float:

@@ -97,7 +97,6 @@ def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
                ) -> list[ProgramRun]:
     """Fill in the model's cycles and busy cycles of each run's program; ``compiled``: policy ->
     its programs when the caller has them already (otherwise they are compiled here)."""
-    from ...golden.policy import load_policy
     from ..perf.events import simulate
     from .perf_timing import ISSUE, RtlTiming
     by_policy: dict[str, list] = dict(compiled or {})
@@ -107,7 +106,7 @@ def time_model(runs: list[ProgramRun], cfg, decode: int, mode: str = "rtl",
         k = step_names(decode + 1).index(r.step)
         program = by_policy[r.policy][k]
         pos0, ntok = (0, len(prompt)) if k == 0 else (len(prompt) + k - 1, 1)
-        rtl = RtlTiming(cfg, pos0, ntok, load_policy(r.policy).default.group_size)
+        rtl = RtlTiming.for_policy(cfg, pos0, ntok, r.policy)
         timing = simulate(program, cfg, rtl if mode == "rtl" else None)
         r.model_cycles, r.model_busy = timing.cycles, timing.busy()
         r.model_kinds = {}

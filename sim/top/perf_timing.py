@@ -23,8 +23,9 @@ from the RTL's own timing model or its documented state machine:
 * MM/MV on a shared engine (the attention engine, the CSD MPU: :func:`engine_of`): an MM and an
   MV do not overlap; the later one's held start passes the cycle after the earlier one's
   ``done`` (``Cost.lead`` = the issue cycle, rtl/top/shared.py's ``Arbiter``).
-* MM/MV BITMOD: :func:`bitmod_cycles`, the expected case between ``rtl/top/bitmod/timing``'s
-  bounds from the same reader costs (see there).
+* MM/MV BITMOD: :func:`bitmod_cycles`: the engine's states, its three readers (codes:
+  :mod:`.beat_model`, metadata: :mod:`.meta_model`, activations: :func:`_reader_stall`) and the
+  array's slots (see there); the policy's group size and scale mode (:meth:`RtlTiming.for_policy`).
 * LD/ST: :func:`dma_cycles`: the engines' states, the walker's cycles per run and per burst
   (rtl/top/walker.py), one 16-byte beat per cycle, and the cocotbext-axi RAM model's response
   latency (the bench's memory; a board's HBM adds its own latency: ``MemoryModel`` can add one).
@@ -41,6 +42,7 @@ from ...compiler.footprint import DTYPE_BITS, dma_bytes, nbytes
 from ...compiler.isa import DType, Engine, MiscOp
 from ..perf.instr_cost import Cost, sparse_density, term_slots
 from .beat_model import BeatStream
+from .meta_model import MetaLayout, MetaStream
 
 ISSUE = 1                 # issue -> registered start; done -> next issue
 SYS_CYCLES = 2            # start, done the cycle after
@@ -54,7 +56,6 @@ ST_PATH = 2 + 2           # burst descriptor FIFO -> first W beat; last W -> B r
 LD_TAIL, ST_TAIL = 2, 3   # RUN (drained), DONE; ST also FLUSH
 ZERO_PATH = 1             # zero_fill: aligner -> line write, no AXI
 BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
-META_FIELD = 5            # a metadata field that refills: ADDR, move, grant, data, hit
 LINE_BITS = 8 * isa.LINE_BYTES
 # COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
 # buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
@@ -98,60 +99,85 @@ def dma_cycles(instr: isa.Instr) -> int:
     return DMA_FRONT + lead + path + max(walk - lead, runs * beats_per_run) + tail
 
 
-def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None) -> int:
+def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None,
+                  scale_mode: str = "fp16") -> int:
     """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
-    ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: ``lower``'s
-    fixed part and array latency; per tile a TILE and a GROUP cycle; per group the longer of
-    the next group's metadata fetch (``timing.meta_fetch_cycles``) and the group's beats (a
-    later group starts on the beat after the last one when its metadata is there). The tile's
-    first beat refills the beat reader and every activation reader, from the request made in
-    GROUP; every later beat takes ``slots`` cycles plus the activation readers' move
-    (:func:`_reader_stall`), or longer when the beat reader has to fetch rows
-    (:class:`.beat_model.BeatStream`): its beats are ``B x lanes x b`` bits apart (the
-    compiler's version 2 layout of full blocks, codes at a WGT row). Not modelled: metadata
-    fetches taking WGT's port from the beat reader.
-    ``group``: the tile's group size (its header's; the instruction does not carry it; default
-    ``bitmod.group_size``): a short last group is streamed zero-padded to the full group."""
-    from ...compiler.passes.packing import array_layout
-    from ...rtl.bitmod.params import ACT_BITS
-    from ...rtl.top.bitmod.timing import (fixed, meta_fetch_cycles, meta_pieces,
-                                          meta_single_row, window_rows)
+    ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: CHECK, the
+    header's fields and TILE_CHECK (on the metadata reader, :class:`.meta_model.MetaStream`),
+    the array's latency; per tile a TILE and a GROUP cycle; a group starts when the
+    previous group's last beat is taken and its metadata is there (the prefetch, started by the
+    previous group's start or, for the first, in TILE_CHECK: :class:`.meta_model.MetaStream`
+    over the tile's metadata sections, :class:`.meta_model.MetaLayout`). The tile's first beat
+    refills the beat reader and every activation reader, from the request made in GROUP; every
+    later beat takes ``slots`` cycles plus the activation readers' move (:func:`_reader_stall`),
+    or longer when the beat reader has to fetch rows (:class:`.beat_model.BeatStream`): its
+    beats are ``B x lanes x b`` bits apart (the compiler's version 2 layout of full blocks,
+    codes at a WGT row); every array tile's beats take the first tile's cycles. Not modelled:
+    the two readers' fetches taking WGT's port from each other.
+    ``group``, ``scale_mode``: the tile's group size and scale mode (its header's; the
+    instruction carries neither; default ``bitmod.group_size`` and the policies' fp16 scales): a
+    short last group is streamed zero-padded to the full group."""
+    from ...rtl.top.bitmod.timing import HEADER_BITS, header_bits, meta_rows, meta_single_row
     stage = "prefill" if instr.kind == "MM" else "decode"
     ep = _engine_params(cfg, stage)
-    slots = term_slots(cfg, instr["b_dt"])
-    bits = DTYPE_BITS[DType(instr["b_dt"])]
+    dtype = DType(instr["b_dt"])
+    bits = DTYPE_BITS[dtype]
     group = group or cfg.bitmod.group_size
     groups = -(-instr["k"] // group)
     lines = cfg.bitmod.sram_banks
-    row = lines * LINE_BITS
-    stride = array_layout(cfg)[0] * ep.lanes * bits
-    beat = ep.rows * ep.lanes * bits
-    window = window_rows(ep, lines)
+    layout = MetaLayout.of(cfg, isa.DTYPES[dtype].scheme or ("bitmod", bits), scale_mode,
+                           instr["n"], instr["k"], group, ep.rows, meta_rows(lines))
+    reader = MetaStream(lines * LINE_BITS, meta_single_row(ep, lines))
+    order = [(g, *tile) for _ in range(-(-instr["m"] // ep.cols))
+             for tile in layout.tiles(instr["n"]) for g in range(groups)]
+    hbits = header_bits(ep, lines)               # start in cycle 0, CHECK, HEADER from cycle 2
+    now = reader.read([(h, hbits) for h in range(0, HEADER_BITS, hbits)], 2) + 1  # TILE_CHECK
+    ready = reader.fetch(layout.fields(*order[0]), now)
+    first, stream = _group_beats(instr, cfg, ep, bits, groups, group)
+    slots = term_slots(cfg, instr["b_dt"])
+    for i, (g, *_) in enumerate(order):
+        # a tile's first group: TILE, then GROUP, which waits for the metadata; a later one goes
+        # on with the last take
+        entry = now + (2 if g == 0 else 0)
+        start = max(entry, ready)
+        if i + 1 < len(order):                                  # that take starts the next fetch
+            ready = reader.fetch(layout.fields(*order[i + 1]), start)
+        if g == 0:
+            # the activation readers refill from GROUP on (3 cycles, one more per reader: one
+            # grant a cycle), the beat reader once the metadata is there; the array takes the
+            # first beat in its last slot
+            start = max(entry + 2 + ep.cols, start + first) + slots - 1
+        now = start + stream[g]
+    # DRAIN until the last tile's results are out (the array's latency + 1), DONE
+    return now + ep.latency + 3
+
+
+def _group_beats(instr: isa.Instr, cfg, ep, bits: int, groups: int, group: int
+                 ) -> tuple[int, list[int]]:
+    """Cycles of an array tile's beats: from the first group's start until its first beat's
+    codes are there, then per group from its start (the first group: from its first take) to
+    its last take (:func:`bitmod_cycles`)."""
+    from ...compiler.passes.packing import array_layout
+    from ...rtl.bitmod.params import ACT_BITS
+    from ...rtl.top.bitmod.timing import window_rows
+    lines = cfg.bitmod.sram_banks
+    slots = term_slots(cfg, instr["b_dt"])
+    codes = BeatStream(array_layout(cfg)[0] * ep.lanes * bits, ep.rows * ep.lanes * bits,
+                       lines * LINE_BITS, window_rows(ep, lines))
     acts = [(0, ACT_BITS * ep.lanes, ACT_BITS * ep.lanes)] * ep.cols
     per_group = -(-group // ep.lanes)
-    # the next group's metadata: ids and scales (fp16 scales, the policies') lie in other rows
-    # than the last field's, so each field is a refill of the metadata reader (its registered
-    # address, the window's move, grant and data, the hit), not meta_fetch_cycles' hits
-    meta = max(meta_fetch_cycles(ep, lines), 2 * meta_pieces(ep, lines) * META_FIELD + 1)
-    codes = BeatStream(stride, beat, row, window)
-    now = 1                                                  # TILE
+    first = codes.first(0, 0)
+    # the array takes a beat in the last of its ``slots`` cycles, counted from the first cycle
+    # its codes and activations are there (rtl/bitmod/sequencer.py)
+    out, start = [], first + slots - 1
     for g in range(groups):
-        start = now + (g == 0)                               # the tile's GROUP
-        hit = start
-        for j in range(g * per_group, (g + 1) * per_group):
-            if j == 0:                     # refill every reader, from GROUP on
-                hit = max(start + 2 * ep.cols + 2, codes.first(0, start) + 1)
-            else:
-                hit = max(hit + slots + _reader_stall(acts, j, slots, LINE_BITS),
-                          codes.after(j, hit))
-        # the stream or the next group's metadata fetch
-        now = start + max(meta, hit - start)
-    tiles = -(-instr["n"] // ep.rows) * -(-instr["m"] // ep.cols)
-    # the first group's metadata, fetched from TILE_CHECK on, is not all hidden behind TILE and
-    # GROUP: 2 cycles a field (fp16 scales: ids and scales; measured on tiny, 4 cycles), 3 with
-    # a metadata reader of one row (no read-ahead; tiny, 6)
-    first_meta = 2 * (3 if meta_single_row(ep, lines) else 2) * meta_pieces(ep, lines)
-    return fixed(ep, lines) + first_meta + tiles * now + ep.latency
+        take = start
+        for j in range(max(1, g * per_group), (g + 1) * per_group):
+            take = max(take + slots + _reader_stall(acts, j, slots, LINE_BITS),
+                       codes.after(j, take) + slots - 1)
+        out.append(take - start)
+        start = take
+    return first, out
 
 
 def _reader_stall(readers, j: int, slots: int, line: int) -> int:
@@ -204,11 +230,21 @@ def csd_cycles(instr: isa.Instr, cfg) -> int:
 
 
 class RtlTiming:
-    """``cost(instr)`` on the top as built, for one launch (``pos0``, ``ntok``); ``group``: the
-    BitMoD tiles' group size (the policy's)."""
+    """``cost(instr)`` on the top as built, for one launch (``pos0``, ``ntok``); ``group``,
+    ``scale_mode``: the BitMoD tiles' group size and scale mode (the policy's)."""
 
-    def __init__(self, cfg, pos0: int = 0, ntok: int = 1, group: int | None = None):
+    def __init__(self, cfg, pos0: int = 0, ntok: int = 1, group: int | None = None,
+                 scale_mode: str = "fp16"):
         self.cfg, self.pos0, self.ntok, self.group = cfg, pos0, ntok, group
+        self.scale_mode = scale_mode
+
+    @classmethod
+    def for_policy(cls, cfg, pos0: int, ntok: int, policy: str) -> "RtlTiming":
+        """The timing of a program compiled with ``policy`` (a name or file): its default
+        quantization's group size and scale mode."""
+        from ...golden.policy import load_policy
+        default = load_policy(policy).default
+        return cls(cfg, pos0, ntok, default.group_size, default.scale_mode)
 
     def unit_cycles(self, instr: isa.Instr) -> int:
         kind = instr.kind
@@ -228,7 +264,7 @@ class RtlTiming:
             div, sqrt = _fp_latencies()
             return cycles(instr, self.pos0, self.ntok, div, sqrt)
         if instr["engine"] == Engine.BITMOD:
-            return bitmod_cycles(instr, self.cfg, self.group)
+            return bitmod_cycles(instr, self.cfg, self.group, self.scale_mode)
         return csd_cycles(instr, self.cfg)
 
     def cost(self, instr: isa.Instr) -> Cost:

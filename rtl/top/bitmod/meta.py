@@ -1,7 +1,8 @@
 """The BITMOD engine's metadata prefetch: while a group streams, the next group's datatype ids,
-stored group scales and row scales of the array's rows are read into a second register set, a piece
-of ``timing.meta_rows(lines)`` rows per field (the tile's version 2 layout stores a block's rows of
-a group side by side, so a piece is one contiguous field of the metadata reader).
+stored group scales of the array's rows (and, for a tile's first group, their row scales) are
+read into a second register set, a piece of ``timing.meta_rows(lines)`` rows per field (the
+tile's version 2 layout stores a block's rows of a group side by side, so a piece is one
+contiguous field of the metadata reader).
 
 Position of the tile being fetched, kept incrementally (no division by the runtime block B):
 ``n0`` the first row of its block, ``s`` its offset inside the block (B is a multiple of the
@@ -70,7 +71,9 @@ class MetaFetch:
         P = self.piece_rows
         m.d.comb += entry.eq(group_entry + s + piece * P)
         rows = min(R, P)                                      # rows of a piece
-        last_item = Mux(h.fp16_mode, 1, 2)                    # fp16 mode has no row scales
+        # fp16 mode has no row scales; int mode's are the tile's rows', the same for each of
+        # its groups, so only a tile's first group fetches them (next[r][2] keeps them)
+        last_item = Mux(h.fp16_mode | (g != 0), 1, 2)
         # the field's address and span are registered a cycle before it is asked for: the
         # address sums and the reader's line compare were one path (ECP5, 23 ns)
         addr, span = Signal(ab), Signal(range(16 * rows + 1))

@@ -14,6 +14,7 @@ from bitflight.golden.bitserial import term_table
 from bitflight.golden.quant.api import quantize
 from bitflight.sim.isa import scheduler
 from bitflight.sim.isa.machine import Machine, SimError
+from bitflight.sim.top import perf_timing
 from bitflight.sim.top.job import Job, Step
 
 from top_cases import CFG, assert_same_state, words
@@ -37,10 +38,17 @@ class Product:
     slots: int = 0              # term slots per weight of the tile's datatypes
     misplace: int = 0           # lines past the line the compiler would give the tile
     b_dt: int = isa.DType.BM4   # the tile's ISA type (the engine reads the header instead)
+    scale_mode: str = "fp16"
 
     def instr_for_model(self, instr: isa.Instr) -> isa.Instr:
         """``instr`` with the tile's type, which sim.perf's model takes its code bits from."""
         return isa.Instr(instr.kind, {**instr.args, "b_dt": self.b_dt})
+
+    def model_cycles(self, instr: isa.Instr, cfg) -> int:
+        """sim.perf's RTL-mode cycles of ``instr``, told the tile's group size and scale mode
+        (which the compiler takes from the policy, as ``RtlTiming.for_policy`` does)."""
+        return perf_timing.bitmod_cycles(self.instr_for_model(instr), cfg, self.group,
+                                         self.scale_mode)
 
 
 def weight_tile(rng, scheme: str, bits: int, mode: str, n: int, k: int, g: int,
@@ -78,7 +86,7 @@ def product(rng, kind, scheme, bits, mode, m, n, k, g, w_edge=None, a_edge=None,
     b_dt = next((dt for dt, info in isa.DTYPES.items() if info.scheme == (scheme, bits)),
                 isa.DType.BM4)
     return Product(kind, m, n, k, activations(rng, m, k, a_edge), tile, extra, g, slots,
-                   b_dt=b_dt)
+                   b_dt=b_dt, scale_mode=mode)
 
 
 def _lines(nbytes: int) -> int:
