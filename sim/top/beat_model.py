@@ -7,7 +7,9 @@ as soon as the row is inside the window. A beat that starts inside the window sl
 the cycle the previous beat is taken, when the engine names the next one, or when the fetch of
 its first row lands); any other beat refills it (a cycle to move, then the rows from the
 beat's first on). A beat hits when every row it touches is held, at the earliest the cycle
-after a slide.
+after a slide. A fetch that asks for WGT's port in a cycle another reader asks for it
+(``blocked``) waits a cycle if this reader was granted the port more recently (the buffers'
+round robin); otherwise the other reader waits, which ``lost`` counts.
 """
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ class BeatStream:
         self.free = 0                       # the cycle the fetch engine is free again
         self.held: dict[int, int] = {}      # row -> cycle it is held
         self.allowed: dict[int, int] = {}   # row -> cycle it entered the window
+        self.blocked: set[int] = set()      # cycles another reader asks for WGT's port
+        self.granted = -1                   # the last cycle this reader was granted the port
+        self.lost = 0                       # ties the other reader lost to this one
 
     def rows(self, j: int) -> tuple[int, int]:
         start = j * self.stride
@@ -36,6 +41,13 @@ class BeatStream:
     def _fetch(self) -> None:
         r = self.next_row
         start = max(self.free, self.allowed[r])
+        while start in self.blocked:        # round robin: the last winner gives way
+            before = [c for c in self.blocked if self.granted < c < start]
+            if before:                      # the other reader was granted it since
+                self.lost += 1              # the other reader asks again the cycle after
+                break
+            start += 1
+        self.granted = start
         self.held[r] = self.free = start + 2
         self.next_row += 1
 

@@ -100,6 +100,7 @@ class MetaStream:
         self.base: int | None = None
         self.lower = 0            # cycle the window's first row is held
         self.upper = 0            # cycle the row after it is held (two-row reader)
+        self.port: list[int] = []  # cycles this reader was granted WGT's port (rows read)
 
     def _refill(self, line: int, ask: int) -> None:
         if not self.single and ask == self.upper - 1:
@@ -107,6 +108,9 @@ class MetaStream:
         self.base = line
         self.lower = ask + MOVE + ROW
         self.upper = self.lower + NEXT_ROW
+        self.port.append(ask + MOVE)
+        if not self.single:
+            self.port.append(self.lower)            # the next row, read ahead
 
     def _hit(self, addr: int, span: int, ask: int) -> int:
         """Hit cycle of a field asked for from ``ask`` on."""
@@ -120,6 +124,7 @@ class MetaStream:
         if self.base is not None and line == self.base + 1:
             slide = max(ask, self.upper)         # the next row is fetched at once
             self.base, self.lower, self.upper = line, slide, slide + NEXT_ROW
+            self.port.append(slide)
             return self.upper if last > line else slide
         self._refill(line, ask)
         return max(self.lower, self.upper if last > line else 0)

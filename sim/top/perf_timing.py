@@ -57,6 +57,10 @@ LD_TAIL, ST_TAIL = 2, 3   # RUN (drained), DONE; ST also FLUSH
 ZERO_PATH = 1             # zero_fill: aligner -> line write, no AXI
 BEAT = isa.LINE_BYTES     # the top's HBM ports are one buffer line wide
 LINE_BITS = 8 * isa.LINE_BYTES
+# BITMOD: beyond this many array tiles an instruction's later tiles are taken at the mean of the
+# last TILE_MEAN simulated ones (a layer's tiles repeat a few patterns; this bounds the model's
+# time on layers of thousands of tiles)
+TILE_LIMIT, TILE_MEAN = 64, 16
 # COPY: IDLE, CHECK; the LineReader's first line 2 cycles after its start, +1 through its
 # buffered FIFO; then one line per cycle; COPY's exit (reader idle), DONE
 COPY_FIXED = 7
@@ -102,82 +106,79 @@ def dma_cycles(instr: isa.Instr) -> int:
 def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None,
                   scale_mode: str = "fp16") -> int:
     """Expected busy cycles of a BITMOD MM/MV (rtl/top/bitmod/engine.py), between
-    ``rtl/top/bitmod/timing``'s ``lower`` and ``upper`` from the same reader costs: CHECK, the
-    header's fields and TILE_CHECK (on the metadata reader, :class:`.meta_model.MetaStream`),
-    the array's latency; per tile a TILE and a GROUP cycle; a group starts when the
-    previous group's last beat is taken and its metadata is there (the prefetch, started by the
-    previous group's start or, for the first, in TILE_CHECK: :class:`.meta_model.MetaStream`
-    over the tile's metadata sections, :class:`.meta_model.MetaLayout`). The tile's first beat
-    refills the beat reader and every activation reader, from the request made in GROUP; every
-    later beat takes ``slots`` cycles plus the activation readers' move (:func:`_reader_stall`),
-    or longer when the beat reader has to fetch rows (:class:`.beat_model.BeatStream`): its
-    beats are ``B x lanes x b`` bits apart (the compiler's version 2 layout of full blocks,
-    codes at a WGT row); every array tile's beats take the first tile's cycles. Not modelled:
-    the two readers' fetches taking WGT's port from each other.
+    ``rtl/top/bitmod/timing``'s bounds. The start and CHECK; the header's fields, then
+    TILE_CHECK; per array tile a TILE and a GROUP cycle; a group starts when the previous
+    group's last beat is taken and its metadata is there. The metadata reader
+    (:class:`.meta_model.MetaStream`) reads the header and each group's fields
+    (:class:`.meta_model.MetaLayout`), the next group's from the start of the one before; where
+    it asks for WGT's port in a cycle the beat reader does, the buffers' round robin lets the
+    one granted less recently go first. A tile's first beat waits for
+    the activation readers' refill from GROUP (one grant a cycle) and the beat reader's
+    (:class:`.beat_model.BeatStream`, from the group's start); the array takes each beat in the
+    last of its ``slots`` cycles (rtl/bitmod/sequencer.py), counted from when its codes
+    (beats ``B x lanes x b`` bits apart: the compiler's version 2 layout) and activations
+    (:func:`_reader_stall`) are there. Then DRAIN and DONE.
     ``group``, ``scale_mode``: the tile's group size and scale mode (its header's; the
     instruction carries neither; default ``bitmod.group_size`` and the policies' fp16 scales): a
     short last group is streamed zero-padded to the full group."""
-    from ...rtl.top.bitmod.timing import HEADER_BITS, header_bits, meta_rows, meta_single_row
+    from ...compiler.passes.packing import array_layout
+    from ...rtl.bitmod.params import ACT_BITS
+    from ...rtl.top.bitmod.timing import (HEADER_BITS, header_bits, meta_rows, meta_single_row,
+                                          window_rows)
     stage = "prefill" if instr.kind == "MM" else "decode"
     ep = _engine_params(cfg, stage)
     dtype = DType(instr["b_dt"])
     bits = DTYPE_BITS[dtype]
+    slots = term_slots(cfg, instr["b_dt"])
     group = group or cfg.bitmod.group_size
     groups = -(-instr["k"] // group)
+    per_group = -(-group // ep.lanes)
     lines = cfg.bitmod.sram_banks
     layout = MetaLayout.of(cfg, isa.DTYPES[dtype].scheme or ("bitmod", bits), scale_mode,
                            instr["n"], instr["k"], group, ep.rows, meta_rows(lines))
-    reader = MetaStream(lines * LINE_BITS, meta_single_row(ep, lines))
-    order = [(g, *tile) for _ in range(-(-instr["m"] // ep.cols))
-             for tile in layout.tiles(instr["n"]) for g in range(groups)]
-    hbits = header_bits(ep, lines)               # start in cycle 0, CHECK, HEADER from cycle 2
-    now = reader.read([(h, hbits) for h in range(0, HEADER_BITS, hbits)], 2) + 1  # TILE_CHECK
-    ready = reader.fetch(layout.fields(*order[0]), now)
-    first, stream = _group_beats(instr, cfg, ep, bits, groups, group)
-    slots = term_slots(cfg, instr["b_dt"])
-    for i, (g, *_) in enumerate(order):
-        # a tile's first group: TILE, then GROUP, which waits for the metadata; a later one goes
-        # on with the last take
-        entry = now + (2 if g == 0 else 0)
-        start = max(entry, ready)
-        if i + 1 < len(order):                                  # that take starts the next fetch
-            ready = reader.fetch(layout.fields(*order[i + 1]), start)
-        if g == 0:
-            # the activation readers refill from GROUP on (3 cycles, one more per reader: one
-            # grant a cycle), the beat reader once the metadata is there; the array takes the
-            # first beat in its last slot
-            start = max(entry + 2 + ep.cols, start + first) + slots - 1
-        now = start + stream[g]
-    # DRAIN until the last tile's results are out (the array's latency + 1), DONE
-    return now + ep.latency + 3
-
-
-def _group_beats(instr: isa.Instr, cfg, ep, bits: int, groups: int, group: int
-                 ) -> tuple[int, list[int]]:
-    """Cycles of an array tile's beats: from the first group's start until its first beat's
-    codes are there, then per group from its start (the first group: from its first take) to
-    its last take (:func:`bitmod_cycles`)."""
-    from ...compiler.passes.packing import array_layout
-    from ...rtl.bitmod.params import ACT_BITS
-    from ...rtl.top.bitmod.timing import window_rows
-    lines = cfg.bitmod.sram_banks
-    slots = term_slots(cfg, instr["b_dt"])
+    meta = MetaStream(lines * LINE_BITS, meta_single_row(ep, lines))
     codes = BeatStream(array_layout(cfg)[0] * ep.lanes * bits, ep.rows * ep.lanes * bits,
                        lines * LINE_BITS, window_rows(ep, lines))
     acts = [(0, ACT_BITS * ep.lanes, ACT_BITS * ep.lanes)] * ep.cols
-    per_group = -(-group // ep.lanes)
-    first = codes.first(0, 0)
-    # the array takes a beat in the last of its ``slots`` cycles, counted from the first cycle
-    # its codes and activations are there (rtl/bitmod/sequencer.py)
-    out, start = [], first + slots - 1
-    for g in range(groups):
+    order = [(g, *tile) for _ in range(-(-instr["m"] // ep.cols))
+             for tile in layout.tiles(instr["n"]) for g in range(groups)]
+    hbits = header_bits(ep, lines)               # start in cycle 0, CHECK, HEADER from cycle 2
+    now = meta.read([(h, hbits) for h in range(0, HEADER_BITS, hbits)], 2) + 1  # TILE_CHECK
+    ready = meta.fetch(layout.fields(*order[0]), now)
+    ends = []                                                   # each tile's last take
+    for i, (g, *_) in enumerate(order):
+        # a tile's first group: TILE, then GROUP, which waits for the metadata; a later one goes
+        # on with the last take, which starts the next group's fetch
+        entry = now + (2 if g == 0 else 0)
+        start = max(entry, ready)
+        meta.port.clear()
+        if i + 1 < len(order):
+            ready = meta.fetch(layout.fields(*order[i + 1]), start)
+        # the metadata reads since the beat reader's last grant decide a tie's winner
+        codes.blocked = {c for c in codes.blocked if c > codes.granted} | set(meta.port)
         take = start
-        for j in range(max(1, g * per_group), (g + 1) * per_group):
-            take = max(take + slots + _reader_stall(acts, j, slots, LINE_BITS),
-                       codes.after(j, take) + slots - 1)
-        out.append(take - start)
-        start = take
-    return first, out
+        for j in range(g * per_group, (g + 1) * per_group):
+            if j == 0:                 # the activation readers, 2 + a cycle each, from GROUP
+                take = max(entry + 2 + ep.cols, codes.first(0, start)) + slots - 1
+            else:
+                take = max(take + slots + _reader_stall(acts, j, slots, LINE_BITS),
+                           codes.after(j, take) + slots - 1)
+        now = take
+        ready += codes.lost             # metadata reads that gave the port to the beat reader
+        codes.lost = 0
+        if g == groups - 1:
+            ends.append(now)
+            left = (len(order) - i - 1) // groups
+            if len(ends) == TILE_LIMIT and left:
+                now += round(left * (ends[-1] - ends[-1 - TILE_MEAN]) / TILE_MEAN)
+                break
+    # DRAIN: the array's latency to the last tile's last column, its results' line writes
+    # (``2 x rows`` bytes of fp16 at ``2 x (column x n + r0)`` bytes past a line start, one write
+    # a line), then DONE
+    r0 = order[-1][1]
+    offset = 2 * ((instr["m"] - 1) * instr["n"] + r0) % isa.LINE_BYTES
+    writes = -(-(offset + 2 * min(ep.rows, instr["n"] - r0)) // isa.LINE_BYTES)
+    return now + ep.latency + 2 + writes
 
 
 def _reader_stall(readers, j: int, slots: int, line: int) -> int:

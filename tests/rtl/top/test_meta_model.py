@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from bitflight.compiler.passes.packing import array_layout
 from bitflight.golden.quant.api import quantize
+from bitflight.sim.top.beat_model import BeatStream
 from bitflight.sim.top.meta_model import MetaLayout, MetaStream
 
 from test_field_reader import _serve
@@ -89,3 +90,18 @@ def test_layout_fields_are_the_tiles_metadata(scheme, bits, mode, n, k, g):
             if len(got) == 3:
                 assert _bits_at(data, got[2][0], 16) == qw.row_scales[r0:r0 + 1].view(
                     np.uint16)[0]
+
+
+def test_the_readers_share_the_port_by_round_robin():
+    """A beat reader's row fetch asked for in a cycle the metadata reader asks for WGT's port
+    waits a cycle when the beat reader was granted the port more recently; otherwise the
+    metadata reader waits, which the stream counts (the engine's model adds it to the
+    metadata's arrival)."""
+    alone = BeatStream(stride=256, beat=64, row=256, window=2)
+    assert alone.first(0, 10) == 13                     # move, grant in 11, the row held in 13
+    waits = BeatStream(stride=256, beat=64, row=256, window=2)
+    waits.blocked = {11}
+    assert (waits.first(0, 10), waits.lost) == (14, 0)
+    wins = BeatStream(stride=256, beat=64, row=256, window=2)
+    wins.blocked = {5, 11}                              # the other reader was granted in 5
+    assert (wins.first(0, 10), wins.lost) == (13, 1)

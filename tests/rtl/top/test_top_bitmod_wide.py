@@ -65,10 +65,10 @@ def test_every_datatype_and_short_blocks_bit_exact(top):
 
 def test_cycles_within_timing_bounds(top):
     """Each product alone: the unit's busy cycles lie within timing.py's bounds, and sim.perf's
-    model (sim/top/perf_timing.py, its metadata reader model sim/top/meta_model.py) is within 3 %
-    on the column (MV) and 10 % on the 2-row prefill array (MM), whose 4-bit beats lie in a WGT
-    row each here: every beat reads a row, and the metadata reads taking the WGT port from the
-    beat reader are not modelled."""
+    model (sim/top/perf_timing.py, its metadata reader model sim/top/meta_model.py) is within 2 %
+    on the column (MV) and 3 % on the 2-row prefill array (MM), whose 4-bit beats lie in a WGT
+    row each here, so that every beat reads a row and the metadata reads compete with it for
+    the port."""
     rng = np.random.default_rng(32)
     cases = [("MV", "bitmod", 4, "fp16", 1, 36, 128, 128),
              ("MV", "bitmod", 3, "fp16", 1, 30, 64, 32),
@@ -88,4 +88,4 @@ def test_cycles_within_timing_bounds(top):
         assert timing.lower(ep, shape, lines) <= cycles <= timing.upper(ep, shape, lines)
         model = p.model_cycles(instr, WIDE)
         print(p.kind, shape, p.scale_mode, "rtl", cycles, "model", model)
-        assert abs(model - cycles) <= (0.03 if p.kind == "MV" else 0.1) * cycles
+        assert abs(model - cycles) <= (0.02 if p.kind == "MV" else 0.03) * cycles
