@@ -109,7 +109,10 @@ class BitmodEngine(wiring.Component):
                           lane_bits=Signal(AB), id_bits=id_bits, fp16_mode=fp16_mode,
                           codes_bit=section_bit(Word.CODES), ids_bit=section_bit(Word.IDS),
                           scales_bit=section_bit(Word.SCALES), rows_bit=section_bit(Word.ROWS))
-        m.d.comb += [head.group_bits.eq(group * bits[:4]), head.lane_bits.eq(lanes * bits[:4])]
+        # registered: the header is read before TILE_CHECK and these are first used after it;
+        # as sums of products of header words they chained two multipliers into the next
+        # group's code address (ECP5, 14.6 ns)
+        m.d.sync += [head.group_bits.eq(group * bits[:4]), head.lane_bits.eq(lanes * bits[:4])]
 
         table = hw_formats()
         fmt_ok = Signal()
@@ -195,7 +198,11 @@ class BitmodEngine(wiring.Component):
         m.d.comb += ocolumn.eq(oc0 + ocol)
         left = Signal(17)
         m.d.comb += left.eq(ins.n - or0)
-        m.d.comb += [writer.addr.eq((ins.o_addr << 4) + ((ocolumn * ins.n + or0) << 1)),
+        # the column's byte offset 2 (ocolumn x n + or0), kept as a sum: the product fed the
+        # writer's address (ECP5, 14.2 ns)
+        col_off, two_n, back = Signal(34), Signal(18), Signal(34)
+        m.d.sync += [two_n.eq(ins.n << 1), back.eq((ins.n * (C - 1)) << 1)]
+        m.d.comb += [writer.addr.eq((ins.o_addr << 4) + col_off),
                      writer.data.eq(Cat(*[arr.o.payload[layouts.row(r)] for r in range(R)])),
                      writer.count.eq(Mux(left >= R, 2 * R, left << 1))]
         keep = ocolumn < ins.m
@@ -205,15 +212,15 @@ class BitmodEngine(wiring.Component):
             with m.If(ocol == C - 1):
                 m.d.sync += ocol.eq(0)
                 with m.If(or0 + R >= ins.n):
-                    m.d.sync += or0.eq(0)
+                    m.d.sync += [or0.eq(0), col_off.eq(col_off + two_n - (or0 << 1))]
                     with m.If(oc0 + C >= ins.m):
                         m.d.sync += out_done.eq(1)
                     with m.Else():
                         m.d.sync += oc0.eq(oc0 + C)
                 with m.Else():
-                    m.d.sync += or0.eq(or0 + R)
+                    m.d.sync += [or0.eq(or0 + R), col_off.eq(col_off - back + 2 * R)]
             with m.Else():
-                m.d.sync += ocol.eq(ocol + 1)
+                m.d.sync += [ocol.eq(ocol + 1), col_off.eq(col_off + two_n)]
 
         # -- control -------------------------------------------------------------------------
         def size_check(lo, nbytes, buf):
@@ -229,7 +236,8 @@ class BitmodEngine(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(start):
-                    m.d.sync += [out_done.eq(0), hword.eq(0), or0.eq(0), oc0.eq(0), ocol.eq(0)]
+                    m.d.sync += [out_done.eq(0), hword.eq(0), or0.eq(0), oc0.eq(0), ocol.eq(0),
+                                 col_off.eq(0)]
                     m.next = "CHECK"
             with m.State("CHECK"):
                 with m.If(ins.a_dt != isa.DType.FP16):

@@ -4,7 +4,8 @@ read into a second register set, a piece of ``timing.meta_rows(lines)`` rows per
 tile's version 2 layout stores a block's rows of a group side by side, so a piece is one
 contiguous field of the metadata reader).
 
-Position of the tile being fetched, kept incrementally (no division by the runtime block B):
+Position of the tile being fetched, kept incrementally (no division by the runtime block B, no
+product of the position: the code address is kept as sums too):
 ``n0`` the first row of its block, ``s`` its offset inside the block (B is a multiple of the
 array's rows), ``Bq = B`` the rows of every block (the tile's blocks are stored whole); entry ``n0 * ng + g * Bq + s`` is
 the tile's first row of group ``g`` in the ids/scales sections, and its first beat starts at code
@@ -69,6 +70,19 @@ class MetaFetch:
         m.d.comb += bq.eq(h.block)          # full blocks (the engine checks the flag)
         entry = Signal(ab)
         P = self.piece_rows
+        # the next group's first code bit, kept as sums instead of products of the position:
+        # products of header fields, registered in stages (the header is read before
+        # TILE_CHECK; the first step is taken at the first group's hand-over, 5 cycles or more
+        # later), each a step of one of the sums (ECP5: the products chained two multipliers
+        # into next_code, 14.6 ns)
+        code_base, group_step, block_step, s_step, stride, block_entries = (
+            Signal(ab, name=n) for n in ("code_base", "group_step", "block_step", "s_step",
+                                         "stride_bits", "block_entries"))
+        m.d.sync += [code_base.eq(h.codes_bit), group_step.eq(bq * h.group_bits),
+                     block_step.eq(group_step * h.ng), s_step.eq(R * h.lane_bits),
+                     stride.eq(bq * h.lane_bits), block_entries.eq(h.block * h.ng)]
+        code_group, code_block, code_s = (Signal(ab, name=n)
+                                          for n in ("code_group", "code_block", "code_s"))
         m.d.comb += entry.eq(group_entry + s + piece * P)
         rows = min(R, P)                                      # rows of a piece
         # fp16 mode has no row scales; int mode's are the tile's rows', the same for each of
@@ -82,7 +96,8 @@ class MetaFetch:
                 with m.If(self.go):
                     m.d.sync += [g.eq(0), r0.eq(0), c0.eq(0), n0.eq(0), s.eq(0),
                                  block_entry.eq(0), group_entry.eq(0), piece.eq(0),
-                                 item.eq(0), self.valid.eq(0)]
+                                 item.eq(0), self.valid.eq(0), code_group.eq(0),
+                                 code_block.eq(0), code_s.eq(0)]
                     m.next = "ADDR"
             with m.State("ADDR"):
                 with m.Switch(item):
@@ -102,10 +117,8 @@ class MetaFetch:
                 with m.If(reader.hit):
                     self._store(m, h, reader.data, piece, item, fmt_of_id)
                     with m.If((item == 0) & (piece == 0)):
-                        m.d.sync += [
-                            self.next_code.eq(h.codes_bit + group_entry * h.group_bits
-                                              + s * h.lane_bits),
-                            self.next_stride.eq(bq * h.lane_bits)]
+                        m.d.sync += [self.next_code.eq(code_base + code_group + code_s),
+                                     self.next_stride.eq(stride)]
                     m.d.sync += piece.eq(piece + 1)
                     m.next = "ADDR"
                     with m.If(piece == self.pieces - 1):
@@ -118,18 +131,24 @@ class MetaFetch:
                     m.d.sync += self.valid.eq(0)
                     m.next = "ADDR"
                     with m.If(g + 1 != h.ng):
-                        m.d.sync += [g.eq(g + 1), group_entry.eq(group_entry + bq)]
+                        m.d.sync += [g.eq(g + 1), group_entry.eq(group_entry + bq),
+                                     code_group.eq(code_group + group_step)]
                     with m.Elif(r0 + R < h.n):
                         m.d.sync += [g.eq(0), r0.eq(r0 + R)]
                         with m.If(s + R == h.block):             # the next block
-                            next_block = block_entry + h.block * h.ng
+                            next_block = block_entry + block_entries
+                            next_code = code_block + block_step
                             m.d.sync += [n0.eq(n0 + h.block), s.eq(0),
-                                         block_entry.eq(next_block), group_entry.eq(next_block)]
+                                         block_entry.eq(next_block), group_entry.eq(next_block),
+                                         code_block.eq(next_code), code_group.eq(next_code),
+                                         code_s.eq(0)]
                         with m.Else():
-                            m.d.sync += [s.eq(s + R), group_entry.eq(block_entry)]
+                            m.d.sync += [s.eq(s + R), group_entry.eq(block_entry),
+                                         code_s.eq(code_s + s_step), code_group.eq(code_block)]
                     with m.Elif(c0 + C < h.m):
                         m.d.sync += [g.eq(0), r0.eq(0), c0.eq(c0 + C), n0.eq(0), s.eq(0),
-                                     block_entry.eq(0), group_entry.eq(0)]
+                                     block_entry.eq(0), group_entry.eq(0), code_group.eq(0),
+                                     code_block.eq(0), code_s.eq(0)]
                     with m.Else():
                         m.next = "WAIT"
         with m.If(self.take):
