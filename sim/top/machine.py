@@ -20,8 +20,8 @@ class RtlMachine:
     hbm_slice = Machine.hbm_slice
 
     def __init__(self, cfg, image: dict[int, bytes], channel_bytes: dict[int, int],
-                 skip_missing: bool = False):
-        self.cfg, self.skip_missing = cfg, skip_missing
+                 skip_missing: bool = False, quant=None):
+        self.cfg, self.skip_missing, self.quant = cfg, skip_missing, quant
         self.built = runner.build(cfg)
         self.hbm = {ch: bytearray(data) for ch, data in image.items()}
         for ch, size in channel_bytes.items():
@@ -29,6 +29,7 @@ class RtlMachine:
             mem.extend(bytes(max(0, size - len(mem))))
         self.buffers: dict[str, bytes] | None = None
         self.steps = []                                   # StepResult per run
+        self.expected: list[int] = []                     # sim.perf's cycles of each run
 
     def run(self, program, pos0: int, ntok: int) -> None:
         words = encoding.words_to_bytes(encoding.encode_words(program))
@@ -36,12 +37,26 @@ class RtlMachine:
                   limits={ch: len(m) for ch, m in self.hbm.items()},
                   steps=[Step(words=words, pos0=pos0, ntok=ntok)], buffers=self.buffers,
                   skip_missing=self.skip_missing)
+        self.expected.append(self.expected_cycles(program, pos0, ntok))
+        job.max_cycles = max(job.max_cycles, 2 * self.expected[-1])
         result = runner.run(self.built, job, quiet=True)
         self.steps.extend(result.steps)
         if result.error:
             raise SimError(result.error)
         self.hbm = {ch: bytearray(data) for ch, data in result.hbm.items()}
         self.buffers = result.buffers
+
+    def expected_cycles(self, program, pos0: int, ntok: int) -> int:
+        """sim.perf's RTL-mode cycles of ``program`` (within a fraction of a percent of the top's
+        on the compiled programs, docs/results/calibration.md): a step runs until twice that,
+        or the Job's default, before it is reported hung; a whole SmolLM2 prefill takes longer
+        than the default."""
+        from ..perf.events import simulate
+        from .perf_timing import RtlTiming
+        q = self.quant
+        timing = RtlTiming(self.cfg, pos0, ntok, q.group_size if q else None,
+                           q.scale_mode if q else "fp16")
+        return int(simulate(program, self.cfg, timing).cycles)
 
 
 class RtlSession(Session):
@@ -52,7 +67,7 @@ class RtlSession(Session):
         hbm = target.layout.hbm
         self.machine = RtlMachine(target.cfg, target.image(),
                                   {ch: hbm.used[ch] for ch in range(hbm.channels)
-                                   if hbm.used[ch]}, skip_missing)
+                                   if hbm.used[ch]}, skip_missing, target.policy.default)
 
     def _launch(self, program, pos0: int, ntok: int) -> None:
         self.machine.run(program, pos0, ntok)

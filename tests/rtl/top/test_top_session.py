@@ -34,6 +34,9 @@ def test_session_state_carries_over_between_runs():
                             "buffers": rtl.machine.buffers})
     assert_same_state(result, isa_sess.machine)
     assert len(rtl.machine.steps) == 3 and all(s.cycles for s in rtl.machine.steps)
+    # a step may run to twice sim.perf's cycles before it is called hung: the model is close
+    for step, expected in zip(rtl.machine.steps, rtl.machine.expected):
+        assert abs(step.cycles - expected) <= 0.02 * step.cycles, (step.cycles, expected)
 
 
 @pytest.mark.slow                       # several minutes per policy: two cocotb runs of the top
