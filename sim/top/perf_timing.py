@@ -112,12 +112,12 @@ def bitmod_cycles(instr: isa.Instr, cfg, group: int | None = None,
     (:class:`.meta_model.MetaStream`) reads the header and each group's fields
     (:class:`.meta_model.MetaLayout`), the next group's from the start of the one before; where
     it asks for WGT's port in a cycle the beat reader does, the buffers' round robin lets the
-    one granted less recently go first. A tile's first beat waits for
-    the activation readers' refill from GROUP (one grant a cycle) and the beat reader's
-    (:class:`.beat_model.BeatStream`, from the group's start); the array takes each beat in the
-    last of its ``slots`` cycles (rtl/bitmod/sequencer.py), counted from when its codes
-    (beats ``B x lanes x b`` bits apart: the compiler's version 2 layout) and activations
-    (:func:`_reader_stall`) are there. Then DRAIN and DONE.
+    one granted less recently go first. A tile's first beat waits for the activation readers'
+    refill from GROUP (one grant a cycle) and the beat reader's (:class:`.beat_model.BeatStream`,
+    from the group's start); the array takes each beat in the last of its ``slots`` cycles
+    (rtl/bitmod/sequencer.py), counted from when its codes (beats ``B x lanes x b`` bits apart:
+    the compiler's version 2 layout) and activations (:func:`_reader_stall`) are there. Then
+    DRAIN and DONE. Tiles past :data:`TILE_LIMIT` take the mean of the last :data:`TILE_MEAN`.
     ``group``, ``scale_mode``: the tile's group size and scale mode (its header's; the
     instruction carries neither; default ``bitmod.group_size`` and the policies' fp16 scales): a
     short last group is streamed zero-padded to the full group."""
