@@ -117,13 +117,18 @@ def stored_rows(n: int, block: int = 1, full: bool = False) -> int:
     return -(-n // block) * block if full else n
 
 
+def scale_bits(scale_mode: str) -> int:
+    """Bits of a stored group scale: binary16 in fp16 mode, a byte otherwise."""
+    return 16 if scale_mode == "fp16" else 8
+
+
 def section_sizes(n: int, ng: int, g: int, bits: int, id_bits: int, scale_mode: str,
                   has_zp: bool, blocked: bool = False, stored: int | None = None) -> list[int]:
     """Byte lengths of codes, ids, scales, row scales and zero points (``blocked``: version 2,
     whose codes are one stream without per-record alignment; ``stored``: the rows of a layout
     of full blocks, :func:`stored_rows`)."""
     groups = (n if stored is None else stored) * ng
-    scale_bytes = 2 if scale_mode == "fp16" else 1
+    scale_bytes = scale_bits(scale_mode) // 8
     codes = -(-groups * g * bits // 8) if blocked else groups * -(-g * bits // 8)
     return [codes, -(-groups * id_bits // 8), groups * scale_bytes,
             2 * n if scale_mode == "int" else 0, groups if has_zp else 0]

@@ -78,7 +78,7 @@ class QuantizedWeight:
 
     @property
     def id_bits(self) -> int:
-        return (len(self.formats) - 1).bit_length()
+        return SCHEMES[self.scheme].id_bits(self.bits)
 
     @property
     def bits_per_weight(self) -> float:
@@ -178,7 +178,7 @@ def _unpack(data: bytes) -> QuantizedWeight:
     if b not in scheme.bits:
         raise ValueError(f"packed weight: scheme {scheme.name} has no {b}-bit variant")
     names = scheme.formats(b)
-    if f["id_bits"] != (len(names) - 1).bit_length():
+    if f["id_bits"] != scheme.id_bits(b):
         raise ValueError(f"packed weight: {f['id_bits']} id bits do not fit {scheme.name}")
     def rows(a):                         # per-group entries from storage order
         return packing.from_blocked(a, stored, ng, f["block"])[:n]

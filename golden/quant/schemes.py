@@ -45,6 +45,10 @@ class Scheme:
     recode: Callable | None             # (w64, ids, real_scale, valid, bits) -> (codes, zp)
     scale_modes: tuple[str, ...] = ("fp16", "int")
 
+    def id_bits(self, bits: int) -> int:
+        """Bits of a group's datatype id at ``bits`` (0 when the scheme has one format)."""
+        return (len(self.formats(bits)) - 1).bit_length()
+
     def unit(self, bits: int) -> float:
         """Real value of one integer step, shared by every format of the scheme at ``bits``."""
         units = {grid_units(fmts.get(n))[1] for n in self.formats(bits) if not n.startswith("u")}

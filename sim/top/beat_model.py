@@ -42,8 +42,7 @@ class BeatStream:
         r = self.next_row
         start = max(self.free, self.allowed[r])
         while start in self.blocked:        # round robin: the last winner gives way
-            before = [c for c in self.blocked if self.granted < c < start]
-            if before:                      # the other reader was granted it since
+            if any(self.granted < c < start for c in self.blocked):   # granted it since
                 self.lost += 1              # the other reader asks again the cycle after
                 break
             start += 1

@@ -20,8 +20,8 @@ class RtlMachine:
     hbm_slice = Machine.hbm_slice
 
     def __init__(self, cfg, image: dict[int, bytes], channel_bytes: dict[int, int],
-                 skip_missing: bool = False, quant=None):
-        self.cfg, self.skip_missing, self.quant = cfg, skip_missing, quant
+                 skip_missing: bool = False, policy=None):
+        self.cfg, self.skip_missing, self.policy = cfg, skip_missing, policy
         self.built = runner.build(cfg)
         self.hbm = {ch: bytearray(data) for ch, data in image.items()}
         for ch, size in channel_bytes.items():
@@ -53,9 +53,8 @@ class RtlMachine:
         than the default."""
         from ..perf.events import simulate
         from .perf_timing import RtlTiming
-        q = self.quant
-        timing = RtlTiming(self.cfg, pos0, ntok, q.group_size if q else None,
-                           q.scale_mode if q else "fp16")
+        timing = (RtlTiming.for_policy(self.cfg, pos0, ntok, self.policy) if self.policy
+                  else RtlTiming(self.cfg, pos0, ntok))
         return int(simulate(program, self.cfg, timing).cycles)
 
 
@@ -67,7 +66,7 @@ class RtlSession(Session):
         hbm = target.layout.hbm
         self.machine = RtlMachine(target.cfg, target.image(),
                                   {ch: hbm.used[ch] for ch in range(hbm.channels)
-                                   if hbm.used[ch]}, skip_missing, target.policy.default)
+                                   if hbm.used[ch]}, skip_missing, target.policy)
 
     def _launch(self, program, pos0: int, ntok: int) -> None:
         self.machine.run(program, pos0, ntok)

@@ -16,8 +16,9 @@ holds one row, or two (``single`` False). A field costs a cycle to register its 
   for while that read is in flight (the cycle before it is held) moves a cycle later.
 
 The registers are handed over (``valid``) the cycle after the last hit. The engine reads the
-tile's header through the same reader first, a field the cycle after the last one's hit. Not
-modelled: the beat reader's fetches taking WGT's port from this reader.
+tile's header through the same reader first, a field the cycle after the last one's hit.
+``port`` records the cycles this reader reads a row, for the beat reader's model to share
+WGT's port with (:class:`.beat_model.BeatStream`).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from ...compiler.passes.packing import array_layout
 from ...golden.quant import packing
 from ...golden.quant.schemes import SCHEMES
 
-HIT, MOVE, ROW, NEXT_ROW = 1, 1, 2, 2     # cycles: ask to hit; a refill's move; grant and data
+MOVE, ROW, NEXT_ROW = 1, 2, 2     # cycles: a refill's move; grant and data; the next row
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,14 @@ class MetaLayout:
     def of(cls, cfg, scheme: tuple[str, int], scale_mode: str, n: int, k: int, group: int,
            rows: int, piece: int) -> "MetaLayout":
         name, bits = scheme
-        id_bits = (len(SCHEMES[name].formats(bits)) - 1).bit_length()
+        id_bits = SCHEMES[name].id_bits(bits)
         block, _, full, align = array_layout(cfg)
         ng = -(-k // group)
         offsets, _ = packing.layout(n, ng, group, bits, id_bits, scale_mode,
                                     name == "int_asym", blocked=True,
                                     stored=packing.stored_rows(n, block, full), align=align)
         return cls(8 * offsets[1], 8 * offsets[2], 8 * offsets[3], id_bits,
-                   16 if scale_mode == "fp16" else 8, scale_mode == "int", rows, piece, block,
+                   packing.scale_bits(scale_mode), scale_mode == "int", rows, piece, block,
                    ng)
 
     def fields(self, g: int, r0: int, first_row: int, offset: int) -> list[tuple[int, int]]:

@@ -240,11 +240,13 @@ class RtlTiming:
         self.scale_mode = scale_mode
 
     @classmethod
-    def for_policy(cls, cfg, pos0: int, ntok: int, policy: str) -> "RtlTiming":
-        """The timing of a program compiled with ``policy`` (a name or file): its default
-        quantization's group size and scale mode."""
+    def for_policy(cls, cfg, pos0: int, ntok: int, policy) -> "RtlTiming":
+        """The timing of a program compiled with ``policy`` (a name, a file or a loaded
+        ``Policy``): its default quantization's group size and scale mode."""
         from ...golden.policy import load_policy
-        default = load_policy(policy).default
+        if isinstance(policy, str):
+            policy = load_policy(policy)
+        default = policy.default
         return cls(cfg, pos0, ntok, default.group_size, default.scale_mode)
 
     def unit_cycles(self, instr: isa.Instr) -> int:
